@@ -1,0 +1,147 @@
+// Package secrets is the contract between core's router and every engine
+// mounted behind it: secrets engines (kv, transit, cubbyhole) and auth
+// methods (userpass, approle). An engine sees only its own storage view,
+// already behind the barrier; it never imports core, seal or raftstore.
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/vaultd/vaultd/storage"
+)
+
+// Operation is what a request does, derived from the HTTP method (and, for
+// PUT/POST, from the engine's existence check: create or update).
+type Operation string
+
+// The operations, named as Vault's policy capabilities are.
+const (
+	OpRead   Operation = "read"
+	OpCreate Operation = "create"
+	OpUpdate Operation = "update"
+	OpPatch  Operation = "patch"
+	OpDelete Operation = "delete"
+	OpList   Operation = "list"
+)
+
+// Request is one request routed to an engine.
+type Request struct {
+	Operation Operation
+	// Path is relative to the mount, without a leading slash ("data/app").
+	Path string
+	// Data is the JSON body for writes, or the query parameters for reads,
+	// lists and deletes (Vault's convention: `?version=2` arrives as
+	// Data["version"] = "2").
+	Data map[string]any
+	// Storage is this mount's view (logical/<mount-uuid>/), behind the barrier.
+	Storage storage.Backend
+	// MountPoint is where the engine is mounted, with a trailing slash ("secret/").
+	MountPoint string
+	// ClientToken is the caller's token ID: cubbyhole needs it to pick the
+	// token's own area. Engines must never log or store it.
+	ClientToken string
+	// TokenAccessor is the caller's token accessor (safe to store).
+	TokenAccessor string
+	// DisplayName of the caller's token.
+	DisplayName string
+	// RemoteAddr is the client's IP address (for CIDR-bound logins).
+	RemoteAddr string
+}
+
+// Response is an engine's answer. api wraps it in Vault's envelope.
+type Response struct {
+	Data     map[string]any
+	Warnings []string
+	// Auth is set by login paths: core turns it into a token.
+	Auth *Auth
+	// StatusCode overrides the HTTP status (e.g. 404 with a body, as KV v2
+	// answers for a deleted version). 0 means the default (200, or 204
+	// without data).
+	StatusCode int
+}
+
+// Auth is what a login path hands core to mint a token.
+type Auth struct {
+	Policies     []string
+	Metadata     map[string]string
+	DisplayName  string
+	TTL          time.Duration
+	MaxTTL       time.Duration
+	Period       time.Duration
+	NumUses      int
+	Renewable    bool
+	ExplicitMax  time.Duration
+	NoDefaultPol bool
+	// Alias names the entity within the auth method (username, role_id).
+	Alias string
+}
+
+// Backend is an engine. HandleRequest must be safe for concurrent use.
+// Unknown paths return an *Error of kind ErrUnsupportedPath; a path that
+// exists but does not support the operation, ErrUnsupportedOperation.
+// A read of something absent returns an *Error of kind ErrNotFound.
+type Backend interface {
+	HandleRequest(ctx context.Context, req *Request) (*Response, error)
+}
+
+// ExistenceChecker is implemented by engines whose writes distinguish
+// create from update (for ACL capabilities): core asks before a PUT/POST.
+// Engines without it see every PUT/POST as OpUpdate.
+type ExistenceChecker interface {
+	// Exists reports whether req.Path already exists; ok is false when the
+	// path has no existence check (the write is then an update).
+	Exists(ctx context.Context, req *Request) (exists, ok bool, err error)
+}
+
+// Unauthenticated is implemented by engines (auth methods) with paths that
+// need no token, such as "login" or "login/*".
+type Unauthenticated interface {
+	UnauthenticatedPaths() []string
+}
+
+// Config is what a Factory gets when a mount is created or loaded.
+type Config struct {
+	// Type is the engine type ("kv", "userpass", ...).
+	Type string
+	// Options are the mount's options (kv: "version" = "1" or "2").
+	Options map[string]string
+	// Storage is the mount's view; the same one later passed in each Request.
+	Storage storage.Backend
+	Logger  *slog.Logger
+	// Now is the clock (tests inject one); never nil.
+	Now func() time.Time
+}
+
+// Factory makes an engine for a mount.
+type Factory func(ctx context.Context, conf Config) (Backend, error)
+
+// Error kinds: api maps each to one HTTP status.
+var (
+	ErrInvalidRequest       = errors.New("invalid request")        // 400
+	ErrPermissionDenied     = errors.New("permission denied")      // 403
+	ErrNotFound             = errors.New("not found")              // 404, errors: []
+	ErrUnsupportedPath      = errors.New("unsupported path")       // 404
+	ErrUnsupportedOperation = errors.New("unsupported operation")  // 405
+	ErrCASMismatch          = errors.New("check-and-set mismatch") // 400
+)
+
+// Error is a user-facing error: Msg is the text Vault shows in
+// {"errors":[...]}; Kind is one of the sentinels above.
+type Error struct {
+	Kind error
+	Msg  string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap lets errors.Is match the kind.
+func (e *Error) Unwrap() error { return e.Kind }
+
+// Errorf builds an *Error of the given kind.
+func Errorf(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
