@@ -1,0 +1,602 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/vaultd/vaultd/core"
+	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
+)
+
+// Version is the server version reported by sys/health and sys/seal-status.
+const Version = "0.1.0"
+
+// DefaultMaxRequestSize is Vault's default listener max_request_size (32 MiB).
+const DefaultMaxRequestSize = 32 << 20
+
+// Core is what the handlers need; *core.Core satisfies it.
+type Core interface {
+	Status(ctx context.Context) core.Status
+	Init(ctx context.Context, req core.InitRequest, enc core.ShareEncrypter) (core.InitResult, error)
+	Unseal(ctx context.Context, share []byte) (core.Status, error)
+	ResetUnseal(ctx context.Context) core.Status
+	Leader(ctx context.Context) core.LeaderInfo
+	HandleRequest(ctx context.Context, req *core.Request) (*core.Response, error)
+}
+
+// Config configures a Server.
+type Config struct {
+	// MaxRequestSize bounds request bodies (413 above it); 0 means the
+	// default, a negative value disables the limit (Vault semantics).
+	MaxRequestSize int64
+	Logger         *slog.Logger
+	// Forward, when set, wraps the handler of every request that is not
+	// node-local (standby → active forwarding).
+	Forward func(http.Handler) http.Handler
+	// ShareEncrypter encrypts init shares to OpenPGP keys (pgp_keys).
+	ShareEncrypter core.ShareEncrypter
+	// StorageType is reported by sys/seal-status ("raft" or "inmem").
+	StorageType string
+	// Extra registers additional node-local routes (raft bootstrap etc.).
+	Extra []Route
+}
+
+// Route is an extra node-local route.
+type Route struct {
+	Method, Path string
+	Handler      http.Handler
+}
+
+// Server is the HTTP API of one node.
+type Server struct {
+	cfg  Config
+	core Core
+	log  *slog.Logger
+	e    *echo.Echo
+}
+
+// New builds the HTTP API over c.
+func New(cfg Config, c Core) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxRequestSize == 0 {
+		cfg.MaxRequestSize = DefaultMaxRequestSize
+	}
+	if cfg.StorageType == "" {
+		cfg.StorageType = "raft"
+	}
+	s := &Server{cfg: cfg, core: c, log: cfg.Logger.With("component", "api")}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.echoError
+	e.Use(s.recoverer, s.requestMeta, s.bodyLimit)
+	v1 := e.Group("/v1")
+	v1.GET("/sys/init", s.initStatus)
+	v1.PUT("/sys/init", s.initialize)
+	v1.POST("/sys/init", s.initialize)
+	v1.GET("/sys/seal-status", s.sealStatus)
+	v1.PUT("/sys/unseal", s.unseal)
+	v1.POST("/sys/unseal", s.unseal)
+	v1.GET("/sys/health", s.health)
+	v1.HEAD("/sys/health", s.health)
+	v1.GET("/sys/leader", s.leader)
+	for _, r := range cfg.Extra {
+		v1.Add(r.Method, r.Path, echo.WrapHandler(r.Handler))
+	}
+	var generic http.Handler = http.HandlerFunc(s.serveLogical)
+	if cfg.Forward != nil {
+		generic = cfg.Forward(generic)
+	}
+	gh := echo.WrapHandler(generic)
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch, "LIST"} {
+		v1.Add(m, "/*", gh)
+	}
+	s.e = e
+	return s
+}
+
+// Handler is the whole HTTP API.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// ---- middleware ----
+
+type ctxKey int
+
+const requestIDKey ctxKey = 1
+
+// RequestID returns the request ID set by the API middleware.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+func (s *Server) requestMeta(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := uuid.NewString()
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		// The path may name secrets but never holds values or tokens.
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", c.Response().Status,
+			"request_id", id, "duration", time.Since(start))
+		return nil
+	}
+}
+
+func (s *Server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.log.Error("panic while serving a request", "panic", fmt.Sprint(r), "path", c.Request().URL.Path)
+				err = writeErrors(c, http.StatusInternalServerError, "internal error")
+			}
+		}()
+		return next(c)
+	}
+}
+
+var errBodyTooLarge = errors.New("request body too large")
+
+func (s *Server) bodyLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.MaxRequestSize < 0 {
+			return next(c)
+		}
+		r := c.Request()
+		if r.ContentLength > s.cfg.MaxRequestSize {
+			return writeErrors(c, http.StatusRequestEntityTooLarge, errBodyTooLarge.Error())
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxRequestSize)
+		return next(c)
+	}
+}
+
+func (s *Server) echoError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		}
+		_ = writeErrors(c, he.Code, msg)
+		return
+	}
+	s.respondError(c.Response(), c.Request(), err)
+}
+
+// ---- encoding ----
+
+func writeErrors(c echo.Context, code int, msgs ...string) error {
+	if msgs == nil {
+		msgs = []string{}
+	}
+	return c.JSON(code, map[string]any{"errors": msgs})
+}
+
+func writeJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// statusOf maps error kinds to HTTP statuses; the first match wins.
+var statusOf = []struct {
+	kind error
+	code int
+}{
+	{secrets.ErrInvalidRequest, http.StatusBadRequest},
+	{secrets.ErrCASMismatch, http.StatusBadRequest},
+	{core.ErrInvalidKey, http.StatusBadRequest},
+	{core.ErrInvalidShare, http.StatusBadRequest},
+	{core.ErrAlreadyInitialized, http.StatusBadRequest},
+	{storage.ErrInvalidKey, http.StatusBadRequest},
+	{secrets.ErrPermissionDenied, http.StatusForbidden},
+	{secrets.ErrNotFound, http.StatusNotFound},
+	{secrets.ErrUnsupportedPath, http.StatusNotFound},
+	{secrets.ErrUnsupportedOperation, http.StatusMethodNotAllowed},
+	{errBodyTooLarge, http.StatusRequestEntityTooLarge},
+	{core.ErrSealed, http.StatusServiceUnavailable},
+	{core.ErrNotInitialized, http.StatusServiceUnavailable},
+	{core.ErrStandby, http.StatusServiceUnavailable},
+	{core.ErrNoActiveNode, http.StatusServiceUnavailable},
+}
+
+// messageOf is the text Vault shows for errors that carry no user message.
+var messageOf = map[error]string{
+	core.ErrSealed:             "Vault is sealed",
+	core.ErrNotInitialized:     "Vault is not initialized",
+	core.ErrAlreadyInitialized: "Vault is already initialized",
+	core.ErrInvalidKey:         "cipher: message authentication failed: the unseal key is wrong; unseal progress was reset",
+	core.ErrStandby:            "node is in standby mode and could not forward the request",
+	core.ErrNoActiveNode:       "no active node is known; retry after the cluster has elected one",
+	errBodyTooLarge:            "request body too large",
+}
+
+func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = errBodyTooLarge
+	}
+	for _, so := range statusOf {
+		if !errors.Is(err, so.kind) {
+			continue
+		}
+		if so.kind == secrets.ErrNotFound {
+			writeJSON(w, r, so.code, map[string]any{"errors": []string{}})
+			return
+		}
+		msg := err.Error()
+		var se *secrets.Error
+		if !errors.As(err, &se) {
+			if m, ok := messageOf[so.kind]; ok {
+				msg = m
+			}
+		}
+		writeJSON(w, r, so.code, map[string]any{"errors": []string{msg}})
+		return
+	}
+	id := RequestID(r.Context())
+	s.log.Error("request failed", "path", r.URL.Path, "request_id", id, "error", err)
+	writeJSON(w, r, http.StatusInternalServerError, map[string]any{"errors": []string{"internal error; request_id " + id}})
+}
+
+// envelope is Vault's response body.
+type envelope struct {
+	RequestID     string             `json:"request_id"`
+	LeaseID       string             `json:"lease_id"`
+	Renewable     bool               `json:"renewable"`
+	LeaseDuration int                `json:"lease_duration"`
+	Data          map[string]any     `json:"data"`
+	WrapInfo      any                `json:"wrap_info"`
+	Warnings      []string           `json:"warnings"`
+	Auth          *core.ResponseAuth `json:"auth"`
+	MountType     string             `json:"mount_type"`
+}
+
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *core.Response) {
+	if resp.Raw != nil {
+		writeJSON(w, r, http.StatusOK, resp.Raw)
+		return
+	}
+	code := resp.StatusCode
+	if resp.Data == nil && resp.Auth == nil && len(resp.Warnings) == 0 {
+		if code == 0 {
+			code = http.StatusNoContent
+		}
+		if code == http.StatusNoContent {
+			w.WriteHeader(code)
+			return
+		}
+	}
+	if code == 0 {
+		code = http.StatusOK
+	}
+	writeJSON(w, r, code, envelope{
+		RequestID: RequestID(r.Context()), LeaseID: resp.LeaseID, Renewable: resp.Renewable,
+		LeaseDuration: resp.LeaseDuration, Data: resp.Data, Warnings: resp.Warnings,
+		Auth: resp.Auth, MountType: resp.MountType,
+	})
+}
+
+// Token returns the client token from X-Vault-Token or Authorization: Bearer.
+func Token(r *http.Request) string {
+	if t := r.Header.Get("X-Vault-Token"); t != "" {
+		return t
+	}
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	return ""
+}
+
+// decodeBody parses a JSON object body; an empty body is an empty object.
+func decodeBody(r *http.Request) (map[string]any, error) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return out, nil
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "failed to parse JSON input: %v", err)
+	}
+	return out, nil
+}
+
+// ---- the logical (routed) handler ----
+
+func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, "/v1/")
+	req := &core.Request{
+		ID:          RequestID(r.Context()),
+		Path:        path,
+		ClientToken: Token(r),
+		RemoteAddr:  remoteIP(r),
+	}
+	q := r.URL.Query()
+	switch r.Method {
+	case http.MethodGet:
+		req.Operation = secrets.OpRead
+		if lv := q.Get("list"); lv == "true" || lv == "1" {
+			req.Operation = secrets.OpList
+		}
+	case "LIST":
+		req.Operation = secrets.OpList
+	case http.MethodDelete:
+		req.Operation = secrets.OpDelete
+	case http.MethodPatch:
+		req.Operation = secrets.OpPatch
+	default:
+		req.Operation = secrets.OpUpdate
+	}
+	switch req.Operation {
+	case secrets.OpUpdate, secrets.OpPatch:
+		data, err := decodeBody(r)
+		if err != nil {
+			s.respondError(w, r, err)
+			return
+		}
+		req.Data = data
+	default:
+		req.Data = map[string]any{}
+		for k, v := range q {
+			if k == "list" {
+				continue
+			}
+			if len(v) == 1 {
+				req.Data[k] = v[0]
+			} else {
+				req.Data[k] = v
+			}
+		}
+		if r.Method == http.MethodDelete && r.ContentLength > 0 {
+			data, err := decodeBody(r)
+			if err != nil {
+				s.respondError(w, r, err)
+				return
+			}
+			for k, v := range data {
+				req.Data[k] = v
+			}
+		}
+	}
+	if req.Operation == secrets.OpList && !strings.HasSuffix(req.Path, "/") {
+		req.Path += "/"
+	}
+	if wt := r.Header.Get("X-Vault-Wrap-TTL"); wt != "" {
+		d, err := parseDuration(wt)
+		if err != nil {
+			s.respondError(w, r, secrets.Errorf(secrets.ErrInvalidRequest, "invalid X-Vault-Wrap-TTL %q", wt))
+			return
+		}
+		req.WrapTTL = d
+	}
+	resp, err := s.core.HandleRequest(r.Context(), req)
+	if err != nil {
+		s.respondError(w, r, err)
+		return
+	}
+	s.respond(w, r, resp)
+}
+
+func remoteIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// parseDuration accepts Go durations and plain seconds.
+func parseDuration(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(v)
+}
+
+// ---- node-local sys handlers ----
+
+func (s *Server) initStatus(c echo.Context) error {
+	st := s.core.Status(c.Request().Context())
+	return c.JSON(http.StatusOK, map[string]any{"initialized": st.Initialized})
+}
+
+func (s *Server) initialize(c echo.Context) error {
+	r := c.Request()
+	var body struct {
+		SecretShares    int      `json:"secret_shares"`
+		SecretThreshold int      `json:"secret_threshold"`
+		PGPKeys         []string `json:"pgp_keys"`
+		RootTokenPGPKey string   `json:"root_token_pgp_key"`
+		StoredShares    int      `json:"stored_shares"`
+		RecoveryShares  int      `json:"recovery_shares"`
+	}
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.respondError(c.Response(), r, err)
+		return nil
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return writeErrors(c, http.StatusBadRequest, "failed to parse JSON input: "+err.Error())
+	}
+	res, err := s.core.Init(r.Context(), core.InitRequest{
+		SecretShares: body.SecretShares, SecretThreshold: body.SecretThreshold,
+		PGPKeys: body.PGPKeys, RootTokenPGPKey: body.RootTokenPGPKey,
+	}, s.cfg.ShareEncrypter)
+	if err != nil {
+		s.respondError(c.Response(), r, err)
+		return nil
+	}
+	keys := make([]string, len(res.Shares))
+	keysB64 := make([]string, len(res.Shares))
+	for i, sh := range res.Shares {
+		keys[i] = hex.EncodeToString(sh)
+		keysB64[i] = base64.StdEncoding.EncodeToString(sh)
+		sh.Zero()
+	}
+	return c.JSON(http.StatusOK, map[string]any{"keys": keys, "keys_base64": keysB64, "root_token": res.RootToken})
+}
+
+func (s *Server) sealStatusBody(st core.Status) map[string]any {
+	return map[string]any{
+		"type": "shamir", "initialized": st.Initialized, "sealed": st.Sealed,
+		"t": st.Threshold, "n": st.Shares, "progress": st.Progress, "nonce": st.Nonce,
+		"version": Version, "build_date": "", "migration": false,
+		"cluster_name": st.ClusterName, "cluster_id": st.ClusterID,
+		"recovery_seal": false, "storage_type": s.cfg.StorageType, "removed_from_cluster": false,
+	}
+}
+
+func (s *Server) sealStatus(c echo.Context) error {
+	return c.JSON(http.StatusOK, s.sealStatusBody(s.core.Status(c.Request().Context())))
+}
+
+func (s *Server) unseal(c echo.Context) error {
+	r := c.Request()
+	var body struct {
+		Key     string `json:"key"`
+		Reset   bool   `json:"reset"`
+		Migrate bool   `json:"migrate"`
+	}
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.respondError(c.Response(), r, err)
+		return nil
+	}
+	if len(strings.TrimSpace(string(raw))) > 0 {
+		if err := json.Unmarshal(raw, &body); err != nil {
+			return writeErrors(c, http.StatusBadRequest, "failed to parse JSON input: "+err.Error())
+		}
+	}
+	clear(raw)
+	ctx := r.Context()
+	if body.Reset {
+		return c.JSON(http.StatusOK, s.sealStatusBody(s.core.ResetUnseal(ctx)))
+	}
+	if body.Key == "" {
+		return writeErrors(c, http.StatusBadRequest, "'key' must be specified in request body as JSON, or 'reset' set to true")
+	}
+	share, err := hex.DecodeString(body.Key)
+	if err != nil {
+		share, err = base64.StdEncoding.DecodeString(body.Key)
+		if err != nil {
+			return writeErrors(c, http.StatusBadRequest, "'key' must be a valid hex or base64 string")
+		}
+	}
+	st, err := s.core.Unseal(ctx, share)
+	clear(share)
+	if err != nil {
+		s.respondError(c.Response(), r, err)
+		return nil
+	}
+	return c.JSON(http.StatusOK, s.sealStatusBody(st))
+}
+
+// health implements sys/health with all of Vault's query parameters.
+func (s *Server) health(c echo.Context) error {
+	r := c.Request()
+	q := r.URL.Query()
+	code := func(name string, def int) (int, error) {
+		v := q.Get(name)
+		if v == "" {
+			return def, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 || n > 999 {
+			return 0, fmt.Errorf("invalid %s %q", name, v)
+		}
+		return n, nil
+	}
+	boolParam := func(name string) bool {
+		v := q.Get(name)
+		if v == "" {
+			return false
+		}
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+		return true // Vault treats a present, unparsable flag as set
+	}
+	codes := map[string]int{}
+	for name, def := range map[string]int{
+		"activecode": 200, "standbycode": 429, "drsecondarycode": 472, "performancestandbycode": 473,
+		"sealedcode": 503, "uninitcode": 501, "removedcode": 530, "haunhealthycode": 474,
+	} {
+		n, err := code(name, def)
+		if err != nil {
+			return writeErrors(c, http.StatusBadRequest, err.Error())
+		}
+		codes[name] = n
+	}
+	st := s.core.Status(r.Context())
+	status := codes["activecode"]
+	switch {
+	case !st.Initialized:
+		status = codes["uninitcode"]
+	case st.Sealed:
+		status = codes["sealedcode"]
+	case st.Standby:
+		status = codes["standbycode"]
+		if boolParam("standbyok") {
+			status = codes["activecode"]
+		}
+	}
+	body := map[string]any{
+		"initialized": st.Initialized, "sealed": st.Sealed, "standby": st.Standby,
+		"performance_standby": false, "replication_performance_mode": "disabled",
+		"replication_dr_mode": "disabled", "server_time_utc": time.Now().Unix(),
+		"version": Version, "enterprise": false, "echo_duration_ms": 0, "clock_skew_ms": 0,
+		"removed_from_cluster": false,
+	}
+	if st.ClusterID != "" {
+		body["cluster_name"], body["cluster_id"] = st.ClusterName, st.ClusterID
+	}
+	writeJSON(c.Response(), r, status, body)
+	return nil
+}
+
+func (s *Server) leader(c echo.Context) error {
+	li := s.core.Leader(c.Request().Context())
+	at := "0001-01-01T00:00:00Z"
+	if !li.ActiveTime.IsZero() {
+		at = li.ActiveTime.UTC().Format(time.RFC3339Nano)
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"ha_enabled": li.HAEnabled, "is_self": li.IsSelf, "active_time": at,
+		"leader_address": li.LeaderAddress, "leader_cluster_address": li.LeaderClusterAddress,
+		"performance_standby": false, "performance_standby_last_remote_wal": 0,
+		"raft_committed_index": li.RaftCommittedIndex, "raft_applied_index": li.RaftAppliedIndex,
+	})
+}

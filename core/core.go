@@ -1,0 +1,409 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vaultd/vaultd/seal"
+	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
+)
+
+// Cluster is what core needs from replication; *raftstore.Store satisfies
+// it, and StandaloneCluster stands in for single-process in-memory storage.
+type Cluster interface {
+	LocalID() string
+	// IsLeader reports whether this node is the raft leader right now.
+	IsLeader() bool
+	// Leader returns the current leader's node ID and raft address ("" if none).
+	Leader() (id, addr string)
+	// LeadershipChanges delivers true/false as this node gains or loses
+	// leadership. core's Run loop is its only consumer.
+	LeadershipChanges() <-chan bool
+	// Barrier returns once every committed entry has been applied locally.
+	Barrier(ctx context.Context) error
+	// VerifyLeader confirms with a quorum that this node is still the leader.
+	VerifyLeader(ctx context.Context) error
+}
+
+// Bootstrapper is implemented by clusters that start as a single node at
+// init time (raftstore.Store). Bootstrap must be idempotent-safe: a second
+// call returns an error that IsAlreadyBootstrapped recognises.
+type Bootstrapper interface {
+	Bootstrap(ctx context.Context) error
+	// HasState reports whether this node already belongs to a cluster.
+	HasState() (bool, error)
+}
+
+// Config configures a Core. Storage is the physical backend below the
+// barrier (raftstore.Store or storage/inmem).
+type Config struct {
+	NodeID      string
+	APIAddr     string
+	ClusterAddr string
+	ClusterName string
+	Storage     storage.Backend
+	Cluster     Cluster
+	// Engines maps mount types ("kv", "cubbyhole", ...) to their factories.
+	Engines map[string]secrets.Factory
+	// NoBootstrap: this node must never bootstrap a cluster of its own
+	// (it is configured to join one with retry_join).
+	NoBootstrap bool
+	// DefaultLeaseTTL and MaxLeaseTTL are the system-wide lease defaults.
+	DefaultLeaseTTL time.Duration
+	MaxLeaseTTL     time.Duration
+	Logger          *slog.Logger
+	Now             func() time.Time
+}
+
+// Core is one vaultd node. Its methods are safe for concurrent use.
+type Core struct {
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	physical storage.Backend
+	barrier  *seal.Barrier
+	unsealer *seal.Unsealer
+	cluster  Cluster
+
+	// stateMu serialises init, unseal, seal, setup and teardown.
+	stateMu sync.Mutex
+	// active is true only between a finished setup and the start of teardown.
+	active      atomic.Bool
+	activeSince atomic.Pointer[time.Time]
+	initialized atomic.Bool // cached once true
+
+	mounts  atomic.Pointer[mountTable] // nil unless active
+	mountMu sync.Mutex                 // serialises mount table changes
+	tokens  *tokenStore
+	info    atomic.Pointer[clusterInfo] // nil while sealed
+
+	kick chan struct{}
+}
+
+// clusterInfo is stored at core/cluster-info behind the barrier.
+type clusterInfo struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+}
+
+// New builds a Core. It does not start the leadership loop: call Run.
+func New(cfg Config) (*Core, error) {
+	if cfg.Storage == nil || cfg.Cluster == nil {
+		return nil, errors.New("core: Storage and Cluster are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DefaultLeaseTTL <= 0 {
+		cfg.DefaultLeaseTTL = 768 * time.Hour
+	}
+	if cfg.MaxLeaseTTL <= 0 {
+		cfg.MaxLeaseTTL = 768 * time.Hour
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = cfg.Cluster.LocalID()
+	}
+	log := cfg.Logger.With("component", "core", "node_id", cfg.NodeID)
+	c := &Core{
+		cfg:      cfg,
+		log:      log,
+		now:      cfg.Now,
+		physical: cfg.Storage,
+		barrier:  seal.NewBarrier(cfg.Storage, log),
+		unsealer: seal.NewUnsealer(),
+		cluster:  cfg.Cluster,
+		kick:     make(chan struct{}, 1),
+	}
+	c.tokens = newTokenStore(c.barrier, cfg.Now)
+	return c, nil
+}
+
+// Barrier exposes the node's barrier (the join challenge and the composition
+// root need it). Never nil.
+func (c *Core) Barrier() *seal.Barrier { return c.barrier }
+
+// NodeID is this node's raft server ID.
+func (c *Core) NodeID() string { return c.cfg.NodeID }
+
+func (c *Core) poke() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run is the leadership loop: it makes the node active when it is both the
+// raft leader and unsealed, and steps it down when either stops being true.
+// It returns when ctx is done.
+func (c *Core) Run(ctx context.Context) error {
+	changes := c.cluster.LeadershipChanges()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c.reconcile(ctx)
+		select {
+		case <-ctx.Done():
+			c.stateMu.Lock()
+			c.teardown()
+			c.stateMu.Unlock()
+			return nil
+		case <-changes:
+		case <-c.kick:
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *Core) reconcile(ctx context.Context) {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	want := c.cluster.IsLeader() && !c.barrier.Sealed()
+	switch {
+	case want && !c.active.Load():
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := c.setup(sctx); err != nil {
+			c.log.Warn("becoming active failed; will retry", "error", err)
+		}
+	case !want && c.active.Load():
+		c.teardown()
+	}
+}
+
+// setup runs on a node that just became leader and is unsealed. Callers hold stateMu.
+func (c *Core) setup(ctx context.Context) error {
+	if err := c.cluster.Barrier(ctx); err != nil {
+		return fmt.Errorf("raft barrier: %w", err)
+	}
+	if err := c.barrier.Reload(ctx); err != nil {
+		return fmt.Errorf("reload keyring: %w", err)
+	}
+	if err := c.loadClusterInfo(ctx); err != nil {
+		return err
+	}
+	if err := c.tokens.load(ctx); err != nil {
+		return err
+	}
+	mt, err := c.loadMounts(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.advertise(ctx); err != nil {
+		return err
+	}
+	c.mounts.Store(mt)
+	now := c.now().UTC()
+	c.activeSince.Store(&now)
+	c.active.Store(true)
+	c.log.Info("node is active")
+	return nil
+}
+
+// teardown flips active off first, then drops state. Callers hold stateMu.
+func (c *Core) teardown() {
+	if !c.active.Swap(false) {
+		return
+	}
+	c.activeSince.Store(nil)
+	c.mounts.Store(nil)
+	c.log.Info("node stepped down from active")
+}
+
+// leaderAdvert is stored at core/leader/<node-id>.
+type leaderAdvert struct {
+	APIAddr     string `json:"api_addr"`
+	ClusterAddr string `json:"cluster_addr"`
+}
+
+func (c *Core) advertise(ctx context.Context) error {
+	b, err := json.Marshal(leaderAdvert{APIAddr: c.cfg.APIAddr, ClusterAddr: c.cfg.ClusterAddr})
+	if err != nil {
+		return err
+	}
+	return c.barrier.Put(ctx, &storage.Entry{Key: "core/leader/" + c.cfg.NodeID, Value: b})
+}
+
+// ActiveAddr returns the active node's advertised addresses, read through
+// the barrier from core/leader/<leader id>. ErrNoActiveNode when unknown.
+func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err error) {
+	if c.active.Load() {
+		return c.cfg.APIAddr, c.cfg.ClusterAddr, nil
+	}
+	id, _ := c.cluster.Leader()
+	if id == "" {
+		return "", "", ErrNoActiveNode
+	}
+	e, err := c.barrier.Get(ctx, "core/leader/"+id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", "", ErrNoActiveNode
+	}
+	if err != nil {
+		return "", "", err
+	}
+	var ad leaderAdvert
+	if err := json.Unmarshal(e.Value, &ad); err != nil {
+		return "", "", fmt.Errorf("core: leader advert: %w", err)
+	}
+	return ad.APIAddr, ad.ClusterAddr, nil
+}
+
+func (c *Core) loadClusterInfo(ctx context.Context) error {
+	e, err := c.barrier.Get(ctx, "core/cluster-info")
+	if err != nil {
+		return fmt.Errorf("core: cluster info: %w", err)
+	}
+	var ci clusterInfo
+	if err := json.Unmarshal(e.Value, &ci); err != nil {
+		return fmt.Errorf("core: cluster info: %w", err)
+	}
+	c.info.Store(&ci)
+	return nil
+}
+
+// IsActive reports whether this node serves requests itself.
+func (c *Core) IsActive() bool { return c.active.Load() }
+
+// Sealed reports whether the barrier is sealed.
+func (c *Core) Sealed() bool { return c.barrier.Sealed() }
+
+// Status is the node's seal and HA state (sys/seal-status, sys/health).
+type Status struct {
+	Initialized bool
+	Sealed      bool
+	Threshold   int
+	Shares      int
+	Progress    int
+	Nonce       string
+	Standby     bool
+	Active      bool
+	ClusterName string
+	ClusterID   string
+}
+
+// Status reports the node's state. It never fails: storage errors read as
+// "not initialized".
+func (c *Core) Status(ctx context.Context) Status {
+	st := Status{Sealed: c.barrier.Sealed(), Active: c.active.Load()}
+	st.Initialized = c.isInitialized(ctx)
+	if st.Initialized {
+		if cfg, err := c.barrier.SealConfig(ctx); err == nil {
+			st.Threshold, st.Shares = cfg.Threshold, cfg.Shares
+		}
+	}
+	p := c.unsealer.Progress()
+	st.Progress, st.Nonce = p.N, p.Nonce
+	if !st.Sealed {
+		st.Standby = !st.Active
+		if ci := c.info.Load(); ci != nil {
+			st.ClusterName, st.ClusterID = ci.Name, ci.ID
+		} else if e, err := c.barrier.Get(ctx, "core/cluster-info"); err == nil {
+			var ci clusterInfo
+			if json.Unmarshal(e.Value, &ci) == nil {
+				c.info.Store(&ci)
+				st.ClusterName, st.ClusterID = ci.Name, ci.ID
+			}
+		}
+	}
+	if st.Sealed {
+		st.Standby = false
+	}
+	return st
+}
+
+// isInitialized: the seal config is in storage, or this node already holds
+// raft state (after a restart the FSM is rebuilt from the log only once
+// raft commits it, but the node belongs to an initialised cluster already).
+func (c *Core) isInitialized(ctx context.Context) bool {
+	if c.initialized.Load() {
+		return true
+	}
+	ok, err := c.barrier.Initialized(ctx)
+	if err == nil && ok {
+		c.initialized.Store(true)
+		return true
+	}
+	if b, isB := c.cluster.(Bootstrapper); isB {
+		if has, err := b.HasState(); err == nil && has {
+			return true
+		}
+	}
+	return false
+}
+
+// sealConfig reads the seal configuration, waiting (bounded by ctx and
+// 10 s) while a restarted node's FSM catches up with its raft log.
+func (c *Core) sealConfig(ctx context.Context) (*seal.Config, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		cfg, err := c.barrier.SealConfig(ctx)
+		if !errors.Is(err, seal.ErrNotInitialized) {
+			return cfg, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: the seal configuration has not been replicated to this node yet", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// WaitForStorage waits (bounded by ctx) until a node that holds raft state
+// has replayed enough of it to know its seal configuration, so the first
+// seal-status after a restart is complete. It returns at once on a new node.
+func (c *Core) WaitForStorage(ctx context.Context) {
+	if b, ok := c.cluster.(Bootstrapper); ok {
+		if has, err := b.HasState(); err != nil || !has {
+			return
+		}
+		_, _ = c.sealConfig(ctx)
+	}
+}
+
+// ActiveSince is when this node last became active (zero if not active).
+func (c *Core) ActiveSince() time.Time {
+	if t := c.activeSince.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
+}
+
+// LeaderInfo is sys/leader's answer.
+type LeaderInfo struct {
+	HAEnabled            bool
+	IsSelf               bool
+	ActiveTime           time.Time
+	LeaderAddress        string
+	LeaderClusterAddress string
+	RaftCommittedIndex   uint64
+	RaftAppliedIndex     uint64
+}
+
+// indexer is implemented by clusters that expose raft indexes.
+type indexer interface {
+	Indexes() (applied, committed uint64)
+}
+
+// Leader reports who the active node is, as far as this node knows.
+func (c *Core) Leader(ctx context.Context) LeaderInfo {
+	li := LeaderInfo{HAEnabled: true, IsSelf: c.active.Load(), ActiveTime: c.ActiveSince()}
+	if ix, ok := c.cluster.(indexer); ok {
+		li.RaftAppliedIndex, li.RaftCommittedIndex = ix.Indexes()
+	}
+	if !c.barrier.Sealed() {
+		if api, cl, err := c.ActiveAddr(ctx); err == nil {
+			li.LeaderAddress, li.LeaderClusterAddress = api, cl
+		}
+	}
+	return li
+}

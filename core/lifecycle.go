@@ -1,0 +1,258 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vaultd/vaultd/seal"
+	"github.com/vaultd/vaultd/seal/shamir"
+	"github.com/vaultd/vaultd/storage"
+)
+
+// InitRequest is sys/init's body.
+type InitRequest struct {
+	SecretShares    int
+	SecretThreshold int
+	// PGPKeys, when set, hold one base64 OpenPGP public key per share; each
+	// share is then returned encrypted to its key.
+	PGPKeys []string
+	// RootTokenPGPKey encrypts the root token to an OpenPGP key.
+	RootTokenPGPKey string
+	// RootTokenID overrides the generated root token (server -dev only;
+	// never reachable from HTTP).
+	RootTokenID string
+}
+
+// InitResult is what sys/init returns: the shares and the root token.
+// The caller must hand them to the operator and forget them.
+type InitResult struct {
+	Shares    []seal.Secret
+	RootToken string
+}
+
+// ShareEncrypter encrypts unseal key shares (or the root token) to OpenPGP
+// public keys. Injected by the composition root so core stays free of
+// OpenPGP code.
+type ShareEncrypter func(plain []byte, base64PubKey string) ([]byte, error)
+
+// Init initialises a brand-new cluster: it bootstraps single-node raft if
+// needed, creates the barrier keys, the cluster identity, the default
+// mounts and the root token, and leaves the node sealed.
+func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (InitResult, error) {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	cfg := seal.Config{Shares: req.SecretShares, Threshold: req.SecretThreshold}
+	if err := cfg.Validate(); err != nil {
+		return InitResult{}, badRequest("%s", err.Error())
+	}
+	if len(req.PGPKeys) > 0 && len(req.PGPKeys) != cfg.Shares {
+		return InitResult{}, badRequest("incorrect number of PGP keys: %d, want %d (one per share)", len(req.PGPKeys), cfg.Shares)
+	}
+	if (len(req.PGPKeys) > 0 || req.RootTokenPGPKey != "") && enc == nil {
+		return InitResult{}, badRequest("PGP encryption is not available")
+	}
+	if ok, err := c.barrier.Initialized(ctx); err != nil {
+		return InitResult{}, err
+	} else if ok {
+		return InitResult{}, ErrAlreadyInitialized
+	}
+	if err := c.bootstrap(ctx); err != nil {
+		return InitResult{}, err
+	}
+	shares, err := c.barrier.Initialize(ctx, cfg)
+	if err != nil {
+		return InitResult{}, err
+	}
+	res := InitResult{Shares: make([]seal.Secret, len(shares))}
+	for i, s := range shares {
+		res.Shares[i] = seal.Secret(s)
+	}
+	key, err := combine(cfg, shares)
+	if err != nil {
+		return InitResult{}, err
+	}
+	defer key.Zero()
+	if err := c.barrier.Unseal(ctx, key); err != nil {
+		return InitResult{}, fmt.Errorf("core: unseal after init: %w", err)
+	}
+	root, err := c.firstSetup(ctx, req.RootTokenID)
+	c.barrier.Seal()
+	if err != nil {
+		return InitResult{}, err
+	}
+	res.RootToken = root
+	c.initialized.Store(true)
+	if len(req.PGPKeys) > 0 {
+		for i, s := range res.Shares {
+			ct, err := enc(s, req.PGPKeys[i])
+			if err != nil {
+				return InitResult{}, badRequest("encrypting share %d: %v", i+1, err)
+			}
+			s.Zero()
+			res.Shares[i] = ct
+		}
+	}
+	if req.RootTokenPGPKey != "" {
+		ct, err := enc([]byte(root), req.RootTokenPGPKey)
+		if err != nil {
+			return InitResult{}, badRequest("encrypting root token: %v", err)
+		}
+		res.RootToken = string(ct)
+	}
+	c.log.Info("vault initialized", "shares", cfg.Shares, "threshold", cfg.Threshold)
+	return res, nil
+}
+
+// combine rebuilds the unseal key from freshly made shares.
+func combine(cfg seal.Config, shares [][]byte) (seal.Secret, error) {
+	if cfg.Threshold == 1 {
+		return seal.Secret(append([]byte(nil), shares[0]...)), nil
+	}
+	k, err := shamir.Combine(shares[:cfg.Threshold])
+	if err != nil {
+		return nil, fmt.Errorf("core: combine: %w", err)
+	}
+	return seal.Secret(k), nil
+}
+
+// bootstrap makes this node a one-node raft cluster when it is not part of
+// one yet, and waits until it leads.
+func (c *Core) bootstrap(ctx context.Context) error {
+	if b, ok := c.cluster.(Bootstrapper); ok {
+		has, err := b.HasState()
+		if err != nil {
+			return err
+		}
+		if !has {
+			if c.cfg.NoBootstrap {
+				return badRequest("this node is configured to join a cluster (retry_join); initialize the cluster's first node instead")
+			}
+			if err := b.Bootstrap(ctx); err != nil {
+				return fmt.Errorf("core: bootstrap: %w", err)
+			}
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for !c.cluster.IsLeader() {
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("core: init: this node did not become the raft leader: %w", ErrNoActiveNode)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return c.cluster.Barrier(wctx)
+}
+
+// firstSetup writes everything a new cluster needs behind the barrier.
+func (c *Core) firstSetup(ctx context.Context, rootID string) (string, error) {
+	name := c.cfg.ClusterName
+	if name == "" {
+		name = "vault-cluster-" + uuid.NewString()[:8]
+	}
+	ci, err := json.Marshal(clusterInfo{Name: name, ID: uuid.NewString()})
+	if err != nil {
+		return "", err
+	}
+	salt := make([]byte, 32)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	mt, err := c.defaultMounts()
+	if err != nil {
+		return "", err
+	}
+	mtb, err := json.Marshal(mt)
+	if err != nil {
+		return "", err
+	}
+	err = c.barrier.Txn(ctx, []storage.Op{
+		{Kind: storage.OpPut, Key: "core/cluster-info", Value: ci},
+		{Kind: storage.OpPut, Key: tokenSaltKey, Value: salt},
+		{Kind: storage.OpPut, Key: mountTableKey, Value: mtb},
+	})
+	if err != nil {
+		return "", fmt.Errorf("core: first setup: %w", err)
+	}
+	if err := c.tokens.load(ctx); err != nil {
+		return "", err
+	}
+	root, err := c.tokens.create(ctx, &TokenEntry{
+		Policies:    []string{"root"},
+		Path:        "auth/token/root",
+		DisplayName: "root",
+		Orphan:      true,
+	}, rootID)
+	if err != nil {
+		return "", fmt.Errorf("core: root token: %w", err)
+	}
+	c.tokens.forget()
+	return root, nil
+}
+
+// Unseal adds one key share. At the threshold it tries the combined key;
+// a wrong key resets progress and returns ErrInvalidKey.
+func (c *Core) Unseal(ctx context.Context, share []byte) (Status, error) {
+	c.stateMu.Lock()
+	err := c.unsealLocked(ctx, share)
+	c.stateMu.Unlock()
+	if err == nil {
+		c.poke()
+	}
+	return c.Status(ctx), err
+}
+
+func (c *Core) unsealLocked(ctx context.Context, share []byte) error {
+	if !c.isInitialized(ctx) {
+		return ErrNotInitialized
+	}
+	if !c.barrier.Sealed() {
+		return nil
+	}
+	cfg, err := c.sealConfig(ctx)
+	if err != nil {
+		return err
+	}
+	key, _, err := c.unsealer.Add(*cfg, share)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		return nil
+	}
+	defer key.Zero()
+	if err := c.barrier.Unseal(ctx, key); err != nil {
+		c.unsealer.Reset()
+		if errors.Is(err, seal.ErrInvalidKey) {
+			c.log.Warn("unseal failed: the combined key is wrong; progress reset")
+		}
+		return err
+	}
+	c.log.Info("vault unsealed")
+	return nil
+}
+
+// ResetUnseal discards the shares collected so far.
+func (c *Core) ResetUnseal(ctx context.Context) Status {
+	c.unsealer.Reset()
+	return c.Status(ctx)
+}
+
+// SealNode seals this node: it stops serving first, then drops the keys.
+// The caller (sys/seal) has already authorised the request.
+func (c *Core) SealNode() {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	c.teardown()
+	c.barrier.Seal()
+	c.unsealer.Reset()
+	c.tokens.forget()
+	c.info.Store(nil)
+	c.log.Info("vault sealed")
+}

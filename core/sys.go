@@ -1,0 +1,283 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vaultd/vaultd/secrets"
+)
+
+// sudoPaths are sys paths that need the sudo capability (Vault's "root
+// protected" paths), besides the operation's own capability.
+var sudoPaths = []string{"sys/seal", "sys/rotate", "sys/step-down", "sys/raw", "sys/remount", "sys/audit", "sys/auth/", "sys/audit/", "sys/storage/raft/remove-peer", "sys/storage/raft/snapshot", "sys/storage/raft/snapshot-force", "sys/generate-root", "sys/rekey", "sys/key-status"}
+
+func needsSudo(path string) bool {
+	for _, p := range sudoPaths {
+		if path == p || (strings.HasSuffix(p, "/") && strings.HasPrefix(path, p)) || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// handleSys serves the authenticated sys/ paths on the active node.
+func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Response, error) {
+	path := strings.TrimSuffix(req.Path, "/")
+	op := req.Operation
+	// sys/internal/ui/mounts answers for any valid token; it filters below.
+	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") {
+		return c.sysUIMounts(te, strings.TrimPrefix(strings.TrimPrefix(path, "sys/internal/ui/mounts"), "/"))
+	}
+	sudo, err := c.authorize(te, op, path)
+	if err != nil {
+		return nil, err
+	}
+	if needsSudo(path) && !sudo {
+		return nil, permissionDenied()
+	}
+	if op == secrets.OpRead || op == secrets.OpList {
+		if err := c.verifyForRead(ctx, op); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case path == "sys/mounts":
+		if op != secrets.OpRead {
+			return nil, unsupportedOp()
+		}
+		return c.sysListMounts(), nil
+	case strings.HasPrefix(path, "sys/mounts/"):
+		rest := strings.TrimPrefix(path, "sys/mounts/")
+		if m, ok := strings.CutSuffix(rest, "/tune"); ok {
+			return c.sysTune(ctx, op, m, req.Data)
+		}
+		return c.sysMount(ctx, op, rest, req.Data)
+	case path == "sys/rotate" || path == "sys/rotate/keyring":
+		if op != secrets.OpUpdate && op != secrets.OpCreate {
+			return nil, unsupportedOp()
+		}
+		if _, err := c.barrier.Rotate(ctx); err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	case path == "sys/key-status":
+		if op != secrets.OpRead {
+			return nil, unsupportedOp()
+		}
+		ki, err := c.barrier.KeyStatus()
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Data: map[string]any{
+			"term": ki.Term, "install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano), "encryptions": ki.Encryptions,
+		}}, nil
+	case path == "sys/seal":
+		if op != secrets.OpUpdate && op != secrets.OpCreate {
+			return nil, unsupportedOp()
+		}
+		c.SealNode()
+		return &Response{}, nil
+	}
+	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
+}
+
+func unsupportedOp() error {
+	return secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
+}
+
+func mountOutput(me *MountEntry) map[string]any {
+	opts := map[string]any{}
+	for k, v := range me.Options {
+		opts[k] = v
+	}
+	var optsOut any = opts
+	if len(opts) == 0 {
+		optsOut = nil
+	}
+	return map[string]any{
+		"type":        me.Type,
+		"description": me.Description,
+		"accessor":    me.Accessor,
+		"uuid":        me.UUID,
+		"config": map[string]any{
+			"default_lease_ttl": me.Config.DefaultLeaseTTL,
+			"max_lease_ttl":     me.Config.MaxLeaseTTL,
+			"force_no_cache":    me.Config.ForceNoCache,
+		},
+		"options":                 optsOut,
+		"local":                   me.Local,
+		"seal_wrap":               me.SealWrap,
+		"external_entropy_access": false,
+		"plugin_version":          "",
+		"running_plugin_version":  "v0.0.0+builtin.vaultd",
+		"running_sha256":          "",
+	}
+}
+
+// systemMount is how sys/ itself shows in sys/mounts, as in Vault.
+var systemMount = &MountEntry{Path: "sys/", Type: "system", Description: "system endpoints used for control, policy and debugging", Accessor: "system_00000000", UUID: "00000000-0000-0000-0000-000000000000"}
+
+func (c *Core) sysListMounts() *Response {
+	data := map[string]any{}
+	for _, me := range c.Mounts() {
+		data[me.Path] = mountOutput(me)
+	}
+	data[systemMount.Path] = mountOutput(systemMount)
+	return &Response{Data: data}
+}
+
+func (c *Core) sysMount(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
+	switch op {
+	case secrets.OpRead:
+		p, err := normalizeMountPath(path)
+		if err != nil {
+			return nil, err
+		}
+		mt := c.mounts.Load()
+		if me := mt.get(p); me != nil {
+			return &Response{Data: mountOutput(me)}, nil
+		}
+		return nil, badRequest("no matching mount at %q", p)
+	case secrets.OpCreate, secrets.OpUpdate:
+		typ, _ := data["type"].(string)
+		if typ == "" {
+			return nil, badRequest("backend type must be specified as a string")
+		}
+		desc, _ := data["description"].(string)
+		opts := map[string]string{}
+		if o, ok := data["options"].(map[string]any); ok {
+			for k, v := range o {
+				opts[k] = fmt.Sprint(v)
+			}
+		}
+		var cfg MountConfig
+		if m, ok := data["config"].(map[string]any); ok {
+			if err := applyTune(&cfg, m); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.EnableMount(ctx, path, typ, desc, opts, cfg); err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	case secrets.OpDelete:
+		if err := c.DisableMount(ctx, path); err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	}
+	return nil, unsupportedOp()
+}
+
+func applyTune(cfg *MountConfig, m map[string]any) error {
+	if v, ok := m["default_lease_ttl"]; ok {
+		n, err := ttlSeconds(v)
+		if err != nil {
+			return err
+		}
+		cfg.DefaultLeaseTTL = n
+	}
+	if v, ok := m["max_lease_ttl"]; ok {
+		n, err := ttlSeconds(v)
+		if err != nil {
+			return err
+		}
+		cfg.MaxLeaseTTL = n
+	}
+	if v, ok := m["force_no_cache"].(bool); ok {
+		cfg.ForceNoCache = v
+	}
+	if cfg.MaxLeaseTTL > 0 && cfg.DefaultLeaseTTL > cfg.MaxLeaseTTL {
+		return badRequest("default lease TTL cannot be greater than max lease TTL")
+	}
+	return nil
+}
+
+func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
+	switch op {
+	case secrets.OpRead:
+		p, err := normalizeMountPath(path)
+		if err != nil {
+			return nil, err
+		}
+		me := c.mounts.Load().get(p)
+		if me == nil {
+			return nil, badRequest("cannot fetch sysview for path %q", p)
+		}
+		dl, ml := me.Config.DefaultLeaseTTL, me.Config.MaxLeaseTTL
+		if dl == 0 {
+			dl = int64(c.cfg.DefaultLeaseTTL / time.Second)
+		}
+		if ml == 0 {
+			ml = int64(c.cfg.MaxLeaseTTL / time.Second)
+		}
+		out := map[string]any{
+			"default_lease_ttl": dl, "max_lease_ttl": ml, "force_no_cache": me.Config.ForceNoCache,
+			"description": me.Description,
+		}
+		if len(me.Options) > 0 {
+			out["options"] = me.Options
+		}
+		return &Response{Data: out}, nil
+	case secrets.OpCreate, secrets.OpUpdate:
+		err := c.TuneMount(ctx, path, func(me *MountEntry) error {
+			if err := applyTune(&me.Config, data); err != nil {
+				return err
+			}
+			if d, ok := data["description"].(string); ok {
+				me.Description = d
+			}
+			if o, ok := data["options"].(map[string]any); ok {
+				for k, v := range o {
+					s := fmt.Sprint(v)
+					if k == "version" && me.Type == "kv" && me.Options["version"] == "2" && s != "2" {
+						return badRequest("downgrading a KV mount from version 2 is not supported")
+					}
+					if k == "version" && me.Type == "kv" && s == "2" && me.Options["version"] != "2" {
+						return badRequest("upgrading a KV mount to version 2 in place is not supported; mount a new kv-v2 engine")
+					}
+					me.Options[k] = s
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	}
+	return nil, unsupportedOp()
+}
+
+// sysUIMounts serves sys/internal/ui/mounts[/path]: Vault CLIs ask it which
+// KV version a path is on. A token sees only mounts it can reach.
+func (c *Core) sysUIMounts(te *TokenEntry, path string) (*Response, error) {
+	mt := c.mounts.Load()
+	if path == "" {
+		secret := map[string]any{}
+		for _, me := range mt.entries {
+			if c.canReachMount(te, me.Path) {
+				secret[me.Path] = mountOutput(me)
+			}
+		}
+		return &Response{Data: map[string]any{"secret": secret, "auth": map[string]any{}}}, nil
+	}
+	if err := checkPath(path); err != nil {
+		return nil, err
+	}
+	me := mt.match(path)
+	if me == nil || !c.canReachMount(te, me.Path) {
+		return nil, badRequest("preflight capability check returned 403, please ensure client's policies grant access to path %q", path)
+	}
+	out := mountOutput(me)
+	out["path"] = me.Path
+	return &Response{Data: out}, nil
+}
+
+// canReachMount reports whether te has any capability under mount.
+func (c *Core) canReachMount(te *TokenEntry, mount string) bool {
+	sudo, err := c.authorize(te, secrets.OpRead, mount)
+	return err == nil || sudo || c.anyCapabilityUnder(te, mount)
+}

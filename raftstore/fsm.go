@@ -1,0 +1,207 @@
+package raftstore
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/google/btree"
+	"github.com/hashicorp/raft"
+
+	"github.com/vaultd/vaultd/storage"
+)
+
+// applyResult is what the FSM returns for every command it applies; the
+// leader's ApplyFuture.Response() carries it back to the caller. Err is a
+// deterministic rejection (the same on every node), e.g. an invalid key, in
+// which case the whole Txn was applied nowhere.
+type applyResult struct {
+	Err error
+}
+
+// fsm is the replicated state: an ordered map of ciphertexts in memory.
+//
+// Contract (from hashicorp/raft's fsm.go): Apply/ApplyBatch, Snapshot and
+// Restore are called from raft's single FSM goroutine; Apply may run
+// concurrently with FSMSnapshot.Persist, which is why Snapshot captures an
+// O(1) copy-on-write clone of the tree. Get/List (the Store's reads) run
+// concurrently with all of them, under mu.
+type fsm struct {
+	mu    sync.RWMutex        // guards tree, index, term
+	tree  *btree.BTreeG[item] // never nil; copy-on-write clones are handed to snapshots
+	index uint64              // raft index of the last log applied (commands and configuration changes)
+	term  uint64              // its term
+}
+
+var (
+	_ raft.BatchingFSM = (*fsm)(nil)
+	_ raft.FSMSnapshot = (*fsmSnapshot)(nil)
+)
+
+func newFSM() *fsm { return &fsm{tree: newTree()} }
+
+// Apply implements raft.FSM.
+func (f *fsm) Apply(l *raft.Log) any {
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch implements raft.BatchingFSM: the whole batch is applied under
+// one lock. Each LogCommand gets an *applyResult; other log types (raft
+// sends LogConfiguration) get nil.
+//
+// A command that cannot be decoded (unknown version or kind, malformed
+// bytes) panics: this node is too old or the log is corrupt, and crashing is
+// the only way not to diverge from the other replicas.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	// Decode outside the lock; decoding is pure.
+	type decoded struct {
+		ops []storage.Op
+		err error // deterministic rejection
+	}
+	dec := make([]decoded, len(logs))
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		ops, err := decodeCommand(l.Data)
+		if err != nil {
+			panic(fmt.Sprintf("raftstore: fsm: cannot apply raft log %d (term %d): %v", l.Index, l.Term, err))
+		}
+		if err := validateOps(ops); err != nil {
+			dec[i].err = fmt.Errorf("raftstore: apply: %w", err)
+			continue
+		}
+		dec[i].ops = ops
+	}
+
+	out := make([]any, len(logs))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, l := range logs {
+		f.index, f.term = l.Index, l.Term
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		if dec[i].err != nil {
+			out[i] = &applyResult{Err: dec[i].err}
+			continue
+		}
+		for _, op := range dec[i].ops {
+			if op.Kind == storage.OpPut {
+				// Copy: the value aliases the log's buffer.
+				v := make([]byte, len(op.Value))
+				copy(v, op.Value)
+				f.tree.ReplaceOrInsert(item{key: op.Key, value: v})
+			} else {
+				f.tree.Delete(item{key: op.Key})
+			}
+		}
+		out[i] = &applyResult{}
+	}
+	return out
+}
+
+// get returns a copy of key's value.
+func (f *fsm) get(key string) ([]byte, bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	it, ok := f.tree.Get(item{key: key})
+	if !ok {
+		return nil, false
+	}
+	v := make([]byte, len(it.value))
+	copy(v, it.value)
+	return v, true
+}
+
+// list returns the sorted direct children of prefix (storage.Backend.List).
+// It seeks past every sub-prefix instead of walking it, so its cost is in
+// the number of children, not the size of the subtree.
+func (f *fsm) list(prefix string) []string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]string, 0)
+	pivot := prefix
+	for {
+		var next string
+		found := false
+		f.tree.AscendGreaterOrEqual(item{key: pivot}, func(it item) bool {
+			if strings.HasPrefix(it.key, prefix) {
+				next, found = it.key, true
+			}
+			return false
+		})
+		if !found {
+			return out
+		}
+		rest := next[len(prefix):]
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			out = append(out, rest[:i+1])
+			// '0' is the byte after '/': skip everything below prefix+rest[:i+1].
+			pivot = prefix + rest[:i] + "0"
+		} else {
+			out = append(out, rest)
+			// Keys never contain NUL, so this is the key's immediate successor.
+			pivot = next + "\x00"
+		}
+	}
+}
+
+// applied returns the index and term of the last log applied.
+func (f *fsm) applied() (index, term uint64) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.index, f.term
+}
+
+// size is the number of keys.
+func (f *fsm) size() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.tree.Len()
+}
+
+// Snapshot implements raft.FSM in O(1): it captures a copy-on-write clone.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	return f.snapshot(), nil
+}
+
+func (f *fsm) snapshot() *fsmSnapshot {
+	// Clone mutates the original's copy-on-write context: exclusive lock.
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &fsmSnapshot{tree: f.tree.Clone(), meta: snapshotMeta{Index: f.index, Term: f.term}}
+}
+
+// Restore implements raft.FSM: it parses and verifies the whole stream into
+// a new tree, and only then swaps it in. On error the state is untouched.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	tree, meta, err := readSnapshot(rc)
+	if err != nil {
+		return fmt.Errorf("raftstore: restore: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tree, f.index, f.term = tree, meta.Index, meta.Term
+	return nil
+}
+
+// fsmSnapshot is an immutable point-in-time view of the FSM.
+type fsmSnapshot struct {
+	tree *btree.BTreeG[item]
+	meta snapshotMeta
+}
+
+// Persist implements raft.FSMSnapshot.
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if err := writeSnapshot(sink, s.meta, s.tree); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("raftstore: persist snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+// Release implements raft.FSMSnapshot. The clone is garbage collected.
+func (s *fsmSnapshot) Release() {}

@@ -1,0 +1,75 @@
+package kv
+
+import (
+	"context"
+	"math"
+
+	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
+)
+
+// configRead serves GET config.
+func (b *v2) configRead(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
+	c, err := loadConfig(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+	return &secrets.Response{Data: map[string]any{
+		"max_versions":         c.MaxVersions,
+		"cas_required":         c.CASRequired,
+		"delete_version_after": c.DeleteVersionAfter.String(),
+	}}, nil
+}
+
+// configWrite serves POST/PUT config {max_versions, cas_required,
+// delete_version_after}. A negative delete_version_after disables it on
+// every key; zero clears the setting.
+func (b *v2) configWrite(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
+	maxV, mOK, err := intField(req.Data, "max_versions")
+	if err != nil {
+		return nil, err
+	}
+	if mOK && (maxV < 0 || maxV > math.MaxUint32) {
+		return nil, invalidf("max_versions must be between 0 and %d", uint32(math.MaxUint32))
+	}
+	cas, cOK, err := boolField(req.Data, "cas_required")
+	if err != nil {
+		return nil, err
+	}
+	dva, dOK, err := durationField(req.Data, "delete_version_after")
+	if err != nil {
+		return nil, err
+	}
+	if !mOK && !cOK && !dOK {
+		return noContent(), nil
+	}
+
+	b.cfgMu.Lock()
+	defer b.cfgMu.Unlock()
+	c, err := loadConfig(ctx, req.Storage)
+	if err != nil {
+		return nil, err
+	}
+	if mOK {
+		c.MaxVersions = uint32(maxV)
+	}
+	if cOK {
+		c.CASRequired = cas
+	}
+	if dOK {
+		switch {
+		case dva < 0:
+			c.DeleteVersionAfter = deleteVersionAfterDisabled
+		default:
+			c.DeleteVersionAfter = dva
+		}
+	}
+	op, err := putOp(configKey, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := txn(ctx, req.Storage, []storage.Op{op}); err != nil {
+		return nil, err
+	}
+	return noContent(), nil
+}
