@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -328,8 +329,15 @@ func decodeBody(r *http.Request) (map[string]any, error) {
 	if len(strings.TrimSpace(string(b))) == 0 {
 		return out, nil
 	}
-	if err := json.Unmarshal(b, &out); err != nil {
+	// UseNumber keeps big integers in secrets exact; engines accept both
+	// json.Number and float64.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
 		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "failed to parse JSON input: %v", err)
+	}
+	if dec.More() {
+		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "failed to parse JSON input: trailing data after the JSON object")
 	}
 	return out, nil
 }

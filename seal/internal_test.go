@@ -72,9 +72,9 @@ func TestSeal_ZeroesKeyBuffers(t *testing.T) {
 	}
 }
 
-func TestReload_ZeroesDuplicates(t *testing.T) {
-	// Reload decodes every stored term; the copies of terms already held
-	// must be wiped, and the held ones kept (with their counters).
+func TestReload_NothingNewKeepsKeyring(t *testing.T) {
+	// A Reload that finds no new term keeps the installed keyring (and
+	// with it the per-term encryption counters).
 	ctx := context.Background()
 	b, _, _ := newUnsealed(t)
 	if err := b.Put(ctx, &storage.Entry{Key: "k", Value: []byte("v")}); err != nil {

@@ -30,7 +30,8 @@ const (
 // ACL is a compiled, immutable set of policies. It is safe for concurrent
 // use. The zero value and a nil *ACL deny everything.
 type ACL struct {
-	root bool
+	root         bool
+	rootGranting []string // ["root"], for Result.GrantingPolicies
 	// exact holds rules without wildcards, keyed by path.
 	exact map[string]*rule
 	// prefix holds plain prefix globs ("secret/*"), keyed by the prefix
@@ -59,6 +60,9 @@ type rule struct {
 	wildcards int    // number of "+" segments
 	wcPath    string // pattern without the trailing "*"
 	parts     []string
+	// lit is the pattern up to its first "+": every path a wildcard rule
+	// matches starts with it, so it is a cheap filter.
+	lit string
 }
 
 const capBits = 8 // bits used by Capability
@@ -98,12 +102,10 @@ type Result struct {
 	GrantingPolicies []string
 }
 
-var rootGranting = []string{RootPolicyName}
-
 // Root returns the built-in root ACL: every operation on every path,
 // including sudo. It is the only way to obtain a root ACL; a policy named
 // "root" cannot be parsed.
-func Root() *ACL { return &ACL{root: true} }
+func Root() *ACL { return &ACL{root: true, rootGranting: []string{RootPolicyName}} }
 
 // New compiles policies into an ACL. Nil policies are skipped (Vault does
 // the same for policies that no longer exist). Rules with the same path are
@@ -234,6 +236,7 @@ func (b *builder) build() *ACL {
 			r.wcPath = r.pattern[:len(r.pattern)-1]
 		}
 		r.firstWC = strings.IndexByte(r.wcPath, '+')
+		r.lit = r.wcPath[:r.firstWC]
 		r.parts = strings.Split(r.wcPath, "/")
 		for _, p := range r.parts {
 			if p == "+" {
@@ -307,7 +310,7 @@ func (a *ACL) Check(req Request) Result {
 		return Result{
 			Allowed: true, Sudo: true, Root: true,
 			Capabilities:     knownCaps &^ Deny,
-			GrantingPolicies: rootGranting,
+			GrantingPolicies: a.rootGranting,
 		}
 	}
 	var need Capability
@@ -393,7 +396,7 @@ func (a *ACL) nonExact(path string) *rule {
 		if best != nil && lowerPriority(r, best) {
 			break // every later rule is lower still
 		}
-		if r.matchWC(path) {
+		if strings.HasPrefix(path, r.lit) && r.matchWC(path) {
 			return r
 		}
 	}

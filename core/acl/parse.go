@@ -74,7 +74,9 @@ type PathRule struct {
 	Policy string
 	// IsPrefix is true when Path ends in the glob "*".
 	IsPrefix bool
-	// HasSegmentWildcards is true when Path uses "+" (one whole segment).
+	// HasSegmentWildcards is Vault's classification: true when a segment of
+	// Path starts with "+". Only a segment that is exactly "+" matches any
+	// segment; a "+" elsewhere is a literal character.
 	HasSegmentWildcards bool
 	// Templated is true when Path uses identity templating. vaultd has no
 	// identity store, so templated rules never match, exactly as in Vault
@@ -139,7 +141,7 @@ func Parse(name, rules string) (*Policy, error) {
 			// Vault accepts and ignores a name inside the policy; the name
 			// is the one it is stored under.
 			if _, err := stringValue(itemValue(item), "name"); err != nil {
-				return nil, err
+				return nil, &ParseError{Line: lineOf(item), Msg: err.Error()}
 			}
 		default:
 			return nil, &ParseError{Line: lineOf(item), Msg: fmt.Sprintf("invalid key %q (expected \"path\")", key)}
@@ -556,6 +558,10 @@ func parameterMap(n ast.Node, what string) (map[string][]any, error) {
 	for _, it := range objectItems(o) {
 		name, err := itemKey(it)
 		if err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("%s: %s", what, pe.Msg)
+			}
 			return nil, err
 		}
 		name = strings.ToLower(name)

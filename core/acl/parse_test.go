@@ -347,3 +347,39 @@ func TestCapability_Names(t *testing.T) {
 		t.Error(`ParseCapability("root") ok, want false: root is not a policy capability`)
 	}
 }
+
+func TestParse_AlternativeForms(t *testing.T) {
+	// Forms HCL v1 accepts and Vault decodes: a top-level name (ignored),
+	// the assignment form of path, an unquoted path key, and the block form
+	// of a parameter map.
+	p := mustParse(t, "alt", `
+name = "ignored"
+path = {
+  "a/*" = { capabilities = ["read"] }
+  "b"   = { policy = "write" }
+}
+path c {
+  capabilities = ["list"]
+  allowed_parameters {
+    "x" = []
+  }
+}`)
+	got := make(map[string]acl.Capability)
+	for _, pr := range p.Paths {
+		got[pr.Path] = pr.Caps
+	}
+	want := map[string]acl.Capability{
+		"a/*": acl.Read,
+		"b":   acl.Create | acl.Read | acl.Update | acl.Delete | acl.List,
+		"c":   acl.List,
+	}
+	if !cmp.Equal(got, want) {
+		t.Errorf("paths = %v, want %v", got, want)
+	}
+	if p.Name != "alt" {
+		t.Errorf("Name = %q: the name inside the policy must not override the given one", p.Name)
+	}
+	if _, err := acl.Parse("alt", "\nname = [1]"); err == nil || !strings.HasPrefix(err.Error(), "line 2: ") {
+		t.Errorf("bad name: error = %v, want a line-2 error", err)
+	}
+}

@@ -24,6 +24,7 @@ func (b *v2) configRead(ctx context.Context, req *secrets.Request, _ string) (*s
 // configWrite serves POST/PUT config {max_versions, cas_required,
 // delete_version_after}. A negative delete_version_after disables it on
 // every key; zero clears the setting.
+// A field sent as null is reset to its default.
 func (b *v2) configWrite(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
 	maxV, mOK, err := intField(req.Data, "max_versions")
 	if err != nil {
@@ -40,6 +41,9 @@ func (b *v2) configWrite(ctx context.Context, req *secrets.Request, _ string) (*
 	if err != nil {
 		return nil, err
 	}
+	mOK = mOK || nullField(req.Data, "max_versions")
+	cOK = cOK || nullField(req.Data, "cas_required")
+	dOK = dOK || nullField(req.Data, "delete_version_after")
 	if !mOK && !cOK && !dOK {
 		return noContent(), nil
 	}

@@ -30,6 +30,10 @@ func TestV2_Config(t *testing.T) {
 			map[string]any{"max_versions": float64(0), "cas_required": false, "delete_version_after": "48h0m0s"}},
 		{"no fields is a no-op", map[string]any{"other": 1},
 			map[string]any{"max_versions": float64(0), "cas_required": false, "delete_version_after": "48h0m0s"}},
+		{"set again", map[string]any{"max_versions": 3, "cas_required": true},
+			map[string]any{"max_versions": float64(3), "cas_required": true, "delete_version_after": "48h0m0s"}},
+		{"null resets", map[string]any{"max_versions": nil, "cas_required": nil, "delete_version_after": nil},
+			defaults},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := f.with(t)

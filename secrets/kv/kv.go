@@ -46,7 +46,7 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 // engine dispatches requests through a route table.
 type engine struct {
 	routes  []route
-	invalid func(op secrets.Operation, path string) error // answer for paths no route matches
+	invalid func(op secrets.Operation, path string) error // answer for unmatched paths; nil: a plain ErrUnsupportedPath
 }
 
 func newEngine(r routeTable) *engine {
@@ -112,6 +112,9 @@ func (e *engine) match(req *secrets.Request) (*route, string, error) {
 		if key, ok := e.routes[i].match(p); ok {
 			return &e.routes[i], key, nil
 		}
+	}
+	if e.invalid == nil {
+		return nil, "", secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
 	}
 	return nil, "", e.invalid(req.Operation, p)
 }

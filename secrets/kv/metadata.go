@@ -84,16 +84,20 @@ func (b *v2) metadataList(ctx context.Context, req *secrets.Request, key string)
 	return &secrets.Response{Data: map[string]any{"keys": keys}}, nil
 }
 
-// metadataFields are the settable fields of metadata/:path.
+// metadataFields are the settable fields of metadata/:path. A field sent
+// as null is set (to its zero value: reset).
 type metadataFields struct {
-	maxVersions            uint32
-	maxSet                 bool
-	casRequired, casSet    bool
-	deleteAfter            time.Duration
-	deleteSet              bool
-	customMetadata         map[string]any // as sent (nulls kept, for patch)
-	customSet              bool
-	customMetadataFiltered map[string]string
+	maxVersions         uint32
+	maxSet              bool
+	casRequired, casSet bool
+	deleteAfter         time.Duration
+	deleteSet           bool
+	// customSet: custom_metadata was sent; customRaw is it as sent (nil
+	// when null, which clears it), customValues its non-null values as
+	// strings.
+	customSet    bool
+	customRaw    map[string]any
+	customValues map[string]string
 }
 
 func (f *metadataFields) any() bool { return f.maxSet || f.casSet || f.deleteSet || f.customSet }
@@ -103,32 +107,44 @@ func (f *metadataFields) any() bool { return f.maxSet || f.casSet || f.deleteSet
 // and are left out of validation.
 func parseMetadataFields(data map[string]any, patch bool) (*metadataFields, error) {
 	var f metadataFields
-	n, ok, err := intField(data, "max_versions")
-	if err != nil {
+	if nullField(data, "max_versions") {
+		f.maxSet = true
+	} else if n, ok, err := intField(data, "max_versions"); err != nil {
 		return nil, err
-	}
-	if ok {
+	} else if ok {
 		if n < 0 || n > math.MaxUint32 {
 			return nil, invalidf("max_versions must be between 0 and %d", uint32(math.MaxUint32))
 		}
 		f.maxVersions, f.maxSet = uint32(n), true
 	}
-	if f.casRequired, f.casSet, err = boolField(data, "cas_required"); err != nil {
+	if nullField(data, "cas_required") {
+		f.casSet = true
+	} else if b, ok, err := boolField(data, "cas_required"); err != nil {
 		return nil, err
+	} else {
+		f.casRequired, f.casSet = b, ok
 	}
-	if f.deleteAfter, f.deleteSet, err = durationField(data, "delete_version_after"); err != nil {
+	if nullField(data, "delete_version_after") {
+		f.deleteSet = true
+	} else if d, ok, err := durationField(data, "delete_version_after"); err != nil {
 		return nil, err
+	} else if ok {
+		if d < 0 {
+			return nil, invalidf("delete_version_after cannot be negative")
+		}
+		f.deleteAfter, f.deleteSet = d, true
 	}
-	if f.deleteSet && f.deleteAfter < 0 {
-		return nil, invalidf("delete_version_after cannot be negative")
+	if nullField(data, "custom_metadata") {
+		f.customSet = true
+		return &f, nil
 	}
 	cm, ok, err := mapField(data, "custom_metadata")
 	if err != nil {
 		return nil, err
 	}
 	if ok {
-		f.customMetadata, f.customSet = cm, true
-		filtered := make(map[string]string, len(cm))
+		f.customSet, f.customRaw = true, cm
+		values := make(map[string]string, len(cm))
 		for k, v := range cm {
 			if patch && v == nil {
 				continue
@@ -137,12 +153,12 @@ func parseMetadataFields(data map[string]any, patch bool) (*metadataFields, erro
 			if err != nil {
 				return nil, invalidf("%s: %s", customMetadataErrPrefix, err)
 			}
-			filtered[k] = s
+			values[k] = s
 		}
-		if err := validateCustomMetadata(filtered); err != nil {
+		if err := validateCustomMetadata(values); err != nil {
 			return nil, err
 		}
-		f.customMetadataFiltered = filtered
+		f.customValues = values
 	}
 	return &f, nil
 }
@@ -262,7 +278,7 @@ func (b *v2) metadataWrite(ctx context.Context, req *secrets.Request, key string
 		meta.DeleteVersionAfter = f.deleteAfter
 	}
 	if f.customSet {
-		meta.CustomMetadata = nilIfEmpty(f.customMetadataFiltered)
+		meta.CustomMetadata = nilIfEmpty(f.customValues)
 	}
 	if err := writeMeta(ctx, req.Storage, key, meta); err != nil {
 		return nil, err
@@ -308,15 +324,15 @@ func (b *v2) metadataPatch(ctx context.Context, req *secrets.Request, key string
 	}
 	if f.customSet {
 		cm := maps.Clone(meta.CustomMetadata)
-		if cm == nil {
+		if cm == nil || f.customRaw == nil { // custom_metadata: null clears it
 			cm = map[string]string{}
 		}
-		for k, v := range f.customMetadata {
+		for k, v := range f.customRaw {
 			if v == nil {
 				delete(cm, k)
 				continue
 			}
-			cm[k] = f.customMetadataFiltered[k]
+			cm[k] = f.customValues[k]
 		}
 		if len(cm) > maxCustomMetadataKeys {
 			return nil, validateCustomMetadata(cm)

@@ -266,3 +266,24 @@ func TestV2_MaxVersions_Default10(t *testing.T) {
 		}
 	}
 }
+
+func TestV2_Metadata_NullResets(t *testing.T) {
+	f := newKV(t, "2")
+	set := map[string]any{
+		"max_versions": 4, "cas_required": true, "delete_version_after": "1h",
+		"custom_metadata": map[string]any{"a": "1", "b": "2"},
+	}
+	reset := map[string]any{"max_versions": nil, "cas_required": nil, "delete_version_after": nil, "custom_metadata": nil}
+	for _, op := range []secrets.Operation{secrets.OpUpdate, secrets.OpPatch} {
+		t.Run(string(op), func(t *testing.T) {
+			f := f.with(t)
+			f.must(secrets.OpUpdate, "metadata/n", set)
+			f.must(op, "metadata/n", reset)
+			md := f.mustJSON(secrets.OpRead, "metadata/n", nil)
+			if md["max_versions"] != float64(0) || md["cas_required"] != false ||
+				md["delete_version_after"] != "0s" || md["custom_metadata"] != nil {
+				t.Fatalf("after null %s: %v", op, md)
+			}
+		})
+	}
+}

@@ -87,6 +87,14 @@ func floatToInt64(f float64) (int64, bool) {
 	return int64(f), true
 }
 
+// nullField reports whether the field is present with a JSON null: for a
+// settable field that means "reset to the default" (in a patch, RFC 7386's
+// "remove this member").
+func nullField(data map[string]any, name string) bool {
+	v, ok := data[name]
+	return ok && v == nil
+}
+
 // intField reads an optional integer field.
 func intField(data map[string]any, name string) (n int64, set bool, err error) {
 	v, ok := data[name]

@@ -29,7 +29,8 @@ type route struct {
 	exists   existsFunc
 }
 
-// routeTable is an engine's routes plus its answer for unmatched paths.
+// routeTable is an engine's routes plus its answer for unmatched paths
+// (nil when the routes match every path).
 type routeTable struct {
 	routes  []route
 	invalid func(op secrets.Operation, path string) error

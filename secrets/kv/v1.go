@@ -9,8 +9,9 @@ import (
 	"github.com/vaultd/vaultd/storage"
 )
 
-// v1Routes is KV v1's table: one route serving every path. Each secret is
-// one entry at its own path in the view, holding the JSON object written.
+// v1Routes is KV v1's table: one route serving every path (so it needs no
+// answer for unmatched paths). Each secret is one entry at its own path in
+// the view, holding the JSON object written.
 func v1Routes() routeTable {
 	return routeTable{
 		routes: []route{{
@@ -24,9 +25,6 @@ func v1Routes() routeTable {
 				secrets.OpList:   v1List,
 			},
 		}},
-		invalid: func(secrets.Operation, string) error {
-			return secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
-		},
 	}
 }
 

@@ -28,7 +28,7 @@ const (
 	DefaultTLSMaxVersion            = "tls13"
 	DefaultMaxRequestDuration       = 90 * time.Second
 
-	DefaultPerformanceMultiplier = 5
+	DefaultPerformanceMultiplier = 1 // Vault uses 5; vaultd defaults to LAN-fast failover (docs/architecture.md)
 	MaxPerformanceMultiplier     = 10
 	DefaultTrailingLogs          = 10000
 	DefaultSnapshotThreshold     = 8192

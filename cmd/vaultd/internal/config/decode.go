@@ -28,6 +28,9 @@ func Parse(src []byte, filename string) (*Config, error) {
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
+	if d.suppressed > 0 {
+		d.warnings = append(d.warnings, fmt.Sprintf("%s: %d more warnings not shown", filename, d.suppressed))
+	}
 	c.Warnings = d.warnings
 	return c, nil
 }
@@ -39,13 +42,17 @@ func trimBOM(b []byte) []byte {
 	return b
 }
 
-// maxErrors bounds how many problems one Parse reports.
-const maxErrors = 20
+// maxErrors and maxWarnings bound how many problems one Parse reports.
+const (
+	maxErrors   = 20
+	maxWarnings = 100
+)
 
 type decoder struct {
-	file     string
-	errs     []error
-	warnings []string
+	file       string
+	errs       []error
+	warnings   []string
+	suppressed int // warnings beyond maxWarnings
 }
 
 func (d *decoder) errorf(p pos, kind error, format string, args ...any) {
@@ -60,6 +67,10 @@ func (d *decoder) invalid(p pos, format string, args ...any) {
 }
 
 func (d *decoder) warnf(p pos, format string, args ...any) {
+	if len(d.warnings) >= maxWarnings {
+		d.suppressed++
+		return
+	}
 	msg := fmt.Sprintf(format, args...)
 	if loc := location(d.file, p.line, 0); loc != "" {
 		msg = loc + ": " + msg
@@ -142,8 +153,7 @@ type labelled struct {
 // `"name": [{"label": {...}}, ...]`.
 func (d *decoder) labelledBlocks(f *field, name string) []labelled {
 	var out []labelled
-	var fromObject func(v *value)
-	fromObject = func(v *value) {
+	fromObject := func(v *value) {
 		if len(v.obj) == 0 {
 			d.invalid(v.pos, "%s stanza needs a type label, e.g. %s %q { ... }", name, name, exampleLabel(name))
 			return

@@ -77,29 +77,35 @@ func Load(path string) (*Config, error) {
 // Resolve builds a server's configuration the way `vault server -config`
 // does: each path in order (a file or a directory), then the document in
 // VAULTD_LOCAL_CONFIG / VAULT_LOCAL_CONFIG when set, merged; only one of
-// them may define storage. Then ApplyEnv, ApplyDefaults and Validate. With
-// no paths the environment document is required (ErrNoEnvConfig). A nil
-// getenv means os.Getenv.
+// them may define storage. A directory without config files is accepted
+// when the environment holds the document (the container image's empty
+// /vault/config). Then ApplyEnv, ApplyDefaults and Validate. With no paths
+// the environment document is required (ErrNoEnvConfig). A nil getenv
+// means os.Getenv.
 func Resolve(paths []string, getenv func(string) string) (*Config, error) {
+	env, err := FromEnv(getenv)
+	if err != nil && !errors.Is(err, ErrNoEnvConfig) {
+		return nil, err
+	}
 	var m merger
 	for _, p := range paths {
 		c, err := Load(p)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrNoConfigFiles) && env != nil:
+			continue
+		case err != nil:
 			return nil, err
 		}
 		if err := m.add(c, p); err != nil {
 			return nil, err
 		}
 	}
-	env, err := FromEnv(getenv)
-	switch {
-	case err == nil:
+	if env != nil {
 		if err := m.add(env, "the environment"); err != nil {
 			return nil, err
 		}
-	case !errors.Is(err, ErrNoEnvConfig):
-		return nil, err
-	case len(paths) == 0:
+	}
+	if m.cfg == nil {
 		return nil, fmt.Errorf("config: no -config path given and %w", ErrNoEnvConfig)
 	}
 	c := m.cfg

@@ -178,6 +178,19 @@ listener "tcp" { tls_disable = 1 }`}
 			t.Fatalf("Resolve = %+v, %v", c, err)
 		}
 	})
+	t.Run("empty config directory with an environment document", func(t *testing.T) {
+		env := map[string]string{"VAULT_LOCAL_CONFIG": `{"storage": {"inmem": {}}, "listener": {"tcp": {"tls_disable": true}}}`}
+		c, err := config.Resolve([]string{t.TempDir()}, func(k string) string { return env[k] })
+		if err != nil || c.Storage.Type != config.StorageInmem {
+			t.Fatalf("Resolve = %+v, %v", c, err)
+		}
+	})
+	t.Run("empty config directory alone", func(t *testing.T) {
+		_, err := config.Resolve([]string{t.TempDir()}, func(string) string { return "" })
+		if !errors.Is(err, config.ErrNoConfigFiles) {
+			t.Errorf("Resolve error = %v, want ErrNoConfigFiles", err)
+		}
+	})
 	t.Run("nothing at all", func(t *testing.T) {
 		c, err := config.Resolve(nil, func(string) string { return "" })
 		if c != nil || !errors.Is(err, config.ErrNoEnvConfig) {

@@ -51,7 +51,7 @@ func raft(path, nodeID string, mod func(*config.Storage)) *config.Storage {
 		Type:                  config.StorageRaft,
 		Path:                  path,
 		NodeID:                nodeID,
-		PerformanceMultiplier: 5,
+		PerformanceMultiplier: 1,
 		TrailingLogs:          10000,
 		SnapshotThreshold:     8192,
 		SnapshotInterval:      120 * time.Second,
@@ -628,6 +628,12 @@ func TestParse_Details(t *testing.T) {
 			t.Errorf("got %+v", c)
 		}
 	})
+	t.Run("retry_join as an HCL list", func(t *testing.T) {
+		c := mustParse(t, "storage \"raft\" {\n retry_join = [{ leader_api_addr = \"https://a:8200\" }, { leader_api_addr = \"https://b:8200\" }]\n}\n", "r.hcl")
+		if got := c.Storage.RetryJoin; len(got) != 2 || got[1].LeaderAPIAddr != "https://b:8200" {
+			t.Errorf("RetryJoin = %+v", got)
+		}
+	})
 	t.Run("hex numbers in HCL", func(t *testing.T) {
 		c := mustParse(t, "storage \"raft\" {\n snapshot_threshold = 0x100\n}\n", "h.hcl")
 		if c.Storage.SnapshotThreshold != 256 {
@@ -704,7 +710,7 @@ cluster_addr = "https://vault-0:8201"
 		"%v":        fmt.Sprintf("%v", rj),
 		"%+v":       fmt.Sprintf("%+v", c.Storage),
 		"%#v":       fmt.Sprintf("%#v", rj),
-		"%s key":    fmt.Sprintf("%s", rj.LeaderClientKey),
+		"%s key":    fmt.Sprintf("%s %v", rj.LeaderClientKey, rj.LeaderClientKey),
 		"%x key":    fmt.Sprintf("%x", rj.LeaderClientKey),
 		"%q key":    fmt.Sprintf("%q", rj.LeaderClientKey),
 		"slog":      logged.String(),
@@ -720,6 +726,39 @@ cluster_addr = "https://vault-0:8201"
 	}
 	if !strings.Contains(outputs["%v"], "[redacted]") {
 		t.Errorf("%%v output %q does not show [redacted]", outputs["%v"])
+	}
+}
+
+func TestParse_LargeDocuments(t *testing.T) {
+	const keys = 50000
+	var js, hc strings.Builder
+	js.WriteString("{\"telemetry\": {\n")
+	hc.WriteString("telemetry {\n")
+	for i := range keys {
+		fmt.Fprintf(&js, "  \"k%d\": %d,\n", i, i)
+		fmt.Fprintf(&hc, "  k%d = %d\n", i, i)
+	}
+	js.WriteString("  \"last\": }}\n") // a syntax error on line keys+2
+	hc.WriteString("}\n")
+	for i := range 150 {
+		fmt.Fprintf(&hc, "unknown_%d = 1\n", i)
+	}
+
+	_, err := config.Parse([]byte(js.String()), "big.json")
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Line != keys+2 || ce.Column != 11 {
+		t.Errorf("error = %v, want a syntax error at big.json:%d:11", err, keys+2)
+	}
+
+	c := mustParse(t, hc.String(), "big.hcl")
+	if len(c.Telemetry) != keys {
+		t.Errorf("telemetry has %d keys, want %d", len(c.Telemetry), keys)
+	}
+	if n := len(c.Warnings); n != 101 || !strings.Contains(c.Warnings[100], "50 more warnings not shown") {
+		t.Errorf("got %d warnings ending %q; want 100 and a summary", n, c.Warnings[n-1])
+	}
+	if want := fmt.Sprintf("big.hcl:%d: unknown key \"unknown_0\"", keys+3); c.Warnings[0] != want {
+		t.Errorf("first warning = %q, want %q", c.Warnings[0], want)
 	}
 }
 

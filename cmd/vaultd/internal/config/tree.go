@@ -372,12 +372,16 @@ type jsonConv struct {
 	file string
 	src  []byte
 	dec  *json.Decoder
+
+	// posAt's progress: src[:scanned] has been searched for newlines,
+	// the last one ending at lineStart, giving line.
+	scanned, line, lineStart int
 }
 
 func parseJSON(src []byte, file string) (*value, error) {
 	dec := json.NewDecoder(bytes.NewReader(src))
 	dec.UseNumber()
-	c := &jsonConv{file: file, src: src, dec: dec}
+	c := &jsonConv{file: file, src: src, dec: dec, line: 1}
 	root, err := c.value(0)
 	if err != nil {
 		return nil, err
@@ -391,15 +395,25 @@ func parseJSON(src []byte, file string) (*value, error) {
 	return root, nil
 }
 
-// posAt converts a byte offset into a line and column.
+// posAt converts a byte offset into a line and column. Offsets arrive in
+// increasing order, so lines are counted once, from where the last call
+// stopped; an earlier offset restarts the count.
 func (c *jsonConv) posAt(off int) pos {
-	if off > len(c.src) {
-		off = len(c.src)
+	off = min(max(off, 0), len(c.src))
+	if off < c.scanned {
+		c.scanned, c.line, c.lineStart = 0, 1, 0
 	}
-	before := c.src[:off]
-	line := bytes.Count(before, []byte("\n")) + 1
-	col := off - bytes.LastIndexByte(before, '\n')
-	return pos{line, col}
+	for {
+		i := bytes.IndexByte(c.src[c.scanned:off], '\n')
+		if i < 0 {
+			break
+		}
+		c.line++
+		c.lineStart = c.scanned + i + 1
+		c.scanned = c.lineStart
+	}
+	c.scanned = off
+	return pos{c.line, off - c.lineStart + 1}
 }
 
 // next reads a token and returns it with the position where it starts.
