@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/btree"
 	"github.com/hashicorp/raft"
@@ -32,6 +33,8 @@ type fsm struct {
 	tree  *btree.BTreeG[item] // never nil; copy-on-write clones are handed to snapshots
 	index uint64              // raft index of the last log applied (commands and configuration changes)
 	term  uint64              // its term
+
+	batches, entries atomic.Uint64 // ApplyBatch calls and logs applied, for Stats
 }
 
 var (
@@ -75,6 +78,8 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		dec[i].ops = ops
 	}
 
+	f.batches.Add(1)
+	f.entries.Add(uint64(len(logs)))
 	out := make([]any, len(logs))
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -128,7 +128,7 @@ func Open(cfg Config) (*Store, error) {
 		return fail(fmt.Errorf("raftstore: start raft: %w", err))
 	}
 	s.raft = r
-	s.verifier = newVerifier(r.VerifyLeader)
+	s.verifier = newVerifier(r.VerifyLeader, s.closed)
 	logger.Info("raft started", "addr", s.addr, "in_memory", cfg.InMemory)
 	return s, nil
 }
@@ -218,10 +218,14 @@ func (s *Store) isClosed() bool {
 func (s *Store) opCtx(ctx context.Context) (context.Context, context.CancelFunc, time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ApplyTimeout)
 	dl, _ := ctx.Deadline()
-	return ctx, cancel, time.Until(dl)
+	// raft reads a timeout <= 0 as "wait forever"; ctx still bounds the wait.
+	return ctx, cancel, max(time.Until(dl), time.Millisecond)
 }
 
 // wait waits for a raft future, the context, or Close, whichever is first.
+// raft never answers a future still queued in its buffered channels when it
+// shuts down, so Close must be able to end the wait; the helper goroutine
+// then stays parked on that dead future.
 func (s *Store) wait(ctx context.Context, f raft.Future) error {
 	done := make(chan error, 1)
 	go func() { done <- f.Error() }()
@@ -591,13 +595,17 @@ func (s *Store) Indexes() (applied, committed uint64) {
 func (s *Store) Term() uint64 { return s.raft.CurrentTerm() }
 
 // Stats returns raft's stats plus the Store's own: fsm_keys, fsm_index
-// (last log applied to the FSM) and verify_leader_rounds (raft VerifyLeader
-// rounds started; with coalescing this grows slower than VerifyLeader calls).
+// (last log applied to the FSM), fsm_apply_batches and fsm_apply_entries
+// (ApplyBatch calls and the logs they carried: their ratio is the mean
+// write batch size), and verify_leader_rounds (raft VerifyLeader rounds
+// started; with coalescing this grows slower than VerifyLeader calls).
 func (s *Store) Stats() map[string]string {
 	m := s.raft.Stats()
 	idx, _ := s.fsm.applied()
 	m["fsm_keys"] = strconv.Itoa(s.fsm.size())
 	m["fsm_index"] = strconv.FormatUint(idx, 10)
+	m["fsm_apply_batches"] = strconv.FormatUint(s.fsm.batches.Load(), 10)
+	m["fsm_apply_entries"] = strconv.FormatUint(s.fsm.entries.Load(), 10)
 	m["verify_leader_rounds"] = strconv.FormatUint(s.verifier.rounds.Load(), 10)
 	return m
 }

@@ -5,10 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 
 	"github.com/vaultd/vaultd/raftstore"
 	"github.com/vaultd/vaultd/storage"
@@ -387,4 +392,101 @@ func withByte(b []byte, i int, v byte) []byte {
 	c := bytes.Clone(b)
 	c[i] = v
 	return c
+}
+
+// TestStore_ConcurrentWritesCoalesce: many concurrent writers share raft
+// batches (BatchApplyCh), so the FSM sees fewer ApplyBatch calls than
+// entries.
+func TestStore_ConcurrentWritesCoalesce(t *testing.T) {
+	s := bootstrapped(t, nodeConfig(t, "n1", t.TempDir()))
+	ctx := ctxTimeout(t, 30*time.Second)
+	stat := func(name string) int {
+		var n int
+		fmt.Sscan(s.Stats()[name], &n)
+		return n
+	}
+	b0, e0 := stat("fsm_apply_batches"), stat("fsm_apply_entries")
+	const writers, each = 64, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if err := s.Put(ctx, &storage.Entry{Key: fmt.Sprintf("w/%d/%d", w, i), Value: []byte("x")}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	batches, entries := stat("fsm_apply_batches")-b0, stat("fsm_apply_entries")-e0
+	t.Logf("%d writes arrived in %d FSM batches (%.1f per batch)", entries, batches, float64(entries)/float64(batches))
+	if entries < writers*each {
+		t.Fatalf("FSM applied %d entries, want at least %d", entries, writers*each)
+	}
+	if float64(entries)/float64(batches) < 2 {
+		t.Fatalf("%d entries in %d batches: concurrent writes did not coalesce", entries, batches)
+	}
+}
+
+// countingStream is a StreamLayer over TCP that counts outgoing dials.
+type countingStream struct {
+	net.Listener
+	dials atomic.Int64
+}
+
+func (c *countingStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	c.dials.Add(1)
+	return net.DialTimeout("tcp", string(addr), timeout)
+}
+
+// TestStore_CustomStream: raft traffic goes through Config.Stream, and
+// AdvertiseAddr is what the cluster records and dials.
+func TestStore_CustomStream(t *testing.T) {
+	ctx := ctxTimeout(t, 30*time.Second)
+	var streams []*countingStream
+	var nodes []*raftstore.Store
+	for i := 1; i <= 2; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs := &countingStream{Listener: ln}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		cfg := nodeConfig(t, fmt.Sprintf("n%d", i), t.TempDir())
+		cfg.BindAddr = ""
+		cfg.Stream = cs
+		cfg.AdvertiseAddr = "localhost:" + port
+		s := openStore(t, cfg)
+		if s.Addr() != cfg.AdvertiseAddr {
+			t.Fatalf("Addr() = %q, want the advertised %q", s.Addr(), cfg.AdvertiseAddr)
+		}
+		streams, nodes = append(streams, cs), append(nodes, s)
+	}
+	if err := nodes[0].Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].AddVoter(ctx, "n2", nodes[1].Addr()); err != nil {
+		t.Fatalf("AddVoter: %v", err)
+	}
+	if err := nodes[0].Put(ctx, &storage.Entry{Key: "over/stream", Value: []byte("ok")}); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	waitFor(t, 10*time.Second, "replication over the custom stream", func() bool {
+		e, err := nodes[1].Get(ctx, "over/stream")
+		return err == nil && string(e.Value) == "ok"
+	})
+	if streams[0].dials.Load() == 0 {
+		t.Fatal("the leader never dialed through Config.Stream")
+	}
+	if _, addr := nodes[1].Leader(); addr != nodes[0].Addr() {
+		t.Fatalf("follower sees leader at %q, want %q", addr, nodes[0].Addr())
+	}
 }

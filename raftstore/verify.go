@@ -16,6 +16,7 @@ import (
 // arrived while the previous round was in flight (etcd's ReadIndex batching).
 type verifier struct {
 	start func() raft.Future // raft.(*Raft).VerifyLeader
+	stop  <-chan struct{}    // closed by Store.Close
 
 	mu      sync.Mutex   // guards running, pending
 	running bool         // a round goroutine is active
@@ -31,8 +32,8 @@ type verifyRound struct {
 	waiters int // callers that joined (guarded by verifier.mu)
 }
 
-func newVerifier(start func() raft.Future) *verifier {
-	return &verifier{start: start}
+func newVerifier(start func() raft.Future, stop <-chan struct{}) *verifier {
+	return &verifier{start: start, stop: stop}
 }
 
 // verify waits for a round that started after the call. It returns raft's
@@ -61,14 +62,11 @@ func (v *verifier) verify(ctx context.Context) error {
 }
 
 // run executes rounds back to back while callers keep arriving.
-// raft resolves every VerifyLeader future: with a quorum's heartbeat
-// answers, ErrNotLeader, ErrLeadershipLost on step-down (at most
-// LeaderLeaseTimeout after losing the quorum) or on shutdown.
 func (v *verifier) run(r *verifyRound) {
 	defer v.wg.Done()
 	for r != nil {
 		v.rounds.Add(1)
-		r.err = v.start().Error()
+		r.err = v.round()
 		close(r.done)
 
 		v.mu.Lock()
@@ -78,6 +76,24 @@ func (v *verifier) run(r *verifyRound) {
 			v.running = false
 		}
 		v.mu.Unlock()
+	}
+}
+
+// round runs one raft VerifyLeader. A running raft resolves the future:
+// with a quorum's heartbeat answers, ErrNotLeader, or ErrLeadershipLost on
+// step-down (at most LeaderLeaseTimeout after losing the quorum). But raft
+// buffers VerifyLeader requests, and one still queued when raft shuts down
+// is never answered, so the round also ends when the Store closes (the
+// helper goroutine then stays parked on that dead future).
+func (v *verifier) round() error {
+	f := v.start()
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-v.stop:
+		return raft.ErrRaftShutdown
 	}
 }
 

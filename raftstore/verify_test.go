@@ -45,7 +45,7 @@ func recvRound(t *testing.T, ch <-chan *fakeRound) *fakeRound {
 // the single next round.
 func TestVerifier_NextRoundSemantics(t *testing.T) {
 	fr := &fakeRaft{started: make(chan *fakeRound, 10)}
-	v := newVerifier(fr.VerifyLeader)
+	v := newVerifier(fr.VerifyLeader, nil)
 	ctx := t.Context()
 
 	firstDone := make(chan error, 1)
@@ -115,7 +115,7 @@ func TestVerifier_NextRoundSemantics(t *testing.T) {
 
 func TestVerifier_ContextCancel(t *testing.T) {
 	fr := &fakeRaft{started: make(chan *fakeRound, 10)}
-	v := newVerifier(fr.VerifyLeader)
+	v := newVerifier(fr.VerifyLeader, nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- v.verify(ctx) }()
@@ -131,6 +131,27 @@ func TestVerifier_ContextCancel(t *testing.T) {
 	recvRound(t, fr.started).release <- nil
 	if err := <-done; err != nil {
 		t.Fatalf("verify = %v", err)
+	}
+	v.wait()
+}
+
+// TestVerifier_StopEndsStuckRound: raft never answers a VerifyLeader still
+// queued when it shuts down; closing the store must end the round anyway.
+func TestVerifier_StopEndsStuckRound(t *testing.T) {
+	fr := &fakeRaft{started: make(chan *fakeRound, 10)}
+	stop := make(chan struct{})
+	v := newVerifier(fr.VerifyLeader, stop)
+	done := make(chan error, 1)
+	go func() { done <- v.verify(t.Context()) }()
+	recvRound(t, fr.started) // never released
+	close(stop)
+	select {
+	case err := <-done:
+		if !errors.Is(err, raft.ErrRaftShutdown) {
+			t.Fatalf("verify = %v, want ErrRaftShutdown", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("verify still blocked after stop")
 	}
 	v.wait()
 }
