@@ -288,8 +288,15 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *core.Resp
 		writeJSON(w, r, http.StatusOK, resp.Raw)
 		return
 	}
+	if resp.RawBody != nil { // raft snapshot save
+		w.Header().Set("Content-Type", resp.ContentType)
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.Copy(w, resp.RawBody)
+		return
+	}
 	code := resp.StatusCode
-	if resp.Data == nil && resp.Auth == nil && len(resp.Warnings) == 0 {
+	if resp.Data == nil && resp.Auth == nil && resp.WrapInfo == nil && len(resp.Warnings) == 0 {
 		if code == 0 {
 			code = http.StatusNoContent
 		}
@@ -304,7 +311,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *core.Resp
 	writeJSON(w, r, code, envelope{
 		RequestID: RequestID(r.Context()), LeaseID: resp.LeaseID, Renewable: resp.Renewable,
 		LeaseDuration: resp.LeaseDuration, Data: resp.Data, Warnings: resp.Warnings,
-		Auth: resp.Auth, MountType: resp.MountType,
+		Auth: resp.Auth, MountType: resp.MountType, WrapInfo: resp.WrapInfo, // nil → null
 	})
 }
 
@@ -370,6 +377,10 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	}
 	switch req.Operation {
 	case secrets.OpUpdate, secrets.OpPatch:
+		if path == "sys/storage/raft/snapshot" || path == "sys/storage/raft/snapshot-force" {
+			req.Data, req.Body = map[string]any{}, r.Body // binary snapshot, bounded by bodyLimit
+			break
+		}
 		data, err := decodeBody(r)
 		if err != nil {
 			s.respondError(w, r, err)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vaultd/vaultd/raftstore/clusterport"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -60,6 +61,15 @@ type Config struct {
 	MaxLeaseTTL     time.Duration
 	Logger          *slog.Logger
 	Now             func() time.Time
+	// ShareEncrypter encrypts rekey shares and generated root tokens to
+	// OpenPGP keys (pgp_keys, pgp_key); nil disables PGP in those ceremonies.
+	ShareEncrypter ShareEncrypter
+	// ClusterTLS receives this node's cluster TLS material once it is
+	// unsealed (clusterport.Port.SetMaterial); nil without a cluster port.
+	ClusterTLS func(*clusterport.Material) error
+	// Members manages raft membership (joins, ha-status, step-down); nil
+	// with single-process storage.
+	Members Members
 }
 
 // Core is one vaultd node. Its methods are safe for concurrent use.
@@ -85,6 +95,14 @@ type Core struct {
 	info    atomic.Pointer[clusterInfo] // nil while sealed
 
 	kick chan struct{}
+
+	ceremonies operatorCeremonies // rekey and generate-root attempts (rekey.go)
+
+	ident identity // auth table, policies, audit (identity.go)
+
+	ha haState // cluster TLS, joins (cluster.go, join.go)
+
+	raftOps raftOpsState // raft operations and autopilot (sys_raft.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -168,6 +186,7 @@ func (c *Core) reconcile(ctx context.Context) {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
 	want := c.cluster.IsLeader() && !c.barrier.Sealed()
+	c.ensureClusterTLS(ctx) // cluster.go
 	switch {
 	case want && !c.active.Load():
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -201,9 +220,17 @@ func (c *Core) setup(ctx context.Context) error {
 	if err := c.advertise(ctx); err != nil {
 		return err
 	}
+	if err := c.recordNode(ctx, c.cfg.NodeID, c.cfg.APIAddr, c.cfg.ClusterAddr); err != nil { // cluster.go
+		return err
+	}
 	c.mounts.Store(mt)
+	if err := c.setupIdentity(ctx); err != nil { // identity.go
+		c.mounts.Store(nil)
+		return err
+	}
 	now := c.now().UTC()
 	c.activeSince.Store(&now)
+	c.onActive(ctx) // hooks.go
 	c.active.Store(true)
 	c.log.Info("node is active")
 	return nil
@@ -214,7 +241,10 @@ func (c *Core) teardown() {
 	if !c.active.Swap(false) {
 		return
 	}
+	c.onStandby() // hooks.go
 	c.activeSince.Store(nil)
+	c.ceremonies.reset()
+	c.teardownIdentity() // identity.go
 	c.mounts.Store(nil)
 	c.log.Info("node stepped down from active")
 }
@@ -300,6 +330,7 @@ func (c *Core) Status(ctx context.Context) Status {
 			st.Threshold, st.Shares = cfg.Threshold, cfg.Shares
 		}
 	}
+	c.joinStatus(&st) // join.go
 	p := c.unsealer.Progress()
 	st.Progress, st.Nonce = p.N, p.Nonce
 	if !st.Sealed {

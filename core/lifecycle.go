@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +59,18 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 	if (len(req.PGPKeys) > 0 || req.RootTokenPGPKey != "") && enc == nil {
 		return InitResult{}, badRequest("PGP encryption is not available")
 	}
+	// Check every key before anything is written: a key that fails after
+	// the barrier is initialised would lose its share, and the vault.
+	for i, k := range req.PGPKeys {
+		if _, err := enc([]byte("vaultd key check"), k); err != nil {
+			return InitResult{}, badRequest("PGP key %d: %v", i+1, err)
+		}
+	}
+	if req.RootTokenPGPKey != "" {
+		if _, err := enc([]byte("vaultd key check"), req.RootTokenPGPKey); err != nil {
+			return InitResult{}, badRequest("root token PGP key: %v", err)
+		}
+	}
 	if ok, err := c.barrier.Initialized(ctx); err != nil {
 		return InitResult{}, err
 	} else if ok {
@@ -82,6 +96,9 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 		return InitResult{}, fmt.Errorf("core: unseal after init: %w", err)
 	}
 	root, err := c.firstSetup(ctx, req.RootTokenID)
+	if err == nil {
+		err = c.initClusterTLS(ctx) // cluster.go
+	}
 	c.barrier.Seal()
 	if err != nil {
 		return InitResult{}, err
@@ -90,7 +107,11 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 	c.initialized.Store(true)
 	if len(req.PGPKeys) > 0 {
 		for i, s := range res.Shares {
-			ct, err := enc(s, req.PGPKeys[i])
+			// Vault encrypts the hex form, so `base64 -d | gpg -d` prints
+			// a share the CLI accepts.
+			h := []byte(hex.EncodeToString(s))
+			ct, err := enc(h, req.PGPKeys[i])
+			clear(h)
 			if err != nil {
 				return InitResult{}, badRequest("encrypting share %d: %v", i+1, err)
 			}
@@ -103,7 +124,7 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 		if err != nil {
 			return InitResult{}, badRequest("encrypting root token: %v", err)
 		}
-		res.RootToken = string(ct)
+		res.RootToken = base64.StdEncoding.EncodeToString(ct) // as Vault returns it
 	}
 	c.log.Info("vault initialized", "shares", cfg.Shares, "threshold", cfg.Threshold)
 	return res, nil
@@ -200,8 +221,18 @@ func (c *Core) firstSetup(ctx context.Context, rootID string) (string, error) {
 // a wrong key resets progress and returns ErrInvalidKey.
 func (c *Core) Unseal(ctx context.Context, share []byte) (Status, error) {
 	c.stateMu.Lock()
-	err := c.unsealLocked(ctx, share)
+	joining, wait, err := c.unsealJoin(ctx, share) // join.go
+	if !joining {
+		err = c.unsealLocked(ctx, share)
+	}
 	c.stateMu.Unlock()
+	if wait != nil {
+		select { // the join finishes once raft has replicated the keys here
+		case <-wait:
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
+	}
 	if err == nil {
 		c.poke()
 	}
@@ -235,6 +266,9 @@ func (c *Core) unsealLocked(ctx context.Context, share []byte) error {
 		return err
 	}
 	c.log.Info("vault unsealed")
+	if err := c.loadClusterTLS(ctx); err != nil { // cluster.go; reconcile retries
+		c.log.Warn("cluster TLS not loaded at unseal; will retry", "error", err)
+	}
 	return nil
 }
 

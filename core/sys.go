@@ -42,6 +42,9 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 			return nil, err
 		}
 	}
+	if resp, ok, err := c.handleSysIdentity(ctx, path, req, te); ok { // identity.go
+		return resp, err
+	}
 	switch {
 	case path == "sys/mounts":
 		if op != secrets.OpRead {
@@ -73,6 +76,12 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		return &Response{Data: map[string]any{
 			"term": ki.Term, "install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano), "encryptions": ki.Encryptions,
 		}}, nil
+	case isRaftOpsPath(path): // sys_raft.go
+		return c.handleSysRaft(ctx, path, req)
+	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go
+		return c.handleSysHA(ctx, path, req)
+	case isCeremonyPath(path): // rekey.go, generate_root.go
+		return c.sysCeremony(ctx, op, path, req.Data)
 	case path == "sys/seal":
 		if op != secrets.OpUpdate && op != secrets.OpCreate {
 			return nil, unsupportedOp()

@@ -9,43 +9,82 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/fnv"
 	"math/big"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/vaultd/vaultd/storage"
 )
 
+// Token storage layout, all behind the barrier:
+//
+//	core/token-salt                           HMAC key for token IDs and accessors
+//	sys/token/id/<hash(id)>                   TokenEntry (JSON); the ID itself is never stored
+//	sys/token/accessor/<hash(accessor)>       accessorEntry: the accessor and the ID hash
+//	sys/token/parent/<parent hash>/<hash>     "1": parent → child index, for revoking trees
+//	sys/token/roles/<name>                    tokenRole (JSON)
 const (
 	tokenSaltKey     = "core/token-salt"
 	tokenIDPrefix    = "sys/token/id/"
 	tokenAccessorPfx = "sys/token/accessor/"
+	tokenParentPfx   = "sys/token/parent/"
+	tokenRolePfx     = "sys/token/roles/"
+
+	// tokenCacheSize bounds the active node's read-through token cache.
+	tokenCacheSize = 8192
+	// lockStripes is the number of per-token locks (by hash).
+	lockStripes = 64
 )
 
 // TokenEntry is a token as stored. The token ID itself is never stored:
-// the entry lives at sys/token/id/<HMAC-SHA256(salt, id)>.
+// the entry lives at sys/token/id/<HMAC-SHA256(salt, id)>. Treat Policies
+// and Meta as read-only: entries handed out share them with the cache.
 type TokenEntry struct {
 	// ID is set only in memory on the entry returned by lookup/create; it
 	// is excluded from JSON so it can never reach storage.
-	ID             string            `json:"-"`
-	IDHash         string            `json:"id_hash"`
-	Accessor       string            `json:"accessor"`
-	ParentHash     string            `json:"parent_hash,omitempty"`
-	Policies       []string          `json:"policies"`
-	Path           string            `json:"path"`
-	Meta           map[string]string `json:"meta,omitempty"`
-	DisplayName    string            `json:"display_name"`
-	NumUses        int               `json:"num_uses"`
-	CreationTime   time.Time         `json:"creation_time"`
-	TTL            time.Duration     `json:"ttl"`
-	ExplicitMaxTTL time.Duration     `json:"explicit_max_ttl"`
-	Period         time.Duration     `json:"period"`
-	ExpireTime     time.Time         `json:"expire_time"`
-	Renewable      bool              `json:"renewable"`
-	Orphan         bool              `json:"orphan"`
-	Type           string            `json:"type"`
-	Role           string            `json:"role,omitempty"`
-	EntityID       string            `json:"entity_id,omitempty"`
+	ID         string            `json:"-"`
+	IDHash     string            `json:"id_hash"`
+	Accessor   string            `json:"accessor"`
+	ParentHash string            `json:"parent_hash,omitempty"`
+	Policies   []string          `json:"policies"`
+	Path       string            `json:"path"`
+	Meta       map[string]string `json:"meta,omitempty"`
+	// DisplayName is shown in lookups and audit entries.
+	DisplayName string `json:"display_name"`
+	// NumUses is the number of uses left (0: unlimited). -1 marks a token
+	// whose last use is in flight: it is refused and revoked when that
+	// request ends.
+	NumUses      int       `json:"num_uses"`
+	CreationTime time.Time `json:"creation_time"`
+	// TTL is the TTL the token was created with.
+	TTL            time.Duration `json:"ttl"`
+	ExplicitMaxTTL time.Duration `json:"explicit_max_ttl"`
+	// MaxTTL is the mount's (or the system's) max lease TTL at creation:
+	// renewals never push ExpireTime past CreationTime+MaxTTL. 0: no bound
+	// besides ExplicitMaxTTL.
+	MaxTTL      time.Duration `json:"max_ttl,omitempty"`
+	Period      time.Duration `json:"period"`
+	ExpireTime  time.Time     `json:"expire_time"`
+	LastRenewal time.Time     `json:"last_renewal,omitzero"`
+	Renewable   bool          `json:"renewable"`
+	Orphan      bool          `json:"orphan"`
+	Type        string        `json:"type"`
+	Role        string        `json:"role,omitempty"`
+	EntityID    string        `json:"entity_id,omitempty"`
+	// Wrap is set on response-wrapping tokens.
+	Wrap *wrapMeta `json:"wrap,omitempty"`
+
+	authz   *authz // resolved policies for this request; never stored
+	lastUse bool   // this request consumed the last use
+}
+
+// wrapMeta describes what a response-wrapping token wraps.
+type wrapMeta struct {
+	CreationPath    string `json:"creation_path"`
+	WrappedAccessor string `json:"wrapped_accessor,omitempty"`
 }
 
 // Expired reports whether the token's TTL has run out.
@@ -53,17 +92,50 @@ func (t *TokenEntry) Expired(now time.Time) bool {
 	return !t.ExpireTime.IsZero() && !now.Before(t.ExpireTime)
 }
 
-// tokenStore keeps tokens behind the barrier, keyed by salted hash.
+// isRoot reports whether the token carries the root policy.
+func (t *TokenEntry) isRoot() bool {
+	for _, p := range t.Policies {
+		if p == "root" {
+			return true
+		}
+	}
+	return false
+}
+
+// clone returns a shallow copy without the per-request fields.
+func (t *TokenEntry) clone() *TokenEntry {
+	cp := *t
+	cp.ID, cp.authz, cp.lastUse = "", nil, false
+	return &cp
+}
+
+// tokenStore keeps tokens behind the barrier, keyed by salted hash. On the
+// active node it is the only writer of sys/token/, which is what makes its
+// read-through cache exact; the cache is purged whenever the node becomes
+// active, steps down or seals.
 type tokenStore struct {
 	b   storage.Backend
 	now func() time.Time
 
-	mu   sync.RWMutex // guards salt
-	salt []byte
+	mu    sync.RWMutex // guards salt and hpool
+	salt  []byte
+	hpool *sync.Pool // of hash.Hash (HMAC keyed with salt)
+
+	// locks serialise read-modify-write of one token (use, renew, revoke,
+	// creating a child under it), striped by hash.
+	locks [lockStripes]sync.Mutex
+
+	cacheMu sync.Mutex
+	cache   map[string]*TokenEntry // by IDHash; values are never modified
+
+	hookMu   sync.RWMutex // guards onRevoke
+	onRevoke func(ctx context.Context, idHash string) error
+
+	exp expiration
 }
 
 func newTokenStore(b storage.Backend, now func() time.Time) *tokenStore {
-	return &tokenStore{b: b, now: now}
+	return &tokenStore{b: b, now: now, cache: map[string]*TokenEntry{}}
 }
 
 func (ts *tokenStore) load(ctx context.Context) error {
@@ -71,30 +143,61 @@ func (ts *tokenStore) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("core: token salt: %w", err)
 	}
+	salt := append([]byte(nil), e.Value...)
 	ts.mu.Lock()
-	ts.salt = e.Value
+	clear(ts.salt)
+	ts.salt = salt
+	ts.hpool = &sync.Pool{New: func() any { return hmac.New(sha256.New, salt) }}
 	ts.mu.Unlock()
+	ts.purge()
 	return nil
 }
 
-// forget zeroes the salt (on seal).
+// forget zeroes the salt and drops the cache (on seal).
 func (ts *tokenStore) forget() {
 	ts.mu.Lock()
 	clear(ts.salt)
-	ts.salt = nil
+	ts.salt, ts.hpool = nil, nil
 	ts.mu.Unlock()
+	ts.purge()
 }
 
-// hash is the salted HMAC of a token ID or accessor.
+// purge empties the token cache.
+func (ts *tokenStore) purge() {
+	ts.cacheMu.Lock()
+	clear(ts.cache)
+	ts.cacheMu.Unlock()
+}
+
+func (ts *tokenStore) setRevokeHook(f func(ctx context.Context, idHash string) error) {
+	ts.hookMu.Lock()
+	ts.onRevoke = f
+	ts.hookMu.Unlock()
+}
+
+// hash is the salted HMAC of a token ID or accessor, in hex.
 func (ts *tokenStore) hash(v string) (string, error) {
 	ts.mu.RLock()
-	defer ts.mu.RUnlock()
-	if ts.salt == nil {
+	pool := ts.hpool
+	ts.mu.RUnlock()
+	if pool == nil {
 		return "", ErrSealed
 	}
-	m := hmac.New(sha256.New, ts.salt)
-	m.Write([]byte(v))
-	return hex.EncodeToString(m.Sum(nil)), nil
+	h := pool.Get().(hash.Hash)
+	h.Reset()
+	h.Write([]byte(v))
+	var sum [sha256.Size]byte
+	out := hex.EncodeToString(h.Sum(sum[:0]))
+	pool.Put(h)
+	return out, nil
+}
+
+func (ts *tokenStore) lock(idHash string) func() {
+	f := fnv.New32a()
+	f.Write([]byte(idHash))
+	m := &ts.locks[f.Sum32()%lockStripes]
+	m.Lock()
+	return m.Unlock
 }
 
 const base62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -113,11 +216,25 @@ func randomID(n int) (string, error) {
 	return string(out), nil
 }
 
+type accessorEntry struct {
+	Accessor string `json:"accessor"`
+	IDHash   string `json:"id_hash"`
+}
+
+// errTokenNotFound: no such token (or expired, or used up). Callers turn
+// it into 403.
+var errTokenNotFound = errors.New("core: token not found")
+
+// errTokenIDInUse: a caller-chosen token ID already exists.
+var errTokenIDInUse = badRequest("cannot create a token with a duplicate ID")
+
 // create stores te under a new random ID (or id, when given) and returns
-// the token ID. te.Accessor and te.IDHash are filled in.
+// the token ID. te.Accessor and te.IDHash are filled in. When
+// te.ParentHash is set the parent must still exist; the child is indexed
+// under it so that revoking the parent revokes the child.
 func (ts *tokenStore) create(ctx context.Context, te *TokenEntry, id string) (string, error) {
-	var err error
-	if id == "" {
+	custom := id != ""
+	if !custom {
 		r, err := randomID(24)
 		if err != nil {
 			return "", err
@@ -149,38 +266,83 @@ func (ts *tokenStore) create(ctx context.Context, te *TokenEntry, id string) (st
 	if err != nil {
 		return "", err
 	}
-	ab, err := json.Marshal(accessorEntry{IDHash: te.IDHash})
+	ab, err := json.Marshal(accessorEntry{Accessor: acc, IDHash: te.IDHash})
 	if err != nil {
 		return "", err
 	}
-	err = ts.b.Txn(ctx, []storage.Op{
+	ops := []storage.Op{
 		{Kind: storage.OpPut, Key: tokenIDPrefix + te.IDHash, Value: b},
 		{Kind: storage.OpPut, Key: tokenAccessorPfx + accHash, Value: ab},
-	})
-	if err != nil {
+	}
+	if te.ParentHash != "" {
+		// Hold the parent's lock: its revocation re-checks its children
+		// under the same lock, so no child can slip in after it.
+		unlock := ts.lock(te.ParentHash)
+		defer unlock()
+		if _, err := ts.getByHash(ctx, te.ParentHash); err != nil {
+			return "", err
+		}
+		ops = append(ops, storage.Op{Kind: storage.OpPut, Key: tokenParentPfx + te.ParentHash + "/" + te.IDHash, Value: []byte("1")})
+	}
+	if custom {
+		if _, err := ts.getByHash(ctx, te.IDHash); err == nil {
+			return "", errTokenIDInUse
+		} else if !errors.Is(err, errTokenNotFound) {
+			return "", err
+		}
+	}
+	if err := ts.b.Txn(ctx, ops); err != nil {
 		return "", err
 	}
+	ts.cachePut(te)
+	ts.exp.track(te.IDHash, te.ExpireTime)
 	te.ID = id
 	return id, nil
 }
 
-type accessorEntry struct {
-	IDHash string `json:"id_hash"`
+// put rewrites an existing entry. Callers hold te's lock.
+func (ts *tokenStore) put(ctx context.Context, te *TokenEntry) error {
+	b, err := json.Marshal(te)
+	if err != nil {
+		return err
+	}
+	if err := ts.b.Put(ctx, &storage.Entry{Key: tokenIDPrefix + te.IDHash, Value: b}); err != nil {
+		ts.cacheDel(te.IDHash)
+		return err
+	}
+	ts.cachePut(te)
+	return nil
 }
 
-// errTokenNotFound: no such token (or expired). Callers turn it into 403.
-var errTokenNotFound = errors.New("core: token not found")
+func (ts *tokenStore) cachePut(te *TokenEntry) {
+	cp := te.clone()
+	ts.cacheMu.Lock()
+	if len(ts.cache) >= tokenCacheSize {
+		for k := range ts.cache { // evict an arbitrary entry
+			delete(ts.cache, k)
+			break
+		}
+	}
+	ts.cache[cp.IDHash] = cp
+	ts.cacheMu.Unlock()
+}
 
-// lookup finds a live token by ID. Expired tokens are refused at once.
-func (ts *tokenStore) lookup(ctx context.Context, id string) (*TokenEntry, error) {
-	if id == "" {
-		return nil, errTokenNotFound
+func (ts *tokenStore) cacheDel(idHash string) {
+	ts.cacheMu.Lock()
+	delete(ts.cache, idHash)
+	ts.cacheMu.Unlock()
+}
+
+// getByHash returns the entry stored under idHash, expired or not
+// (errTokenNotFound when absent). The result is a private copy.
+func (ts *tokenStore) getByHash(ctx context.Context, idHash string) (*TokenEntry, error) {
+	ts.cacheMu.Lock()
+	if te, ok := ts.cache[idHash]; ok {
+		ts.cacheMu.Unlock()
+		return te.clone(), nil
 	}
-	h, err := ts.hash(id)
-	if err != nil {
-		return nil, err
-	}
-	e, err := ts.b.Get(ctx, tokenIDPrefix+h)
+	ts.cacheMu.Unlock()
+	e, err := ts.b.Get(ctx, tokenIDPrefix+idHash)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errTokenNotFound
 	}
@@ -193,12 +355,306 @@ func (ts *tokenStore) lookup(ctx context.Context, id string) (*TokenEntry, error
 	}
 	// The key already binds the hash; compare anyway, in constant time, so a
 	// corrupted or moved entry can never authenticate another token.
-	if !hmac.Equal([]byte(te.IDHash), []byte(h)) {
+	if !hmac.Equal([]byte(te.IDHash), []byte(idHash)) {
 		return nil, errTokenNotFound
 	}
-	if te.Expired(ts.now()) {
+	ts.cachePut(&te)
+	return &te, nil
+}
+
+// lookup finds a live token by ID. Expired and used-up tokens are refused
+// at once, before the expiration manager gets to them.
+func (ts *tokenStore) lookup(ctx context.Context, id string) (*TokenEntry, error) {
+	if id == "" {
+		return nil, errTokenNotFound
+	}
+	h, err := ts.hash(id)
+	if err != nil {
+		return nil, err
+	}
+	te, err := ts.getByHash(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if te.Expired(ts.now()) || te.NumUses < 0 {
 		return nil, errTokenNotFound
 	}
 	te.ID = id
-	return &te, nil
+	return te, nil
+}
+
+// lookupAccessor finds a live token by accessor. ID is left empty.
+func (ts *tokenStore) lookupAccessor(ctx context.Context, accessor string) (*TokenEntry, error) {
+	if accessor == "" {
+		return nil, errTokenNotFound
+	}
+	h, err := ts.hash(accessor)
+	if err != nil {
+		return nil, err
+	}
+	e, err := ts.b.Get(ctx, tokenAccessorPfx+h)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, errTokenNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ae accessorEntry
+	if err := json.Unmarshal(e.Value, &ae); err != nil {
+		return nil, fmt.Errorf("core: accessor entry: %w", err)
+	}
+	te, err := ts.getByHash(ctx, ae.IDHash)
+	if err != nil {
+		return nil, err
+	}
+	if !hmac.Equal([]byte(te.Accessor), []byte(accessor)) || te.Expired(ts.now()) || te.NumUses < 0 {
+		return nil, errTokenNotFound
+	}
+	return te, nil
+}
+
+// use consumes one use of a limited-use token. When it was the last one,
+// the token is marked (NumUses = -1, refused from now on) and te.lastUse is
+// set: the caller revokes it when the request ends.
+func (ts *tokenStore) use(ctx context.Context, te *TokenEntry) error {
+	if te.NumUses == 0 {
+		return nil
+	}
+	unlock := ts.lock(te.IDHash)
+	defer unlock()
+	cur, err := ts.getByHash(ctx, te.IDHash)
+	if err != nil {
+		return err
+	}
+	if cur.NumUses < 0 {
+		return errTokenNotFound
+	}
+	if cur.NumUses == 0 {
+		return nil
+	}
+	cur.NumUses--
+	last := cur.NumUses == 0
+	if last {
+		cur.NumUses = -1
+	}
+	if err := ts.put(ctx, cur); err != nil {
+		return err
+	}
+	te.NumUses, te.lastUse = cur.NumUses, last
+	return nil
+}
+
+// update applies f to the current stored entry under its lock and writes
+// it back. f sees a fresh copy; an error from f aborts the write.
+func (ts *tokenStore) update(ctx context.Context, idHash string, f func(te *TokenEntry) error) (*TokenEntry, error) {
+	unlock := ts.lock(idHash)
+	defer unlock()
+	cur, err := ts.getByHash(ctx, idHash)
+	if err != nil {
+		return nil, err
+	}
+	if err := f(cur); err != nil {
+		return nil, err
+	}
+	if err := ts.put(ctx, cur); err != nil {
+		return nil, err
+	}
+	ts.exp.track(cur.IDHash, cur.ExpireTime)
+	return cur, nil
+}
+
+// children lists the hashes of idHash's direct children.
+func (ts *tokenStore) children(ctx context.Context, idHash string) ([]string, error) {
+	keys, err := ts.b.List(ctx, tokenParentPfx+idHash+"/")
+	if err != nil {
+		return nil, err
+	}
+	out := keys[:0]
+	for _, k := range keys {
+		if len(k) > 0 && k[len(k)-1] != '/' {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// revokeTree revokes idHash and, first, all of its descendants. It is
+// idempotent: revoking an absent token succeeds.
+func (ts *tokenStore) revokeTree(ctx context.Context, idHash string) error {
+	return ts.revokeTreeDepth(ctx, idHash, 0)
+}
+
+// maxTreeDepth bounds recursion; a deeper chain is revoked by repeated calls.
+const maxTreeDepth = 10000
+
+func (ts *tokenStore) revokeTreeDepth(ctx context.Context, idHash string, depth int) error {
+	if depth > maxTreeDepth {
+		return fmt.Errorf("core: token tree deeper than %d", maxTreeDepth)
+	}
+	for {
+		kids, err := ts.children(ctx, idHash)
+		if err != nil {
+			return err
+		}
+		for _, k := range kids {
+			if err := ts.revokeTreeDepth(ctx, k, depth+1); err != nil {
+				return err
+			}
+		}
+		done, err := ts.revokeOne(ctx, idHash, true)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// revokeOrphan revokes idHash alone; its children become orphans.
+func (ts *tokenStore) revokeOrphan(ctx context.Context, idHash string) error {
+	for {
+		kids, err := ts.children(ctx, idHash)
+		if err != nil {
+			return err
+		}
+		for _, k := range kids {
+			if err := ts.orphan(ctx, idHash, k); err != nil {
+				return err
+			}
+		}
+		done, err := ts.revokeOne(ctx, idHash, true)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// orphan detaches child from parent.
+func (ts *tokenStore) orphan(ctx context.Context, parent, child string) error {
+	unlock := ts.lock(child)
+	defer unlock()
+	te, err := ts.getByHash(ctx, child)
+	if errors.Is(err, errTokenNotFound) {
+		return ts.b.Delete(ctx, tokenParentPfx+parent+"/"+child)
+	}
+	if err != nil {
+		return err
+	}
+	te.ParentHash, te.Orphan = "", true
+	b, err := json.Marshal(te)
+	if err != nil {
+		return err
+	}
+	err = ts.b.Txn(ctx, []storage.Op{
+		{Kind: storage.OpPut, Key: tokenIDPrefix + child, Value: b},
+		{Kind: storage.OpDelete, Key: tokenParentPfx + parent + "/" + child},
+	})
+	if err != nil {
+		ts.cacheDel(child)
+		return err
+	}
+	ts.cachePut(te)
+	return nil
+}
+
+// revokeOne deletes one token's entries, unless (when requireLeaf) a child
+// appeared meanwhile: then it returns false and the caller goes round
+// again. Per-token data (cubbyhole) is destroyed after the token is gone,
+// so the token is unusable first.
+func (ts *tokenStore) revokeOne(ctx context.Context, idHash string, requireLeaf bool) (bool, error) {
+	unlock := ts.lock(idHash)
+	if requireLeaf {
+		kids, err := ts.children(ctx, idHash)
+		if err != nil {
+			unlock()
+			return false, err
+		}
+		if len(kids) > 0 {
+			unlock()
+			return false, nil
+		}
+	}
+	te, err := ts.getByHash(ctx, idHash)
+	if err != nil && !errors.Is(err, errTokenNotFound) {
+		unlock()
+		return false, err
+	}
+	ops := []storage.Op{{Kind: storage.OpDelete, Key: tokenIDPrefix + idHash}}
+	if te != nil {
+		if ah, err := ts.hash(te.Accessor); err == nil {
+			ops = append(ops, storage.Op{Kind: storage.OpDelete, Key: tokenAccessorPfx + ah})
+		}
+		if te.ParentHash != "" {
+			ops = append(ops, storage.Op{Kind: storage.OpDelete, Key: tokenParentPfx + te.ParentHash + "/" + idHash})
+		}
+	}
+	err = ts.b.Txn(ctx, ops)
+	ts.cacheDel(idHash)
+	unlock()
+	if err != nil {
+		return false, err
+	}
+	ts.exp.untrack(idHash)
+	ts.hookMu.RLock()
+	hook := ts.onRevoke
+	ts.hookMu.RUnlock()
+	if hook != nil {
+		if err := hook(ctx, idHash); err != nil {
+			return true, fmt.Errorf("core: destroying the revoked token's data: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// forEach calls f for every stored token (straight from storage).
+func (ts *tokenStore) forEach(ctx context.Context, f func(te *TokenEntry) error) error {
+	keys, err := ts.b.List(ctx, tokenIDPrefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if len(k) == 0 || k[len(k)-1] == '/' {
+			continue
+		}
+		te, err := ts.getByHash(ctx, k)
+		if errors.Is(err, errTokenNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := f(te); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listAccessors returns every live token's accessor, sorted.
+func (ts *tokenStore) listAccessors(ctx context.Context) ([]string, error) {
+	keys, err := ts.b.List(ctx, tokenAccessorPfx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		e, err := ts.b.Get(ctx, tokenAccessorPfx+k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var ae accessorEntry
+		if err := json.Unmarshal(e.Value, &ae); err != nil {
+			return nil, fmt.Errorf("core: accessor entry: %w", err)
+		}
+		out = append(out, ae.Accessor)
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -123,7 +123,13 @@ func Open(cfg Config) (*Store, error) {
 
 	s.pump = newLeadershipPump()
 	undo = append(undo, s.pump.stop)
-	r, err := raft.NewRaft(cfg.raftConfig(s.pump.in, logger), s.fsm, cache, s.stable, s.snaps, trans)
+	rc := cfg.raftConfig(s.pump.in, logger)
+	var logStore raft.LogStore = cache
+	if s.bolt != nil { // replay committed entries at start (join_restore.go)
+		logStore = &commitTracker{LogStore: cache, stable: s.stable}
+		rc.RestoreCommittedLogs = true
+	}
+	r, err := raft.NewRaft(rc, s.fsm, logStore, s.stable, s.snaps, trans)
 	if err != nil {
 		return fail(fmt.Errorf("raftstore: start raft: %w", err))
 	}

@@ -80,12 +80,29 @@ func NormalizeArgs(args []string) []string {
 
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "vaultd",
-		Short:         "vaultd: a highly available, Vault-compatible secrets vault",
+		Use:   "vaultd",
+		Short: "vaultd: a highly available, Vault-compatible secrets vault",
+		Long: `vaultd is a highly available, Vault-compatible secrets vault: the server
+("vaultd server") and a command line that speaks Vault's HTTP API with the
+same commands, flags, environment (VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT,
+VAULT_FORMAT, ...) and output as Vault's CLI.
+
+Exit codes: 0 success, 1 usage error (or local error), 2 request error
+("status": 2 means sealed).`,
+		Example: `  vaultd server -dev
+  export VAULT_ADDR=http://127.0.0.1:8200
+  vaultd status
+  vaultd kv put -mount=secret hello foo=world
+  vaultd completion bash > /etc/bash_completion.d/vaultd`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError(cmd, "%s", vaultFlagError(err)) // commands.go
+	})
+	singleDashHelp(root)
 	root.AddCommand(newServerCmd(stdout, stderr))
+	addClientCommands(root, newApp(stdin, stdout, stderr)) // commands.go
 	return root
 }
 

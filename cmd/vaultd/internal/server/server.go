@@ -23,11 +23,17 @@ import (
 	"time"
 
 	"github.com/vaultd/vaultd/api"
+	"github.com/vaultd/vaultd/auth/approle"
+	"github.com/vaultd/vaultd/auth/userpass"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
+	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
+	"github.com/vaultd/vaultd/raftstore/clusterport"
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
+	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
 )
@@ -44,7 +50,11 @@ type Options struct {
 // Engines are the secrets engines and auth methods this build ships.
 func Engines() map[string]secrets.Factory {
 	return map[string]secrets.Factory{
-		"kv": kv.Factory,
+		"kv":        kv.Factory,
+		"cubbyhole": cubbyhole.Factory,
+		"userpass":  userpass.Factory,
+		"approle":   approle.Factory,
+		"transit":   transit.Factory,
 	}
 }
 
@@ -52,7 +62,7 @@ func Engines() map[string]secrets.Factory {
 func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(o)
 	if err != nil {
-		return err
+		return oneLine(err) // configsrc.go
 	}
 	level := cfg.LogLevel
 	if o.LogLevel != "" {
@@ -64,7 +74,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 	}
 	n, err := Start(ctx, cfg, log)
 	if err != nil {
-		return err
+		return oneLine(err) // configsrc.go
 	}
 	if o.Dev {
 		if err := n.devSetup(ctx, o.DevRootTokenID, stdout); err != nil {
@@ -91,33 +101,7 @@ func loadConfig(o Options) (*config.Config, error) {
 		}
 		return cfg, nil
 	}
-	var cfg *config.Config
-	for _, p := range o.ConfigPaths {
-		c, err := config.Load(p)
-		if err != nil {
-			return nil, err
-		}
-		if cfg == nil {
-			cfg = c
-		} else {
-			cfg = cfg.Merge(c)
-		}
-	}
-	if cfg == nil {
-		c, err := config.FromEnv(os.Getenv)
-		if errors.Is(err, config.ErrNoEnvConfig) {
-			return nil, errors.New("no configuration: pass -config FILE|DIR, set VAULTD_LOCAL_CONFIG, or use -dev")
-		}
-		if err != nil {
-			return nil, err
-		}
-		cfg = c
-	}
-	cfg.ApplyEnv(os.Getenv)
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return loadServerConfig(o.ConfigPaths, os.Getenv) // configsrc.go
 }
 
 // DevConfig is the configuration of `server -dev`: in-memory storage, one
@@ -157,7 +141,11 @@ type Node struct {
 	ClusterAddr string
 	// ListenAddr is the address the API listener actually bound.
 	ListenAddr string
-	log        *slog.Logger
+	// Port is the cluster port (nil with inmem storage); cluster.go.
+	Port    *clusterport.Port
+	runCtx  context.Context
+	dataDir string
+	log     *slog.Logger
 
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -174,6 +162,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	n := &Node{log: log}
 	rctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
+	n.runCtx = rctx
 	ok := false
 	defer func() {
 		if !ok {
@@ -244,6 +233,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		if cfg.Storage.SnapshotInterval > 0 {
 			rc.SnapshotInterval = cfg.Storage.SnapshotInterval
 		}
+		port, err := n.openClusterPort(bind, advertise) // cluster.go
+		if err != nil {
+			return nil, fmt.Errorf("cluster listener: %w", err)
+		}
+		rc.Stream, rc.BindAddr, rc.AdvertiseAddr = port.Raft(), "", ""
+		n.dataDir = cfg.Storage.Path
 		st, err := raftstore.Open(rc)
 		if err != nil {
 			return nil, err
@@ -258,8 +253,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	c, err := core.New(core.Config{
 		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
+		ShareEncrypter:  pgp.Encrypt,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
 		NoBootstrap: cfg.Storage != nil && len(cfg.Storage.RetryJoin) > 0,
+		ClusterTLS:  n.clusterTLS(), Members: n.members(), // cluster.go
 	})
 	if err != nil {
 		return nil, err
@@ -274,8 +271,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		_ = c.Run(rctx)
 	}()
 
+	fwd := n.forwarder(c) // cluster.go
 	for i, l := range cfg.Listeners {
-		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType}, c).Handler()
+		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
+			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd)}, c).Handler()
+		if i == 0 && n.Port != nil {
+			n.Port.SetForwardHandler(h) // forwarded requests run the same handler chain
+		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		ln := lns[i]
 		if !l.TLSDisable {
@@ -293,6 +295,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 				log.Error("listener stopped", "address", l.Address, "error", err)
 			}
 		}()
+	}
+	if n.Store != nil {
+		n.wg.Add(2)
+		go func() { defer n.wg.Done(); n.peersLoop(rctx) }()
+		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, log)) }()
 	}
 	ok = true
 	return n, nil
@@ -370,6 +377,9 @@ func (n *Node) Close() {
 			if err := n.Store.Close(); err != nil {
 				n.log.Warn("closing raft", "error", err)
 			}
+		}
+		if n.Port != nil {
+			_ = n.Port.Close()
 		}
 	})
 }

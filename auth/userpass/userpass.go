@@ -1,0 +1,178 @@
+package userpass
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/vaultd/vaultd/secrets"
+)
+
+// Errors returned by this package that are not user-facing *secrets.Error values.
+var (
+	// ErrNoStorage: a request arrived without a storage view.
+	ErrNoStorage = errors.New("userpass: request has no storage")
+	// ErrCorrupt: a stored record could not be decoded.
+	ErrCorrupt = errors.New("userpass: corrupt record")
+)
+
+var (
+	_ secrets.Factory          = Factory
+	_ secrets.Backend          = (*engine)(nil)
+	_ secrets.ExistenceChecker = (*engine)(nil)
+	_ secrets.Unauthenticated  = (*engine)(nil)
+)
+
+// Factory makes a userpass auth method for a mount. It takes no options.
+// Password hashes use bcrypt.DefaultCost.
+func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
+	return newEngine(conf, bcrypt.DefaultCost)
+}
+
+// defaultDummyHash is a bcrypt hash at bcrypt.DefaultCost of 48 random
+// bytes that were thrown away: no password matches it. It is a constant
+// so that mounting costs no bcrypt run; a login never succeeds against it
+// anyway, since an unknown user is refused whatever the comparison says.
+const defaultDummyHash = "$2a$10$Uu5s6EksJwgFqb0KC6aTyu8gj.MjZvXgj.9krvLSSGhP7qpDSaPOm"
+
+// engine is the userpass auth method. It is safe for concurrent use.
+type engine struct {
+	routes []route
+	log    *slog.Logger
+	// cost is the bcrypt cost of new password hashes.
+	cost int
+	// dummyHash is a bcrypt hash, at cost, of a random password nobody
+	// knows: logins of unknown users are compared against it so that they
+	// take as long as a wrong password (defaultDummyHash at DefaultCost).
+	dummyHash []byte
+	// compare checks a password against a hash (bcrypt; tests count calls).
+	compare func(hash, password []byte) error
+	// locks guard the read-modify-write of each user's entry.
+	locks lockSet
+}
+
+func newEngine(conf secrets.Config, cost int) (*engine, error) {
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("userpass: bcrypt cost %d out of range", cost)
+	}
+	log := conf.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dummy := []byte(defaultDummyHash)
+	if cost != bcrypt.DefaultCost {
+		var pw [48]byte
+		if _, err := rand.Read(pw[:]); err != nil {
+			return nil, fmt.Errorf("userpass: dummy password: %w", err)
+		}
+		var err error
+		if dummy, err = bcrypt.GenerateFromPassword(pw[:], cost); err != nil {
+			return nil, fmt.Errorf("userpass: dummy hash: %w", err)
+		}
+	}
+	e := &engine{
+		log:       log.With("component", "auth/userpass", "mount_type", conf.Type),
+		cost:      cost,
+		dummyHash: dummy,
+		compare:   bcrypt.CompareHashAndPassword,
+	}
+	e.routes = e.routeTable()
+	return e, nil
+}
+
+// routeTable is the engine's routing table, in Vault's order.
+func (e *engine) routeTable() []route {
+	return []route{
+		{pattern: "users", ops: map[secrets.Operation]handler{
+			secrets.OpList: e.usersList,
+		}},
+		{pattern: "users/*", exists: userExists, ops: map[secrets.Operation]handler{
+			secrets.OpRead:   e.userRead,
+			secrets.OpCreate: e.userWrite,
+			secrets.OpUpdate: e.userWrite,
+			secrets.OpDelete: e.userDelete,
+		}},
+		{pattern: "users/*/password", ops: map[secrets.Operation]handler{
+			secrets.OpUpdate: e.userPassword,
+		}},
+		{pattern: "users/*/policies", ops: map[secrets.Operation]handler{
+			secrets.OpUpdate: e.userPolicies,
+		}},
+		{pattern: "login/*", ops: map[secrets.Operation]handler{
+			secrets.OpUpdate: e.login,
+		}},
+	}
+}
+
+// UnauthenticatedPaths implements secrets.Unauthenticated: logging in
+// needs no token.
+func (e *engine) UnauthenticatedPaths() []string { return []string{"login/*"} }
+
+// HandleRequest implements secrets.Backend.
+func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
+	if req == nil {
+		return nil, invalidf("missing request")
+	}
+	if req.Storage == nil {
+		return nil, ErrNoStorage
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r, name, ok := e.match(req)
+	if !ok {
+		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
+	}
+	h := r.handler(req.Operation)
+	if h == nil {
+		return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
+	}
+	if req.Data == nil {
+		cp := *req
+		cp.Data = map[string]any{}
+		req = &cp
+	}
+	return h(ctx, req, name)
+}
+
+// Exists implements secrets.ExistenceChecker: users/:username has an
+// existence check; every other path reports ok = false.
+func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
+	if req == nil || req.Storage == nil {
+		return false, false, nil
+	}
+	r, name, matched := e.match(req)
+	if !matched || r.exists == nil {
+		return false, false, nil
+	}
+	exists, err = r.exists(ctx, req.Storage, name)
+	if err != nil {
+		return false, false, err
+	}
+	return exists, true, nil
+}
+
+func (e *engine) match(req *secrets.Request) (*route, string, bool) {
+	p := normalizePath(req.Operation, req.Path)
+	for i := range e.routes {
+		if name, ok := e.routes[i].match(p); ok {
+			return &e.routes[i], name, true
+		}
+	}
+	return nil, "", false
+}
+
+// invalidf is a 400.
+func invalidf(format string, args ...any) error {
+	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)
+}
+
+// notFound is Vault's bare 404 ({"errors":[]}).
+func notFound() error { return &secrets.Error{Kind: secrets.ErrNotFound} }
+
+// noContent is the answer of writes that return nothing (HTTP 204).
+func noContent() *secrets.Response { return &secrets.Response{} }

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrUsage is returned for invalid flags.
+var ErrUsage = errors.New("usage")
+
+type addrList []string
+
+func (a *addrList) String() string     { return strings.Join(*a, ",") }
+func (a *addrList) Set(s string) error { *a = append(*a, s); return nil }
+
+type options struct {
+	addrs      []string
+	token      string
+	workers    int
+	duration   time.Duration
+	warmup     time.Duration
+	op         string
+	valueSize  int
+	keys       int
+	mount      string
+	prefix     string
+	readRatio  float64
+	client     string
+	timeout    time.Duration
+	jsonOut    bool
+	insecure   bool
+	cpuprofile string
+	spawn      spawnOptions
+	failover   bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	var addrs addrList
+	fs := flag.NewFlagSet("vaultd-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&addrs, "addr", "node address (repeatable; workers are spread round-robin over them); loopback only. Default $VAULT_ADDR or http://127.0.0.1:8200")
+	fs.StringVar(&o.token, "token", "", "token (default $VAULT_TOKEN; not needed with -spawn)")
+	fs.IntVar(&o.workers, "workers", 10, "concurrent workers (one request in flight each)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before the measured window")
+	fs.StringVar(&o.op, "op", modeWrite, "operation: write, read, mixed, cas")
+	fs.IntVar(&o.valueSize, "value-size", 256, "bytes of the stored value")
+	fs.IntVar(&o.keys, "keys", 1000, "distinct keys (written once before the run)")
+	fs.StringVar(&o.mount, "mount", "secret", "KV v2 mount path")
+	fs.StringVar(&o.prefix, "prefix", "bench", "key prefix inside the mount")
+	fs.Float64Var(&o.readRatio, "read-ratio", 0.9, "fraction of reads with -op mixed")
+	fs.StringVar(&o.client, "client", "http", "client: http (net/http keep-alive, prebuilt bodies) or api (github.com/hashicorp/vault/api)")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
+	fs.BoolVar(&o.insecure, "tls-skip-verify", false, "do not verify TLS certificates of https targets")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of this tool (client side) to the file")
+	fs.IntVar(&o.spawn.n, "spawn", 0, "start N vaultd nodes of our own instead of using -addr (1: see -storage; >1: raft cluster with retry_join)")
+	fs.StringVar(&o.spawn.storage, "storage", "raft", "with -spawn 1: raft (single raft node from a config file) or inmem (vaultd server -dev)")
+	fs.StringVar(&o.spawn.bin, "vaultd", "", "vaultd binary for -spawn (default: go build github.com/vaultd/vaultd/cmd/vaultd)")
+	fs.StringVar(&o.spawn.logLevel, "server-log-level", "info", "log_level of spawned nodes")
+	fs.IntVar(&o.spawn.perfMulti, "performance-multiplier", 0, "raft performance_multiplier of spawned nodes (0: server default)")
+	fs.BoolVar(&o.spawn.keep, "keep", false, "keep the spawned nodes' data directory and logs")
+	fs.BoolVar(&o.failover, "failover", false, "with -spawn >= 3: kill -9 the active under write load and measure until writes succeed again")
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%w: unexpected arguments %q", ErrUsage, fs.Args())
+	}
+	switch {
+	case o.workers < 1:
+		return nil, fmt.Errorf("%w: -workers must be >= 1", ErrUsage)
+	case o.duration <= 0 || o.warmup < 0:
+		return nil, fmt.Errorf("%w: -duration must be > 0 and -warmup >= 0", ErrUsage)
+	case o.valueSize < 0 || o.valueSize > 512<<10:
+		return nil, fmt.Errorf("%w: -value-size must be in [0, 524288]", ErrUsage)
+	case o.keys < 1:
+		return nil, fmt.Errorf("%w: -keys must be >= 1", ErrUsage)
+	case o.readRatio < 0 || o.readRatio > 1:
+		return nil, fmt.Errorf("%w: -read-ratio must be in [0, 1]", ErrUsage)
+	case o.client != "http" && o.client != "api":
+		return nil, fmt.Errorf("%w: -client must be http or api", ErrUsage)
+	case o.spawn.storage != "raft" && o.spawn.storage != "inmem":
+		return nil, fmt.Errorf("%w: -storage must be raft or inmem", ErrUsage)
+	case o.spawn.n < 0:
+		return nil, fmt.Errorf("%w: -spawn must be >= 0", ErrUsage)
+	case o.spawn.n > 0 && len(addrs) > 0:
+		return nil, fmt.Errorf("%w: -spawn and -addr exclude each other", ErrUsage)
+	case o.failover && o.spawn.n < 3:
+		return nil, fmt.Errorf("%w: -failover needs -spawn 3 (or more)", ErrUsage)
+	}
+	switch o.op {
+	case modeWrite, modeRead, modeMixed, modeCAS:
+	default:
+		return nil, fmt.Errorf("%w: -op must be write, read, mixed or cas", ErrUsage)
+	}
+	o.mount = strings.Trim(o.mount, "/")
+	o.prefix = strings.Trim(o.prefix, "/")
+	if o.mount == "" || o.prefix == "" {
+		return nil, fmt.Errorf("%w: -mount and -prefix must not be empty", ErrUsage)
+	}
+	if o.spawn.n == 0 {
+		if len(addrs) == 0 {
+			if env := os.Getenv("VAULT_ADDR"); env != "" {
+				addrs = append(addrs, env)
+			} else {
+				addrs = append(addrs, "http://127.0.0.1:8200")
+			}
+		}
+		for _, a := range addrs {
+			t, err := parseTarget(a)
+			if err != nil {
+				return nil, err
+			}
+			o.addrs = append(o.addrs, t)
+		}
+		if o.token == "" {
+			o.token = os.Getenv("VAULT_TOKEN")
+		}
+		if o.token == "" {
+			return nil, fmt.Errorf("%w: -token or $VAULT_TOKEN is required without -spawn", ErrUsage)
+		}
+	}
+	o.spawn.mount = o.mount
+	o.spawn.stderr = stderr
+	return o, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vaultd-bench:", err)
+		if errors.Is(err, ErrUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	rep := &Report{Client: o.client, Op: o.op, Workers: o.workers, ValueSize: o.valueSize, Keys: o.keys, Duration: Millis(o.duration)}
+	if o.spawn.n > 0 {
+		c, err := spawn(ctx, o.spawn)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		o.addrs, o.token, rep.Spawned = c.addrs(), c.token, c.desc
+		if o.spawn.n > 1 && !o.failover {
+			fmt.Fprintf(stderr, "spawned %d nodes; workers go round-robin over all of them (standbys forward)\n", o.spawn.n)
+		}
+		if o.failover {
+			return runFailover(ctx, o, c, rep, stdout)
+		}
+	}
+	rep.Targets = o.addrs
+	value := strings.Repeat("x", o.valueSize)
+	tr := newHTTPTransport(o.workers, o.insecure)
+	mk := func(addr string) (kvClient, error) {
+		if o.client == "api" {
+			return newAPIClient(addr, o.mount, o.token, value, tr, o.timeout)
+		}
+		return newRawClient(addr, o.mount, o.token, value, tr, o.timeout), nil
+	}
+	l := &load{mode: o.op, workers: o.workers, keys: keyNames(o.prefix, o.keys), readRatio: o.readRatio, warmup: o.warmup, duration: o.duration}
+	for _, a := range o.addrs {
+		kc, err := mk(a)
+		if err != nil {
+			return err
+		}
+		l.clients = append(l.clients, kc)
+	}
+	if err := l.prepare(ctx); err != nil {
+		return err
+	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	rep.LoadBefore = loadavg()
+	idx0, idxOK := appliedIndex(ctx, tr, o.addrs[0])
+	recs, elapsed := l.run(ctx)
+	idx1, idxOK1 := appliedIndex(ctx, tr, o.addrs[0])
+	rep.LoadAfter = loadavg()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	rep.Duration = Millis(elapsed)
+	rep.Results = summarize(recs, elapsed)
+	var total int
+	for _, r := range rep.Results {
+		rep.TotalOps += r.OpsPerSec
+		total += r.OK + r.Errors
+	}
+	if idxOK && idxOK1 && total > 0 {
+		// Covers warmup and the cut-off tail too, hence approximate.
+		rep.RaftEntries = idx1 - idx0
+		rep.RaftEntriesPerOp = float64(idx1-idx0) / (float64(total) * float64(o.warmup+o.duration) / float64(o.duration))
+	}
+	if o.jsonOut {
+		return rep.writeJSON(stdout)
+	}
+	return rep.writeTable(stdout)
+}
+
+func runFailover(ctx context.Context, o *options, c *cluster, rep *Report, stdout io.Writer) error {
+	value := strings.Repeat("x", o.valueSize)
+	tr := newHTTPTransport(o.workers, o.insecure)
+	mk := func(addr string) (kvClient, error) {
+		if o.client == "api" {
+			return newAPIClient(addr, o.mount, o.token, value, tr, o.timeout)
+		}
+		return newRawClient(addr, o.mount, o.token, value, tr, o.timeout), nil
+	}
+	l := &load{mode: modeWrite, workers: o.workers, keys: keyNames(o.prefix, o.keys), warmup: o.warmup, duration: o.duration}
+	rep.Op = "failover"
+	rep.LoadBefore = loadavg()
+	f, err := measureFailover(ctx, c, mk, l, max(o.duration, 30*time.Second))
+	rep.LoadAfter = loadavg()
+	if err != nil {
+		return err
+	}
+	rep.Targets = c.addrs()
+	rep.Failover = f
+	if o.jsonOut {
+		return rep.writeJSON(stdout)
+	}
+	return rep.writeTable(stdout)
+}

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/vaultd/vaultd/cmd/vaultd/internal/cli"
+	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
+)
+
+// The CLI tests are testscript scripts (testdata/*.txtar) that run the real
+// `vaultd` command: the test binary re-executes itself as "vaultd", so
+// `exec vaultd server -dev ... &` starts a real server process and every
+// other `exec vaultd ...` is a real CLI invocation against it.
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"vaultd": func() {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			stop()
+			os.Exit(code)
+		},
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:   "testdata",
+		Setup: setup,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"waitfor":       cmdWaitFor,
+			"decryptshares": cmdDecryptShares,
+			"jsonenv":       cmdJSONEnv,
+			"grepenv":       cmdGrepEnv,
+			"exitcode":      cmdExitCode,
+			"nodeconfig":    cmdNodeConfig,
+		},
+	})
+}
+
+// setup gives every script free loopback ports (PORT1..PORT3 for the API,
+// CPORT1..CPORT3 for the cluster port), VAULT_ADDR on PORT1, its own HOME
+// (for ~/.vault-token), no client retries (fast failures), and OpenPGP key
+// pairs for five keyholders and the root token in $WORK/keys.
+func setup(env *testscript.Env) error {
+	for i := 1; i <= 3; i++ {
+		for _, pfx := range []string{"PORT", "CPORT"} {
+			p, err := freePort()
+			if err != nil {
+				return err
+			}
+			env.Setenv(fmt.Sprintf("%s%d", pfx, i), strconv.Itoa(p))
+		}
+	}
+	env.Setenv("VAULT_ADDR", "http://127.0.0.1:"+env.Getenv("PORT1"))
+	env.Setenv("VAULT_MAX_RETRIES", "0")
+	env.Setenv("VAULT_CLIENT_TIMEOUT", "30")
+	env.Setenv("VAULT_TOKEN", "")
+	env.Setenv("VAULT_FORMAT", "")
+	env.Setenv("VAULTD_NODES", "")
+	home := filepath.Join(env.WorkDir, "home")
+	keys := filepath.Join(env.WorkDir, "keys")
+	for _, d := range []string{home, keys} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	env.Setenv("HOME", home)
+	names := []string{"alice", "bob", "carol", "dan", "erin", "root"}
+	for _, n := range names {
+		kp, err := pgp.Generate(n, n+"@example.com")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(keys, n+".asc"), kp.Public, 0o600); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(keys, n+".key.asc"), kp.Private, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// cmdWaitFor waits until ADDR answers GET /v1/sys/health (any status),
+// or with -active until it answers 200 (initialised, unsealed, active):
+//
+//	waitfor [-active] http://127.0.0.1:$PORT1 [TIMEOUT]
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	active := len(args) > 0 && args[0] == "-active"
+	if active {
+		args = args[1:]
+	}
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waitfor [-active] ADDR [TIMEOUT]")
+	}
+	timeout := 20 * time.Second
+	if len(args) == 2 {
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		timeout = d
+	}
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := client.Get(strings.TrimRight(args[0], "/") + "/v1/sys/health")
+		if err == nil {
+			resp.Body.Close()
+			if !active || resp.StatusCode == http.StatusOK {
+				return
+			}
+			err = fmt.Errorf("sys/health answered %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s not ready within %s: %v", args[0], timeout, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// cmdDecryptShares decrypts the shares `operator init -format=json`
+// (unseal_keys_b64) or `operator rekey -format=json` (keys_base64) printed
+// in the last stdout: share N with $WORK/keys/<holder N>.key.asc into
+// DIR/share-N (the encrypted form goes to DIR/enc-share-N), and an
+// encrypted root_token with root.key.asc into $ROOT_TOKEN. Each keyholder's
+// key opens only their own share.
+//
+//	decryptshares [-out=DIR] HOLDER...
+func cmdDecryptShares(ts *testscript.TestScript, neg bool, args []string) {
+	dir := "shares"
+	if len(args) > 0 && strings.HasPrefix(args[0], "-out=") {
+		dir, args = strings.TrimPrefix(args[0], "-out="), args[1:]
+	}
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: decryptshares [-out=DIR] HOLDER...")
+	}
+	var out struct {
+		InitKeys  []string `json:"unseal_keys_b64"`
+		Keys      []string `json:"keys_base64"`
+		RootToken string   `json:"root_token"`
+	}
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &out))
+	enc := out.InitKeys
+	if len(enc) == 0 {
+		enc = out.Keys
+	}
+	if len(enc) != len(args) {
+		ts.Fatalf("the output holds %d shares for %d holders", len(enc), len(args))
+	}
+	dir = ts.MkAbs(dir)
+	ts.Check(os.MkdirAll(dir, 0o700))
+	privKeys := func(holder string) openpgp.EntityList {
+		keys, err := pgp.ReadPrivateKeys([]byte(ts.ReadFile(filepath.Join("keys", holder+".key.asc"))), nil)
+		ts.Check(err)
+		return keys
+	}
+	for i, h := range args {
+		share, err := pgp.DecryptShare(enc[i], privKeys(h))
+		ts.Check(err)
+		ts.Check(os.WriteFile(filepath.Join(dir, fmt.Sprintf("share-%d", i+1)), append(share, '\n'), 0o600))
+		ts.Check(os.WriteFile(filepath.Join(dir, fmt.Sprintf("enc-share-%d", i+1)), []byte(enc[i]+"\n"), 0o600))
+		if other := args[(i+1)%len(args)]; other != h {
+			if _, err := pgp.DecryptShare(enc[i], privKeys(other)); err == nil {
+				ts.Fatalf("share %d opened with %s's key", i+1, other)
+			}
+		}
+	}
+	if out.RootToken != "" {
+		tok, err := pgp.DecryptShare(out.RootToken, privKeys("root"))
+		ts.Check(err)
+		ts.Setenv("ROOT_TOKEN", string(tok))
+	}
+}
+
+// cmdNodeConfig writes the HCL configuration of a raft node listening on
+// 127.0.0.1:API (cluster port CLUSTER), data in $WORK/NODE, with a
+// retry_join stanza for each JOIN address:
+//
+//	nodeconfig FILE NODE API CLUSTER [JOIN...]
+func cmdNodeConfig(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 4 {
+		ts.Fatalf("usage: nodeconfig FILE NODE API CLUSTER [JOIN...]")
+	}
+	file, id, api, cluster := args[0], args[1], args[2], args[3]
+	var joins strings.Builder
+	for _, j := range args[4:] {
+		fmt.Fprintf(&joins, "  retry_join {\n    leader_api_addr = %q\n  }\n", j)
+	}
+	cfg := fmt.Sprintf(`storage "raft" {
+  path    = %q
+  node_id = %q
+%s}
+listener "tcp" {
+  address         = "127.0.0.1:%s"
+  cluster_address = "127.0.0.1:%s"
+  tls_disable     = true
+}
+api_addr      = "http://127.0.0.1:%s"
+cluster_addr  = "https://127.0.0.1:%s"
+disable_mlock = true
+log_level     = "warn"
+`, ts.MkAbs(id), id, joins.String(), api, cluster, api, cluster)
+	ts.Check(os.WriteFile(ts.MkAbs(file), []byte(cfg), 0o600))
+}
+
+// cmdJSONEnv sets VAR to a field of the JSON in the last stdout:
+//
+//	jsonenv VAR key[.key...]
+func cmdJSONEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: jsonenv VAR PATH")
+	}
+	var v any
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &v))
+	for _, k := range strings.Split(args[1], ".") {
+		switch m := v.(type) {
+		case map[string]any:
+			v = m[k]
+		case []any:
+			i, err := strconv.Atoi(k)
+			ts.Check(err)
+			if i >= len(m) {
+				ts.Fatalf("index %d out of range", i)
+			}
+			v = m[i]
+		default:
+			ts.Fatalf("%s: not an object or array at %q", args[1], k)
+		}
+	}
+	if v == nil {
+		ts.Fatalf("%s: no such field", args[1])
+	}
+	ts.Setenv(args[0], fmt.Sprint(v))
+}
+
+// cmdGrepEnv sets VAR to the first submatch of REGEXP in FILE (stdout,
+// stderr or a file): grepenv VAR FILE REGEXP
+func cmdGrepEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: grepenv VAR FILE REGEXP")
+	}
+	re, err := regexp.Compile("(?m)" + args[2])
+	ts.Check(err)
+	m := re.FindStringSubmatch(ts.ReadFile(args[1]))
+	if len(m) < 2 {
+		ts.Fatalf("%q does not match %s", args[2], args[1])
+	}
+	ts.Setenv(args[0], m[1])
+}
+
+// cmdExitCode runs a command like exec and checks its exact exit code
+// (testscript's "! exec" accepts any failure; Vault's CLI distinguishes
+// 1, usage, from 2, a failed request or a sealed vault):
+//
+//	exitcode 2 vaultd status
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode CODE COMMAND [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("%s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", strings.Join(args[1:], " "), got, want)
+	}
+}

@@ -1,0 +1,393 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
+)
+
+// authTableKey holds the auth mount table (storedMounts JSON) behind the
+// barrier. Auth engines see the view auth/<mount uuid>/.
+const authTableKey = "core/auth"
+
+// authTypes are the engine types that may be enabled as auth methods
+// (sys/auth); the factories come from Config.Engines like every engine.
+var authTypes = map[string]bool{
+	"userpass": true, "approle": true, "ldap": true, "jwt": true, "oidc": true,
+	"kubernetes": true, "cert": true, "github": true, "radius": true, "okta": true,
+}
+
+// authTable is immutable once built; changes build a new one and swap it.
+type authTable struct {
+	entries []*MountEntry // sorted by path; includes the built-in "token/"
+	engines map[string]secrets.Backend
+	views   map[string]storage.Backend
+	unauth  map[string][]string // mount path → unauthenticated path patterns
+}
+
+func tokenAuthEntry() (*MountEntry, error) {
+	me, err := newMountEntry("token/", "token", "token based credentials", nil)
+	if err != nil {
+		return nil, err
+	}
+	me.Accessor = "auth_" + me.Accessor
+	return me, nil
+}
+
+// loadAuthTable reads core/auth, creating it (with the built-in token
+// method) on a cluster that has none yet.
+func (c *Core) loadAuthTable(ctx context.Context) (*authTable, error) {
+	var sm storedMounts
+	e, err := c.barrier.Get(ctx, authTableKey)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		tok, err := tokenAuthEntry()
+		if err != nil {
+			return nil, err
+		}
+		sm.Entries = []*MountEntry{tok}
+		b, err := json.Marshal(sm)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.barrier.Put(ctx, &storage.Entry{Key: authTableKey, Value: b}); err != nil {
+			return nil, fmt.Errorf("core: auth table: %w", err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("core: auth table: %w", err)
+	default:
+		if err := json.Unmarshal(e.Value, &sm); err != nil {
+			return nil, fmt.Errorf("core: auth table: %w", err)
+		}
+	}
+	return c.buildAuthTable(ctx, sm.Entries)
+}
+
+func (c *Core) buildAuthTable(ctx context.Context, entries []*MountEntry) (*authTable, error) {
+	at := &authTable{engines: map[string]secrets.Backend{}, views: map[string]storage.Backend{}, unauth: map[string][]string{}}
+	for _, me := range entries {
+		at.entries = append(at.entries, me)
+		if me.Type == "token" {
+			continue
+		}
+		f, ok := c.cfg.Engines[me.Type]
+		if !ok {
+			return nil, fmt.Errorf("core: auth mount %q: unknown auth method type %q", me.Path, me.Type)
+		}
+		view := storage.NewView(c.barrier, "auth/"+me.UUID+"/")
+		eng, err := f(ctx, secrets.Config{
+			Type: me.Type, Options: me.Options, Storage: view,
+			Logger: c.cfg.Logger.With("auth_mount", me.Path), Now: c.now,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("core: auth mount %q: %w", me.Path, err)
+		}
+		at.engines[me.Path] = eng
+		at.views[me.Path] = view
+		if u, ok := eng.(secrets.Unauthenticated); ok {
+			at.unauth[me.Path] = u.UnauthenticatedPaths()
+		}
+	}
+	sort.Slice(at.entries, func(i, j int) bool { return at.entries[i].Path < at.entries[j].Path })
+	return at, nil
+}
+
+// match returns the auth mount with the longest path prefixing p (p is
+// relative to "auth/").
+func (at *authTable) match(p string) *MountEntry {
+	var best *MountEntry
+	for _, me := range at.entries {
+		if strings.HasPrefix(p, me.Path) || p+"/" == me.Path {
+			if best == nil || len(me.Path) > len(best.Path) {
+				best = me
+			}
+		}
+	}
+	return best
+}
+
+func (at *authTable) get(path string) *MountEntry {
+	for _, me := range at.entries {
+		if me.Path == path {
+			return me
+		}
+	}
+	return nil
+}
+
+// isUnauthenticated reports whether path needs no token: a login path an
+// auth method declares, or sys/wrapping/lookup (Vault's rules).
+func (c *Core) isUnauthenticated(path string) bool {
+	if path == "sys/wrapping/lookup" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(path, "auth/")
+	if !ok {
+		return false
+	}
+	at := c.ident.auth.Load()
+	if at == nil {
+		return false
+	}
+	me := at.match(rest)
+	if me == nil || me.Type == "token" {
+		return false
+	}
+	sub := strings.TrimPrefix(rest, me.Path)
+	for _, pat := range at.unauth[me.Path] {
+		if g, isGlob := strings.CutSuffix(pat, "*"); isGlob {
+			if strings.HasPrefix(sub, g) {
+				return true
+			}
+		} else if sub == pat || sub == pat+"/" {
+			return true
+		}
+	}
+	return false
+}
+
+// saveAuthTable persists entries and swaps in a freshly built table.
+// Callers hold ident.authMu.
+func (c *Core) saveAuthTable(ctx context.Context, entries []*MountEntry) error {
+	at, err := c.buildAuthTable(ctx, entries)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(storedMounts{Entries: entries})
+	if err != nil {
+		return err
+	}
+	if err := c.barrier.Put(ctx, &storage.Entry{Key: authTableKey, Value: b}); err != nil {
+		return err
+	}
+	c.ident.auth.Store(at)
+	return nil
+}
+
+// EnableAuth enables an auth method (sys/auth/:path POST).
+func (c *Core) EnableAuth(ctx context.Context, path, typ, desc string, opts map[string]string, cfg MountConfig) error {
+	c.ident.authMu.Lock()
+	defer c.ident.authMu.Unlock()
+	at := c.ident.auth.Load()
+	if at == nil {
+		return ErrStandby
+	}
+	path, err := normalizeMountPath(path)
+	if err != nil {
+		return err
+	}
+	if typ == "token" || path == "token/" {
+		return badRequest("token credential backend cannot be instantiated")
+	}
+	if _, ok := c.cfg.Engines[typ]; !ok || !authTypes[typ] {
+		return badRequest("plugin not found in the catalog: %s", typ)
+	}
+	for _, me := range at.entries {
+		if strings.HasPrefix(me.Path, path) || strings.HasPrefix(path, me.Path) {
+			return badRequest("path is already in use at auth/%s", me.Path)
+		}
+	}
+	me, err := newMountEntry(path, typ, desc, opts)
+	if err != nil {
+		return err
+	}
+	me.Accessor = "auth_" + me.Accessor
+	me.Config = cfg
+	return c.saveAuthTable(ctx, append(append([]*MountEntry(nil), at.entries...), me))
+}
+
+// DisableAuth disables an auth method: it revokes every token issued
+// through it, then deletes its data. Disabling an absent method succeeds.
+func (c *Core) DisableAuth(ctx context.Context, path string) error {
+	c.ident.authMu.Lock()
+	defer c.ident.authMu.Unlock()
+	at := c.ident.auth.Load()
+	if at == nil {
+		return ErrStandby
+	}
+	path, err := normalizeMountPath(path)
+	if err != nil {
+		return err
+	}
+	me := at.get(path)
+	if me == nil {
+		return nil
+	}
+	if me.Type == "token" {
+		return badRequest("token credential backend cannot be disabled")
+	}
+	var entries []*MountEntry
+	for _, e := range at.entries {
+		if e != me {
+			entries = append(entries, e)
+		}
+	}
+	if err := c.saveAuthTable(ctx, entries); err != nil {
+		return err
+	}
+	if _, err := c.revokeLeasePrefix(ctx, "auth/"+me.Path); err != nil {
+		return err
+	}
+	return storage.ClearPrefix(ctx, c.barrier, "auth/"+me.UUID+"/")
+}
+
+// authMountTTLs returns the effective default and max TTLs of an auth
+// mount (falling back to the system's).
+func (c *Core) authMountTTLs(me *MountEntry) (def, max time.Duration) {
+	def, max = c.cfg.DefaultLeaseTTL, c.cfg.MaxLeaseTTL
+	if me != nil {
+		if me.Config.DefaultLeaseTTL > 0 {
+			def = time.Duration(me.Config.DefaultLeaseTTL) * time.Second
+		}
+		if me.Config.MaxLeaseTTL > 0 {
+			max = time.Duration(me.Config.MaxLeaseTTL) * time.Second
+		}
+	}
+	if def > max {
+		def = max
+	}
+	return def, max
+}
+
+// ---- sys/auth ----
+
+func authMountOutput(me *MountEntry) map[string]any {
+	out := mountOutput(me)
+	if cfg, ok := out["config"].(map[string]any); ok {
+		cfg["token_type"] = "default-service"
+	}
+	return out
+}
+
+func (c *Core) sysAuth(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
+	at := c.ident.auth.Load()
+	if at == nil {
+		return nil, ErrStandby
+	}
+	if path == "" {
+		if op != secrets.OpRead && op != secrets.OpList {
+			return nil, unsupportedOp()
+		}
+		out := map[string]any{}
+		for _, me := range at.entries {
+			out[me.Path] = authMountOutput(me)
+		}
+		return &Response{Data: out}, nil
+	}
+	if m, isTune := strings.CutSuffix(path, "/tune"); isTune {
+		return c.sysAuthTune(ctx, op, m, data)
+	}
+	switch op {
+	case secrets.OpRead:
+		return c.sysAuthRead(path)
+	case secrets.OpCreate, secrets.OpUpdate:
+		typ, _ := data["type"].(string)
+		if typ == "" {
+			return nil, badRequest("backend type must be specified as a string")
+		}
+		desc, _ := data["description"].(string)
+		opts := map[string]string{}
+		if o, ok := data["options"].(map[string]any); ok {
+			for k, v := range o {
+				opts[k] = fmt.Sprint(v)
+			}
+		}
+		var cfg MountConfig
+		if m, ok := data["config"].(map[string]any); ok {
+			if err := applyTune(&cfg, m); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.EnableAuth(ctx, path, typ, desc, opts, cfg); err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	case secrets.OpDelete:
+		if err := c.DisableAuth(ctx, path); err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	}
+	return nil, unsupportedOp()
+}
+
+func (c *Core) sysAuthRead(path string) (*Response, error) {
+	at := c.ident.auth.Load()
+	if at == nil {
+		return nil, ErrStandby
+	}
+	p, err := normalizeMountPath(path)
+	if err != nil {
+		return nil, err
+	}
+	me := at.get(p)
+	if me == nil {
+		return nil, badRequest("no auth mount at %q", "auth/"+p)
+	}
+	return &Response{Data: authMountOutput(me)}, nil
+}
+
+func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
+	p, err := normalizeMountPath(path)
+	if err != nil {
+		return nil, err
+	}
+	switch op {
+	case secrets.OpRead:
+		at := c.ident.auth.Load()
+		if at == nil {
+			return nil, ErrStandby
+		}
+		me := at.get(p)
+		if me == nil {
+			return nil, badRequest("cannot fetch sysview for path %q", "auth/"+p)
+		}
+		def, max := c.authMountTTLs(me)
+		out := map[string]any{
+			"default_lease_ttl": int64(def / time.Second), "max_lease_ttl": int64(max / time.Second),
+			"force_no_cache": me.Config.ForceNoCache, "description": me.Description, "token_type": "default-service",
+		}
+		if len(me.Options) > 0 {
+			out["options"] = me.Options
+		}
+		return &Response{Data: out}, nil
+	case secrets.OpCreate, secrets.OpUpdate:
+		c.ident.authMu.Lock()
+		defer c.ident.authMu.Unlock()
+		at := c.ident.auth.Load()
+		if at == nil {
+			return nil, ErrStandby
+		}
+		old := at.get(p)
+		if old == nil {
+			return nil, badRequest("no auth mount at %q", "auth/"+p)
+		}
+		entries := make([]*MountEntry, 0, len(at.entries))
+		for _, e := range at.entries {
+			if e == old {
+				cp := *e
+				cp.Options = cloneMap(e.Options)
+				if err := applyTune(&cp.Config, data); err != nil {
+					return nil, err
+				}
+				if d, ok := data["description"].(string); ok {
+					cp.Description = d
+				}
+				e = &cp
+			}
+			entries = append(entries, e)
+		}
+		if err := c.saveAuthTable(ctx, entries); err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	}
+	return nil, unsupportedOp()
+}

@@ -1,0 +1,179 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vaultd/vaultd/raftstore/clusterport"
+	"github.com/vaultd/vaultd/storage"
+)
+
+// Storage keys of the cluster layer (all behind the barrier).
+const (
+	clusterTLSKey  = "core/cluster-tls" // the cluster CA (clusterport.CA.Encode)
+	nodeRecordsKey = "core/nodes/"      // core/nodes/<id>: nodeRecord
+)
+
+// Peer is one member of the raft configuration as core sees it.
+type Peer struct {
+	ID, Address string // raft server ID and cluster (raft) address
+	Voter       bool
+	Leader      bool
+}
+
+// Members is raft membership management (the composition root adapts
+// *raftstore.Store). nil with single-process storage.
+type Members interface {
+	Peers(ctx context.Context) ([]Peer, error)
+	AddNonvoter(ctx context.Context, id, addr string) error
+	AddVoter(ctx context.Context, id, addr string) error
+	TransferLeadership(ctx context.Context) error
+}
+
+// haState is the cluster-layer state of a Core (cluster.go, join.go).
+type haState struct {
+	tlsLoaded atomic.Bool
+
+	chMu       sync.Mutex
+	challenges map[string]*pendingChallenge // leader side of joins
+
+	joinMu sync.Mutex
+	join   *pendingJoin // joiner side
+}
+
+// nodeRecord is stored at core/nodes/<id>: how to reach a node.
+type nodeRecord struct {
+	APIAddr     string    `json:"api_addr"`
+	ClusterAddr string    `json:"cluster_addr"`
+	Updated     time.Time `json:"updated"`
+}
+
+// NodeRecord is a node's advertised addresses.
+type NodeRecord struct {
+	NodeID, APIAddr, ClusterAddr string
+}
+
+// initClusterTLS creates the cluster CA in the same init (barrier unsealed).
+func (c *Core) initClusterTLS(ctx context.Context) error {
+	ca, err := clusterport.NewCA(c.cfg.ClusterName)
+	if err != nil {
+		return err
+	}
+	enc, err := ca.Encode()
+	if err != nil {
+		return fmt.Errorf("core: cluster CA: %w", err)
+	}
+	defer enc.Zero()
+	if err := c.barrier.Put(ctx, &storage.Entry{Key: clusterTLSKey, Value: enc}); err != nil {
+		return fmt.Errorf("core: store cluster CA: %w", err)
+	}
+	return nil
+}
+
+// clusterCA reads the cluster CA (barrier unsealed).
+func (c *Core) clusterCA(ctx context.Context) (*clusterport.CA, error) {
+	e, err := c.barrier.Get(ctx, clusterTLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("core: read cluster CA: %w", err)
+	}
+	return clusterport.DecodeCA(e.Value)
+}
+
+// loadClusterTLS issues this node a certificate from the cluster CA and
+// hands it to the cluster port. On the active node a missing CA (a cluster
+// initialised before the cluster port existed) is created. Errors are
+// logged by the callers and retried: reconcile calls it while not loaded.
+func (c *Core) loadClusterTLS(ctx context.Context) error {
+	if c.cfg.ClusterTLS == nil || c.barrier.Sealed() {
+		return nil
+	}
+	ca, err := c.clusterCA(ctx)
+	if errors.Is(err, storage.ErrNotFound) && c.active.Load() {
+		if err = c.initClusterTLS(ctx); err == nil {
+			ca, err = c.clusterCA(ctx)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	m, err := ca.Issue(c.cfg.NodeID)
+	ca.KeyPEM.Zero()
+	if err != nil {
+		return err
+	}
+	if err := c.cfg.ClusterTLS(m); err != nil {
+		return err
+	}
+	c.ha.tlsLoaded.Store(true)
+	return nil
+}
+
+// ensureClusterTLS is called by reconcile: it loads the TLS material once
+// the node is unsealed and its storage has the CA.
+func (c *Core) ensureClusterTLS(ctx context.Context) {
+	if c.cfg.ClusterTLS == nil || c.ha.tlsLoaded.Load() || c.barrier.Sealed() {
+		return
+	}
+	if err := c.loadClusterTLS(ctx); err != nil {
+		c.log.Debug("cluster TLS not loaded yet", "error", err)
+	}
+}
+
+// recordNode stores a node's addresses at core/nodes/<id> (active only).
+func (c *Core) recordNode(ctx context.Context, id, apiAddr, clusterAddr string) error {
+	b, err := json.Marshal(nodeRecord{APIAddr: apiAddr, ClusterAddr: clusterAddr, Updated: c.now().UTC()})
+	if err != nil {
+		return err
+	}
+	return c.barrier.Put(ctx, &storage.Entry{Key: nodeRecordsKey + id, Value: b})
+}
+
+// NodeRecords returns every node's advertised addresses known to this
+// node's storage (ErrSealed while sealed).
+func (c *Core) NodeRecords(ctx context.Context) ([]NodeRecord, error) {
+	ids, err := c.barrier.List(ctx, nodeRecordsKey)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NodeRecord, 0, len(ids))
+	for _, id := range ids {
+		e, err := c.barrier.Get(ctx, nodeRecordsKey+id)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var r nodeRecord
+		if json.Unmarshal(e.Value, &r) != nil {
+			continue
+		}
+		out = append(out, NodeRecord{NodeID: id, APIAddr: r.APIAddr, ClusterAddr: r.ClusterAddr})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })
+	return out, nil
+}
+
+// hostPortOf turns "https://h:p" or "h:p" into "h:p", or "" if invalid.
+func hostPortOf(a string) string {
+	if strings.Contains(a, "://") {
+		u, err := url.Parse(a)
+		if err != nil {
+			return ""
+		}
+		a = u.Host
+	}
+	if _, _, err := net.SplitHostPort(a); err != nil {
+		return ""
+	}
+	return a
+}

@@ -1,0 +1,419 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/vaultd/vaultd/raftstore/clusterport"
+	"github.com/vaultd/vaultd/seal"
+	"github.com/vaultd/vaultd/storage"
+	"github.com/vaultd/vaultd/storage/inmem"
+)
+
+// Join flow (Vault's): the joiner asks the leader for a challenge, the
+// operators unseal the joiner with the cluster's shares, the joiner opens
+// the challenge with the keyring it can now decrypt and answers, and only
+// then does the leader add it to raft and hand it the cluster TLS material.
+
+// Join limits.
+const (
+	challengeTTL      = 5 * time.Minute
+	maxChallenges     = 64
+	joinFinishTimeout = 2 * time.Minute
+)
+
+// Join errors.
+var (
+	// ErrAlreadyJoined: join on a node that is initialised or already
+	// belongs to a raft cluster.
+	ErrAlreadyJoined = errors.New("core: node is already initialized or part of a cluster")
+	// ErrJoinChallenge: the join answer does not match a pending challenge
+	// (wrong, expired, or never asked).
+	ErrJoinChallenge = errors.New("core: join challenge failed")
+)
+
+var serverIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// JoinChallenge is the leader's answer to bootstrap/challenge. The three
+// physical values are the barrier's own entries (plaintext seal config,
+// sealed root key and keyring ciphertexts): useless without the unseal key,
+// they let the joiner check its combined key and open the challenge.
+type JoinChallenge struct {
+	SealConfig    []byte
+	SealedRootKey []byte
+	Keyring       []byte
+	Challenge     []byte // barrier ciphertext of the nonce, path core/raft-challenge/<id>
+}
+
+// JoinAnswer is the joiner's bootstrap/answer.
+type JoinAnswer struct {
+	ServerID    string
+	Answer      []byte
+	ClusterAddr string // host:port peers dial
+	APIAddr     string
+	NonVoter    bool
+}
+
+// JoinAnswerResult carries the TLS material for the joiner, encrypted
+// under the barrier (path core/raft-tls/<id>).
+type JoinAnswerResult struct {
+	TLS []byte
+}
+
+// JoinTransport talks to one leader candidate's API.
+type JoinTransport interface {
+	// Leader is the leader_api_addr (for messages).
+	Leader() string
+	Challenge(ctx context.Context, serverID string) (*JoinChallenge, error)
+	Answer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult, error)
+}
+
+type pendingChallenge struct {
+	nonce   seal.Secret
+	expires time.Time
+}
+
+type pendingJoin struct {
+	t         JoinTransport
+	cfg       seal.Config
+	under     storage.Backend // inmem copy of the leader's barrier entries
+	challenge []byte
+	answered  bool
+	done      chan struct{} // closed when the finisher ends
+}
+
+// canJoin: neither initialised nor holding raft state.
+func (c *Core) canJoin(ctx context.Context) error {
+	if ok, err := c.barrier.Initialized(ctx); err != nil {
+		return err
+	} else if ok {
+		return ErrAlreadyJoined
+	}
+	if b, isB := c.cluster.(Bootstrapper); isB {
+		has, err := b.HasState()
+		if err != nil {
+			return err
+		}
+		if has {
+			return ErrAlreadyJoined
+		}
+	}
+	return nil
+}
+
+// JoinPending reports whether a join waits for the operators' unseal.
+func (c *Core) JoinPending() bool {
+	c.ha.joinMu.Lock()
+	defer c.ha.joinMu.Unlock()
+	return c.ha.join != nil
+}
+
+// Join asks t's leader for a join challenge and remembers it; the node is
+// then unsealed with the cluster's shares, which completes the join. It
+// fails with ErrAlreadyJoined on a node that belongs to a cluster.
+func (c *Core) Join(ctx context.Context, t JoinTransport) error {
+	if err := c.canJoin(ctx); err != nil {
+		return err
+	}
+	ch, err := t.Challenge(ctx, c.cfg.NodeID)
+	if err != nil {
+		return fmt.Errorf("core: join %s: challenge: %w", t.Leader(), err)
+	}
+	under := inmem.New()
+	for _, kv := range []struct {
+		k string
+		v []byte
+	}{{"core/seal-config", ch.SealConfig}, {"core/sealed-root-key", ch.SealedRootKey}, {"core/keyring", ch.Keyring}} {
+		if len(kv.v) == 0 {
+			return fmt.Errorf("core: join %s: challenge lacks %s", t.Leader(), kv.k)
+		}
+		if err := under.Put(ctx, &storage.Entry{Key: kv.k, Value: kv.v}); err != nil {
+			return err
+		}
+	}
+	cfg, err := seal.NewBarrier(under, c.log).SealConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("core: join %s: seal configuration: %w", t.Leader(), err)
+	}
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	if err := c.canJoin(ctx); err != nil {
+		return err
+	}
+	c.ha.joinMu.Lock()
+	defer c.ha.joinMu.Unlock()
+	if c.ha.join != nil && c.ha.join.answered {
+		return ErrAlreadyJoined
+	}
+	c.unsealer.Reset()
+	c.ha.join = &pendingJoin{t: t, cfg: *cfg, under: under, challenge: ch.Challenge}
+	c.log.Info("join challenge received; unseal this node with the cluster's key shares", "leader", t.Leader())
+	return nil
+}
+
+// joinStatus fills seal-status fields while a join is pending.
+func (c *Core) joinStatus(st *Status) {
+	c.ha.joinMu.Lock()
+	pj := c.ha.join
+	c.ha.joinMu.Unlock()
+	if pj == nil || (st.Initialized && st.Threshold > 0) {
+		return
+	}
+	st.Initialized = true
+	st.Threshold, st.Shares = pj.cfg.Threshold, pj.cfg.Shares
+}
+
+// unsealJoin handles an unseal share on a joining node (stateMu held).
+// It returns a channel closed once the node has finished joining (or nil).
+func (c *Core) unsealJoin(ctx context.Context, share []byte) (handled bool, wait <-chan struct{}, err error) {
+	c.ha.joinMu.Lock()
+	pj := c.ha.join
+	c.ha.joinMu.Unlock()
+	if pj == nil {
+		return false, nil, nil
+	}
+	if ok, _ := c.barrier.Initialized(ctx); ok && !pj.answered {
+		return false, nil, nil
+	}
+	if pj.answered {
+		return true, pj.done, nil
+	}
+	key, _, err := c.unsealer.Add(pj.cfg, share)
+	if err != nil || key == nil {
+		return true, nil, err
+	}
+	tmp := seal.NewBarrier(pj.under, c.log)
+	if err := tmp.Unseal(ctx, key); err != nil {
+		key.Zero()
+		c.unsealer.Reset()
+		c.log.Warn("join: the combined key does not open the cluster's root key; progress reset")
+		return true, nil, err
+	}
+	defer tmp.Seal()
+	nonce, err := tmp.Decrypt("core/raft-challenge/"+c.cfg.NodeID, pj.challenge)
+	if err != nil {
+		key.Zero()
+		c.unsealer.Reset()
+		return true, nil, fmt.Errorf("%w: cannot open the challenge: %v", ErrJoinChallenge, err)
+	}
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	res, err := pj.t.Answer(actx, JoinAnswer{
+		ServerID: c.cfg.NodeID, Answer: nonce, ClusterAddr: hostPortOf(c.cfg.ClusterAddr), APIAddr: c.cfg.APIAddr,
+	})
+	cancel()
+	clear(nonce)
+	if err != nil {
+		key.Zero()
+		c.unsealer.Reset()
+		return true, nil, fmt.Errorf("core: join %s: answer: %w", pj.t.Leader(), err)
+	}
+	plain, err := tmp.Decrypt("core/raft-tls/"+c.cfg.NodeID, res.TLS)
+	if err != nil {
+		key.Zero()
+		return true, nil, fmt.Errorf("core: join: TLS material: %w", err)
+	}
+	m, err := clusterport.DecodeMaterial(plain)
+	clear(plain)
+	if err == nil && c.cfg.ClusterTLS != nil {
+		err = c.cfg.ClusterTLS(m)
+	}
+	if err != nil {
+		key.Zero()
+		return true, nil, fmt.Errorf("core: join: TLS material: %w", err)
+	}
+	c.unsealer.Reset()
+	pj.answered = true
+	pj.done = make(chan struct{})
+	c.log.Info("join answered; catching up with the cluster", "leader", pj.t.Leader())
+	go c.finishJoin(pj, key)
+	return true, pj.done, nil
+}
+
+// finishJoin waits until raft has replicated the barrier entries to this
+// node, then unseals the node's own barrier with key (and zeroes it).
+func (c *Core) finishJoin(pj *pendingJoin, key seal.Secret) {
+	defer close(pj.done)
+	defer key.Zero()
+	ctx, cancel := context.WithTimeout(context.Background(), joinFinishTimeout)
+	defer cancel()
+	for {
+		if ok, _ := c.barrier.Initialized(ctx); ok {
+			if _, err := c.barrier.SealConfig(ctx); err == nil {
+				c.stateMu.Lock()
+				err := c.barrier.Unseal(ctx, key)
+				if err == nil {
+					c.initialized.Store(true)
+					c.ha.joinMu.Lock()
+					c.ha.join = nil
+					c.ha.joinMu.Unlock()
+					if terr := c.loadClusterTLS(ctx); terr != nil {
+						c.log.Debug("join: cluster TLS from storage not loaded yet", "error", terr)
+					}
+				}
+				c.stateMu.Unlock()
+				if err == nil {
+					c.log.Info("joined the cluster and unsealed")
+					c.poke()
+					return
+				}
+				c.log.Debug("join: unseal after catch-up failed; retrying", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			c.log.Error("join: the cluster's data did not reach this node in time; unseal it again once it has caught up")
+			c.ha.joinMu.Lock()
+			c.ha.join = nil
+			c.ha.joinMu.Unlock()
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// ---- leader side ----
+
+func (c *Core) requireActive() error {
+	if c.barrier.Sealed() {
+		return ErrSealed
+	}
+	if !c.active.Load() {
+		return ErrStandby
+	}
+	return nil
+}
+
+// RaftChallenge answers sys/storage/raft/bootstrap/challenge on the active
+// node: a fresh nonce encrypted with the barrier, remembered for
+// challengeTTL (one per server ID; at most maxChallenges pending).
+func (c *Core) RaftChallenge(ctx context.Context, serverID string) (*JoinChallenge, error) {
+	if err := c.requireActive(); err != nil {
+		return nil, err
+	}
+	if !serverIDPattern.MatchString(serverID) {
+		return nil, badRequest("invalid server_id %q", serverID)
+	}
+	nonce := make(seal.Secret, 32)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	ct, err := c.barrier.Encrypt("core/raft-challenge/"+serverID, nonce)
+	if err != nil {
+		return nil, err
+	}
+	out := &JoinChallenge{Challenge: ct}
+	for _, kv := range []struct {
+		k string
+		v *[]byte
+	}{{"core/seal-config", &out.SealConfig}, {"core/sealed-root-key", &out.SealedRootKey}, {"core/keyring", &out.Keyring}} {
+		e, err := c.physical.Get(ctx, kv.k)
+		if err != nil {
+			return nil, fmt.Errorf("core: challenge: read %s: %w", kv.k, err)
+		}
+		*kv.v = e.Value
+	}
+	now := c.now()
+	c.ha.chMu.Lock()
+	defer c.ha.chMu.Unlock()
+	if c.ha.challenges == nil {
+		c.ha.challenges = map[string]*pendingChallenge{}
+	}
+	for id, pc := range c.ha.challenges {
+		if now.After(pc.expires) {
+			pc.nonce.Zero()
+			delete(c.ha.challenges, id)
+		}
+	}
+	if old, ok := c.ha.challenges[serverID]; ok {
+		old.nonce.Zero()
+	} else if len(c.ha.challenges) >= maxChallenges {
+		return nil, fmt.Errorf("%w: too many pending join challenges; retry later", ErrNoActiveNode)
+	}
+	c.ha.challenges[serverID] = &pendingChallenge{nonce: nonce, expires: now.Add(challengeTTL)}
+	return out, nil
+}
+
+// RaftAnswer checks a joiner's answer (constant time; one attempt per
+// challenge), adds it to raft and returns its TLS material encrypted under
+// the barrier. The joiner becomes a non-voter at once and is promoted to
+// voter right after (adding an unreachable voter would stall commits).
+func (c *Core) RaftAnswer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult, error) {
+	if err := c.requireActive(); err != nil {
+		return nil, err
+	}
+	if !serverIDPattern.MatchString(a.ServerID) {
+		return nil, badRequest("invalid server_id %q", a.ServerID)
+	}
+	addr := hostPortOf(a.ClusterAddr)
+	if addr == "" {
+		return nil, badRequest("invalid cluster_addr %q", a.ClusterAddr)
+	}
+	c.ha.chMu.Lock()
+	pc := c.ha.challenges[a.ServerID]
+	delete(c.ha.challenges, a.ServerID)
+	c.ha.chMu.Unlock()
+	if pc == nil {
+		return nil, badRequest("%v: no pending challenge for server_id %q", ErrJoinChallenge, a.ServerID)
+	}
+	defer pc.nonce.Zero()
+	if c.now().After(pc.expires) || subtle.ConstantTimeCompare(pc.nonce, a.Answer) != 1 {
+		c.log.Warn("join answer refused", "server_id", a.ServerID)
+		return nil, badRequest("%v: wrong or expired answer", ErrJoinChallenge)
+	}
+	if c.cfg.Members == nil {
+		return nil, badRequest("this node's storage cannot be joined")
+	}
+	ca, err := c.clusterCA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ca.Issue(a.ServerID)
+	ca.KeyPEM.Zero()
+	if err != nil {
+		return nil, err
+	}
+	enc, err := m.Encode()
+	m.NodeKeyPEM.Zero()
+	if err != nil {
+		return nil, err
+	}
+	ct, err := c.barrier.Encrypt("core/raft-tls/"+a.ServerID, enc)
+	enc.Zero()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.recordNode(ctx, a.ServerID, a.APIAddr, a.ClusterAddr); err != nil {
+		return nil, err
+	}
+	if err := c.cfg.Members.AddNonvoter(ctx, a.ServerID, addr); err != nil {
+		return nil, fmt.Errorf("core: join: add %s to raft: %w", a.ServerID, err)
+	}
+	c.log.Info("node joined as non-voter", "server_id", a.ServerID, "cluster_addr", addr)
+	if !a.NonVoter {
+		go c.promote(a.ServerID, addr)
+	}
+	return &JoinAnswerResult{TLS: ct}, nil
+}
+
+// promote makes a freshly joined node a voter (a few attempts).
+func (c *Core) promote(id, addr string) {
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := c.cfg.Members.AddVoter(ctx, id, addr)
+		cancel()
+		if err == nil {
+			c.log.Info("node promoted to voter", "server_id", id)
+			return
+		}
+		if !c.active.Load() {
+			return
+		}
+		c.log.Warn("promoting a joined node failed; retrying", "server_id", id, "attempt", i+1, "error", err)
+		time.Sleep(time.Second)
+	}
+}

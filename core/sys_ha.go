@@ -1,0 +1,79 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"github.com/vaultd/vaultd/secrets"
+)
+
+// handleSysHA serves sys/ha-status (read) and sys/step-down (update, sudo;
+// checked by handleSys) on the active node.
+func (c *Core) handleSysHA(ctx context.Context, path string, req *Request) (*Response, error) {
+	switch path {
+	case "sys/step-down":
+		if req.Operation != secrets.OpUpdate && req.Operation != secrets.OpCreate {
+			return nil, unsupportedOp()
+		}
+		if c.cfg.Members == nil {
+			return nil, badRequest("step-down needs raft storage")
+		}
+		if err := c.cfg.Members.TransferLeadership(ctx); err != nil {
+			return nil, err
+		}
+		c.poke()
+		return &Response{}, nil
+	default: // sys/ha-status
+		if req.Operation != secrets.OpRead {
+			return nil, unsupportedOp()
+		}
+		nodes, err := c.haNodes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Data: map[string]any{"nodes": nodes}}, nil
+	}
+}
+
+// haNodes lists every raft member with its advertised addresses.
+func (c *Core) haNodes(ctx context.Context) ([]map[string]any, error) {
+	recs, err := c.NodeRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]NodeRecord{}
+	for _, r := range recs {
+		byID[r.NodeID] = r
+	}
+	peers := []Peer{{ID: c.cfg.NodeID, Address: hostPortOf(c.cfg.ClusterAddr), Voter: true, Leader: true}}
+	if c.cfg.Members != nil {
+		if peers, err = c.cfg.Members.Peers(ctx); err != nil {
+			return nil, err
+		}
+	}
+	now := c.now().UTC().Format(time.RFC3339Nano)
+	out := make([]map[string]any, 0, len(peers))
+	for _, p := range peers {
+		r := byID[p.ID]
+		self := p.ID == c.cfg.NodeID
+		n := map[string]any{
+			"hostname":        p.ID,
+			"node_id":         p.ID,
+			"api_address":     r.APIAddr,
+			"cluster_address": r.ClusterAddr,
+			"raft_address":    p.Address,
+			"active_node":     self && c.active.Load(),
+			"voter":           p.Voter,
+			"version":         "",
+			"last_echo":       nil,
+		}
+		if r.ClusterAddr == "" {
+			n["cluster_address"] = "https://" + p.Address
+		}
+		if self {
+			n["last_echo"] = now
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -1,0 +1,717 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
+)
+
+// tokenRole is a token role (auth/token/roles/:name), stored at
+// sys/token/roles/<name>.
+type tokenRole struct {
+	Name                 string        `json:"name"`
+	AllowedPolicies      []string      `json:"allowed_policies"`
+	DisallowedPolicies   []string      `json:"disallowed_policies"`
+	Orphan               bool          `json:"orphan"`
+	Renewable            bool          `json:"renewable"`
+	PathSuffix           string        `json:"path_suffix"`
+	Period               time.Duration `json:"period"`
+	ExplicitMaxTTL       time.Duration `json:"explicit_max_ttl"`
+	TokenNumUses         int           `json:"token_num_uses"`
+	TokenNoDefaultPolicy bool          `json:"token_no_default_policy"`
+}
+
+func secs(d time.Duration) int64 { return int64(d / time.Second) }
+
+// handleTokenStore serves auth/token/<sub>, the built-in token method.
+func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntry, sub string) (*Response, error) {
+	s := strings.TrimSuffix(sub, "/")
+	op := req.Operation
+	d := req.Data
+	if d == nil {
+		d = map[string]any{}
+	}
+	if name, ok := strings.CutPrefix(s, "roles/"); ok && op == secrets.OpUpdate {
+		if _, err := c.getTokenRole(ctx, name); errors.Is(err, errRoleNotFound) {
+			op = secrets.OpCreate
+		}
+	}
+	if _, err := c.checkACL(te, op, req.Path, d, req.WrapTTL); err != nil {
+		return nil, err
+	}
+	if (s == "accessors" || s == "revoke-orphan") && !te.sudoOn(req.Path) {
+		return nil, permissionDenied()
+	}
+	if err := c.verifyForRead(ctx, op); err != nil {
+		return nil, err
+	}
+	write := op == secrets.OpUpdate || op == secrets.OpCreate
+	switch {
+	case s == "create" || s == "create-orphan" || strings.HasPrefix(s, "create/"):
+		if !write {
+			return nil, unsupportedOp()
+		}
+		return c.tokenCreate(ctx, req.Path, d, te, s)
+	case s == "lookup" || s == "lookup-self" || s == "lookup-accessor":
+		if op != secrets.OpRead && !write {
+			return nil, unsupportedOp()
+		}
+		return c.tokenLookup(ctx, s, d, te)
+	case s == "renew" || s == "renew-self" || s == "renew-accessor":
+		if !write {
+			return nil, unsupportedOp()
+		}
+		return c.tokenRenew(ctx, s, d, te)
+	case s == "revoke" || s == "revoke-self" || s == "revoke-accessor" || s == "revoke-orphan":
+		if !write {
+			return nil, unsupportedOp()
+		}
+		return c.tokenRevoke(ctx, s, d, te)
+	case s == "accessors":
+		if op != secrets.OpList {
+			return nil, unsupportedOp()
+		}
+		accs, err := c.tokens.listAccessors(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Data: map[string]any{"keys": accs}}, nil
+	case s == "roles":
+		if op != secrets.OpList {
+			return nil, unsupportedOp()
+		}
+		keys, err := c.barrier.List(ctx, tokenRolePfx)
+		if err != nil {
+			return nil, err
+		}
+		if len(keys) == 0 {
+			return nil, secrets.Errorf(secrets.ErrNotFound, "not found")
+		}
+		return &Response{Data: map[string]any{"keys": keys}}, nil
+	case strings.HasPrefix(s, "roles/"):
+		return c.tokenRoleOp(ctx, op, strings.TrimPrefix(s, "roles/"), d)
+	case s == "tidy":
+		if !write {
+			return nil, unsupportedOp()
+		}
+		n := c.tokens.revokeExpired(ctx, c.log)
+		return &Response{Warnings: []string{fmt.Sprintf("tidy revoked %d expired token(s)", n)}}, nil
+	}
+	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
+}
+
+// tokenCreate implements auth/token/create, create-orphan and
+// create/:role with Vault's rules: a non-root caller without sudo can only
+// hand out a subset of its own policies, never root, never an orphan
+// (except through create-orphan or an orphan role), never a chosen ID.
+func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any, parent *TokenEntry, sub string) (*Response, error) {
+	var role *tokenRole
+	if rn, ok := strings.CutPrefix(sub, "create/"); ok {
+		r, err := c.getTokenRole(ctx, rn)
+		if errors.Is(err, errRoleNotFound) {
+			return nil, badRequest("unknown role %s", rn)
+		}
+		if err != nil {
+			return nil, err
+		}
+		role = r
+	}
+	id, err := strField(d, "id")
+	if err != nil {
+		return nil, err
+	}
+	policies, polSet, err := strListField(d, "policies")
+	if err != nil {
+		return nil, err
+	}
+	meta, _, err := strMapField(d, "meta")
+	if err != nil {
+		return nil, err
+	}
+	noParent, _, err := boolField(d, "no_parent")
+	if err != nil {
+		return nil, err
+	}
+	noDefault, _, err := boolField(d, "no_default_policy")
+	if err != nil {
+		return nil, err
+	}
+	renewable, renewSet, err := boolField(d, "renewable")
+	if err != nil {
+		return nil, err
+	}
+	ttl, ttlSet, err := durField(d, "ttl")
+	if err != nil {
+		return nil, err
+	}
+	if !ttlSet {
+		if ttl, _, err = durField(d, "lease"); err != nil {
+			return nil, err
+		}
+	}
+	explicitMax, _, err := durField(d, "explicit_max_ttl")
+	if err != nil {
+		return nil, err
+	}
+	period, _, err := durField(d, "period")
+	if err != nil {
+		return nil, err
+	}
+	displayName, err := strField(d, "display_name")
+	if err != nil {
+		return nil, err
+	}
+	numUses, _, err := intField(d, "num_uses")
+	if err != nil {
+		return nil, err
+	}
+	typ, err := strField(d, "type")
+	if err != nil {
+		return nil, err
+	}
+
+	isRoot := parent.isRoot()
+	sudo := isRoot || parent.sudoOn(reqPath)
+	switch typ {
+	case "", "service", "default", "default-service":
+	case "batch", "default-batch":
+		return nil, badRequest("batch tokens are not supported")
+	default:
+		return nil, badRequest("invalid 'type' value %q", typ)
+	}
+	if numUses < 0 {
+		return nil, badRequest("number of uses cannot be negative")
+	}
+	if id != "" {
+		if !sudo {
+			return nil, secrets.Errorf(secrets.ErrPermissionDenied, "root or sudo privileges required to specify token id")
+		}
+		if len(id) > 256 || strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
+			return nil, badRequest("invalid token id")
+		}
+	}
+	if period > 0 && !sudo {
+		return nil, secrets.Errorf(secrets.ErrPermissionDenied, "root or sudo privileges required to create periodic token")
+	}
+
+	orphan := false
+	path := "auth/token/create"
+	switch {
+	case sub == "create-orphan":
+		orphan, path = true, "auth/token/create-orphan"
+	case role != nil:
+		orphan = role.Orphan
+		path = "auth/token/create/" + role.Name
+		if role.PathSuffix != "" {
+			path += "/" + role.PathSuffix
+		}
+	}
+	if noParent && !orphan {
+		if !sudo {
+			return nil, secrets.Errorf(secrets.ErrPermissionDenied, "root or sudo privileges required to create orphan token")
+		}
+		orphan = true
+	}
+	if !orphan && parent.lastUse {
+		return nil, badRequest("a token on its last use cannot create child tokens")
+	}
+
+	addDefault := !noDefault && (role == nil || !role.TokenNoDefaultPolicy)
+	parentPols := sanitizePolicies(parent.Policies, false)
+	subsetOfParent := func(want []string) error {
+		if sudo {
+			return nil
+		}
+		for _, p := range want {
+			if p != defaultPolicy && !slices.Contains(parentPols, p) {
+				return secrets.Errorf(secrets.ErrPermissionDenied, "child policies must be subset of parent")
+			}
+		}
+		return nil
+	}
+	switch {
+	case role != nil:
+		if !polSet || len(policies) == 0 {
+			policies = role.AllowedPolicies
+			if len(policies) == 0 {
+				policies = parent.Policies
+			}
+		}
+		want := sanitizePolicies(policies, false)
+		if len(role.AllowedPolicies) > 0 {
+			allowed := sanitizePolicies(role.AllowedPolicies, true)
+			for _, p := range want {
+				if !slices.Contains(allowed, p) {
+					return nil, badRequest("token policies (%v) must be subset of the role's allowed policies (%v)", want, allowed)
+				}
+			}
+		} else if err := subsetOfParent(want); err != nil {
+			return nil, err
+		}
+		for _, p := range want {
+			if slices.Contains(role.DisallowedPolicies, p) {
+				return nil, badRequest("token policy %q is disallowed by this role", p)
+			}
+		}
+		policies = want
+	case !polSet || len(policies) == 0:
+		policies = parent.Policies
+	default:
+		if err := subsetOfParent(sanitizePolicies(policies, false)); err != nil {
+			return nil, err
+		}
+	}
+	policies = sanitizePolicies(policies, addDefault)
+	rootToken := slices.Contains(policies, rootPolicy)
+	if rootToken && !isRoot {
+		return nil, secrets.Errorf(secrets.ErrPermissionDenied, "root tokens may not be created without parent token being root")
+	}
+	if slices.Contains(policies, responseWrappingPolicy) {
+		return nil, badRequest("cannot assign the %q policy", responseWrappingPolicy)
+	}
+
+	at := c.ident.auth.Load()
+	if at == nil {
+		return nil, ErrStandby
+	}
+	def, sysMax := c.authMountTTLs(at.get("token/"))
+	if role != nil {
+		if role.Period > 0 && period == 0 {
+			period = role.Period
+		}
+		if role.ExplicitMaxTTL > 0 && (explicitMax == 0 || role.ExplicitMaxTTL < explicitMax) {
+			explicitMax = role.ExplicitMaxTTL
+		}
+		if role.TokenNumUses > 0 && (numUses == 0 || role.TokenNumUses < numUses) {
+			numUses = role.TokenNumUses
+		}
+	}
+	var warnings []string
+	if period > 0 {
+		ttl = period
+		if explicitMax > 0 && ttl > explicitMax {
+			ttl = explicitMax
+		}
+	} else {
+		if ttl == 0 && !rootToken {
+			ttl = def
+		}
+		if ttl > sysMax {
+			warnings = append(warnings, fmt.Sprintf("TTL of %q exceeded the effective max_ttl of %q; TTL value is capped accordingly", ttl, sysMax))
+			ttl = sysMax
+		}
+		if explicitMax > 0 && (ttl == 0 || ttl > explicitMax) {
+			if ttl != 0 {
+				warnings = append(warnings, fmt.Sprintf("TTL of %q exceeded the explicit max TTL of %q; TTL value is capped accordingly", ttl, explicitMax))
+			}
+			ttl = explicitMax
+		}
+	}
+	if rootToken && ttl == 0 && !parent.ExpireTime.IsZero() {
+		return nil, badRequest("expiring root tokens cannot create non-expiring root tokens")
+	}
+	renew := true
+	if renewSet {
+		renew = renewable
+	}
+	if role != nil && !role.Renewable {
+		renew = false
+	}
+	if ttl == 0 {
+		renew = false
+	}
+	display := "token"
+	if displayName != "" {
+		display = "token-" + displayName
+	}
+	te := &TokenEntry{
+		Policies: policies, Path: path, Meta: meta, DisplayName: display, NumUses: numUses,
+		TTL: ttl, ExplicitMaxTTL: explicitMax, Period: period, Renewable: renew, Orphan: orphan,
+	}
+	if role != nil {
+		te.Role = role.Name
+	}
+	if !orphan {
+		te.ParentHash = parent.IDHash
+	}
+	if period == 0 && ttl > 0 {
+		te.MaxTTL = sysMax
+	}
+	if _, err := c.tokens.create(ctx, te, id); err != nil {
+		if errors.Is(err, errTokenNotFound) {
+			return nil, badRequest("the parent token was revoked")
+		}
+		return nil, err
+	}
+	return &Response{Auth: authBlock(te, ttl), Warnings: warnings}, nil
+}
+
+// tokenLookupData is Vault's token lookup answer.
+func (c *Core) tokenLookupData(te *TokenEntry, id string) map[string]any {
+	now := c.now()
+	var expire any
+	ttl := int64(0)
+	if !te.ExpireTime.IsZero() {
+		ttl = max(secs(te.ExpireTime.Sub(now)), 0)
+		expire = te.ExpireTime.UTC().Format(time.RFC3339Nano)
+	}
+	var meta any
+	if len(te.Meta) > 0 {
+		meta = te.Meta
+	}
+	d := map[string]any{
+		"accessor":         te.Accessor,
+		"creation_time":    te.CreationTime.Unix(),
+		"creation_ttl":     secs(te.TTL),
+		"display_name":     te.DisplayName,
+		"entity_id":        te.EntityID,
+		"expire_time":      expire,
+		"explicit_max_ttl": secs(te.ExplicitMaxTTL),
+		"id":               id,
+		"issue_time":       te.CreationTime.UTC().Format(time.RFC3339Nano),
+		"meta":             meta,
+		"num_uses":         max(te.NumUses, 0),
+		"orphan":           te.ParentHash == "",
+		"path":             te.Path,
+		"policies":         te.Policies,
+		"renewable":        te.Renewable,
+		"ttl":              ttl,
+		"type":             te.Type,
+	}
+	if te.Period > 0 {
+		d["period"] = secs(te.Period)
+	}
+	if !te.LastRenewal.IsZero() {
+		d["last_renewal"] = te.LastRenewal.UTC().Format(time.RFC3339Nano)
+		d["last_renewal_time"] = te.LastRenewal.Unix()
+	}
+	if te.Role != "" {
+		d["role"] = te.Role
+	}
+	return d
+}
+
+func (c *Core) tokenLookup(ctx context.Context, s string, d map[string]any, te *TokenEntry) (*Response, error) {
+	switch s {
+	case "lookup-self":
+		return &Response{Data: c.tokenLookupData(te, te.ID)}, nil
+	case "lookup":
+		tok, err := strField(d, "token")
+		if err != nil {
+			return nil, err
+		}
+		if tok == "" {
+			return nil, badRequest("missing token")
+		}
+		target, err := c.tokens.lookup(ctx, tok)
+		if errors.Is(err, errTokenNotFound) {
+			return nil, secrets.Errorf(secrets.ErrPermissionDenied, "bad token")
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Data: c.tokenLookupData(target, tok)}, nil
+	default: // lookup-accessor
+		target, err := c.targetByAccessor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Data: c.tokenLookupData(target, "")}, nil
+	}
+}
+
+func (c *Core) targetByAccessor(ctx context.Context, d map[string]any) (*TokenEntry, error) {
+	acc, err := strField(d, "accessor")
+	if err != nil {
+		return nil, err
+	}
+	if acc == "" {
+		return nil, badRequest("missing accessor")
+	}
+	target, err := c.tokens.lookupAccessor(ctx, acc)
+	if errors.Is(err, errTokenNotFound) {
+		return nil, badRequest("invalid accessor")
+	}
+	return target, err
+}
+
+func (c *Core) tokenRenew(ctx context.Context, s string, d map[string]any, te *TokenEntry) (*Response, error) {
+	inc, _, err := durField(d, "increment")
+	if err != nil {
+		return nil, err
+	}
+	var target *TokenEntry
+	switch s {
+	case "renew-self":
+		target = te
+	case "renew":
+		tok, err := strField(d, "token")
+		if err != nil {
+			return nil, err
+		}
+		if tok == "" {
+			return nil, badRequest("missing token")
+		}
+		if target, err = c.tokens.lookup(ctx, tok); err != nil {
+			if errors.Is(err, errTokenNotFound) {
+				return nil, badRequest("token not found")
+			}
+			return nil, err
+		}
+	default: // renew-accessor
+		if target, err = c.targetByAccessor(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+	updated, ttl, warnings, err := c.renewToken(ctx, target.IDHash, inc)
+	if errors.Is(err, errTokenNotFound) {
+		return nil, badRequest("token not found")
+	}
+	if err != nil {
+		return nil, err
+	}
+	updated.ID = target.ID
+	return &Response{Auth: authBlock(updated, ttl), Warnings: warnings}, nil
+}
+
+// renewToken extends a token's TTL by increment (0: its creation TTL;
+// periodic tokens: their period), never past its explicit max TTL or the
+// max TTL it was created under.
+func (c *Core) renewToken(ctx context.Context, idHash string, increment time.Duration) (*TokenEntry, time.Duration, []string, error) {
+	var ttl time.Duration
+	var warnings []string
+	te, err := c.tokens.update(ctx, idHash, func(cur *TokenEntry) error {
+		now := c.now()
+		if cur.Expired(now) || cur.NumUses < 0 {
+			return errTokenNotFound
+		}
+		if !cur.Renewable || cur.ExpireTime.IsZero() {
+			return badRequest("lease is not renewable")
+		}
+		switch {
+		case cur.Period > 0:
+			ttl = cur.Period
+		case increment > 0:
+			ttl = increment
+		default:
+			ttl = cur.TTL
+		}
+		var limit time.Time
+		if cur.ExplicitMaxTTL > 0 {
+			limit = cur.CreationTime.Add(cur.ExplicitMaxTTL)
+		}
+		if cur.Period == 0 && cur.MaxTTL > 0 {
+			if l := cur.CreationTime.Add(cur.MaxTTL); limit.IsZero() || l.Before(limit) {
+				limit = l
+			}
+		}
+		if !limit.IsZero() && now.Add(ttl).After(limit) {
+			capped := max(limit.Sub(now), 0)
+			warnings = append(warnings, fmt.Sprintf("TTL of %q exceeded the effective max_ttl of %q; TTL value is capped accordingly", ttl, capped.Truncate(time.Second)))
+			ttl = capped
+		}
+		cur.ExpireTime = now.Add(ttl).UTC()
+		cur.LastRenewal = now.UTC()
+		return nil
+	})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return te, ttl, warnings, nil
+}
+
+func (c *Core) tokenRevoke(ctx context.Context, s string, d map[string]any, te *TokenEntry) (*Response, error) {
+	var h string
+	switch s {
+	case "revoke-self":
+		h = te.IDHash
+	case "revoke-accessor":
+		target, err := c.targetByAccessor(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		h = target.IDHash
+	default: // revoke, revoke-orphan
+		tok, err := strField(d, "token")
+		if err != nil {
+			return nil, err
+		}
+		if tok == "" {
+			return nil, badRequest("missing token")
+		}
+		if h, err = c.tokens.hash(tok); err != nil {
+			return nil, err
+		}
+	}
+	revoke := c.tokens.revokeTree
+	if s == "revoke-orphan" {
+		revoke = c.tokens.revokeOrphan
+	}
+	if err := revoke(ctx, h); err != nil {
+		return nil, err
+	}
+	return &Response{}, nil
+}
+
+// ---- token roles ----
+
+var errRoleNotFound = errors.New("core: token role not found")
+
+func validRoleName(name string) error {
+	if name == "" || strings.Contains(name, "/") || storage.ValidateKey(name) != nil {
+		return badRequest("invalid role name %q", name)
+	}
+	return nil
+}
+
+func (c *Core) getTokenRole(ctx context.Context, name string) (*tokenRole, error) {
+	if err := validRoleName(name); err != nil {
+		return nil, err
+	}
+	e, err := c.barrier.Get(ctx, tokenRolePfx+name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, errRoleNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r tokenRole
+	if err := json.Unmarshal(e.Value, &r); err != nil {
+		return nil, fmt.Errorf("core: token role %q: %w", name, err)
+	}
+	return &r, nil
+}
+
+func roleOutput(r *tokenRole) map[string]any {
+	return map[string]any{
+		"name": r.Name, "allowed_policies": nonNil(r.AllowedPolicies), "disallowed_policies": nonNil(r.DisallowedPolicies),
+		"orphan": r.Orphan, "renewable": r.Renewable, "path_suffix": r.PathSuffix,
+		"period": secs(r.Period), "token_period": secs(r.Period),
+		"explicit_max_ttl": secs(r.ExplicitMaxTTL), "token_explicit_max_ttl": secs(r.ExplicitMaxTTL),
+		"token_num_uses": r.TokenNumUses, "token_no_default_policy": r.TokenNoDefaultPolicy,
+		"token_type": "default-service",
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (c *Core) tokenRoleOp(ctx context.Context, op secrets.Operation, name string, d map[string]any) (*Response, error) {
+	if err := validRoleName(name); err != nil {
+		return nil, err
+	}
+	switch op {
+	case secrets.OpRead:
+		r, err := c.getTokenRole(ctx, name)
+		if errors.Is(err, errRoleNotFound) {
+			return nil, secrets.Errorf(secrets.ErrNotFound, "not found")
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Data: roleOutput(r)}, nil
+	case secrets.OpDelete:
+		if err := c.barrier.Delete(ctx, tokenRolePfx+name); err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	case secrets.OpCreate, secrets.OpUpdate:
+		r, err := c.getTokenRole(ctx, name)
+		if errors.Is(err, errRoleNotFound) {
+			r, err = &tokenRole{Name: name, Renewable: true}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := applyRoleFields(r, d); err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.barrier.Put(ctx, &storage.Entry{Key: tokenRolePfx + name, Value: b}); err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	}
+	return nil, unsupportedOp()
+}
+
+func applyRoleFields(r *tokenRole, d map[string]any) error {
+	if v, set, err := strListField(d, "allowed_policies"); err != nil {
+		return err
+	} else if set {
+		r.AllowedPolicies = sanitizePolicies(v, false)
+	}
+	if v, set, err := strListField(d, "disallowed_policies"); err != nil {
+		return err
+	} else if set {
+		r.DisallowedPolicies = sanitizePolicies(v, false)
+	}
+	if v, set, err := boolField(d, "orphan"); err != nil {
+		return err
+	} else if set {
+		r.Orphan = v
+	}
+	if v, set, err := boolField(d, "renewable"); err != nil {
+		return err
+	} else if set {
+		r.Renewable = v
+	}
+	if v, set, err := boolField(d, "token_no_default_policy"); err != nil {
+		return err
+	} else if set {
+		r.TokenNoDefaultPolicy = v
+	}
+	if v, err := strField(d, "path_suffix"); err != nil {
+		return err
+	} else if v != "" {
+		if storage.ValidateKey(v) != nil || strings.ContainsFunc(v, unicode.IsSpace) {
+			return badRequest("invalid path_suffix %q", v)
+		}
+		r.PathSuffix = v
+	}
+	for _, k := range []string{"token_period", "period"} {
+		if v, set, err := durField(d, k); err != nil {
+			return err
+		} else if set {
+			r.Period = v
+			break
+		}
+	}
+	for _, k := range []string{"token_explicit_max_ttl", "explicit_max_ttl"} {
+		if v, set, err := durField(d, k); err != nil {
+			return err
+		} else if set {
+			r.ExplicitMaxTTL = v
+			break
+		}
+	}
+	if v, set, err := intField(d, "token_num_uses"); err != nil {
+		return err
+	} else if set {
+		if v < 0 {
+			return badRequest("token_num_uses cannot be negative")
+		}
+		r.TokenNumUses = v
+	}
+	if t, err := strField(d, "token_type"); err != nil {
+		return err
+	} else if t != "" && t != "service" && t != "default" && t != "default-service" {
+		return badRequest("token_type %q is not supported (only service tokens)", t)
+	}
+	return nil
+}

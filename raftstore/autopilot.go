@@ -1,0 +1,162 @@
+package raftstore
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/vaultd/vaultd/raftstore/raftops"
+)
+
+// This file gives operators' tooling (core's sys/storage/raft endpoints and
+// its autopilot loop) what hashicorp/raft knows about the cluster, in the
+// plain types of package raftops.
+//
+// Follower contact comes from raft's own heartbeat observations: the leader
+// heartbeats every follower every ~HeartbeatTimeout/10, and raft reports a
+// FailedHeartbeatObservation (with the time of the last successful contact)
+// on every failed attempt and a ResumedHeartbeatObservation when a failing
+// follower answers again. A follower with no failure on record since this
+// node became leader is being heartbeated successfully, i.e. was in contact
+// within the last heartbeat interval. raft does not expose followers' log
+// indexes, so autopilot cannot compute their lag from here.
+
+// contactTracker records heartbeat failures seen by this node while it leads.
+type contactTracker struct {
+	mu          sync.Mutex
+	leading     bool
+	leaderSince time.Time
+	failing     map[string]time.Time // peer ID → last successful contact at the latest failure
+}
+
+// trackers maps a *Store to its contactTracker (started on first use), so
+// this file needs no field in Store.
+var trackers sync.Map
+
+func (s *Store) tracker() *contactTracker {
+	if v, ok := trackers.Load(s); ok {
+		return v.(*contactTracker)
+	}
+	ct := &contactTracker{failing: map[string]time.Time{}}
+	if v, loaded := trackers.LoadOrStore(s, ct); loaded {
+		return v.(*contactTracker)
+	}
+	if s.IsLeader() {
+		ct.leading, ct.leaderSince = true, time.Now()
+	}
+	ch := make(chan raft.Observation, 64)
+	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
+		switch o.Data.(type) {
+		case raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation, raft.RaftState:
+			return true
+		}
+		return false
+	})
+	s.raft.RegisterObserver(obs)
+	go func() {
+		defer trackers.Delete(s)
+		defer s.raft.DeregisterObserver(obs)
+		for {
+			select {
+			case <-s.closed:
+				return
+			case o := <-ch:
+				ct.observe(o.Data)
+			}
+		}
+	}()
+	return ct
+}
+
+func (ct *contactTracker) observe(d any) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	switch v := d.(type) {
+	case raft.RaftState:
+		leading := v == raft.Leader
+		if leading && !ct.leading {
+			ct.leaderSince = time.Now()
+			clear(ct.failing)
+		}
+		ct.leading = leading
+	case raft.FailedHeartbeatObservation:
+		last := v.LastContact
+		if last.IsZero() || last.Before(ct.leaderSince) {
+			last = ct.leaderSince
+		}
+		ct.failing[string(v.PeerID)] = last
+	case raft.ResumedHeartbeatObservation:
+		delete(ct.failing, string(v.PeerID))
+	}
+}
+
+// contact reports what the tracker knows about id at now.
+func (ct *contactTracker) contact(id string, self bool, now time.Time) raftops.Contact {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if !ct.leading {
+		return raftops.Contact{}
+	}
+	if self {
+		return raftops.Contact{Known: true, LastContact: now}
+	}
+	if last, ok := ct.failing[id]; ok {
+		return raftops.Contact{Known: true, LastContact: last, Failing: true}
+	}
+	return raftops.Contact{Known: true, LastContact: now}
+}
+
+// RaftStatus returns the latest raft configuration (with its index), this
+// node's log position, and — when this node leads — the heartbeat contact
+// with every peer. The first call starts tracking heartbeats; a leader's
+// contact data is complete from about one heartbeat interval after that.
+func (s *Store) RaftStatus(ctx context.Context) (raftops.Status, error) {
+	ct := s.tracker()
+	ctx, cancel, _ := s.opCtx(ctx)
+	defer cancel()
+	f := s.raft.GetConfiguration()
+	if err := s.wait(ctx, f); err != nil {
+		return raftops.Status{}, mapErr("raft status", err)
+	}
+	// Sync the tracker's view with raft's (the observer may lag by a hair).
+	if leading := s.IsLeader(); leading != ct.isLeading() {
+		st := raft.Follower
+		if leading {
+			st = raft.Leader
+		}
+		ct.observe(st)
+	}
+	st := raftops.Status{
+		Index:        f.Index(),
+		Term:         s.raft.CurrentTerm(),
+		LastIndex:    s.raft.LastIndex(),
+		CommitIndex:  s.raft.CommitIndex(),
+		AppliedIndex: s.raft.AppliedIndex(),
+	}
+	if v, err := strconv.ParseUint(s.raft.Stats()["last_log_term"], 10, 64); err == nil {
+		st.LastTerm = v
+	}
+	_, leaderID := s.raft.LeaderWithID()
+	now := time.Now()
+	for _, srv := range f.Configuration().Servers {
+		self := string(srv.ID) == s.cfg.NodeID
+		st.Peers = append(st.Peers, raftops.Peer{
+			ID:      string(srv.ID),
+			Address: string(srv.Address),
+			Voter:   srv.Suffrage == raft.Voter,
+			Leader:  leaderID != "" && srv.ID == leaderID,
+			Self:    self,
+			Contact: ct.contact(string(srv.ID), self, now),
+		})
+	}
+	return st, nil
+}
+
+func (ct *contactTracker) isLeading() bool {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return ct.leading
+}

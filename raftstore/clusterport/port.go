@@ -1,0 +1,315 @@
+package clusterport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"golang.org/x/net/http2"
+)
+
+// ALPN protocol names on the cluster port.
+const (
+	ProtoRaft    = "vaultd-raft/1"
+	ProtoForward = "vaultd-fwd/1"
+)
+
+// Errors.
+var (
+	// ErrNoMaterial: the node has no cluster TLS material yet (it is sealed
+	// and was never unsealed since it started).
+	ErrNoMaterial = errors.New("clusterport: no cluster TLS material yet (node not unsealed)")
+	// ErrClosed: the port was closed.
+	ErrClosed = errors.New("clusterport: closed")
+	// ErrProtocol: the peer did not agree on the requested ALPN protocol.
+	ErrProtocol = errors.New("clusterport: protocol not negotiated")
+)
+
+// Config configures a Port.
+type Config struct {
+	// Listener is the bound cluster listener (plain TCP); the Port owns it.
+	Listener net.Listener
+	// Advertise is the host:port peers dial; defaults to Listener.Addr().
+	Advertise string
+	Logger    *slog.Logger
+	// HandshakeTimeout bounds each TLS handshake and dial (default 5 s).
+	HandshakeTimeout time.Duration
+}
+
+// Port is one node's cluster port. It is safe for concurrent use.
+type Port struct {
+	ln        net.Listener
+	advertise string
+	log       *slog.Logger
+	hsTimeout time.Duration
+
+	state atomic.Pointer[compiled]
+	fwd   atomic.Pointer[http.Handler]
+	h2    *http2.Server
+
+	raftConns chan net.Conn
+	raft      *raftLayer
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{} // forwarding connections being served
+	closed chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+}
+
+// New starts serving cfg.Listener. Until SetMaterial is called every
+// handshake fails.
+func New(cfg Config) *Port {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 5 * time.Second
+	}
+	if cfg.Advertise == "" {
+		cfg.Advertise = cfg.Listener.Addr().String()
+	}
+	p := &Port{
+		ln:        cfg.Listener,
+		advertise: cfg.Advertise,
+		log:       cfg.Logger.With("component", "clusterport"),
+		hsTimeout: cfg.HandshakeTimeout,
+		h2:        &http2.Server{IdleTimeout: 5 * time.Minute},
+		raftConns: make(chan net.Conn),
+		conns:     map[net.Conn]struct{}{},
+		closed:    make(chan struct{}),
+	}
+	p.raft = &raftLayer{p: p, addr: addrString(cfg.Advertise), closed: make(chan struct{})}
+	p.wg.Add(1)
+	go p.acceptLoop()
+	return p
+}
+
+// SetMaterial installs (or replaces) the node's TLS material; handshakes
+// after it succeed with peers holding certificates from the same CA.
+func (p *Port) SetMaterial(m *Material) error {
+	c, err := m.compile()
+	if err != nil {
+		return err
+	}
+	p.state.Store(c)
+	return nil
+}
+
+// HasMaterial reports whether SetMaterial has been called.
+func (p *Port) HasMaterial() bool { return p.state.Load() != nil }
+
+// SetForwardHandler sets the handler that serves forwarded requests (the
+// node's API handler chain). Until set, forwarding connections are closed.
+func (p *Port) SetForwardHandler(h http.Handler) { p.fwd.Store(&h) }
+
+// Addr is the advertised address.
+func (p *Port) Addr() string { return p.advertise }
+
+// Raft returns the StreamLayer raft's NetworkTransport runs on.
+func (p *Port) Raft() raft.StreamLayer { return p.raft }
+
+func (p *Port) serverConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS13,
+		NextProtos: []string{ProtoRaft, ProtoForward},
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			st := p.state.Load()
+			if st == nil {
+				return nil, ErrNoMaterial
+			}
+			return &tls.Config{
+				MinVersion:   tls.VersionTLS13,
+				NextProtos:   []string{ProtoRaft, ProtoForward},
+				Certificates: []tls.Certificate{st.cert},
+				ClientAuth:   tls.RequireAndVerifyClientCert,
+				ClientCAs:    st.pool,
+			}, nil
+		},
+	}
+}
+
+func (p *Port) acceptLoop() {
+	defer p.wg.Done()
+	var delay time.Duration
+	for {
+		conn, err := p.ln.Accept()
+		if err != nil {
+			select {
+			case <-p.closed:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			p.log.Error("cluster listener stopped", "error", err)
+			return
+		}
+		delay = 0
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.handle(conn)
+		}()
+	}
+}
+
+func (p *Port) handle(raw net.Conn) {
+	tc := tls.Server(raw, p.serverConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), p.hsTimeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		p.log.Debug("cluster handshake refused", "remote", raw.RemoteAddr().String(), "error", err)
+		_ = raw.Close()
+		return
+	}
+	switch tc.ConnectionState().NegotiatedProtocol {
+	case ProtoRaft:
+		select {
+		case p.raftConns <- tc:
+		case <-p.raft.closed:
+			_ = tc.Close()
+		case <-p.closed:
+			_ = tc.Close()
+		}
+	case ProtoForward:
+		hp := p.fwd.Load()
+		if hp == nil || !p.track(tc) {
+			_ = tc.Close()
+			return
+		}
+		defer p.untrack(tc)
+		p.h2.ServeConn(tc, &http2.ServeConnOpts{Handler: *hp, BaseConfig: &http.Server{ReadHeaderTimeout: 10 * time.Second}})
+	default:
+		_ = tc.Close()
+	}
+}
+
+func (p *Port) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.closed:
+		return false
+	default:
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *Port) untrack(c net.Conn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+	_ = c.Close()
+}
+
+// dial opens an mTLS connection to addr speaking proto.
+func (p *Port) dial(ctx context.Context, addr, proto string) (net.Conn, error) {
+	st := p.state.Load()
+	if st == nil {
+		return nil, ErrNoMaterial
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.hsTimeout)
+	defer cancel()
+	d := tls.Dialer{Config: &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		NextProtos:   []string{proto},
+		Certificates: []tls.Certificate{st.cert},
+		RootCAs:      st.pool,
+		ServerName:   ServerName,
+	}}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("clusterport: dial %s: %w", addr, err)
+	}
+	tc := c.(*tls.Conn)
+	if tc.ConnectionState().NegotiatedProtocol != proto {
+		_ = c.Close()
+		return nil, fmt.Errorf("%w: %s with %s", ErrProtocol, proto, addr)
+	}
+	return tc, nil
+}
+
+// DialForward opens a forwarding connection (ALPN vaultd-fwd/1) to a
+// peer's cluster address. The returned conn hides its TLS type so an HTTP
+// client speaks HTTP/2 over it with prior knowledge.
+func (p *Port) DialForward(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := p.dial(ctx, addr, ProtoForward)
+	if err != nil {
+		return nil, err
+	}
+	return opaqueConn{c}, nil
+}
+
+type opaqueConn struct{ net.Conn }
+
+// Close stops the listener, the raft layer and every forwarding connection,
+// and waits for the port's goroutines.
+func (p *Port) Close() error {
+	var err error
+	p.once.Do(func() {
+		p.mu.Lock()
+		close(p.closed)
+		for c := range p.conns {
+			_ = c.Close()
+		}
+		p.mu.Unlock()
+		err = p.ln.Close()
+		_ = p.raft.Close()
+	})
+	p.wg.Wait()
+	return err
+}
+
+// raftLayer adapts the port to raft.StreamLayer.
+type raftLayer struct {
+	p      *Port
+	addr   net.Addr
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (r *raftLayer) Accept() (net.Conn, error) {
+	select {
+	case c := <-r.p.raftConns:
+		return c, nil
+	case <-r.closed:
+		return nil, ErrClosed
+	case <-r.p.closed:
+		return nil, ErrClosed
+	}
+}
+
+// Close stops Accept; raft calls it when its transport shuts down. The
+// port itself (and forwarding) keeps running until Port.Close.
+func (r *raftLayer) Close() error {
+	r.once.Do(func() { close(r.closed) })
+	return nil
+}
+
+func (r *raftLayer) Addr() net.Addr { return r.addr }
+
+func (r *raftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return r.p.dial(ctx, string(address), ProtoRaft)
+}
+
+type addrString string
+
+func (a addrString) Network() string { return "tcp" }
+func (a addrString) String() string  { return string(a) }

@@ -1,0 +1,91 @@
+package raftstore
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+// commitTrackingKey is the stable-store key of the last known commit index.
+var commitTrackingKey = []byte("vaultd_commit_index")
+
+// commitTracker makes the log store a raft.CommitTrackingLogStore so that
+// raft (Config.RestoreCommittedLogs) replays every entry known committed
+// into the FSM before NewRaft returns. A restarted node thus has its seal
+// configuration, sealed root key and keyring locally before it can talk to
+// any peer, which it cannot do until it is unsealed: the cluster TLS
+// material is behind the barrier (see raftstore/clusterport).
+//
+// raft stages a commit index before each StoreLogs; the tracker persists
+// it in the stable store right after that StoreLogs succeeds. A crash in
+// between leaves an older index, which only means fewer entries replayed
+// at start (the rest arrive from the leader). The staged index never
+// exceeds what is in the log after that StoreLogs (raft stages
+// min(leaderCommit, last new index)), and committed entries are never
+// overwritten, so the persisted index never names an uncommitted entry.
+// GetCommitIndex clamps to LastIndex anyway, as the interface requires.
+type commitTracker struct {
+	raft.LogStore
+	stable raft.StableStore
+	staged atomic.Uint64
+}
+
+var _ raft.CommitTrackingLogStore = (*commitTracker)(nil)
+
+func (c *commitTracker) StageCommitIndex(idx uint64) error {
+	c.staged.Store(idx)
+	return nil
+}
+
+func (c *commitTracker) StoreLog(l *raft.Log) error { return c.StoreLogs([]*raft.Log{l}) }
+
+func (c *commitTracker) StoreLogs(logs []*raft.Log) error {
+	idx := c.staged.Load()
+	if err := c.LogStore.StoreLogs(logs); err != nil {
+		return err
+	}
+	if idx == 0 {
+		return nil
+	}
+	return c.stable.SetUint64(commitTrackingKey, idx)
+}
+
+func (c *commitTracker) GetCommitIndex() (uint64, error) {
+	idx, err := c.stable.GetUint64(commitTrackingKey)
+	if errors.Is(err, raftboltdb.ErrKeyNotFound) {
+		return 0, nil // nothing tracked yet
+	}
+	if err != nil {
+		return 0, err
+	}
+	last, err := c.LogStore.LastIndex()
+	if err != nil {
+		return 0, err
+	}
+	idx = min(idx, last)
+	first, err := c.LogStore.FirstIndex()
+	if err != nil {
+		return 0, err
+	}
+	// raft v1.8 rebuilds its membership only from configuration entries
+	// after the replayed range (NewRaft scans from lastApplied+1), so a
+	// replay that covered a configuration entry would leave the node with
+	// an empty configuration. Stop the replay just before the newest
+	// configuration entry; entries from there on are replayed as usual
+	// once the node hears from a leader (or elects itself).
+	for i := idx; i >= first && i > 0; i-- {
+		var l raft.Log
+		if err := c.LogStore.GetLog(i, &l); err != nil {
+			if errors.Is(err, raft.ErrLogNotFound) {
+				continue
+			}
+			return 0, err
+		}
+		if l.Type == raft.LogConfiguration {
+			return i - 1, nil
+		}
+	}
+	return idx, nil
+}

@@ -1,0 +1,128 @@
+package transit
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"crypto/rand"
+
+	"github.com/vaultd/vaultd/secrets"
+)
+
+// Errors returned by this package that are not user-facing *secrets.Error values.
+var (
+	// ErrNoStorage: a request arrived without a storage view.
+	ErrNoStorage = errors.New("transit: request has no storage")
+	// ErrCorrupt: a stored key could not be decoded.
+	ErrCorrupt = errors.New("transit: corrupt key record")
+)
+
+var (
+	_ secrets.Factory          = Factory
+	_ secrets.Backend          = (*engine)(nil)
+	_ secrets.ExistenceChecker = (*engine)(nil)
+)
+
+// lockStripes is the number of per-key-name write locks.
+const lockStripes = 64
+
+// engine is one transit mount. It holds no key material between requests.
+type engine struct {
+	log    *slog.Logger
+	now    func() time.Time
+	rand   io.Reader
+	routes []route
+	locks  [lockStripes]sync.Mutex // serialize read-modify-write of one key
+}
+
+// Factory makes a transit engine for a mount. It takes no options.
+func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
+	for k := range conf.Options {
+		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "transit: unknown option %q", k)
+	}
+	e := &engine{log: conf.Logger, now: conf.Now, rand: rand.Reader}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	e.routes = e.routeTable()
+	return e, nil
+}
+
+// HandleRequest implements secrets.Backend.
+func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
+	if req == nil {
+		return nil, invalidf("missing request")
+	}
+	if req.Storage == nil {
+		return nil, ErrNoStorage
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r, params, err := e.match(req.Path)
+	if err != nil {
+		return nil, err
+	}
+	h := r.handler(req.Operation)
+	if h == nil {
+		return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
+	}
+	if req.Data == nil {
+		cp := *req
+		cp.Data = map[string]any{}
+		req = &cp
+	}
+	return h(ctx, req, params)
+}
+
+// Exists implements secrets.ExistenceChecker: keys/:name and encrypt/:name
+// are upserts (a write to an absent key creates it); other paths have no
+// existence check.
+func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
+	if req == nil || req.Storage == nil {
+		return false, false, nil
+	}
+	r, params, err := e.match(req.Path)
+	if err != nil || !r.upsert {
+		return false, false, nil
+	}
+	p, err := loadPolicy(ctx, req.Storage, params.name)
+	if err != nil {
+		return false, false, err
+	}
+	if p != nil {
+		p.zero()
+	}
+	return p != nil, true, nil
+}
+
+// lock returns the write lock for key name.
+func (e *engine) lock(name string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(name))
+	return &e.locks[h.Sum32()%lockStripes]
+}
+
+// invalidf is a 400 with Vault's message.
+func invalidf(format string, args ...any) error {
+	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)
+}
+
+// notFound is Vault's bare 404 ({"errors":[]}).
+func notFound() error {
+	return &secrets.Error{Kind: secrets.ErrNotFound}
+}
+
+// isUserError reports whether err is a user-facing *secrets.Error.
+func isUserError(err error) bool {
+	var se *secrets.Error
+	return errors.As(err, &se)
+}
