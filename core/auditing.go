@@ -92,6 +92,8 @@ func (c *Core) setupAudit(ctx context.Context) error {
 }
 
 func (c *Core) teardownAudit() {
+	c.ident.auditMu.Lock() // an EnableAudit in flight finishes first
+	defer c.ident.auditMu.Unlock()
 	if st := c.ident.audit.Swap(nil); st != nil {
 		st.broker.Close()
 	}

@@ -61,7 +61,9 @@ func (c *Core) teardownIdentity() {
 	c.tokens.setRevokeHook(nil)
 	c.tokens.purge()
 	c.teardownAudit()
+	c.ident.authMu.Lock() // an auth table change in flight finishes first
 	c.ident.auth.Store(nil)
+	c.ident.authMu.Unlock()
 	c.ident.policies.reset(nil)
 }
 

@@ -190,7 +190,7 @@ func (c *Core) EnableMount(ctx context.Context, path, typ, desc string, opts map
 		}
 		opts["version"] = "2"
 	}
-	if _, ok := c.cfg.Engines[typ]; !ok || typ == "cubbyhole" {
+	if _, ok := c.cfg.Engines[typ]; !ok || typ == "cubbyhole" || authTypes[typ] {
 		return badRequest("plugin not found in the catalog: %s", typ)
 	}
 	for _, me := range mt.entries {

@@ -18,7 +18,16 @@ func (c *Core) handleSysHA(ctx context.Context, path string, req *Request) (*Res
 		if c.cfg.Members == nil {
 			return nil, badRequest("step-down needs raft storage")
 		}
-		if err := c.cfg.Members.TransferLeadership(ctx); err != nil {
+		// A pooled raft connection to a peer that restarted fails once
+		// (EOF); the next attempt dials afresh.
+		var err error
+		for range 3 {
+			if err = c.cfg.Members.TransferLeadership(ctx); err == nil || !c.cluster.IsLeader() {
+				break
+			}
+			c.log.Debug("leadership transfer failed; retrying", "error", err)
+		}
+		if err != nil && c.cluster.IsLeader() {
 			return nil, err
 		}
 		c.poke()

@@ -23,7 +23,7 @@ func (e *engine) encryptionKey(ctx context.Context, req *secrets.Request, name, 
 	}
 	if !p.spec.aead() {
 		p.zero()
-		return nil, invalidf("key type %s does not support %s", p.Type, op)
+		return nil, invalidf("message %s not supported for key type %s", op, p.Type)
 	}
 	return p, nil
 }
@@ -65,7 +65,7 @@ func (e *engine) upsertEncryptionKey(ctx context.Context, req *secrets.Request, 
 	}
 	if p != nil && !p.spec.aead() {
 		p.zero()
-		return nil, invalidf("key type %s does not support encryption", p.Type)
+		return nil, invalidf("message encryption not supported for key type %s", p.Type)
 	}
 	return p, nil
 }

@@ -73,7 +73,7 @@ func (e *engine) keyCreate(ctx context.Context, req *secrets.Request, pr params)
 	}
 	spec, ok := keyTypes[typ]
 	if !ok {
-		return nil, invalidf("unknown key type: %v", typ)
+		return nil, invalidf("unknown key type %v", typ)
 	}
 	derived, _, err := boolField(d, "derived")
 	if err != nil {
@@ -166,9 +166,10 @@ func (p *policy) info() map[string]any {
 		}
 		pub, _ := publicKeyString(kv)
 		keys[versionKey(v)] = map[string]any{
-			"name":          signerName(p.spec),
-			"public_key":    pub,
-			"creation_time": kv.CreationTime.Format(time.RFC3339Nano),
+			"name":              signerName(p.spec),
+			"public_key":        pub,
+			"certificate_chain": "",
+			"creation_time":     kv.CreationTime.Format(time.RFC3339Nano),
 		}
 	}
 	return map[string]any{
@@ -232,7 +233,7 @@ func (e *engine) keyDelete(ctx context.Context, req *secrets.Request, pr params)
 	}
 	p.zero()
 	if !p.DeletionAllowed {
-		return nil, invalidf("error deleting policy %s: deletion is not allowed for this policy", pr.name)
+		return nil, invalidf("error deleting policy %s: deletion is not allowed for this key", pr.name)
 	}
 	if err := req.Storage.Delete(ctx, policyKey(pr.name)); err != nil {
 		return nil, fmt.Errorf("transit: delete key: %w", err)

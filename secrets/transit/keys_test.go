@@ -92,8 +92,8 @@ func TestKeys_AsymmetricRead(t *testing.T) {
 				t.Fatalf("ed25519 public key %q", pub)
 			}
 		}
-		f.fail(secrets.OpUpdate, "encrypt/"+tc.typ, map[string]any{"plaintext": b64("x")}, secrets.ErrInvalidRequest, "does not support encryption")
-		f.fail(secrets.OpUpdate, "decrypt/"+tc.typ, map[string]any{"ciphertext": "vault:v1:AA=="}, secrets.ErrInvalidRequest, "does not support decryption")
+		f.fail(secrets.OpUpdate, "encrypt/"+tc.typ, map[string]any{"plaintext": b64("x")}, secrets.ErrInvalidRequest, "message encryption not supported for key type")
+		f.fail(secrets.OpUpdate, "decrypt/"+tc.typ, map[string]any{"ciphertext": "vault:v1:AA=="}, secrets.ErrInvalidRequest, "message decryption not supported for key type")
 	}
 }
 
@@ -186,7 +186,7 @@ func TestKeys_ConfigErrors(t *testing.T) {
 func TestKeys_Delete(t *testing.T) {
 	f := newTransit(t)
 	f.must(secrets.OpUpdate, "keys/k", nil)
-	f.fail(secrets.OpDelete, "keys/k", nil, secrets.ErrInvalidRequest, "deletion is not allowed for this policy")
+	f.fail(secrets.OpDelete, "keys/k", nil, secrets.ErrInvalidRequest, "deletion is not allowed for this key")
 	cfg := f.must(secrets.OpUpdate, "keys/k/config", map[string]any{"deletion_allowed": true})
 	if cfg["deletion_allowed"] != true {
 		t.Fatalf("config = %v", cfg)

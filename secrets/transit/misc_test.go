@@ -106,5 +106,5 @@ func TestDatakey(t *testing.T) {
 	f.fail(secrets.OpUpdate, "datakey/plaintext/k", map[string]any{"bits": 100}, secrets.ErrInvalidRequest, "invalid bits value")
 	f.fail(secrets.OpUpdate, "datakey/raw/k", nil, secrets.ErrInvalidRequest, "invalid type")
 	f.must(secrets.OpUpdate, "keys/ed", map[string]any{"type": "ed25519"})
-	f.fail(secrets.OpUpdate, "datakey/plaintext/ed", nil, secrets.ErrInvalidRequest, "does not support encryption")
+	f.fail(secrets.OpUpdate, "datakey/plaintext/ed", nil, secrets.ErrInvalidRequest, "message encryption not supported for key type")
 }

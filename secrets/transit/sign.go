@@ -104,11 +104,7 @@ func (e *engine) sign(ctx context.Context, req *secrets.Request, pr params) (*se
 		if err != nil {
 			return nil, err
 		}
-		out := map[string]any{"signature": formatVersionedEnc(ver, sig, enc), "key_version": ver}
-		if pk, err := publicKeyString(kv); err == nil {
-			out["public_key"] = pk
-		}
-		return out, nil
+		return map[string]any{"signature": formatVersionedEnc(ver, sig, enc), "key_version": ver}, nil
 	})
 }
 
