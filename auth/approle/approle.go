@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vaultd/vaultd/auth/internal/keylock"
+	"github.com/vaultd/vaultd/auth/internal/route"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -48,7 +50,7 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 		now:       now,
 		ephemeral: ephemeral,
 	}
-	e.routes = e.routeTable()
+	e.routes = route.Table{Routes: e.routeTable(), NoStorage: ErrNoStorage}
 	return e, nil
 }
 
@@ -57,17 +59,17 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 // Lock order: a role's lock, then roleIDMu, then a secret ID's lock. A
 // request holds at most one lock of each set.
 type engine struct {
-	routes []route
+	routes route.Table
 	log    *slog.Logger
 	now    func() time.Time
 
 	// roleLocks guard each role (by name): writers of the role and of its
 	// set of secret IDs as a whole (role delete) take it for writing,
 	// everything else that reads the role takes it for reading.
-	roleLocks lockSet
+	roleLocks keylock.Set
 	// secretLocks guard each secret ID entry (by its HMAC): login
 	// (which consumes uses), destroy and create take it for writing.
-	secretLocks lockSet
+	secretLocks keylock.Set
 	// roleIDMu serializes changes of the role_id index, so that two roles
 	// can never claim the same role_id.
 	roleIDMu sync.Mutex
@@ -82,46 +84,46 @@ type engine struct {
 }
 
 // routeTable is the engine's routing table, in Vault's order.
-func (e *engine) routeTable() []route {
-	return []route{
-		{pattern: "role", ops: map[secrets.Operation]handler{
+func (e *engine) routeTable() []route.Route {
+	return []route.Route{
+		{Pattern: "role", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpList: e.roleList,
 		}},
-		{pattern: "role/*", exists: roleExists, ops: map[secrets.Operation]handler{
+		{Pattern: "role/*", Exists: roleExists, Ops: map[secrets.Operation]route.Handler{
 			secrets.OpRead:   e.roleRead,
 			secrets.OpCreate: e.roleWrite,
 			secrets.OpUpdate: e.roleWrite,
 			secrets.OpDelete: e.roleDelete,
 		}},
-		{pattern: "role/*/role-id", ops: map[secrets.Operation]handler{
+		{Pattern: "role/*/role-id", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpRead:   e.roleIDRead,
 			secrets.OpUpdate: e.roleIDWrite,
 		}},
-		{pattern: "role/*/secret-id", ops: map[secrets.Operation]handler{
+		{Pattern: "role/*/secret-id", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.secretIDGenerate,
 			secrets.OpList:   e.secretIDList,
 		}},
-		{pattern: "role/*/custom-secret-id", ops: map[secrets.Operation]handler{
+		{Pattern: "role/*/custom-secret-id", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.secretIDCustom,
 		}},
-		{pattern: "role/*/secret-id/lookup", ops: map[secrets.Operation]handler{
+		{Pattern: "role/*/secret-id/lookup", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.secretIDLookup,
 		}},
-		{pattern: "role/*/secret-id/destroy", ops: map[secrets.Operation]handler{
+		{Pattern: "role/*/secret-id/destroy", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.secretIDDestroy,
 			secrets.OpDelete: e.secretIDDestroy,
 		}},
-		{pattern: "role/*/secret-id-accessor/lookup", ops: map[secrets.Operation]handler{
+		{Pattern: "role/*/secret-id-accessor/lookup", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.accessorLookup,
 		}},
-		{pattern: "role/*/secret-id-accessor/destroy", ops: map[secrets.Operation]handler{
+		{Pattern: "role/*/secret-id-accessor/destroy", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.accessorDestroy,
 			secrets.OpDelete: e.accessorDestroy,
 		}},
-		{pattern: "login", ops: map[secrets.Operation]handler{
+		{Pattern: "login", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.login,
 		}},
-		{pattern: "tidy/secret-id", ops: map[secrets.Operation]handler{
+		{Pattern: "tidy/secret-id", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.tidy,
 		}},
 	}
@@ -133,56 +135,13 @@ func (e *engine) UnauthenticatedPaths() []string { return []string{"login"} }
 
 // HandleRequest implements secrets.Backend.
 func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
-	if req == nil {
-		return nil, invalidf("missing request")
-	}
-	if req.Storage == nil {
-		return nil, ErrNoStorage
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	r, name, ok := e.match(req)
-	if !ok {
-		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
-	}
-	h := r.handler(req.Operation)
-	if h == nil {
-		return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
-	}
-	if req.Data == nil {
-		cp := *req
-		cp.Data = map[string]any{}
-		req = &cp
-	}
-	return h(ctx, req, name)
+	return e.routes.HandleRequest(ctx, req)
 }
 
 // Exists implements secrets.ExistenceChecker: role/:role_name has an
 // existence check; every other path reports ok = false.
 func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
-	if req == nil || req.Storage == nil {
-		return false, false, nil
-	}
-	r, name, matched := e.match(req)
-	if !matched || r.exists == nil {
-		return false, false, nil
-	}
-	exists, err = r.exists(ctx, req.Storage, name)
-	if err != nil {
-		return false, false, err
-	}
-	return exists, true, nil
-}
-
-func (e *engine) match(req *secrets.Request) (*route, string, bool) {
-	p := normalizePath(req.Operation, req.Path)
-	for i := range e.routes {
-		if name, ok := e.routes[i].match(p); ok {
-			return &e.routes[i], name, true
-		}
-	}
-	return nil, "", false
+	return e.routes.Exists(ctx, req)
 }
 
 // invalidf is a 400.

@@ -3,7 +3,9 @@
 // requests to it with the mount's storage view, skips the token check for
 // UnauthenticatedPaths ("login") and mints a token from Response.Auth.
 //
-// The engine imports only the standard library, storage and secrets.
+// The engine imports only the standard library, storage, secrets and the
+// helpers it shares with userpass under auth/internal (field, cidr,
+// tokenparams, route, keylock).
 //
 // # Paths
 //

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/vaultd/vaultd/auth/internal/cidr"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -53,7 +55,7 @@ func (e *engine) login(ctx context.Context, req *secrets.Request, _ string) (*se
 	if found {
 		name = idx.Name
 	}
-	mu := e.roleLocks.forKey(name)
+	mu := e.roleLocks.ForKey(name)
 	mu.RLock()
 	defer mu.RUnlock()
 	r, err := loadRole(ctx, s, name)
@@ -78,8 +80,8 @@ func (e *engine) login(ctx context.Context, req *secrets.Request, _ string) (*se
 		return nil, err
 	}
 	meta["role_name"] = r.Name
-	auth := r.auth("", r.RoleID, meta)
-	if slices.Contains(auth.Policies, rootPolicy) {
+	auth := r.Params.Auth("", r.RoleID, meta)
+	if slices.Contains(auth.Policies, tokenparams.RootPolicy) {
 		return nil, invalidf("auth methods cannot create root tokens")
 	}
 	return &secrets.Response{Auth: auth}, nil
@@ -100,7 +102,7 @@ func (e *engine) failLogin(ctx context.Context, s storage.Backend, k hmacKey, sh
 // deleted with the last. An expired entry is deleted and refused.
 func (e *engine) consumeSecretID(ctx context.Context, req *secrets.Request, k hmacKey, r *roleEntry, sh string) (*secretIDEntry, error) {
 	s := req.Storage
-	mu := e.secretLocks.forKey(sh)
+	mu := e.secretLocks.ForKey(sh)
 	mu.Lock()
 	defer mu.Unlock()
 	key := secretIDDir(k, r.Name) + sh
@@ -144,17 +146,17 @@ func (e *engine) consumeSecretID(ctx context.Context, req *secrets.Request, k hm
 // cidr_list, the role's secret_id_bound_cidrs and the token bound CIDRs
 // (the secret ID's, else the role's), before any use is consumed.
 func checkLoginCIDRs(req *secrets.Request, r *roleEntry, ent *secretIDEntry) error {
-	if ent != nil && !addrAllowed(req.RemoteAddr, ent.CIDRList) {
+	if ent != nil && !cidr.Allowed(req.RemoteAddr, ent.CIDRList) {
 		return invalidf("source address %q unauthorized through CIDR restrictions on the secret ID", req.RemoteAddr)
 	}
-	if !addrAllowed(req.RemoteAddr, r.SecretIDBoundCIDRs) {
+	if !cidr.Allowed(req.RemoteAddr, r.SecretIDBoundCIDRs) {
 		return invalidf("source address %q unauthorized by CIDR restrictions on the role", req.RemoteAddr)
 	}
 	tokenCIDRs := r.BoundCIDRs
 	if ent != nil && len(ent.TokenBoundCIDRs) > 0 {
 		tokenCIDRs = ent.TokenBoundCIDRs
 	}
-	if !addrAllowed(req.RemoteAddr, tokenCIDRs) {
+	if !cidr.Allowed(req.RemoteAddr, tokenCIDRs) {
 		return secrets.Errorf(secrets.ErrPermissionDenied, "permission denied")
 	}
 	return nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vaultd/vaultd/auth/internal/cidr"
+	"github.com/vaultd/vaultd/auth/internal/field"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -40,7 +42,7 @@ func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string
 	if err != nil {
 		return nil, err
 	}
-	mu := e.roleLocks.forKey(name)
+	mu := e.roleLocks.ForKey(name)
 	mu.RLock()
 	defer mu.RUnlock()
 	r, err := loadRole(ctx, req.Storage, name)
@@ -52,12 +54,12 @@ func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string
 	}
 	data := map[string]any{
 		"bind_secret_id":        r.BindSecretID,
-		"secret_id_bound_cidrs": nonNil(r.SecretIDBoundCIDRs),
+		"secret_id_bound_cidrs": field.NonNil(r.SecretIDBoundCIDRs),
 		"secret_id_num_uses":    r.SecretIDNumUses,
-		"secret_id_ttl":         seconds(r.SecretIDTTL),
+		"secret_id_ttl":         field.Seconds(r.SecretIDTTL),
 		"local_secret_ids":      r.LocalSecretIDs,
 	}
-	r.populate(data)
+	r.Params.Populate(data)
 	data["policies"] = data["token_policies"] // deprecated names, still shown by Vault
 	data["period"] = data["token_period"]
 	return &secrets.Response{Data: data}, nil
@@ -70,7 +72,7 @@ func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name strin
 	if err != nil {
 		return nil, err
 	}
-	mu := e.roleLocks.forKey(name)
+	mu := e.roleLocks.ForKey(name)
 	mu.Lock()
 	defer mu.Unlock()
 	r, err := loadRole(ctx, req.Storage, name)
@@ -111,21 +113,21 @@ func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name strin
 
 // parseRoleFields applies the role fields present in data to r.
 func (r *roleEntry) parseRoleFields(data map[string]any, create bool) error {
-	if b, set, err := boolField(data, "bind_secret_id"); err != nil {
+	if b, set, err := field.Bool(data, "bind_secret_id"); err != nil {
 		return err
 	} else if set {
 		r.BindSecretID = b
 	}
-	if list, set, err := stringListField(data, "secret_id_bound_cidrs"); err != nil {
+	if list, set, err := field.StringList(data, "secret_id_bound_cidrs"); err != nil {
 		return err
 	} else if set {
-		cidrs, err := canonicalCIDRs("secret_id_bound_cidrs", list)
+		cidrs, err := cidr.Canonical("secret_id_bound_cidrs", list)
 		if err != nil {
 			return err
 		}
 		r.SecretIDBoundCIDRs = cidrs
 	}
-	if n, set, err := intField(data, "secret_id_num_uses"); err != nil {
+	if n, set, err := field.Int(data, "secret_id_num_uses"); err != nil {
 		return err
 	} else if set {
 		if n < 0 {
@@ -133,7 +135,7 @@ func (r *roleEntry) parseRoleFields(data map[string]any, create bool) error {
 		}
 		r.SecretIDNumUses = n
 	}
-	if d, set, err := durationField(data, "secret_id_ttl"); err != nil {
+	if d, set, err := field.Duration(data, "secret_id_ttl"); err != nil {
 		return err
 	} else if set {
 		if d < 0 {
@@ -141,7 +143,7 @@ func (r *roleEntry) parseRoleFields(data map[string]any, create bool) error {
 		}
 		r.SecretIDTTL = d
 	}
-	if b, set, err := boolField(data, "local_secret_ids"); err != nil {
+	if b, set, err := field.Bool(data, "local_secret_ids"); err != nil {
 		return err
 	} else if set {
 		if !create && b != r.LocalSecretIDs {
@@ -149,7 +151,7 @@ func (r *roleEntry) parseRoleFields(data map[string]any, create bool) error {
 		}
 		r.LocalSecretIDs = b
 	}
-	if err := r.parseTokenFields(data, legacyFields); err != nil {
+	if err := r.Params.Parse(data, legacyFields); err != nil {
 		return err
 	}
 	if !r.BindSecretID && len(r.SecretIDBoundCIDRs) == 0 && len(r.BoundCIDRs) == 0 {
@@ -198,7 +200,7 @@ func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, name stri
 	if err != nil {
 		return nil, err
 	}
-	mu := e.roleLocks.forKey(name)
+	mu := e.roleLocks.ForKey(name)
 	mu.Lock()
 	defer mu.Unlock()
 	r, err := loadRole(ctx, req.Storage, name)
@@ -242,7 +244,7 @@ func (e *engine) roleIDRead(ctx context.Context, req *secrets.Request, name stri
 	if err != nil {
 		return nil, err
 	}
-	mu := e.roleLocks.forKey(name)
+	mu := e.roleLocks.ForKey(name)
 	mu.RLock()
 	defer mu.RUnlock()
 	r, err := loadRole(ctx, req.Storage, name)
@@ -268,7 +270,7 @@ func (e *engine) roleIDWrite(ctx context.Context, req *secrets.Request, name str
 	if roleID == "" {
 		return nil, invalidf("missing role_id")
 	}
-	mu := e.roleLocks.forKey(name)
+	mu := e.roleLocks.ForKey(name)
 	mu.Lock()
 	defer mu.Unlock()
 	r, err := loadRole(ctx, req.Storage, name)
@@ -291,7 +293,7 @@ func (e *engine) roleIDWrite(ctx context.Context, req *secrets.Request, name str
 // idField reads a role_id, secret_id or accessor: a string, trimmed, of
 // bounded size. Its errors never echo the value.
 func idField(data map[string]any, name string) (string, bool, error) {
-	s, set, err := stringField(data, name)
+	s, set, err := field.String(data, name)
 	if err != nil {
 		return "", false, err
 	}

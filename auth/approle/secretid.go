@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vaultd/vaultd/auth/internal/cidr"
+	"github.com/vaultd/vaultd/auth/internal/field"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -22,7 +24,7 @@ func (e *engine) roleForSecretIDs(ctx context.Context, req *secrets.Request, raw
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	mu := e.roleLocks.forKey(name)
+	mu := e.roleLocks.ForKey(name)
 	mu.RLock()
 	r, err = loadRole(ctx, req.Storage, name)
 	if err == nil && r == nil {
@@ -89,7 +91,7 @@ func (e *engine) issueSecretID(ctx context.Context, req *secrets.Request, name, 
 	ent.SecretIDHMAC = sh
 	key := secretIDDir(k, r.Name) + sh
 
-	mu := e.secretLocks.forKey(sh)
+	mu := e.secretLocks.ForKey(sh)
 	mu.Lock()
 	defer mu.Unlock()
 	existing, err := loadSecretID(ctx, req.Storage, key)
@@ -115,7 +117,7 @@ func (e *engine) issueSecretID(ctx context.Context, req *secrets.Request, name, 
 	return &secrets.Response{Data: map[string]any{
 		"secret_id":          secretID,
 		"secret_id_accessor": accessor,
-		"secret_id_ttl":      seconds(ent.TTL),
+		"secret_id_ttl":      field.Seconds(ent.TTL),
 		"secret_id_num_uses": ent.NumUses,
 	}}, nil
 }
@@ -129,27 +131,27 @@ func secretIDParams(data map[string]any, r *roleEntry) (*secretIDEntry, error) {
 		return nil, err
 	}
 	ent.Metadata = meta
-	if list, set, err := stringListField(data, "cidr_list"); err != nil {
+	if list, set, err := field.StringList(data, "cidr_list"); err != nil {
 		return nil, err
 	} else if set {
-		if ent.CIDRList, err = canonicalCIDRs("cidr_list", list); err != nil {
+		if ent.CIDRList, err = cidr.Canonical("cidr_list", list); err != nil {
 			return nil, err
 		}
 		if !cidrSubset(ent.CIDRList, r.SecretIDBoundCIDRs) {
 			return nil, invalidf("cidr_list must be a subset of the role's secret_id_bound_cidrs")
 		}
 	}
-	if list, set, err := stringListField(data, "token_bound_cidrs"); err != nil {
+	if list, set, err := field.StringList(data, "token_bound_cidrs"); err != nil {
 		return nil, err
 	} else if set {
-		if ent.TokenBoundCIDRs, err = canonicalCIDRs("token_bound_cidrs", list); err != nil {
+		if ent.TokenBoundCIDRs, err = cidr.Canonical("token_bound_cidrs", list); err != nil {
 			return nil, err
 		}
 		if !cidrSubset(ent.TokenBoundCIDRs, r.BoundCIDRs) {
 			return nil, invalidf("token_bound_cidrs must be a subset of the role's token_bound_cidrs")
 		}
 	}
-	if n, set, err := intField(data, "num_uses"); err != nil {
+	if n, set, err := field.Int(data, "num_uses"); err != nil {
 		return nil, err
 	} else if set {
 		if n < 0 {
@@ -160,7 +162,7 @@ func secretIDParams(data map[string]any, r *roleEntry) (*secretIDEntry, error) {
 		}
 		ent.NumUses = n
 	}
-	if d, set, err := durationField(data, "ttl"); err != nil {
+	if d, set, err := field.Duration(data, "ttl"); err != nil {
 		return nil, err
 	} else if set {
 		if d < 0 {
@@ -217,12 +219,12 @@ func cidrSubset(child, parent []string) bool {
 	}
 	var ps []netip.Prefix
 	for _, s := range parent {
-		if p, ok := parseCIDR(s); ok {
+		if p, ok := cidr.Parse(s); ok {
 			ps = append(ps, p)
 		}
 	}
 	for _, s := range child {
-		c, ok := parseCIDR(s)
+		c, ok := cidr.Parse(s)
 		if !ok {
 			return false
 		}
@@ -282,7 +284,7 @@ func (e *engine) secretIDLookup(ctx context.Context, req *secrets.Request, name 
 	}
 	defer unlock()
 	sh := k.mac(domainSecretID, id)
-	mu := e.secretLocks.forKey(sh)
+	mu := e.secretLocks.ForKey(sh)
 	mu.RLock()
 	defer mu.RUnlock()
 	ent, err := loadSecretID(ctx, req.Storage, secretIDDir(k, r.Name)+sh)
@@ -320,7 +322,7 @@ func (e *engine) secretIDDestroy(ctx context.Context, req *secrets.Request, name
 // destroySecretID deletes a secret ID entry and its accessor under the
 // secret ID's lock. The caller holds the role's lock.
 func (e *engine) destroySecretID(ctx context.Context, s storage.Backend, k hmacKey, roleName, sh string) error {
-	mu := e.secretLocks.forKey(sh)
+	mu := e.secretLocks.ForKey(sh)
 	mu.Lock()
 	defer mu.Unlock()
 	key := secretIDDir(k, roleName) + sh
@@ -364,7 +366,7 @@ func (e *engine) accessorLookup(ctx context.Context, req *secrets.Request, name 
 	if err != nil {
 		return nil, err
 	}
-	mu := e.secretLocks.forKey(sh)
+	mu := e.secretLocks.ForKey(sh)
 	mu.RLock()
 	defer mu.RUnlock()
 	ent, err := loadSecretID(ctx, req.Storage, secretIDDir(k, r.Name)+sh)
@@ -422,7 +424,7 @@ func (e *engine) tidy(ctx context.Context, req *secrets.Request, _ string) (*sec
 
 // tidyRole deletes the expired secret IDs of one role under its lock.
 func (e *engine) tidyRole(ctx context.Context, s storage.Backend, k hmacKey, name string) (int, error) {
-	mu := e.roleLocks.forKey(name)
+	mu := e.roleLocks.ForKey(name)
 	mu.Lock()
 	defer mu.Unlock()
 	dir := secretIDDir(k, name)

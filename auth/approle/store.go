@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/auth/internal/field"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/storage"
 )
 
@@ -114,7 +116,7 @@ type roleEntry struct {
 	SecretIDNumUses    int           `json:"secret_id_num_uses,omitempty"`
 	SecretIDTTL        time.Duration `json:"secret_id_ttl,omitempty"`
 	LocalSecretIDs     bool          `json:"local_secret_ids,omitempty"`
-	tokenParams
+	tokenparams.Params
 }
 
 // roleIDEntry is the record at role-id/<hmac(role_id)>: the role's name.
@@ -158,13 +160,13 @@ func (s *secretIDEntry) view() map[string]any {
 	return map[string]any{
 		"secret_id_accessor": s.Accessor,
 		"secret_id_num_uses": s.NumUses,
-		"secret_id_ttl":      seconds(s.TTL),
+		"secret_id_ttl":      field.Seconds(s.TTL),
 		"creation_time":      s.CreationTime.UTC().Format(time.RFC3339Nano),
 		"expiration_time":    s.ExpirationTime.UTC().Format(time.RFC3339Nano),
 		"last_updated_time":  s.LastUpdatedTime.UTC().Format(time.RFC3339Nano),
 		"metadata":           meta,
-		"cidr_list":          nonNil(s.CIDRList),
-		"token_bound_cidrs":  nonNil(s.TokenBoundCIDRs),
+		"cidr_list":          field.NonNil(s.CIDRList),
+		"token_bound_cidrs":  field.NonNil(s.TokenBoundCIDRs),
 	}
 }
 

@@ -3,8 +3,9 @@
 // requests to it with the mount's storage view, skips the token check for
 // UnauthenticatedPaths ("login/*") and mints a token from Response.Auth.
 //
-// The engine imports only the standard library, storage, secrets and
-// golang.org/x/crypto/bcrypt.
+// The engine imports only the standard library, storage, secrets,
+// golang.org/x/crypto/bcrypt and the helpers it shares with approle under
+// auth/internal (field, cidr, tokenparams, route, keylock).
 //
 // # Paths
 //

@@ -7,6 +7,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/vaultd/vaultd/auth/internal/cidr"
+	"github.com/vaultd/vaultd/auth/internal/field"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -20,7 +23,7 @@ func errInvalidCredentials() error {
 // bcrypt comparison against a dummy hash, so the answer's timing does not
 // reveal whether the user exists.
 func (e *engine) login(ctx context.Context, req *secrets.Request, rawName string) (*secrets.Response, error) {
-	password, _, err := stringField(req.Data, "password")
+	password, _, err := field.String(req.Data, "password")
 	if err != nil {
 		return nil, err
 	}
@@ -45,13 +48,13 @@ func (e *engine) login(ctx context.Context, req *secrets.Request, rawName string
 	if u == nil || cmpErr != nil || len(password) > maxPasswordBytes {
 		return nil, errInvalidCredentials()
 	}
-	if !addrAllowed(req.RemoteAddr, u.BoundCIDRs) {
+	if !cidr.Allowed(req.RemoteAddr, u.BoundCIDRs) {
 		return nil, secrets.Errorf(secrets.ErrPermissionDenied, "permission denied")
 	}
 	meta := map[string]string{"username": name}
-	auth := u.auth(name, name, meta)
+	auth := u.Params.Auth(name, name, meta)
 	for _, p := range auth.Policies {
-		if strings.EqualFold(p, rootPolicy) {
+		if strings.EqualFold(p, tokenparams.RootPolicy) {
 			return nil, invalidf("auth methods cannot create root tokens")
 		}
 	}

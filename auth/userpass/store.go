@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/storage"
 )
 
@@ -20,7 +21,7 @@ const maxUsernameBytes = 512
 // as a bcrypt hash.
 type userEntry struct {
 	PasswordHash []byte `json:"password_hash"`
-	tokenParams
+	tokenparams.Params
 }
 
 func userKey(name string) string { return userPrefix + name }

@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/vaultd/vaultd/auth/internal/keylock"
+	"github.com/vaultd/vaultd/auth/internal/route"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -41,7 +43,7 @@ const defaultDummyHash = "$2a$10$Uu5s6EksJwgFqb0KC6aTyu8gj.MjZvXgj.9krvLSSGhP7qp
 
 // engine is the userpass auth method. It is safe for concurrent use.
 type engine struct {
-	routes []route
+	routes route.Table
 	log    *slog.Logger
 	// cost is the bcrypt cost of new password hashes.
 	cost int
@@ -52,7 +54,7 @@ type engine struct {
 	// compare checks a password against a hash (bcrypt; tests count calls).
 	compare func(hash, password []byte) error
 	// locks guard the read-modify-write of each user's entry.
-	locks lockSet
+	locks keylock.Set
 }
 
 func newEngine(conf secrets.Config, cost int) (*engine, error) {
@@ -80,29 +82,29 @@ func newEngine(conf secrets.Config, cost int) (*engine, error) {
 		dummyHash: dummy,
 		compare:   bcrypt.CompareHashAndPassword,
 	}
-	e.routes = e.routeTable()
+	e.routes = route.Table{Routes: e.routeTable(), NoStorage: ErrNoStorage}
 	return e, nil
 }
 
 // routeTable is the engine's routing table, in Vault's order.
-func (e *engine) routeTable() []route {
-	return []route{
-		{pattern: "users", ops: map[secrets.Operation]handler{
+func (e *engine) routeTable() []route.Route {
+	return []route.Route{
+		{Pattern: "users", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpList: e.usersList,
 		}},
-		{pattern: "users/*", exists: userExists, ops: map[secrets.Operation]handler{
+		{Pattern: "users/*", Exists: userExists, Ops: map[secrets.Operation]route.Handler{
 			secrets.OpRead:   e.userRead,
 			secrets.OpCreate: e.userWrite,
 			secrets.OpUpdate: e.userWrite,
 			secrets.OpDelete: e.userDelete,
 		}},
-		{pattern: "users/*/password", ops: map[secrets.Operation]handler{
+		{Pattern: "users/*/password", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.userPassword,
 		}},
-		{pattern: "users/*/policies", ops: map[secrets.Operation]handler{
+		{Pattern: "users/*/policies", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.userPolicies,
 		}},
-		{pattern: "login/*", ops: map[secrets.Operation]handler{
+		{Pattern: "login/*", Ops: map[secrets.Operation]route.Handler{
 			secrets.OpUpdate: e.login,
 		}},
 	}
@@ -114,56 +116,13 @@ func (e *engine) UnauthenticatedPaths() []string { return []string{"login/*"} }
 
 // HandleRequest implements secrets.Backend.
 func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
-	if req == nil {
-		return nil, invalidf("missing request")
-	}
-	if req.Storage == nil {
-		return nil, ErrNoStorage
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	r, name, ok := e.match(req)
-	if !ok {
-		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
-	}
-	h := r.handler(req.Operation)
-	if h == nil {
-		return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
-	}
-	if req.Data == nil {
-		cp := *req
-		cp.Data = map[string]any{}
-		req = &cp
-	}
-	return h(ctx, req, name)
+	return e.routes.HandleRequest(ctx, req)
 }
 
 // Exists implements secrets.ExistenceChecker: users/:username has an
 // existence check; every other path reports ok = false.
 func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
-	if req == nil || req.Storage == nil {
-		return false, false, nil
-	}
-	r, name, matched := e.match(req)
-	if !matched || r.exists == nil {
-		return false, false, nil
-	}
-	exists, err = r.exists(ctx, req.Storage, name)
-	if err != nil {
-		return false, false, err
-	}
-	return exists, true, nil
-}
-
-func (e *engine) match(req *secrets.Request) (*route, string, bool) {
-	p := normalizePath(req.Operation, req.Path)
-	for i := range e.routes {
-		if name, ok := e.routes[i].match(p); ok {
-			return &e.routes[i], name, true
-		}
-	}
-	return nil, "", false
+	return e.routes.Exists(ctx, req)
 }
 
 // invalidf is a 400.

@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/vaultd/vaultd/auth/internal/field"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -54,7 +56,7 @@ func (e *engine) userRead(ctx context.Context, req *secrets.Request, name string
 		return nil, notFound()
 	}
 	data := map[string]any{}
-	u.populate(data)
+	u.Params.Populate(data)
 	return &secrets.Response{Data: data}, nil
 }
 
@@ -70,7 +72,7 @@ func (e *engine) userWrite(ctx context.Context, req *secrets.Request, name strin
 	if err != nil {
 		return nil, err
 	}
-	mu := e.locks.forKey(name)
+	mu := e.locks.ForKey(name)
 	mu.Lock()
 	defer mu.Unlock()
 	u, err := loadUser(ctx, req.Storage, name)
@@ -83,7 +85,7 @@ func (e *engine) userWrite(ctx context.Context, req *secrets.Request, name strin
 		}
 		u = &userEntry{}
 	}
-	if err := u.parseTokenFields(req.Data, legacyFields); err != nil {
+	if err := u.Params.Parse(req.Data, legacyFields); err != nil {
 		return nil, err
 	}
 	if hashSet {
@@ -101,7 +103,7 @@ func (e *engine) userDelete(ctx context.Context, req *secrets.Request, name stri
 	if err != nil {
 		return nil, err
 	}
-	mu := e.locks.forKey(name)
+	mu := e.locks.ForKey(name)
 	mu.Lock()
 	defer mu.Unlock()
 	if err := req.Storage.Delete(ctx, userKey(name)); err != nil {
@@ -136,18 +138,18 @@ func (e *engine) userPolicies(ctx context.Context, req *secrets.Request, name st
 	if err != nil {
 		return nil, err
 	}
-	field := "token_policies"
-	if !present(req.Data, field) && present(req.Data, "policies") {
-		field = "policies"
+	polField := "token_policies"
+	if !field.Present(req.Data, polField) && field.Present(req.Data, "policies") {
+		polField = "policies"
 	}
-	list, _, err := stringListField(req.Data, field)
+	list, _, err := field.StringList(req.Data, polField)
 	if err != nil {
 		return nil, err
 	}
-	policies := sanitizePolicies(list)
+	policies := tokenparams.SanitizePolicies(list)
 	for _, p := range policies {
-		if p == rootPolicy {
-			return nil, invalidf("the %q policy cannot be assigned by an auth method", rootPolicy)
+		if p == tokenparams.RootPolicy {
+			return nil, invalidf("the %q policy cannot be assigned by an auth method", tokenparams.RootPolicy)
 		}
 	}
 	return e.updateUser(ctx, req, name, func(u *userEntry) error {
@@ -158,7 +160,7 @@ func (e *engine) userPolicies(ctx context.Context, req *secrets.Request, name st
 
 // updateUser applies change to an existing user under its lock.
 func (e *engine) updateUser(ctx context.Context, req *secrets.Request, name string, change func(*userEntry) error) (*secrets.Response, error) {
-	mu := e.locks.forKey(name)
+	mu := e.locks.ForKey(name)
 	mu.Lock()
 	defer mu.Unlock()
 	u, err := loadUser(ctx, req.Storage, name)
@@ -181,11 +183,11 @@ func (e *engine) updateUser(ctx context.Context, req *secrets.Request, name stri
 // (hashed here) or password_hash (validated); set is false when neither
 // is given.
 func (e *engine) passwordFromRequest(data map[string]any) (hash []byte, set bool, err error) {
-	pw, pwSet, err := stringField(data, "password")
+	pw, pwSet, err := field.String(data, "password")
 	if err != nil {
 		return nil, false, err
 	}
-	ph, phSet, err := stringField(data, "password_hash")
+	ph, phSet, err := field.String(data, "password_hash")
 	if err != nil {
 		return nil, false, err
 	}

@@ -109,17 +109,19 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// cmdWaitFor waits until ADDR answers GET /v1/sys/health (any status),
-// or with -active until it answers 200 (initialised, unsealed, active):
+// cmdWaitFor waits until ADDR answers GET /v1/sys/health (any status);
+// with -active until it answers 200 (unsealed and active), with
+// -initialized until it is initialised (a joining node: once it holds the
+// join challenge):
 //
-//	waitfor [-active] http://127.0.0.1:$PORT1 [TIMEOUT]
+//	waitfor [-active|-initialized] http://127.0.0.1:$PORT1 [TIMEOUT]
 func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
-	active := len(args) > 0 && args[0] == "-active"
-	if active {
-		args = args[1:]
+	mode := ""
+	if len(args) > 0 && (args[0] == "-active" || args[0] == "-initialized") {
+		mode, args = args[0], args[1:]
 	}
 	if neg || len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: waitfor [-active] ADDR [TIMEOUT]")
+		ts.Fatalf("usage: waitfor [-active|-initialized] ADDR [TIMEOUT]")
 	}
 	timeout := 20 * time.Second
 	if len(args) == 2 {
@@ -133,7 +135,10 @@ func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 		resp, err := client.Get(strings.TrimRight(args[0], "/") + "/v1/sys/health")
 		if err == nil {
 			resp.Body.Close()
-			if !active || resp.StatusCode == http.StatusOK {
+			switch {
+			case mode == "",
+				mode == "-active" && resp.StatusCode == http.StatusOK,
+				mode == "-initialized" && resp.StatusCode != http.StatusNotImplemented:
 				return
 			}
 			err = fmt.Errorf("sys/health answered %d", resp.StatusCode)
@@ -216,12 +221,14 @@ func cmdNodeConfig(ts *testscript.TestScript, neg bool, args []string) {
 	cfg := fmt.Sprintf(`storage "raft" {
   path    = %q
   node_id = %q
+  performance_multiplier = 3
 %s}
 listener "tcp" {
   address         = "127.0.0.1:%s"
   cluster_address = "127.0.0.1:%s"
   tls_disable     = true
 }
+# Slower raft timers: the tests share 2 cores with other scripts.
 api_addr      = "http://127.0.0.1:%s"
 cluster_addr  = "https://127.0.0.1:%s"
 disable_mlock = true

@@ -172,7 +172,7 @@ type nodeResult struct {
 }
 
 func (r nodeResult) progressCell() string {
-	if !r.Reachable || !r.Sealed {
+	if !r.Reachable || !r.Sealed || !r.Initialized {
 		return ""
 	}
 	return fmt.Sprintf("%d/%d", r.Progress, r.Threshold)
@@ -287,6 +287,8 @@ type ceremonyOpts struct {
 	untilUnsealed bool
 	interval      time.Duration
 	timeout       time.Duration
+	// expect: with untilUnsealed, also wait until this many nodes are known.
+	expect int
 }
 
 // nodeState is one node's line of the ceremony table.
@@ -370,7 +372,7 @@ press Ctrl-C; with -until-unsealed it waits until every node is unsealed
 sealed or unreachable.`,
 		Example: `  vaultd operator ceremony
   vaultd operator ceremony -watch
-  vaultd operator ceremony -until-unsealed -timeout=30m -node=http://10.0.0.2:8200`,
+  vaultd operator ceremony -until-unsealed -expect=3 -timeout=30m -node=http://10.0.0.2:8200`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.checkFormat(cmd); err != nil {
@@ -384,6 +386,7 @@ sealed or unreachable.`,
 	f.BoolVar(&o.untilUnsealed, "until-unsealed", false, "wait until every node is unsealed")
 	f.DurationVar(&o.interval, "interval", 2*time.Second, "refresh interval")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up waiting after this long (-until-unsealed)")
+	f.IntVar(&o.expect, "expect", 0, "with -until-unsealed, also wait until this many nodes are known")
 	a.addNodeFlags(cmd)
 	return cmd
 }
@@ -416,7 +419,7 @@ func (a *app) runCeremony(ctx context.Context, o ceremonyOpts) error {
 			}()
 		}
 		wg.Wait()
-		allUnsealed := true
+		allUnsealed := len(states) >= o.expect
 		for _, s := range states {
 			allUnsealed = allUnsealed && s.Reachable && !s.Sealed
 		}

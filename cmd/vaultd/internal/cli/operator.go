@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -306,7 +307,7 @@ Exit codes: 0 on success, 1 for usage errors, 2 if a submission failed.`,
 			}
 			share, err := a.shareInput(args, "Unseal Key (will be hidden): ", nonInteractive, privKey)
 			if err != nil {
-				return err
+				return withProgress(ctx, c, err)
 			}
 			defer clear(share)
 			if all {
@@ -438,6 +439,19 @@ func submitShare(ctx context.Context, c *vaultapi.Client, share []byte) (*vaulta
 		return nil, err
 	}
 	return &st, nil
+}
+
+// withProgress appends the node's unseal progress to a share input error,
+// so a keyholder who mistyped sees that nothing changed.
+func withProgress(ctx context.Context, c *vaultapi.Client, err error) error {
+	ee, ok := err.(*exitError)
+	if !ok || ee.code != ExitSealed {
+		return err
+	}
+	if st, serr := c.Sys().SealStatusWithContext(ctx); serr == nil && st.Initialized {
+		return apiError("%v\nUnseal progress: %d/%d (unchanged)", ee.err, st.Progress, st.T)
+	}
+	return err
 }
 
 // unsealFailed reports a refused share and shows the node's progress.
@@ -628,7 +642,7 @@ func (a *app) newMembersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Sys().HAStatusWithContext(cmd.Context())
+			resp, err := readHAStatus(cmd.Context(), c)
 			if err != nil {
 				return apiError("Error listing HA nodes: %s", describe(err))
 			}
@@ -649,4 +663,27 @@ func (a *app) newMembersCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// readHAStatus reads sys/ha-status. Vault answers "nodes" both at the top
+// level (what vault/api decodes) and under "data"; take either.
+func readHAStatus(ctx context.Context, c *vaultapi.Client) (*vaultapi.HAStatusResponse, error) {
+	r := c.NewRequest(http.MethodGet, "/v1/sys/ha-status")
+	resp, err := c.RawRequestWithContext(ctx, r) //nolint:staticcheck // both response shapes
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		vaultapi.HAStatusResponse
+		Data *vaultapi.HAStatusResponse `json:"data"`
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	out := body.HAStatusResponse
+	if len(out.Nodes) == 0 && body.Data != nil {
+		out = *body.Data
+	}
+	return &out, nil
 }

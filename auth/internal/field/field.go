@@ -1,4 +1,4 @@
-package approle
+package field
 
 import (
 	"encoding/json"
@@ -6,28 +6,32 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vaultd/vaultd/secrets"
 )
 
-// Request fields arrive as decoded JSON (float64 or json.Number, bool,
-// string, []any, map[string]any) for writes, and as strings for query
-// parameters. These helpers accept both, as Vault's field types do (weak
-// decoding). Their errors name the field but never echo its value: it may
-// be a password or a secret ID.
+// MaxListItems bounds a comma-string or list field (policies, CIDRs).
+const MaxListItems = 1024
+
+// invalidf is a 400.
+func invalidf(format string, args ...any) error {
+	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)
+}
 
 // fieldError is the 400 for a field that cannot be converted.
 func fieldError(field, want string) error {
 	return invalidf("error converting input for field %q: expected %s", field, want)
 }
 
-// present reports whether data carries a non-null value for name.
-func present(data map[string]any, name string) bool {
+// Present reports whether data carries a non-null value for name.
+func Present(data map[string]any, name string) bool {
 	v, ok := data[name]
 	return ok && v != nil
 }
 
-// stringField reads an optional string field; numbers and booleans are
+// String reads an optional string field; numbers and booleans are
 // converted as Vault's weak decoding does.
-func stringField(data map[string]any, name string) (s string, set bool, err error) {
+func String(data map[string]any, name string) (s string, set bool, err error) {
 	v, ok := data[name]
 	if !ok || v == nil {
 		return "", false, nil
@@ -95,9 +99,9 @@ func floatToInt64(f float64) (int64, bool) {
 	return int64(f), true
 }
 
-// intField reads an optional integer field that must fit in an int32 (the
-// use counts of Vault's API).
-func intField(data map[string]any, name string) (n int, set bool, err error) {
+// Int reads an optional integer field that must fit in an int32 (the use
+// counts of Vault's API).
+func Int(data map[string]any, name string) (n int, set bool, err error) {
 	v, ok := data[name]
 	if !ok || v == nil {
 		return 0, false, nil
@@ -109,8 +113,8 @@ func intField(data map[string]any, name string) (n int, set bool, err error) {
 	return int(i), true, nil
 }
 
-// boolField reads an optional boolean field.
-func boolField(data map[string]any, name string) (b, set bool, err error) {
+// Bool reads an optional boolean field.
+func Bool(data map[string]any, name string) (b, set bool, err error) {
 	v, ok := data[name]
 	if !ok || v == nil {
 		return false, false, nil
@@ -137,11 +141,11 @@ func boolField(data map[string]any, name string) (b, set bool, err error) {
 	}
 }
 
-// durationField reads an optional duration given as seconds (a number or
-// a numeric string) or as a duration string ("90m", "1h30m"; a "d" suffix
+// Duration reads an optional duration given as seconds (a number or a
+// numeric string) or as a duration string ("90m", "1h30m"; a "d" suffix
 // counts days), as Vault's TypeDurationSecond does. Negative values are
 // returned as such: the caller decides whether they are allowed.
-func durationField(data map[string]any, name string) (d time.Duration, set bool, err error) {
+func Duration(data map[string]any, name string) (d time.Duration, set bool, err error) {
 	v, ok := data[name]
 	if !ok || v == nil {
 		return 0, false, nil
@@ -195,14 +199,12 @@ func secondsToDuration(n int64) (time.Duration, bool) {
 	return time.Duration(n) * time.Second, true
 }
 
-// maxListItems bounds a comma-string or list field (policies, CIDRs).
-const maxListItems = 1024
-
-// stringListField reads an optional list given as a JSON array of strings
-// or as a comma-separated string (Vault's TypeCommaStringSlice). Items are
+// StringList reads an optional list given as a JSON array of strings or
+// as a comma-separated string (Vault's TypeCommaStringSlice). Items are
 // trimmed and empty items dropped; set is true even when the list ends up
-// empty, so a client can clear a list with "".
-func stringListField(data map[string]any, name string) (list []string, set bool, err error) {
+// empty, so a client can clear a list with "". More than MaxListItems
+// items is an error.
+func StringList(data map[string]any, name string) (list []string, set bool, err error) {
 	v, ok := data[name]
 	if !ok || v == nil {
 		return nil, false, nil
@@ -225,8 +227,8 @@ func stringListField(data map[string]any, name string) (list []string, set bool,
 	default:
 		return nil, false, fieldError(name, "a list of strings or a comma-separated string")
 	}
-	if len(raw) > maxListItems {
-		return nil, false, invalidf("%q has more than %d items", name, maxListItems)
+	if len(raw) > MaxListItems {
+		return nil, false, invalidf("%q has more than %d items", name, MaxListItems)
 	}
 	list = make([]string, 0, len(raw))
 	for _, s := range raw {
@@ -235,4 +237,16 @@ func stringListField(data map[string]any, name string) (list []string, set bool,
 		}
 	}
 	return list, true, nil
+}
+
+// Seconds is a duration as Vault shows it in a response: whole seconds.
+func Seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+// NonNil is s, or an empty list when s is nil, so that a response shows
+// [] rather than null.
+func NonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
