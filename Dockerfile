@@ -51,10 +51,11 @@ LABEL org.opencontainers.image.title="vaultd" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.base.name="scratch"
 
-COPY --from=build /rootfs/etc/ /etc/
-COPY --from=build /rootfs/tmp /tmp
+# The file system, root-owned (modes kept: /tmp is 1777), then the
+# directories vaultd writes again, owned by the runtime user.
+COPY --from=build /rootfs/ /
 COPY --from=build --chown=10001:10001 /rootfs/vault/ /vault/
-COPY --from=build --chown=10001:10001 /rootfs/home/vaultd /home/vaultd
+COPY --from=build --chown=10001:10001 /rootfs/home/ /home/
 COPY --from=build /out/vaultd /usr/local/bin/vaultd
 
 ENV PATH=/usr/local/bin \

@@ -103,6 +103,7 @@ func New(cfg Config, c Core) *Server {
 	if cfg.Forward != nil {
 		generic = cfg.Forward(generic)
 	}
+	generic = s.refuseRemoved(generic) // removed.go
 	gh := echo.WrapHandler(generic)
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch, "LIST"} {
 		v1.Add(m, "/*", gh)
@@ -129,6 +130,7 @@ func RequestID(ctx context.Context) string {
 func (s *Server) requestMeta(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := uuid.NewString()
+		c.Response().Header().Set("Cache-Control", "no-store") // as Vault: init/unseal answers hold keys
 		r := c.Request()
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
 		start := time.Now()
@@ -343,7 +345,7 @@ func decodeBody(r *http.Request) (map[string]any, error) {
 	if err := dec.Decode(&out); err != nil {
 		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "failed to parse JSON input: %v", err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF { // dec.More misses a stray '}' or ']'
 		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "failed to parse JSON input: trailing data after the JSON object")
 	}
 	return out, nil
@@ -399,7 +401,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 				req.Data[k] = v
 			}
 		}
-		if r.Method == http.MethodDelete && r.ContentLength > 0 {
+		if r.Method == http.MethodDelete && r.ContentLength != 0 { // -1: chunked
 			data, err := decodeBody(r)
 			if err != nil {
 				s.respondError(w, r, err)
@@ -439,10 +441,17 @@ func remoteIP(r *http.Request) string {
 
 // parseDuration accepts Go durations and plain seconds.
 func parseDuration(v string) (time.Duration, error) {
-	if n, err := strconv.Atoi(v); err == nil {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 || n > int64((1<<63-1)/time.Second) {
+			return 0, fmt.Errorf("duration %q out of range", v)
+		}
 		return time.Duration(n) * time.Second, nil
 	}
-	return time.ParseDuration(v)
+	d, err := time.ParseDuration(v)
+	if err == nil && d < 0 {
+		return 0, fmt.Errorf("negative duration %q", v)
+	}
+	return d, err
 }
 
 // ---- node-local sys handlers ----
@@ -494,7 +503,7 @@ func (s *Server) sealStatusBody(st core.Status) map[string]any {
 		"t": st.Threshold, "n": st.Shares, "progress": st.Progress, "nonce": st.Nonce,
 		"version": Version, "build_date": "", "migration": false,
 		"cluster_name": st.ClusterName, "cluster_id": st.ClusterID,
-		"recovery_seal": false, "storage_type": s.cfg.StorageType, "removed_from_cluster": false,
+		"recovery_seal": false, "storage_type": s.cfg.StorageType, "removed_from_cluster": s.removedFromCluster(),
 	}
 }
 
@@ -521,6 +530,9 @@ func (s *Server) unseal(c echo.Context) error {
 	}
 	clear(raw)
 	ctx := r.Context()
+	if s.removedFromCluster() { // removed.go
+		return writeErrors(c, http.StatusServiceUnavailable, errRemovedMsg)
+	}
 	if body.Reset {
 		return c.JSON(http.StatusOK, s.sealStatusBody(s.core.ResetUnseal(ctx)))
 	}
@@ -553,7 +565,7 @@ func (s *Server) health(c echo.Context) error {
 			return def, nil
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 100 || n > 999 {
+		if err != nil || n < 200 || n > 999 { // a 1xx is not a final status
 			return 0, fmt.Errorf("invalid %s %q", name, v)
 		}
 		return n, nil
@@ -579,9 +591,12 @@ func (s *Server) health(c echo.Context) error {
 		}
 		codes[name] = n
 	}
+	removed := s.removedFromCluster() // removed.go; seals a removed node, so before Status
 	st := s.core.Status(r.Context())
 	status := codes["activecode"]
 	switch {
+	case removed:
+		status = codes["removedcode"]
 	case !st.Initialized:
 		status = codes["uninitcode"]
 	case st.Sealed:
@@ -597,7 +612,7 @@ func (s *Server) health(c echo.Context) error {
 		"performance_standby": false, "replication_performance_mode": "disabled",
 		"replication_dr_mode": "disabled", "server_time_utc": time.Now().Unix(),
 		"version": Version, "enterprise": false, "echo_duration_ms": 0, "clock_skew_ms": 0,
-		"removed_from_cluster": false,
+		"removed_from_cluster": removed,
 	}
 	if st.ClusterID != "" {
 		body["cluster_name"], body["cluster_id"] = st.ClusterName, st.ClusterID

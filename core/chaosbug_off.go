@@ -2,6 +2,8 @@
 
 package core
 
-// chaosSkipVerifyLeader is the chaosbug switch (see chaosbug.go); always
-// false in normal builds, so the compiler drops the branch.
+// The chaosbug switches (see chaosbug.go); off in normal builds, so the
+// compiler drops the branches.
 const chaosSkipVerifyLeader = false
+
+func chaosKeepServing(*Core) bool { return false }

@@ -194,7 +194,7 @@ func (c *Core) reconcile(ctx context.Context) {
 		if err := c.setup(sctx); err != nil {
 			c.log.Warn("becoming active failed; will retry", "error", err)
 		}
-	case !want && c.active.Load():
+	case !want && c.active.Load() && !chaosKeepServing(c): // chaosbug.go
 		c.teardown()
 	}
 }

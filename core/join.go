@@ -19,6 +19,18 @@ import (
 // operators unseal the joiner with the cluster's shares, the joiner opens
 // the challenge with the keyring it can now decrypt and answers, and only
 // then does the leader add it to raft and hand it the cluster TLS material.
+//
+// The challenge answer carries the leader's barrier entries (seal config,
+// sealed root key, keyring): ciphertexts under the unseal key, so anyone
+// who can reach the endpoint learns no more than what a stolen disk gives.
+// The leader remembers at most maxChallenges nonces for challengeTTL, one
+// per server ID, and burns a nonce on its first answer, right or wrong.
+//
+// Two clusters never form: a node configured with retry_join never
+// bootstraps (Config.NoBootstrap refuses sys/init there), a node that
+// joined or was initialised refuses Join (ErrAlreadyJoined), and Init
+// refuses a node that holds raft state. sys/init sent to two fresh nodes at
+// once therefore initialises at most the one without retry_join.
 
 // Join limits.
 const (
@@ -358,12 +370,12 @@ func (c *Core) RaftAnswer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult,
 	delete(c.ha.challenges, a.ServerID)
 	c.ha.chMu.Unlock()
 	if pc == nil {
-		return nil, badRequest("%v: no pending challenge for server_id %q", ErrJoinChallenge, a.ServerID)
+		return nil, fmt.Errorf("%w: no pending challenge for server_id %q", ErrJoinChallenge, a.ServerID)
 	}
 	defer pc.nonce.Zero()
 	if c.now().After(pc.expires) || subtle.ConstantTimeCompare(pc.nonce, a.Answer) != 1 {
 		c.log.Warn("join answer refused", "server_id", a.ServerID)
-		return nil, badRequest("%v: wrong or expired answer", ErrJoinChallenge)
+		return nil, fmt.Errorf("%w: wrong or expired answer", ErrJoinChallenge)
 	}
 	if c.cfg.Members == nil {
 		return nil, badRequest("this node's storage cannot be joined")

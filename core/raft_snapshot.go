@@ -122,13 +122,19 @@ func badSnapshot(format string, args ...any) error {
 	return badRequest("invalid snapshot: "+format, args...)
 }
 
+// badSnapshotRead is a 400 that keeps the reader's error in the chain, so
+// a body over max_request_size still maps to 413 in api.
+func badSnapshotRead(err error) error {
+	return fmt.Errorf("%w: %w", badSnapshot("reading the archive"), err)
+}
+
 // readSnapshotArchive parses and verifies an archive and returns state.bin.
 // Without force, b must open SHA256SUMS.sealed (see the format comment).
 // Every failure is a 400; it never panics on any input.
 func readSnapshotArchive(r io.Reader, b sealer, force bool) ([]byte, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
-		return nil, badSnapshot("not a gzip stream: %v", err)
+		return nil, badSnapshotRead(err)
 	}
 	defer zr.Close()
 	tr := tar.NewReader(zr)
@@ -139,7 +145,7 @@ func readSnapshotArchive(r io.Reader, b sealer, force bool) ([]byte, error) {
 			break
 		}
 		if err != nil {
-			return nil, badSnapshot("%v", err)
+			return nil, badSnapshotRead(err)
 		}
 		limit := int64(maxSnapshotSmallEntry)
 		switch h.Name {
@@ -157,13 +163,15 @@ func readSnapshotArchive(r io.Reader, b sealer, force bool) ([]byte, error) {
 		}
 		var buf bytes.Buffer
 		if _, err := io.CopyN(&buf, tr, h.Size); err != nil {
-			return nil, badSnapshot("archive entry %q: %v", h.Name, err)
+			return nil, badSnapshotRead(err)
 		}
 		files[h.Name] = buf.Bytes()
 	}
 	// Read the gzip stream to its end: that checks its CRC and length.
-	if n, err := io.Copy(io.Discard, io.LimitReader(zr, maxSnapshotSmallEntry)); err != nil || n == maxSnapshotSmallEntry {
-		return nil, badSnapshot("corrupt or oversized archive trailer")
+	if n, err := io.Copy(io.Discard, io.LimitReader(zr, maxSnapshotSmallEntry)); err != nil {
+		return nil, badSnapshotRead(err)
+	} else if n == maxSnapshotSmallEntry {
+		return nil, badSnapshot("oversized archive trailer")
 	}
 	for _, n := range []string{"meta.json", "state.bin", "SHA256SUMS", "SHA256SUMS.sealed"} {
 		if _, ok := files[n]; !ok {

@@ -237,3 +237,24 @@ func isRaftOpsPath(path string) bool {
 	}
 	return false
 }
+
+// remover is implemented by clusters that know whether this node was
+// removed from them (raftstore.Store).
+type remover interface{ Removed() bool }
+
+// RemovedFromCluster reports whether this node was removed from its raft
+// cluster (persisted; see raftstore.Store.Removed). A removed node seals
+// itself, reports removed_from_cluster in sys/health (code 530) and
+// sys/seal-status, and refuses every other request; it cannot be unsealed
+// again. Only wiping its data directory brings it back (as a new node).
+func (c *Core) RemovedFromCluster() bool {
+	r, ok := c.cluster.(remover)
+	if !ok || !r.Removed() {
+		return false
+	}
+	if !c.barrier.Sealed() {
+		c.log.Warn("sealing: this node was removed from the raft cluster")
+		c.SealNode()
+	}
+	return true
+}

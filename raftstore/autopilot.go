@@ -160,3 +160,44 @@ func (ct *contactTracker) isLeading() bool {
 	defer ct.mu.Unlock()
 	return ct.leading
 }
+
+// removedKey is the stable-store flag a node sets once it sees that it was
+// removed from the cluster; it survives restarts, so a removed node never
+// serves again with its old data (Vault 1.19 behaviour). Wiping the data
+// directory (and joining again) is the operator's way back.
+var removedKey = []byte("vaultd_removed_from_cluster")
+
+// Removed reports whether this node was removed from the raft cluster:
+// the persisted flag, or a latest configuration that has members but no
+// longer lists this node (the leader replicates the removal entry
+// to the removed node before it stops replicating to it). The first
+// detection persists the flag.
+func (s *Store) Removed() bool {
+	if v, err := s.stable.GetUint64(removedKey); err == nil && v == 1 {
+		return true
+	}
+	if s.isClosed() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	f := s.raft.GetConfiguration()
+	if err := s.wait(ctx, f); err != nil {
+		return false
+	}
+	// (f.Index() is not maintained on followers in raft 1.8; an empty
+	// configuration is a node that has not joined anything yet.)
+	for _, srv := range f.Configuration().Servers {
+		if string(srv.ID) == s.cfg.NodeID {
+			return false
+		}
+	}
+	if len(f.Configuration().Servers) == 0 {
+		return false
+	}
+	if err := s.stable.SetUint64(removedKey, 1); err != nil {
+		s.log.Error("persisting the removed-from-cluster flag failed", "error", err)
+	}
+	s.log.Warn("this node was removed from the raft cluster; it will not serve again: wipe its data directory to join a cluster anew")
+	return true
+}

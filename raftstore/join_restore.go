@@ -2,7 +2,9 @@ package raftstore
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
@@ -12,8 +14,9 @@ import (
 var commitTrackingKey = []byte("vaultd_commit_index")
 
 // commitTracker makes the log store a raft.CommitTrackingLogStore so that
-// raft (Config.RestoreCommittedLogs) replays every entry known committed
-// into the FSM before NewRaft returns. A restarted node thus has its seal
+// raft (Config.RestoreCommittedLogs) replays the entries known committed
+// into the FSM as it starts, before it hears from any leader (up to the
+// newest configuration entry; see GetCommitIndex). A restarted node thus has its seal
 // configuration, sealed root key and keyring locally before it can talk to
 // any peer, which it cannot do until it is unsealed: the cluster TLS
 // material is behind the barrier (see raftstore/clusterport).
@@ -26,11 +29,25 @@ var commitTrackingKey = []byte("vaultd_commit_index")
 // min(leaderCommit, last new index)), and committed entries are never
 // overwritten, so the persisted index never names an uncommitted entry.
 // GetCommitIndex clamps to LastIndex anyway, as the interface requires.
+//
+// Persisting costs one extra bolt transaction (an fsync), so under load it
+// is throttled to one per persistEvery; the first eagerPersists batches
+// after start (init, joins) are always persisted. The lag this allows is
+// harmless for the same reason as a crash in between.
 type commitTracker struct {
 	raft.LogStore
 	stable raft.StableStore
 	staged atomic.Uint64
+
+	mu      sync.Mutex // serialises persisting; raft calls StoreLogs from one goroutine
+	last    time.Time
+	batches int
 }
+
+const (
+	persistEvery  = 50 * time.Millisecond
+	eagerPersists = 64
+)
 
 var _ raft.CommitTrackingLogStore = (*commitTracker)(nil)
 
@@ -49,6 +66,14 @@ func (c *commitTracker) StoreLogs(logs []*raft.Log) error {
 	if idx == 0 {
 		return nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.batches >= eagerPersists && now.Sub(c.last) < persistEvery {
+		return nil
+	}
+	c.batches++
+	c.last = now
 	return c.stable.SetUint64(commitTrackingKey, idx)
 }
 

@@ -201,6 +201,9 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-spawn", "1", "-addr", "127.0.0.1:1"}, false},
 		{[]string{"-spawn", "1", "-storage", "consul"}, false},
 		{[]string{"-token", "t", "extra"}, false},
+		{[]string{"-spawn", "3", "-targets", "standbys"}, true},
+		{[]string{"-spawn", "1", "-targets", "active"}, false},
+		{[]string{"-spawn", "3", "-targets", "leader"}, false},
 	} {
 		_, err := parseFlags(tc.args, &strings.Builder{})
 		if (err == nil) != tc.ok {

@@ -41,6 +41,7 @@ type options struct {
 	cpuprofile string
 	spawn      spawnOptions
 	failover   bool
+	targets    string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -70,6 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.spawn.logLevel, "server-log-level", "info", "log_level of spawned nodes")
 	fs.IntVar(&o.spawn.perfMulti, "performance-multiplier", 0, "raft performance_multiplier of spawned nodes (0: server default)")
 	fs.BoolVar(&o.spawn.keep, "keep", false, "keep the spawned nodes' data directory and logs")
+	fs.StringVar(&o.targets, "targets", "all", "with -spawn > 1: which nodes the workers talk to: all, active, standbys")
 	fs.BoolVar(&o.failover, "failover", false, "with -spawn >= 3: kill -9 the active under write load and measure until writes succeed again")
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
@@ -96,6 +98,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("%w: -spawn must be >= 0", ErrUsage)
 	case o.spawn.n > 0 && len(addrs) > 0:
 		return nil, fmt.Errorf("%w: -spawn and -addr exclude each other", ErrUsage)
+	case o.targets != "all" && o.targets != "active" && o.targets != "standbys":
+		return nil, fmt.Errorf("%w: -targets must be all, active or standbys", ErrUsage)
+	case o.targets != "all" && o.spawn.n < 2:
+		return nil, fmt.Errorf("%w: -targets needs -spawn 2 or more", ErrUsage)
 	case o.failover && o.spawn.n < 3:
 		return nil, fmt.Errorf("%w: -failover needs -spawn 3 (or more)", ErrUsage)
 	}
@@ -162,11 +168,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer c.Close()
 		o.addrs, o.token, rep.Spawned = c.addrs(), c.token, c.desc
-		if o.spawn.n > 1 && !o.failover {
-			fmt.Fprintf(stderr, "spawned %d nodes; workers go round-robin over all of them (standbys forward)\n", o.spawn.n)
-		}
 		if o.failover {
 			return runFailover(ctx, o, c, rep, stdout)
+		}
+		if o.targets != "all" {
+			act, err := c.activeNode(ctx, nil)
+			if err != nil {
+				return err
+			}
+			o.addrs = o.addrs[:0]
+			for _, n := range c.nodes {
+				if (n == act) == (o.targets == "active") {
+					o.addrs = append(o.addrs, n.addr)
+				}
+			}
+		}
+		if o.spawn.n > 1 {
+			rep.Spawned += "; workers on " + o.targets + " nodes (standbys forward)"
 		}
 	}
 	rep.Targets = o.addrs
@@ -202,7 +220,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rep.LoadBefore = loadavg()
 	idx0, idxOK := appliedIndex(ctx, tr, o.addrs[0])
+	cpu0 := selfCPU()
 	recs, elapsed := l.run(ctx)
+	cpu1 := selfCPU()
 	idx1, idxOK1 := appliedIndex(ctx, tr, o.addrs[0])
 	rep.LoadAfter = loadavg()
 	if ctx.Err() != nil {
@@ -215,6 +235,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.TotalOps += r.OpsPerSec
 		total += r.OK + r.Errors
 	}
+	if total > 0 && cpu1 > cpu0 {
+		// Warmup requests cost CPU too: scale the count to warmup+run.
+		n := float64(total) * float64(o.warmup+o.duration) / float64(o.duration)
+		rep.ClientCPUPerOp = Millis(float64(cpu1-cpu0) / n)
+	}
 	if idxOK && idxOK1 && total > 0 {
 		// Covers warmup and the cut-off tail too, hence approximate.
 		rep.RaftEntries = idx1 - idx0
@@ -224,6 +249,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return rep.writeJSON(stdout)
 	}
 	return rep.writeTable(stdout)
+}
+
+// selfCPU is this process's user+system CPU time (not its children's, so
+// spawned nodes are excluded).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func runFailover(ctx context.Context, o *options, c *cluster, rep *Report, stdout io.Writer) error {

@@ -346,7 +346,7 @@ log_level     = %q
 	if err := c.mountKV(ctx, act.addr, o.mount); err != nil {
 		return err
 	}
-	c.desc = fmt.Sprintf("%d vaultd raft node(s), raft data in %s", o.n, c.dir)
+	c.desc = fmt.Sprintf("%d vaultd raft node(s), data and logs in %s (removed on exit unless -keep)", o.n, c.dir)
 	return nil
 }
 

@@ -77,6 +77,15 @@ func (m Millis) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, float64(m)/1e6, 'f', 3, 64), nil
 }
 
+func (m *Millis) UnmarshalJSON(b []byte) error {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("milliseconds: %w", err)
+	}
+	*m = Millis(f * 1e6)
+	return nil
+}
+
 func (m Millis) String() string {
 	d := time.Duration(m)
 	switch {
@@ -165,9 +174,15 @@ type Report struct {
 	Failover   *Failover  `json:"failover,omitempty"`
 	// RaftEntries is the growth of the first target's raft applied index
 	// over warmup and run; RaftEntriesPerOp divides it by the requests
-	// extrapolated to warmup+run (a rough batching measure: 1 means no
-	// batching, below 1 means writes share raft entries, 0 for pure reads).
-	RaftEntries      uint64  `json:"raft_entries,omitempty"`
+	// extrapolated to warmup+run. It is approximate: about 1 for a KV
+	// write, 0 for a read; more means requests write bookkeeping of their
+	// own (tokens, leases). Batching does not show here: raft batches many
+	// entries into one disk write, each entry keeps its own index.
+	RaftEntries uint64 `json:"raft_entries,omitempty"`
+	// ClientCPUPerOp is this tool's own CPU time per request (warmup
+	// included): the client overhead that competes with the server for
+	// cores on the same machine.
+	ClientCPUPerOp   Millis  `json:"client_cpu_ms_per_op,omitempty"`
 	RaftEntriesPerOp float64 `json:"raft_entries_per_op,omitempty"`
 }
 
@@ -184,40 +199,52 @@ func (r *Report) writeTable(w io.Writer) error {
 		fmt.Fprintf(w, "spawned: %s\n", r.Spawned)
 	}
 	fmt.Fprintf(w, "loadavg before: %s  after: %s\n", r.LoadBefore, r.LoadAfter)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "op\tok\terrors\tops/s\tmean\tp50\tp90\tp99\tmax\t")
-	for _, o := range r.Results {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", o.Op, o.OK, o.Errors, o.OpsPerSec, o.Mean, o.P50, o.P90, o.P99, o.Max)
+	if len(r.Results) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "op\tok\terrors\tops/s\tmean\tp50\tp90\tp99\tmax\t")
+		for _, o := range r.Results {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", o.Op, o.OK, o.Errors, o.OpsPerSec, o.Mean, o.P50, o.P90, o.P99, o.Max)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
 	for _, o := range r.Results {
-		if len(o.ByStatus) == 0 {
-			continue
+		if len(o.ByStatus) > 0 {
+			fmt.Fprintf(w, "%s errors by status: %s\n", o.Op, formatCounts(o.ByStatus))
 		}
-		keys := make([]string, 0, len(o.ByStatus))
-		for k := range o.ByStatus {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s=%d", k, o.ByStatus[k])
-		}
-		fmt.Fprintf(w, "%s errors by status: %s\n", o.Op, strings.Join(parts, " "))
 	}
 	if len(r.Results) > 1 {
 		fmt.Fprintf(w, "total: %.0f ops/s\n", r.TotalOps)
+	}
+	if r.ClientCPUPerOp > 0 {
+		fmt.Fprintf(w, "client CPU: %.0f µs per request\n", float64(r.ClientCPUPerOp)/1e3)
 	}
 	if r.RaftEntries > 0 {
 		fmt.Fprintf(w, "raft entries applied: %d (~%.2f per request)\n", r.RaftEntries, r.RaftEntriesPerOp)
 	}
 	if f := r.Failover; f != nil {
-		fmt.Fprintf(w, "failover: killed %s (pid %d); writes failed for %s (last ok before kill -> first ok after: %s); new active: %s\n",
-			f.Killed, f.KilledPID, time.Duration(f.Unavailable), time.Duration(f.Gap), f.NewActive)
+		fmt.Fprintf(w, "failover: SIGKILL to active %s (pid %d), new active %s\n", f.Killed, f.KilledPID, f.NewActive)
+		fmt.Fprintf(w, "  kill -> first successful write sent after it: %s\n", f.Unavailable)
+		fmt.Fprintf(w, "  last write ok before kill -> first ok after:  %s\n", f.Gap)
+		if len(f.ErrorsByCode) > 0 {
+			fmt.Fprintf(w, "  failed writes after the kill by status: %s\n", formatCounts(f.ErrorsByCode))
+		}
 	}
 	return nil
+}
+
+func formatCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
 }
 
 // loadavg returns the first three fields of /proc/loadavg, or "n/a".

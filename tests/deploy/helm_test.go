@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -434,6 +433,80 @@ func retryJoins(hcl string) (addrs, cas []string) {
 	return addrs, cas
 }
 
+// wantJoins is the retry_join list of node i: nothing for node 0, the
+// bootstrap node (vaultd refuses sys/init on a node configured to join);
+// every other node's address for the rest.
+func wantJoins(i int, addrs []string) []string {
+	if i == 0 {
+		return nil
+	}
+	var out []string
+	for j, a := range addrs {
+		if j != i {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// raftFile is the ConfigMap key of pod i's raft storage file.
+func raftFile(sts *object, i int) string { return fmt.Sprintf("raft-%s-%d.hcl", sts.Metadata.Name, i) }
+
+// checkRetryJoins asserts each pod's retry_join list, and that together
+// they name every replica.
+func checkRetryJoins(t *testing.T, cm *object, sts *object, spec *statefulSetSpec, scheme string, port int) {
+	t.Helper()
+	var all []string
+	for _, h := range podHosts(sts, spec) {
+		all = append(all, fmt.Sprintf("%s://%s:%d", scheme, h, port))
+	}
+	named := map[string]bool{}
+	for i := range all {
+		hcl, ok := cm.Data[raftFile(sts, i)]
+		if !ok {
+			t.Errorf("ConfigMap %s has no %s", cm.Metadata.Name, raftFile(sts, i))
+			continue
+		}
+		got, _ := retryJoins(hcl)
+		if want := wantJoins(i, all); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: retry_join leader_api_addr = %q, want %q", raftFile(sts, i), got, want)
+		}
+		for _, a := range got {
+			named[a] = true
+		}
+		if strings.Count(hcl, `storage "raft"`) != 1 {
+			t.Errorf("%s does not define raft storage once:\n%s", raftFile(sts, i), hcl)
+		}
+	}
+	for _, a := range all {
+		if len(all) > 1 && !named[a] {
+			t.Errorf("no pod's retry_join names %s", a)
+		}
+	}
+	if strings.Contains(cm.Data["vaultd.hcl"], `storage "`) {
+		t.Errorf("the shared vaultd.hcl defines storage; it is per pod")
+	}
+}
+
+// expandArgs expands $(VAR) in a container's args from its env, as the
+// kubelet does.
+func expandArgs(args []string, env [][2]string) []string {
+	m := map[string]string{}
+	for _, kv := range env {
+		m[kv[0]] = kv[1]
+	}
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = envRef.ReplaceAllStringFunc(a, func(ref string) string {
+			if v, ok := m[ref[2:len(ref)-1]]; ok {
+				return v
+			}
+			return ref
+		})
+	}
+	return out
+}
+
 func subset(sub, of map[string]string) bool {
 	for k, v := range sub {
 		if of[k] != v {
@@ -579,17 +652,34 @@ func TestChart_Default(t *testing.T) {
 		t.Fatal("the pods mount no rendered ConfigMap")
 	}
 	hcl := cm.Data["vaultd.hcl"]
-	addrs, _ := retryJoins(hcl)
-	var want []string
-	for _, h := range podHosts(sts, spec) {
-		want = append(want, fmt.Sprintf("http://%s:%d", h, c.port(t, "http")))
+	checkRetryJoins(t, cm, sts, spec, "http", c.port(t, "http"))
+	if !strings.Contains(hcl, "tls_disable") {
+		t.Errorf("vaultd.hcl lacks a plain listener:\n%s", hcl)
 	}
-	sort.Strings(addrs)
-	if strings.Join(addrs, " ") != strings.Join(want, " ") {
-		t.Errorf("retry_join leader_api_addr = %q, want every replica %q", addrs, want)
+	// Every pod's args name config files that the ConfigMap holds, in the
+	// directory where it is mounted.
+	cfgMount := ""
+	for _, vm := range c.VolumeMounts {
+		if vm.Name == "config" {
+			cfgMount = vm.MountPath
+		}
 	}
-	if !strings.Contains(hcl, `storage "raft"`) || !strings.Contains(hcl, "tls_disable") {
-		t.Errorf("vaultd.hcl lacks raft storage or a plain listener:\n%s", hcl)
+	for i := 0; i < spec.Replicas; i++ {
+		args := expandArgs(c.Args, podEnv(t, c, fmt.Sprintf("%s-%d", sts.Metadata.Name, i), namespace))
+		n := 0
+		for j, a := range args {
+			if a != "-config" || j+1 >= len(args) {
+				continue
+			}
+			n++
+			dir, file := filepath.Split(args[j+1])
+			if filepath.Clean(dir) != cfgMount || cm.Data[file] == "" {
+				t.Errorf("pod %d: -config %s is not a file of the ConfigMap mounted at %s", i, args[j+1], cfgMount)
+			}
+		}
+		if n == 0 {
+			t.Errorf("pod %d: args %q pass no -config", i, args)
+		}
 	}
 	env := envMap(c)
 	for _, k := range []string{"VAULT_API_ADDR", "VAULT_CLUSTER_ADDR", "VAULT_RAFT_NODE_ID"} {
@@ -608,8 +698,8 @@ func TestChart_Default(t *testing.T) {
 			dataMount = vm.MountPath
 		}
 	}
-	if dataMount == "" || !strings.Contains(hcl, fmt.Sprintf("path = %q", dataMount)) {
-		t.Errorf("the data PVC is mounted at %q, but raft's path is not there:\n%s", dataMount, hcl)
+	if raft := cm.Data[raftFile(sts, 0)]; dataMount == "" || !strings.Contains(raft, fmt.Sprintf("path = %q", dataMount)) {
+		t.Errorf("the data PVC is mounted at %q, but raft's path is not there:\n%s", dataMount, raft)
 	}
 
 	// Every mount has a volume.
@@ -769,13 +859,17 @@ func TestChart_TLS(t *testing.T) {
 	if strings.Contains(hcl, "tls_disable") {
 		t.Errorf("vaultd.hcl disables TLS:\n%s", hcl)
 	}
-	addrs, cas := retryJoins(hcl)
-	if len(addrs) != 3 || len(cas) != 3 {
-		t.Fatalf("retry_join: %d leader_api_addr, %d leader_ca_cert_file; want 3 of each", len(addrs), len(cas))
-	}
-	for i := range addrs {
-		if !strings.HasPrefix(addrs[i], "https://") || cas[i] != mount+"/ca.crt" {
-			t.Errorf("retry_join %d: %s with CA %s; want https with %s/ca.crt", i, addrs[i], cas[i], mount)
+	sts, _, _ := m.statefulSet(t)
+	checkRetryJoins(t, cm, sts, spec, "https", c.port(t, "http"))
+	for i := 1; i < spec.Replicas; i++ {
+		addrs, cas := retryJoins(cm.Data[raftFile(sts, i)])
+		if len(cas) != len(addrs) {
+			t.Errorf("%s: %d retry_join blocks, %d with leader_ca_cert_file", raftFile(sts, i), len(addrs), len(cas))
+		}
+		for _, ca := range cas {
+			if ca != mount+"/ca.crt" {
+				t.Errorf("%s: leader_ca_cert_file %s, want %s/ca.crt", raftFile(sts, i), ca, mount)
+			}
 		}
 	}
 	if cm.Data["extra.hcl"] == "" {
@@ -831,14 +925,10 @@ func TestChart_ActiveService(t *testing.T) {
 func TestChart_FiveReplicas(t *testing.T) {
 	m := render(t, valuesFive)
 	sts, spec, c := m.statefulSet(t)
-	addrs, _ := retryJoins(m.find("ConfigMap", "vaultd-config").Data["vaultd.hcl"])
-	var want []string
-	for _, h := range podHosts(sts, spec) {
-		want = append(want, fmt.Sprintf("http://%s:%d", h, c.port(t, "http")))
+	if spec.Replicas != 5 {
+		t.Errorf("replicas %d, want 5", spec.Replicas)
 	}
-	if spec.Replicas != 5 || strings.Join(addrs, " ") != strings.Join(want, " ") {
-		t.Errorf("replicas %d, retry_join %q; want 5 and %q", spec.Replicas, addrs, want)
-	}
+	checkRetryJoins(t, m.find("ConfigMap", "vaultd-config"), sts, spec, "http", c.port(t, "http"))
 }
 
 // TestChart_Notes renders NOTES.txt (helm template does not) through a copy

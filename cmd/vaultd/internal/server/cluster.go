@@ -112,8 +112,8 @@ func (n *Node) clusterRoutes(c *core.Core, f *forward.Forwarder) []api.Route {
 		}
 	}
 	add("/sys/storage/raft/join", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleJoin(w, r, c) }), http.MethodPost, http.MethodPut)
-	add("/sys/storage/raft/bootstrap/challenge", wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handleChallenge(w, r, c) })), http.MethodPost, http.MethodPut)
-	add("/sys/storage/raft/bootstrap/answer", wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handleAnswer(w, r, c) })), http.MethodPost, http.MethodPut)
+	add("/sys/storage/raft/bootstrap/challenge", wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleChallenge(w, r, c) })), http.MethodPost, http.MethodPut)
+	add("/sys/storage/raft/bootstrap/answer", wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleAnswer(w, r, c) })), http.MethodPost, http.MethodPut)
 	add("/sys/storage/raft/known-peers", http.HandlerFunc(n.handleKnownPeers), http.MethodGet)
 	return rs
 }
@@ -201,7 +201,7 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request, c *core.Core) 
 	writeJSONResp(w, http.StatusOK, map[string]any{"joined": true})
 }
 
-func handleChallenge(w http.ResponseWriter, r *http.Request, c *core.Core) {
+func (n *Node) handleChallenge(w http.ResponseWriter, r *http.Request, c *core.Core) {
 	var in struct {
 		ServerID string `json:"server_id"`
 	}
@@ -211,13 +211,13 @@ func handleChallenge(w http.ResponseWriter, r *http.Request, c *core.Core) {
 	}
 	ch, err := c.RaftChallenge(r.Context(), in.ServerID)
 	if err != nil {
-		clusterErr(w, slog.Default(), err)
+		clusterErr(w, n.log, err)
 		return
 	}
 	writeJSONResp(w, http.StatusOK, challengeWire{Challenge: ch.Challenge, SealConfig: ch.SealConfig, SealedRootKey: ch.SealedRootKey, Keyring: ch.Keyring})
 }
 
-func handleAnswer(w http.ResponseWriter, r *http.Request, c *core.Core) {
+func (n *Node) handleAnswer(w http.ResponseWriter, r *http.Request, c *core.Core) {
 	var in answerReqWire
 	if err := decodeJSON(r, &in); err != nil {
 		writeErr(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
@@ -225,7 +225,7 @@ func handleAnswer(w http.ResponseWriter, r *http.Request, c *core.Core) {
 	}
 	res, err := c.RaftAnswer(r.Context(), core.JoinAnswer{ServerID: in.ServerID, Answer: in.Answer, ClusterAddr: in.ClusterAddr, APIAddr: in.APIAddr, NonVoter: in.NonVoter})
 	if err != nil {
-		clusterErr(w, slog.Default(), err)
+		clusterErr(w, n.log, err)
 		return
 	}
 	writeJSONResp(w, http.StatusOK, answerRespWire{TLS: res.TLS})

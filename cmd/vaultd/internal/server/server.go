@@ -17,9 +17,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vaultd/vaultd/api"
@@ -83,7 +85,23 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 		}
 	}
 	log.Info("vaultd server started", "api_addr", n.APIAddr, "cluster_addr", n.ClusterAddr, "version", api.Version)
-	<-ctx.Done()
+	// SIGHUP reopens audit files (log rotation), as Vault does, instead of
+	// killing the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-hup:
+			if err := n.Core.ReopenAuditDevices(); err != nil {
+				log.Warn("reopening audit devices on SIGHUP", "error", err)
+			} else {
+				log.Info("audit devices reopened on SIGHUP")
+			}
+		}
+	}
 	log.Info("shutting down")
 	n.Close()
 	return nil
@@ -255,7 +273,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
 		ShareEncrypter:  pgp.Encrypt,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
-		NoBootstrap: cfg.Storage != nil && len(cfg.Storage.RetryJoin) > 0,
+		NoBootstrap: cfg.Storage != nil && len(cfg.Storage.RetryJoin) > 0 && !isSeed(cfg, n.APIAddr),
 		ClusterTLS:  n.clusterTLS(), Members: n.members(), // cluster.go
 	})
 	if err != nil {

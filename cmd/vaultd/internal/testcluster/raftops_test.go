@@ -3,12 +3,15 @@ package testcluster_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
 
+	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/testcluster"
 )
 
@@ -237,5 +240,32 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRaftOps_RestoreBodyLimit: a snapshot larger than the listener's
+// max_request_size is refused with 413 and changes nothing.
+func TestRaftOps_RestoreBodyLimit(t *testing.T) {
+	c := testcluster.New(t, 1, testcluster.WithConfig(func(_ int, cfg *config.Config) {
+		cfg.Listeners[0].MaxRequestSize = 1024
+	}))
+	c.InitAndUnseal(t)
+	cl := c.Client(t, 0)
+	mustWrite(t, cl, "sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}})
+	for i := range 4 {
+		mustWrite(t, cl, fmt.Sprintf("secret/data/big%d", i), map[string]any{"data": map[string]any{"v": strings.Repeat("x", 700)}})
+	}
+	var snap bytes.Buffer
+	if err := cl.Sys().RaftSnapshot(&snap); err != nil {
+		t.Fatal(err)
+	}
+	if snap.Len() <= 1024 {
+		t.Fatalf("snapshot is only %d bytes", snap.Len())
+	}
+	if err := cl.Sys().RaftSnapshotRestore(bytes.NewReader(snap.Bytes()), false); statusOf(err) != http.StatusRequestEntityTooLarge {
+		t.Fatalf("oversized restore: err = %v, want 413", err)
+	}
+	if v := kvGet(t, cl, "secret/data/big3"); len(v) != 700 {
+		t.Fatal("data changed by a refused restore")
 	}
 }

@@ -280,11 +280,11 @@ func (c *Cluster) Unseal(t testing.TB, i int) {
 	}, func() string { return fmt.Sprint(last) })
 }
 
-// WaitMembers waits until every running node is in the leader's raft
-// configuration and unsealed.
+// WaitMembers waits until every running node is a voter in the leader's
+// raft configuration and unsealed.
 func (c *Cluster) WaitMembers(t testing.TB) {
 	t.Helper()
-	c.waitFor(t, "every running node to be an unsealed raft member", func() bool {
+	c.waitFor(t, "every running node to be an unsealed raft voter", func() bool {
 		var leader *Node
 		for _, nd := range c.nodes {
 			if nd.Running() && nd.Store != nil && nd.Store.IsLeader() {
@@ -300,7 +300,7 @@ func (c *Cluster) WaitMembers(t testing.TB) {
 		}
 		ids := map[string]bool{}
 		for _, s := range cfg {
-			ids[s.ID] = true
+			ids[s.ID] = s.Voter
 		}
 		for _, nd := range c.nodes {
 			if nd.Running() && (!ids[nd.ID] || nd.Core.Sealed()) {

@@ -1,0 +1,82 @@
+package testcluster_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vaultd/vaultd/cmd/vaultd/internal/testcluster"
+)
+
+// TestRaftOps_ThreeNodes: autopilot sees three healthy voters, a standby
+// serves the operator endpoints through forwarding, and a removed peer
+// knows it was removed and stops serving.
+func TestRaftOps_ThreeNodes(t *testing.T) {
+	c := testcluster.New(t, 3)
+	c.InitAndUnseal(t)
+	act := c.Active(t)
+	sbs := c.Standbys(t)
+	if len(sbs) != 2 {
+		t.Fatalf("%d standbys, want 2", len(sbs))
+	}
+	ca := c.Client(t, act.Index)
+	cs := c.Client(t, sbs[0].Index)
+	mustWrite(t, ca, "sys/storage/raft/autopilot/configuration", map[string]any{"server_stabilization_time": "500ms"})
+	waitFor(t, "three stable healthy voters", func() bool {
+		st, err := cs.Sys().RaftAutopilotState()
+		return err == nil && st != nil && st.Healthy && st.FailureTolerance == 1 && len(st.Voters) == 3 &&
+			st.Servers[sbs[1].ID] != nil && st.Servers[sbs[1].ID].Status == "voter"
+	})
+
+	victim := sbs[1]
+	mustWrite(t, cs, "sys/storage/raft/remove-peer", map[string]any{"server_id": victim.ID})
+	waitFor(t, "the victim to know it was removed", func() bool { return victim.Store.Removed() })
+	if !victim.Core.RemovedFromCluster() {
+		t.Fatal("core does not report the removal")
+	}
+	if !victim.Core.Sealed() {
+		t.Fatal("a removed node stays unsealed")
+	}
+	h, err := c.Client(t, victim.Index).Sys().Health()
+	if err != nil || !h.Sealed {
+		t.Fatalf("health of the removed node: %+v, %v", h, err)
+	}
+	// Persisted: still removed after a restart.
+	c.Stop(victim.Index)
+	c.Start(t, victim.Index)
+	if !c.Node(victim.Index).Store.Removed() {
+		t.Fatal("the removed flag did not survive a restart")
+	}
+	st, err := ca.Sys().RaftAutopilotState()
+	if err != nil || len(st.Voters) != 2 {
+		t.Fatalf("autopilot after removal: %v, %v", st, err)
+	}
+}
+
+// TestAutopilot_DeadServerCleanup: with cleanup_dead_servers on, a stopped
+// standby is removed once the leader has not heard from it for
+// dead_server_last_contact_threshold, not before.
+func TestAutopilot_DeadServerCleanup(t *testing.T) {
+	c := testcluster.New(t, 3)
+	c.InitAndUnseal(t)
+	act := c.Active(t)
+	ca := c.Client(t, act.Index)
+	mustWrite(t, ca, "sys/storage/raft/autopilot/configuration", map[string]any{
+		"cleanup_dead_servers": true, "min_quorum": 2,
+		"last_contact_threshold": "500ms", "dead_server_last_contact_threshold": "2s",
+	})
+	sbs := c.Standbys(t)
+	c.Stop(sbs[0].Index)
+	start := time.Now()
+	waitFor(t, "autopilot to remove the dead server", func() bool {
+		st, err := ca.Sys().RaftAutopilotState()
+		return err == nil && len(st.Voters) == 2 && st.Servers[sbs[0].ID] == nil
+	})
+	if d := time.Since(start); d < 2*time.Second {
+		t.Fatalf("removed after %s, before the 2s threshold", d)
+	}
+	// The min_quorum and per-pass budget rules are pinned by core's
+	// TestDeadServers; a second failure here would also cost the quorum.
+	if st, err := ca.Sys().RaftAutopilotState(); err != nil || st.Leader != act.ID {
+		t.Fatalf("after cleanup: %v, %v", st, err)
+	}
+}

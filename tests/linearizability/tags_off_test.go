@@ -1,0 +1,6 @@
+//go:build !chaosbug
+
+package linearizability
+
+// buildTags are the tags the vaultd binary under test is built with.
+const buildTags = ""
