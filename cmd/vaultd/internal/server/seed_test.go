@@ -27,7 +27,7 @@ func TestIsSeed(t *testing.T) {
 		{"first is another address", rj("http://127.0.0.1:8210", "http://127.0.0.1:8200"), "http://127.0.0.1:8200", false},
 		{"first is me by node_id", rj("https://vaultd-1.vaultd-internal:8200"), "https://10.0.0.7:8200", true},
 		{"first is a peer by name", rj("https://vaultd-0.vaultd-internal:8200", "https://vaultd-1.vaultd-internal:8200"), "https://10.0.0.7:8200", false},
-		{"first is me by hostname", rj("https://"+hn+".svc:8200"), "https://10.0.0.7:8200", true},
+		{"first is me by hostname", rj("https://" + hn + ".svc:8200"), "https://10.0.0.7:8200", true},
 		{"garbage address", rj("::not a url"), "http://127.0.0.1:8200", false},
 	}
 	for _, tc := range cases {
