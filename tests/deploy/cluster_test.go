@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -26,12 +27,51 @@ const (
 	activeTimeout = 30 * time.Second
 )
 
-// slot is one pod (or compose service) mapped onto loopback ports.
+// slot is one pod (or compose service) mapped onto a loopback address.
 type slot struct {
 	name        string // pod name, e.g. vaultd-0
 	host        string // its DNS name in the cluster
-	api, clustr int    // loopback ports standing in for its API and cluster ports
+	ip          string // the loopback IP standing in for the pod's
+	api, clustr int    // the ports standing in for its API and cluster ports
 }
+
+// newSlots places n pods on this machine. On Linux every pod gets its own
+// loopback IP in a random 127.x.y.0/24 block and keeps the chart's own
+// ports, as in a cluster, which cannot collide with the ephemeral ports
+// other tests take. Where 127.0.0.0/8 is not all loopback, they share
+// 127.0.0.1 on free ports.
+func newSlots(t testing.TB, names, hosts []string, apiPort, clusterPort int) []slot {
+	t.Helper()
+	var block string
+	for try := 0; try < 5 && block == ""; try++ {
+		b := fmt.Sprintf("127.%d.%d.", 1+mrand.IntN(254), 1+mrand.IntN(254))
+		ok := true
+		for i := range names {
+			for _, port := range []int{apiPort, clusterPort} {
+				l, err := net.Listen("tcp", fmt.Sprintf("%s%d:%d", b, i+1, port))
+				if err != nil {
+					ok = false
+					break
+				}
+				l.Close()
+			}
+		}
+		if ok {
+			block = b
+		}
+	}
+	slots := make([]slot, len(names))
+	for i := range names {
+		if block != "" {
+			slots[i] = slot{name: names[i], host: hosts[i], ip: fmt.Sprintf("%s%d", block, i+1), api: apiPort, clustr: clusterPort}
+		} else {
+			slots[i] = slot{name: names[i], host: hosts[i], ip: "127.0.0.1", api: freePort(t), clustr: freePort(t)}
+		}
+	}
+	return slots
+}
+
+func (s slot) apiAddr() string { return fmt.Sprintf("%s:%d", s.ip, s.api) }
 
 // mapping rewrites cluster addresses and container paths into this
 // machine's loopback ports and temporary directories, in one pass (so a
@@ -57,13 +97,13 @@ func (m *mapping) replacer() *strings.Replacer {
 func addressMapping(slots []slot, self int, apiPort, clusterPort int) *mapping {
 	m := &mapping{}
 	for _, s := range slots {
-		m.add(fmt.Sprintf("%s:%d", s.host, apiPort), fmt.Sprintf("127.0.0.1:%d", s.api))
-		m.add(fmt.Sprintf("%s:%d", s.host, clusterPort), fmt.Sprintf("127.0.0.1:%d", s.clustr))
+		m.add(fmt.Sprintf("%s:%d", s.host, apiPort), s.apiAddr())
+		m.add(fmt.Sprintf("%s:%d", s.host, clusterPort), fmt.Sprintf("%s:%d", s.ip, s.clustr))
 	}
 	me := slots[self]
 	for _, wild := range []string{"[::]", "0.0.0.0", "127.0.0.1"} {
-		m.add(fmt.Sprintf("%s:%d", wild, apiPort), fmt.Sprintf("127.0.0.1:%d", me.api))
-		m.add(fmt.Sprintf("%s:%d", wild, clusterPort), fmt.Sprintf("127.0.0.1:%d", me.clustr))
+		m.add(fmt.Sprintf("%s:%d", wild, apiPort), me.apiAddr())
+		m.add(fmt.Sprintf("%s:%d", wild, clusterPort), fmt.Sprintf("%s:%d", me.ip, me.clustr))
 	}
 	return m
 }
@@ -106,15 +146,15 @@ func podEnv(t testing.TB, c *container, podName, ns string) [][2]string {
 	return out
 }
 
-// tlsMaterial is a CA and a server certificate for every host name given
-// and 127.0.0.1, as tls.crt, tls.key and ca.crt in dir (the layout of a
+// tlsMaterial is a CA and a server certificate for every host name and IP
+// given and 127.0.0.1, as tls.crt, tls.key and ca.crt in dir (the layout of a
 // kubernetes.io/tls Secret made by cert-manager).
 type tlsMaterial struct {
 	dir   string
 	roots *x509.CertPool
 }
 
-func newTLSMaterial(t testing.TB, hosts ...string) *tlsMaterial {
+func newTLSMaterial(t testing.TB, ips []net.IP, hosts ...string) *tlsMaterial {
 	t.Helper()
 	dir := t.TempDir()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -145,7 +185,7 @@ func newTLSMaterial(t testing.TB, hosts ...string) *tlsMaterial {
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		DNSNames:    append([]string{"localhost"}, hosts...),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		IPAddresses: append([]net.IP{net.IPv4(127, 0, 0, 1)}, ips...),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
@@ -182,16 +222,19 @@ func newChartPods(t testing.TB, m *manifests) *chartPods {
 	t.Helper()
 	sts, spec, c := m.statefulSet(t)
 	cp := &chartPods{m: m, sts: sts, spec: spec, c: c}
-	for i, h := range podHosts(sts, spec) {
-		cp.slots = append(cp.slots, slot{name: fmt.Sprintf("%s-%d", sts.Metadata.Name, i), host: h, api: freePort(t), clustr: freePort(t)})
+	hosts := podHosts(sts, spec)
+	names := make([]string, len(hosts))
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", sts.Metadata.Name, i)
 	}
+	cp.slots = newSlots(t, names, hosts, c.port(t, "http"), c.port(t, "cluster"))
 	for _, v := range spec.Template.Spec.Volumes {
 		if v.Secret != nil {
-			var hosts []string
+			var ips []net.IP
 			for _, s := range cp.slots {
-				hosts = append(hosts, s.host)
+				ips = append(ips, net.ParseIP(s.ip))
 			}
-			cp.tls = newTLSMaterial(t, hosts...)
+			cp.tls = newTLSMaterial(t, ips, hosts...)
 		}
 	}
 	return cp
@@ -271,7 +314,7 @@ func (cp *chartPods) start(t testing.TB, i int) *vnode {
 		scheme, roots = "https", cp.tls.roots
 	}
 	p := startVaultd(t, cp.slots[i].name, args, env)
-	n := newVnode(cp.slots[i].name, fmt.Sprintf("%s://127.0.0.1:%d", scheme, cp.slots[i].api), p, roots)
+	n := newVnode(cp.slots[i].name, scheme+"://"+cp.slots[i].apiAddr(), p, roots)
 	n.waitUp(t)
 	return n
 }

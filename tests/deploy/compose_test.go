@@ -60,7 +60,7 @@ func TestCompose_ThreeNodes(t *testing.T) {
 	var slots []slot
 	published := map[string]bool{}
 	volumes := map[string]bool{}
-	for _, name := range names {
+	for i, name := range names {
 		s := cf.Services[name]
 		if fmt.Sprint(s.Build) != "." {
 			t.Errorf("service %s builds %v, want the repository's Dockerfile (.)", name, s.Build)
@@ -81,7 +81,7 @@ func TestCompose_ThreeNodes(t *testing.T) {
 		for _, other := range names {
 			all = append(all, fmt.Sprintf("http://%s:%d", other, apiPort))
 		}
-		if want := wantJoins(len(slots), all); strings.Join(addrs, " ") != strings.Join(want, " ") {
+		if want := wantJoins(i, all); strings.Join(addrs, " ") != strings.Join(want, " ") {
 			t.Errorf("service %s retry_join = %q, want %q", name, addrs, want)
 		}
 		if env["VAULT_API_ADDR"] != fmt.Sprintf("http://%s:%d", name, apiPort) ||
@@ -106,8 +106,8 @@ func TestCompose_ThreeNodes(t *testing.T) {
 			}
 			published[p] = true
 		}
-		slots = append(slots, slot{name: name, host: name, api: freePort(t), clustr: freePort(t)})
 	}
+	slots = newSlots(t, names, names, apiPort, clusterPort)
 
 	cmd := imageCmd(t)
 	nodes := make([]*vnode, len(names))
@@ -127,7 +127,7 @@ func TestCompose_ThreeNodes(t *testing.T) {
 			args[j] = r.Replace(a)
 		}
 		p := startVaultd(t, name, args, env)
-		nodes[i] = newVnode(name, fmt.Sprintf("http://127.0.0.1:%d", slots[i].api), p, nil)
+		nodes[i] = newVnode(name, "http://"+slots[i].apiAddr(), p, nil)
 		nodes[i].waitUp(t)
 	}
 	formCluster(t, nodes, []string{probePath})
