@@ -421,10 +421,14 @@ func formCluster(t *testing.T, nodes []*vnode, probes []string) {
 	keys := []any{rawKeys[0], rawKeys[1]}
 
 	checkProbes(t, first, probes, "sealed")
-	unseal := func(n *vnode) {
+	// unseal submits the threshold of shares and describes the last answer.
+	unseal := func(n *vnode) string {
+		var last string
 		for _, k := range keys {
-			_, _, _ = n.call(http.MethodPut, "/v1/sys/unseal", "", map[string]any{"key": k})
+			code, b, err := n.call(http.MethodPut, "/v1/sys/unseal", "", map[string]any{"key": k})
+			last = fmt.Sprintf("sys/unseal %d %v %v", code, b, err)
 		}
+		return last
 	}
 	unseal(first)
 	if !poll(activeTimeout, func() bool { return first.status("/v1/sys/health") == http.StatusOK }) {
@@ -436,7 +440,7 @@ func formCluster(t *testing.T, nodes []*vnode, probes []string) {
 	// retry_join. Resubmit the shares until they are in (a node may take
 	// them only once it has the leader's seal configuration).
 	for _, n := range nodes[1:] {
-		var last string
+		var last, lastUnseal string
 		var submitted time.Time
 		joined := poll(joinTimeout, func() bool {
 			code, h, err := n.call(http.MethodGet, "/v1/sys/health?standbyok=true", "", nil)
@@ -446,15 +450,16 @@ func formCluster(t *testing.T, nodes []*vnode, probes []string) {
 			last = fmt.Sprintf("sys/health %d %v %v", code, h, err)
 			// Give a join in flight time before offering the shares again.
 			if time.Since(submitted) > 5*time.Second {
-				unseal(n)
+				lastUnseal = unseal(n)
 				submitted = time.Now()
 			}
 			return false
 		})
 		if !joined {
-			t.Skipf("SKIP (cluster): %s did not join %s within %s after being unsealed with the cluster's shares (last: %s). "+
+			t.Skipf("SKIP (cluster): %s did not join %s within %s after being unsealed with the cluster's shares (last: %s; %s). "+
 				"vaultd's retry_join (issue 3) is not there yet, or does not work with this configuration; "+
-				"%s log tail:\n%s", n.name, first.name, joinTimeout, last, n.name, tail(n.p.stderr.String(), 1500))
+				"%s log tail:\n%s\n%s log tail:\n%s", n.name, first.name, joinTimeout, last, lastUnseal,
+				n.name, tail(n.p.stderr.String(), 3000), first.name, tail(first.p.stderr.String(), 2000))
 		}
 		checkProbes(t, n, probes, "standby")
 	}

@@ -13,7 +13,7 @@
 // cold build cache.
 //
 // The cluster checks (three rendered replicas, and the three compose
-// services, must form one cluster) skip with the reason when vaultd refuses
-// to initialise a node configured with retry_join or the other nodes never
-// join: both are the HA join work of issue 3.
+// services, must form one cluster: the first node is initialised, the others
+// join it through retry_join once unsealed) skip, printing the nodes' logs,
+// when the other nodes never join within the bound.
 package deploy
