@@ -40,8 +40,27 @@ func (c *Core) handleSysHA(ctx context.Context, path string, req *Request) (*Res
 		if err != nil {
 			return nil, err
 		}
-		return &Response{Data: map[string]any{"nodes": nodes}}, nil
+		return haStatusResponse(req.ID, nodes), nil
 	}
+}
+
+// haStatusResponse answers as Vault does: the usual envelope with the node
+// list under "data", and a second copy at the top level, which is what
+// vault/api's Sys().HAStatus() decodes. Data is kept for the audit log.
+func haStatusResponse(requestID string, nodes []map[string]any) *Response {
+	data := map[string]any{"nodes": nodes}
+	return &Response{Data: data, Raw: map[string]any{
+		"nodes":          nodes,
+		"request_id":     requestID,
+		"lease_id":       "",
+		"renewable":      false,
+		"lease_duration": 0,
+		"data":           data,
+		"wrap_info":      nil,
+		"warnings":       nil,
+		"auth":           nil,
+		"mount_type":     "",
+	}}
 }
 
 // haNodes lists every raft member with its advertised addresses.

@@ -171,39 +171,9 @@ func TestCluster_JoinForwardFailover(t *testing.T) {
 	start := time.Now()
 	unsealWith(t, clients[0], keys)
 
-	for i := 1; i < 3; i++ {
-		waitFor(t, 20*time.Second, nodes[i].id+" to get a join challenge", func() bool {
-			st, err := clients[i].Sys().SealStatus()
-			return err == nil && st.Initialized && st.T == 3 && st.N == 5
-		})
-		for _, k := range keys[:3] {
-			if _, err := clients[i].Sys().Unseal(k); err != nil {
-				t.Fatalf("unseal %s: %v", nodes[i].id, err)
-			}
-		}
-	}
-	for i := 1; i < 3; i++ {
-		waitFor(t, 20*time.Second, nodes[i].id+" to be an unsealed standby", func() bool {
-			h, err := clients[i].Sys().Health()
-			return err == nil && !h.Sealed && h.Standby
-		})
-	}
+	unsealJoiners(t, nodes[1:], keys, 3, 5)
 	t.Logf("first unseal to three unsealed nodes: %s", time.Since(start))
-	// Promotion to voter may cost one re-election on a loaded machine; wait
-	// until every node names the same active node.
-	waitFor(t, 20*time.Second, "all nodes to agree on the active node", func() bool {
-		a := activeOf(t, nodes, -1)
-		if a < 0 {
-			return false
-		}
-		for _, c := range clients {
-			li, err := c.Sys().Leader()
-			if err != nil || li.LeaderAddress != url(a) {
-				return false
-			}
-		}
-		return true
-	})
+	waitAgreedActive(t, nodes)
 	for _, c := range clients {
 		c.SetToken(root)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -642,7 +641,7 @@ func (a *app) newMembersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := readHAStatus(cmd.Context(), c)
+			resp, err := c.Sys().HAStatusWithContext(cmd.Context())
 			if err != nil {
 				return apiError("Error listing HA nodes: %s", describe(err))
 			}
@@ -663,27 +662,4 @@ func (a *app) newMembersCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// readHAStatus reads sys/ha-status. Vault answers "nodes" both at the top
-// level (what vault/api decodes) and under "data"; take either.
-func readHAStatus(ctx context.Context, c *vaultapi.Client) (*vaultapi.HAStatusResponse, error) {
-	r := c.NewRequest(http.MethodGet, "/v1/sys/ha-status")
-	resp, err := c.RawRequestWithContext(ctx, r) //nolint:staticcheck // both response shapes
-	if err != nil {
-		return nil, err
-	}
-	var body struct {
-		vaultapi.HAStatusResponse
-		Data *vaultapi.HAStatusResponse `json:"data"`
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, err
-	}
-	out := body.HAStatusResponse
-	if len(out.Nodes) == 0 && body.Data != nil {
-		out = *body.Data
-	}
-	return &out, nil
 }
