@@ -115,7 +115,8 @@ func newServerCmd(stdout, stderr io.Writer) *cobra.Command {
 directory, or a development server held in memory.`,
 		Example: `  vaultd server -config /etc/vaultd/node.hcl
   vaultd server -config /vault/config          # every *.hcl and *.json in the directory
-  vaultd server -dev -dev-root-token-id=root`,
+  vaultd server -dev -dev-root-token-id=root
+  vaultd server -dev -dev-cluster=3            # 3-node raft cluster on 127.0.0.1:8200, :8202, :8204`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := server.Run(cmd.Context(), o, stdout, stderr); err != nil {
@@ -129,6 +130,7 @@ directory, or a development server held in memory.`,
 	f.BoolVar(&o.Dev, "dev", false, "start a development server: in memory, initialised, unsealed, KV v2 at secret/")
 	f.StringVar(&o.DevRootTokenID, "dev-root-token-id", "", "root token ID of the dev server (default: random)")
 	f.StringVar(&o.DevListenAddress, "dev-listen-address", "127.0.0.1:8200", "address the dev server listens on")
+	f.IntVar(&o.DevCluster, "dev-cluster", 0, "run an in-process dev cluster of N raft nodes (2..7; implies -dev); node i serves its API on the -dev-listen-address port + 2*(i-1) and its cluster port one above (port 0: free ports)")
 	f.StringVar(&o.LogLevel, "log-level", "", "log level: trace, debug, info, warn, error")
 	return cmd
 }

@@ -47,6 +47,9 @@ type Options struct {
 	DevRootTokenID   string
 	DevListenAddress string
 	LogLevel         string
+	// DevCluster > 1 runs an in-process dev cluster of that many nodes
+	// (devcluster.go); 1 is plain -dev. Implies Dev.
+	DevCluster int
 }
 
 // Engines are the secrets engines and auth methods this build ships.
@@ -62,6 +65,12 @@ func Engines() map[string]secrets.Factory {
 
 // Run starts a server and blocks until ctx is done, then shuts down.
 func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
+	if err := checkDevCluster(&o); err != nil { // devcluster.go
+		return err
+	}
+	if o.DevCluster > 1 {
+		return runDevCluster(ctx, o, stdout, stderr)
+	}
 	cfg, err := loadConfig(o)
 	if err != nil {
 		return oneLine(err) // configsrc.go
