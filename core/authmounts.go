@@ -287,35 +287,8 @@ func (c *Core) sysAuth(ctx context.Context, op secrets.Operation, path string, d
 	switch op {
 	case secrets.OpRead:
 		return c.sysAuthRead(path)
-	case secrets.OpCreate, secrets.OpUpdate:
-		typ, _ := data["type"].(string)
-		if typ == "" {
-			return nil, badRequest("backend type must be specified as a string")
-		}
-		desc, _ := data["description"].(string)
-		opts := map[string]string{}
-		if o, ok := data["options"].(map[string]any); ok {
-			for k, v := range o {
-				opts[k] = fmt.Sprint(v)
-			}
-		}
-		var cfg MountConfig
-		if m, ok := data["config"].(map[string]any); ok {
-			if err := applyTune(&cfg, m); err != nil {
-				return nil, err
-			}
-		}
-		if err := c.EnableAuth(ctx, path, typ, desc, opts, cfg); err != nil {
-			return nil, err
-		}
-		return &Response{}, nil
-	case secrets.OpDelete:
-		if err := c.DisableAuth(ctx, path); err != nil {
-			return nil, err
-		}
-		return &Response{}, nil
 	}
-	return nil, unsupportedOp()
+	return mountWrite(ctx, op, path, data, c.EnableAuth, c.DisableAuth)
 }
 
 func (c *Core) sysAuthRead(path string) (*Response, error) {
@@ -350,13 +323,8 @@ func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path strin
 			return nil, badRequest("cannot fetch sysview for path %q", "auth/"+p)
 		}
 		def, max := c.authMountTTLs(me)
-		out := map[string]any{
-			"default_lease_ttl": int64(def / time.Second), "max_lease_ttl": int64(max / time.Second),
-			"force_no_cache": me.Config.ForceNoCache, "description": me.Description, "token_type": "default-service",
-		}
-		if len(me.Options) > 0 {
-			out["options"] = me.Options
-		}
+		out := tuneOutput(me, int64(def/time.Second), int64(max/time.Second))
+		out["token_type"] = "default-service"
 		return &Response{Data: out}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
 		c.ident.authMu.Lock()
@@ -390,4 +358,65 @@ func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path strin
 		return &Response{}, nil
 	}
 	return nil, unsupportedOp()
+}
+
+// tuneOutput is the body of a read of sys/mounts/<path>/tune or
+// sys/auth/<path>/tune, with the effective lease TTLs in seconds.
+func tuneOutput(me *MountEntry, defTTL, maxTTL int64) map[string]any {
+	out := map[string]any{
+		"default_lease_ttl": defTTL, "max_lease_ttl": maxTTL, "force_no_cache": me.Config.ForceNoCache,
+		"description": me.Description,
+	}
+	if len(me.Options) > 0 {
+		out["options"] = me.Options
+	}
+	return out
+}
+
+// mountWrite serves the writes of sys/mounts/<path> and sys/auth/<path>:
+// create and update enable a backend as the request body describes, delete
+// disables it.
+func mountWrite(ctx context.Context, op secrets.Operation, path string, data map[string]any,
+	enable func(ctx context.Context, path, typ, desc string, opts map[string]string, cfg MountConfig) error,
+	disable func(ctx context.Context, path string) error,
+) (*Response, error) {
+	switch op {
+	case secrets.OpCreate, secrets.OpUpdate:
+		typ, desc, opts, cfg, err := enableParams(data)
+		if err != nil {
+			return nil, err
+		}
+		if err := enable(ctx, path, typ, desc, opts, cfg); err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	case secrets.OpDelete:
+		if err := disable(ctx, path); err != nil {
+			return nil, err
+		}
+		return &Response{}, nil
+	}
+	return nil, unsupportedOp()
+}
+
+// enableParams reads the body of a mount-enable request (sys/mounts/<path>
+// and sys/auth/<path>): the backend type, description, options and tuning.
+func enableParams(data map[string]any) (typ, desc string, opts map[string]string, cfg MountConfig, err error) {
+	typ, _ = data["type"].(string)
+	if typ == "" {
+		return "", "", nil, MountConfig{}, badRequest("backend type must be specified as a string")
+	}
+	desc, _ = data["description"].(string)
+	opts = map[string]string{}
+	if o, ok := data["options"].(map[string]any); ok {
+		for k, v := range o {
+			opts[k] = fmt.Sprint(v)
+		}
+	}
+	if m, ok := data["config"].(map[string]any); ok {
+		if err := applyTune(&cfg, m); err != nil {
+			return "", "", nil, MountConfig{}, err
+		}
+	}
+	return typ, desc, opts, cfg, nil
 }

@@ -376,3 +376,33 @@ func TestInit_PGP(t *testing.T) {
 		t.Fatalf("root token encrypts %q", tok)
 	}
 }
+
+// Both ceremonies collect shares through the same code: a wrong nonce is
+// refused, and a wrong combined key resets the progress with an error that
+// names the ceremony.
+func TestCeremonyUpdate_NonceAndWrongKey(t *testing.T) {
+	tests := []struct {
+		name, attempt, update string
+		init                  map[string]any
+		wantReset             string
+	}{
+		{"rekey", "sys/rekey/init", "sys/rekey/update", map[string]any{"secret_shares": 3, "secret_threshold": 2}, "rekey progress was reset"},
+		{"generate-root", "sys/generate-root/attempt", "sys/generate-root/update", nil, "root generation progress was reset"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := newCerNode(t)
+			other := newCerNode(t) // another vault's shares: right shape, wrong key
+			nonce := n.raw(n.root, secrets.OpUpdate, tc.attempt, tc.init)["nonce"].(string)
+			n.fails(n.root, secrets.OpUpdate, tc.update, map[string]any{"key": b64(other.shares[0]), "nonce": "wrong"}, secrets.ErrInvalidRequest, "incorrect nonce")
+			if up := n.raw(n.root, secrets.OpUpdate, tc.update, map[string]any{"key": b64(other.shares[0]), "nonce": nonce}); up["progress"] != 1 || up["complete"] != false {
+				t.Fatalf("first share = %v, want progress 1, not complete", up)
+			}
+			n.raw(n.root, secrets.OpUpdate, tc.update, map[string]any{"key": b64(other.shares[1]), "nonce": nonce})
+			n.fails(n.root, secrets.OpUpdate, tc.update, map[string]any{"key": b64(other.shares[2]), "nonce": nonce}, secrets.ErrInvalidRequest, tc.wantReset)
+			if st := n.raw(n.root, secrets.OpRead, tc.attempt, nil); st["started"] != true || st["progress"] != 0 || st["nonce"] != nonce {
+				t.Fatalf("after a wrong combination = %v, want the attempt kept with progress 0", st)
+			}
+		})
+	}
+}

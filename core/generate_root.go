@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -119,39 +118,25 @@ func (c *Core) genRootCancel(data map[string]any) (*Response, error) {
 }
 
 func (c *Core) genRootUpdate(ctx context.Context, data map[string]any) (*Response, error) {
-	share, nonce, err := shareParams(data)
+	share, nonce, cur, err := c.ceremonyInput(ctx, data)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(share)
-	cur, err := c.barrier.SealConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
 	c.ceremonies.mu.Lock()
 	defer c.ceremonies.mu.Unlock()
 	a := c.ceremonies.genRoot
 	if a == nil {
 		return nil, badRequest("no root generation in progress")
 	}
-	if nonce != a.nonce {
-		return nil, badRequest("incorrect nonce")
-	}
-	key, _, err := a.shares.Add(*cur, share)
+	key, done, err := c.addCeremonyShare(ctx, cur, a.shares, a.nonce, nonce, share, "root generation", "generate-root")
 	if err != nil {
 		return nil, err
 	}
-	if key == nil {
+	if !done {
 		return &Response{Raw: c.genRootStatusLocked(cur)}, nil
 	}
 	defer key.Zero()
-	if err := c.barrier.CheckKey(ctx, key); err != nil {
-		if errors.Is(err, seal.ErrInvalidKey) {
-			c.log.Warn("generate-root: the combined key is wrong; progress reset")
-			return nil, badRequest("the combined key is not the unseal key; root generation progress was reset")
-		}
-		return nil, err
-	}
 	token, err := c.tokens.create(ctx, &TokenEntry{
 		Policies: []string{"root"}, Path: "auth/token/root", DisplayName: "root", Orphan: true,
 	}, "")

@@ -207,41 +207,27 @@ func (c *Core) rekeyCancel(data map[string]any) (*Response, error) {
 }
 
 func (c *Core) rekeyUpdate(ctx context.Context, data map[string]any) (*Response, error) {
-	share, nonce, err := shareParams(data)
+	share, nonce, cur, err := c.ceremonyInput(ctx, data)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(share)
-	cur, err := c.barrier.SealConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
 	c.ceremonies.mu.Lock()
 	defer c.ceremonies.mu.Unlock()
 	a := c.ceremonies.rekey
 	if a == nil {
 		return nil, badRequest("no rekey in progress")
 	}
-	if nonce != a.nonce {
-		return nil, badRequest("incorrect nonce")
-	}
-	key, _, err := a.shares.Add(*cur, share)
+	key, done, err := c.addCeremonyShare(ctx, cur, a.shares, a.nonce, nonce, share, "rekey", "rekey")
 	if err != nil {
 		return nil, err
 	}
-	if key == nil {
+	if !done {
 		out := c.rekeyStatusLocked(cur)
 		out["complete"] = false
 		return &Response{Raw: out}, nil
 	}
 	defer key.Zero()
-	if err := c.barrier.CheckKey(ctx, key); err != nil {
-		if errors.Is(err, seal.ErrInvalidKey) {
-			c.log.Warn("rekey: the combined key is wrong; progress reset")
-			return nil, badRequest("the combined key is not the unseal key; rekey progress was reset")
-		}
-		return nil, err
-	}
 	newShares, err := c.barrier.Rekey(ctx, a.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("core: rekey: %w", err)
@@ -257,6 +243,50 @@ func (c *Core) rekeyUpdate(ctx context.Context, data map[string]any) (*Response,
 		out["warnings"] = warnings
 	}
 	return &Response{Raw: out}, nil
+}
+
+// ceremonyInput reads the share and nonce of a rekey or generate-root
+// update and the current seal configuration. The caller clears the share.
+func (c *Core) ceremonyInput(ctx context.Context, data map[string]any) (share []byte, nonce string, cur *seal.Config, err error) {
+	share, nonce, err = shareParams(data)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	cur, err = c.barrier.SealConfig(ctx)
+	if err != nil {
+		clear(share)
+		return nil, "", nil, err
+	}
+	return share, nonce, cur, nil
+}
+
+// addCeremonyShare checks the nonce given against the attempt's (want) and
+// adds share to the shares the attempt collected under cur. It reports
+// done=false while more shares are needed; once the threshold is reached it
+// returns the combined key, checked against the barrier, and the caller
+// must Zero it. A wrong combined key resets the progress. what names the
+// ceremony in errors ("rekey", "root generation"), tag in the log. The
+// caller holds c.ceremonies.mu.
+func (c *Core) addCeremonyShare(ctx context.Context, cur *seal.Config, shares *seal.Unsealer, want, nonce string, share []byte, what, tag string) (key seal.Secret, done bool, err error) {
+	if nonce != want {
+		return nil, false, badRequest("incorrect nonce")
+	}
+	key, _, err = shares.Add(*cur, share)
+	if err != nil {
+		return nil, false, err
+	}
+	if key == nil {
+		return nil, false, nil
+	}
+	if err := c.barrier.CheckKey(ctx, key); err != nil {
+		key.Zero()
+		if errors.Is(err, seal.ErrInvalidKey) {
+			c.log.Warn(tag + ": the combined key is wrong; progress reset")
+			return nil, false, badRequest("the combined key is not the unseal key; %s progress was reset", what)
+		}
+		return nil, false, err
+	}
+	return key, true, nil
 }
 
 // encodeShares returns the shares as hex and base64 strings and zeroes

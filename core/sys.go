@@ -149,35 +149,8 @@ func (c *Core) sysMount(ctx context.Context, op secrets.Operation, path string, 
 			return &Response{Data: mountOutput(me)}, nil
 		}
 		return nil, badRequest("no matching mount at %q", p)
-	case secrets.OpCreate, secrets.OpUpdate:
-		typ, _ := data["type"].(string)
-		if typ == "" {
-			return nil, badRequest("backend type must be specified as a string")
-		}
-		desc, _ := data["description"].(string)
-		opts := map[string]string{}
-		if o, ok := data["options"].(map[string]any); ok {
-			for k, v := range o {
-				opts[k] = fmt.Sprint(v)
-			}
-		}
-		var cfg MountConfig
-		if m, ok := data["config"].(map[string]any); ok {
-			if err := applyTune(&cfg, m); err != nil {
-				return nil, err
-			}
-		}
-		if err := c.EnableMount(ctx, path, typ, desc, opts, cfg); err != nil {
-			return nil, err
-		}
-		return &Response{}, nil
-	case secrets.OpDelete:
-		if err := c.DisableMount(ctx, path); err != nil {
-			return nil, err
-		}
-		return &Response{}, nil
 	}
-	return nil, unsupportedOp()
+	return mountWrite(ctx, op, path, data, c.EnableMount, c.DisableMount)
 }
 
 func applyTune(cfg *MountConfig, m map[string]any) error {
@@ -222,14 +195,7 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 		if ml == 0 {
 			ml = int64(c.cfg.MaxLeaseTTL / time.Second)
 		}
-		out := map[string]any{
-			"default_lease_ttl": dl, "max_lease_ttl": ml, "force_no_cache": me.Config.ForceNoCache,
-			"description": me.Description,
-		}
-		if len(me.Options) > 0 {
-			out["options"] = me.Options
-		}
-		return &Response{Data: out}, nil
+		return &Response{Data: tuneOutput(me, dl, ml)}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
 		err := c.TuneMount(ctx, path, func(me *MountEntry) error {
 			if err := applyTune(&me.Config, data); err != nil {

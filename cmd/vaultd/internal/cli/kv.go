@@ -85,6 +85,20 @@ func kvPreflight(ctx context.Context, c *vaultapi.Client, path string) (mount st
 	return mount, v2, nil
 }
 
+// kvTarget builds the API client and resolves arg under the -mount flag
+// with kvPath; it reports a failed resolution as an API error.
+func (a *app) kvTarget(ctx context.Context, kf *kvFlags, arg, apiPrefix string) (c *vaultapi.Client, full string, v2 bool, err error) {
+	c, err = a.client()
+	if err != nil {
+		return nil, "", false, err
+	}
+	full, _, v2, err = kvPath(ctx, c, kf.mount, arg, apiPrefix)
+	if err != nil {
+		return nil, "", false, apiError("%s", describe(err))
+	}
+	return c, full, v2, nil
+}
+
 // kvPath resolves the API path of a kv command: for v2 the apiPrefix
 // ("data", "metadata", "delete", ...) goes after the mount.
 func kvPath(ctx context.Context, c *vaultapi.Client, mountFlag, arg, apiPrefix string) (full, mount string, v2 bool, err error) {
@@ -139,14 +153,10 @@ older version. If no key exists with that name an error is returned (exit 2).`,
 			if err := a.checkFormat(cmd); err != nil {
 				return err
 			}
-			c, err := a.client()
+			ctx := cmd.Context()
+			c, full, v2, err := a.kvTarget(ctx, kf, args[0], "data")
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			full, _, v2, err := kvPath(ctx, c, kf.mount, args[0], "data")
-			if err != nil {
-				return apiError("%s", describe(err))
 			}
 			var params map[string][]string
 			if v2 && version > 0 {
@@ -251,14 +261,10 @@ version is N (0: only if the key does not exist).`,
 			if err != nil {
 				return usageError(cmd, "Failed to parse K=V data: %v", err)
 			}
-			c, err := a.client()
+			ctx := cmd.Context()
+			c, full, v2, err := a.kvTarget(ctx, kf, args[0], "data")
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			full, _, v2, err := kvPath(ctx, c, kf.mount, args[0], "data")
-			if err != nil {
-				return apiError("%s", describe(err))
 			}
 			body := data
 			if v2 {
@@ -309,14 +315,10 @@ back with check-and-set.`,
 			for _, k := range remove {
 				data[k] = nil
 			}
-			c, err := a.client()
+			ctx := cmd.Context()
+			c, full, v2, err := a.kvTarget(ctx, kf, args[0], "data")
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			full, _, v2, err := kvPath(ctx, c, kf.mount, args[0], "data")
-			if err != nil {
-				return apiError("%s", describe(err))
 			}
 			if !v2 {
 				return apiError("K/V engine mount must be version 2 for patch support")
@@ -379,18 +381,6 @@ func (a *app) kvReadThenWrite(ctx context.Context, c *vaultapi.Client, full stri
 	return c.Logical().WriteWithContext(ctx, full, body)
 }
 
-func parseVersions(vs []string) []string {
-	var out []string
-	for _, v := range vs {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
-}
-
 func (a *app) newKVDeleteCmd(kf *kvFlags) *cobra.Command {
 	var versions []string
 	cmd := &cobra.Command{
@@ -407,7 +397,7 @@ latest version (or of -versions), which "kv undelete" reverts.`,
 				return err
 			}
 			ctx := cmd.Context()
-			vs := parseVersions(versions)
+			vs := splitList(versions)
 			prefix := "data"
 			if len(vs) > 0 {
 				prefix = "delete"
@@ -446,18 +436,14 @@ func (a *app) newKVVersionsCmd(kf *kvFlags, op string) *cobra.Command {
 		Example: fmt.Sprintf("  vaultd kv %s -mount=secret -versions=3 foo", op),
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			vs := parseVersions(versions)
+			vs := splitList(versions)
 			if len(vs) == 0 {
 				return usageError(cmd, "No versions provided, use the \"-versions\" flag to specify the version to %s.", op)
 			}
-			c, err := a.client()
+			ctx := cmd.Context()
+			c, full, v2, err := a.kvTarget(ctx, kf, args[0], op)
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			full, _, v2, err := kvPath(ctx, c, kf.mount, args[0], op)
-			if err != nil {
-				return apiError("%s", describe(err))
 			}
 			if !v2 {
 				return apiError("%s not supported on KV Version 1", op)
@@ -495,14 +481,10 @@ func (a *app) newKVListCmd(kf *kvFlags) *cobra.Command {
 			if len(args) == 1 {
 				arg = args[0]
 			}
-			c, err := a.client()
+			ctx := cmd.Context()
+			c, full, _, err := a.kvTarget(ctx, kf, arg, "metadata")
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			full, _, _, err := kvPath(ctx, c, kf.mount, arg, "metadata")
-			if err != nil {
-				return apiError("%s", describe(err))
 			}
 			s, err := c.Logical().ListWithContext(ctx, full)
 			if err != nil {
@@ -527,14 +509,10 @@ func (a *app) newKVMetaGetCmd(kf *kvFlags) *cobra.Command {
 			if err := a.checkFormat(cmd); err != nil {
 				return err
 			}
-			c, err := a.client()
+			ctx := cmd.Context()
+			c, full, v2, err := a.kvTarget(ctx, kf, args[0], "metadata")
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			full, _, v2, err := kvPath(ctx, c, kf.mount, args[0], "metadata")
-			if err != nil {
-				return apiError("%s", describe(err))
 			}
 			if !v2 {
 				return apiError("Metadata not supported on KV Version 1")
@@ -605,14 +583,10 @@ func (a *app) newKVMetaPutCmd(kf *kvFlags) *cobra.Command {
 				}
 				body["custom_metadata"] = cm
 			}
-			c, err := a.client()
+			ctx := cmd.Context()
+			c, full, v2, err := a.kvTarget(ctx, kf, args[0], "metadata")
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			full, _, v2, err := kvPath(ctx, c, kf.mount, args[0], "metadata")
-			if err != nil {
-				return apiError("%s", describe(err))
 			}
 			if !v2 {
 				return apiError("Metadata not supported on KV Version 1")
@@ -640,14 +614,10 @@ func (a *app) newKVMetaDeleteCmd(kf *kvFlags) *cobra.Command {
 		Example: "  vaultd kv metadata delete -mount=secret foo",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
+			ctx := cmd.Context()
+			c, full, v2, err := a.kvTarget(ctx, kf, args[0], "metadata")
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			full, _, v2, err := kvPath(ctx, c, kf.mount, args[0], "metadata")
-			if err != nil {
-				return apiError("%s", describe(err))
 			}
 			if !v2 {
 				return apiError("Metadata not supported on KV Version 1")

@@ -39,20 +39,14 @@ func ttlFlag(d time.Duration) string {
 }
 
 func (a *app) newSecretsCmd() *cobra.Command {
-	cmd := &cobra.Command{
+	return a.apiGroup(&cobra.Command{
 		Use:   "secrets",
 		Short: "Interact with secrets engines",
 		Long:  `Enables, disables, lists, tunes and moves secrets engines.`,
 		Example: `  vaultd secrets list
   vaultd secrets enable -path=kv2 -version=2 kv
   vaultd secrets tune -default-lease-ttl=1h kv2/`,
-		Args: cobra.ArbitraryArgs,
-		RunE: groupRunE,
-	}
-	a.addHTTPFlags(cmd)
-	a.addFormatFlag(cmd)
-	cmd.AddCommand(a.newSecretsEnableCmd(), a.newSecretsDisableCmd(), a.newSecretsListCmd(), a.newSecretsTuneCmd(), a.newSecretsMoveCmd())
-	return cmd
+	}, a.newSecretsEnableCmd(), a.newSecretsDisableCmd(), a.newSecretsListCmd(), a.newSecretsTuneCmd(), a.newSecretsMoveCmd())
 }
 
 func (a *app) newSecretsEnableCmd() *cobra.Command {
@@ -111,25 +105,15 @@ func (a *app) newSecretsEnableCmd() *cobra.Command {
 }
 
 func (a *app) newSecretsDisableCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "disable PATH",
+	return a.disableCmd(&cobra.Command{
 		Short:   "Disable a secrets engine",
 		Long:    `Unmounts the secrets engine at PATH. All of its data is deleted.`,
 		Example: "  vaultd secrets disable kv2/",
-		Args:    exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			mp := withSlash(args[0])
-			if err := c.Sys().UnmountWithContext(cmd.Context(), mp); err != nil {
-				return apiError("Error disabling secrets engine at %s: %s", mp, describe(err))
-			}
-			fmt.Fprintf(a.stdout, "Success! Disabled the secrets engine (if it existed) at: %s\n", mp)
-			return nil
+	}, (*vaultapi.Sys).UnmountWithContext,
+		func(mp string, err error) error {
+			return apiError("Error disabling secrets engine at %s: %s", mp, describe(err))
 		},
-	}
+		"Success! Disabled the secrets engine (if it existed) at: %s\n")
 }
 
 func (a *app) newSecretsListCmd() *cobra.Command {
@@ -141,10 +125,7 @@ func (a *app) newSecretsListCmd() *cobra.Command {
 		Example: "  vaultd secrets list\n  vaultd secrets list -detailed",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkFormat(cmd); err != nil {
-				return err
-			}
-			c, err := a.client()
+			c, err := a.formatClient(cmd)
 			if err != nil {
 				return err
 			}
@@ -301,18 +282,12 @@ func (a *app) waitRemount(ctx context.Context, c *vaultapi.Client, src, dst, id 
 // ---- auth ----
 
 func (a *app) newAuthCmd() *cobra.Command {
-	cmd := &cobra.Command{
+	return a.apiGroup(&cobra.Command{
 		Use:     "auth",
 		Short:   "Interact with auth methods",
 		Long:    `Enables, disables and lists auth methods. To log in, use "vaultd login".`,
 		Example: "  vaultd auth list\n  vaultd auth enable userpass\n  vaultd auth enable -path=apps approle",
-		Args:    cobra.ArbitraryArgs,
-		RunE:    groupRunE,
-	}
-	a.addHTTPFlags(cmd)
-	a.addFormatFlag(cmd)
-	cmd.AddCommand(a.newAuthEnableCmd(), a.newAuthDisableCmd(), a.newAuthListCmd())
-	return cmd
+	}, a.newAuthEnableCmd(), a.newAuthDisableCmd(), a.newAuthListCmd())
 }
 
 func (a *app) newAuthEnableCmd() *cobra.Command {
@@ -356,25 +331,15 @@ func (a *app) newAuthEnableCmd() *cobra.Command {
 }
 
 func (a *app) newAuthDisableCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "disable PATH",
+	return a.disableCmd(&cobra.Command{
 		Short:   "Disable an auth method",
 		Long:    `Disables the auth method at auth/PATH and revokes the tokens it issued.`,
 		Example: "  vaultd auth disable userpass/",
-		Args:    exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			mp := withSlash(args[0])
-			if err := c.Sys().DisableAuthWithContext(cmd.Context(), mp); err != nil {
-				return apiError("Error disabling auth method at %s: %s", mp, describe(err))
-			}
-			fmt.Fprintf(a.stdout, "Success! Disabled the auth method (if it existed) at: %s\n", mp)
-			return nil
+	}, (*vaultapi.Sys).DisableAuthWithContext,
+		func(mp string, err error) error {
+			return apiError("Error disabling auth method at %s: %s", mp, describe(err))
 		},
-	}
+		"Success! Disabled the auth method (if it existed) at: %s\n")
 }
 
 func (a *app) newAuthListCmd() *cobra.Command {
@@ -386,10 +351,7 @@ func (a *app) newAuthListCmd() *cobra.Command {
 		Example: "  vaultd auth list",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkFormat(cmd); err != nil {
-				return err
-			}
-			c, err := a.client()
+			c, err := a.formatClient(cmd)
 			if err != nil {
 				return err
 			}
@@ -425,18 +387,12 @@ func (a *app) newAuthListCmd() *cobra.Command {
 // ---- audit ----
 
 func (a *app) newAuditCmd() *cobra.Command {
-	cmd := &cobra.Command{
+	return a.apiGroup(&cobra.Command{
 		Use:     "audit",
 		Short:   "Interact with audit devices",
 		Long:    `Enables, disables and lists audit devices.`,
 		Example: "  vaultd audit enable file file_path=/var/log/vaultd/audit.log\n  vaultd audit list",
-		Args:    cobra.ArbitraryArgs,
-		RunE:    groupRunE,
-	}
-	a.addHTTPFlags(cmd)
-	a.addFormatFlag(cmd)
-	cmd.AddCommand(a.newAuditEnableCmd(), a.newAuditDisableCmd(), a.newAuditListCmd())
-	return cmd
+	}, a.newAuditEnableCmd(), a.newAuditDisableCmd(), a.newAuditListCmd())
 }
 
 func (a *app) newAuditEnableCmd() *cobra.Command {
@@ -482,25 +438,13 @@ func (a *app) newAuditEnableCmd() *cobra.Command {
 }
 
 func (a *app) newAuditDisableCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "disable PATH",
+	return a.disableCmd(&cobra.Command{
 		Short:   "Disable an audit device",
 		Long:    `Disables the audit device at PATH.`,
 		Example: "  vaultd audit disable file/",
-		Args:    exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			mp := withSlash(args[0])
-			if err := c.Sys().DisableAuditWithContext(cmd.Context(), mp); err != nil {
-				return apiError("Error disabling audit device: %s", describe(err))
-			}
-			fmt.Fprintf(a.stdout, "Success! Disabled audit device (if it was enabled) at: %s\n", mp)
-			return nil
-		},
-	}
+	}, (*vaultapi.Sys).DisableAuditWithContext,
+		func(mp string, err error) error { return apiError("Error disabling audit device: %s", describe(err)) },
+		"Success! Disabled audit device (if it was enabled) at: %s\n")
 }
 
 func (a *app) newAuditListCmd() *cobra.Command {
@@ -512,10 +456,7 @@ func (a *app) newAuditListCmd() *cobra.Command {
 		Example: "  vaultd audit list -detailed",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkFormat(cmd); err != nil {
-				return err
-			}
-			c, err := a.client()
+			c, err := a.formatClient(cmd)
 			if err != nil {
 				return err
 			}
@@ -550,5 +491,28 @@ func (a *app) newAuditListCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&detailed, "detailed", false, "print the options and replication of each device")
+	return cmd
+}
+
+// disableCmd completes cmd as "disable PATH": it calls disable with the
+// mount path, returns fail's error if that fails and prints done (a format
+// with one %s, the mount path) if it succeeds.
+func (a *app) disableCmd(cmd *cobra.Command, disable func(*vaultapi.Sys, context.Context, string) error,
+	fail func(mp string, err error) error, done string,
+) *cobra.Command {
+	cmd.Use = "disable PATH"
+	cmd.Args = exactArgs(1)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		mp := withSlash(args[0])
+		if err := disable(c.Sys(), cmd.Context(), mp); err != nil {
+			return fail(mp, err)
+		}
+		fmt.Fprintf(a.stdout, done, mp)
+		return nil
+	}
 	return cmd
 }

@@ -44,13 +44,7 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 			if err := a.checkFormat(cmd); err != nil {
 				return err
 			}
-			n := 0
-			for _, b := range []bool{init, cancel, status} {
-				if b {
-					n++
-				}
-			}
-			if n > 1 {
+			if countSet(init, cancel, status) > 1 {
 				return usageError(cmd, "Only one of -init, -cancel or -status may be given")
 			}
 			c, err := a.client()
@@ -106,18 +100,15 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 			if nonce == "" {
 				nonce = st.Nonce
 			}
-			share, err := a.shareInput(args, "Unseal Key (will be hidden): ", nonInteractive, privKey)
+			resp, err := a.postShare(ctx, c, args, nonInteractive, privKey, "/v1/sys/rekey/update", nonce, "Rekey", func() (bool, int, int, error) {
+				st, err := c.Sys().RekeyStatusWithContext(ctx)
+				if err != nil {
+					return false, 0, 0, err
+				}
+				return st.Started, st.Progress, st.Required, nil
+			})
 			if err != nil {
 				return err
-			}
-			resp, err := shareUpdate(ctx, c, "/v1/sys/rekey/update", share, nonce)
-			clear(share)
-			if err != nil {
-				msg := "Error posting unseal key: " + describe(err)
-				if st2, serr := c.Sys().RekeyStatusWithContext(ctx); serr == nil && st2.Started {
-					msg += fmt.Sprintf("\nRekey progress: %d/%d", st2.Progress, st2.Required)
-				}
-				return apiError("%s", msg)
 			}
 			var up vaultapi.RekeyUpdateResponse
 			if err := decodeJSON(resp, &up); err != nil {
@@ -144,6 +135,41 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 	f.StringVar(&privKey, "pgp-private-key", "", "decrypt a PGP-encrypted current share locally with this private key file")
 	f.BoolVar(&nonInteractive, "non-interactive", false, "never prompt; fail if no key is given")
 	return cmd
+}
+
+// postShare reads this keyholder's share (argument, "-" for stdin, or the
+// hidden prompt), posts it with nonce to path and wipes it. If the post
+// fails, the error carries the ceremony's progress as progress reports it
+// ("<label> progress: n/m"), when it can be read and the ceremony is started.
+func (a *app) postShare(ctx context.Context, c *vaultapi.Client, args []string, nonInteractive bool, privKey, path, nonce, label string,
+	progress func() (started bool, n, required int, err error),
+) (*vaultapi.Response, error) {
+	share, err := a.shareInput(args, "Unseal Key (will be hidden): ", nonInteractive, privKey)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := shareUpdate(ctx, c, path, share, nonce)
+	clear(share)
+	if err != nil {
+		msg := "Error posting unseal key: " + describe(err)
+		if started, n, required, serr := progress(); serr == nil && started {
+			msg += fmt.Sprintf("\n%s progress: %d/%d", label, n, required)
+		}
+		return nil, apiError("%s", msg)
+	}
+	return resp, nil
+}
+
+// countSet is the number of true values: how many of a command's mutually
+// exclusive mode flags were given.
+func countSet(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // shareUpdate PUTs {"key": share, "nonce": nonce} to path, wiping the body.
@@ -281,13 +307,7 @@ shares, and each is audited.`,
 			if err := a.checkFormat(cmd); err != nil {
 				return err
 			}
-			n := 0
-			for _, b := range []bool{init, cancel, status, genOTP, decode != ""} {
-				if b {
-					n++
-				}
-			}
-			if n > 1 {
+			if countSet(init, cancel, status, genOTP, decode != "") > 1 {
 				return usageError(cmd, "Only one of -init, -cancel, -status, -generate-otp or -decode may be given")
 			}
 			switch {
@@ -366,18 +386,15 @@ shares, and each is audited.`,
 			if nonce == "" {
 				nonce = st.Nonce
 			}
-			share, err := a.shareInput(args, "Unseal Key (will be hidden): ", nonInteractive, privKey)
+			resp, err := a.postShare(ctx, c, args, nonInteractive, privKey, "/v1/sys/generate-root/update", nonce, "Root generation", func() (bool, int, int, error) {
+				st, err := c.Sys().GenerateRootStatusWithContext(ctx)
+				if err != nil {
+					return false, 0, 0, err
+				}
+				return st.Started, st.Progress, st.Required, nil
+			})
 			if err != nil {
 				return err
-			}
-			resp, err := shareUpdate(ctx, c, "/v1/sys/generate-root/update", share, nonce)
-			clear(share)
-			if err != nil {
-				msg := "Error posting unseal key: " + describe(err)
-				if st2, serr := c.Sys().GenerateRootStatusWithContext(ctx); serr == nil && st2.Started {
-					msg += fmt.Sprintf("\nRoot generation progress: %d/%d", st2.Progress, st2.Required)
-				}
-				return apiError("%s", msg)
 			}
 			var up vaultapi.GenerateRootStatusResponse
 			if err := decodeJSON(resp, &up); err != nil {

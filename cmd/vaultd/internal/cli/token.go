@@ -40,10 +40,7 @@ secret_id=ID. -path names the auth mount (default: the method's name).`,
   vaultd login -token-only -no-store -method=userpass username=ci password=-`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkFormat(cmd); err != nil {
-				return err
-			}
-			c, err := a.client()
+			c, err := a.formatClient(cmd)
 			if err != nil {
 				return err
 			}
@@ -208,18 +205,12 @@ func (a *app) loginApprole(ctx context.Context, c *vaultapi.Client, path string,
 // ---- token ----
 
 func (a *app) newTokenCmd() *cobra.Command {
-	cmd := &cobra.Command{
+	return a.apiGroup(&cobra.Command{
 		Use:     "token",
 		Short:   "Interact with tokens",
 		Long:    `Creates, looks up, renews and revokes tokens, and shows a token's capabilities on a path.`,
 		Example: "  vaultd token create -policy=dev -ttl=1h\n  vaultd token lookup\n  vaultd token capabilities secret/data/foo",
-		Args:    cobra.ArbitraryArgs,
-		RunE:    groupRunE,
-	}
-	a.addHTTPFlags(cmd)
-	a.addFormatFlag(cmd)
-	cmd.AddCommand(a.newTokenCreateCmd(), a.newTokenLookupCmd(), a.newTokenRenewCmd(), a.newTokenRevokeCmd(), a.newTokenCapabilitiesCmd())
-	return cmd
+	}, a.newTokenCreateCmd(), a.newTokenLookupCmd(), a.newTokenRenewCmd(), a.newTokenRevokeCmd(), a.newTokenCapabilitiesCmd())
 }
 
 func (a *app) newTokenCreateCmd() *cobra.Command {
@@ -275,10 +266,7 @@ policies and TTLs.`,
 			if err != nil {
 				return apiError("Error creating token: %s", describe(err))
 			}
-			if a.field != "" {
-				return a.printer().rawField(s, a.field)
-			}
-			return a.printer().secret(s)
+			return a.printSecret(s)
 		},
 	}
 	f := cmd.Flags()
@@ -363,10 +351,7 @@ func (a *app) newTokenLookupCmd() *cobra.Command {
 			if err != nil {
 				return apiError("Error looking up token: %s", describe(err))
 			}
-			if a.field != "" {
-				return a.printer().rawField(s, a.field)
-			}
-			return a.printer().secret(s)
+			return a.printSecret(s)
 		},
 	}
 	cmd.Flags().BoolVar(&accessor, "accessor", false, "treat the argument as an accessor")
@@ -408,10 +393,7 @@ func (a *app) newTokenRenewCmd() *cobra.Command {
 			if err != nil {
 				return apiError("Error renewing token: %s", describe(err))
 			}
-			if a.field != "" {
-				return a.printer().rawField(s, a.field)
-			}
-			return a.printer().secret(s)
+			return a.printSecret(s)
 		},
 	}
 	cmd.Flags().DurationVarP(&increment, "increment", "i", 0, "requested extension")
@@ -483,10 +465,7 @@ func (a *app) newTokenCapabilitiesCmd() *cobra.Command {
 		Example: "  vaultd token capabilities secret/data/foo\n  vaultd token capabilities hvs.XXXX sys/mounts",
 		Args:    rangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkFormat(cmd); err != nil {
-				return err
-			}
-			c, err := a.client()
+			c, err := a.formatClient(cmd)
 			if err != nil {
 				return err
 			}
@@ -519,18 +498,12 @@ func (a *app) newTokenCapabilitiesCmd() *cobra.Command {
 // ---- policy ----
 
 func (a *app) newPolicyCmd() *cobra.Command {
-	cmd := &cobra.Command{
+	return a.apiGroup(&cobra.Command{
 		Use:     "policy",
 		Short:   "Interact with policies",
 		Long:    `Writes, reads, lists, deletes and formats ACL policies.`,
 		Example: "  vaultd policy write dev dev.hcl\n  vaultd policy list\n  vaultd policy read dev",
-		Args:    cobra.ArbitraryArgs,
-		RunE:    groupRunE,
-	}
-	a.addHTTPFlags(cmd)
-	a.addFormatFlag(cmd)
-	cmd.AddCommand(a.newPolicyWriteCmd(), a.newPolicyReadCmd(), a.newPolicyListCmd(), a.newPolicyDeleteCmd(), a.newPolicyFmtCmd())
-	return cmd
+	}, a.newPolicyWriteCmd(), a.newPolicyReadCmd(), a.newPolicyListCmd(), a.newPolicyDeleteCmd(), a.newPolicyFmtCmd())
 }
 
 func (a *app) newPolicyWriteCmd() *cobra.Command {
@@ -573,10 +546,7 @@ func (a *app) newPolicyReadCmd() *cobra.Command {
 		Example: "  vaultd policy read dev",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkFormat(cmd); err != nil {
-				return err
-			}
-			c, err := a.client()
+			c, err := a.formatClient(cmd)
 			if err != nil {
 				return err
 			}
@@ -606,10 +576,7 @@ func (a *app) newPolicyListCmd() *cobra.Command {
 		Example: "  vaultd policy list",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.checkFormat(cmd); err != nil {
-				return err
-			}
-			c, err := a.client()
+			c, err := a.formatClient(cmd)
 			if err != nil {
 				return err
 			}
