@@ -139,6 +139,10 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 	if a.NumUses < 0 {
 		return nil, badRequest("number of uses cannot be negative")
 	}
+	boundCIDRs, err := canonicalCIDRs("token_bound_cidrs", a.BoundCIDRs)
+	if err != nil {
+		return nil, err
+	}
 	policies := sanitizePolicies(a.Policies, !a.NoDefaultPol)
 	def, max := c.authMountTTLs(me)
 	if a.MaxTTL > 0 && a.MaxTTL < max {
@@ -177,6 +181,7 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 		Period:         a.Period,
 		Renewable:      a.Renewable,
 		Orphan:         true,
+		BoundCIDRs:     boundCIDRs,
 	}
 	if a.Period == 0 {
 		te.MaxTTL = max

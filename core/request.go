@@ -139,7 +139,7 @@ func wrappable(resp *Response) bool {
 // resolves its policies. Any failure is a 403 "permission denied" that
 // does not say whether the token was unknown, expired or used up.
 func (c *Core) authenticate(ctx context.Context, req *Request) (*TokenEntry, error) {
-	te, err := c.tokens.lookup(ctx, req.ClientToken)
+	te, err := c.tokens.lookupFrom(ctx, req.ClientToken, req.RemoteAddr)
 	if errors.Is(err, errTokenNotFound) {
 		return nil, permissionDenied()
 	}

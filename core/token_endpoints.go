@@ -27,6 +27,8 @@ type tokenRole struct {
 	ExplicitMaxTTL       time.Duration `json:"explicit_max_ttl"`
 	TokenNumUses         int           `json:"token_num_uses"`
 	TokenNoDefaultPolicy bool          `json:"token_no_default_policy"`
+	// BoundCIDRs bind the role's tokens to these client addresses.
+	BoundCIDRs []string `json:"token_bound_cidrs,omitempty"`
 }
 
 func secs(d time.Duration) int64 { return int64(d / time.Second) }
@@ -338,6 +340,7 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 	}
 	if role != nil {
 		te.Role = role.Name
+		te.BoundCIDRs = slices.Clone(role.BoundCIDRs)
 	}
 	if !orphan {
 		te.ParentHash = parent.IDHash
@@ -395,6 +398,9 @@ func (c *Core) tokenLookupData(te *TokenEntry, id string) map[string]any {
 	}
 	if te.Role != "" {
 		d["role"] = te.Role
+	}
+	if len(te.BoundCIDRs) > 0 {
+		d["bound_cidrs"] = slices.Clone(te.BoundCIDRs)
 	}
 	return d
 }
@@ -597,7 +603,7 @@ func roleOutput(r *tokenRole) map[string]any {
 		"period": secs(r.Period), "token_period": secs(r.Period),
 		"explicit_max_ttl": secs(r.ExplicitMaxTTL), "token_explicit_max_ttl": secs(r.ExplicitMaxTTL),
 		"token_num_uses": r.TokenNumUses, "token_no_default_policy": r.TokenNoDefaultPolicy,
-		"token_type": "default-service",
+		"token_type": "default-service", "token_bound_cidrs": nonNil(r.BoundCIDRs), "bound_cidrs": nonNil(r.BoundCIDRs),
 	}
 }
 
@@ -697,6 +703,18 @@ func applyRoleFields(r *tokenRole, d map[string]any) error {
 			return err
 		} else if set {
 			r.ExplicitMaxTTL = v
+			break
+		}
+	}
+	for _, k := range []string{"token_bound_cidrs", "bound_cidrs"} {
+		if v, set, err := strListField(d, k); err != nil {
+			return err
+		} else if set {
+			cidrs, err := canonicalCIDRs(k, v)
+			if err != nil {
+				return err
+			}
+			r.BoundCIDRs = cidrs
 			break
 		}
 	}

@@ -12,7 +12,10 @@ import (
 	"hash"
 	"hash/fnv"
 	"math/big"
+	"net/netip"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,6 +77,9 @@ type TokenEntry struct {
 	Type        string        `json:"type"`
 	Role        string        `json:"role,omitempty"`
 	EntityID    string        `json:"entity_id,omitempty"`
+	// BoundCIDRs, when set, are the only client addresses the token may be
+	// used from (canonical form; see canonicalCIDRs).
+	BoundCIDRs []string `json:"bound_cidrs,omitempty"`
 	// Wrap is set on response-wrapping tokens.
 	Wrap *wrapMeta `json:"wrap,omitempty"`
 
@@ -381,6 +387,83 @@ func (ts *tokenStore) lookup(ctx context.Context, id string) (*TokenEntry, error
 	}
 	te.ID = id
 	return te, nil
+}
+
+// lookupFrom is lookup for a request from remote ("ip" or "ip:port"): a
+// token bound to CIDR blocks that do not hold remote is refused exactly
+// like an unknown one.
+func (ts *tokenStore) lookupFrom(ctx context.Context, id, remote string) (*TokenEntry, error) {
+	te, err := ts.lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !cidrsAllow(te.BoundCIDRs, remote) {
+		return nil, errTokenNotFound
+	}
+	return te, nil
+}
+
+// parseCIDR parses a CIDR block or a single address (a /32 or /128);
+// IPv4-mapped IPv6 blocks become IPv4 blocks so they match IPv4 clients.
+func parseCIDR(s string) (netip.Prefix, bool) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	if err != nil {
+		a, aerr := netip.ParseAddr(strings.TrimSpace(s))
+		if aerr != nil || a.Zone() != "" {
+			return netip.Prefix{}, false
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p, true
+}
+
+// canonicalCIDRs validates CIDR blocks and returns them sorted,
+// de-duplicated and canonical (a single address without its length). An
+// invalid block is a 400 naming it and field.
+func canonicalCIDRs(field string, list []string) ([]string, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		p, ok := parseCIDR(s)
+		if !ok {
+			return nil, badRequest("invalid CIDR block %q in %q", s, field)
+		}
+		if p.IsSingleIP() {
+			out = append(out, p.Addr().String())
+		} else {
+			out = append(out, p.Masked().String())
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// cidrsAllow reports whether remote ("ip" or "ip:port") lies in one of
+// cidrs. No blocks allow everyone; an unparsable address matches none.
+func cidrsAllow(cidrs []string, remote string) bool {
+	if len(cidrs) == 0 {
+		return true
+	}
+	a, err := netip.ParseAddr(remote)
+	if err != nil {
+		ap, perr := netip.ParseAddrPort(remote)
+		if perr != nil {
+			return false
+		}
+		a = ap.Addr()
+	}
+	a = a.WithZone("").Unmap()
+	for _, s := range cidrs {
+		if p, ok := parseCIDR(s); ok && p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // lookupAccessor finds a live token by accessor. ID is left empty.

@@ -78,6 +78,11 @@ type Auth struct {
 	NoDefaultPol bool
 	// Alias names the entity within the auth method (username, role_id).
 	Alias string
+	// BoundCIDRs, when non-empty, binds the minted token to these CIDR
+	// blocks (or single addresses, as "ip" or "ip/len"): core refuses the
+	// token, as if it were invalid, on any request whose remote address
+	// lies outside all of them (Vault's token_bound_cidrs).
+	BoundCIDRs []string
 }
 
 // Backend is an engine. HandleRequest must be safe for concurrent use.

@@ -102,6 +102,49 @@ func TestAuthMethods_UserpassAndAppRole(t *testing.T) {
 		loginFails(t, "auth/userpass/login/alice", map[string]any{}, "missing password")
 	})
 
+	// token_bound_cidrs bind the token: usable over loopback when bound to
+	// it; a user bound elsewhere cannot log in (Vault checks the list at
+	// login), and a token bound elsewhere (through a token role, which has
+	// no creation-time check) is refused on use like an invalid token.
+	t.Run("bound_cidrs", func(t *testing.T) {
+		for user, cidrs := range map[string]string{"local": "127.0.0.1/32", "remote": "10.9.9.0/24"} {
+			if _, err := c.Logical().Write("auth/userpass/users/"+user, map[string]any{
+				"password": password, "token_policies": "app-read", "token_bound_cidrs": cidrs,
+			}); err != nil {
+				t.Fatalf("create user %s: %v", user, err)
+			}
+		}
+		s, err := newClient(t, p.Addr, "").Logical().Write("auth/userpass/login/local", map[string]any{"password": password})
+		if err != nil || s.Auth == nil {
+			t.Fatalf("login over loopback = %+v, %v", s, err)
+		}
+		useToken(t, s.Auth.ClientToken)
+		self, err := newClient(t, p.Addr, s.Auth.ClientToken).Auth().Token().LookupSelf()
+		if err != nil || !slices.Equal(amStrings(self.Data["bound_cidrs"]), []string{"127.0.0.1"}) {
+			t.Fatalf("lookup-self = %+v, %v; want bound_cidrs [127.0.0.1]", self, err)
+		}
+		if _, err := newClient(t, p.Addr, "").Logical().Write("auth/userpass/login/remote", map[string]any{"password": password}); !isStatus(err, 403) {
+			t.Fatalf("login from outside token_bound_cidrs: err = %v, want 403", err)
+		}
+
+		if _, err := c.Logical().Write("auth/token/roles/far", map[string]any{"token_bound_cidrs": "10.9.9.0/24"}); err != nil {
+			t.Fatalf("create token role: %v", err)
+		}
+		far, err := c.Auth().Token().CreateWithRole(&vaultapi.TokenCreateRequest{Policies: []string{"app-read"}}, "far")
+		if err != nil || far.Auth == nil {
+			t.Fatalf("create with role = %+v, %v", far, err)
+		}
+		_, err = newClient(t, p.Addr, far.Auth.ClientToken).Auth().Token().LookupSelf()
+		var re *vaultapi.ResponseError
+		if !errors.As(err, &re) || re.StatusCode != 403 || !slices.Equal(re.Errors, []string{"permission denied"}) {
+			t.Fatalf("token bound to 10.9.9.0/24 used over loopback: err = %v, want 403 permission denied", err)
+		}
+		look, err := c.Auth().Token().Lookup(far.Auth.ClientToken)
+		if err != nil || !slices.Equal(amStrings(look.Data["bound_cidrs"]), []string{"10.9.9.0/24"}) {
+			t.Fatalf("root lookup of the bound token = %+v, %v", look, err)
+		}
+	})
+
 	t.Run("approle", func(t *testing.T) {
 		if _, err := c.Logical().Write("auth/approle/role/web", map[string]any{
 			"token_policies": "app-read", "secret_id_num_uses": 2, "secret_id_ttl": "10m",

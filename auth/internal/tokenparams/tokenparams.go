@@ -171,6 +171,7 @@ func (t *Params) Auth(displayName, alias string, meta map[string]string) *secret
 		ExplicitMax:  t.ExplicitMaxTTL,
 		NoDefaultPol: t.NoDefaultPolicy,
 		Alias:        alias,
+		BoundCIDRs:   slices.Clone(t.BoundCIDRs),
 	}
 }
 

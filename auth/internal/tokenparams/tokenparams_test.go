@@ -126,17 +126,23 @@ func TestParams_Populate(t *testing.T) {
 }
 
 func TestParams_Auth(t *testing.T) {
-	p := tokenparams.Params{Policies: []string{"a", "b"}, TTL: 1, MaxTTL: 2, ExplicitMaxTTL: 3, Period: 4, NumUses: 5, NoDefaultPolicy: true}
+	p := tokenparams.Params{Policies: []string{"a", "b"}, TTL: 1, MaxTTL: 2, ExplicitMaxTTL: 3, Period: 4, NumUses: 5, NoDefaultPolicy: true,
+		BoundCIDRs: []string{"10.0.0.0/8", "127.0.0.1"}}
 	meta := map[string]string{"username": "alice"}
 	got := p.Auth("display", "alias", meta)
 	want := &secrets.Auth{Policies: []string{"a", "b"}, Metadata: meta, DisplayName: "display", TTL: 1, MaxTTL: 2,
-		Period: 4, NumUses: 5, Renewable: true, ExplicitMax: 3, NoDefaultPol: true, Alias: "alias"}
+		Period: 4, NumUses: 5, Renewable: true, ExplicitMax: 3, NoDefaultPol: true, Alias: "alias",
+		BoundCIDRs: []string{"10.0.0.0/8", "127.0.0.1"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Auth = %+v, want %+v", got, want)
 	}
 	got.Policies[0] = "changed"
 	if p.Policies[0] != "a" {
 		t.Fatal("Auth shares its policy list with the params")
+	}
+	got.BoundCIDRs[0] = "changed"
+	if p.BoundCIDRs[0] != "10.0.0.0/8" {
+		t.Fatal("Auth shares its bound CIDR list with the params")
 	}
 }
 
