@@ -13,60 +13,26 @@ import (
 // environment holds no configuration document.
 var errNoConfig = errors.New("no configuration: pass -config FILE|DIR, set VAULTD_LOCAL_CONFIG, or use -dev")
 
-// loadServerConfig builds a non-dev server configuration from the -config
-// paths (files or directories) and the document in VAULTD_LOCAL_CONFIG /
-// VAULT_LOCAL_CONFIG, merged in that order as Vault's container image does
-// (its entrypoint writes VAULT_LOCAL_CONFIG into the config directory).
-// Only one source may define storage. A config directory without *.hcl or
-// *.json files is accepted when the environment holds a document, so the
-// container image's empty /vault/config works with env-only
-// configuration. Environment overrides (VAULT_API_ADDR, ...) are applied and
-// the result is validated.
+// loadServerConfig builds a non-dev server configuration with
+// config.Resolve: the -config paths (files or directories) and the document
+// in VAULTD_LOCAL_CONFIG / VAULT_LOCAL_CONFIG, merged in that order as
+// Vault's container image does, storage defined once, env overrides and
+// defaults applied, validated. An empty config directory is accepted when
+// the environment holds the document (the image's empty /vault/config).
+// On top of Resolve it turns "nothing given" and "empty directory" into
+// errors that say what to do, and loads TLS certificates now, so a missing
+// one fails before raft opens.
 func loadServerConfig(paths []string, getenv func(string) string) (*config.Config, error) {
-	env, err := config.FromEnv(getenv)
-	if err != nil && !errors.Is(err, config.ErrNoEnvConfig) {
-		return nil, err
-	}
-	var cfg *config.Config
-	storageFrom := ""
-	add := func(c *config.Config, source string) error {
-		if c.Storage != nil {
-			if storageFrom != "" {
-				return fmt.Errorf("%w: %s defines storage, but %s already does; define it once", config.ErrInvalid, source, storageFrom)
-			}
-			storageFrom = source
-		}
-		cfg = cfg.Merge(c)
-		return nil
-	}
-	for _, p := range paths {
-		c, err := config.Load(p)
-		switch {
-		case errors.Is(err, config.ErrNoConfigFiles) && env != nil:
-			continue // the image's empty config directory; the document comes from the environment
-		case errors.Is(err, config.ErrNoConfigFiles):
-			return nil, fmt.Errorf("%w (add a config file there or set %s)", err, config.EnvLocalConfig)
-		case err != nil:
-			return nil, err
-		}
-		if err := add(c, p); err != nil {
-			return nil, err
-		}
-	}
-	if env != nil {
-		if err := add(env, "the environment ($"+config.EnvLocalConfig+")"); err != nil {
-			return nil, err
-		}
-	}
-	if cfg == nil {
+	cfg, err := config.Resolve(paths, getenv)
+	switch {
+	case err == nil:
+	case len(paths) == 0 && errors.Is(err, config.ErrNoEnvConfig):
 		return nil, errNoConfig
-	}
-	cfg.ApplyEnv(getenv)
-	if err := cfg.Validate(); err != nil {
+	case errors.Is(err, config.ErrNoConfigFiles):
+		return nil, fmt.Errorf("%w (add a config file there or set %s)", err, config.EnvLocalConfig)
+	default:
 		return nil, err
 	}
-	// A missing or unreadable certificate is a configuration error: report
-	// it now, before raft opens and the node starts logging.
 	for _, l := range cfg.Listeners {
 		if l.TLSDisable {
 			continue
