@@ -365,8 +365,17 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
 		req.Operation = secrets.OpRead
-		if lv := q.Get("list"); lv == "true" || lv == "1" {
-			req.Operation = secrets.OpList
+		if lv := q.Get("list"); lv != "" {
+			// Vault parses the flag with strconv.ParseBool: "True", "1",
+			// "t" all list; a value it cannot parse is a 400.
+			list, err := strconv.ParseBool(lv)
+			if err != nil {
+				s.respondError(w, r, secrets.Errorf(secrets.ErrInvalidRequest, "invalid value %q for query parameter \"list\": must be a boolean", lv))
+				return
+			}
+			if list {
+				req.Operation = secrets.OpList
+			}
 		}
 	case "LIST":
 		req.Operation = secrets.OpList
