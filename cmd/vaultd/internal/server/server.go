@@ -55,7 +55,10 @@ type Options struct {
 // Engines are the secrets engines and auth methods this build ships.
 func Engines() map[string]secrets.Factory {
 	return map[string]secrets.Factory{
-		"kv":        kv.Factory,
+		"kv": kv.Factory,
+		// generic is Vault's old name for KV v1; the mount keeps its type,
+		// as in Vault (sys/mounts shows "generic").
+		"generic":   kv.Factory,
 		"cubbyhole": cubbyhole.Factory,
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
