@@ -811,4 +811,3 @@ func isUserError(err error) bool {
 	_, ok := err.(*secrets.Error)
 	return ok
 }
-

@@ -211,4 +211,3 @@ func randomSerial(rnd io.Reader) ([]byte, error) {
 	}
 	return b, nil
 }
-

@@ -94,9 +94,9 @@ var extKeyUsageNames = map[string]x509.ExtKeyUsage{
 	"ipsecendsystem": x509.ExtKeyUsageIPSECEndSystem, "ipsectunnel": x509.ExtKeyUsageIPSECTunnel,
 	"ipsecuser": x509.ExtKeyUsageIPSECUser, "timestamping": x509.ExtKeyUsageTimeStamping,
 	"ocspsigning": x509.ExtKeyUsageOCSPSigning, "microsoftservergatedcrypto": x509.ExtKeyUsageMicrosoftServerGatedCrypto,
-	"netscapeservergatedcrypto": x509.ExtKeyUsageNetscapeServerGatedCrypto,
+	"netscapeservergatedcrypto":      x509.ExtKeyUsageNetscapeServerGatedCrypto,
 	"microsoftcommercialcodesigning": x509.ExtKeyUsageMicrosoftCommercialCodeSigning,
-	"microsoftkernelcodesigning": x509.ExtKeyUsageMicrosoftKernelCodeSigning,
+	"microsoftkernelcodesigning":     x509.ExtKeyUsageMicrosoftKernelCodeSigning,
 }
 
 func parseKeyUsage(names []string) (x509.KeyUsage, error) {
@@ -295,7 +295,7 @@ func (r *role) data() map[string]any {
 		"postal_code": nonNil(r.PostalCode), "generate_lease": r.GenerateLease, "no_store": r.NoStore,
 		"require_cn": r.RequireCN, "policy_identifiers": []string{},
 		"basic_constraints_valid_for_non_ca": r.BasicConstraintsValidForNonCA,
-		"not_before_duration": secs(r.NotBeforeDuration), "not_after": r.NotAfter, "issuer_ref": r.IssuerRef,
+		"not_before_duration":                secs(r.NotBeforeDuration), "not_after": r.NotAfter, "issuer_ref": r.IssuerRef,
 		"cn_validations": nonNil(r.CNValidations), "allow_token_displayname": false,
 	}
 }
