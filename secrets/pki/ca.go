@@ -458,6 +458,13 @@ func (e *engine) signIntermediate(ctx context.Context, req *secrets.Request, d *
 		subj.cn = csr.Subject.CommonName
 		subj.dns, subj.emails, subj.ips, subj.uris = csr.DNSNames, csr.EmailAddresses, csr.IPAddresses, csr.URIs
 	}
+	// As Vault: without common_name (or SANs), the CSR's are used.
+	if subj.cn == "" {
+		subj.cn = csr.Subject.CommonName
+	}
+	if len(subj.dns)+len(subj.emails)+len(subj.ips)+len(subj.uris) == 0 {
+		subj.dns, subj.emails, subj.ips, subj.uris = csr.DNSNames, csr.EmailAddresses, csr.IPAddresses, csr.URIs
+	}
 	if subj.cn == "" {
 		return nil, invalidf("the common_name field is required")
 	}
@@ -531,8 +538,12 @@ func (e *engine) signIntermediate(ctx context.Context, req *secrets.Request, d *
 		}
 		chain = append(chain, formatCert(c.Raw, format))
 	}
+	certOut := chain[0]
+	if format == "pem_bundle" { // the new CA followed by its issuer's chain
+		certOut = strings.Join(chain, "\n")
+	}
 	return &secrets.Response{Warnings: warnings, Data: map[string]any{
-		"certificate": chain[0], "issuing_ca": formatCert(parent.Raw, format), "ca_chain": chain,
+		"certificate": certOut, "issuing_ca": formatCert(parent.Raw, format), "ca_chain": chain,
 		"serial_number": serialColon(tmpl.SerialNumber), "expiration": notAfter.Unix(),
 	}}, nil
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
+	"github.com/vaultd/vaultd/secrets/pki"
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
@@ -63,6 +64,7 @@ func Engines() map[string]secrets.Factory {
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
 		"transit":   transit.Factory,
+		"pki":       pki.Factory,
 	}
 }
 
