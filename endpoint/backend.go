@@ -18,7 +18,9 @@ var ErrNoStorage = errors.New("endpoint: request has no storage")
 // converted fields and the path's captures.
 type Handler func(ctx context.Context, req *secrets.Request, d *Data) (*secrets.Response, error)
 
-// ExistenceFunc is a path's existence check (create vs update).
+// ExistenceFunc is a path's existence check (create vs update). A
+// user-facing *secrets.Error (an invalid name) means "no answer": the
+// write is then an update and its handler reports the error.
 type ExistenceFunc func(ctx context.Context, req *secrets.Request, d *Data) (bool, error)
 
 // Path declares one endpoint: a pattern relative to the mount, its
@@ -261,8 +263,9 @@ func UnknownFieldsWarning(keys []string) string {
 
 // Exists implements secrets.ExistenceChecker with the matching path's
 // check; ok is false when no path matches, the path has no check, the
-// request has no storage (unless storage is optional), or its fields do
-// not convert (HandleRequest then answers the error).
+// request has no storage (unless storage is optional), its fields do not
+// convert, or the check returns a user-facing *secrets.Error (a bad name:
+// not an existence question; HandleRequest then answers the error).
 func (b *Backend) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
 	if req == nil || (req.Storage == nil && !b.StorageOptional) {
 		return false, false, nil
@@ -276,6 +279,10 @@ func (b *Backend) Exists(ctx context.Context, req *secrets.Request) (exists, ok 
 		return false, false, nil
 	}
 	exists, err = cp.Exists(ctx, req, d)
+	var userErr *secrets.Error
+	if errors.As(err, &userErr) {
+		return false, false, nil // HandleRequest answers it
+	}
 	if err != nil {
 		return false, false, err
 	}

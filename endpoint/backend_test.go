@@ -297,6 +297,15 @@ func TestExists(t *testing.T) {
 	if _, ok, err := failing.Exists(ctx, &secrets.Request{Path: "x", Storage: inmem.New()}); err == nil || ok {
 		t.Errorf("a failing check: ok %v, err %v", ok, err)
 	}
+	userErr := &endpoint.Backend{Paths: []*endpoint.Path{{
+		Pattern: "x",
+		Exists: func(context.Context, *secrets.Request, *endpoint.Data) (bool, error) {
+			return true, secrets.Errorf(secrets.ErrInvalidRequest, "bad name")
+		},
+	}}}
+	if _, ok, err := userErr.Exists(ctx, &secrets.Request{Path: "x", Storage: inmem.New()}); err != nil || ok {
+		t.Errorf("a user-facing error from a check: ok %v, err %v; want ok=false, no error", ok, err)
+	}
 	if _, ok, err := failing.Exists(ctx, &secrets.Request{Path: "x", Data: map[string]any{"n": "x"}, Storage: inmem.New()}); err != nil || ok {
 		t.Errorf("a bad field in an existence check: ok %v, err %v; want ok=false, no error", ok, err)
 	}
