@@ -163,7 +163,12 @@ func (b *Backend) match(op secrets.Operation, path string) (*compiledPath, map[s
 	if path == "" {
 		return nil, nil, false
 	}
-	return try(strings.TrimSuffix(path, "/"))
+	// "users" serves LIST users/; a rest capture decides for itself.
+	cp, caps, ok := try(strings.TrimSuffix(path, "/"))
+	if !ok || cp.pat.endsInRest() {
+		return nil, nil, false
+	}
+	return cp, caps, true
 }
 
 // Match reports which declared path serves op on path (for tests and

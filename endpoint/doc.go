@@ -20,6 +20,9 @@
 //     slashes included, and may be empty ("data/{path*}" matches "data/"
 //     with path = ""). The segment before it must be followed by "/":
 //     "data/{path*}" does not match "data".
+//   - {name+}, only as the last segment, matches the rest of the path if
+//     it names a leaf: not empty and not ending in "/" ("data/{path+}"
+//     matches "data/a/b" but neither "data/" nor "data/a/").
 //
 // Paths are tried in the order given; the first pattern that matches
 // serves the request, even if it does not serve the operation (that is a
@@ -27,9 +30,12 @@
 // ([secrets.ErrUnsupportedPath], or what [Backend.Unmatched] answers).
 //
 // LIST is always of a folder: a LIST path without a trailing slash gets
-// one (as the HTTP layer does) and is matched with it; when nothing
-// matches, it is matched again without the slash. So "users" serves
-// LIST users/ and "metadata/{path*}" captures "a/" for LIST metadata/a.
+// one (as the HTTP layer does) and is matched with it. When nothing
+// matches, it is matched again without the slash, except by patterns
+// that end in a rest capture. So "users" serves LIST users/ and
+// "users/{name}" LIST users/bob (a 405 when it has no list handler),
+// "metadata/{path*}" captures "a/" for LIST metadata/a, and
+// "data/{path+}" does not serve LIST data/a at all.
 //
 // # Operations
 //

@@ -78,10 +78,10 @@ func FuzzConvert(f *testing.F) {
 
 // FuzzMatch routes arbitrary paths and operations through a backend with
 // every kind of pattern: no panic, no hang; a match's captures never
-// contain a slash except a {rest*} capture, and every error is one of the
+// contain a slash except a rest capture, a leaf capture is never empty nor a folder,, and every error is one of the
 // routing kinds.
 func FuzzMatch(f *testing.F) {
-	for _, s := range []string{"", "/", "users/bob", "users//x", "hash/a/b", "data/", "data/a/b/", "metadata/x", "login/a/b", "typed/1e3", "config/"} {
+	for _, s := range []string{"", "/", "users/bob", "users//x", "hash/a/b", "data/", "data/a/b/", "metadata/x", "login/a/b", "typed/1e3", "config/", "leaf/a/", "leaf/a/b"} {
 		f.Add(s, uint8(0))
 	}
 	ops := []secrets.Operation{secrets.OpRead, secrets.OpCreate, secrets.OpUpdate, secrets.OpPatch, secrets.OpDelete, secrets.OpList}
@@ -91,11 +91,14 @@ func FuzzMatch(f *testing.F) {
 		p, caps, ok := b.Match(o, path)
 		if ok {
 			for k, v := range caps {
-				if strings.Contains(v, "/") && !strings.Contains(p.Pattern, "{"+k+"*}") {
+				if strings.Contains(v, "/") && !strings.Contains(p.Pattern, "{"+k+"*}") && !strings.Contains(p.Pattern, "{"+k+"+}") {
 					t.Fatalf("Match(%s, %q) via %q captured %s=%q", o, path, p.Pattern, k, v)
 				}
 				if v == "" && strings.Contains(p.Pattern, "{"+k+"}") {
 					t.Fatalf("Match(%s, %q) via %q captured an empty %s", o, path, p.Pattern, k)
+				}
+				if (v == "" || strings.HasSuffix(v, "/")) && strings.Contains(p.Pattern, "{"+k+"+}") {
+					t.Fatalf("Match(%s, %q) via %q captured a non-leaf %s=%q", o, path, p.Pattern, k, v)
 				}
 			}
 		}

@@ -329,6 +329,8 @@ func (b *Backend) Endpoints(mount string) []EndpointRow {
 				sb.WriteString("[/:" + seg.text + "]")
 			case segRest:
 				sb.WriteString("/:" + seg.text + "*")
+			case segLeaf:
+				sb.WriteString("/:" + seg.text + "+")
 			}
 		}
 		methods := map[string]bool{}

@@ -28,6 +28,7 @@ func TestOpenAPI(t *testing.T) {
 		"/auth/mnt/config",
 		"/auth/mnt/data/{path}", "/auth/mnt/data/{path}/",
 		"/auth/mnt/hash", "/auth/mnt/hash/{algorithm}", "/auth/mnt/hash/{algorithm}/{format}",
+		"/auth/mnt/leaf/{key}",
 		"/auth/mnt/login/{username}",
 		"/auth/mnt/metadata/{path}", "/auth/mnt/metadata/{path}/",
 		"/auth/mnt/typed/{n}",
@@ -137,6 +138,7 @@ func TestEndpoints(t *testing.T) {
 		"secret/hash[/:algorithm][/:format] POST",
 		"secret/data/:path* GET,LIST,POST",
 		"secret/metadata/:path* GET,LIST",
+		"secret/leaf/:key+ GET,POST",
 		"secret/typed/:n GET",
 	}
 	if !reflect.DeepEqual(got, want) {

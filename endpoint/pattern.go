@@ -13,6 +13,7 @@ const (
 	segOne              // {name}
 	segOptional         // {name?}
 	segRest             // {name*}
+	segLeaf             // {name+}
 )
 
 type segment struct {
@@ -42,10 +43,14 @@ func compilePattern(p string) (*compiled, error) {
 		if strings.HasPrefix(part, "{") && strings.HasSuffix(part, "}") {
 			name := part[1 : len(part)-1]
 			switch {
-			case strings.HasSuffix(name, "*"):
-				seg.kind, name = segRest, strings.TrimSuffix(name, "*")
+			case strings.HasSuffix(name, "*") || strings.HasSuffix(name, "+"):
+				seg.kind = segRest
+				if strings.HasSuffix(name, "+") {
+					seg.kind = segLeaf
+				}
+				name = name[:len(name)-1]
 				if i != len(parts)-1 {
-					return nil, fmt.Errorf("endpoint: pattern %q: {%s*} must be the last segment", p, name)
+					return nil, fmt.Errorf("endpoint: pattern %q: {%s} must be the last segment", p, part[1:len(part)-1])
 				}
 			case strings.HasSuffix(name, "?"):
 				seg.kind, name = segOptional, strings.TrimSuffix(name, "?")
@@ -100,8 +105,8 @@ func (c *compiled) match(path string) (map[string]string, bool) {
 	}
 	rest, atEnd := path, false
 	for _, seg := range c.segs {
-		if seg.kind == segRest {
-			if atEnd {
+		if seg.kind == segRest || seg.kind == segLeaf {
+			if atEnd || seg.kind == segLeaf && (rest == "" || strings.HasSuffix(rest, "/")) {
 				return nil, false
 			}
 			set(seg.text, rest)
@@ -137,6 +142,15 @@ func (c *compiled) match(path string) (map[string]string, bool) {
 	return caps, atEnd
 }
 
+// endsInRest reports whether the pattern ends in {x*} or {x+}.
+func (c *compiled) endsInRest() bool {
+	if len(c.segs) == 0 {
+		return false
+	}
+	k := c.segs[len(c.segs)-1].kind
+	return k == segRest || k == segLeaf
+}
+
 // String renders the pattern back.
 func (c *compiled) String() string {
 	parts := make([]string, len(c.segs))
@@ -150,6 +164,8 @@ func (c *compiled) String() string {
 			parts[i] = "{" + s.text + "?}"
 		case segRest:
 			parts[i] = "{" + s.text + "*}"
+		case segLeaf:
+			parts[i] = "{" + s.text + "+}"
 		}
 	}
 	return strings.Join(parts, "/")
