@@ -63,6 +63,9 @@ type Backend struct {
 	// (engines that keep no state).
 	NoStorage       error
 	StorageOptional bool
+	// StrictList matches a LIST only with its trailing slash, never
+	// retrying without it (KV: LIST config is a 404, not a 405).
+	StrictList bool
 
 	once  sync.Once
 	paths []*compiledPath
@@ -160,7 +163,7 @@ func (b *Backend) match(op secrets.Operation, path string) (*compiledPath, map[s
 	if cp, caps, ok := try(path); ok {
 		return cp, caps, true
 	}
-	if path == "" {
+	if path == "" || b.StrictList {
 		return nil, nil, false
 	}
 	// "users" serves LIST users/; a rest capture decides for itself.

@@ -166,6 +166,17 @@ func do(t *testing.T, b *endpoint.Backend, op secrets.Operation, path string, da
 	return b.HandleRequest(context.Background(), &secrets.Request{Operation: op, Path: path, Data: data, Storage: inmem.New()})
 }
 
+func TestStrictList(t *testing.T) {
+	b := testBackend()
+	b.StrictList = true
+	if p, _, ok := b.Match(secrets.OpList, "users"); ok {
+		t.Errorf("StrictList: LIST users matched %q", p.Pattern)
+	}
+	if _, caps, ok := b.Match(secrets.OpList, "metadata/a"); !ok || caps["path"] != "a/" {
+		t.Errorf("StrictList: LIST metadata/a = %v %v", caps, ok)
+	}
+}
+
 func TestHandleRequest(t *testing.T) {
 	b := testBackend()
 	resp, err := do(t, b, secrets.OpCreate, "users/bob", map[string]any{"ttl": "1m"})

@@ -35,7 +35,8 @@
 // that end in a rest capture. So "users" serves LIST users/ and
 // "users/{name}" LIST users/bob (a 405 when it has no list handler),
 // "metadata/{path*}" captures "a/" for LIST metadata/a, and
-// "data/{path+}" does not serve LIST data/a at all.
+// "data/{path+}" does not serve LIST data/a at all. A Backend with
+// StrictList never retries.
 //
 // # Operations
 //
