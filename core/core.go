@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vaultd/vaultd/raftstore/clusterport"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"

@@ -18,7 +18,7 @@ import (
 	"github.com/vaultd/vaultd/api/forward"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/raftstore/clusterport"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 )
 

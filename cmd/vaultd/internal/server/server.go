@@ -31,7 +31,7 @@ import (
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/raftstore/clusterport"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
