@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vaultd/vaultd/raftstore/raftops"
 	"github.com/vaultd/vaultd/storage"
 )
 
@@ -279,7 +278,7 @@ func (a *autopilot) evaluate(ctx context.Context, act bool) (apState, error) {
 }
 
 type apServer struct {
-	raftops.Peer
+	RaftPeer
 	LastContact time.Duration // -1: unknown
 	Healthy     bool
 	StableSince time.Time
@@ -299,13 +298,13 @@ type apState struct {
 
 // computeAutopilot derives health from st at now, updating stable (server
 // ID → healthy since) in place. Pure apart from that map.
-func computeAutopilot(now time.Time, st raftops.Status, cfg autopilotConfig, stable map[string]time.Time) apState {
+func computeAutopilot(now time.Time, st RaftStatus, cfg autopilotConfig, stable map[string]time.Time) apState {
 	out := apState{Healthy: true, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm}
 	seen := map[string]bool{}
 	healthyStableVoters, voters := 0, 0
 	for _, p := range st.Peers {
 		seen[p.ID] = true
-		s := apServer{Peer: p, LastContact: -1}
+		s := apServer{RaftPeer: p, LastContact: -1}
 		if p.Contact.Known {
 			s.LastContact = max(now.Sub(p.Contact.LastContact), 0)
 			s.Healthy = s.LastContact <= cfg.LastContactThreshold
@@ -353,7 +352,7 @@ func computeAutopilot(now time.Time, st raftops.Status, cfg autopilotConfig, sta
 // contact older than dead_server_last_contact_threshold, longest-dead
 // first, without going below min_quorum voters or removing more than
 // (voters-1)/2 in one pass.
-func deadServers(now time.Time, st raftops.Status, cfg autopilotConfig) []string {
+func deadServers(now time.Time, st RaftStatus, cfg autopilotConfig) []string {
 	voters := 0
 	type cand struct {
 		id    string

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vaultd/vaultd/raftstore/raftops"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
 )
@@ -23,7 +22,7 @@ import (
 type RaftOps interface {
 	// RaftStatus: the latest configuration with its index, the local log
 	// position and, on the leader, heartbeat contact with every peer.
-	RaftStatus(ctx context.Context) (raftops.Status, error)
+	RaftStatus(ctx context.Context) (RaftStatus, error)
 	// RemoveServer removes a member from the configuration (leader only).
 	RemoveServer(ctx context.Context, id string) error
 	// SaveSnapshot streams the replicated state (ciphertexts only).

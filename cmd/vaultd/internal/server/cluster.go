@@ -334,3 +334,31 @@ func writeFileAtomic(path string, v any) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// raftCluster is the raft store as core sees it: every method of
+// *raftstore.Store (core finds Bootstrapper, RaftOps and the rest by type
+// assertion), with RaftStatus converted to core's own status type, because
+// core and raftstore each declare theirs and import neither the other.
+type raftCluster struct{ *raftstore.Store }
+
+// RaftStatus implements core.RaftOps.
+func (r raftCluster) RaftStatus(ctx context.Context) (core.RaftStatus, error) {
+	st, err := r.Store.RaftStatus(ctx)
+	if err != nil {
+		return core.RaftStatus{}, err
+	}
+	out := core.RaftStatus{
+		Index: st.Index, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm,
+		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex,
+		Peers: make([]core.RaftPeer, 0, len(st.Peers)),
+	}
+	for _, p := range st.Peers {
+		out.Peers = append(out.Peers, core.RaftPeer{
+			ID: p.ID, Address: p.Address, Voter: p.Voter, Leader: p.Leader, Self: p.Self,
+			Contact: core.RaftContact{Known: p.Contact.Known, LastContact: p.Contact.LastContact, Failing: p.Contact.Failing},
+		})
+	}
+	return out, nil
+}
+
+var _ core.RaftOps = raftCluster{}

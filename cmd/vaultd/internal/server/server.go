@@ -271,7 +271,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		n.Store = st
-		phys, cluster = st, st
+		phys, cluster = st, raftCluster{st} // cluster.go
 		n.ClusterAddr = "https://" + advertise
 		if cfg.ClusterAddr != "" {
 			n.ClusterAddr = cfg.ClusterAddr

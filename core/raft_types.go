@@ -1,13 +1,13 @@
-// Package raftops holds the plain types that raftstore's operational
-// methods (peers, last contact, autopilot input) return, so that core can
-// consume them through a small interface without importing raftstore. It
-// has no dependencies and no behaviour.
-package raftops
+package core
 
 import "time"
 
-// Peer is one member of the raft configuration as the local node sees it.
-type Peer struct {
+// The raft status types core consumes (RaftOps.RaftStatus). Core declares
+// them itself so it never imports raftstore; the composition root
+// (cmd/vaultd/internal/server) converts raftstore's values into these.
+
+// RaftPeer is one member of the raft configuration as the local node sees it.
+type RaftPeer struct {
 	ID      string
 	Address string
 	Voter   bool
@@ -16,11 +16,11 @@ type Peer struct {
 
 	// Contact is meaningful only when the local node leads: it is what the
 	// leader's heartbeats to this peer tell.
-	Contact Contact
+	Contact RaftContact
 }
 
-// Contact describes the leader's heartbeats to one follower.
-type Contact struct {
+// RaftContact describes the leader's heartbeats to one follower.
+type RaftContact struct {
 	// Known is false when the local node is not the leader (followers
 	// know nothing about each other) or has not tried to reach the peer
 	// since it became leader.
@@ -32,9 +32,9 @@ type Contact struct {
 	Failing bool
 }
 
-// Status is the raft state autopilot and sys/storage/raft/configuration
-// report.
-type Status struct {
+// RaftStatus is the raft state autopilot and
+// sys/storage/raft/configuration report.
+type RaftStatus struct {
 	// Index is the raft index of the latest configuration.
 	Index uint64
 	// Term is the local node's current term; LastIndex and LastTerm are
@@ -42,5 +42,5 @@ type Status struct {
 	Term, LastIndex, LastTerm uint64
 	// CommitIndex and AppliedIndex are the local node's.
 	CommitIndex, AppliedIndex uint64
-	Peers                     []Peer
+	Peers                     []RaftPeer
 }
