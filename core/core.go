@@ -143,6 +143,7 @@ func New(cfg Config) (*Core, error) {
 		kick:     make(chan struct{}, 1),
 	}
 	c.tokens = newTokenStore(c.barrier, cfg.Now)
+	c.ident.policies.Inactive = ErrStandby
 	return c, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -20,7 +21,7 @@ type identity struct {
 	auth   atomic.Pointer[authTable] // nil unless active
 	authMu sync.Mutex                // serialises auth table changes
 
-	policies policyStore
+	policies policies.Store
 
 	audit   atomic.Pointer[auditState] // nil unless active
 	auditMu sync.Mutex                 // serialises audit table changes
@@ -29,14 +30,14 @@ type identity struct {
 // setupIdentity loads everything issue-4 state needs on a node that is
 // becoming active. Callers hold stateMu; c.mounts is already loaded.
 func (c *Core) setupIdentity(ctx context.Context) (err error) {
-	c.ident.policies.reset(c.barrier)
+	c.ident.policies.Reset(c.barrier)
 	c.tokens.purge()
 	defer func() {
 		if err != nil {
 			c.teardownIdentity()
 		}
 	}()
-	if err := c.ident.policies.ensureDefault(ctx); err != nil {
+	if err := c.ident.policies.EnsureDefault(ctx); err != nil {
 		return fmt.Errorf("core: default policy: %w", err)
 	}
 	at, err := c.loadAuthTable(ctx)
@@ -64,7 +65,7 @@ func (c *Core) teardownIdentity() {
 	c.ident.authMu.Lock() // an auth table change in flight finishes first
 	c.ident.auth.Store(nil)
 	c.ident.authMu.Unlock()
-	c.ident.policies.reset(nil)
+	c.ident.policies.Reset(nil)
 }
 
 // identitySudoPaths need sudo besides the operation's capability (Vault's
@@ -89,7 +90,10 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 	switch {
 	case path == "sys/policy" || strings.HasPrefix(path, "sys/policy/") ||
 		path == "sys/policies/acl" || strings.HasPrefix(path, "sys/policies/acl/"):
-		resp, err = c.sysPolicies(ctx, op, path, req.Data)
+		var data map[string]any
+		if data, err = c.ident.policies.HandleSys(ctx, op, path, req.Data); err == nil {
+			resp = &Response{Data: data}
+		}
 	case path == "sys/capabilities" || path == "sys/capabilities-self" || path == "sys/capabilities-accessor":
 		resp, err = c.sysCapabilities(ctx, path, op, req.Data, te)
 	case path == "sys/auth" || strings.HasPrefix(path, "sys/auth/"):
@@ -124,11 +128,11 @@ func (te *TokenEntry) sudoOn(path string) bool {
 	if te == nil || te.authz == nil {
 		return false
 	}
-	if te.authz.acl.IsRoot() {
+	if te.authz.ACL().IsRoot() {
 		return true
 	}
 	for _, op := range []string{"read", "update", "list", "create", "delete", "patch"} {
-		if _, sudo := te.authz.acl.Allowed(op, path); sudo {
+		if _, sudo := te.authz.ACL().Allowed(op, path); sudo {
 			return true
 		}
 	}

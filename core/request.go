@@ -152,7 +152,7 @@ func (c *Core) authenticate(ctx context.Context, req *Request) (*TokenEntry, err
 		}
 		return nil, err
 	}
-	if te.authz, err = c.ident.policies.authzFor(ctx, te.Policies); err != nil {
+	if te.authz, err = c.ident.policies.AuthzFor(ctx, te.Policies); err != nil {
 		return nil, err
 	}
 	return te, nil
@@ -254,7 +254,7 @@ func (c *Core) checkACL(te *TokenEntry, op secrets.Operation, path string, data 
 	if te == nil || te.authz == nil {
 		return acl.Result{}, permissionDenied()
 	}
-	r := te.authz.acl.Check(acl.Request{Operation: string(op), Path: path, Data: data, WrapTTL: wrapTTL})
+	r := te.authz.ACL().Check(acl.Request{Operation: string(op), Path: path, Data: data, WrapTTL: wrapTTL})
 	if !r.Allowed {
 		return r, permissionDenied()
 	}
@@ -267,7 +267,7 @@ func (c *Core) authorize(te *TokenEntry, op secrets.Operation, path string) (sud
 	if te == nil || te.authz == nil {
 		return false, permissionDenied()
 	}
-	allowed, sudo := te.authz.acl.Allowed(string(op), path)
+	allowed, sudo := te.authz.ACL().Allowed(string(op), path)
 	if !allowed {
 		return false, permissionDenied()
 	}
@@ -280,5 +280,5 @@ func (c *Core) anyCapabilityUnder(te *TokenEntry, prefix string) bool {
 	if te == nil {
 		return false
 	}
-	return te.authz.anyGrantUnder(prefix)
+	return te.authz.AnyGrantUnder(prefix)
 }

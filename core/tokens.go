@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/storage"
 )
 
@@ -83,8 +84,8 @@ type TokenEntry struct {
 	// Wrap is set on response-wrapping tokens.
 	Wrap *wrapMeta `json:"wrap,omitempty"`
 
-	authz   *authz // resolved policies for this request; never stored
-	lastUse bool   // this request consumed the last use
+	authz   *policies.Authz // resolved policies for this request; never stored
+	lastUse bool            // this request consumed the last use
 }
 
 // wrapMeta describes what a response-wrapping token wraps.
