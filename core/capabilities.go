@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"github.com/vaultd/vaultd/core/tokens"
 	"strings"
 
 	"github.com/vaultd/vaultd/core/policies"
@@ -35,8 +36,8 @@ func (c *Core) sysCapabilities(ctx context.Context, path string, op secrets.Oper
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		if target, err = c.tokens.lookup(ctx, tok); err != nil {
-			if errors.Is(err, errTokenNotFound) {
+		if target, err = c.tokens.Lookup(ctx, tok); err != nil {
+			if errors.Is(err, tokens.ErrNotFound) {
 				return nil, badRequest("invalid token")
 			}
 			return nil, err
@@ -46,8 +47,8 @@ func (c *Core) sysCapabilities(ctx context.Context, path string, op secrets.Oper
 		if a == "" {
 			return nil, badRequest("missing accessor")
 		}
-		if target, err = c.tokens.lookupAccessor(ctx, a); err != nil {
-			if errors.Is(err, errTokenNotFound) {
+		if target, err = c.tokens.LookupAccessor(ctx, a); err != nil {
+			if errors.Is(err, tokens.ErrNotFound) {
 				return nil, badRequest("invalid accessor")
 			}
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vaultd/vaultd/core/tokens"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -91,7 +92,7 @@ type Core struct {
 
 	mounts  atomic.Pointer[mountTable] // nil unless active
 	mountMu sync.Mutex                 // serialises mount table changes
-	tokens  *tokenStore
+	tokens  *tokens.Store
 	info    atomic.Pointer[clusterInfo] // nil while sealed
 
 	kick chan struct{}
@@ -142,7 +143,7 @@ func New(cfg Config) (*Core, error) {
 		cluster:  cfg.Cluster,
 		kick:     make(chan struct{}, 1),
 	}
-	c.tokens = newTokenStore(c.barrier, cfg.Now)
+	c.tokens = tokens.NewStore(c.barrier, cfg.Now)
 	c.ident.policies.Inactive = ErrStandby
 	return c, nil
 }
@@ -211,7 +212,7 @@ func (c *Core) setup(ctx context.Context) error {
 	if err := c.loadClusterInfo(ctx); err != nil {
 		return err
 	}
-	if err := c.tokens.load(ctx); err != nil {
+	if err := c.tokens.Load(ctx); err != nil {
 		return err
 	}
 	mt, err := c.loadMounts(ctx)

@@ -204,7 +204,7 @@ func (c *Core) reloadAfterRestore(reqCtx context.Context) {
 	defer c.poke()
 	c.teardown()
 	c.info.Store(nil)
-	c.tokens.forget()
+	c.tokens.Forget()
 	if c.barrier.Sealed() {
 		return
 	}
