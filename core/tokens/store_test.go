@@ -103,7 +103,12 @@ func TestStore_RevokeTreeAndOrphan(t *testing.T) {
 	}
 	var revoked []string
 	var mu sync.Mutex
-	ts.SetRevokeHook(func(_ context.Context, h string) error { mu.Lock(); revoked = append(revoked, h); mu.Unlock(); return nil })
+	ts.SetRevokeHook(func(_ context.Context, h string) error {
+		mu.Lock()
+		revoked = append(revoked, h)
+		mu.Unlock()
+		return nil
+	})
 	root, rootID := mk(nil)
 	child, childID := mk(root)
 	_, grandID := mk(child)
