@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/core/tokens"
 	"log/slog"
 	"sync"
@@ -103,7 +104,7 @@ type Core struct {
 
 	ha haState // cluster TLS, joins (cluster.go, join.go)
 
-	raftOps raftOpsState // raft operations and autopilot (sys_raft.go)
+	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -145,6 +146,7 @@ func New(cfg Config) (*Core, error) {
 	}
 	c.tokens = tokens.NewStore(c.barrier, cfg.Now)
 	c.ident.policies.Inactive = ErrStandby
+	c.raftOps = c.newRaftOps() // sys_raft.go
 	return c, nil
 }
 

@@ -1,9 +1,9 @@
 package raftstore
 
 // The plain types that the Store's operational methods (peers, last
-// contact, autopilot input) return. core declares its own copies of what
-// it needs (core.RaftStatus); the composition root converts, so neither
-// package imports the other.
+// contact, autopilot input) return. core/clusterops declares its own
+// copies of what it needs (clusterops.Status); the composition root
+// converts, so core never imports raftstore nor raftstore core.
 
 import "time"
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/vaultd/vaultd/core/clusterops"
 	"io"
 	"log/slog"
 	"net"
@@ -16,9 +17,9 @@ import (
 
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/api/forward"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -341,24 +342,24 @@ func writeFileAtomic(path string, v any) error {
 // core and raftstore each declare theirs and import neither the other.
 type raftCluster struct{ *raftstore.Store }
 
-// RaftStatus implements core.RaftOps.
-func (r raftCluster) RaftStatus(ctx context.Context) (core.RaftStatus, error) {
+// RaftStatus implements clusterops.RaftOps.
+func (r raftCluster) RaftStatus(ctx context.Context) (clusterops.Status, error) {
 	st, err := r.Store.RaftStatus(ctx)
 	if err != nil {
-		return core.RaftStatus{}, err
+		return clusterops.Status{}, err
 	}
-	out := core.RaftStatus{
+	out := clusterops.Status{
 		Index: st.Index, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm,
 		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex,
-		Peers: make([]core.RaftPeer, 0, len(st.Peers)),
+		Peers: make([]clusterops.Peer, 0, len(st.Peers)),
 	}
 	for _, p := range st.Peers {
-		out.Peers = append(out.Peers, core.RaftPeer{
+		out.Peers = append(out.Peers, clusterops.Peer{
 			ID: p.ID, Address: p.Address, Voter: p.Voter, Leader: p.Leader, Self: p.Self,
-			Contact: core.RaftContact{Known: p.Contact.Known, LastContact: p.Contact.LastContact, Failing: p.Contact.Failing},
+			Contact: clusterops.Contact{Known: p.Contact.Known, LastContact: p.Contact.LastContact, Failing: p.Contact.Failing},
 		})
 	}
 	return out, nil
 }
 
-var _ core.RaftOps = raftCluster{}
+var _ clusterops.RaftOps = raftCluster{}

@@ -1,13 +1,14 @@
-package core
+package clusterops
 
 import "time"
 
-// The raft status types core consumes (RaftOps.RaftStatus). Core declares
-// them itself so it never imports raftstore; the composition root
-// (cmd/vaultd/internal/server) converts raftstore's values into these.
+// The raft status types the cluster operations consume (RaftOps.RaftStatus).
+// clusterops declares them itself so that neither it nor core imports
+// raftstore; the composition root (cmd/vaultd/internal/server) converts
+// raftstore's values into these.
 
-// RaftPeer is one member of the raft configuration as the local node sees it.
-type RaftPeer struct {
+// Peer is one member of the raft configuration as the local node sees it.
+type Peer struct {
 	ID      string
 	Address string
 	Voter   bool
@@ -16,11 +17,11 @@ type RaftPeer struct {
 
 	// Contact is meaningful only when the local node leads: it is what the
 	// leader's heartbeats to this peer tell.
-	Contact RaftContact
+	Contact Contact
 }
 
-// RaftContact describes the leader's heartbeats to one follower.
-type RaftContact struct {
+// Contact describes the leader's heartbeats to one follower.
+type Contact struct {
 	// Known is false when the local node is not the leader (followers
 	// know nothing about each other) or has not tried to reach the peer
 	// since it became leader.
@@ -32,9 +33,9 @@ type RaftContact struct {
 	Failing bool
 }
 
-// RaftStatus is the raft state autopilot and
+// Status is the raft state autopilot and
 // sys/storage/raft/configuration report.
-type RaftStatus struct {
+type Status struct {
 	// Index is the raft index of the latest configuration.
 	Index uint64
 	// Term is the local node's current term; LastIndex and LastTerm are
@@ -42,5 +43,5 @@ type RaftStatus struct {
 	Term, LastIndex, LastTerm uint64
 	// CommitIndex and AppliedIndex are the local node's.
 	CommitIndex, AppliedIndex uint64
-	Peers                     []RaftPeer
+	Peers                     []Peer
 }
