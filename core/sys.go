@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"github.com/vaultd/vaultd/core/clusterops"
 	"strings"
 	"time"
 
@@ -76,7 +77,7 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		return &Response{Data: map[string]any{
 			"term": ki.Term, "install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano), "encryptions": ki.Encryptions,
 		}}, nil
-	case isRaftOpsPath(path): // sys_raft.go
+	case clusterops.IsPath(path): // sys_raft.go
 		return c.handleSysRaft(ctx, path, req)
 	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go
 		return c.handleSysHA(ctx, path, req)
