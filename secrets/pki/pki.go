@@ -69,6 +69,38 @@ func (e *engine) UnauthenticatedPaths() []string {
 	}
 }
 
+// isPublic reports whether path matches UnauthenticatedPaths ("+" is one
+// segment, a final "*" any rest).
+func (e *engine) isPublic(path string) bool {
+	segs := strings.Split(strings.TrimSuffix(path, "/"), "/")
+	for _, pat := range e.UnauthenticatedPaths() {
+		if g, ok := strings.CutSuffix(pat, "*"); ok {
+			if strings.HasPrefix(path, g) {
+				return true
+			}
+			continue
+		}
+		if pat == path {
+			return true
+		}
+		ps := strings.Split(strings.TrimSuffix(pat, "/"), "/")
+		if len(ps) != len(segs) || strings.HasSuffix(pat, "/") != strings.HasSuffix(path, "/") {
+			continue
+		}
+		ok := true
+		for i := range ps {
+			if ps[i] != segs[i] && (ps[i] != "+" || segs[i] == "") {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 // HandleRequest implements secrets.Backend.
 func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
 	if req == nil {
@@ -79,6 +111,11 @@ func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secr
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	// Defence in depth: core skips the token only on the public paths;
+	// a request without one anywhere else is refused here too.
+	if req.ClientToken == "" && !e.isPublic(req.Path) {
+		return nil, secrets.Errorf(secrets.ErrPermissionDenied, "permission denied")
 	}
 	r, caps := e.match(req.Path)
 	if r == nil {

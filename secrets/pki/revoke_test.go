@@ -1,9 +1,11 @@
 package pki
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -269,5 +271,30 @@ func TestUnauthenticatedPathsCoverReads(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Fatalf("missing unauthenticated paths %v", want)
+	}
+}
+
+// TestNoTokenOnlyPublicPaths: without a token only the public reads are
+// served, whatever core decides.
+func TestNoTokenOnlyPublicPaths(t *testing.T) {
+	h := newHarness(t)
+	h.newRoot("ec", map[string]any{"issuer_name": "r"})
+	h.write("roles/r", map[string]any{"allow_any_name": true, "key_type": "ec"})
+	do := func(op secrets.Operation, path string) error {
+		_, err := h.e.HandleRequest(context.Background(), &secrets.Request{Operation: op, Path: path, Storage: h.s, Data: map[string]any{"common_name": "x"}})
+		return err
+	}
+	for _, p := range []string{"ca", "ca/pem", "ca_chain", "crl", "crl/pem", "issuer/r/pem", "issuer/r/json", "cert/ca"} {
+		if err := do(secrets.OpRead, p); err != nil {
+			t.Fatalf("public %s: %v", p, err)
+		}
+	}
+	for _, p := range []string{"issue/r", "issuer/r/issue/r", "root/generate/internal", "roles/r", "config/ca", "issuer/r"} {
+		if err := do(secrets.OpUpdate, p); !errors.Is(err, secrets.ErrPermissionDenied) {
+			t.Fatalf("%s without a token: %v", p, err)
+		}
+	}
+	if err := do(secrets.OpRead, "issuer/r"); !errors.Is(err, secrets.ErrPermissionDenied) {
+		t.Fatalf("issuer read without a token: %v", err)
 	}
 }
