@@ -562,7 +562,7 @@ func (e *engine) issuerDelete(ctx context.Context, req *secrets.Request, d *fiel
 	i, err := resolveIssuer(ctx, req.Storage, d.str("issuer_ref", ""))
 	if err != nil {
 		if isUserError(err) {
-			return nil, nil // deleting an absent issuer succeeds, as in Vault
+			return &secrets.Response{}, nil // deleting an absent issuer succeeds, as in Vault
 		}
 		return nil, err
 	}
@@ -588,7 +588,7 @@ func (e *engine) issuerDelete(ctx context.Context, req *secrets.Request, d *fiel
 		return nil, err
 	}
 	if len(warnings) == 0 {
-		return nil, nil
+		return &secrets.Response{}, nil
 	}
 	return &secrets.Response{Warnings: warnings}, nil
 }
@@ -679,7 +679,7 @@ func (e *engine) deleteRoot(ctx context.Context, req *secrets.Request, _ *fieldD
 			return nil, err
 		}
 	}
-	return nil, nil
+	return &secrets.Response{}, nil
 }
 
 // ---- keys ----
@@ -750,7 +750,7 @@ func (e *engine) keyDelete(ctx context.Context, req *secrets.Request, d *fieldDa
 	k, err := resolveKey(ctx, req.Storage, d.str("key_ref", ""))
 	if err != nil {
 		if isUserError(err) {
-			return nil, nil
+			return &secrets.Response{}, nil
 		}
 		return nil, err
 	}
@@ -776,7 +776,7 @@ func (e *engine) keyDelete(ctx context.Context, req *secrets.Request, d *fieldDa
 			return nil, err
 		}
 	}
-	return nil, nil
+	return &secrets.Response{}, nil
 }
 
 func (e *engine) keysConfigRead(ctx context.Context, req *secrets.Request, _ *fieldData) (*secrets.Response, error) {

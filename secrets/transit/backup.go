@@ -122,7 +122,7 @@ func (e *engine) restore(ctx context.Context, req *secrets.Request, pr params) (
 		return nil, err
 	}
 	e.log.Info("transit key restored", "key", name, "forced", old != nil)
-	return nil, nil
+	return &secrets.Response{}, nil
 }
 
 // keyTrim answers POST keys/:name/trim: versions below
