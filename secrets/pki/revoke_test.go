@@ -298,3 +298,22 @@ func TestNoTokenOnlyPublicPaths(t *testing.T) {
 		t.Fatalf("issuer read without a token: %v", err)
 	}
 }
+
+// TestDeclaredPathsValidate: the endpoint declarations compile, and every
+// public path the engine reports is declared Unauthenticated (and no
+// other).
+func TestDeclaredPathsValidate(t *testing.T) {
+	h := newHarness(t)
+	if err := h.e.Backend().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range h.e.Backend().Paths {
+		probe := strings.NewReplacer("{serial}", "01", "{issuer_ref}", "default", "{req*}", "x").Replace(p.Pattern)
+		if p.Pattern == "issuers" {
+			probe = "issuers/"
+		}
+		if got := h.e.isPublic(probe); got != p.Unauthenticated {
+			t.Errorf("%s: public=%v, declared Unauthenticated=%v", p.Pattern, got, p.Unauthenticated)
+		}
+	}
+}
