@@ -115,7 +115,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Only clean, exact file names: no "..", no "//", no directories.
-	if rel != path.Clean(rel) || strings.HasPrefix(rel, "/") || strings.HasSuffix(r.URL.Path, "/") || !fs.ValidPath(rel) {
+	if rel != path.Clean(rel) || strings.HasPrefix(rel, "/") || (rel != "index.html" && strings.HasSuffix(r.URL.Path, "/")) || !fs.ValidPath(rel) {
 		http.NotFound(w, r)
 		return
 	}
