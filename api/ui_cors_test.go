@@ -19,8 +19,10 @@ func uiServer(t *testing.T, withUI bool, origins ...string) http.Handler {
 		cfg.UI = ui.Handler(ui.Config{Self: "http://127.0.0.1:8200"})
 	}
 	fc := &fakeCore{
-		StatusFunc:        func(context.Context) core.Status { return core.Status{Initialized: true} },
-		HandleRequestFunc: func(context.Context, *core.Request) (*core.Response, error) { return &core.Response{Data: map[string]any{"ok": true}}, nil },
+		StatusFunc: func(context.Context) core.Status { return core.Status{Initialized: true} },
+		HandleRequestFunc: func(context.Context, *core.Request) (*core.Response, error) {
+			return &core.Response{Data: map[string]any{"ok": true}}, nil
+		},
 	}
 	return api.New(cfg, fc).Handler()
 }

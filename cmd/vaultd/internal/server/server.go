@@ -300,7 +300,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		_ = c.Run(rctx)
 	}()
 
-	fwd := n.forwarder(c) // cluster.go
+	fwd := n.forwarder(c)                           // cluster.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
 	var uiHandler http.Handler
 	if cfg.UI {
