@@ -1,10 +1,9 @@
 // The cluster's nodes as this tab knows them: the node serving the UI,
 // the nodes it reports in /ui/nodes.json (its api_addr, its retry_join
-// leaders, the nodes advertised in storage), and nodes the operator added
-// on the cluster page (kept in sessionStorage: addresses only).
+// leaders, the nodes advertised in storage). The page's Content-Security-
+// Policy lets it connect to exactly these.
 import { call } from './api.js';
 
-const EXTRA_KEY = 'vaultd.extraNodes';
 let known = null;
 
 export function originOf(addr) {
@@ -30,24 +29,10 @@ export async function list() {
   const out = [location.origin];
   const add = (a) => { const o = originOf(a); if (o && o !== known.self && !out.includes(o)) out.push(o); };
   known.nodes.forEach(add);
-  extra().forEach(add);
   return out;
 }
 
 export async function refresh() { await load(); return list(); }
-
-export function extra() {
-  try { return JSON.parse(sessionStorage.getItem(EXTRA_KEY) || '[]'); } catch { return []; }
-}
-
-export function addExtra(addr) {
-  const o = originOf(addr);
-  if (!o) throw new Error('not an http(s) address: ' + addr);
-  const e = extra();
-  if (!e.includes(o)) e.push(o);
-  sessionStorage.setItem(EXTRA_KEY, JSON.stringify(e));
-  return o;
-}
 
 // base turns a node origin into the prefix for call(): '' for this node.
 export function base(node) { return node === location.origin ? '' : node; }

@@ -2,7 +2,7 @@
 // node itself (sys/seal-status, sys/health, sys/leader), plus, with a
 // token, the cluster's view (sys/ha-status, sys/storage/raft/configuration)
 // and a step-down button on the active node.
-import { h, replace, badge, errorNotice, notice, fmtTime } from '../dom.js';
+import { h, replace, badge, errorNotice, notice } from '../dom.js';
 import { call, token } from '../api.js';
 import * as nodes from '../nodes.js';
 
@@ -20,7 +20,6 @@ export async function render(root) {
   const raftBox = h('div', { id: 'cluster-raft' });
   const events = h('ul', { class: 'plain events', id: 'cluster-events' });
   const msg = h('div');
-  const addr = h('input', { id: 'add-node', placeholder: 'http://10.0.0.3:8200', size: 30 });
   replace(root,
     h('h1', null, 'Cluster'),
     summary,
@@ -28,10 +27,7 @@ export async function render(root) {
       h('thead', null, h('tr', null, ['Node', 'Address', 'State', 'Unseal progress', 'Role', 'Raft applied / committed', 'Lag', 'Version', 'Leader', ''].map((t) => h('th', null, t)))),
       table),
     msg,
-    h('form', { class: 'inline', onsubmit: (ev) => {
-      ev.preventDefault();
-      try { nodes.addExtra(addr.value); addr.value = ''; tick(); } catch (e) { replace(msg, errorNotice(e)); }
-    } }, h('label', { for: 'add-node' }, 'Add a node by address'), addr, h('button', { type: 'submit', class: 'secondary' }, 'Add')),
+    h('p', { class: 'muted' }, 'Each node is asked directly from this browser. The list holds this node, its retry_join leaders and every node advertised in the cluster\'s storage; to see a node that is missing, open the UI on that node.'),
     h('h2', null, 'Raft configuration'), raftBox,
     h('h2', null, 'Leader changes'), events);
 
@@ -120,4 +116,3 @@ export async function render(root) {
   return () => { stopped = true; clearTimeout(timer); };
 }
 
-export { fmtTime };

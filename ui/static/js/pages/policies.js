@@ -56,7 +56,7 @@ async function editor(root, name) {
     } catch (e) {
       const line = errorLine(e.message);
       drawLines(line, e.message);
-      replace(msg, errorNotice(line ? `line ${line}: ${e.message}` : e));
+      replace(msg, errorNotice(e));
     }
   }
   replace(root, h('h1', null, 'Policy ', h('code', null, name)), h('p', null, h('a', { href: '#/policies' }, '← all policies')),
