@@ -41,7 +41,8 @@ func newBrowser(t *testing.T, execPath string) *browser {
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("starting %s: %v", execPath, err)
 	}
-	b := &browser{t: t, ctx: ctx, shots: filepath.Join("..", "artifacts", "ui")}
+	b := &browser{t: t, ctx: ctx, shots: filepath.Join("..", "artifacts", "ui", t.Name())}
+	_ = os.RemoveAll(b.shots) // screenshots of this run only
 	if err := os.MkdirAll(b.shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -348,6 +349,102 @@ path "sys/mounts" { capabilities = ["read"] }
 	if ev := b.text("#cluster-events"); !strings.Contains(ev, "active node changed: "+before+" → ") {
 		t.Errorf("leader-change log = %q", ev)
 	}
+
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("the page raised errors or CSP violations:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// TestUIDevEngines runs against `vaultd server -dev` (the UI is always on
+// there): AppRole login, a KV v1 secret, and a transit key (create,
+// encrypt, decrypt, rotate).
+func TestUIDevEngines(t *testing.T) {
+	chrome := chromiumPath(t)
+	port := freePort(t)
+	addr := fmt.Sprintf("http://127.0.0.1:%d", port)
+	startNode(t, "dev", addr, "server", "-dev", "-dev-listen-address", fmt.Sprintf("127.0.0.1:%d", port), "-dev-root-token-id", "dev-root")
+	rc := newClient(t, addr, "dev-root")
+	waitFor(t, 15*time.Second, "the dev server to be active", func() bool {
+		h, err := rc.Sys().Health()
+		return err == nil && !h.Sealed && !h.Standby
+	})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(rc.Sys().Mount("kv1", &vaultapi.MountInput{Type: "kv", Options: map[string]string{"version": "1"}}))
+	must(rc.Sys().Mount("transit", &vaultapi.MountInput{Type: "transit"}))
+	must(rc.Sys().EnableAuthWithOptions("approle", &vaultapi.EnableAuthOptions{Type: "approle"}))
+	must(rc.Sys().PutPolicy("dev-app", `path "kv1/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+path "transit/*" { capabilities = ["create", "read", "update", "list"] }
+path "sys/mounts" { capabilities = ["read"] }
+`))
+	_, err := rc.Logical().Write("auth/approle/role/web", map[string]any{"token_policies": "dev-app"})
+	must(err)
+	rid, err := rc.Logical().Read("auth/approle/role/web/role-id")
+	must(err)
+	sid, err := rc.Logical().Write("auth/approle/role/web/secret-id", nil)
+	must(err)
+	roleID, _ := rid.Data["role_id"].(string)
+	secretID, _ := sid.Data["secret_id"].(string)
+
+	b := newBrowser(t, chrome)
+	b.do(chromedp.Navigate(addr + "/ui/#/login"))
+	b.wait("the login form", 15*time.Second, `document.querySelector('#login-method')`)
+	b.selectOption("#login-method", "approle")
+	b.set("#login-role-id", roleID)
+	b.set("#login-secret-id", secretID)
+	b.click("#login-submit")
+	b.wait("the KV mounts", 15*time.Second, `document.querySelectorAll('#kv-mounts a.kv-mount').length === 2`)
+	if b.storageHolds(secretID) {
+		t.Fatal("the secret_id was stored in the browser")
+	}
+
+	// KV v1: write, read with reveal, delete.
+	b.goTo("#/kv/kv1/")
+	b.wait("the kv1 list", 10*time.Second, `document.querySelector('#kv-empty')`)
+	b.set("#kv-new-path", "cfg")
+	b.click("#kv-create")
+	b.wait("the editor", 10*time.Second, `document.querySelector('#kv-data') && location.hash.endsWith('?new')`)
+	b.set("#kv-data", `{"colour": "teal"}`)
+	b.click("#kv-save")
+	b.wait("the saved secret", 10*time.Second, `document.querySelector('#kv-values tr[data-key="colour"]')`)
+	if s, err := rc.Logical().Read("kv1/cfg"); err != nil || s == nil || s.Data["colour"] != "teal" {
+		t.Fatalf("kv1/cfg written through the UI: %v, %v", s, err)
+	}
+	b.click(`#kv-values button.reveal[data-key="colour"]`)
+	b.wait("the revealed value", 5*time.Second, `document.querySelector('#kv-values tr[data-key="colour"] .value').textContent === 'teal'`)
+	b.click("#kv-delete")
+	b.wait("the empty listing", 10*time.Second, `document.querySelector('#kv-empty')`)
+	if s, err := rc.Logical().Read("kv1/cfg"); err != nil || s != nil {
+		t.Fatalf("kv1/cfg after delete through the UI: %v, %v", s, err)
+	}
+
+	// Transit: create a key, encrypt and decrypt, rotate.
+	b.goTo("#/transit/transit")
+	b.wait("the transit key form", 10*time.Second, `document.querySelector('#transit-new-key')`)
+	b.set("#transit-new-key", "web")
+	b.click("#transit-create")
+	b.wait("the key page", 10*time.Second, `(document.querySelector('#transit-info .latest-version') || {}).textContent === '1'`)
+	b.set("#transit-plaintext", "hello from the browser")
+	b.click("#transit-encrypt")
+	b.wait("the ciphertext", 10*time.Second, `document.querySelector('#transit-ciphertext').value.startsWith('vault:v1:')`)
+	ct := b.eval(`document.querySelector('#transit-ciphertext').value`)
+	dec, err := rc.Logical().Write("transit/decrypt/web", map[string]any{"ciphertext": ct})
+	must(err)
+	if dec.Data["plaintext"] != "aGVsbG8gZnJvbSB0aGUgYnJvd3Nlcg==" {
+		t.Fatalf("the UI's ciphertext decrypts to %v", dec.Data["plaintext"])
+	}
+	b.eval(`(document.querySelector('#transit-plaintext').value = "", "")`)
+	b.click("#transit-decrypt")
+	b.wait("the plaintext", 10*time.Second, `document.querySelector('#transit-plaintext').value === 'hello from the browser'`)
+	b.click("#transit-rotate")
+	b.wait("version 2", 10*time.Second, `(document.querySelector('#transit-info .latest-version') || {}).textContent === '2'`)
+	b.click("#transit-encrypt")
+	b.wait("a v2 ciphertext", 10*time.Second, `document.querySelector('#transit-ciphertext').value.startsWith('vault:v2:')`)
+	b.shot("dev-transit")
 
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Errorf("the page raised errors or CSP violations:\n%s", strings.Join(errs, "\n"))

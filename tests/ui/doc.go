@@ -3,7 +3,7 @@
 // github.com/chromedp/chromedp. They initialise and unseal a 3-node
 // cluster through the UI, log in with userpass, write, read and delete a
 // secret, and watch a failover on the cluster page. Screenshots go to
-// tests/artifacts/ui/ (git-ignored).
+// tests/artifacts/ui/<test name>/ (git-ignored).
 //
 // Without a Chromium binary the tests skip, except under CI=true, where a
 // missing browser is a failure (.ci/run installs Debian's chromium).
