@@ -49,8 +49,8 @@ func (o *clusterOrigins) Addrs(ctx context.Context) []string {
 			for _, r := range recs {
 				o.learned = append(o.learned, r.APIAddr)
 			}
-			o.at = time.Now()
 		}
+		o.at = time.Now() // on an error too: retried after originsRefresh, not per request
 	}
 	return append(append([]string(nil), o.static...), o.learned...)
 }
