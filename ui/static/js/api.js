@@ -71,10 +71,11 @@ export async function listKeys(path) {
   }
 }
 
-// mountsOf returns the secrets mounts of the given type, sorted by path.
+// mountsOf returns the secrets mounts of the given type that the token
+// may use (sys/internal/ui/mounts: no policy on sys/mounts needed), sorted.
 export async function mountsOf(type) {
-  const r = await get('sys/mounts');
-  const data = (r && r.data) || r || {};
+  const r = await get('sys/internal/ui/mounts');
+  const data = (r && r.data && r.data.secret) || {};
   return Object.entries(data)
     .filter(([, m]) => m && typeof m === 'object' && m.type === type)
     .map(([path, m]) => ({ path: path.replace(/\/$/, ''), version: (m.options && m.options.version) || '1', description: m.description }))
