@@ -62,7 +62,7 @@ export async function render(root) {
 
   function show(r, body, node) {
     let url = null;
-    const dl = h('a', { class: 'secondary', id: 'init-download', download: 'vaultd-init.json' }, 'Download keys (JSON)');
+    const dl = h('a', { class: 'button secondary', id: 'init-download', download: 'vaultd-init.json' }, 'Download keys (JSON)');
     url = URL.createObjectURL(new Blob([JSON.stringify({ unseal_keys_hex: r.keys, unseal_keys_b64: r.keys_base64, unseal_shares: body.secret_shares, unseal_threshold: body.secret_threshold, root_token: r.root_token }, null, 2)], { type: 'application/json' }));
     dl.href = url;
     const done = () => {
