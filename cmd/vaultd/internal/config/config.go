@@ -135,7 +135,7 @@ type Config struct {
 	ClusterAddr string // URL advertised to peers for raft and forwarding; the scheme is ignored
 
 	DisableMlock bool // accepted for compatibility; vaultd does not mlock
-	UI           bool
+	UI           bool // serve the web UI at /ui/ (package ui, docs/ui.md)
 	LogLevel     string // one of the LogLevel constants
 	LogFormat    string // one of the LogFormat constants, or "" (standard)
 
