@@ -85,7 +85,7 @@ func (h *handler) securityHeaders(w http.ResponseWriter, r *http.Request) {
 		connect = append(connect, o)
 	}
 	hd := w.Header()
-	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
 		"connect-src "+strings.Join(connect, " ")+"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("X-Content-Type-Options", "nosniff")
