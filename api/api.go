@@ -54,6 +54,14 @@ type Config struct {
 	StorageType string
 	// Extra registers additional node-local routes (raft bootstrap etc.).
 	Extra []Route
+	// UI, when set, is the web UI handler: it serves /ui/*, and / and /ui
+	// redirect to /ui/ (as Vault does with ui = true). Nil: no UI, 404.
+	UI http.Handler
+	// CORSOrigins returns the browser origins (scheme://host:port) allowed
+	// to call /v1/* cross-origin: the api_addrs of the cluster's nodes, so
+	// the UI served by one node can talk to every node directly. Nil or
+	// empty: no cross-origin access. See cors.go.
+	CORSOrigins func(ctx context.Context) []string
 }
 
 // Route is an extra node-local route.
@@ -85,7 +93,15 @@ func New(cfg Config, c Core) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.echoError
+	e.Pre(s.cors) // cors.go: before routing, so preflights never reach a 405
 	e.Use(s.recoverer, s.requestMeta, s.bodyLimit)
+	if cfg.UI != nil {
+		toUI := func(c echo.Context) error { return c.Redirect(http.StatusTemporaryRedirect, "/ui/") }
+		e.GET("/", toUI)
+		e.HEAD("/", toUI)
+		e.GET("/ui", toUI)
+		e.Any("/ui/*", echo.WrapHandler(cfg.UI))
+	}
 	v1 := e.Group("/v1")
 	v1.GET("/sys/init", s.initStatus)
 	v1.PUT("/sys/init", s.initialize)

@@ -39,6 +39,7 @@ import (
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
+	"github.com/vaultd/vaultd/ui"
 )
 
 // Options are the `vaultd server` flags.
@@ -143,6 +144,7 @@ func DevConfig(listen string) *config.Config {
 		Storage:   &config.Storage{Type: "inmem"},
 		Listeners: []config.Listener{{Type: "tcp", Address: listen, TLSDisable: true, MaxRequestSize: api.DefaultMaxRequestSize}},
 		LogLevel:  "info",
+		UI:        true, // as Vault: the UI is always on in -dev
 	}
 }
 
@@ -303,10 +305,16 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		_ = c.Run(rctx)
 	}()
 
-	fwd := n.forwarder(c) // cluster.go
+	fwd := n.forwarder(c)                           // cluster.go
+	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
+	var uiHandler http.Handler
+	if cfg.UI {
+		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
+	}
 	for i, l := range cfg.Listeners {
 		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd)}, c).Handler()
+			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
+			UI: uiHandler, CORSOrigins: origins.Origins}, c).Handler()
 		if i == 0 && n.Port != nil {
 			n.Port.SetForwardHandler(h) // forwarded requests run the same handler chain
 		}
