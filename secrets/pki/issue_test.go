@@ -165,3 +165,24 @@ func TestSign_CSR(t *testing.T) {
 	}
 	verifyOpenSSL(t, v["certificate"].(string), v["ca_chain"].([]string))
 }
+
+// TestVaultBenchmarkPKIIssueFlow replays vault-benchmark's pki_issue
+// setup: root and intermediate mounts, sign-intermediate as pem_bundle,
+// set-signed with certificate+issuing_ca joined, a role, then issue.
+func TestVaultBenchmarkPKIIssueFlow(t *testing.T) {
+	root, inter := newHarness(t), newHarness(t)
+	root.write("root/generate/internal", map[string]any{"type": "internal", "common_name": "example.com"})
+	root.write("config/urls", map[string]any{"issuing_certificates": "http://127.0.0.1:8200/v1/r/ca", "crl_distribution_points": []any{"http://127.0.0.1:8200/v1/r/crl"}})
+	csr := inter.write("intermediate/generate/internal", map[string]any{"type": "internal", "common_name": "example.com Intermediate Authority"})["csr"]
+	s := root.write("root/sign-intermediate", map[string]any{"format": "pem_bundle", "csr": csr})
+	inter.write("intermediate/set-signed", map[string]any{"certificate": s["certificate"].(string) + "\n" + s["issuing_ca"].(string)})
+	inter.write("roles/benchmark-issue", map[string]any{"name": "benchmark-issue", "allow_subdomains": true, "allow_any_name": true, "ttl": "5m"})
+	out := inter.write("issue/benchmark-issue", map[string]any{"common_name": "test.vault.benchmark"})
+	leaf := mustCert(t, out["certificate"])
+	if got := leaf.NotAfter.Sub(inter.clock.Now()); got != 5*time.Minute {
+		t.Fatalf("ttl %s", got)
+	}
+	chain := out["ca_chain"].([]string)
+	verifyGo(t, leaf, chain, "test.vault.benchmark", inter.clock.Now())
+	verifyOpenSSL(t, out["certificate"].(string), chain)
+}

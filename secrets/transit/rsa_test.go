@@ -192,3 +192,25 @@ func TestDeclaredFields(t *testing.T) {
 	f.fail(secrets.OpUpdate, "encrypt/bad name", map[string]any{"plaintext": b64("x")}, secrets.ErrUnsupportedPath, "unsupported path")
 	f.fail(secrets.OpUpdate, "sign/k/sha2-256/extra", map[string]any{"input": b64("x")}, secrets.ErrUnsupportedPath, "unsupported path")
 }
+
+// TestVaultBenchmarkTransitFlows replays what HashiCorp's vault-benchmark
+// sends for its transit sign, verify and decrypt tests (its bodies omit
+// empty values, so sign carries no input by default).
+func TestVaultBenchmarkTransitFlows(t *testing.T) {
+	f := newTransit(t)
+	f.must(secrets.OpUpdate, "keys/test", map[string]any{"name": "test", "type": "rsa-2048"})
+	signBody := map[string]any{"name": "test", "hash_algorithm": "sha2-256", "signature_algorithm": "pss", "marshaling_algorithm": "asn1"}
+	sig := f.must(secrets.OpUpdate, "sign/test", signBody)["signature"].(string)
+	if !strings.HasPrefix(sig, "vault:v1:") {
+		t.Fatalf("signature %q", sig)
+	}
+	verifyBody := map[string]any{"name": "test", "hash_algorithm": "sha2-256", "signature_algorithm": "pss", "marshaling_algorithm": "asn1", "signature": sig}
+	if v := f.must(secrets.OpUpdate, "verify/test", verifyBody); v["valid"] != true {
+		t.Fatalf("verify %v", v)
+	}
+	payload := base64.StdEncoding.EncodeToString(make([]byte, 128))
+	ct := f.must(secrets.OpUpdate, "encrypt/test", map[string]any{"plaintext": payload})["ciphertext"]
+	if d := f.must(secrets.OpUpdate, "decrypt/test", map[string]any{"name": "test", "ciphertext": ct}); d["plaintext"] != payload {
+		t.Fatalf("decrypt %v", d)
+	}
+}
