@@ -186,3 +186,20 @@ func TestVaultBenchmarkPKIIssueFlow(t *testing.T) {
 	verifyGo(t, leaf, chain, "test.vault.benchmark", inter.clock.Now())
 	verifyOpenSSL(t, out["certificate"].(string), chain)
 }
+
+// TestIssue_BodyCannotPickIssuer: issue/:role signs with the role's
+// issuer; an issuer_ref in the body is not a field there (so an ACL on
+// issuer/:ref/issue/* cannot be sidestepped) and draws the warning.
+func TestIssue_BodyCannotPickIssuer(t *testing.T) {
+	h := newHarness(t)
+	r1 := h.newRoot("ec", map[string]any{"issuer_name": "one"})
+	h.newRoot("ec", map[string]any{"issuer_name": "two"})
+	h.write("roles/r", map[string]any{"allow_any_name": true, "key_type": "ec", "issuer_ref": "one"})
+	resp := h.must(secrets.OpUpdate, "issue/r", map[string]any{"common_name": "x", "issuer_ref": "two"})
+	if mustCert(t, resp.Data["certificate"]).CheckSignatureFrom(r1) != nil {
+		t.Fatal("the body's issuer_ref chose the issuer")
+	}
+	if len(resp.Warnings) == 0 || !strings.Contains(resp.Warnings[len(resp.Warnings)-1], "issuer_ref") {
+		t.Fatalf("warnings %v", resp.Warnings)
+	}
+}

@@ -75,9 +75,11 @@ var (
 		"use_pss":               fBool("Sign with RSA-PSS."),
 		"add_basic_constraints": fBool("Intermediate CSRs: request the CA basic constraint."),
 	}
+	// issuer_ref is not a body field of issue, sign and sign-verbatim: the
+	// role's issuer_ref applies, and only the issuer/:ref/... paths (which
+	// ACLs can tell apart) choose another issuer.
 	issueFields = fields{
-		"role":       fStr("Role name."),
-		"issuer_ref": fStr("Issuer to sign with (ID, name or default)."),
+		"role": fStr("Role name."),
 	}
 	csrFields = fields{
 		"csr":            fStr("PEM certificate signing request."),
