@@ -362,3 +362,15 @@ func httpMethod(op secrets.Operation) string {
 		return "POST"
 	}
 }
+
+// MarkdownTable renders rows as docs/api.md's endpoint table: one row
+// per path, its HTTP methods and its summary.
+func MarkdownTable(rows []EndpointRow) string {
+	var sb strings.Builder
+	sb.WriteString("| path | methods | what |\n|---|---|---|\n")
+	for _, r := range rows {
+		summary := strings.ReplaceAll(r.Summary, "|", "\\|")
+		sb.WriteString("| `" + r.Path + "` | " + strings.Join(r.Methods, ", ") + " | " + summary + " |\n")
+	}
+	return sb.String()
+}

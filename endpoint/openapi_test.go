@@ -145,3 +145,16 @@ func TestEndpoints(t *testing.T) {
 		t.Fatalf("Endpoints:\n got %q\nwant %q", got, want)
 	}
 }
+
+func TestMarkdownTable(t *testing.T) {
+	got := endpoint.MarkdownTable([]endpoint.EndpointRow{
+		{Path: "secret/data/:path+", Methods: []string{"GET", "POST"}, Summary: "Read | write."},
+		{Path: "secret/config", Methods: []string{"GET"}},
+	})
+	want := "| path | methods | what |\n|---|---|---|\n" +
+		"| `secret/data/:path+` | GET, POST | Read \\| write. |\n" +
+		"| `secret/config` | GET |  |\n"
+	if got != want {
+		t.Fatalf("MarkdownTable =\n%s\nwant\n%s", got, want)
+	}
+}
