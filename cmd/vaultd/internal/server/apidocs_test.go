@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
@@ -140,5 +143,42 @@ func TestAPIDocs(t *testing.T) {
 	}
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpenAPIValidates renders the OpenAPI document of every declared
+// engine at its documented mount and has an OpenAPI 3 validator check it.
+func TestOpenAPIValidates(t *testing.T) {
+	backends, _ := mountedBackends(t)
+	paths := map[string]*endpoint.OpenAPIPathItem{}
+	for i, m := range documentedMounts {
+		if backends[i] == nil {
+			continue
+		}
+		for k, v := range backends[i].OpenAPI(m.mount) {
+			if _, dup := paths[k]; dup {
+				t.Fatalf("two mounts document %s", k)
+			}
+			paths[k] = v
+		}
+	}
+	if len(paths) == 0 {
+		t.Fatal("no paths documented")
+	}
+	raw, err := json.Marshal(endpoint.NewOpenAPIDocument("vaultd", "test", "vaultd's engines", paths))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("the OpenAPI document does not validate: %v", err)
+	}
+	for _, want := range []string{"/secret/data/{path}", "/auth/approle/login", "/auth/userpass/users/{username}"} {
+		if doc.Paths.Find(want) == nil {
+			t.Errorf("the document lacks %s", want)
+		}
 	}
 }
