@@ -41,6 +41,9 @@ func NewData(fields map[string]*Field, raw map[string]any) (*Data, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := f.allowed(name, out); err != nil {
+			return nil, err
+		}
 		if d.values == nil {
 			d.values = make(map[string]any, len(raw))
 		}

@@ -57,7 +57,8 @@
 //
 //	error converting input for field "ttl": expected a duration
 //
-// A Required field that is absent or null is a 400
+// A field with AllowedValues accepts only those (after conversion; a 400
+// lists them otherwise). A Required field that is absent or null is a 400
 // `missing required field "name"`. Path captures ({name}) are fields too:
 // they are strings unless the path declares them with another type, and
 // they win over a body field of the same name.

@@ -103,6 +103,15 @@ func (t Type) expected() string {
 	}
 }
 
+// scalar reports whether values of t are comparable scalars.
+func (t Type) scalar() bool {
+	switch t {
+	case TypeString, TypeLowerCaseString, TypeInt, TypeInt64, TypeFloat, TypeBool, TypeDurationSecond:
+		return true
+	}
+	return false
+}
+
 // zero is what Get returns for an absent field without a default.
 func (t Type) zero() any {
 	switch t {
@@ -147,6 +156,26 @@ type Field struct {
 	Query bool
 	// Deprecated marks the field as such in OpenAPI.
 	Deprecated bool
+	// AllowedValues, when set, are the only values accepted (compared
+	// after conversion; scalar types only): anything else is a 400 that
+	// lists them. OpenAPI shows them as an enum.
+	AllowedValues []any
+}
+
+// allowed checks v against f.AllowedValues.
+func (f *Field) allowed(name string, v any) error {
+	if len(f.AllowedValues) == 0 {
+		return nil
+	}
+	if !f.Type.scalar() {
+		return fmt.Errorf("endpoint: field %q: allowed values need a scalar type, not %s", name, f.Type)
+	}
+	for _, a := range f.AllowedValues {
+		if c, err := Convert(name, f.Type, a); err == nil && c == v {
+			return nil
+		}
+	}
+	return secrets.Errorf(secrets.ErrInvalidRequest, "invalid value for field %q: must be one of %v", name, f.AllowedValues)
 }
 
 // FieldError is the 400 for a value that does not convert to a field's

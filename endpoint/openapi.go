@@ -117,6 +117,14 @@ func (f *Field) schema(name string) *OpenAPISchema {
 	case TypeRaw:
 		s.Type = "object"
 	}
+	for _, a := range f.AllowedValues {
+		if v, err := Convert(name, f.Type, a); err == nil {
+			if d, isDur := v.(time.Duration); isDur {
+				v = int64(d / time.Second)
+			}
+			s.Enum = append(s.Enum, v)
+		}
+	}
 	if f.Default != nil {
 		if v, err := Convert(name, f.Type, f.Default); err == nil {
 			if d, isDur := v.(time.Duration); isDur {

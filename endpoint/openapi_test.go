@@ -16,6 +16,7 @@ func TestOpenAPI(t *testing.T) {
 	b.Paths[2].Summary = "Manage users."
 	b.Paths[2].Fields["password"].Required = true
 	b.Paths[2].Fields["ttl"].Default = "1h"
+	b.Paths[2].Fields["kind"] = &endpoint.Field{Type: endpoint.TypeString, AllowedValues: []any{"a", "b"}}
 	b.Paths[7].Fields = map[string]*endpoint.Field{"version": {Type: endpoint.TypeInt, Query: true, Description: "the version"}}
 	paths := b.OpenAPI("auth/mnt/")
 
@@ -56,7 +57,8 @@ func TestOpenAPI(t *testing.T) {
 	s := body.Content["application/json"].Schema
 	if s.Type != "object" || s.Properties["password"].Type != "string" ||
 		s.Properties["ttl"].Format != "duration" || s.Properties["ttl"].Default != int64(3600) ||
-		!reflect.DeepEqual(s.Required, []string{"password"}) || s.Properties["name"] != nil {
+		!reflect.DeepEqual(s.Required, []string{"password"}) || s.Properties["name"] != nil ||
+		!reflect.DeepEqual(s.Properties["kind"].Enum, []any{"a", "b"}) {
 		t.Errorf("body schema: %+v", s)
 	}
 
