@@ -109,7 +109,13 @@ func renderEndpoints(t *testing.T) string {
 	sb.WriteString("Generated from the engines' endpoint declarations (package `endpoint`), so it\n" +
 		"cannot drift from the code. `:name` is one path segment, `:name*` the rest of\n" +
 		"the path, `:name+` the rest of the path naming a leaf (not a folder), and\n" +
-		"`[/:name]` an optional segment. LIST is also `GET ?list=true`; POST is also PUT.\n")
+		"`[/:name]` an optional segment. LIST is also `GET ?list=true`; POST is also PUT.\n" +
+		"Fields are converted as Vault does (numbers and booleans may be strings,\n" +
+		"durations are seconds or `1h30m`, lists are JSON arrays or comma-separated);\n" +
+		"a value that does not convert is a 400 naming the field, and a field the\n" +
+		"endpoint does not declare is ignored with Vault's warning\n" +
+		"`Endpoint ignored these unrecognized parameters: [...]` (KV v1 and cubbyhole\n" +
+		"store the whole body, so they take any field).\n")
 	for i, m := range documentedMounts {
 		b := backends[i]
 		if b == nil {
