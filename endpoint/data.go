@@ -140,6 +140,9 @@ func (d *Data) Strings(name string) []string { s, _ := d.Get(name).([]string); r
 // Ints is Get for TypeCommaIntSlice fields.
 func (d *Data) Ints(name string) []int64 { s, _ := d.Get(name).([]int64); return s }
 
+// Slice is Get for TypeSlice fields.
+func (d *Data) Slice(name string) []any { s, _ := d.Get(name).([]any); return s }
+
 // Map is Get for TypeMap fields.
 func (d *Data) Map(name string) map[string]any { m, _ := d.Get(name).(map[string]any); return m }
 

@@ -55,6 +55,9 @@ const (
 	TypeKVPairs
 	// TypeRaw is the value as decoded, unconverted.
 	TypeRaw
+	// TypeSlice is a JSON array, []any, of at most MaxListItems items
+	// (transit's batch_input: convert each object item with NewData).
+	TypeSlice
 )
 
 // MaxListItems bounds a list field (policies, CIDRs, versions).
@@ -65,7 +68,7 @@ var typeNames = map[Type]string{
 	TypeInt: "int", TypeInt64: "int64", TypeFloat: "float", TypeBool: "bool",
 	TypeDurationSecond: "duration", TypeCommaStringSlice: "comma string slice",
 	TypeStringSlice: "string slice", TypeCommaIntSlice: "comma int slice",
-	TypeMap: "map", TypeKVPairs: "kv pairs", TypeRaw: "raw",
+	TypeMap: "map", TypeKVPairs: "kv pairs", TypeRaw: "raw", TypeSlice: "slice",
 }
 
 func (t Type) String() string {
@@ -96,6 +99,8 @@ func (t Type) expected() string {
 		return "a list of integers"
 	case TypeMap:
 		return "a JSON object"
+	case TypeSlice:
+		return "a JSON array"
 	case TypeKVPairs:
 		return "a map of strings or a list of key=value strings"
 	default:
@@ -135,6 +140,8 @@ func (t Type) zero() any {
 		return map[string]any(nil)
 	case TypeKVPairs:
 		return map[string]string(nil)
+	case TypeSlice:
+		return []any(nil)
 	default:
 		return nil
 	}
@@ -198,6 +205,9 @@ func Convert(name string, t Type, v any) (any, error) {
 	if l, isList := out.([]string); isList && len(l) > MaxListItems {
 		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "%q has more than %d items", name, MaxListItems)
 	}
+	if l, isList := out.([]any); isList && len(l) > MaxListItems {
+		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "%q has more than %d items", name, MaxListItems)
+	}
 	if l, isList := out.([]int64); isList && len(l) > MaxListItems {
 		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "%q has more than %d items", name, MaxListItems)
 	}
@@ -239,6 +249,23 @@ func convert(t Type, v any) (any, bool) {
 		return toKVPairs(v)
 	case TypeRaw:
 		return v, true
+	case TypeSlice:
+		return toSlice(v)
+	default:
+		return nil, false
+	}
+}
+
+func toSlice(v any) (any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case []map[string]any:
+		out := make([]any, len(x))
+		for i, m := range x {
+			out[i] = m
+		}
+		return out, true
 	default:
 		return nil, false
 	}

@@ -225,6 +225,13 @@ func TestConvertMapAndKVPairs(t *testing.T) {
 		{map[string]any{"a": []any{}}, bad},
 		{"a=b", bad},
 	})
+	runConv(t, endpoint.TypeSlice, []convCase{
+		{[]any{map[string]any{"a": "b"}, 1.0}, []any{map[string]any{"a": "b"}, 1.0}},
+		{[]map[string]any{{"a": "b"}}, []any{map[string]any{"a": "b"}}},
+		{"[]", bad},
+		{map[string]any{}, bad},
+		{make([]any, endpoint.MaxListItems+1), bad},
+	})
 	runConv(t, endpoint.TypeRaw, []convCase{
 		{[]any{1.0, "x"}, []any{1.0, "x"}},
 	})

@@ -116,6 +116,8 @@ func (f *Field) schema(name string) *OpenAPISchema {
 		s.Type, s.AdditionalProperties = "object", &OpenAPISchema{Type: "string"}
 	case TypeRaw:
 		s.Type = "object"
+	case TypeSlice:
+		s.Type, s.Items = "array", &OpenAPISchema{}
 	}
 	for _, a := range f.AllowedValues {
 		if v, err := Convert(name, f.Type, a); err == nil {
