@@ -125,7 +125,13 @@ func renderEndpoints(t *testing.T) string {
 		if b.Help != "" {
 			sb.WriteString(b.Help + "\n\n")
 		}
-		sb.WriteString(endpoint.MarkdownTable(b.Endpoints(m.mount)))
+		rows := b.Endpoints(m.mount)
+		for _, r := range rows {
+			if r.Summary == "" {
+				t.Errorf("%s has no Summary: the docs would show an empty row", r.Path)
+			}
+		}
+		sb.WriteString(endpoint.MarkdownTable(rows))
 	}
 	if len(pending) > 0 {
 		fmt.Fprintf(&sb, "\nNot yet declared through the endpoint package (see the table above): %s.\n", strings.Join(pending, "; "))
