@@ -135,8 +135,8 @@ func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok b
 // handler is a PKI handler; wrap adapts it to endpoint.Handler.
 type handler func(ctx context.Context, req *secrets.Request, d *fieldData) (*secrets.Response, error)
 
-// Backend is the declared endpoint table (for docs and OpenAPI).
-func (e *engine) Backend() *endpoint.Backend { return e.be }
+// Endpoints is the declared endpoint table (docs/api.md, OpenAPI).
+func (e *engine) Endpoints() *endpoint.Backend { return e.be }
 
 // newID is a random UUID (v4), as Vault's issuer and key IDs are.
 func (e *engine) newID() (string, error) {

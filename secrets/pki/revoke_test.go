@@ -304,10 +304,10 @@ func TestNoTokenOnlyPublicPaths(t *testing.T) {
 // other).
 func TestDeclaredPathsValidate(t *testing.T) {
 	h := newHarness(t)
-	if err := h.e.Backend().Validate(); err != nil {
+	if err := h.e.Endpoints().Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range h.e.Backend().Paths {
+	for _, p := range h.e.Endpoints().Paths {
 		probe := strings.NewReplacer("{serial}", "01", "{issuer_ref}", "default", "{req*}", "x").Replace(p.Pattern)
 		if p.Pattern == "issuers" {
 			probe = "issuers/"

@@ -8,12 +8,13 @@ import (
 	"github.com/vaultd/vaultd/secrets"
 )
 
-// params are the path segments a route captured.
+// params are the path segments a route captured (named as Vault names
+// them in its patterns).
 type params struct {
 	name string // key name
-	a    string // first optional segment (hash algorithm, bytes, version ...)
-	b    string // second optional segment
-	kind string // the non-name selector (datakey type, export key type)
+	a    string // first optional segment: urlalgorithm, random's source (or bytes), export's version
+	b    string // second optional segment: random's urlbytes
+	kind string // the non-name selector: datakey's plaintext|wrapped, export's type
 }
 
 // handler serves one operation on one path family.
@@ -117,41 +118,51 @@ func (e *engine) paths() []*endpoint.Path {
 		p("rewrap/{name}", "Re-encrypt under the latest (or given) version.", with(with(aeadFields, batchFields), fields{
 			"ciphertext": raw("vault:vN:... ciphertext."), "key_version": raw("Key version to use (default latest)."),
 		}), upd(e.rewrap)),
-		p("datakey/{kind}/{name}", "A new data key, wrapped (and in plaintext with kind plaintext).", with(aeadFields, fields{
+		p("datakey/{plaintext}/{name}", "A new data key, wrapped (plaintext: also returned in the clear).", with(aeadFields, fields{
 			"bits": raw("128, 256 (default) or 512."), "key_version": raw("Key version to use (default latest)."),
 		}), upd(e.datakey)),
-		p("sign/{name}/{a?}", "Sign input.", with(signFields, batchFields), upd(e.sign)),
-		p("verify/{name}/{a?}", "Verify a signature or an HMAC.", with(with(signFields, batchFields), fields{
+		p("sign/{name}/{urlalgorithm?}", "Sign input.", with(signFields, batchFields), upd(e.sign)),
+		p("verify/{name}/{urlalgorithm?}", "Verify a signature or an HMAC.", with(with(signFields, batchFields), fields{
 			"signature": raw("vault:vN:... signature."), "hmac": raw("vault:vN:... HMAC."),
 		}), upd(e.verify)),
-		p("hmac/{name}/{a?}", "HMAC input.", with(batchFields, fields{
+		p("hmac/{name}/{urlalgorithm?}", "HMAC input.", with(batchFields, fields{
 			"input": raw("Base64 input."), "key_version": raw("Key version to use (default latest)."),
 			"algorithm": raw("Hash algorithm (default sha2-256)."), "hash_algorithm": raw("Hash algorithm (default sha2-256)."),
 		}), upd(e.hmac)),
-		p("random/{a?}/{b?}", "Random bytes.", fields{"bytes": raw("How many (default 32)."), "format": raw("base64 (default) or hex."), "source": raw("platform (default), seal or all.")}, upd(e.random)),
-		p("hash/{a?}", "Hash input.", fields{"input": raw("Base64 input."), "algorithm": raw("Hash algorithm (default sha2-256)."), "format": raw("hex (default) or base64.")}, upd(e.hash)),
-		p("export/{kind}/{name}/{a?}", "Export key material (exportable keys) or public keys.", nil, ops{secrets.OpRead: w(e.export)}),
+		p("random/{source?}/{urlbytes?}", "Random bytes.", fields{"bytes": raw("How many (default 32)."), "format": raw("base64 (default) or hex."), "source": raw("platform (default), seal or all.")}, upd(e.random)),
+		p("hash/{urlalgorithm?}", "Hash input.", fields{"input": raw("Base64 input."), "algorithm": raw("Hash algorithm (default sha2-256)."), "format": raw("hex (default) or base64.")}, upd(e.hash)),
+		p("export/{type}/{name}/{version?}", "Export key material (exportable keys) or public keys.", nil, ops{secrets.OpRead: w(e.export)}),
 	}
 }
 
-// wrap adapts a transit handler: it rebuilds params from the captures,
-// answering an invalid key name (or selector) as an unknown path, as
-// transit's router always did.
+// wrap adapts a transit handler: params come from the captures of the
+// path that matched (never from body or query fields of the same name),
+// and a captured key name or selector that is not a valid name is an
+// unknown path, as it always was for transit.
 func (e *engine) wrap(h handler) endpoint.Handler {
-	return func(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	return func(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
+		_, caps, ok := e.be.Match(req.Operation, req.Path)
+		if !ok {
+			return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
+		}
 		var pr params
-		for _, c := range []struct {
-			name string
-			dst  *string
-		}{{"name", &pr.name}, {"kind", &pr.kind}, {"a", &pr.a}, {"b", &pr.b}} {
-			if !d.Has(c.name) {
+		for name, v := range caps {
+			if v == "" {
 				continue
 			}
-			v, _ := d.Get(c.name).(string)
-			if v != "" && !validName(v) {
+			if !validName(v) {
 				return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
 			}
-			*c.dst = v
+			switch name {
+			case "name":
+				pr.name = v
+			case "plaintext", "type":
+				pr.kind = v
+			case "urlbytes":
+				pr.b = v
+			default: // urlalgorithm, source, version
+				pr.a = v
+			}
 		}
 		return h(ctx, req, pr)
 	}

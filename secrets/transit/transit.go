@@ -106,3 +106,6 @@ func isUserError(err error) bool {
 	var se *secrets.Error
 	return errors.As(err, &se)
 }
+
+// Endpoints is the declared endpoint table (docs/api.md, OpenAPI).
+func (e *engine) Endpoints() *endpoint.Backend { return e.be }
