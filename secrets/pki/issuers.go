@@ -811,3 +811,80 @@ func isUserError(err error) bool {
 	_, ok := err.(*secrets.Error)
 	return ok
 }
+
+// keysGenerate serves keys/generate/:type (internal or exported): a new
+// key with no issuer yet, as Vault ≥ 1.11 offers.
+func (e *engine) keysGenerate(ctx context.Context, req *secrets.Request, d *fieldData) (*secrets.Response, error) {
+	typ := d.str("exported", "")
+	switch typ {
+	case "internal", "exported":
+	case "kms":
+		return nil, invalidf("managed keys (type kms) are not supported by vaultd")
+	default:
+		return nil, invalidf("invalid type %q: must be internal or exported", typ)
+	}
+	kt, bits, err := normalizeKeyParams(d.str("key_type", keyRSA), d.integer("key_bits", 0))
+	if err != nil {
+		return nil, err
+	}
+	name := d.str("key_name", "")
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	if err := validObjectName(name); err != nil {
+		return nil, err
+	}
+	signer, err := generateKey(e.rand, kt, bits)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ke, _, err := e.storeKey(ctx, req.Storage, signer, name)
+	if err != nil {
+		return nil, err
+	}
+	data := keyData(ke)
+	if typ == "exported" {
+		pk, _, err := formatKey(signer, "pem", "der")
+		if err != nil {
+			return nil, err
+		}
+		data["private_key"] = pk
+	}
+	return &secrets.Response{Data: data}, nil
+}
+
+// keysImport serves keys/import: one PEM private key (with key_name).
+func (e *engine) keysImport(ctx context.Context, req *secrets.Request, d *fieldData) (*secrets.Response, error) {
+	bundle, name := d.str("pem_bundle", ""), d.str("key_name", "")
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	if err := validObjectName(name); err != nil {
+		return nil, err
+	}
+	b, rest := pem.Decode([]byte(bundle))
+	if b == nil || !strings.HasSuffix(b.Type, "PRIVATE KEY") {
+		return nil, invalidf("pem_bundle must hold exactly one PEM private key")
+	}
+	if more, _ := pem.Decode(rest); more != nil {
+		return nil, invalidf("pem_bundle must hold exactly one PEM private key")
+	}
+	k, err := parsePrivateKeyBlock(b)
+	if err != nil {
+		return nil, invalidf("unable to parse the private key")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ke, existed, err := e.storeKey(ctx, req.Storage, k, name)
+	if err != nil {
+		return nil, err
+	}
+	if !existed {
+		if err := e.relinkKeys(ctx, req.Storage); err != nil {
+			return nil, err
+		}
+	}
+	return &secrets.Response{Data: keyData(ke)}, nil
+}

@@ -268,6 +268,10 @@ func (e *engine) paths() []*endpoint.Path {
 		pub(p("issuer/{issuer_ref}/crl/der", "An issuer's CRL, DER.", issuerRef, rd(e.issuerCRL("der")))),
 		pub(p("issuer/{issuer_ref}/crl/pem", "An issuer's CRL, PEM.", issuerRef, rd(e.issuerCRL("pem")))),
 		p("keys", "List keys.", nil, ls(e.keysList)),
+		p("keys/generate/{exported}", "Generate a key (internal or exported) with no issuer yet.", fields{
+			"exported": fStr("internal or exported."), "key_type": caFields["key_type"], "key_bits": caFields["key_bits"], "key_name": fStr("Name of the new key."),
+		}, up(e.keysGenerate)),
+		p("keys/import", "Import a PEM private key.", fields{"pem_bundle": fStr("One PEM private key."), "key_name": fStr("Name of the key.")}, up(e.keysImport)),
 		p("key/{key_ref}", "Read, rename or delete a key (never its material).", keyRef, ops{
 			secrets.OpRead: wrap(e.keyRead), secrets.OpUpdate: wrap(e.keyWrite), secrets.OpDelete: wrap(e.keyDelete),
 		}),
