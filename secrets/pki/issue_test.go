@@ -203,3 +203,38 @@ func TestIssue_BodyCannotPickIssuer(t *testing.T) {
 		t.Fatalf("warnings %v", resp.Warnings)
 	}
 }
+
+func TestIssue_UsagesAndNoStore(t *testing.T) {
+	h := newHarness(t)
+	h.newRoot("ec", nil)
+	h.write("roles/client", map[string]any{
+		"allow_any_name": true, "key_type": "ec", "server_flag": false, "client_flag": true,
+		"ext_key_usage": "CodeSigning", "key_usage": "DigitalSignature", "no_store": true,
+		"organization": "Example Org", "ou": "Eng",
+	})
+	out := h.write("issue/client", map[string]any{"common_name": "svc"})
+	c := mustCert(t, out["certificate"])
+	if c.KeyUsage != x509.KeyUsageDigitalSignature {
+		t.Fatalf("key usage %v", c.KeyUsage)
+	}
+	eku := map[x509.ExtKeyUsage]bool{}
+	for _, u := range c.ExtKeyUsage {
+		eku[u] = true
+	}
+	if !eku[x509.ExtKeyUsageClientAuth] || !eku[x509.ExtKeyUsageCodeSigning] || eku[x509.ExtKeyUsageServerAuth] {
+		t.Fatalf("ext key usage %v", c.ExtKeyUsage)
+	}
+	if c.Subject.Organization[0] != "Example Org" || c.Subject.OrganizationalUnit[0] != "Eng" {
+		t.Fatalf("subject %v", c.Subject)
+	}
+	// no_store: not stored, not listed; it can still be revoked by
+	// presenting the certificate.
+	if _, err := h.do(secrets.OpRead, "cert/"+out["serial_number"].(string), nil); err == nil {
+		t.Fatal("no_store certificate was stored")
+	}
+	if keys := h.must(secrets.OpList, "certs/", nil).Data["keys"].([]string); len(keys) != 1 { // the root only
+		t.Fatalf("certs %v", keys)
+	}
+	h.wantErr(secrets.OpUpdate, "revoke", map[string]any{"serial_number": out["serial_number"]}, "not found")
+	h.write("revoke", map[string]any{"certificate": out["certificate"]})
+}
