@@ -306,10 +306,14 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *core.Resp
 		writeJSON(w, r, http.StatusOK, resp.Raw)
 		return
 	}
-	if resp.RawBody != nil { // raft snapshot save
+	if resp.RawBody != nil { // raft snapshot save, PKI's DER/PEM reads
 		w.Header().Set("Content-Type", resp.ContentType)
 		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
+		code := resp.StatusCode
+		if code == 0 {
+			code = http.StatusOK
+		}
+		w.WriteHeader(code)
 		_, _ = io.Copy(w, resp.RawBody)
 		return
 	}
@@ -381,8 +385,17 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
 		req.Operation = secrets.OpRead
-		if lv := q.Get("list"); lv == "true" || lv == "1" {
-			req.Operation = secrets.OpList
+		if lv := q.Get("list"); lv != "" {
+			// Vault parses the flag with strconv.ParseBool: "True", "1",
+			// "t" all list; a value it cannot parse is a 400.
+			list, err := strconv.ParseBool(lv)
+			if err != nil {
+				s.respondError(w, r, secrets.Errorf(secrets.ErrInvalidRequest, "invalid value %q for query parameter \"list\": must be a boolean", lv))
+				return
+			}
+			if list {
+				req.Operation = secrets.OpList
+			}
 		}
 	case "LIST":
 		req.Operation = secrets.OpList
@@ -397,6 +410,17 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	case secrets.OpUpdate, secrets.OpPatch:
 		if path == "sys/storage/raft/snapshot" || path == "sys/storage/raft/snapshot-force" {
 			req.Data, req.Body = map[string]any{}, r.Body // binary snapshot, bounded by bodyLimit
+			break
+		}
+		if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(ct), "application/ocsp-request") {
+			// An OCSP request (RFC 6960 over POST) is DER, not JSON: the
+			// engine gets the bytes as Vault passes them, in http_raw_body.
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				s.respondError(w, r, err)
+				return
+			}
+			req.Data = map[string]any{"http_raw_body": b}
 			break
 		}
 		data, err := decodeBody(r)

@@ -31,10 +31,11 @@ import (
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/raftstore/clusterport"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
+	"github.com/vaultd/vaultd/secrets/pki"
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
@@ -56,11 +57,15 @@ type Options struct {
 // Engines are the secrets engines and auth methods this build ships.
 func Engines() map[string]secrets.Factory {
 	return map[string]secrets.Factory{
-		"kv":        kv.Factory,
+		"kv": kv.Factory,
+		// generic is Vault's old name for KV v1; the mount keeps its type,
+		// as in Vault (sys/mounts shows "generic").
+		"generic":   kv.Factory,
 		"cubbyhole": cubbyhole.Factory,
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
 		"transit":   transit.Factory,
+		"pki":       pki.Factory,
 	}
 }
 
@@ -273,7 +278,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		n.Store = st
-		phys, cluster = st, st
+		phys, cluster = st, raftCluster{st} // cluster.go
 		n.ClusterAddr = "https://" + advertise
 		if cfg.ClusterAddr != "" {
 			n.ClusterAddr = cfg.ClusterAddr
