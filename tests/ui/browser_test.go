@@ -479,4 +479,12 @@ path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] 
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Errorf("the page raised errors or CSP violations:\n%s", strings.Join(errs, "\n"))
 	}
+
+	// The browser enforces the CSP: an injected inline script does not run,
+	// and the violation is seen (so the checks above would catch one).
+	b.eval(`(() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1'; document.body.append(s); return ""; })()`)
+	if got := b.eval(`String(window.injected)`); got != "undefined" {
+		t.Errorf("an inline script ran under the CSP (window.injected = %s)", got)
+	}
+	waitFor(t, 5*time.Second, "the CSP violation to be reported", func() bool { return len(b.pageErrors()) > 0 })
 }
