@@ -157,9 +157,9 @@ var (
 	crlFields = fields{
 		"expiry": fStr("CRL validity (default 72h)."), "disable": fBool("Publish empty CRLs."),
 		"ocsp_disable": fBool("Turn OCSP off."), "ocsp_expiry": fStr("OCSP response validity (default 12h)."),
-		"auto_rebuild":              fBool("Stored; the CRL is rebuilt on every revocation anyway."),
-		"auto_rebuild_grace_period": fStr("Stored with auto_rebuild."),
-		"enable_delta":              fBool("Refused when true."), "delta_rebuild_interval": fStr("Ignored without delta CRLs."),
+		"auto_rebuild":              fBool("Rebuild the CRL before it expires (on read, within the grace period)."),
+		"auto_rebuild_grace_period": fStr("How long before nextUpdate auto_rebuild renews the CRL (default 12h)."),
+		"enable_delta":              fBool("Refused when true."), "delta_rebuild_interval": fStr("Only meaningful with delta CRLs (refused): checked, not used."),
 		"cross_cluster_revocation": fBool("Refused when true."), "unified_crl": fBool("Refused when true."),
 		"unified_crl_on_existing_paths": fBool("Refused when true."),
 	}

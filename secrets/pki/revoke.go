@@ -199,7 +199,9 @@ func (e *engine) rebuildCRLLocked(ctx context.Context, s storage.Backend, iss *i
 	return putJSON(ctx, s, crlPrefix+iss.ID, &next)
 }
 
-// currentCRL returns iss's CRL, building it the first time.
+// currentCRL returns iss's CRL, building it the first time, and, with
+// config/crl auto_rebuild, again once it is within
+// auto_rebuild_grace_period of its nextUpdate (so it never goes stale).
 func (e *engine) currentCRL(ctx context.Context, s storage.Backend, iss *issuerEntry) ([]byte, error) {
 	var c crlEntry
 	ok, err := getJSON(ctx, s, crlPrefix+iss.ID, &c)
@@ -207,7 +209,13 @@ func (e *engine) currentCRL(ctx context.Context, s storage.Backend, iss *issuerE
 		return nil, err
 	}
 	if ok && len(c.DER) > 0 {
-		return c.DER, nil
+		conf, err := loadCRLConf(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if !conf.AutoRebuild || e.now().Before(c.NextUpdate.Add(-conf.gracePeriod())) {
+			return c.DER, nil
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

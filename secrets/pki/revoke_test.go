@@ -317,3 +317,29 @@ func TestDeclaredPathsValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestCRLAutoRebuild: without auto_rebuild the CRL is rebuilt only by
+// revocations and rotation (as Vault); with it, a read near nextUpdate
+// renews it.
+func TestCRLAutoRebuild(t *testing.T) {
+	h := newHarness(t)
+	h.newRoot("ec", nil)
+	h.write("config/crl", map[string]any{"expiry": "2h", "auto_rebuild_grace_period": "30m"})
+	first, _ := x509.ParseRevocationList(h.must(secrets.OpRead, "crl", nil).RawBody)
+	h.clock.Add(100 * time.Minute)
+	same, _ := x509.ParseRevocationList(h.must(secrets.OpRead, "crl", nil).RawBody)
+	if same.Number.Cmp(first.Number) != 0 {
+		t.Fatal("CRL rebuilt on read without auto_rebuild")
+	}
+	h.write("config/crl", map[string]any{"auto_rebuild": true})
+	base, _ := x509.ParseRevocationList(h.must(secrets.OpRead, "crl", nil).RawBody)
+	h.clock.Add(100 * time.Minute) // within 30m of the 2h nextUpdate (the config write rebuilt it)
+	der := h.must(secrets.OpRead, "crl", nil).RawBody
+	renewed, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed.Number.Cmp(base.Number) <= 0 || !renewed.NextUpdate.After(base.NextUpdate) {
+		t.Fatalf("CRL not renewed: %v → %v", base.Number, renewed.Number)
+	}
+}
