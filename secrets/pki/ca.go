@@ -487,6 +487,9 @@ func (e *engine) signIntermediate(ctx context.Context, req *secrets.Request, d *
 	if !iss.hasUsage("issuing-certificates") {
 		return nil, invalidf("issuer %s is not allowed to issue certificates (usage)", iss.ID)
 	}
+	if iss.Revoked {
+		return nil, invalidf("issuer %s is revoked and cannot issue certificates", iss.ID)
+	}
 	parent, signer, err := issuerSigner(ctx, req.Storage, iss)
 	if err != nil {
 		return nil, err

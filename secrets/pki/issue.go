@@ -273,6 +273,9 @@ func (e *engine) signLeaf(ctx context.Context, req *secrets.Request, d *fieldDat
 	if !iss.hasUsage("issuing-certificates") {
 		return nil, invalidf("issuer %s is not allowed to issue certificates (usage)", iss.ID)
 	}
+	if iss.Revoked {
+		return nil, invalidf("issuer %s is revoked and cannot issue certificates", iss.ID)
+	}
 	ca, signer, err := issuerSigner(ctx, req.Storage, iss)
 	if err != nil {
 		return nil, err

@@ -261,6 +261,7 @@ func (e *engine) paths() []*endpoint.Path {
 			secrets.OpRead: wrap(e.issuerRead), secrets.OpUpdate: wrap(e.issuerWrite),
 			secrets.OpPatch: wrap(e.issuerWrite), secrets.OpDelete: wrap(e.issuerDelete),
 		}),
+		p("issuer/{issuer_ref}/revoke", "Revoke an issuer: it stops issuing, and its parent's CRL lists it.", issuerRef, up(e.issuerRevoke)),
 		pub(p("issuer/{issuer_ref}/json", "An issuer's certificate and chain.", issuerRef, rd(e.issuerFetch("json")))),
 		pub(p("issuer/{issuer_ref}/der", "An issuer's certificate, DER.", issuerRef, rd(e.issuerFetch("der")))),
 		pub(p("issuer/{issuer_ref}/pem", "An issuer's certificate, PEM.", issuerRef, rd(e.issuerFetch("pem")))),

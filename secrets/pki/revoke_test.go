@@ -343,3 +343,25 @@ func TestCRLAutoRebuild(t *testing.T) {
 		t.Fatalf("CRL not renewed: %v → %v", base.Number, renewed.Number)
 	}
 }
+
+func TestIssuerRevoke(t *testing.T) {
+	h := newHarness(t)
+	root, inter, interID := buildIntermediate(t, h, "ec")
+	h.write("roles/r", map[string]any{"allow_any_name": true, "key_type": "ec"})
+	h.write("issue/r", map[string]any{"common_name": "before"})
+	d := h.write("issuer/"+interID+"/revoke", nil)
+	if d["revoked"] != true || d["revocation_time"].(int64) == 0 {
+		t.Fatalf("revoke %v", d)
+	}
+	h.wantErr(secrets.OpUpdate, "issue/r", map[string]any{"common_name": "after"}, "revoked")
+	// The root's CRL lists the intermediate.
+	s := crlSerials(t, h.must(secrets.OpRead, "issuer/root/crl/der", nil).RawBody, root)
+	if len(s) != 1 || s[0].Cmp(inter.SerialNumber) != 0 {
+		t.Fatalf("root CRL %v", s)
+	}
+	// Idempotent; a root is only marked.
+	h.write("issuer/"+interID+"/revoke", nil)
+	if d := h.write("issuer/root/revoke", nil); d["revoked"] != true {
+		t.Fatalf("root revoke %v", d)
+	}
+}
