@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/core/tokens"
 	"log/slog"
@@ -98,7 +99,7 @@ type Core struct {
 
 	kick chan struct{}
 
-	ceremonies operatorCeremonies // rekey and generate-root attempts (rekey.go)
+	ceremonies *ceremony.Service // rekey and generate-root attempts
 
 	ident identity // auth table, policies, audit (identity.go)
 
@@ -147,6 +148,10 @@ func New(cfg Config) (*Core, error) {
 	c.tokens = tokens.NewStore(c.barrier, cfg.Now)
 	c.ident.policies.Inactive = ErrStandby
 	c.raftOps = c.newRaftOps() // sys_raft.go
+	c.ceremonies = ceremony.New(ceremony.Config{
+		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
+		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
+	})
 	return c, nil
 }
 
@@ -247,7 +252,7 @@ func (c *Core) teardown() {
 	}
 	c.onStandby() // hooks.go
 	c.activeSince.Store(nil)
-	c.ceremonies.reset()
+	c.ceremonies.Reset()
 	c.teardownIdentity() // identity.go
 	c.mounts.Store(nil)
 	c.log.Info("node stepped down from active")
@@ -441,4 +446,11 @@ func (c *Core) Leader(ctx context.Context) LeaderInfo {
 		}
 	}
 	return li
+}
+
+// mintRootToken creates an orphan root token (sys/generate-root's result).
+func (c *Core) mintRootToken(ctx context.Context) (string, error) {
+	return c.tokens.Create(ctx, &TokenEntry{
+		Policies: []string{"root"}, Path: "auth/token/root", DisplayName: "root", Orphan: true,
+	}, "")
 }

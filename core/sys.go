@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
 	"strings"
 	"time"
@@ -81,8 +82,12 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		return c.handleSysRaft(ctx, path, req)
 	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go
 		return c.handleSysHA(ctx, path, req)
-	case isCeremonyPath(path): // rekey.go, generate_root.go
-		return c.sysCeremony(ctx, op, path, req.Data)
+	case ceremony.IsPath(path): // core/ceremony
+		raw, err := c.ceremonies.Handle(ctx, op, path, req.Data)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Raw: raw}, nil
 	case path == "sys/seal":
 		if op != secrets.OpUpdate && op != secrets.OpCreate {
 			return nil, unsupportedOp()
