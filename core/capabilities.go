@@ -3,10 +3,10 @@ package core
 import (
 	"context"
 	"errors"
-	"github.com/vaultd/vaultd/core/tokens"
 	"strings"
 
 	"github.com/vaultd/vaultd/core/policies"
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 )
 

@@ -5,15 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vaultd/vaultd/core/ceremony"
-	"github.com/vaultd/vaultd/core/clusterops"
-	"github.com/vaultd/vaultd/core/tokens"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/core/ceremony"
+	"github.com/vaultd/vaultd/core/clusterops"
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -95,7 +95,9 @@ type Core struct {
 	mounts  atomic.Pointer[mountTable] // nil unless active
 	mountMu sync.Mutex                 // serialises mount table changes
 	tokens  *tokens.Store
-	info    atomic.Pointer[clusterInfo] // nil while sealed
+	// tokenEndpoints serves auth/token/* over tokens.
+	tokenEndpoints *tokens.Endpoints
+	info           atomic.Pointer[clusterInfo] // nil while sealed
 
 	kick chan struct{}
 
@@ -147,6 +149,7 @@ func New(cfg Config) (*Core, error) {
 	}
 	c.tokens = tokens.NewStore(c.barrier, cfg.Now)
 	c.ident.policies.Inactive = ErrStandby
+	c.tokenEndpoints = tokens.NewEndpoints(c.tokens, tokenHost{c}, log)
 	c.raftOps = c.newRaftOps() // sys_raft.go
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vaultd/vaultd/core/policies"
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -80,11 +81,11 @@ var identitySudoPaths = []string{
 func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request, te *TokenEntry) (resp *Response, ok bool, err error) {
 	op := req.Operation
 	for _, p := range identitySudoPaths {
-		if strings.HasPrefix(path, p) && !sudoOn(te, path) {
+		if strings.HasPrefix(path, p) && !tokens.SudoOn(te, path) {
 			return nil, true, permissionDenied()
 		}
 	}
-	if op == secrets.OpList && strings.HasPrefix(path, "sys/leases/lookup/") && !sudoOn(te, path) {
+	if op == secrets.OpList && strings.HasPrefix(path, "sys/leases/lookup/") && !tokens.SudoOn(te, path) {
 		return nil, true, permissionDenied()
 	}
 	switch {
@@ -121,20 +122,4 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 		return nil, false, nil
 	}
 	return resp, true, err
-}
-
-// sudoOn reports whether te's policies grant sudo on path.
-func sudoOn(te *TokenEntry, path string) bool {
-	if te == nil || te.Authz == nil {
-		return false
-	}
-	if te.Authz.ACL().IsRoot() {
-		return true
-	}
-	for _, op := range []string{"read", "update", "list", "create", "delete", "patch"} {
-		if _, sudo := te.Authz.ACL().Allowed(op, path); sudo {
-			return true
-		}
-	}
-	return false
 }

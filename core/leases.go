@@ -3,11 +3,11 @@ package core
 import (
 	"context"
 	"errors"
-	"github.com/vaultd/vaultd/core/tokens"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -147,7 +147,7 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 		if err != nil {
 			return nil, err
 		}
-		updated, ttl, warnings, err := c.renewToken(ctx, te.IDHash, inc)
+		updated, ttl, warnings, err := c.tokens.Renew(ctx, te.IDHash, inc)
 		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, badRequest("lease not found")
 		}

@@ -3,11 +3,11 @@ package core
 import (
 	"context"
 	"fmt"
-	"github.com/vaultd/vaultd/core/ceremony"
-	"github.com/vaultd/vaultd/core/clusterops"
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/core/ceremony"
+	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/secrets"
 )
 
