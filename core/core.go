@@ -14,6 +14,7 @@ import (
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/core/tokens"
+	"github.com/vaultd/vaultd/core/wrapping"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -97,6 +98,7 @@ type Core struct {
 	tokens  *tokens.Store
 	// tokenEndpoints serves auth/token/* over tokens.
 	tokenEndpoints *tokens.Endpoints
+	wrapping       *wrapping.Service           // response wrapping (wrap.go)
 	info           atomic.Pointer[clusterInfo] // nil while sealed
 
 	kick chan struct{}
@@ -150,7 +152,8 @@ func New(cfg Config) (*Core, error) {
 	c.tokens = tokens.NewStore(c.barrier, cfg.Now)
 	c.ident.policies.Inactive = ErrStandby
 	c.tokenEndpoints = tokens.NewEndpoints(c.tokens, tokenHost{c}, log)
-	c.raftOps = c.newRaftOps() // sys_raft.go
+	c.wrapping = c.newWrapping() // wrap.go
+	c.raftOps = c.newRaftOps()   // sys_raft.go
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,

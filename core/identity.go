@@ -115,7 +115,7 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 		strings.HasPrefix(path, "sys/revoke-prefix/") || strings.HasPrefix(path, "sys/revoke-force/"):
 		resp, err = c.sysLeases(ctx, op, path, req.Data)
 	case strings.HasPrefix(path, "sys/wrapping/"):
-		resp, err = c.sysWrapping(ctx, op, path, req, te)
+		resp, err = c.sysWrapping(ctx, path, req, te)
 	case path == "sys/audit" || strings.HasPrefix(path, "sys/audit/") || strings.HasPrefix(path, "sys/audit-hash/"):
 		resp, err = c.sysAudit(ctx, op, path, req.Data)
 	default:
