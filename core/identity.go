@@ -91,10 +91,7 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 	switch {
 	case path == "sys/policy" || strings.HasPrefix(path, "sys/policy/") ||
 		path == "sys/policies/acl" || strings.HasPrefix(path, "sys/policies/acl/"):
-		var data map[string]any
-		if data, err = c.ident.policies.HandleSys(ctx, op, path, req.Data); err == nil {
-			resp = &Response{Data: data}
-		}
+		resp, err = c.serveDeclared(ctx, c.ident.policies.Backend(), "sys/", path, req) // openapi.go
 	case path == "sys/capabilities" || path == "sys/capabilities-self" || path == "sys/capabilities-accessor":
 		resp, err = c.sysCapabilities(ctx, path, op, req.Data, te)
 	case path == "sys/auth" || strings.HasPrefix(path, "sys/auth/"):

@@ -32,6 +32,13 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") {
 		return c.sysUIMounts(te, strings.TrimPrefix(strings.TrimPrefix(path, "sys/internal/ui/mounts"), "/"))
 	}
+	// So does sys/internal/specs/openapi, filtered the same way (openapi.go).
+	if path == "sys/internal/specs/openapi" {
+		if err := c.verifyForRead(ctx, op); err != nil {
+			return nil, err
+		}
+		return c.sysOpenAPI(te, op)
+	}
 	sudo, err := c.authorize(te, op, path)
 	if err != nil {
 		return nil, err
