@@ -13,6 +13,7 @@ import (
 	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
+	"github.com/vaultd/vaultd/core/leases"
 	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/core/wrapping"
 	"github.com/vaultd/vaultd/seal"
@@ -99,6 +100,7 @@ type Core struct {
 	// tokenEndpoints serves auth/token/* over tokens.
 	tokenEndpoints *tokens.Endpoints
 	wrapping       *wrapping.Service           // response wrapping (wrap.go)
+	leases         *leases.Service             // sys/leases/* over the token store
 	info           atomic.Pointer[clusterInfo] // nil while sealed
 
 	kick chan struct{}
@@ -153,7 +155,8 @@ func New(cfg Config) (*Core, error) {
 	c.ident.policies.Inactive = ErrStandby
 	c.tokenEndpoints = tokens.NewEndpoints(c.tokens, tokenHost{c}, log)
 	c.wrapping = c.newWrapping() // wrap.go
-	c.raftOps = c.newRaftOps()   // sys_raft.go
+	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
+	c.raftOps = c.newRaftOps() // sys_raft.go
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,

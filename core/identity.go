@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/vaultd/vaultd/core/leases"
 	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
@@ -110,7 +111,10 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 		path == "sys/renew" || strings.HasPrefix(path, "sys/renew/") ||
 		path == "sys/revoke" || strings.HasPrefix(path, "sys/revoke/") ||
 		strings.HasPrefix(path, "sys/revoke-prefix/") || strings.HasPrefix(path, "sys/revoke-force/"):
-		resp, err = c.sysLeases(ctx, op, path, req.Data)
+		var lr *leases.Response
+		if lr, err = c.leases.Handle(ctx, op, path, req.Data); err == nil {
+			resp = &Response{Data: lr.Data, Warnings: lr.Warnings, LeaseID: lr.LeaseID, LeaseDuration: lr.LeaseDuration, Renewable: lr.Renewable}
+		}
 	case strings.HasPrefix(path, "sys/wrapping/"):
 		resp, err = c.sysWrapping(ctx, path, req, te)
 	case path == "sys/audit" || strings.HasPrefix(path, "sys/audit/") || strings.HasPrefix(path, "sys/audit-hash/"):
