@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/core/audit"
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/core/leases"
@@ -155,6 +156,7 @@ func New(cfg Config) (*Core, error) {
 	c.ident.policies.Inactive = ErrStandby
 	c.tokenEndpoints = tokens.NewEndpoints(c.tokens, tokenHost{c}, log)
 	c.wrapping = c.newWrapping() // wrap.go
+	c.ident.audit = audit.NewTable(audit.TableConfig{NormalizePath: normalizeMountPath, Inactive: ErrStandby, Logger: log})
 	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
 	c.raftOps = c.newRaftOps() // sys_raft.go
 	c.ceremonies = ceremony.New(ceremony.Config{

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/vaultd/vaultd/core/audit"
 	"github.com/vaultd/vaultd/core/leases"
 	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/core/tokens"
@@ -25,8 +26,7 @@ type identity struct {
 
 	policies policies.Store
 
-	audit   atomic.Pointer[auditState] // nil unless active
-	auditMu sync.Mutex                 // serialises audit table changes
+	audit *audit.Table // loaded while active (core/audit)
 }
 
 // setupIdentity loads everything issue-4 state needs on a node that is
