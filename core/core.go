@@ -113,6 +113,7 @@ type Core struct {
 	ha haState // cluster TLS, joins (cluster.go, join.go)
 
 	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
+	joins   *clusterops.Joins   // the leader side of joins (join.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -159,6 +160,7 @@ func New(cfg Config) (*Core, error) {
 	c.ident.audit = audit.NewTable(audit.TableConfig{NormalizePath: normalizeMountPath, Inactive: ErrStandby, Logger: log})
 	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
 	c.raftOps = c.newRaftOps() // sys_raft.go
+	c.joins = c.newJoins()     // join.go
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
