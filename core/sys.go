@@ -8,6 +8,7 @@ import (
 
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
+	"github.com/vaultd/vaultd/core/internal/reqfield"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -168,14 +169,14 @@ func (c *Core) sysMount(ctx context.Context, op secrets.Operation, path string, 
 
 func applyTune(cfg *MountConfig, m map[string]any) error {
 	if v, ok := m["default_lease_ttl"]; ok {
-		n, err := ttlSeconds(v)
+		n, err := reqfield.TTLSeconds(v)
 		if err != nil {
 			return err
 		}
 		cfg.DefaultLeaseTTL = n
 	}
 	if v, ok := m["max_lease_ttl"]; ok {
-		n, err := ttlSeconds(v)
+		n, err := reqfield.TTLSeconds(v)
 		if err != nil {
 			return err
 		}
