@@ -68,7 +68,7 @@ func (e *engine) userWrite(ctx context.Context, req *secrets.Request, name strin
 		return nil, err
 	}
 	// Hash before taking the lock: bcrypt is slow on purpose.
-	hash, hashSet, err := e.passwordFromRequest(req.Data)
+	hash, hashSet, err := e.passwordFromRequest(ctx, req.Data)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (e *engine) userPassword(ctx context.Context, req *secrets.Request, name st
 	if err != nil {
 		return nil, err
 	}
-	hash, hashSet, err := e.passwordFromRequest(req.Data)
+	hash, hashSet, err := e.passwordFromRequest(ctx, req.Data)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (e *engine) updateUser(ctx context.Context, req *secrets.Request, name stri
 // passwordFromRequest returns the bcrypt hash for the request's password
 // (hashed here) or password_hash (validated); set is false when neither
 // is given.
-func (e *engine) passwordFromRequest(data map[string]any) (hash []byte, set bool, err error) {
+func (e *engine) passwordFromRequest(ctx context.Context, data map[string]any) (hash []byte, set bool, err error) {
 	pw, pwSet, err := field.String(data, "password")
 	if err != nil {
 		return nil, false, err
@@ -201,7 +201,12 @@ func (e *engine) passwordFromRequest(data map[string]any) (hash []byte, set bool
 		if len(pw) > maxPasswordBytes {
 			return nil, false, invalidf("password is longer than %d bytes", maxPasswordBytes)
 		}
+		release, err := secrets.AcquireCPU(ctx) // bcrypt: the node's CPU pool (issue 11)
+		if err != nil {
+			return nil, false, err
+		}
 		h, err := bcrypt.GenerateFromPassword([]byte(pw), e.cost)
+		release()
 		if err != nil {
 			return nil, false, fmt.Errorf("userpass: hash password: %w", err)
 		}
