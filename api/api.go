@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/vaultd/vaultd/admission"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -54,6 +55,13 @@ type Config struct {
 	StorageType string
 	// Extra registers additional node-local routes (raft bootstrap etc.).
 	Extra []Route
+	// CPU, when set, bounds CPU-heavy engine work (bcrypt, RSA): engines
+	// reach it through secrets.AcquireCPU; a refusal is answered 429 with
+	// Retry-After.
+	CPU secrets.CPUGate
+	// Limiter, when set, is the adaptive request limiter applied by
+	// Handler (limit.go); ClusterHandler bypasses it.
+	Limiter *admission.Limiter
 }
 
 // Route is an extra node-local route.
@@ -112,8 +120,14 @@ func New(cfg Config, c Core) *Server {
 	return s
 }
 
-// Handler is the whole HTTP API.
-func (s *Server) Handler() http.Handler { return s.e }
+// Handler is the whole HTTP API, behind the request limiter when one is
+// configured.
+func (s *Server) Handler() http.Handler { return s.limit(s.e) }
+
+// ClusterHandler is the API without the request limiter: requests
+// forwarded over the cluster port were admitted by the standby's limiter
+// already, and the cluster port is never limited (issue 11).
+func (s *Server) ClusterHandler() http.Handler { return s.e }
 
 // ---- middleware ----
 
@@ -231,6 +245,7 @@ var statusOf = []struct {
 	{core.ErrNotInitialized, http.StatusServiceUnavailable},
 	{core.ErrStandby, http.StatusServiceUnavailable},
 	{core.ErrNoActiveNode, http.StatusServiceUnavailable},
+	{storage.ErrUnavailable, http.StatusServiceUnavailable},
 }
 
 // messageOf is the text Vault shows for errors that carry no user message.
@@ -242,12 +257,16 @@ var messageOf = map[error]string{
 	core.ErrStandby:            "node is in standby mode and could not forward the request",
 	core.ErrNoActiveNode:       "no active node is known; retry after the cluster has elected one",
 	errBodyTooLarge:            "request body too large",
+	storage.ErrUnavailable:     "the active node lost leadership or storage timed out while handling the request; the outcome of a write is unknown, retry it",
 }
 
 func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		err = errBodyTooLarge
+	}
+	if writeOverloaded(w, r, err) { // limit.go: 429/503 with Retry-After
+		return
 	}
 	for _, so := range statusOf {
 		if !errors.Is(err, so.kind) {
@@ -263,6 +282,9 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 			if m, ok := messageOf[so.kind]; ok {
 				msg = m
 			}
+		}
+		if so.kind == storage.ErrUnavailable || so.kind == core.ErrNoActiveNode || so.kind == core.ErrStandby {
+			w.Header().Set("Retry-After", "1")
 		}
 		writeJSON(w, r, so.code, map[string]any{"errors": []string{msg}})
 		return
@@ -423,7 +445,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		}
 		req.WrapTTL = d
 	}
-	resp, err := s.core.HandleRequest(r.Context(), req)
+	resp, err := s.core.HandleRequest(secrets.WithCPUGate(r.Context(), s.cfg.CPU), req)
 	if err != nil {
 		s.respondError(w, r, err)
 		return

@@ -162,6 +162,9 @@ func TestCluster_ThreeNodes(t *testing.T) {
 		if err := f.Put(ctx, &storage.Entry{Key: "nope", Value: []byte("x")}); !errors.Is(err, raftstore.ErrNotLeader) {
 			t.Fatalf("follower Put = %v, want ErrNotLeader", err)
 		}
+		if err := f.Put(ctx, &storage.Entry{Key: "nope", Value: []byte("x")}); !errors.Is(err, storage.ErrUnavailable) {
+			t.Fatalf("follower Put = %v, want it to match storage.ErrUnavailable (503 with Retry-After)", err)
+		}
 		if err := f.Txn(ctx, []storage.Op{{Kind: storage.OpDelete, Key: "txn/a"}}); !errors.Is(err, raftstore.ErrNotLeader) {
 			t.Fatalf("follower Txn = %v, want ErrNotLeader", err)
 		}

@@ -258,11 +258,11 @@ func mapErr(op string, err error) error {
 		return nil
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
 		errors.Is(err, raft.ErrLeadershipTransferInProgress):
-		return fmt.Errorf("raftstore: %s: %w: %w", op, ErrNotLeader, err)
+		return fmt.Errorf("raftstore: %s: %w: %w: %w", op, ErrNotLeader, storage.ErrUnavailable, err)
 	case errors.Is(err, raft.ErrRaftShutdown):
-		return fmt.Errorf("raftstore: %s: %w: %w", op, ErrClosed, err)
+		return fmt.Errorf("raftstore: %s: %w: %w: %w", op, ErrClosed, storage.ErrUnavailable, err)
 	case errors.Is(err, raft.ErrEnqueueTimeout), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("raftstore: %s: %w: %w", op, ErrTimeout, err)
+		return fmt.Errorf("raftstore: %s: %w: %w: %w", op, ErrTimeout, storage.ErrUnavailable, err)
 	default:
 		return fmt.Errorf("raftstore: %s: %w", op, err)
 	}

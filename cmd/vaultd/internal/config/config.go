@@ -147,6 +147,12 @@ type Config struct {
 
 	ServiceRegistration *ServiceRegistration
 
+	// RequestLimiter is the request_limiter stanza (Vault 1.16); nil means
+	// the defaults (on).
+	RequestLimiter *RequestLimiter
+	// CPUPool is the cpu_pool stanza (vaultd); nil means the defaults (on).
+	CPUPool *CPUPool
+
 	// Telemetry is the telemetry stanza as parsed (strings, int64, float64,
 	// bool, []any, map[string]any). vaultd does not act on it.
 	Telemetry map[string]any
@@ -233,7 +239,28 @@ type Listener struct {
 	// UnauthenticatedMetricsAccess is telemetry { unauthenticated_metrics_access }.
 	UnauthenticatedMetricsAccess bool
 
+	// DisableRequestLimiter turns the request limiter off for this
+	// listener (Vault 1.16's disable_request_limiter).
+	DisableRequestLimiter bool
+
 	at loc
+}
+
+// RequestLimiter is the request_limiter stanza: the adaptive concurrency
+// limit of the HTTP request path (see package admission). Zero limits take
+// the defaults (32 and 4096).
+type RequestLimiter struct {
+	Disable            bool
+	MinLimit, MaxLimit int
+}
+
+// CPUPool is the cpu_pool stanza: the bounded pool CPU-heavy work (bcrypt,
+// RSA) runs in. Zero values take the defaults: Size = the cores
+// (GOMAXPROCS), Queue = 4·Size, MaxWait = 2s.
+type CPUPool struct {
+	Disable     bool
+	Size, Queue int
+	MaxWait     time.Duration
 }
 
 // ServiceRegistration is a service_registration "kubernetes" stanza. The

@@ -299,11 +299,19 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}()
 
 	fwd := n.forwarder(c) // cluster.go
+	cpu, limiter := admissionFromConfig(cfg, log) // admission.go
 	for i, l := range cfg.Listeners {
-		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd)}, c).Handler()
+		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
+			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd), CPU: cpu, Limiter: limiter}
+		if l.DisableRequestLimiter {
+			acfg.Limiter = nil
+		}
+		as := api.New(acfg, c)
+		h := as.Handler()
 		if i == 0 && n.Port != nil {
-			n.Port.SetForwardHandler(h) // forwarded requests run the same handler chain
+			// Forwarded requests run the same handler chain, without the
+			// request limiter: the cluster port is never limited.
+			n.Port.SetForwardHandler(as.ClusterHandler())
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		ln := lns[i]
