@@ -54,6 +54,7 @@ type Store struct {
 
 	pump     *leadershipPump
 	verifier *verifier
+	watch    *leaderWatch
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
@@ -135,6 +136,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.raft = r
 	s.verifier = newVerifier(r.VerifyLeader, s.closed)
+	s.watch = startLeaderWatch(r, logger, s.closed)
 	logger.Info("raft started", "addr", s.addr, "in_memory", cfg.InMemory)
 	return s, nil
 }
@@ -199,6 +201,7 @@ func (s *Store) Close() error {
 		}
 		s.pump.stop()
 		s.verifier.wait()
+		s.watch.stop()
 		if s.bolt != nil {
 			if err := s.bolt.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("raftstore: close raft.db: %w", err))
