@@ -184,3 +184,32 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A waiter whose expected wait exceeds MaxWait is refused at once, not
+// after waiting in vain (were it queued, this test would sit for a minute).
+func TestPoolRefusesHopelessWaitsAtOnce(t *testing.T) {
+	p := NewPool(PoolConfig{Size: 1, Queue: 100, MaxWait: time.Minute})
+	p.service = 40 * time.Second // as if each call held its slot 40s
+	r, _ := p.Acquire(context.Background())
+	got := make(chan error, 1)
+	go func() {
+		r, err := p.Acquire(context.Background()) // expects 40s ≤ 1m: queued
+		if err == nil {
+			r()
+		}
+		got <- err
+	}()
+	waitFor(t, func() bool { return p.Stats().Waiting == 1 })
+	_, err := p.Acquire(context.Background()) // expects 80s > 1m: refused now
+	var rej *Rejection
+	if !errors.As(err, &rej) {
+		t.Fatalf("hopeless waiter: %v, want a Rejection", err)
+	}
+	if s := RetryAfterSeconds(rej); s != 30 {
+		t.Fatalf("Retry-After %ds, want the 30s cap for an 80s backlog", s)
+	}
+	r()
+	if err := <-got; err != nil {
+		t.Fatalf("queued waiter: %v", err)
+	}
+}

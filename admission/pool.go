@@ -12,7 +12,10 @@ import (
 type PoolConfig struct {
 	// Size is how many CPU-heavy calls run at once; default GOMAXPROCS.
 	Size int
-	// Queue is how many more may wait; default 4·Size.
+	// Queue is how many more may wait at most; default 64·Size. Fewer are
+	// let in when the expected wait (queue length × the mean hold time ÷
+	// Size) would exceed MaxWait: those are refused at once rather than
+	// after waiting in vain.
 	Queue int
 	// MaxWait bounds one wait; default 2s. A request's own context
 	// deadline, when earlier, wins.
@@ -29,7 +32,7 @@ type Pool struct {
 	waiting atomic.Int64
 
 	mu      sync.Mutex
-	service time.Duration // EWMA of one call's hold time
+	service time.Duration // EWMA of one call's hold time (starts at 10ms)
 
 	admitted, rejected atomic.Uint64
 }
@@ -40,13 +43,13 @@ func NewPool(cfg PoolConfig) *Pool {
 		cfg.Size = runtime.GOMAXPROCS(0)
 	}
 	if cfg.Queue <= 0 {
-		cfg.Queue = 4 * cfg.Size
+		cfg.Queue = 64 * cfg.Size
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 2 * time.Second
 	}
 	return &Pool{size: cfg.Size, queue: int64(cfg.Queue), maxWait: cfg.MaxWait,
-		slots: make(chan struct{}, cfg.Size), service: 50 * time.Millisecond}
+		slots: make(chan struct{}, cfg.Size), service: 10 * time.Millisecond}
 }
 
 // Acquire takes a slot, waiting in the bounded queue for at most MaxWait.
@@ -58,7 +61,7 @@ func (p *Pool) Acquire(ctx context.Context) (func(), error) {
 		return p.admit(), nil
 	default:
 	}
-	if p.waiting.Add(1) > p.queue {
+	if n := p.waiting.Add(1); n > p.queue || p.expectedWait(n) > p.maxWait {
 		p.waiting.Add(-1)
 		return nil, p.reject()
 	}
@@ -88,6 +91,14 @@ func (p *Pool) admit() func() {
 			<-p.slots
 		})
 	}
+}
+
+// expectedWait is how long the n-th waiter can expect to wait.
+func (p *Pool) expectedWait(n int64) time.Duration {
+	p.mu.Lock()
+	svc := p.service
+	p.mu.Unlock()
+	return time.Duration(n) * svc / time.Duration(p.size)
 }
 
 func (p *Pool) reject() error {

@@ -103,6 +103,18 @@ func (l *load) worker(ctx context.Context, w int, rec *recorder, from, until tim
 		l.casWorker(ctx, w, c, record)
 		return
 	}
+	if l.mode == modeLogin {
+		rc, ok := c.(*rawClient)
+		if !ok {
+			return // parseFlags refuses -op login with -client api
+		}
+		for ctx.Err() == nil {
+			t0 := time.Now()
+			st, err := rc.login(ctx)
+			record(opLogin, t0, st, err)
+		}
+		return
+	}
 	for ctx.Err() == nil {
 		key := l.keys[rng.IntN(len(l.keys))]
 		read := l.mode == modeRead || (l.mode == modeMixed && rng.Float64() < l.readRatio)
