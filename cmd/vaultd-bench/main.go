@@ -44,6 +44,7 @@ type options struct {
 	failover   bool
 	targets    string
 	canary     bool
+	honorRA    bool
 	canaryIvl  time.Duration
 }
 
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before the measured window")
 	fs.StringVar(&o.op, "op", modeWrite, "operation: write, read, mixed, cas, login (userpass logins: bcrypt, CPU-heavy)")
 	fs.BoolVar(&o.canary, "canary", false, "write one KV value every -canary-interval through the active node and watch sys/leader on every target for leader changes")
+	fs.BoolVar(&o.honorRA, "honor-retry-after", false, "with -op login: a worker refused with 429/503 waits Retry-After (±50%) before its next login, like a well-behaved client")
 	fs.DurationVar(&o.canaryIvl, "canary-interval", 200*time.Millisecond, "interval of the -canary writes")
 	fs.BoolVar(&o.spawn.noAdmission, "no-admission", false, "with -spawn: disable the CPU pool and the request limiter of the spawned nodes (for comparison)")
 	fs.IntVar(&o.valueSize, "value-size", 256, "bytes of the stored value")
@@ -230,6 +232,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	rep.NoAdmission = o.spawn.noAdmission
+	l.honorRetryAfter = o.honorRA
 	var cn *canary
 	if o.canary {
 		if allAddrs == nil {

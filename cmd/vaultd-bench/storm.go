@@ -48,29 +48,35 @@ func setupLogin(ctx context.Context, hc *http.Client, addr, token string) error 
 	return nil
 }
 
-// login performs one userpass login. A 429 or 503 without Retry-After is
-// reported as status+statusNoRetryAfter.
-func (c *rawClient) login(ctx context.Context) (int, error) {
+// login performs one userpass login and returns the status and the
+// Retry-After of a refusal. A 429 or 503 without Retry-After is reported
+// as status+statusNoRetryAfter.
+func (c *rawClient) login(ctx context.Context) (int, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.addr+"/v1/auth/userpass/login/"+stormUser,
 		bytes.NewReader([]byte(`{"password":"`+stormPassword+`"}`)))
 	if err != nil {
-		return statusTransport, err
+		return statusTransport, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return statusTransport, err
+		return statusTransport, 0, err
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode/100 == 2 {
-		return resp.StatusCode, nil
+		return resp.StatusCode, 0, nil
 	}
 	code := resp.StatusCode
-	if (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && resp.Header.Get("Retry-After") == "" {
-		code += statusNoRetryAfter
+	var ra time.Duration
+	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+			ra = time.Duration(s) * time.Second
+		} else {
+			code += statusNoRetryAfter
+		}
 	}
-	return code, &errStatus{resp.StatusCode}
+	return code, ra, &errStatus{resp.StatusCode}
 }
 
 // jsonCall is a small JSON request helper; it returns the HTTP status.
