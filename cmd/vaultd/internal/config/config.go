@@ -28,7 +28,11 @@ const (
 	DefaultTLSMaxVersion            = "tls13"
 	DefaultMaxRequestDuration       = 90 * time.Second
 
-	DefaultPerformanceMultiplier = 1 // Vault uses 5; vaultd defaults to LAN-fast failover (docs/architecture.md)
+	// DefaultPerformanceMultiplier is 3 (Vault: 5): at 1, a login storm on
+	// a loaded 2-core host deposed the leader in 4 of 9 runs; at 3 in none
+	// (docs/benchmarks.md). Failover takes ≈ 1.5–3 s; set 1 for sub-second
+	// failover on a quiet LAN (docs/operations.md).
+	DefaultPerformanceMultiplier = 3
 	MaxPerformanceMultiplier     = 10
 	DefaultTrailingLogs          = 10000
 	DefaultSnapshotThreshold     = 8192

@@ -10,7 +10,7 @@
 //	storage "raft" {            # or "inmem" (tests, -dev); anything else is an error
 //	  path                   = "/vault/data"
 //	  node_id                = "vault-0"     # may be empty: the server generates and persists one
-//	  performance_multiplier = 1             # 0 → 1 (Vault: 5), at most 10
+//	  performance_multiplier = 3             # 0 → 3 (Vault: 5), at most 10
 //	  trailing_logs          = 10000
 //	  snapshot_threshold     = 8192
 //	  snapshot_interval      = "120s"        # or seconds as a number
