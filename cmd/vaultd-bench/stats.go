@@ -239,6 +239,9 @@ func (r *Report) writeTable(w io.Writer) error {
 		if len(c.ByStatus) > 0 {
 			fmt.Fprintf(w, "  canary failures by status: %s\n", formatCounts(c.ByStatus))
 		}
+		if len(c.HALeaderChanges) == 2 {
+			fmt.Fprintf(w, "  sys/ha-status leader_changes: %d before, %d after\n", c.HALeaderChanges[0], c.HALeaderChanges[1])
+		}
 	}
 	if r.NoAdmission {
 		fmt.Fprintln(w, "admission control: OFF (cpu_pool and request_limiter disabled)")

@@ -125,6 +125,10 @@ type Canary struct {
 	// LeaderChanges is the highest number of changes of (leader address,
 	// active time) that any one node's sys/leader showed during the run.
 	LeaderChanges int `json:"leader_changes"`
+	// HALeaderChanges is sys/ha-status's leader_changes (the elections the
+	// active node has seen since it started) before and after the run;
+	// absent when the server does not report it.
+	HALeaderChanges []uint64 `json:"ha_leader_changes,omitempty"`
 	// LeaderPollErrors counts sys/leader polls that failed; a node too
 	// busy to answer its own health endpoint is worth knowing about.
 	LeaderPollErrors int `json:"leader_poll_errors"`
@@ -149,6 +153,18 @@ func (cn *canary) run(ctx context.Context) *Canary {
 	type leaderView struct{ addr, at string }
 	last := make([]*leaderView, len(cn.nodes))
 	changes := make([]int, len(cn.nodes))
+	haChanges := func() (uint64, bool) {
+		var hs struct {
+			N *uint64 `json:"leader_changes"`
+		}
+		hctx, cancel := context.WithTimeout(context.Background(), cn.timeout)
+		defer cancel()
+		if _, err := jsonCall(hctx, hc, http.MethodGet, cn.target, "sys/ha-status", cn.token, nil, &hs); err != nil || hs.N == nil {
+			return 0, false
+		}
+		return *hs.N, true
+	}
+	ha0, haOK := haChanges()
 	t := time.NewTicker(cn.interval)
 	defer t.Stop()
 	var wg sync.WaitGroup
@@ -162,6 +178,9 @@ func (cn *canary) run(ctx context.Context) *Canary {
 				res.Max = Millis(lat[len(lat)-1])
 			}
 			res.LeaderChanges = slices.Max(append(changes, 0))
+			if ha1, ok := haChanges(); ok && haOK {
+				res.HALeaderChanges = []uint64{ha0, ha1}
+			}
 			if len(res.ByStatus) == 0 {
 				res.ByStatus = nil
 			}
