@@ -298,7 +298,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		_ = c.Run(rctx)
 	}()
 
-	fwd := n.forwarder(c) // cluster.go
+	fwd := n.forwarder(c)                         // cluster.go
 	cpu, limiter := admissionFromConfig(cfg, log) // admission.go
 	for i, l := range cfg.Listeners {
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
