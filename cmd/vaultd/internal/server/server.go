@@ -31,13 +31,15 @@ import (
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/raftstore/clusterport"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
+	"github.com/vaultd/vaultd/secrets/pki"
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
+	"github.com/vaultd/vaultd/ui"
 )
 
 // Options are the `vaultd server` flags.
@@ -55,11 +57,15 @@ type Options struct {
 // Engines are the secrets engines and auth methods this build ships.
 func Engines() map[string]secrets.Factory {
 	return map[string]secrets.Factory{
-		"kv":        kv.Factory,
+		"kv": kv.Factory,
+		// generic is Vault's old name for KV v1; the mount keeps its type,
+		// as in Vault (sys/mounts shows "generic").
+		"generic":   kv.Factory,
 		"cubbyhole": cubbyhole.Factory,
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
 		"transit":   transit.Factory,
+		"pki":       pki.Factory,
 	}
 }
 
@@ -138,6 +144,7 @@ func DevConfig(listen string) *config.Config {
 		Storage:   &config.Storage{Type: "inmem"},
 		Listeners: []config.Listener{{Type: "tcp", Address: listen, TLSDisable: true, MaxRequestSize: api.DefaultMaxRequestSize}},
 		LogLevel:  "info",
+		UI:        true, // as Vault: the UI is always on in -dev
 	}
 }
 
@@ -271,7 +278,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		n.Store = st
-		phys, cluster = st, st
+		phys, cluster = st, raftCluster{st} // cluster.go
 		n.ClusterAddr = "https://" + advertise
 		if cfg.ClusterAddr != "" {
 			n.ClusterAddr = cfg.ClusterAddr
@@ -298,11 +305,17 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		_ = c.Run(rctx)
 	}()
 
-	fwd := n.forwarder(c)                         // cluster.go
-	cpu, limiter := admissionFromConfig(cfg, log) // admission.go
+	fwd := n.forwarder(c)                           // cluster.go
+	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
+	cpu, limiter := admissionFromConfig(cfg, log)   // admission.go
+	var uiHandler http.Handler
+	if cfg.UI {
+		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
+	}
 	for i, l := range cfg.Listeners {
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd), CPU: cpu, Limiter: limiter}
+			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
+			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter}
 		if l.DisableRequestLimiter {
 			acfg.Limiter = nil
 		}
