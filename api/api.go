@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/vaultd/vaultd/admission"
+	"github.com/vaultd/vaultd/api/forward"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -84,6 +85,11 @@ type Server struct {
 	core Core
 	log  *slog.Logger
 	e    *echo.Echo
+	// standbyRetry forwards a request that core refused with ErrStandby
+	// before doing anything: the node lost leadership between the
+	// forwarder's check and core's, so the request was never proposed and
+	// is safe to send to the new active node (nil without Forward).
+	standbyRetry http.Handler
 }
 
 // New builds the HTTP API over c.
@@ -126,6 +132,9 @@ func New(cfg Config, c Core) *Server {
 	var generic http.Handler = http.HandlerFunc(s.serveLogical)
 	if cfg.Forward != nil {
 		generic = cfg.Forward(generic)
+		s.standbyRetry = cfg.Forward(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.respondError(w, r, core.ErrStandby) // active again: no second try
+		}))
 	}
 	generic = s.refuseRemoved(generic) // removed.go
 	gh := echo.WrapHandler(generic)
@@ -397,6 +406,20 @@ func decodeBody(r *http.Request) (map[string]any, error) {
 
 func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/")
+	// Keep the body for one forward after a leadership loss (standbyRetry);
+	// never for a request that was forwarded to us already, nor for raft
+	// snapshot streams. bodyLimit bounds it.
+	var raw []byte
+	if s.standbyRetry != nil && r.Header.Get(forward.HeaderForwardedBy) == "" &&
+		path != "sys/storage/raft/snapshot" && path != "sys/storage/raft/snapshot-force" {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			s.respondError(w, r, err)
+			return
+		}
+		raw = b
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
 	req := &core.Request{
 		ID:          RequestID(r.Context()),
 		Path:        path,
@@ -486,6 +509,14 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		req.WrapTTL = d
 	}
 	resp, err := s.core.HandleRequest(secrets.WithCPUGate(r.Context(), s.cfg.CPU), req)
+	if errors.Is(err, core.ErrStandby) && raw != nil {
+		s.log.Info("node stopped being active before the request started; forwarding it to the new active node",
+			"path", r.URL.Path, "request_id", req.ID)
+		r2 := r.Clone(r.Context())
+		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
+		s.standbyRetry.ServeHTTP(w, r2)
+		return
+	}
 	if err != nil {
 		s.respondError(w, r, err)
 		return

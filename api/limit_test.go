@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,5 +111,44 @@ func TestRequestLimiter(t *testing.T) {
 	<-done
 	if w := doReq(t, h, http.MethodGet, "/v1/secret/other"); w.Code != http.StatusNoContent {
 		t.Fatalf("after the slot freed: %d", w.Code)
+	}
+}
+
+// A request that core refuses with ErrStandby (the node stopped being
+// active after the forwarder let it through, so nothing was proposed) is
+// forwarded once to the new active node, body intact, instead of failing.
+func TestStandbyAfterAdmissionIsForwarded(t *testing.T) {
+	var active atomic.Bool
+	active.Store(true)
+	c := &fakeCore{HandleRequestFunc: func(context.Context, *core.Request) (*core.Response, error) {
+		active.Store(false) // leadership lost just before core looked
+		return nil, core.ErrStandby
+	}}
+	var forwardedBody string
+	fwd := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if active.Load() {
+				next.ServeHTTP(w, r)
+				return
+			}
+			b, _ := io.ReadAll(r.Body)
+			forwardedBody = string(b)
+			w.WriteHeader(http.StatusNoContent) // the new active answered
+		})
+	}
+	h := api.New(api.Config{Forward: fwd}, c).Handler()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPut, "/v1/secret/x", strings.NewReader(`{"a":"b"}`)))
+	if w.Code != http.StatusNoContent || forwardedBody != `{"a":"b"}` {
+		t.Fatalf("status %d, forwarded body %q; want 204 from the new active with the body intact", w.Code, forwardedBody)
+	}
+	// Already forwarded to us: never forwarded again, a 503 with Retry-After.
+	active.Store(true)
+	w = httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPut, "/v1/secret/x", strings.NewReader(`{}`))
+	r.Header.Set("X-Vaultd-Forwarded-By", "n2")
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("forwarded request: status %d Retry-After %q, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
 	}
 }
