@@ -179,6 +179,9 @@ type Node struct {
 	Port    *clusterport.Port
 	runCtx  context.Context
 	dataDir string
+	// dialSrc is the source address of outgoing cluster connections and
+	// join requests (cluster.go sourceIP); nil: any.
+	dialSrc net.IP
 	log     *slog.Logger
 
 	cancel  context.CancelFunc
@@ -347,7 +350,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	if n.Store != nil {
 		n.wg.Add(2)
 		go func() { defer n.wg.Done(); n.peersLoop(rctx) }()
-		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, log)) }()
+		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log)) }()
 	}
 	ok = true
 	return n, nil
