@@ -93,6 +93,12 @@ func Open(cfg Config) (*Store, error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return fail(fmt.Errorf("raftstore: open: %w", err))
 		}
+		if err := checkBoltFile(filepath.Join(cfg.DataDir, "raft.db")); err != nil {
+			return fail(err) // integrity.go
+		}
+		if err := checkSnapshots(cfg.DataDir); err != nil {
+			return fail(err)
+		}
 		bolt, err := raftboltdb.New(raftboltdb.Options{
 			Path: filepath.Join(cfg.DataDir, "raft.db"),
 			// Fail instead of hanging when another process holds the file.
