@@ -271,6 +271,7 @@ var statusOf = []struct {
 	{core.ErrStandby, http.StatusServiceUnavailable},
 	{core.ErrNoActiveNode, http.StatusServiceUnavailable},
 	{storage.ErrUnavailable, http.StatusServiceUnavailable},
+	{storage.ErrNoSpace, http.StatusInsufficientStorage},
 }
 
 // messageOf is the text Vault shows for errors that carry no user message.
@@ -282,6 +283,7 @@ var messageOf = map[error]string{
 	core.ErrStandby:            "node is in standby mode and could not forward the request",
 	core.ErrNoActiveNode:       "no active node is known; retry after the cluster has elected one",
 	errBodyTooLarge:            "request body too large",
+	storage.ErrNoSpace:         "the active node's storage is full: no space left on the device holding its raft data directory; writes fail until space is freed, reads go on",
 	storage.ErrUnavailable:     "the active node lost leadership or storage timed out while handling the request; the outcome of a write is unknown, retry it",
 }
 

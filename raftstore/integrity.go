@@ -11,8 +11,11 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"go.etcd.io/bbolt"
 )
 
@@ -143,3 +146,20 @@ func checkSnapshot(path string) error {
 	}
 	return nil
 }
+
+// spaceWatch records whether the log store's last write ran out of disk
+// space, so a failed Apply can say "disk full" (storage.ErrNoSpace, 507)
+// instead of raft's flattened error text.
+type spaceWatch struct {
+	raft.LogStore
+	full *atomic.Bool
+}
+
+func (w *spaceWatch) note(err error) error {
+	w.full.Store(errors.Is(err, syscall.ENOSPC))
+	return err
+}
+
+func (w *spaceWatch) StoreLog(l *raft.Log) error { return w.note(w.LogStore.StoreLog(l)) }
+
+func (w *spaceWatch) StoreLogs(ls []*raft.Log) error { return w.note(w.LogStore.StoreLogs(ls)) }

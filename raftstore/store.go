@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -59,6 +61,10 @@ type Store struct {
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
 	closeErr  error
+
+	// diskFull is set while the log store's last write failed with ENOSPC
+	// (raft flattens that error into text, so apply cannot see it).
+	diskFull atomic.Bool
 }
 
 var _ storage.Backend = (*Store)(nil)
@@ -114,7 +120,7 @@ func Open(cfg Config) (*Store, error) {
 		}
 		s.bolt, s.logs, s.stable, s.snaps = bolt, bolt, bolt, snaps
 	}
-	cache, err := raft.NewLogCache(logCacheSize, s.logs)
+	cache, err := raft.NewLogCache(logCacheSize, &spaceWatch{LogStore: s.logs, full: &s.diskFull}) // integrity.go
 	if err != nil {
 		return fail(fmt.Errorf("raftstore: log cache: %w", err))
 	}
@@ -268,6 +274,8 @@ func mapErr(op string, err error) error {
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
 		errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		return fmt.Errorf("raftstore: %s: %w: %w: %w", op, ErrNotLeader, storage.ErrUnavailable, err)
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("raftstore: %s: %w: %w", op, storage.ErrNoSpace, err)
 	case errors.Is(err, raft.ErrRaftShutdown):
 		return fmt.Errorf("raftstore: %s: %w: %w: %w", op, ErrClosed, storage.ErrUnavailable, err)
 	case errors.Is(err, raft.ErrEnqueueTimeout), errors.Is(err, context.DeadlineExceeded):
@@ -293,6 +301,9 @@ func (s *Store) apply(ctx context.Context, op string, ops []storage.Op) error {
 	defer cancel()
 	f := s.raft.Apply(encodeCommand(ops), timeout)
 	if err := s.wait(ctx, f); err != nil {
+		if s.diskFull.Load() {
+			return fmt.Errorf("raftstore: %s: %w: %w", op, storage.ErrNoSpace, err)
+		}
 		return mapErr(op, err)
 	}
 	res, ok := f.Response().(*applyResult)

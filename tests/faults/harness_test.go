@@ -112,6 +112,12 @@ func freePort(t testing.TB, ip string) int {
 }
 
 func newProcCluster(t testing.TB, n int) *procCluster {
+	return newProcClusterWith(t, n, nil)
+}
+
+// newProcClusterWith is newProcCluster with prep(i, raftDir) run before
+// node i first starts (disk_test.go mounts a small file system there).
+func newProcClusterWith(t testing.TB, n int, prep func(i int, raftDir string)) *procCluster {
 	t.Helper()
 	pc := &procCluster{t: t}
 	base := t.TempDir()
@@ -132,8 +138,11 @@ func newProcCluster(t testing.TB, n int) *procCluster {
 	}
 	for i := 0; i < n; i++ {
 		dir := filepath.Join(base, fmt.Sprintf("node%d", i+1))
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Join(dir, "raft"), 0o700); err != nil {
 			t.Fatal(err)
+		}
+		if prep != nil {
+			prep(i, filepath.Join(dir, "raft"))
 		}
 		join := ""
 		if i > 0 {
