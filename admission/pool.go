@@ -113,12 +113,13 @@ func (p *Pool) reject() error {
 
 // PoolStats is a snapshot of a Pool's counters.
 type PoolStats struct {
-	Size, InUse, Waiting int
-	Admitted, Rejected   uint64
+	Size, InUse, Waiting, Queue int
+	MaxWait                     time.Duration
+	Admitted, Rejected          uint64
 }
 
 // Stats reports the pool's state.
 func (p *Pool) Stats() PoolStats {
-	return PoolStats{Size: p.size, InUse: len(p.slots), Waiting: int(p.waiting.Load()),
+	return PoolStats{Size: p.size, InUse: len(p.slots), Waiting: int(p.waiting.Load()), Queue: int(p.queue), MaxWait: p.maxWait,
 		Admitted: p.admitted.Load(), Rejected: p.rejected.Load()}
 }

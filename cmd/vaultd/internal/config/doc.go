@@ -32,6 +32,18 @@
 //	  tls_client_ca_file = "/vault/tls/ca.pem"
 //	  tls_min_version    = "tls12"            # tls12 or tls13
 //	  max_request_size   = 33554432           # 0 → 32 MiB, < 0 → no limit
+//	  disable_request_limiter = false         # Vault 1.16
+//	}
+//	request_limiter {           # Vault 1.16; on by default (docs/operations.md)
+//	  disable   = false
+//	  min_limit = 32                          # vaultd: bounds of the adaptive limit
+//	  max_limit = 4096
+//	}
+//	cpu_pool {                  # vaultd: bcrypt/RSA work; on by default
+//	  disable  = false
+//	  size     = 0                            # 0 → GOMAXPROCS
+//	  queue    = 0                            # 0 → 64 × size
+//	  max_wait = "2s"
 //	}
 //	api_addr          = "https://vault-0.vault-internal:8200"
 //	cluster_addr      = "https://vault-0.vault-internal:8201"

@@ -20,7 +20,7 @@ func admissionFromConfig(cfg *config.Config, log *slog.Logger) (secrets.CPUGate,
 	if cfg.CPUPool == nil || !cfg.CPUPool.Disable {
 		p := admission.NewPool(pc)
 		st := p.Stats()
-		log.Info("CPU pool for bcrypt/RSA work", "size", st.Size, "queue", pc.Queue, "max_wait", pc.MaxWait)
+		log.Info("CPU pool for bcrypt/RSA work", "size", st.Size, "queue", st.Queue, "max_wait", st.MaxWait)
 		gate = p
 	} else {
 		log.Warn("cpu_pool is disabled: CPU-heavy requests are not bounded and can starve raft under load")
