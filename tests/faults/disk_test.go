@@ -70,7 +70,7 @@ func TestDisk_Full(t *testing.T) {
 	pc := newProcClusterWith(t, 1, func(_ int, dir string) {
 		mountTmpfs(t, dir, "24m")
 		raftDir = dir
-	})
+	}, "")
 	pc.initAndUnseal()
 	mountKV(t, pc)
 	nd := pc.nodes[0]
@@ -192,5 +192,54 @@ func TestDisk_KillDuringRestore(t *testing.T) {
 	}
 	if err := write(c, "k", "final"); err != nil {
 		t.Fatalf("write after the restore rounds: %v", err)
+	}
+}
+
+// A follower that fell behind the leader's log gets a snapshot
+// (InstallSnapshot); kill -9 while it installs leaves a node that
+// restarts cleanly and catches up.
+func TestDisk_KillDuringSnapshotInstall(t *testing.T) {
+	pc := newProcClusterWith(t, 3, nil, "  trailing_logs = 10\n  snapshot_threshold = 20\n  snapshot_interval = \"1s\"\n")
+	pc.initAndUnseal()
+	mountKV(t, pc)
+	act := pc.waitActive(30 * time.Second)
+	victim := others(pc.nodes, act)[0]
+	c := pc.client(act, 10*time.Second)
+	for round, delay := range []time.Duration{0, 20 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond} {
+		victim.kill9()
+		for i := range 150 { // far past trailing_logs: the victim needs a snapshot
+			if err := write(c, fmt.Sprintf("r%d/k%d", round, i), strings.Repeat("s", 2048)); err != nil {
+				t.Fatalf("round %d: write: %v", round, err)
+			}
+		}
+		time.Sleep(1500 * time.Millisecond) // let the leader snapshot and compact its log
+		pc.start(victim)
+		pc.unseal(victim)
+		time.Sleep(delay)
+		victim.kill9()
+		t.Logf("round %d: killed %s %s after its unseal (snapshot install under way or done)", round, victim.id, delay)
+	}
+	pc.start(victim)
+	pc.unseal(victim)
+	leaderIdx := func(nd *node) uint64 {
+		li, err := pc.client(nd, 2*time.Second).Sys().Leader()
+		if err != nil {
+			return 0
+		}
+		return li.RaftAppliedIndex
+	}
+	want := leaderIdx(act)
+	waitFor(t, 30*time.Second, victim.id+" to catch up with the leader", func() bool {
+		return leaderIdx(victim) >= want
+	})
+	t.Logf("%s's log mentions snapshot installs %d times", victim.id, strings.Count(victim.log.String(), "snapshot"))
+	cv := pc.client(victim, 5*time.Second)
+	for round := range 4 {
+		var v string
+		var err error
+		waitForMsg(t, 30*time.Second, "the last key of each round through the caught-up node", func() bool {
+			v, _, err = read(cv, fmt.Sprintf("r%d/k149", round))
+			return err == nil && len(v) == 2048
+		}, func() string { return fmt.Sprint(err) })
 	}
 }

@@ -112,12 +112,13 @@ func freePort(t testing.TB, ip string) int {
 }
 
 func newProcCluster(t testing.TB, n int) *procCluster {
-	return newProcClusterWith(t, n, nil)
+	return newProcClusterWith(t, n, nil, "")
 }
 
 // newProcClusterWith is newProcCluster with prep(i, raftDir) run before
-// node i first starts (disk_test.go mounts a small file system there).
-func newProcClusterWith(t testing.TB, n int, prep func(i int, raftDir string)) *procCluster {
+// node i first starts (disk_test.go mounts a small file system there) and
+// raftExtra added to every storage "raft" stanza.
+func newProcClusterWith(t testing.TB, n int, prep func(i int, raftDir string), raftExtra string) *procCluster {
 	t.Helper()
 	pc := &procCluster{t: t}
 	base := t.TempDir()
@@ -156,17 +157,17 @@ func newProcClusterWith(t testing.TB, n int, prep func(i int, raftDir string)) *
 storage "raft" {
   path    = %q
   node_id = "node%d"
-%s}
+%s%s}
 listener "tcp" {
-  address         = "%[4]s:%[5]d"
-  cluster_address = "%[4]s:%[6]d"
+  address         = "%[5]s:%[6]d"
+  cluster_address = "%[5]s:%[7]d"
   tls_disable     = true
 }
-api_addr      = "http://%[4]s:%[5]d"
-cluster_addr  = "https://%[4]s:%[6]d"
+api_addr      = "http://%[5]s:%[6]d"
+cluster_addr  = "https://%[5]s:%[7]d"
 disable_mlock = true
 log_level     = "info"
-`, filepath.Join(dir, "raft"), i+1, join, nodeIP(i), ps[i].api, ps[i].cl)
+`, filepath.Join(dir, "raft"), i+1, raftExtra, join, nodeIP(i), ps[i].api, ps[i].cl)
 		p := filepath.Join(dir, "node.hcl")
 		if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
