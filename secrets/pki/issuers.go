@@ -834,7 +834,7 @@ func (e *engine) keysGenerate(ctx context.Context, req *secrets.Request, d *fiel
 	if err := validObjectName(name); err != nil {
 		return nil, err
 	}
-	signer, err := generateKey(e.rand, kt, bits)
+	signer, err := generateKey(ctx, e.rand, kt, bits)
 	if err != nil {
 		return nil, err
 	}

@@ -98,7 +98,7 @@ func (e *engine) paths() []*endpoint.Path {
 		"exportable":             raw("Allow export and backup."),
 		"allow_plaintext_backup": raw("Allow backup/:name."),
 		"auto_rotate_period":     raw("Rotate after this long (0 disables)."),
-	}, ops{secrets.OpRead: w(e.keyRead), secrets.OpUpdate: w(e.keyCreate), secrets.OpCreate: w(e.keyCreate), secrets.OpDelete: w(e.keyDelete)})
+	}, ops{secrets.OpRead: w(e.keyRead), secrets.OpUpdate: w(cpuHeavy(e.keyCreate)), secrets.OpCreate: w(cpuHeavy(e.keyCreate)), secrets.OpDelete: w(e.keyDelete)})
 	keys.Exists = keyExists
 	enc := p("encrypt/{name}", "Encrypt (creating an AEAD key on first use).", with(with(aeadFields, batchFields), fields{
 		"plaintext": raw("Base64 plaintext."), "key_version": raw("Key version to use (default latest)."), "type": raw("Type of a key created by this call."),
@@ -108,7 +108,7 @@ func (e *engine) paths() []*endpoint.Path {
 		p("keys", "List keys.", nil, ops{secrets.OpList: w(e.keyList)}),
 		keys,
 		p("keys/{name}/config", "Tune a key.", keyConfigFields, upd(e.keyConfig)),
-		p("keys/{name}/rotate", "Add a new key version.", nil, upd(e.keyRotate)),
+		p("keys/{name}/rotate", "Add a new key version.", nil, upd(cpuHeavy(e.keyRotate))),
 		p("keys/{name}/trim", "Delete versions below min_available_version.", fields{"min_available_version": raw("New oldest version kept.")}, upd(e.keyTrim)),
 		p("backup/{name}", "Plaintext backup of a key (exportable and allow_plaintext_backup).", nil, ops{secrets.OpRead: w(e.backup)}),
 		p("restore", "Restore a backup.", fields{"backup": raw("The backup."), "name": raw("Name to restore under."), "force": raw("Replace an existing key.")}, upd(e.restore)),
@@ -121,7 +121,7 @@ func (e *engine) paths() []*endpoint.Path {
 		p("datakey/{plaintext}/{name}", "A new data key, wrapped (plaintext: also returned in the clear).", with(aeadFields, fields{
 			"bits": raw("128, 256 (default) or 512."), "key_version": raw("Key version to use (default latest)."),
 		}), upd(e.datakey)),
-		p("sign/{name}/{urlalgorithm?}", "Sign input.", with(signFields, batchFields), upd(e.sign)),
+		p("sign/{name}/{urlalgorithm?}", "Sign input.", with(signFields, batchFields), upd(cpuHeavy(e.sign))),
 		p("verify/{name}/{urlalgorithm?}", "Verify a signature or an HMAC.", with(with(signFields, batchFields), fields{
 			"signature": raw("vault:vN:... signature."), "hmac": raw("vault:vN:... HMAC."),
 		}), upd(e.verify)),
@@ -186,4 +186,18 @@ func validName(s string) bool {
 		}
 	}
 	return true
+}
+
+// cpuHeavy runs h in a slot of the node's CPU pool (secrets.AcquireCPU):
+// key generation and signing can cost milliseconds of CPU each (RSA), and
+// a storm of them must not starve raft (issue 11).
+func cpuHeavy(h handler) handler {
+	return func(ctx context.Context, req *secrets.Request, p params) (*secrets.Response, error) {
+		release, err := secrets.AcquireCPU(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		return h(ctx, req, p)
+	}
 }
