@@ -158,3 +158,8 @@ func (c Config) raftConfig(notify chan<- bool, logger *slog.Logger) *raft.Config
 	}
 	return rc
 }
+
+// heartbeatTimeout is raft's HeartbeatTimeout for c.
+func (c Config) heartbeatTimeout() time.Duration {
+	return baseHeartbeat * time.Duration(c.PerformanceMultiplier)
+}
