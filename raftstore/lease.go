@@ -237,17 +237,24 @@ var (
 // configWatch hands every configuration entry to the lease as raft writes
 // it to this node's log, before the write (so before replication can
 // carry it to anyone).
+// It also counts the command entries and their bytes (snapshot tuning,
+// snapshot.go's tuneSnapshots).
 type configWatch struct {
 	raft.LogStore
-	lease *lease
+	lease          *lease
+	bytes, entries *atomic.Uint64
 }
 
 func (w *configWatch) StoreLog(l *raft.Log) error { return w.StoreLogs([]*raft.Log{l}) }
 
 func (w *configWatch) StoreLogs(ls []*raft.Log) error {
 	for _, l := range ls {
-		if l.Type == raft.LogConfiguration {
+		switch l.Type {
+		case raft.LogConfiguration:
 			w.lease.setVoters(raft.DecodeConfiguration(l.Data))
+		case raft.LogCommand:
+			w.bytes.Add(uint64(len(l.Data)))
+			w.entries.Add(1)
 		}
 	}
 	return w.LogStore.StoreLogs(ls)

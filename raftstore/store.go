@@ -64,6 +64,11 @@ type Store struct {
 	leaseKick chan struct{}
 	leaseWG   sync.WaitGroup
 
+	// logBytes and logEntries count the command entries written to this
+	// node's log; tuneSnapshots derives the mean entry size from them.
+	logBytes, logEntries atomic.Uint64
+	snapThreshold        atomic.Uint64 // the SnapshotThreshold raft runs with now
+
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
 	closeErr  error
@@ -114,7 +119,15 @@ func Open(cfg Config) (*Store, error) {
 		bolt, err := raftboltdb.New(raftboltdb.Options{
 			Path: filepath.Join(cfg.DataDir, "raft.db"),
 			// Fail instead of hanging when another process holds the file.
-			BoltOptions: &bbolt.Options{Timeout: 5 * time.Second},
+			// The free-page list is not written in every commit (one page
+			// write less per log batch, which grows with the free list
+			// after log truncation); bolt rebuilds it by a scan at open.
+			// A hashmap free list keeps allocation O(1) on large files.
+			BoltOptions: &bbolt.Options{
+				Timeout:        5 * time.Second,
+				NoFreelistSync: true,
+				FreelistType:   bbolt.FreelistMapType,
+			},
 		})
 		if err != nil {
 			return fail(fmt.Errorf("raftstore: open raft.db: %w", err))
@@ -128,7 +141,8 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.lease = newLease(cfg.NodeID, cfg.heartbeatTimeout())
 	s.leaseKick = make(chan struct{}, 1)
-	watched := &configWatch{LogStore: &spaceWatch{LogStore: s.logs, full: &s.diskFull}, lease: s.lease} // lease.go, integrity.go
+	watched := &configWatch{LogStore: &spaceWatch{LogStore: s.logs, full: &s.diskFull}, lease: s.lease, // lease.go, integrity.go
+		bytes: &s.logBytes, entries: &s.logEntries}
 	cache, err := raft.NewLogCache(logCacheSize, watched)
 	if err != nil {
 		return fail(fmt.Errorf("raftstore: log cache: %w", err))
@@ -176,8 +190,10 @@ func Open(cfg Config) (*Store, error) {
 	s.raft = r
 	s.verifier = newVerifier(r.VerifyLeader, s.closed)
 	s.watch = startLeaderWatch(r, logger, s.closed)
-	s.leaseWG.Add(1)
+	s.leaseWG.Add(2)
 	go s.keepLease()
+	s.snapThreshold.Store(cfg.SnapshotThreshold)
+	go s.tuneSnapshots() // snapshot.go
 	logger.Info("raft started", "addr", s.addr, "in_memory", cfg.InMemory)
 	return s, nil
 }
@@ -714,6 +730,8 @@ func (s *Store) Stats() map[string]string {
 	m["fsm_apply_batches"] = strconv.FormatUint(s.fsm.batches.Load(), 10)
 	m["fsm_apply_entries"] = strconv.FormatUint(s.fsm.entries.Load(), 10)
 	m["verify_leader_rounds"] = strconv.FormatUint(s.verifier.rounds.Load(), 10)
+	m["fsm_bytes"] = strconv.FormatInt(s.fsm.bytes.Load(), 10)
+	m["snapshot_threshold_effective"] = strconv.FormatUint(s.snapThreshold.Load(), 10)
 	if s.lease != nil {
 		m["lease_reads"] = strconv.FormatUint(s.lease.hits.Load(), 10)
 		m["lease_misses"] = strconv.FormatUint(s.lease.misses.Load(), 10)
