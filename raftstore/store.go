@@ -69,6 +69,12 @@ type Store struct {
 	logBytes, logEntries atomic.Uint64
 	snapThreshold        atomic.Uint64 // the SnapshotThreshold raft runs with now
 
+	// Removed's cache (autopilot.go).
+	removed   atomic.Bool
+	removedAt atomic.Int64 // ns since born of the last check; 0: never
+	born      time.Time    // monotonic origin for removedAt
+	removedMu sync.Mutex
+
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
 	closeErr  error
@@ -93,7 +99,7 @@ func Open(cfg Config) (*Store, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("component", "raftstore", "node_id", cfg.NodeID)
-	s := &Store{cfg: cfg, log: logger, fsm: newFSM(), closed: make(chan struct{})}
+	s := &Store{cfg: cfg, log: logger, fsm: newFSM(), closed: make(chan struct{}), born: time.Now()}
 
 	var undo []func()
 	fail := func(err error) (*Store, error) {
