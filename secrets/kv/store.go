@@ -115,15 +115,28 @@ func loadConfig(ctx context.Context, s storage.Backend) (*mountConfig, error) {
 }
 
 // loadMeta returns key's metadata, or nil when the key has none.
+// Decoded records are reused while the stored bytes are unchanged
+// (metacache.go).
 func loadMeta(ctx context.Context, s storage.Backend, key string) (*keyMetadata, error) {
+	mk := metadataKey(key)
+	e, err := s.Get(ctx, mk)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kv: get %q: %w", mk, err)
+	}
+	if m, ok := metas.get(mk, e.Value); ok {
+		return m, nil
+	}
 	var m keyMetadata
-	found, err := getJSON(ctx, s, metadataKey(key), &m)
-	if err != nil || !found {
-		return nil, err
+	if err := json.Unmarshal(e.Value, &m); err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrCorrupt, mk, err)
 	}
 	if m.Versions == nil {
 		m.Versions = map[uint64]*versionMeta{}
 	}
+	metas.put(mk, e.Value, &m)
 	return &m, nil
 }
 
