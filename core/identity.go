@@ -93,6 +93,10 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 		var data map[string]any
 		if data, err = c.ident.policies.HandleSys(ctx, op, path, req.Data); err == nil {
 			resp = &Response{Data: data}
+			if path == "sys/policy" {
+				// The legacy list has keys and policies at the top level too.
+				resp = withTopLevelCopy(req.ID, data)
+			}
 		}
 	case path == "sys/capabilities" || path == "sys/capabilities-self" || path == "sys/capabilities-accessor":
 		resp, err = c.sysCapabilities(ctx, path, op, req.Data, te)

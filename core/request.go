@@ -95,6 +95,11 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	var te *TokenEntry
 	if !c.isUnauthenticated(req.Path) {
 		te, err = c.authenticate(ctx, req)
+		if err != nil && unwrapWithHeaderToken(req) && errors.Is(err, secrets.ErrPermissionDenied) {
+			// Vault: an unwrap whose wrapping token (in X-Vault-Token) is
+			// used up or unknown is a 400, as with the token in the body.
+			err = errBadWrapToken
+		}
 		if err != nil {
 			a := c.newAuditor(req, nil)
 			if aerr := a.request(ctx, err.Error()); aerr != nil {
@@ -126,6 +131,16 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 		return nil, aerr
 	}
 	return resp, err
+}
+
+// unwrapWithHeaderToken reports whether req is an unwrap whose wrapping
+// token is the client token (no "token" in the body).
+func unwrapWithHeaderToken(req *Request) bool {
+	if strings.TrimSuffix(req.Path, "/") != "sys/wrapping/unwrap" || req.ClientToken == "" {
+		return false
+	}
+	tok, _ := req.Data["token"].(string)
+	return tok == ""
 }
 
 // wrappable: only successful responses with something in them are

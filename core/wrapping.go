@@ -219,9 +219,7 @@ func (c *Core) sysWrapping(ctx context.Context, op secrets.Operation, path strin
 		if req.WrapTTL <= 0 {
 			return nil, badRequest("endpoint requires response wrapping to be used")
 		}
-		if len(d) == 0 {
-			return nil, badRequest("no data provided to wrap")
-		}
+		// An empty body wraps an empty response, as in Vault.
 		return &Response{Data: d}, nil
 	case "sys/wrapping/lookup":
 		return c.wrapLookup(ctx, req)
