@@ -83,6 +83,8 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		return c.handleSysHA(ctx, path, req)
 	case isCeremonyPath(path): // rekey.go, generate_root.go
 		return c.sysCeremony(ctx, op, path, req.Data)
+	case isRemountPath(path): // remount.go
+		return c.sysRemount(ctx, op, path, req.Data, te)
 	case path == "sys/seal":
 		if op != secrets.OpUpdate && op != secrets.OpCreate {
 			return nil, unsupportedOp()
