@@ -56,7 +56,7 @@ func (c *Core) sysCapabilities(ctx context.Context, path string, op secrets.Oper
 	default:
 		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
 	}
-	az, err := c.ident.policies.AuthzFor(ctx, target.Policies)
+	az, _, err := c.effectiveAuthz(ctx, target)
 	if err != nil {
 		return nil, err
 	}

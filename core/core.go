@@ -148,6 +148,7 @@ func New(cfg Config) (*Core, error) {
 	}
 	c.tokens = tokens.NewStore(c.barrier, cfg.Now)
 	c.ident.policies.Inactive = ErrStandby
+	c.newIdentityStore()       // identitystore.go
 	c.raftOps = c.newRaftOps() // sys_raft.go
 	return c, nil
 }

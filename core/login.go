@@ -187,10 +187,18 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 	if a.Period == 0 {
 		te.MaxTTL = max
 	}
+	if te.EntityID, err = c.loginEntity(ctx, me, a); err != nil { // identitystore.go
+		return nil, err
+	}
 	if _, err := c.tokens.Create(ctx, te, ""); err != nil {
 		return nil, err
 	}
-	return authBlock(te, ttl), nil
+	ra := authBlock(te, ttl)
+	if ip := c.identityPolicies(te); len(ip) > 0 { // identitystore.go
+		ra.IdentityPolicies = ip
+		ra.Policies = sanitizePolicies(append(slices.Clone(te.Policies), ip...), false)
+	}
+	return ra, nil
 }
 
 // authBlock is Vault's "auth" block for a token just issued or renewed.

@@ -60,17 +60,19 @@ type Response struct {
 
 // ResponseAuth is the "auth" block of a login or token-create response.
 type ResponseAuth struct {
-	ClientToken   string            `json:"client_token"`
-	Accessor      string            `json:"accessor"`
-	Policies      []string          `json:"policies"`
-	TokenPolicies []string          `json:"token_policies"`
-	Metadata      map[string]string `json:"metadata"`
-	LeaseDuration int               `json:"lease_duration"`
-	Renewable     bool              `json:"renewable"`
-	EntityID      string            `json:"entity_id"`
-	TokenType     string            `json:"token_type"`
-	Orphan        bool              `json:"orphan"`
-	NumUses       int               `json:"num_uses"`
+	ClientToken   string   `json:"client_token"`
+	Accessor      string   `json:"accessor"`
+	Policies      []string `json:"policies"`
+	TokenPolicies []string `json:"token_policies"`
+	// IdentityPolicies are those the token's entity adds (login only).
+	IdentityPolicies []string          `json:"identity_policies,omitempty"`
+	Metadata         map[string]string `json:"metadata"`
+	LeaseDuration    int               `json:"lease_duration"`
+	Renewable        bool              `json:"renewable"`
+	EntityID         string            `json:"entity_id"`
+	TokenType        string            `json:"token_type"`
+	Orphan           bool              `json:"orphan"`
+	NumUses          int               `json:"num_uses"`
 }
 
 // HandleRequest runs a request on the active node:
@@ -169,7 +171,7 @@ func (c *Core) authenticate(ctx context.Context, req *Request) (*TokenEntry, err
 		}
 		return nil, err
 	}
-	if te.Authz, err = c.ident.policies.AuthzFor(ctx, te.Policies); err != nil {
+	if te.Authz, _, err = c.effectiveAuthz(ctx, te); err != nil { // identitystore.go
 		return nil, err
 	}
 	return te, nil
@@ -186,6 +188,8 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		return c.handleSys(ctx, req, te)
 	case strings.HasPrefix(path, "auth/"):
 		return c.handleAuth(ctx, req, te)
+	case path == "identity" || strings.HasPrefix(path, "identity/"):
+		return c.handleIdentity(ctx, req, te) // identitystore.go
 	}
 	unauth := te == nil
 	if unauth && !c.isUnauthenticatedSecret(path) {

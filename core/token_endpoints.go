@@ -346,6 +346,8 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 	if !orphan {
 		te.ParentHash = parent.IDHash
 	}
+	// A child token belongs to its parent's entity, as in Vault.
+	te.EntityID = parent.EntityID
 	if period == 0 && ttl > 0 {
 		te.MaxTTL = sysMax
 	}
@@ -392,6 +394,9 @@ func (c *Core) tokenLookupData(te *TokenEntry, id string) map[string]any {
 	}
 	if te.Period > 0 {
 		d["period"] = secs(te.Period)
+	}
+	if ip := c.identityPolicies(te); len(ip) > 0 { // identitystore.go
+		d["identity_policies"] = ip
 	}
 	if !te.LastRenewal.IsZero() {
 		d["last_renewal"] = te.LastRenewal.UTC().Format(time.RFC3339Nano)
