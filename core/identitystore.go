@@ -116,5 +116,5 @@ func (c *Core) loginEntity(ctx context.Context, me *MountEntry, a *secrets.Auth)
 	if a.Alias == "" {
 		return "", nil
 	}
-	return c.ident.store.LoginEntity(ctx, idstore.Mount{Accessor: me.Accessor, Path: "auth/" + me.Path, Type: me.Type}, a.Alias, a.Metadata)
+	return c.ident.store.LoginEntity(ctx, idstore.Mount{Accessor: me.Accessor, Path: "auth/" + me.Path, Type: me.Type}, a.Alias, a.Metadata, a.GroupAliases)
 }

@@ -44,3 +44,29 @@ path "secret/data/plain" { capabilities = ["read"] }
 		t.Error("an unrendered template matched")
 	}
 }
+
+// FuzzRender: any value a resolver answers (an entity or alias name is
+// user-chosen) renders to a policy New accepts, and never widens a path
+// into a glob or a wildcard.
+func FuzzRender(f *testing.F) {
+	for _, s := range []string{"alice", "*", "+", "a/b", "{{x}}", "", "a}}b", "../x", "a*b"} {
+		f.Add(s)
+	}
+	p, err := Parse("f", `path "secret/{{identity.entity.name}}/x" { capabilities = ["read"] }`)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		r := p.Render(func(string) (string, bool) { return v, true })
+		a, err := New(r)
+		if err != nil {
+			t.Fatalf("New after Render(%q): %v", v, err)
+		}
+		if !r.Paths[0].Templated && (r.Paths[0].IsPrefix || r.Paths[0].HasSegmentWildcards) {
+			t.Fatalf("value %q made %q a glob or wildcard path", v, r.Paths[0].Path)
+		}
+		if ok, _ := a.Allowed("read", "secret/someone-else/x"); ok && v != "someone-else" {
+			t.Fatalf("value %q granted another entity's path", v)
+		}
+	})
+}

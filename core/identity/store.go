@@ -555,11 +555,72 @@ func (id *Identity) Template(param string) (string, bool) {
 
 // LoginEntity finds the entity of (mount, alias name), creating the
 // entity and its alias on a first login, as Vault does, and updates the
-// alias's metadata when it changed. It returns the entity's ID.
-func (s *Store) LoginEntity(ctx context.Context, m Mount, aliasName string, meta map[string]string) (string, error) {
+// alias's metadata when it changed. groupAliases are the groups the auth
+// method reported: the entity's membership of the external groups aliased
+// on this mount is made to match them. It returns the entity's ID.
+func (s *Store) LoginEntity(ctx context.Context, m Mount, aliasName string, meta map[string]string, groupAliases []string) (string, error) {
 	if aliasName == "" {
 		return "", nil
 	}
+	id, err := s.loginEntity(ctx, m, aliasName, meta)
+	if err != nil {
+		return "", err
+	}
+	return id, s.syncExternalGroups(ctx, m.Accessor, id, groupAliases)
+}
+
+// syncExternalGroups makes entityID a member of exactly those external
+// groups aliased on accessor whose alias name is in names. It writes
+// only what changes.
+func (s *Store) syncExternalGroups(ctx context.Context, accessor, entityID string, names []string) error {
+	want := map[string]bool{}
+	s.mu.RLock()
+	for _, n := range names {
+		if gid := s.gaBy[aliasKey(accessor, n)]; gid != "" {
+			want[gid] = true
+		}
+	}
+	var change []string
+	for gid, g := range s.groups {
+		if g.Type != GroupExternal || g.Alias == nil || g.Alias.MountAccessor != accessor {
+			continue
+		}
+		if want[gid] != slices.Contains(g.MemberEntityIDs, entityID) {
+			change = append(change, gid)
+		}
+	}
+	s.mu.RUnlock()
+	if len(change) == 0 {
+		return nil
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	for _, gid := range change {
+		g := s.group(gid)
+		if g == nil {
+			continue
+		}
+		has := slices.Contains(g.MemberEntityIDs, entityID)
+		if want[gid] == has {
+			continue
+		}
+		ng := cloneGroup(g)
+		if want[gid] {
+			ng.MemberEntityIDs = append(ng.MemberEntityIDs, entityID)
+			sort.Strings(ng.MemberEntityIDs)
+		} else {
+			ng.MemberEntityIDs = slices.DeleteFunc(ng.MemberEntityIDs, func(x string) bool { return x == entityID })
+		}
+		ng.ModifyIndex++
+		ng.LastUpdateTime = s.now().UTC()
+		if err := s.putGroup(ctx, g, ng); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) loginEntity(ctx context.Context, m Mount, aliasName string, meta map[string]string) (string, error) {
 	if a, e := s.entityAliasByName(m.Accessor, aliasName); a != nil && maps.Equal(a.Metadata, meta) {
 		return e.ID, nil
 	}
