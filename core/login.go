@@ -190,7 +190,15 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 	if te.EntityID, err = c.loginEntity(ctx, me, a); err != nil { // identitystore.go
 		return nil, err
 	}
-	if _, err := c.tokens.Create(ctx, te, ""); err != nil {
+	if a.TokenType == tokens.TypeBatch {
+		if a.NumUses != 0 || a.Period != 0 {
+			return nil, badRequest("batch tokens cannot be periodic or have a use limit")
+		}
+		te.Renewable = false
+		if _, err := c.tokens.CreateBatch(ctx, te); err != nil {
+			return nil, err
+		}
+	} else if _, err := c.tokens.Create(ctx, te, ""); err != nil {
 		return nil, err
 	}
 	ra := authBlock(te, ttl)

@@ -215,6 +215,10 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		sreq.ClientToken, sreq.TokenAccessor, sreq.DisplayName = te.ID, te.Accessor, te.DisplayName
 	}
 	if me.Type == "cubbyhole" && !unauth {
+		if te.Type == tokens.TypeBatch {
+			// Nothing would ever destroy a batch token's cubbyhole.
+			return nil, badRequest("cubbyhole usage is not allowed for batch tokens")
+		}
 		// The cubbyhole is keyed by the token's salted hash, never the token.
 		sreq.ClientToken = te.IDHash
 	}

@@ -183,12 +183,29 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 
 	isRoot := parent.IsRoot()
 	sudo := isRoot || sudoOn(parent, reqPath)
+	batch := false
 	switch typ {
 	case "", "service", "default", "default-service":
 	case "batch", "default-batch":
-		return nil, badRequest("batch tokens are not supported")
+		batch = true
 	default:
 		return nil, badRequest("invalid 'type' value %q", typ)
+	}
+	if parent.Type == tokens.TypeBatch {
+		return nil, badRequest("batch tokens cannot create more tokens")
+	}
+	if batch {
+		switch {
+		case id != "":
+			return nil, badRequest("batch tokens cannot have a custom ID")
+		case period > 0:
+			return nil, badRequest("batch tokens cannot be periodic")
+		case numUses > 0:
+			return nil, badRequest("batch tokens cannot have a use limit")
+		}
+	}
+	if tokens.IsBatch(id) {
+		return nil, badRequest("custom token IDs cannot start with %q", tokens.BatchPrefix)
 	}
 	if numUses < 0 {
 		return nil, badRequest("number of uses cannot be negative")
@@ -280,6 +297,9 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 	if slices.Contains(policies, responseWrappingPolicy) {
 		return nil, badRequest("cannot assign the %q policy", responseWrappingPolicy)
 	}
+	if batch && rootToken {
+		return nil, badRequest("root tokens cannot be batch tokens")
+	}
 
 	at := c.ident.auth.Load()
 	if at == nil {
@@ -351,7 +371,12 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 	if period == 0 && ttl > 0 {
 		te.MaxTTL = sysMax
 	}
-	if _, err := c.tokens.Create(ctx, te, id); err != nil {
+	create := func() error { _, err := c.tokens.Create(ctx, te, id); return err }
+	if batch {
+		te.Renewable = false
+		create = func() error { _, err := c.tokens.CreateBatch(ctx, te); return err }
+	}
+	if err := create(); err != nil {
 		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, badRequest("the parent token was revoked")
 		}
@@ -483,6 +508,9 @@ func (c *Core) tokenRenew(ctx context.Context, s string, d map[string]any, te *T
 			return nil, err
 		}
 	}
+	if target.Type == tokens.TypeBatch {
+		return nil, badRequest("batch tokens cannot be renewed")
+	}
 	updated, ttl, warnings, err := c.renewToken(ctx, target.IDHash, inc)
 	if errors.Is(err, tokens.ErrNotFound) {
 		return nil, badRequest("token not found")
@@ -544,6 +572,9 @@ func (c *Core) tokenRevoke(ctx context.Context, s string, d map[string]any, te *
 	var h string
 	switch s {
 	case "revoke-self":
+		if te.Type == tokens.TypeBatch {
+			return nil, badRequest("batch tokens cannot be revoked")
+		}
 		h = te.IDHash
 	case "revoke-accessor":
 		target, err := c.targetByAccessor(ctx, d)
@@ -558,6 +589,9 @@ func (c *Core) tokenRevoke(ctx context.Context, s string, d map[string]any, te *
 		}
 		if tok == "" {
 			return nil, badRequest("missing token")
+		}
+		if tokens.IsBatch(tok) {
+			return nil, badRequest("batch tokens cannot be revoked")
 		}
 		if h, err = c.tokens.Hash(tok); err != nil {
 			return nil, err
