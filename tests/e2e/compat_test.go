@@ -177,6 +177,30 @@ path "kv/users/{{identity.entity.aliases.`+acc+`.name}}/*" { capabilities = ["re
 		if err != nil || rg == nil || rg.Data["id"] != g.Data["id"] {
 			t.Fatalf("read group by name = %+v, %v", rg, err)
 		}
+		// Batch tokens: from a userpass user with token_type=batch, and from
+		// the token store.
+		if _, err := c.Logical().Write("auth/userpass/users/robot", map[string]any{"password": "robot-pw-1", "policies": "ops", "token_type": "batch"}); err != nil {
+			t.Fatal(err)
+		}
+		bl, err := c.Logical().Write("auth/userpass/login/robot", map[string]any{"password": "robot-pw-1"})
+		if err != nil || bl.Auth == nil || !strings.HasPrefix(bl.Auth.ClientToken, "hvb.") || bl.Auth.Accessor != "" || bl.Auth.Renewable {
+			t.Fatalf("batch login = %+v, %v", bl, err)
+		}
+		robot := as(bl.Auth.ClientToken)
+		if s, err := robot.Logical().Read("kv/teams/ops/db"); err != nil || s == nil {
+			t.Fatalf("read with a batch token = %+v, %v", s, err)
+		}
+		if _, err := robot.Auth().Token().RenewSelf(0); !isStatus(err, 400) {
+			t.Fatalf("renew of a batch token err = %v, want 400", err)
+		}
+		bt, err := c.Auth().Token().Create(&vaultapi.TokenCreateRequest{Type: "batch", Policies: []string{"ops"}, TTL: "10m"})
+		if err != nil || !strings.HasPrefix(bt.Auth.ClientToken, "hvb.") {
+			t.Fatalf("batch token create = %+v, %v", bt, err)
+		}
+		bself, err := as(bt.Auth.ClientToken).Auth().Token().LookupSelf()
+		if err != nil || bself.Data["type"] != "batch" {
+			t.Fatalf("batch lookup-self = %+v, %v", bself, err)
+		}
 		// Out of the group: the policy goes at once.
 		if _, err := c.Logical().Write("identity/group/name/ops", map[string]any{"member_entity_ids": []string{}}); err != nil {
 			t.Fatal(err)
