@@ -201,6 +201,33 @@ path "kv/users/{{identity.entity.aliases.`+acc+`.name}}/*" { capabilities = ["re
 		if err != nil || bself.Data["type"] != "batch" {
 			t.Fatalf("batch lookup-self = %+v, %v", bself, err)
 		}
+		// AppRole logins get an entity too, aliased by role ID.
+		if err := c.Sys().EnableAuthWithOptions("approle", &vaultapi.EnableAuthOptions{Type: "approle"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Logical().Write("auth/approle/role/app", map[string]any{"token_policies": "ops"}); err != nil {
+			t.Fatal(err)
+		}
+		rid, err := c.Logical().Read("auth/approle/role/app/role-id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sid, err := c.Logical().Write("auth/approle/role/app/secret-id", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		al, err := c.Logical().Write("auth/approle/login", map[string]any{"role_id": rid.Data["role_id"], "secret_id": sid.Data["secret_id"]})
+		if err != nil || al.Auth == nil || al.Auth.EntityID == "" {
+			t.Fatalf("approle login = %+v, %v", al, err)
+		}
+		auths, err = c.Sys().ListAuth()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ae, err := c.Logical().Write("identity/lookup/entity", map[string]any{"alias_name": rid.Data["role_id"], "alias_mount_accessor": auths["approle/"].Accessor})
+		if err != nil || ae == nil || ae.Data["id"] != al.Auth.EntityID {
+			t.Fatalf("approle entity lookup = %+v, %v", ae, err)
+		}
 		// Out of the group: the policy goes at once.
 		if _, err := c.Logical().Write("identity/group/name/ops", map[string]any{"member_entity_ids": []string{}}); err != nil {
 			t.Fatal(err)
