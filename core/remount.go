@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vaultd/vaultd/core/internal/reqfield"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -87,11 +88,11 @@ func (c *Core) sysRemount(ctx context.Context, op secrets.Operation, path string
 	if op != secrets.OpUpdate && op != secrets.OpCreate {
 		return nil, unsupportedOp()
 	}
-	from, err := strField(data, "from")
+	from, err := reqfield.String(data, "from")
 	if err != nil {
 		return nil, err
 	}
-	to, err := strField(data, "to")
+	to, err := reqfield.String(data, "to")
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +177,7 @@ func (c *Core) Remount(ctx context.Context, from, to string) error {
 	if err := c.saveMounts(ctx, entries); err != nil {
 		return err
 	}
-	_, err := c.revokeLeasePrefix(ctx, from)
+	_, err := c.leases.RevokePrefix(ctx, from)
 	return err
 }
 
@@ -214,6 +215,6 @@ func (c *Core) RemountAuth(ctx context.Context, from, to string) error {
 	if err := c.saveAuthTable(ctx, entries); err != nil {
 		return err
 	}
-	_, err := c.revokeLeasePrefix(ctx, "auth/"+from)
+	_, err := c.leases.RevokePrefix(ctx, "auth/"+from)
 	return err
 }

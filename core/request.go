@@ -5,13 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vaultd/vaultd/core/tokens"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/vaultd/vaultd/core/acl"
+	"github.com/vaultd/vaultd/core/tokens"
+	"github.com/vaultd/vaultd/core/wrapping"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -58,23 +59,6 @@ type Response struct {
 	ContentType string
 }
 
-// ResponseAuth is the "auth" block of a login or token-create response.
-type ResponseAuth struct {
-	ClientToken   string   `json:"client_token"`
-	Accessor      string   `json:"accessor"`
-	Policies      []string `json:"policies"`
-	TokenPolicies []string `json:"token_policies"`
-	// IdentityPolicies are those the token's entity adds (login only).
-	IdentityPolicies []string          `json:"identity_policies,omitempty"`
-	Metadata         map[string]string `json:"metadata"`
-	LeaseDuration    int               `json:"lease_duration"`
-	Renewable        bool              `json:"renewable"`
-	EntityID         string            `json:"entity_id"`
-	TokenType        string            `json:"token_type"`
-	Orphan           bool              `json:"orphan"`
-	NumUses          int               `json:"num_uses"`
-}
-
 // HandleRequest runs a request on the active node:
 //
 //	token lookup (+ num_uses) → audit (request) → ACL → router → engine
@@ -100,7 +84,7 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 		if err != nil && unwrapWithHeaderToken(req) && errors.Is(err, secrets.ErrPermissionDenied) {
 			// Vault: an unwrap whose wrapping token (in X-Vault-Token) is
 			// used up or unknown is a 400, as with the token in the body.
-			err = errBadWrapToken
+			err = wrapping.ErrBadWrapToken
 		}
 		if err != nil {
 			a := c.newAuditor(req, nil)
