@@ -74,6 +74,26 @@ path "auth/token/create" { capabilities = ["update"] }`)
 		t.Fatalf("batch login = %+v", la)
 	}
 	n.must(la.ClientToken, secrets.OpRead, "auth/token/lookup-self", nil)
+	// The mount's token_type: default-batch applies when the role does not
+	// choose; service and batch force the type.
+	login := func(tt string) string {
+		return n.must("", secrets.OpUpdate, "auth/up/login/dave", map[string]any{"password": "pw-dave", "token_type": tt}).Auth.TokenType
+	}
+	n.must(n.root, secrets.OpUpdate, "sys/auth/up/tune", map[string]any{"token_type": "default-batch"})
+	if got := n.must(n.root, secrets.OpRead, "sys/auth/up/tune", nil).Data["token_type"]; got != "default-batch" {
+		t.Fatalf("tune read token_type = %v", got)
+	}
+	if a, b := login(""), login("service"); a != "batch" || b != "service" {
+		t.Fatalf("default-batch mount: role default → %s, role service → %s", a, b)
+	}
+	n.must(n.root, secrets.OpUpdate, "sys/auth/up/tune", map[string]any{"token_type": "service"})
+	if got := login("batch"); got != "service" {
+		t.Fatalf("service mount: role batch → %s", got)
+	}
+	n.wantErr(n.root, secrets.OpUpdate, "sys/auth/up/tune", map[string]any{"token_type": "bogus"}, errInvalid)
+	n.wantErr(n.root, secrets.OpUpdate, "sys/auth/token/tune", map[string]any{"token_type": "batch"}, errInvalid)
+	n.wantErr(n.root, secrets.OpUpdate, "sys/mounts/kv/tune", map[string]any{"token_type": "batch"}, errInvalid)
+	n.wantErr(n.root, secrets.OpUpdate, "sys/mounts/kv2", map[string]any{"type": "kv", "config": map[string]any{"token_type": "batch"}}, errInvalid)
 	// A batch token survives a seal/unseal: its key comes from the
 	// (stored) token salt.
 	o2 := n.token(map[string]any{"type": "batch", "policies": []any{"reader"}, "ttl": "1h"})

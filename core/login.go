@@ -168,7 +168,7 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 	if te.EntityID, err = c.loginEntity(ctx, me, a); err != nil { // identitystore.go
 		return nil, err
 	}
-	if a.TokenType == tokens.TypeBatch {
+	if loginTokenType(me, a.TokenType) == tokens.TypeBatch {
 		if a.NumUses != 0 || a.Period != 0 {
 			return nil, badRequest("batch tokens cannot be periodic or have a use limit")
 		}
