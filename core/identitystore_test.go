@@ -58,6 +58,11 @@ func TestIdentityStore_LoginsPoliciesAndTemplates(t *testing.T) {
 		t.Fatalf("child token entity = %v", lk["entity_id"])
 	}
 
+	// The default policy's templated paths let a token read its own
+	// entity, and only its own.
+	n.must(a1.ClientToken, secrets.OpRead, "identity/entity/id/"+a1.EntityID, nil)
+	n.wantErr(a1.ClientToken, secrets.OpRead, "identity/entity/id/"+bob.EntityID, nil, errDenied)
+
 	// Groups add policies at request time, without a new login.
 	n.policy("team", `path "kv/team/*" { capabilities = ["read"] }`)
 	n.policy("parent", `path "kv/parent/*" { capabilities = ["read"] }`)
