@@ -313,7 +313,7 @@ func (s *Store) entityListIDs(context.Context, *secrets.Request, *endpoint.Data)
 		info[id] = map[string]any{"name": e.Name, "aliases": aliases}
 	}
 	sort.Strings(keys)
-	return listResponse(keys, info), nil
+	return listResponse(keys, info)
 }
 
 func (s *Store) entityListNames(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
@@ -327,18 +327,19 @@ func (s *Store) entityListNames(context.Context, *secrets.Request, *endpoint.Dat
 		keys = append(keys, e.Name)
 	}
 	sort.Strings(keys)
-	return listResponse(keys, nil), nil
+	return listResponse(keys, nil)
 }
 
-func listResponse(keys []string, info map[string]any) *secrets.Response {
+// listResponse answers a LIST; an empty list is a 404, as in Vault.
+func listResponse(keys []string, info map[string]any) (*secrets.Response, error) {
 	if len(keys) == 0 {
-		return nil // an empty list is a 404, as in Vault
+		return nil, notFound()
 	}
 	data := map[string]any{"keys": keys}
 	if info != nil {
 		data["key_info"] = info
 	}
-	return &secrets.Response{Data: data}
+	return &secrets.Response{Data: data}, nil
 }
 
 func normalizePolicies(in []string) []string {
@@ -494,7 +495,7 @@ func (s *Store) aliasList(context.Context, *secrets.Request, *endpoint.Data) (*s
 		}
 	}
 	sort.Strings(keys)
-	return listResponse(keys, info), nil
+	return listResponse(keys, info)
 }
 
 // ---- groups ----
@@ -668,7 +669,7 @@ func (s *Store) groupListIDs(context.Context, *secrets.Request, *endpoint.Data) 
 		info[id] = map[string]any{"name": g.Name, "num_member_entities": len(g.MemberEntityIDs), "num_parent_groups": len(s.parents[id])}
 	}
 	sort.Strings(keys)
-	return listResponse(keys, info), nil
+	return listResponse(keys, info)
 }
 
 func (s *Store) groupListNames(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
@@ -682,7 +683,7 @@ func (s *Store) groupListNames(context.Context, *secrets.Request, *endpoint.Data
 		keys = append(keys, g.Name)
 	}
 	sort.Strings(keys)
-	return listResponse(keys, nil), nil
+	return listResponse(keys, nil)
 }
 
 // ---- group aliases ----
@@ -809,7 +810,7 @@ func (s *Store) groupAliasList(context.Context, *secrets.Request, *endpoint.Data
 		}
 	}
 	sort.Strings(keys)
-	return listResponse(keys, info), nil
+	return listResponse(keys, info)
 }
 
 // ---- lookups ----

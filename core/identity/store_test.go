@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -77,5 +78,15 @@ func TestExternalGroupsFollowLogins(t *testing.T) {
 	s2.Reset()
 	if _, ok := s2.Resolve(id); ok {
 		t.Fatal("Resolve after Reset found an entity")
+	}
+}
+
+func TestEmptyListsAre404(t *testing.T) {
+	s, _ := newTestStore(t)
+	for _, p := range []string{"entity/id", "entity/name", "entity-alias/id", "group/id", "group/name", "group-alias/id"} {
+		_, err := s.Endpoints().HandleRequest(context.Background(), &secrets.Request{Operation: secrets.OpList, Path: p + "/"})
+		if !errors.Is(err, secrets.ErrNotFound) {
+			t.Errorf("LIST %s on an empty store: %v, want not found", p, err)
+		}
 	}
 }
