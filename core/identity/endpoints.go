@@ -133,7 +133,7 @@ func metaOut(m map[string]string) any {
 // ---- output ----
 
 func (s *Store) aliasOut(a *Alias) map[string]any {
-	m, _ := Mount{}, false
+	var m Mount // empty path and type for an accessor no mount has any more
 	if s.mounts != nil {
 		m, _ = s.mounts(a.MountAccessor)
 	}
