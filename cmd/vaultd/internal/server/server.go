@@ -26,6 +26,7 @@ import (
 
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/auth/approle"
+	jwtauth "github.com/vaultd/vaultd/auth/jwt"
 	"github.com/vaultd/vaultd/auth/userpass"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
@@ -59,6 +60,7 @@ func Engines() map[string]secrets.Factory {
 		"cubbyhole": cubbyhole.Factory,
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
+		"jwt":       jwtauth.Factory,
 		"transit":   transit.Factory,
 	}
 }
