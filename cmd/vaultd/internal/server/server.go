@@ -27,6 +27,7 @@ import (
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/auth/approle"
 	jwtauth "github.com/vaultd/vaultd/auth/jwt"
+	k8sauth "github.com/vaultd/vaultd/auth/kubernetes"
 	"github.com/vaultd/vaultd/auth/userpass"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
@@ -56,12 +57,13 @@ type Options struct {
 // Engines are the secrets engines and auth methods this build ships.
 func Engines() map[string]secrets.Factory {
 	return map[string]secrets.Factory{
-		"kv":        kv.Factory,
-		"cubbyhole": cubbyhole.Factory,
-		"userpass":  userpass.Factory,
-		"approle":   approle.Factory,
-		"jwt":       jwtauth.Factory,
-		"transit":   transit.Factory,
+		"kv":         kv.Factory,
+		"cubbyhole":  cubbyhole.Factory,
+		"userpass":   userpass.Factory,
+		"approle":    approle.Factory,
+		"jwt":        jwtauth.Factory,
+		"kubernetes": k8sauth.Factory,
+		"transit":    transit.Factory,
 	}
 }
 
