@@ -105,6 +105,7 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 	}
 	res.RootToken = root
 	c.initialized.Store(true)
+	c.stateChanged()
 	if len(req.PGPKeys) > 0 {
 		for i, s := range res.Shares {
 			// Vault encrypts the hex form, so `base64 -d | gpg -d` prints
@@ -235,6 +236,7 @@ func (c *Core) Unseal(ctx context.Context, share []byte) (Status, error) {
 	}
 	if err == nil {
 		c.poke()
+		c.stateChanged()
 	}
 	return c.Status(ctx), err
 }
@@ -289,4 +291,5 @@ func (c *Core) SealNode() {
 	c.tokens.forget()
 	c.info.Store(nil)
 	c.log.Info("vault sealed")
+	c.stateChanged()
 }
