@@ -281,8 +281,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			n.ClusterAddr = cfg.ClusterAddr
 		}
 	}
+	reg, err := n.serviceRegistration(cfg.ServiceRegistration) // svcreg.go
+	if err != nil {
+		return nil, err
+	}
 	c, err := core.New(core.Config{
-		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
+		StateChanged: reg.notify,
+		NodeID:       nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
 		ShareEncrypter:  pgp.Encrypt,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
@@ -301,6 +306,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		defer n.wg.Done()
 		_ = c.Run(rctx)
 	}()
+	reg.start(rctx, n) // svcreg.go
 
 	fwd := n.forwarder(c) // cluster.go
 	for i, l := range cfg.Listeners {
