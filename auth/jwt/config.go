@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"sort"
 	"strings"
 
-	"github.com/vaultd/vaultd/auth/internal/field"
 	"github.com/vaultd/vaultd/auth/internal/jwtverify"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -29,12 +28,6 @@ type config struct {
 	BoundIssuer    string   `json:"bound_issuer,omitempty"`
 	SupportedAlgs  []string `json:"jwt_supported_algs,omitempty"`
 	DefaultRole    string   `json:"default_role,omitempty"`
-}
-
-// configFields are the fields config accepts.
-var configFields = []string{
-	"jwks_url", "jwks_ca_pem", "jwt_validation_pubkeys", "oidc_discovery_url",
-	"oidc_discovery_ca_pem", "bound_issuer", "jwt_supported_algs", "default_role",
 }
 
 // unsupportedConfigFields are Vault config fields of the OIDC browser
@@ -61,7 +54,7 @@ func loadConfig(ctx context.Context, s storage.Backend) (*config, error) {
 }
 
 // configRead serves GET config.
-func (e *engine) configRead(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
+func (e *engine) configRead(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
 	c, err := loadConfig(ctx, req.Storage)
 	if err != nil {
 		return nil, err
@@ -72,48 +65,37 @@ func (e *engine) configRead(ctx context.Context, req *secrets.Request, _ string)
 	return &secrets.Response{Data: map[string]any{
 		"jwks_url":               c.JWKSURL,
 		"jwks_ca_pem":            c.JWKSCAPEM,
-		"jwt_validation_pubkeys": field.NonNil(c.PubKeys),
+		"jwt_validation_pubkeys": tokenparams.NonNil(c.PubKeys),
 		"oidc_discovery_url":     c.DiscoveryURL,
 		"oidc_discovery_ca_pem":  c.DiscoveryCAPEM,
 		"bound_issuer":           c.BoundIssuer,
-		"jwt_supported_algs":     field.NonNil(c.SupportedAlgs),
+		"jwt_supported_algs":     tokenparams.NonNil(c.SupportedAlgs),
 		"default_role":           c.DefaultRole,
 	}}, nil
 }
 
 // configWrite serves POST config. As in Vault, a write replaces the whole
 // config; it is checked (keys parsed, URLs fetched) before it is stored.
-func (e *engine) configWrite(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
+func (e *engine) configWrite(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
 	for _, f := range unsupportedConfigFields {
-		if field.Present(req.Data, f) {
+		if d.Has(f) {
 			return nil, invalidf("%q is not supported: vaultd's jwt auth method verifies JWTs and has no OIDC browser login", f)
 		}
 	}
-	var c config
-	strs := []struct {
-		name string
-		dst  *string
-	}{
-		{"jwks_url", &c.JWKSURL}, {"jwks_ca_pem", &c.JWKSCAPEM},
-		{"oidc_discovery_url", &c.DiscoveryURL}, {"oidc_discovery_ca_pem", &c.DiscoveryCAPEM},
-		{"bound_issuer", &c.BoundIssuer}, {"default_role", &c.DefaultRole},
+	c := config{
+		JWKSURL:        strings.TrimSpace(d.String("jwks_url")),
+		JWKSCAPEM:      strings.TrimSpace(d.String("jwks_ca_pem")),
+		DiscoveryURL:   strings.TrimSpace(d.String("oidc_discovery_url")),
+		DiscoveryCAPEM: strings.TrimSpace(d.String("oidc_discovery_ca_pem")),
+		BoundIssuer:    strings.TrimSpace(d.String("bound_issuer")),
+		DefaultRole:    strings.TrimSpace(d.String("default_role")),
 	}
-	for _, f := range strs {
-		v, _, err := field.String(req.Data, f.name)
-		if err != nil {
-			return nil, err
-		}
-		*f.dst = strings.TrimSpace(v)
+	// One string may hold several PEM blocks; a list item too.
+	for _, p := range d.Strings("jwt_validation_pubkeys") {
+		c.PubKeys = append(c.PubKeys, splitPEM(p)...)
 	}
 	var err error
-	if c.PubKeys, err = pemList(req.Data, "jwt_validation_pubkeys"); err != nil {
-		return nil, err
-	}
-	algs, _, err := field.StringList(req.Data, "jwt_supported_algs")
-	if err != nil {
-		return nil, err
-	}
-	if c.SupportedAlgs, err = jwtverify.ParseAlgs(algs); err != nil {
+	if c.SupportedAlgs, err = jwtverify.ParseAlgs(d.Strings("jwt_supported_algs")); err != nil {
 		return nil, invalidf("invalid jwt_supported_algs: %v", err)
 	}
 	if err := e.validateConfig(ctx, &c); err != nil {
@@ -129,32 +111,7 @@ func (e *engine) configWrite(ctx context.Context, req *secrets.Request, _ string
 	e.keysMu.Lock()
 	e.keys = nil
 	e.keysMu.Unlock()
-	resp := noContent()
-	if w := unknownFields(req.Data, configFields); w != "" {
-		resp.Warnings = []string{w}
-	}
-	return resp, nil
-}
-
-// pemList reads a list of PEM blocks: a JSON array, or one string that may
-// hold several blocks (a comma-separated string would split a PEM apart).
-func pemList(data map[string]any, name string) ([]string, error) {
-	v, ok := data[name]
-	if !ok || v == nil {
-		return nil, nil
-	}
-	if s, isStr := v.(string); isStr {
-		return splitPEM(s), nil
-	}
-	list, _, err := field.StringList(data, name)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, s := range list {
-		out = append(out, splitPEM(s)...)
-	}
-	return out, nil
+	return noContent(), nil
 }
 
 // splitPEM cuts a string into its PEM blocks.
@@ -223,20 +180,4 @@ func httpClient(caPEM, name string) (*http.Client, error) {
 		return nil, err
 	}
 	return jwtverify.NewClient(roots), nil
-}
-
-// unknownFields is Vault's warning for request fields the path does not
-// know, or "" when there are none.
-func unknownFields(data map[string]any, known []string) string {
-	var extra []string
-	for k := range data {
-		if !slices.Contains(known, k) {
-			extra = append(extra, k)
-		}
-	}
-	if len(extra) == 0 {
-		return ""
-	}
-	sort.Strings(extra)
-	return fmt.Sprintf("Endpoint ignored these unrecognized parameters: %v", extra)
 }

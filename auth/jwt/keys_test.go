@@ -132,7 +132,7 @@ func TestRole_CRUD(t *testing.T) {
 		t.Fatal("a claim mapping onto the reserved key role was accepted")
 	}
 	f.must(secrets.OpUpdate, "role/r1", map[string]any{
-		"user_claim": "email", "bound_audiences": []any{"a", "b"}, "bound_claims": `{"x":"y"}`,
+		"user_claim": "email", "bound_audiences": []any{"a", "b"}, "bound_claims": map[string]any{"x": "y"},
 		"clock_skew_leeway": "30s", "token_policies": "p1,P2", "groups_claim": "groups",
 	})
 	// An update changes only the fields given.

@@ -8,21 +8,14 @@ import (
 	"strings"
 
 	"github.com/vaultd/vaultd/auth/internal/cidr"
-	"github.com/vaultd/vaultd/auth/internal/field"
 	"github.com/vaultd/vaultd/auth/internal/jwtverify"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
 // login serves POST login {role, jwt}.
-func (e *engine) login(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
-	roleName, _, err := field.String(req.Data, "role")
-	if err != nil {
-		return nil, err
-	}
-	token, _, err := field.String(req.Data, "jwt")
-	if err != nil {
-		return nil, err
-	}
+func (e *engine) login(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	roleName, token := d.String("role"), strings.TrimSpace(d.String("jwt"))
 	if token == "" {
 		return nil, invalidf("missing token")
 	}

@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultd/vaultd/auth/internal/field"
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -45,16 +46,6 @@ type role struct {
 	tokenparams.Params
 }
 
-// roleFields are the fields role/:name accepts.
-var roleFields = []string{
-	"name", "role_type", "bound_audiences", "bound_subject", "bound_claims", "bound_claims_type",
-	"claim_mappings", "user_claim", "user_claim_json_pointer", "groups_claim",
-	"clock_skew_leeway", "expiration_leeway", "not_before_leeway",
-	"token_policies", "policies", "token_ttl", "ttl", "token_max_ttl", "max_ttl",
-	"token_explicit_max_ttl", "token_period", "period", "token_num_uses", "num_uses",
-	"token_bound_cidrs", "bound_cidrs", "token_no_default_policy", "token_type",
-}
-
 // unsupportedRoleFields belong to OIDC roles, which vaultd does not have.
 var unsupportedRoleFields = []string{
 	"allowed_redirect_uris", "oidc_scopes", "verbose_oidc_logging", "max_age",
@@ -72,9 +63,16 @@ var legacyFields = map[string]string{
 
 func roleKey(name string) string { return rolePrefix + name }
 
-// checkRoleName applies Vault's name rule (word characters, "-", ".",
-// "@"; starting and ending with a word character), so a name is one safe
-// storage segment.
+// canonicalRoleName applies Vault's name rule (word characters, "-",
+// ".", "@"; starting and ending with a word character), so a name is one
+// safe storage segment. JWT role names keep their case, as in Vault.
+func canonicalRoleName(name string) (string, error) {
+	if err := checkRoleName(name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
 func checkRoleName(name string) error {
 	if name == "" {
 		return invalidf("missing role name")
@@ -112,34 +110,14 @@ func loadRole(ctx context.Context, s storage.Backend, name string) (*role, error
 	return &r, nil
 }
 
-func roleExists(ctx context.Context, s storage.Backend, name string) (bool, error) {
-	if checkRoleName(name) != nil {
-		return false, nil
-	}
-	r, err := loadRole(ctx, s, name)
-	return r != nil, err
-}
-
 // roleList serves LIST role.
-func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
-	keys, err := req.Storage.List(ctx, rolePrefix)
-	if err != nil {
-		return nil, fmt.Errorf("jwt: list roles: %w", err)
-	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		if !strings.HasSuffix(k, "/") {
-			out = append(out, k)
-		}
-	}
-	if len(out) == 0 {
-		return nil, notFound()
-	}
-	return &secrets.Response{Data: map[string]any{"keys": out}}, nil
+func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
+	return entries.List(ctx, req.Storage, rolePrefix, "jwt: roles")
 }
 
 // roleRead serves GET role/:name.
-func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) roleRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("name")
 	if err := checkRoleName(name); err != nil {
 		return nil, err
 	}
@@ -160,7 +138,7 @@ func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string
 	}
 	data := map[string]any{
 		"role_type":               r.RoleType,
-		"bound_audiences":         field.NonNil(r.BoundAudiences),
+		"bound_audiences":         tokenparams.NonNil(r.BoundAudiences),
 		"bound_subject":           r.BoundSubject,
 		"bound_claims":            claims,
 		"bound_claims_type":       r.BoundClaimsType,
@@ -168,16 +146,17 @@ func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string
 		"user_claim":              r.UserClaim,
 		"user_claim_json_pointer": r.UserClaimJSONPtr,
 		"groups_claim":            r.GroupsClaim,
-		"clock_skew_leeway":       field.Seconds(r.ClockSkewLeeway),
-		"expiration_leeway":       field.Seconds(r.ExpirationLeeway),
-		"not_before_leeway":       field.Seconds(r.NotBeforeLeeway),
+		"clock_skew_leeway":       tokenparams.Seconds(r.ClockSkewLeeway),
+		"expiration_leeway":       tokenparams.Seconds(r.ExpirationLeeway),
+		"not_before_leeway":       tokenparams.Seconds(r.NotBeforeLeeway),
 	}
 	r.Params.Populate(data)
 	return &secrets.Response{Data: data}, nil
 }
 
 // roleDelete serves DELETE role/:name (idempotent).
-func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("name")
 	if err := checkRoleName(name); err != nil {
 		return nil, err
 	}
@@ -192,12 +171,13 @@ func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, name stri
 
 // roleWrite serves POST role/:name: it creates the role (user_claim is
 // then required) or updates the fields given.
-func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("name")
 	if err := checkRoleName(name); err != nil {
 		return nil, err
 	}
 	for _, f := range unsupportedRoleFields {
-		if field.Present(req.Data, f) {
+		if d.Has(f) {
 			return nil, invalidf("%q is not supported: vaultd has only role_type \"jwt\" (no OIDC browser login)", f)
 		}
 	}
@@ -211,7 +191,7 @@ func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name strin
 	if r == nil {
 		r = &role{RoleType: "jwt", BoundClaimsType: claimsTypeString}
 	}
-	if err := r.parse(req.Data); err != nil {
+	if err := r.parse(d); err != nil {
 		return nil, err
 	}
 	b, err := json.Marshal(r)
@@ -221,19 +201,13 @@ func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name strin
 	if err := req.Storage.Put(ctx, &storage.Entry{Key: roleKey(name), Value: b}); err != nil {
 		return nil, fmt.Errorf("jwt: put role: %w", err)
 	}
-	resp := noContent()
-	if w := unknownFields(req.Data, roleFields); w != "" {
-		resp.Warnings = []string{w}
-	}
-	return resp, nil
+	return noContent(), nil
 }
 
-// parse applies the fields present in data and checks the result.
-func (r *role) parse(data map[string]any) error {
-	if s, set, err := field.String(data, "role_type"); err != nil {
-		return err
-	} else if set {
-		switch s {
+// parse applies the fields present in d and checks the result.
+func (r *role) parse(d *endpoint.Data) error {
+	if d.Has("role_type") {
+		switch s := d.String("role_type"); s {
 		case "", "jwt":
 			r.RoleType = "jwt"
 		case "oidc":
@@ -242,33 +216,21 @@ func (r *role) parse(data map[string]any) error {
 			return invalidf("invalid 'role_type': %q", s)
 		}
 	}
-	if l, set, err := field.StringList(data, "bound_audiences"); err != nil {
-		return err
-	} else if set {
-		r.BoundAudiences = l
+	if d.Has("bound_audiences") {
+		r.BoundAudiences = d.Strings("bound_audiences")
 	}
-	strs := []struct {
-		name string
-		dst  *string
-	}{
-		{"bound_subject", &r.BoundSubject}, {"user_claim", &r.UserClaim}, {"groups_claim", &r.GroupsClaim},
-	}
-	for _, f := range strs {
-		if s, set, err := field.String(data, f.name); err != nil {
-			return err
-		} else if set {
-			*f.dst = strings.TrimSpace(s)
+	for name, dst := range map[string]*string{
+		"bound_subject": &r.BoundSubject, "user_claim": &r.UserClaim, "groups_claim": &r.GroupsClaim,
+	} {
+		if d.Has(name) {
+			*dst = strings.TrimSpace(d.String(name))
 		}
 	}
-	if b, set, err := field.Bool(data, "user_claim_json_pointer"); err != nil {
-		return err
-	} else if set {
-		r.UserClaimJSONPtr = b
+	if d.Has("user_claim_json_pointer") {
+		r.UserClaimJSONPtr = d.Bool("user_claim_json_pointer")
 	}
-	if s, set, err := field.String(data, "bound_claims_type"); err != nil {
-		return err
-	} else if set {
-		switch s {
+	if d.Has("bound_claims_type") {
+		switch s := d.String("bound_claims_type"); s {
 		case "", claimsTypeString:
 			r.BoundClaimsType = claimsTypeString
 		case claimsTypeGlob:
@@ -277,42 +239,35 @@ func (r *role) parse(data map[string]any) error {
 			return invalidf("invalid 'bound_claims_type': %q (expected %q or %q)", s, claimsTypeString, claimsTypeGlob)
 		}
 	}
-	if field.Present(data, "bound_claims") {
-		bc, err := parseBoundClaims(data["bound_claims"])
+	if d.Has("bound_claims") {
+		bc, err := parseBoundClaims(d.Map("bound_claims"))
 		if err != nil {
 			return err
 		}
 		r.BoundClaims = bc
 	}
-	if field.Present(data, "claim_mappings") {
-		cm, err := parseClaimMappings(data["claim_mappings"])
+	if d.Has("claim_mappings") {
+		cm, err := parseClaimMappings(d.KVPairs("claim_mappings"))
 		if err != nil {
 			return err
 		}
 		r.ClaimMappings = cm
 	}
-	leeways := []struct {
-		name string
-		dst  *time.Duration
-	}{
-		{"clock_skew_leeway", &r.ClockSkewLeeway},
-		{"expiration_leeway", &r.ExpirationLeeway},
-		{"not_before_leeway", &r.NotBeforeLeeway},
-	}
-	for _, l := range leeways {
-		d, set, err := field.Duration(data, l.name)
-		if err != nil {
-			return err
-		}
-		if !set {
+	for name, dst := range map[string]*time.Duration{
+		"clock_skew_leeway": &r.ClockSkewLeeway,
+		"expiration_leeway": &r.ExpirationLeeway,
+		"not_before_leeway": &r.NotBeforeLeeway,
+	} {
+		if !d.Has(name) {
 			continue
 		}
-		if d < 0 && d != -time.Second {
-			return invalidf("'%s' must be -1 (no leeway), 0 (the default) or a positive duration", l.name)
+		v := d.Duration(name)
+		if v < 0 && v != -time.Second {
+			return invalidf("'%s' must be -1 (no leeway), 0 (the default) or a positive duration", name)
 		}
-		*l.dst = d
+		*dst = v
 	}
-	if err := r.Params.Parse(data, legacyFields); err != nil {
+	if err := r.Params.Parse(d, legacyFields); err != nil {
 		return err
 	}
 	if r.UserClaim == "" {
@@ -338,10 +293,9 @@ const maxBoundClaims = 256
 
 // parseBoundClaims reads a map of claim → value or list of values
 // (strings, numbers or booleans, kept as their JSON text).
-func parseBoundClaims(v any) (map[string][]string, error) {
-	m, err := objectField("bound_claims", v)
-	if err != nil {
-		return nil, err
+func parseBoundClaims(m map[string]any) (map[string][]string, error) {
+	if len(m) > maxBoundClaims {
+		return nil, invalidf("%q has more than %d entries", "bound_claims", maxBoundClaims)
 	}
 	out := make(map[string][]string, len(m))
 	for k, raw := range m {
@@ -374,10 +328,9 @@ func parseBoundClaims(v any) (map[string][]string, error) {
 }
 
 // parseClaimMappings reads a map of claim → metadata key.
-func parseClaimMappings(v any) (map[string]string, error) {
-	m, err := objectField("claim_mappings", v)
-	if err != nil {
-		return nil, err
+func parseClaimMappings(m map[string]string) (map[string]string, error) {
+	if len(m) > maxBoundClaims {
+		return nil, invalidf("%q has more than %d entries", "claim_mappings", maxBoundClaims)
 	}
 	out := make(map[string]string, len(m))
 	targets := map[string]bool{}
@@ -387,8 +340,8 @@ func parseClaimMappings(v any) (map[string]string, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		s, ok := m[k].(string)
-		if !ok || k == "" || s == "" {
+		s := m[k]
+		if k == "" || s == "" {
 			return nil, invalidf("claim_mappings must map claim names to non-empty metadata key strings")
 		}
 		if s == "role" {
@@ -401,25 +354,6 @@ func parseClaimMappings(v any) (map[string]string, error) {
 		out[k] = s
 	}
 	return out, nil
-}
-
-// objectField reads a JSON object field (or a JSON object in a string, as
-// the CLI sends it).
-func objectField(name string, v any) (map[string]any, error) {
-	switch x := v.(type) {
-	case map[string]any:
-		if len(x) > maxBoundClaims {
-			return nil, invalidf("%q has more than %d entries", name, maxBoundClaims)
-		}
-		return x, nil
-	case string:
-		var m map[string]any
-		if err := json.Unmarshal([]byte(x), &m); err != nil {
-			return nil, invalidf("%q must be a JSON object", name)
-		}
-		return objectField(name, m)
-	}
-	return nil, invalidf("%q must be a JSON object", name)
 }
 
 // scalarString is a claim or bound value as text: strings as they are,

@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 
-	"github.com/vaultd/vaultd/auth/internal/field"
 	"github.com/vaultd/vaultd/auth/internal/jwtverify"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -30,11 +29,6 @@ type config struct {
 	DisableLocalCAJWT    bool     `json:"disable_local_ca_jwt"`
 }
 
-var configFields = []string{
-	"kubernetes_host", "kubernetes_ca_cert", "token_reviewer_jwt", "pem_keys",
-	"issuer", "disable_iss_validation", "disable_local_ca_jwt",
-}
-
 func loadConfig(ctx context.Context, s storage.Backend) (*config, error) {
 	ent, err := s.Get(ctx, configKey)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -51,7 +45,7 @@ func loadConfig(ctx context.Context, s storage.Backend) (*config, error) {
 }
 
 // configRead serves GET config; the reviewer JWT is shown only as set or not.
-func (e *engine) configRead(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
+func (e *engine) configRead(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
 	c, err := loadConfig(ctx, req.Storage)
 	if err != nil {
 		return nil, err
@@ -63,7 +57,7 @@ func (e *engine) configRead(ctx context.Context, req *secrets.Request, _ string)
 		"kubernetes_host":        c.Host,
 		"kubernetes_ca_cert":     c.CACert,
 		"token_reviewer_jwt_set": c.TokenReviewerJWT != "",
-		"pem_keys":               field.NonNil(c.PEMKeys),
+		"pem_keys":               tokenparams.NonNil(c.PEMKeys),
 		"issuer":                 c.Issuer,
 		"disable_iss_validation": c.DisableISSValidation,
 		"disable_local_ca_jwt":   c.DisableLocalCAJWT,
@@ -72,9 +66,9 @@ func (e *engine) configRead(ctx context.Context, req *secrets.Request, _ string)
 
 // configWrite serves POST config. Fields not given keep their value
 // (the reviewer JWT in particular need not be sent again).
-func (e *engine) configWrite(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
+func (e *engine) configWrite(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
 	for _, f := range []string{"use_annotations_as_alias_metadata"} {
-		if field.Present(req.Data, f) {
+		if d.Has(f) {
 			return nil, invalidf("%q is not supported by vaultd", f)
 		}
 	}
@@ -86,40 +80,26 @@ func (e *engine) configWrite(ctx context.Context, req *secrets.Request, _ string
 	if old != nil {
 		c = *old
 	}
-	strs := []struct {
-		name string
-		dst  *string
-	}{
-		{"kubernetes_host", &c.Host}, {"kubernetes_ca_cert", &c.CACert},
-		{"token_reviewer_jwt", &c.TokenReviewerJWT}, {"issuer", &c.Issuer},
-	}
-	for _, f := range strs {
-		if v, set, err := field.String(req.Data, f.name); err != nil {
-			return nil, err
-		} else if set {
-			*f.dst = strings.TrimSpace(v)
+	for name, dst := range map[string]*string{
+		"kubernetes_host": &c.Host, "kubernetes_ca_cert": &c.CACert,
+		"token_reviewer_jwt": &c.TokenReviewerJWT, "issuer": &c.Issuer,
+	} {
+		if d.Has(name) {
+			*dst = strings.TrimSpace(d.String(name))
 		}
 	}
-	bools := []struct {
-		name string
-		dst  *bool
-	}{{"disable_iss_validation", &c.DisableISSValidation}, {"disable_local_ca_jwt", &c.DisableLocalCAJWT}}
-	for _, f := range bools {
-		if v, set, err := field.Bool(req.Data, f.name); err != nil {
-			return nil, err
-		} else if set {
-			*f.dst = v
+	for name, dst := range map[string]*bool{
+		"disable_iss_validation": &c.DisableISSValidation, "disable_local_ca_jwt": &c.DisableLocalCAJWT,
+	} {
+		if d.Has(name) {
+			*dst = d.Bool(name)
 		}
 	}
-	if field.Present(req.Data, "pem_keys") {
-		keys, _, err := field.StringList(req.Data, "pem_keys")
-		if v, isStr := req.Data["pem_keys"].(string); isStr {
-			keys, err = splitPEM(v), nil
+	if d.Has("pem_keys") {
+		c.PEMKeys = nil
+		for _, p := range d.Strings("pem_keys") {
+			c.PEMKeys = append(c.PEMKeys, splitPEM(p)...)
 		}
-		if err != nil {
-			return nil, err
-		}
-		c.PEMKeys = keys
 	}
 	if c.Host == "" {
 		return nil, invalidf("no host provided")
@@ -148,11 +128,7 @@ func (e *engine) configWrite(ctx context.Context, req *secrets.Request, _ string
 	if err := req.Storage.Put(ctx, &storage.Entry{Key: configKey, Value: b}); err != nil {
 		return nil, fmt.Errorf("kubernetes: put config: %w", err)
 	}
-	resp := noContent()
-	if w := unknownFields(req.Data, configFields); w != "" {
-		resp.Warnings = []string{w}
-	}
-	return resp, nil
+	return noContent(), nil
 }
 
 // splitPEM cuts a string into its PEM blocks.
@@ -170,18 +146,4 @@ func splitPEM(s string) []string {
 		s = strings.TrimSpace(s[next+1:])
 	}
 	return out
-}
-
-func unknownFields(data map[string]any, known []string) string {
-	var extra []string
-	for k := range data {
-		if !slices.Contains(known, k) {
-			extra = append(extra, k)
-		}
-	}
-	if len(extra) == 0 {
-		return ""
-	}
-	sort.Strings(extra)
-	return fmt.Sprintf("Endpoint ignored these unrecognized parameters: %v", extra)
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// TestImports enforces the engine's import rule (style.md section 3): the standard library, storage, secrets, go-jose and auth/internal/...;
+// TestImports enforces the engine's import rule (style.md section 3): the standard library, storage, secrets, endpoint, go-jose and auth/internal/...;
 // tests may also use storage/inmem and the package itself.
 func TestImports(t *testing.T) {
 	files, err := filepath.Glob("*.go")
@@ -34,12 +34,12 @@ func TestImports(t *testing.T) {
 			first, _, _ := strings.Cut(path, "/")
 			switch {
 			case !strings.Contains(first, "."): // standard library
-			case path == mod+"storage" || path == mod+"secrets":
+			case path == mod+"storage" || path == mod+"secrets" || path == mod+"endpoint":
 			case strings.HasPrefix(path, "github.com/go-jose/go-jose/v4"): // JOSE: signature verification
 			case strings.HasPrefix(path, mod+"auth/internal/"): // the auth methods' shared helpers
 			case isTest && (path == mod+"storage/inmem" || path == mod+"auth/kubernetes"):
 			default:
-				t.Errorf("%s imports %q: auth/kubernetes may import only the standard library, storage, secrets, go-jose and auth/internal/...", name, path)
+				t.Errorf("%s imports %q: auth/kubernetes may import only the standard library, storage, secrets, endpoint, go-jose and auth/internal/...", name, path)
 			}
 		}
 	}

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/keylock"
-	"github.com/vaultd/vaultd/auth/internal/route"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -40,10 +42,12 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 
 // engine is the kubernetes auth method. It is safe for concurrent use.
 type engine struct {
-	routes route.Table
-	log    *slog.Logger
-	now    func() time.Time
-	locks  keylock.Set
+	// Backend serves requests (HandleRequest, Exists and
+	// UnauthenticatedPaths come from it).
+	*endpoint.Backend
+	log   *slog.Logger
+	now   func() time.Time
+	locks keylock.Set
 	// localToken and localCA are the in-pod service-account files.
 	localToken, localCA string
 }
@@ -63,44 +67,81 @@ func newEngine(conf secrets.Config, localToken, localCA string) *engine {
 		localToken: localToken,
 		localCA:    localCA,
 	}
-	e.routes = route.Table{Routes: e.routeTable(), NoStorage: ErrNoStorage}
+	e.Backend = e.paths()
 	return e
 }
 
-// routeTable is the engine's routing table, in Vault's order.
-func (e *engine) routeTable() []route.Route {
-	return []route.Route{
-		{Pattern: "config", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpRead:   e.configRead,
-			secrets.OpUpdate: e.configWrite,
-		}},
-		{Pattern: "role", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpList: e.roleList,
-		}},
-		{Pattern: "role/*", Exists: roleExists, Ops: map[secrets.Operation]route.Handler{
-			secrets.OpRead:   e.roleRead,
-			secrets.OpCreate: e.roleWrite,
-			secrets.OpUpdate: e.roleWrite,
-			secrets.OpDelete: e.roleDelete,
-		}},
-		{Pattern: "login", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.login,
-		}},
+// paths declares the engine's endpoints, in Vault's order.
+func (e *engine) paths() *endpoint.Backend {
+	str := func(desc string) *endpoint.Field {
+		return &endpoint.Field{Type: endpoint.TypeString, Description: desc}
+	}
+	roleFields := tokenparams.Fields(legacyFields)
+	for k, f := range map[string]*endpoint.Field{
+		"name":                             str("Name of the role (case-insensitive)."),
+		"bound_service_account_names":      {Type: endpoint.TypeCommaStringSlice, Description: "Service account names allowed to log in (globs; \"*\" for any)."},
+		"bound_service_account_namespaces": {Type: endpoint.TypeCommaStringSlice, Description: "Namespaces allowed to log in (globs; \"*\" for any)."},
+		"audience":                         str("aud the service-account token must carry (and the TokenReview must confirm)."),
+		"alias_name_source":                str("Alias name: serviceaccount_uid (default) or serviceaccount_name (namespace/name)."),
+		"bound_service_account_namespace_selector": {Type: endpoint.TypeRaw, Description: "Not supported by vaultd: refused when set."},
+	} {
+		roleFields[k] = f
+	}
+	roleNames := entries.Named{Capture: "name", Canonical: canonicalRoleName, Key: func(n string) string { return rolePrefix + n }, What: "kubernetes: roles"}
+	return &endpoint.Backend{
+		Help:      "Authenticates Kubernetes workloads with their service-account tokens, checked by the API server's TokenReview.",
+		NoStorage: ErrNoStorage,
+		Paths: []*endpoint.Path{
+			{
+				Pattern: "config",
+				Summary: "Configure the Kubernetes API server that reviews tokens.",
+				Fields: map[string]*endpoint.Field{
+					"kubernetes_host":                   str("URL of the Kubernetes API server (required)."),
+					"kubernetes_ca_cert":                str("PEM CA certificate of the API server (default: the pod's CA, else the system roots)."),
+					"token_reviewer_jwt":                str("JWT that authenticates the TokenReview requests (default: the pod's token, else the client's JWT)."),
+					"pem_keys":                          {Type: endpoint.TypeStringSlice, Description: "PEM public keys that verify service-account tokens locally, before the TokenReview."},
+					"issuer":                            str("Required iss claim when disable_iss_validation is false (default kubernetes/serviceaccount)."),
+					"disable_iss_validation":            {Type: endpoint.TypeBool, Description: "Do not check iss (default true)."},
+					"disable_local_ca_jwt":              {Type: endpoint.TypeBool, Description: "Do not use the pod's own CA and token."},
+					"use_annotations_as_alias_metadata": {Type: endpoint.TypeRaw, Description: "Not supported by vaultd: refused when set."},
+				},
+				Operations: map[secrets.Operation]endpoint.Handler{
+					secrets.OpRead:   e.configRead,
+					secrets.OpUpdate: e.configWrite,
+				},
+			},
+			{
+				Pattern:    "role",
+				Summary:    "List the roles.",
+				Operations: map[secrets.Operation]endpoint.Handler{secrets.OpList: e.roleList},
+			},
+			{
+				Pattern: "role/{name}",
+				Summary: "Create, read, update or delete a role.",
+				Fields:  roleFields,
+				Exists:  roleNames.Exists,
+				Operations: map[secrets.Operation]endpoint.Handler{
+					secrets.OpRead:   e.roleRead,
+					secrets.OpUpdate: e.roleWrite,
+					secrets.OpDelete: e.roleDelete,
+				},
+			},
+			{
+				Pattern:         "login",
+				Summary:         "Log in with a service-account token.",
+				Unauthenticated: true,
+				Fields: map[string]*endpoint.Field{
+					"role": str("Role to log in with."),
+					"jwt":  str("The pod's service-account token."),
+				},
+				Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: e.login},
+			},
+		},
 	}
 }
 
-// UnauthenticatedPaths implements secrets.Unauthenticated.
-func (e *engine) UnauthenticatedPaths() []string { return []string{"login"} }
-
-// HandleRequest implements secrets.Backend.
-func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
-	return e.routes.HandleRequest(ctx, req)
-}
-
-// Exists implements secrets.ExistenceChecker for role/:name.
-func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
-	return e.routes.Exists(ctx, req)
-}
+// Endpoints returns the engine's declarations (for docs and OpenAPI).
+func (e *engine) Endpoints() *endpoint.Backend { return e.Backend }
 
 func invalidf(format string, args ...any) error {
 	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)

@@ -11,8 +11,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/vaultd/vaultd/auth/internal/cidr"
-	"github.com/vaultd/vaultd/auth/internal/field"
 	"github.com/vaultd/vaultd/auth/internal/jwtverify"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -25,19 +25,13 @@ type serviceAccount struct {
 }
 
 // login serves POST login {role, jwt}.
-func (e *engine) login(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
-	roleName, _, err := field.String(req.Data, "role")
-	if err != nil {
-		return nil, err
-	}
+func (e *engine) login(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	roleName := d.String("role")
 	if roleName == "" {
 		return nil, invalidf("missing role")
 	}
-	token, _, err := field.String(req.Data, "jwt")
-	if err != nil {
-		return nil, err
-	}
-	if token = strings.TrimSpace(token); token == "" {
+	token := strings.TrimSpace(d.String("jwt"))
+	if token == "" {
 		return nil, invalidf("missing jwt")
 	}
 	c, err := loadConfig(ctx, req.Storage)

@@ -8,8 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vaultd/vaultd/auth/internal/field"
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -32,13 +33,6 @@ type role struct {
 	Audience                 string   `json:"audience,omitempty"`
 	AliasNameSource          string   `json:"alias_name_source"`
 	tokenparams.Params
-}
-
-var roleFields = []string{
-	"name", "bound_service_account_names", "bound_service_account_namespaces", "audience", "alias_name_source",
-	"token_policies", "policies", "token_ttl", "ttl", "token_max_ttl", "max_ttl",
-	"token_explicit_max_ttl", "token_period", "period", "token_num_uses", "num_uses",
-	"token_bound_cidrs", "bound_cidrs", "token_no_default_policy", "token_type",
 }
 
 var legacyFields = map[string]string{
@@ -88,34 +82,12 @@ func loadRole(ctx context.Context, s storage.Backend, name string) (*role, error
 	return &r, nil
 }
 
-func roleExists(ctx context.Context, s storage.Backend, name string) (bool, error) {
-	name, err := canonicalRoleName(name)
-	if err != nil {
-		return false, nil
-	}
-	r, err := loadRole(ctx, s, name)
-	return r != nil, err
+func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
+	return entries.List(ctx, req.Storage, rolePrefix, "kubernetes: roles")
 }
 
-func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
-	keys, err := req.Storage.List(ctx, rolePrefix)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes: list roles: %w", err)
-	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		if !strings.HasSuffix(k, "/") {
-			out = append(out, k)
-		}
-	}
-	if len(out) == 0 {
-		return nil, notFound()
-	}
-	return &secrets.Response{Data: map[string]any{"keys": out}}, nil
-}
-
-func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
-	name, err := canonicalRoleName(name)
+func (e *engine) roleRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name, err := canonicalRoleName(d.String("name"))
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +99,8 @@ func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string
 		return nil, notFound()
 	}
 	data := map[string]any{
-		"bound_service_account_names":      field.NonNil(r.ServiceAccountNames),
-		"bound_service_account_namespaces": field.NonNil(r.ServiceAccountNamespaces),
+		"bound_service_account_names":      tokenparams.NonNil(r.ServiceAccountNames),
+		"bound_service_account_namespaces": tokenparams.NonNil(r.ServiceAccountNamespaces),
 		"audience":                         r.Audience,
 		"alias_name_source":                r.AliasNameSource,
 	}
@@ -136,8 +108,8 @@ func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string
 	return &secrets.Response{Data: data}, nil
 }
 
-func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
-	name, err := canonicalRoleName(name)
+func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name, err := canonicalRoleName(d.String("name"))
 	if err != nil {
 		return nil, err
 	}
@@ -152,12 +124,12 @@ func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, name stri
 
 // roleWrite serves POST role/:name: create (both bound lists required) or
 // update of the fields given.
-func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
-	name, err := canonicalRoleName(name)
+func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name, err := canonicalRoleName(d.String("name"))
 	if err != nil {
 		return nil, err
 	}
-	if field.Present(req.Data, "bound_service_account_namespace_selector") {
+	if d.Has("bound_service_account_namespace_selector") {
 		return nil, invalidf("%q is not supported by vaultd: list the namespaces (globs allowed)", "bound_service_account_namespace_selector")
 	}
 	mu := e.locks.ForKey(name)
@@ -170,25 +142,17 @@ func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name strin
 	if r == nil {
 		r = &role{AliasNameSource: aliasSourceUID}
 	}
-	if l, set, err := field.StringList(req.Data, "bound_service_account_names"); err != nil {
-		return nil, err
-	} else if set {
-		r.ServiceAccountNames = l
+	if d.Has("bound_service_account_names") {
+		r.ServiceAccountNames = d.Strings("bound_service_account_names")
 	}
-	if l, set, err := field.StringList(req.Data, "bound_service_account_namespaces"); err != nil {
-		return nil, err
-	} else if set {
-		r.ServiceAccountNamespaces = l
+	if d.Has("bound_service_account_namespaces") {
+		r.ServiceAccountNamespaces = d.Strings("bound_service_account_namespaces")
 	}
-	if s, set, err := field.String(req.Data, "audience"); err != nil {
-		return nil, err
-	} else if set {
-		r.Audience = strings.TrimSpace(s)
+	if d.Has("audience") {
+		r.Audience = strings.TrimSpace(d.String("audience"))
 	}
-	if s, set, err := field.String(req.Data, "alias_name_source"); err != nil {
-		return nil, err
-	} else if set {
-		switch s {
+	if d.Has("alias_name_source") {
+		switch s := d.String("alias_name_source"); s {
 		case "", aliasSourceUID:
 			r.AliasNameSource = aliasSourceUID
 		case aliasSourceName:
@@ -197,7 +161,7 @@ func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name strin
 			return nil, invalidf("invalid alias_name_source %q: expected %q or %q", s, aliasSourceUID, aliasSourceName)
 		}
 	}
-	if err := r.Params.Parse(req.Data, legacyFields); err != nil {
+	if err := r.Params.Parse(d, legacyFields); err != nil {
 		return nil, err
 	}
 	if len(r.ServiceAccountNames) == 0 {
@@ -216,9 +180,5 @@ func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name strin
 	if err := req.Storage.Put(ctx, &storage.Entry{Key: rolePrefix + name, Value: b}); err != nil {
 		return nil, fmt.Errorf("kubernetes: put role: %w", err)
 	}
-	resp := noContent()
-	if w := unknownFields(req.Data, roleFields); w != "" {
-		resp.Warnings = []string{w}
-	}
-	return resp, nil
+	return noContent(), nil
 }

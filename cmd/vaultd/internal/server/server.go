@@ -29,17 +29,19 @@ import (
 	jwtauth "github.com/vaultd/vaultd/auth/jwt"
 	k8sauth "github.com/vaultd/vaultd/auth/kubernetes"
 	"github.com/vaultd/vaultd/auth/userpass"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/raftstore/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
+	"github.com/vaultd/vaultd/secrets/pki"
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
+	"github.com/vaultd/vaultd/ui"
 )
 
 // Options are the `vaultd server` flags.
@@ -57,13 +59,17 @@ type Options struct {
 // Engines are the secrets engines and auth methods this build ships.
 func Engines() map[string]secrets.Factory {
 	return map[string]secrets.Factory{
-		"kv":         kv.Factory,
+		"kv": kv.Factory,
+		// generic is Vault's old name for KV v1; the mount keeps its type,
+		// as in Vault (sys/mounts shows "generic").
+		"generic":    kv.Factory,
 		"cubbyhole":  cubbyhole.Factory,
 		"userpass":   userpass.Factory,
 		"approle":    approle.Factory,
 		"jwt":        jwtauth.Factory,
 		"kubernetes": k8sauth.Factory,
 		"transit":    transit.Factory,
+		"pki":        pki.Factory,
 	}
 }
 
@@ -142,6 +148,7 @@ func DevConfig(listen string) *config.Config {
 		Storage:   &config.Storage{Type: "inmem"},
 		Listeners: []config.Listener{{Type: "tcp", Address: listen, TLSDisable: true, MaxRequestSize: api.DefaultMaxRequestSize}},
 		LogLevel:  "info",
+		UI:        true, // as Vault: the UI is always on in -dev
 	}
 }
 
@@ -275,7 +282,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		n.Store = st
-		phys, cluster = st, st
+		phys, cluster = st, raftCluster{st} // cluster.go
 		n.ClusterAddr = "https://" + advertise
 		if cfg.ClusterAddr != "" {
 			n.ClusterAddr = cfg.ClusterAddr
@@ -308,10 +315,16 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}()
 	reg.start(rctx, n) // svcreg.go
 
-	fwd := n.forwarder(c) // cluster.go
+	fwd := n.forwarder(c)                           // cluster.go
+	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
+	var uiHandler http.Handler
+	if cfg.UI {
+		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
+	}
 	for i, l := range cfg.Listeners {
 		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd)}, c).Handler()
+			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
+			UI: uiHandler, CORSOrigins: origins.Origins}, c).Handler()
 		if i == 0 && n.Port != nil {
 			n.Port.SetForwardHandler(h) // forwarded requests run the same handler chain
 		}
