@@ -40,8 +40,8 @@ type engine struct {
 	// Backend serves requests (HandleRequest, Exists and
 	// UnauthenticatedPaths come from it).
 	*endpoint.Backend
-	log    *slog.Logger
-	now    func() time.Time
+	log *slog.Logger
+	now func() time.Time
 	// locks guard the read-modify-write of each role.
 	locks keylock.Set
 	// keys caches the verification keys of the stored config.
@@ -71,7 +71,9 @@ func newEngine(conf secrets.Config) *engine {
 
 // paths declares the engine's endpoints, in Vault's order.
 func (e *engine) paths() *endpoint.Backend {
-	str := func(desc string) *endpoint.Field { return &endpoint.Field{Type: endpoint.TypeString, Description: desc} }
+	str := func(desc string) *endpoint.Field {
+		return &endpoint.Field{Type: endpoint.TypeString, Description: desc}
+	}
 	unsupported := func() *endpoint.Field {
 		return &endpoint.Field{Type: endpoint.TypeRaw, Description: "Not supported by vaultd (OIDC browser login): refused when set."}
 	}

@@ -20,7 +20,7 @@ type state struct {
 }
 
 func (s *state) get(context.Context) kubernetes.State { s.mu.Lock(); defer s.mu.Unlock(); return s.s }
-func (s *state) set(v kubernetes.State)                { s.mu.Lock(); s.s = v; s.mu.Unlock() }
+func (s *state) set(v kubernetes.State)               { s.mu.Lock(); s.s = v; s.mu.Unlock() }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -145,7 +145,9 @@ func TestRetriesAndNeverBlocks(t *testing.T) {
 	st.set(kubernetes.State{Initialized: true, Active: true})
 	reg, err := kubernetes.New(kubernetes.Config{
 		Namespace: "vault", PodName: "vault-0", ServiceAccountDir: srv.ServiceAccountDir(t), State: st.get,
-		Getenv:   func(k string) string { return map[string]string{"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port}[k] },
+		Getenv: func(k string) string {
+			return map[string]string{"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port}[k]
+		},
 		RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
 	})
 	if err != nil {
