@@ -167,3 +167,29 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// TestJWKS_ConcurrentLogins: logins in parallel share the key cache while
+// a rotation forces refetches (run with -race).
+func TestJWKS_ConcurrentLogins(t *testing.T) {
+	f := newFixture(t)
+	k1, k2 := newRSA(t, "k1"), newRSA(t, "k2")
+	ks := newKeyServer(t, k1.jwk(), k2.jwk())
+	f.must(secrets.OpUpdate, "config", map[string]any{"jwks_url": ks.srv.URL + "/keys", "jwks_ca_pem": ks.caPEM()})
+	f.must(secrets.OpUpdate, "role/ci", map[string]any{"user_claim": "sub", "bound_audiences": "vaultd"})
+	toks := []string{k1.sign(t, claims(f.clock(), nil)), k2.sign(t, claims(f.clock(), nil))}
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			if i%10 == 0 {
+				f.now.Add(11) // lets a refetch happen
+			}
+			_, err := f.do(secrets.OpUpdate, "login", map[string]any{"role": "ci", "jwt": toks[i%2]})
+			errs <- err
+		}()
+	}
+	for range 40 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
