@@ -75,22 +75,10 @@ func requestSubject(r *role, d *fieldData, csr *x509.CertificateRequest) (subjec
 	return s, d.err()
 }
 
-// addCNToSANsForLeaf: a leaf's CN goes into its SANs (as email or DNS
-// name) unless exclude_cn_from_sans.
-func (s *subjectReq) addCNToSANsForLeaf() {
-	if s.excludeCN || s.cn == "" {
-		return
-	}
-	if strings.Contains(s.cn, "@") {
-		if !contains(s.emails, s.cn) {
-			s.emails = append(s.emails, s.cn)
-		}
-		return
-	}
-	if !contains(s.dns, s.cn) {
-		s.dns = append(s.dns, s.cn)
-	}
-}
+// addCNToSANsForLeaf: a leaf's CN goes into its SANs (as an email, or as
+// a DNS name when it is a host name) unless exclude_cn_from_sans. The CN
+// itself is checked against the role either way.
+func (s *subjectReq) addCNToSANsForLeaf() { s.addCNToSANs() }
 
 // checkNames enforces the role on the common name and every DNS and
 // email SAN, on IP SANs and on URI SANs. Names are compared in lower
@@ -285,6 +273,9 @@ func (e *engine) signLeaf(ctx context.Context, req *secrets.Request, d *fieldDat
 	if !iss.hasUsage("issuing-certificates") {
 		return nil, invalidf("issuer %s is not allowed to issue certificates (usage)", iss.ID)
 	}
+	if iss.Revoked {
+		return nil, invalidf("issuer %s is revoked and cannot issue certificates", iss.ID)
+	}
 	ca, signer, err := issuerSigner(ctx, req.Storage, iss)
 	if err != nil {
 		return nil, err
@@ -319,7 +310,12 @@ func (e *engine) signLeaf(ctx context.Context, req *secrets.Request, d *fieldDat
 	if err := e.applyURLs(ctx, req.Storage, iss, tmpl); err != nil {
 		return nil, err
 	}
+	release, err := secrets.AcquireCPU(ctx) // RSA signing: the node's CPU pool (issue 11)
+	if err != nil {
+		return nil, err
+	}
 	der, err := x509.CreateCertificate(e.rand, tmpl, ca, in.pub, signer)
+	release()
 	if err != nil {
 		return nil, invalidf("unable to create the certificate: %v", err)
 	}
@@ -403,7 +399,7 @@ func (e *engine) issue(ctx context.Context, req *secrets.Request, d *fieldData) 
 		return nil, err
 	}
 	_ = d.str("private_key_format", "")
-	key, err := generateKey(e.rand, r.KeyType, r.KeyBits)
+	key, err := generateKey(ctx, e.rand, r.KeyType, r.KeyBits)
 	if err != nil {
 		return nil, err
 	}
