@@ -114,6 +114,7 @@ type Core struct {
 
 	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
 	joins   *clusterops.Joins   // the leader side of joins (join.go)
+	caps    *capabilities       // sys/capabilities* (capabilities.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -161,6 +162,7 @@ func New(cfg Config) (*Core, error) {
 	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
 	c.raftOps = c.newRaftOps() // sys_raft.go
 	c.joins = c.newJoins()     // join.go
+	c.caps = &capabilities{c: c}
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
