@@ -118,7 +118,7 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 	case strings.HasPrefix(path, "sys/wrapping/"):
 		resp, err = c.sysWrapping(ctx, path, req, te)
 	case path == "sys/audit" || strings.HasPrefix(path, "sys/audit/") || strings.HasPrefix(path, "sys/audit-hash/"):
-		resp, err = c.sysAudit(ctx, op, path, req.Data)
+		resp, err = c.serveDeclared(ctx, c.ident.audit.Backend(), "sys/", path, req) // core/audit
 	default:
 		return nil, false, nil
 	}
