@@ -115,6 +115,7 @@ type Core struct {
 	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
 	joins   *clusterops.Joins   // the leader side of joins (join.go)
 	caps    *capabilities       // sys/capabilities* (capabilities.go)
+	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -163,6 +164,7 @@ func New(cfg Config) (*Core, error) {
 	c.raftOps = c.newRaftOps() // sys_raft.go
 	c.joins = c.newJoins()     // join.go
 	c.caps = &capabilities{c: c}
+	c.keys = &sysKeys{c: c}
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
