@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/clusterport/clustertls"
 	"github.com/vaultd/vaultd/core/audit"
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
@@ -72,7 +72,7 @@ type Config struct {
 	ShareEncrypter ShareEncrypter
 	// ClusterTLS receives this node's cluster TLS material once it is
 	// unsealed (clusterport.Port.SetMaterial); nil without a cluster port.
-	ClusterTLS func(*clusterport.Material) error
+	ClusterTLS func(*clustertls.Material) error
 	// Members manages raft membership (joins, ha-status, step-down); nil
 	// with single-process storage.
 	Members Members
