@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,6 +33,9 @@ func (c *Core) serveDeclared(ctx context.Context, b *endpoint.Backend, mount, pa
 	}
 	if sresp == nil {
 		return &Response{}, nil
+	}
+	if sresp.RawBody != nil {
+		return &Response{RawBody: bytes.NewReader(sresp.RawBody), ContentType: sresp.ContentType, StatusCode: sresp.StatusCode}, nil
 	}
 	return &Response{Data: sresp.Data, Warnings: sresp.Warnings, StatusCode: sresp.StatusCode}, nil
 }
