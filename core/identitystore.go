@@ -11,7 +11,6 @@ import (
 	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
-	"github.com/vaultd/vaultd/storage"
 )
 
 // The identity store (core/identity) as core uses it: loaded when the node
@@ -53,13 +52,13 @@ func (c *Core) handleIdentity(ctx context.Context, req *Request, te *TokenEntry)
 		return nil, permissionDenied()
 	}
 	sreq := &secrets.Request{
-		Operation:   req.Operation,
-		Path:        strings.TrimPrefix(req.Path, "identity/"),
-		Data:        req.Data,
-		Storage:     storage.NewView(c.barrier, identityStoragePrefix),
-		MountPoint:  "identity/",
-		RemoteAddr:  req.RemoteAddr,
-		ClientToken: te.ID, TokenAccessor: te.Accessor, DisplayName: te.DisplayName,
+		Operation:  req.Operation,
+		Path:       strings.TrimPrefix(req.Path, "identity/"),
+		Data:       req.Data,
+		MountPoint: "identity/", // the store keeps its own view (Load)
+		RemoteAddr: req.RemoteAddr,
+		// Like auth methods, the identity store never sees the token.
+		TokenAccessor: te.Accessor, DisplayName: te.DisplayName,
 	}
 	if sreq.Data == nil {
 		sreq.Data = map[string]any{}
