@@ -54,6 +54,12 @@ type Config struct {
 	StorageType string
 	// Extra registers additional node-local routes (raft bootstrap etc.).
 	Extra []Route
+	// MaxRequestDuration bounds the handling of one request (the
+	// listener's max_request_duration); 0 means no bound.
+	MaxRequestDuration time.Duration
+	// XFF is the listener's X-Forwarded-For handling; nil believes no
+	// X-Forwarded-For header.
+	XFF *XFFConfig
 }
 
 // Route is an extra node-local route.
@@ -85,7 +91,7 @@ func New(cfg Config, c Core) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.echoError
-	e.Use(s.recoverer, s.requestMeta, s.bodyLimit)
+	e.Use(s.recoverer, s.requestMeta, s.clientAddr, s.requestDeadline, s.bodyLimit)
 	v1 := e.Group("/v1")
 	v1.GET("/sys/init", s.initStatus)
 	v1.PUT("/sys/init", s.initialize)
@@ -429,14 +435,6 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.respond(w, r, resp)
-}
-
-func remoteIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }
 
 // parseDuration accepts Go durations and plain seconds.

@@ -300,19 +300,26 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 
 	fwd := n.forwarder(c) // cluster.go
 	for i, l := range cfg.Listeners {
-		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd)}, c).Handler()
-		if i == 0 && n.Port != nil {
-			n.Port.SetForwardHandler(h) // forwarded requests run the same handler chain
+		xff, err := xffConfig(l)
+		if err != nil {
+			return nil, err
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
+			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
+			MaxRequestDuration: l.MaxRequestDuration, XFF: xff}, c).Handler()
+		if i == 0 && n.Port != nil {
+			// Forwarded requests run the same handler chain; only they may
+			// carry the client address a standby saw (api.HeaderClientAddr).
+			n.Port.SetForwardHandler(api.ClusterForwarded(h))
+		}
+		srv := httpServer(l, h, log)
 		ln := lns[i]
 		if !l.TLSDisable {
-			cert, err := tls.LoadX509KeyPair(l.TLSCertFile, l.TLSKeyFile)
+			tc, err := listenerTLS(l)
 			if err != nil {
-				return nil, fmt.Errorf("listener %s: loading TLS certificate: %w", l.Address, err)
+				return nil, err
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+			ln = tls.NewListener(ln, tc)
 		}
 		n.servers = append(n.servers, srv)
 		n.wg.Add(1)
