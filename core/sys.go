@@ -30,11 +30,13 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") {
 		return c.sysUIMounts(te, strings.TrimPrefix(strings.TrimPrefix(path, "sys/internal/ui/mounts"), "/"))
 	}
-	sudo, err := c.authorize(te, op, path)
+	// The request's data and wrap TTL go to the ACL check, so parameter
+	// and wrapping constraints hold on sys/ as on every other path.
+	r, err := c.checkACL(te, op, path, req.Data, req.WrapTTL)
 	if err != nil {
 		return nil, err
 	}
-	if needsSudo(path) && !sudo {
+	if needsSudo(path) && !r.Sudo {
 		return nil, permissionDenied()
 	}
 	if op == secrets.OpRead || op == secrets.OpList {
