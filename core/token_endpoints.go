@@ -341,6 +341,10 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 	if role != nil {
 		te.Role = role.Name
 		te.BoundCIDRs = slices.Clone(role.BoundCIDRs)
+	} else {
+		// Without a role a child keeps its parent's CIDR binding, as in
+		// Vault: a bound token must not mint an unbound one.
+		te.BoundCIDRs = slices.Clone(parent.BoundCIDRs)
 	}
 	if !orphan {
 		te.ParentHash = parent.IDHash
