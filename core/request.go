@@ -181,9 +181,13 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "no handler for route %q. route entry not found.", path)
 	}
 	eng := mt.engines[me.Path]
+	// The engine and the ACL check see the same path: the bare mount path
+	// ("kv1" on mount "kv1/") is the mount's root, not a key named "kv1".
+	enginePath := mountRelative(path, me.Path)
+	path = me.Path + enginePath
 	sreq := &secrets.Request{
 		Operation:     req.Operation,
-		Path:          strings.TrimPrefix(path, me.Path),
+		Path:          enginePath,
 		Data:          req.Data,
 		Storage:       mt.views[me.Path],
 		MountPoint:    me.Path,
@@ -220,6 +224,15 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		Data: sresp.Data, Warnings: sresp.Warnings, StatusCode: sresp.StatusCode,
 		MountType: me.Type,
 	}, nil
+}
+
+// mountRelative is path inside the mount at mountPath (which ends in "/");
+// the bare mount path is the mount's root "".
+func mountRelative(path, mountPath string) string {
+	if path+"/" == mountPath {
+		return ""
+	}
+	return strings.TrimPrefix(path, mountPath)
 }
 
 // verifyForRead makes reads linearizable: the active node confirms with a
