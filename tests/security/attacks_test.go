@@ -1,12 +1,15 @@
 package security
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
 )
 
 // TestAttacks runs every row of docs/security.md's threat-model table
@@ -25,6 +28,10 @@ var attacks = []struct {
 	{"cidr/standby-does-not-launder-the-client-address", attackCIDRThroughStandby},
 	{"cidr/spoofed-x-forwarded-for", attackSpoofedXFF},
 	{"cidr/spoofed-internal-client-header", attackSpoofedClientHeader},
+	{"acl/sys-allowed-parameters", attackSysAllowedParameters},
+	{"acl/sys-wrapping-ttl-window", attackSysWrappingWindow},
+	{"acl/bare-mount-path", attackBareMount},
+	{"token/child-inherits-bound-cidrs", attackChildTokenCIDRs},
 	{"dos/oversized-body", attackOversized},
 	{"dos/slow-body", attackSlowBody},
 }
@@ -106,6 +113,103 @@ func attackSlowBody(t *testing.T, c *cluster) {
 		conn.Close()
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			t.Errorf("%s: a stalled body held the connection open", n.id)
+		}
+	}
+}
+
+// Row: token holder whose policy allows mounting only kv tries to mount
+// transit through sys/mounts (on every node). Refused, nothing created.
+func attackSysAllowedParameters(t *testing.T, c *cluster) {
+	c.writePolicy(t, "mount-kv-only", `
+path "sys/mounts/*" {
+  capabilities = ["create", "update"]
+  allowed_parameters = { "type" = ["kv"] }
+}`)
+	tok := c.token(t, map[string]any{"policies": "mount-kv-only"})
+	for i, n := range c.nodes {
+		tr := fmt.Sprintf("tr%d", i)
+		if code, body := raw(t, n, "127.0.0.1", "POST", "/v1/sys/mounts/"+tr, tok, map[string]any{"type": "transit"}, nil); code != 403 {
+			t.Errorf("%s: mounting transit against allowed_parameters got %d %s, want 403", n.id, code, body)
+		}
+		mounts, err := client(t, c.active, "127.0.0.1", c.root).Sys().ListMounts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := mounts[tr+"/"]; ok {
+			t.Errorf("%s: the refused mount %s/ exists", n.id, tr)
+		}
+		kvp := fmt.Sprintf("okkv%d", i)
+		if code, body := raw(t, n, "127.0.0.1", "POST", "/v1/sys/mounts/"+kvp, tok, map[string]any{"type": "kv"}, nil); code/100 != 2 {
+			t.Errorf("%s: mounting kv within allowed_parameters got %d %s", n.id, code, body)
+		}
+	}
+}
+
+// Row: token holder with a wrapping-TTL window on sys/wrapping/wrap. A
+// request inside the window passes; outside it, or unwrapped, is refused.
+func attackSysWrappingWindow(t *testing.T, c *cluster) {
+	c.writePolicy(t, "wrap-window", `
+path "sys/wrapping/wrap" {
+  capabilities = ["update"]
+  min_wrapping_ttl = "1m"
+  max_wrapping_ttl = "1h"
+}`)
+	tok := c.token(t, map[string]any{"policies": "wrap-window"})
+	for _, n := range c.nodes {
+		for ttl, want := range map[string]int{"5m": 200, "2h": 403, "10s": 403, "": 403} {
+			hdr := map[string]string{}
+			if ttl != "" {
+				hdr["X-Vault-Wrap-TTL"] = ttl
+			}
+			code, body := raw(t, n, "127.0.0.1", "POST", "/v1/sys/wrapping/wrap", tok, map[string]any{"k": "v"}, hdr)
+			if code != want {
+				t.Errorf("%s: wrap with TTL %q got %d %s, want %d", n.id, ttl, code, body, want)
+			}
+		}
+	}
+}
+
+// Row: token holder denied a key named like its mount reads the bare
+// mount path. The engine gets the mount root, never the key "kv1".
+func attackBareMount(t *testing.T, c *cluster) {
+	rc := client(t, c.active, "127.0.0.1", c.root)
+	if err := rc.Sys().Mount("kv1", &vaultapi.MountInput{Type: "kv"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Logical().Write("kv1/kv1", map[string]any{"secret": "bare-mount-leak"}); err != nil {
+		t.Fatal(err)
+	}
+	c.writePolicy(t, "kv1-not-kv1", `
+path "kv1*" { capabilities = ["read", "list"] }
+path "kv1/kv1" { capabilities = ["deny"] }`)
+	tok := c.token(t, map[string]any{"policies": "kv1-not-kv1"})
+	for _, n := range c.nodes {
+		for _, p := range []string{"/v1/kv1", "/v1/kv1/kv1", "/v1/KV1/kv1", "/v1/kv1//kv1", "/v1/kv1/./kv1", "/v1/kv1/x/../kv1", "/v1/kv1/%6Bv1", "/v1/kv1/kv1/"} {
+			code, body := raw(t, n, "127.0.0.1", "GET", p, tok, nil, nil)
+			if strings.Contains(body, "bare-mount-leak") {
+				t.Errorf("%s: GET %s leaked the denied secret (%d)", n.id, p, code)
+			}
+		}
+	}
+}
+
+// Row: holder of a CIDR-bound token mints a child without a role and uses
+// it from elsewhere. The child inherits the parent's token_bound_cidrs.
+func attackChildTokenCIDRs(t *testing.T, c *cluster) {
+	c.writePolicy(t, "child-maker", `path "auth/token/create" { capabilities = ["update"] }`)
+	parent := c.token(t, map[string]any{"policies": "child-maker", "token_bound_cidrs": "127.0.0.5/32"})
+	for _, n := range c.nodes {
+		pc := client(t, n, "127.0.0.5", parent)
+		s, err := pc.Logical().Write("auth/token/create", map[string]any{"policies": "child-maker"})
+		if err != nil {
+			t.Fatalf("%s: child create: %v", n.id, err)
+		}
+		child := s.Auth.ClientToken
+		if code, _ := raw(t, n, "127.0.0.6", "GET", "/v1/auth/token/lookup-self", child, nil, nil); code != 403 {
+			t.Errorf("%s: child of a 127.0.0.5-bound token used from 127.0.0.6 got %d, want 403", n.id, code)
+		}
+		if code, _ := raw(t, n, "127.0.0.5", "GET", "/v1/auth/token/lookup-self", child, nil, nil); code != 200 {
+			t.Errorf("%s: child used from its parent's address got %d, want 200", n.id, code)
 		}
 	}
 }
