@@ -68,6 +68,11 @@ func testEngines() map[string]secrets.Factory {
 		"userpass": func(context.Context, secrets.Config) (secrets.Backend, error) {
 			return fakeAuth{ttl: 2 * time.Hour}, nil
 		},
+		"spy": func(context.Context, secrets.Config) (secrets.Backend, error) { // canonical_test.go
+			s := &spyEngine{}
+			lastSpy.Store(s)
+			return s, nil
+		},
 	}
 }
 

@@ -35,7 +35,7 @@ func (c *Core) handleAuth(ctx context.Context, req *Request, te *TokenEntry) (*R
 		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "no handler for route %q. route entry not found.", req.Path)
 	}
 	eng := at.engines[me.Path]
-	enginePath := mountRelative(rest, me.Path)
+	enginePath := canonicalPath(eng, mountRelative(rest, me.Path))
 	aclPath := "auth/" + me.Path + enginePath // what the engine will touch
 	sreq := &secrets.Request{
 		Operation:  req.Operation,

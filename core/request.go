@@ -183,7 +183,7 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 	eng := mt.engines[me.Path]
 	// The engine and the ACL check see the same path: the bare mount path
 	// ("kv1" on mount "kv1/") is the mount's root, not a key named "kv1".
-	enginePath := mountRelative(path, me.Path)
+	enginePath := canonicalPath(eng, mountRelative(path, me.Path))
 	path = me.Path + enginePath
 	sreq := &secrets.Request{
 		Operation:     req.Operation,
@@ -233,6 +233,16 @@ func mountRelative(path, mountPath string) string {
 		return ""
 	}
 	return strings.TrimPrefix(path, mountPath)
+}
+
+// canonicalPath is the engine's canonical form of path (see
+// secrets.Canonicalizer), so that routing and the ACL check agree on what
+// is touched.
+func canonicalPath(eng secrets.Backend, path string) string {
+	if cz, ok := eng.(secrets.Canonicalizer); ok {
+		return cz.CanonicalPath(path)
+	}
+	return path
 }
 
 // verifyForRead makes reads linearizable: the active node confirms with a

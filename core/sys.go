@@ -22,9 +22,25 @@ func needsSudo(path string) bool {
 	return false
 }
 
+// canonicalSysPath puts the names in sys/ paths into the form the handlers
+// use (policy names are trimmed and lower-cased), so that the ACL check
+// sees what the handler touches: a deny on sys/policies/acl/admin holds
+// for sys/policies/acl/ADMIN too.
+func canonicalSysPath(path string) string {
+	for _, p := range []string{"sys/policies/acl/", "sys/policy/"} {
+		if name, ok := strings.CutPrefix(path, p); ok {
+			if n, err := normalizePolicyName(name); err == nil {
+				return p + n
+			}
+			return path
+		}
+	}
+	return path
+}
+
 // handleSys serves the authenticated sys/ paths on the active node.
 func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Response, error) {
-	path := strings.TrimSuffix(req.Path, "/")
+	path := canonicalSysPath(strings.TrimSuffix(req.Path, "/"))
 	op := req.Operation
 	// sys/internal/ui/mounts answers for any valid token; it filters below.
 	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") {

@@ -31,6 +31,9 @@ var attacks = []struct {
 	{"acl/sys-allowed-parameters", attackSysAllowedParameters},
 	{"acl/sys-wrapping-ttl-window", attackSysWrappingWindow},
 	{"acl/bare-mount-path", attackBareMount},
+	{"acl/case-userpass-user", attackCaseUserpass},
+	{"acl/case-policy-name", attackCasePolicy},
+	{"acl/path-tricks", attackPathTricks},
 	{"token/child-inherits-bound-cidrs", attackChildTokenCIDRs},
 	{"dos/oversized-body", attackOversized},
 	{"dos/slow-body", attackSlowBody},
@@ -210,6 +213,85 @@ func attackChildTokenCIDRs(t *testing.T, c *cluster) {
 		}
 		if code, _ := raw(t, n, "127.0.0.5", "GET", "/v1/auth/token/lookup-self", child, nil, nil); code != 200 {
 			t.Errorf("%s: child used from its parent's address got %d, want 200", n.id, code)
+		}
+	}
+}
+
+// Row: token holder with a deny on auth/userpass/users/admin* rewrites
+// admin's password through a differently-cased name, on every node.
+func attackCaseUserpass(t *testing.T, c *cluster) {
+	rc := client(t, c.active, "127.0.0.1", c.root)
+	if err := rc.Sys().EnableAuthWithOptions("userpass", &vaultapi.EnableAuthOptions{Type: "userpass"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Logical().Write("auth/userpass/users/admin", map[string]any{"password": "admin-pw", "policies": "default"}); err != nil {
+		t.Fatal(err)
+	}
+	c.writePolicy(t, "userpass-not-admin", `
+path "auth/userpass/users/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+path "auth/userpass/users/admin*" { capabilities = ["deny"] }`)
+	tok := c.token(t, map[string]any{"policies": "userpass-not-admin"})
+	for _, n := range c.nodes {
+		for _, name := range []string{"ADMIN", "Admin", "aDmIn"} {
+			code, _ := raw(t, n, "127.0.0.1", "POST", "/v1/auth/userpass/users/"+name+"/password", tok, map[string]any{"password": "owned"}, nil)
+			if code != 403 {
+				t.Errorf("%s: password change through %q got %d, want 403", n.id, name, code)
+			}
+		}
+		if code, _ := raw(t, n, "127.0.0.1", "POST", "/v1/auth/userpass/login/admin", "", map[string]any{"password": "owned"}, nil); code == 200 {
+			t.Fatalf("%s: admin's password was changed", n.id)
+		}
+		if code, body := raw(t, n, "127.0.0.1", "POST", "/v1/auth/userpass/login/admin", "", map[string]any{"password": "admin-pw"}, nil); code != 200 {
+			t.Errorf("%s: admin cannot log in with the real password: %d %s", n.id, code, body)
+		}
+	}
+}
+
+// Row: token holder allowed to write policies except admin rewrites the
+// admin policy through a differently-cased or padded name.
+func attackCasePolicy(t *testing.T, c *cluster) {
+	c.writePolicy(t, "admin", `path "*" { capabilities = ["read"] }`)
+	c.writePolicy(t, "policy-writer", `
+path "sys/policies/acl/*" { capabilities = ["create", "update", "read"] }
+path "sys/policy/*" { capabilities = ["create", "update", "read"] }
+path "sys/policies/acl/admin" { capabilities = ["deny"] }
+path "sys/policy/admin" { capabilities = ["deny"] }`)
+	tok := c.token(t, map[string]any{"policies": "policy-writer"})
+	evil := map[string]any{"policy": `path "*" { capabilities = ["sudo", "create", "read", "update", "delete", "list"] }`}
+	for _, n := range c.nodes {
+		for _, p := range []string{"/v1/sys/policies/acl/ADMIN", "/v1/sys/policy/Admin", "/v1/sys/policies/acl/%20admin", "/v1/sys/policies/acl/admin%20"} {
+			if code, _ := raw(t, n, "127.0.0.1", "PUT", p, tok, evil, nil); code/100 == 2 {
+				t.Errorf("%s: PUT %s rewrote a denied policy (%d)", n.id, p, code)
+			}
+		}
+	}
+	got, err := client(t, c.active, "127.0.0.1", c.root).Sys().GetPolicy("admin")
+	if err != nil || strings.Contains(got, "sudo") {
+		t.Fatalf("admin policy = %q, %v", got, err)
+	}
+}
+
+// Row: token holder denied one key tries encodings, "..", double and
+// trailing slashes to reach it.
+func attackPathTricks(t *testing.T, c *cluster) {
+	rc := client(t, c.active, "127.0.0.1", c.root)
+	if err := rc.Sys().Mount("tricks", &vaultapi.MountInput{Type: "kv"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Logical().Write("tricks/hidden", map[string]any{"v": "trick-leak"}); err != nil {
+		t.Fatal(err)
+	}
+	c.writePolicy(t, "tricks", `
+path "tricks/*" { capabilities = ["read", "list"] }
+path "tricks/hidden" { capabilities = ["deny"] }`)
+	tok := c.token(t, map[string]any{"policies": "tricks"})
+	for _, n := range c.nodes {
+		for _, p := range []string{"/v1/tricks/hidden", "/v1/tricks//hidden", "/v1/tricks/./hidden", "/v1/tricks/x/../hidden",
+			"/v1/tricks/%68idden", "/v1/tricks/hidden/", "/v1/tricks/x/%2e%2e/hidden", "/v1//tricks/hidden", "/v1/tricks/hidden%00"} {
+			code, body := raw(t, n, "127.0.0.1", "GET", p, tok, nil, nil)
+			if strings.Contains(body, "trick-leak") {
+				t.Errorf("%s: GET %s leaked the denied key (%d)", n.id, p, code)
+			}
 		}
 	}
 }
