@@ -368,7 +368,7 @@ func (c *Core) sysCapabilities(ctx context.Context, path string, op secrets.Oper
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		if target, err = c.tokens.lookup(ctx, tok); err != nil {
+		if target, err = c.lookupBodyToken(ctx, tok); err != nil {
 			if errors.Is(err, errTokenNotFound) {
 				return nil, badRequest("invalid token")
 			}

@@ -90,6 +90,7 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	if err := checkPath(req.Path); err != nil {
 		return nil, err
 	}
+	ctx = context.WithValue(ctx, remoteAddrKey{}, req.RemoteAddr)
 	var te *TokenEntry
 	if !c.isUnauthenticated(req.Path) {
 		te, err = c.authenticate(ctx, req)
@@ -124,6 +125,17 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 		return nil, aerr
 	}
 	return resp, err
+}
+
+type remoteAddrKey struct{}
+
+// lookupBodyToken looks up a token a request names in its body (token
+// lookup/renew, sys/capabilities, sys/wrapping/*). The token's
+// token_bound_cidrs hold for it as for the caller's own: from outside them
+// it is refused like an unknown token.
+func (c *Core) lookupBodyToken(ctx context.Context, id string) (*TokenEntry, error) {
+	remote, _ := ctx.Value(remoteAddrKey{}).(string)
+	return c.tokens.lookupFrom(ctx, id, remote)
 }
 
 // wrappable: only successful responses with something in them are

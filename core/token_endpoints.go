@@ -421,7 +421,7 @@ func (c *Core) tokenLookup(ctx context.Context, s string, d map[string]any, te *
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		target, err := c.tokens.lookup(ctx, tok)
+		target, err := c.lookupBodyToken(ctx, tok)
 		if errors.Is(err, errTokenNotFound) {
 			return nil, secrets.Errorf(secrets.ErrPermissionDenied, "bad token")
 		}
@@ -470,7 +470,7 @@ func (c *Core) tokenRenew(ctx context.Context, s string, d map[string]any, te *T
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		if target, err = c.tokens.lookup(ctx, tok); err != nil {
+		if target, err = c.lookupBodyToken(ctx, tok); err != nil {
 			if errors.Is(err, errTokenNotFound) {
 				return nil, badRequest("token not found")
 			}

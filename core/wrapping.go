@@ -164,7 +164,7 @@ func (c *Core) consumeWrapToken(ctx context.Context, d map[string]any, te *Token
 		}
 		return te, nil
 	}
-	w, err := c.tokens.lookup(ctx, tok)
+	w, err := c.lookupBodyToken(ctx, tok)
 	if errors.Is(err, errTokenNotFound) {
 		return nil, errBadWrapToken
 	}
@@ -275,7 +275,7 @@ func (c *Core) wrapLookup(ctx context.Context, req *Request) (*Response, error) 
 	if tok == "" {
 		return nil, badRequest("missing token")
 	}
-	w, err := c.tokens.lookup(ctx, tok)
+	w, err := c.lookupBodyToken(ctx, tok)
 	if errors.Is(err, errTokenNotFound) || (err == nil && !isWrapToken(w)) {
 		return nil, errBadWrapToken
 	}

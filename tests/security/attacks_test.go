@@ -35,6 +35,7 @@ var attacks = []struct {
 	{"acl/case-policy-name", attackCasePolicy},
 	{"acl/path-tricks", attackPathTricks},
 	{"token/child-inherits-bound-cidrs", attackChildTokenCIDRs},
+	{"token/body-token-bound-cidrs", attackBodyTokenCIDRs},
 	{"dos/oversized-body", attackOversized},
 	{"dos/slow-body", attackSlowBody},
 }
@@ -291,6 +292,29 @@ path "tricks/hidden" { capabilities = ["deny"] }`)
 			code, body := raw(t, n, "127.0.0.1", "GET", p, tok, nil, nil)
 			if strings.Contains(body, "trick-leak") {
 				t.Errorf("%s: GET %s leaked the denied key (%d)", n.id, p, code)
+			}
+		}
+	}
+}
+
+// Row: someone holding a stolen CIDR-bound token (and a token of their
+// own that may look tokens up) names it in a request body from outside
+// its CIDRs. The body's token is bound like the caller's own.
+func attackBodyTokenCIDRs(t *testing.T, c *cluster) {
+	c.writePolicy(t, "token-inspector", `
+path "auth/token/lookup" { capabilities = ["update"] }
+path "auth/token/renew" { capabilities = ["update"] }
+path "sys/capabilities" { capabilities = ["update"] }`)
+	inspector := c.token(t, map[string]any{"policies": "token-inspector"})
+	stolen := c.token(t, map[string]any{"policies": "default", "token_bound_cidrs": "127.0.0.5/32"})
+	for _, n := range c.nodes {
+		for _, p := range []string{"/v1/auth/token/lookup", "/v1/auth/token/renew", "/v1/sys/capabilities"} {
+			body := map[string]any{"token": stolen, "paths": []string{"secret/x"}}
+			if code, _ := raw(t, n, "127.0.0.6", "POST", p, inspector, body, nil); code/100 == 2 {
+				t.Errorf("%s: %s with a token bound elsewhere got %d", n.id, p, code)
+			}
+			if code, b := raw(t, n, "127.0.0.5", "POST", p, inspector, body, nil); code/100 != 2 {
+				t.Errorf("%s: %s from the token's own address got %d %s", n.id, p, code, b)
 			}
 		}
 	}
