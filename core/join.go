@@ -24,7 +24,11 @@ import (
 // sealed root key, keyring): ciphertexts under the unseal key, so anyone
 // who can reach the endpoint learns no more than what a stolen disk gives.
 // The leader remembers at most maxChallenges nonces for challengeTTL, one
-// per server ID, and burns a nonce on its first answer, right or wrong.
+// per server ID and at most maxChallengesPerSource per client address, and
+// burns a nonce on its first answer from the address that asked for it,
+// right or wrong. A live challenge is never replaced or burned from another
+// address, so an anonymous caller can neither fill the table for everyone
+// nor take over or spoil another joiner's pending challenge.
 //
 // Two clusters never form: a node configured with retry_join never
 // bootstraps (Config.NoBootstrap refuses sys/init there), a node that
@@ -34,9 +38,11 @@ import (
 
 // Join limits.
 const (
-	challengeTTL      = 5 * time.Minute
-	maxChallenges     = 64
-	joinFinishTimeout = 2 * time.Minute
+	challengeTTL  = 5 * time.Minute
+	maxChallenges = 64
+	// maxChallengesPerSource bounds one client address's pending challenges.
+	maxChallengesPerSource = 4
+	joinFinishTimeout      = 2 * time.Minute
 )
 
 // Join errors.
@@ -47,6 +53,10 @@ var (
 	// ErrJoinChallenge: the join answer does not match a pending challenge
 	// (wrong, expired, or never asked).
 	ErrJoinChallenge = errors.New("core: join challenge failed")
+	// ErrJoinBusy: the challenge table has no room for this caller now, or
+	// server_id has a live challenge that another address asked for; the
+	// caller should retry later (HTTP 429).
+	ErrJoinBusy = errors.New("core: join challenges busy")
 )
 
 var serverIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -88,6 +98,7 @@ type JoinTransport interface {
 type pendingChallenge struct {
 	nonce   seal.Secret
 	expires time.Time
+	source  string // client address that asked for it
 }
 
 type pendingJoin struct {
@@ -304,6 +315,12 @@ func (c *Core) requireActive() error {
 // node: a fresh nonce encrypted with the barrier, remembered for
 // challengeTTL (one per server ID; at most maxChallenges pending).
 func (c *Core) RaftChallenge(ctx context.Context, serverID string) (*JoinChallenge, error) {
+	return c.RaftChallengeFrom(ctx, serverID, "")
+}
+
+// RaftChallengeFrom is RaftChallenge for a caller at source (its client
+// address): see the limits in the join flow comment above.
+func (c *Core) RaftChallengeFrom(ctx context.Context, serverID, source string) (*JoinChallenge, error) {
 	if err := c.requireActive(); err != nil {
 		return nil, err
 	}
@@ -342,11 +359,24 @@ func (c *Core) RaftChallenge(ctx context.Context, serverID string) (*JoinChallen
 		}
 	}
 	if old, ok := c.ha.challenges[serverID]; ok {
-		old.nonce.Zero()
-	} else if len(c.ha.challenges) >= maxChallenges {
-		return nil, fmt.Errorf("%w: too many pending join challenges; retry later", ErrNoActiveNode)
+		if old.source != source {
+			nonce.Zero()
+			return nil, fmt.Errorf("%w: server_id %q has a pending challenge asked for from another address; retry after it expires", ErrJoinBusy, serverID)
+		}
+		old.nonce.Zero() // the same joiner asking again: its new challenge replaces its old one
+		delete(c.ha.challenges, serverID)
 	}
-	c.ha.challenges[serverID] = &pendingChallenge{nonce: nonce, expires: now.Add(challengeTTL)}
+	perSource := 0
+	for _, pc := range c.ha.challenges {
+		if pc.source == source {
+			perSource++
+		}
+	}
+	if perSource >= maxChallengesPerSource || len(c.ha.challenges) >= maxChallenges {
+		nonce.Zero()
+		return nil, fmt.Errorf("%w: too many pending join challenges; retry later", ErrJoinBusy)
+	}
+	c.ha.challenges[serverID] = &pendingChallenge{nonce: nonce, expires: now.Add(challengeTTL), source: source}
 	return out, nil
 }
 
@@ -355,6 +385,12 @@ func (c *Core) RaftChallenge(ctx context.Context, serverID string) (*JoinChallen
 // the barrier. The joiner becomes a non-voter at once and is promoted to
 // voter right after (adding an unreachable voter would stall commits).
 func (c *Core) RaftAnswer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult, error) {
+	return c.RaftAnswerFrom(ctx, a, "")
+}
+
+// RaftAnswerFrom is RaftAnswer for a caller at source: only the address
+// that asked for the challenge can answer (and so burn) it.
+func (c *Core) RaftAnswerFrom(ctx context.Context, a JoinAnswer, source string) (*JoinAnswerResult, error) {
 	if err := c.requireActive(); err != nil {
 		return nil, err
 	}
@@ -367,7 +403,11 @@ func (c *Core) RaftAnswer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult,
 	}
 	c.ha.chMu.Lock()
 	pc := c.ha.challenges[a.ServerID]
-	delete(c.ha.challenges, a.ServerID)
+	if pc != nil && pc.source != source {
+		pc = nil // someone else's challenge: leave it alone
+	} else {
+		delete(c.ha.challenges, a.ServerID)
+	}
 	c.ha.chMu.Unlock()
 	if pc == nil {
 		return nil, fmt.Errorf("%w: no pending challenge for server_id %q", ErrJoinChallenge, a.ServerID)

@@ -36,6 +36,8 @@ var attacks = []struct {
 	{"acl/path-tricks", attackPathTricks},
 	{"token/child-inherits-bound-cidrs", attackChildTokenCIDRs},
 	{"token/body-token-bound-cidrs", attackBodyTokenCIDRs},
+	{"join/challenge-flood", attackJoinFlood},
+	{"join/one-loop-per-node", attackJoinLoops},
 	{"dos/oversized-body", attackOversized},
 	{"dos/slow-body", attackSlowBody},
 }
@@ -317,5 +319,54 @@ path "sys/capabilities" { capabilities = ["update"] }`)
 				t.Errorf("%s: %s from the token's own address got %d %s", n.id, p, code, b)
 			}
 		}
+	}
+}
+
+// Row: anonymous network client floods bootstrap/challenge (through every
+// node) and tries to take over a joiner's pending challenge.
+func attackJoinFlood(t *testing.T, c *cluster) {
+	ok := 0
+	for i := 0; i < 60; i++ {
+		n := c.nodes[i%3]
+		code, body := raw(t, n, "127.0.0.30", "POST", "/v1/sys/storage/raft/bootstrap/challenge", "", map[string]any{"server_id": fmt.Sprintf("flood-%d", i)}, nil)
+		switch code {
+		case 200:
+			ok++
+		case 429:
+		default:
+			t.Fatalf("%s: flood challenge got %d %s", n.id, code, body)
+		}
+	}
+	if ok > 4 {
+		t.Errorf("one source holds %d pending challenges, want at most 4", ok)
+	}
+	for _, n := range c.nodes {
+		id := "victim-" + n.id
+		if code, body := raw(t, n, "127.0.0.31", "POST", "/v1/sys/storage/raft/bootstrap/challenge", "", map[string]any{"server_id": id}, nil); code != 200 {
+			t.Errorf("%s: a joiner at another address was locked out by the flood: %d %s", n.id, code, body)
+		}
+		if code, _ := raw(t, n, "127.0.0.32", "POST", "/v1/sys/storage/raft/bootstrap/challenge", "", map[string]any{"server_id": id}, nil); code != 429 {
+			t.Errorf("%s: another address replaced a live challenge: %d", n.id, code)
+		}
+	}
+}
+
+// Row: anonymous client asks a fresh node to join again and again; it runs
+// one join loop, not one per call.
+func attackJoinLoops(t *testing.T, c *cluster) {
+	fresh := startNode(t, "fresh", freePort(t), freePort(t), nil)
+	started := 0
+	for i := 0; i < 30; i++ {
+		code, body := raw(t, fresh, "127.0.0.40", "POST", "/v1/sys/storage/raft/join", "", map[string]any{"leader_api_addr": "http://127.0.0.1:1", "retry": true}, nil)
+		switch code {
+		case 200:
+			started++
+		case 400:
+		default:
+			t.Fatalf("join %d: %d %s", i, code, body)
+		}
+	}
+	if started != 1 {
+		t.Errorf("%d join loops started, want 1", started)
 	}
 }

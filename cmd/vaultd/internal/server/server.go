@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -178,6 +179,7 @@ type Node struct {
 	wg      sync.WaitGroup
 	servers []*http.Server
 	once    sync.Once
+	joining atomic.Bool // a join loop runs (join.go)
 }
 
 // Start builds and starts a node from cfg; it returns once listeners are up.
@@ -331,9 +333,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		}()
 	}
 	if n.Store != nil {
-		n.wg.Add(2)
+		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.peersLoop(rctx) }()
-		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, log)) }()
+		n.startJoinLoop(retryJoinLeaders(cfg.Storage.RetryJoin, log))
 	}
 	ok = true
 	return n, nil
