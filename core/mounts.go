@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -284,29 +283,4 @@ func (c *Core) Mounts() []*MountEntry {
 		return nil
 	}
 	return mt.entries
-}
-
-// ttlSeconds parses Vault's TTL forms: "1h", "30m", "3600", 3600.
-func ttlSeconds(v any) (int64, error) {
-	switch t := v.(type) {
-	case nil:
-		return 0, nil
-	case float64:
-		return int64(t), nil
-	case json.Number:
-		return t.Int64()
-	case string:
-		if t == "" || t == "system" {
-			return 0, nil
-		}
-		if d, err := time.ParseDuration(t); err == nil {
-			return int64(d / time.Second), nil
-		}
-		var n int64
-		if _, err := fmt.Sscan(t, &n); err == nil {
-			return n, nil
-		}
-		return 0, badRequest("invalid duration %q", t)
-	}
-	return 0, badRequest("invalid duration %v", v)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vaultd/vaultd/core/tokens"
 	"io"
 	"slices"
 	"strings"
@@ -103,9 +104,9 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 			}
 			return nil, err
 		}
-		if te.lastUse {
+		if te.LastUse {
 			defer func() {
-				if rerr := c.tokens.revokeTree(context.WithoutCancel(ctx), te.IDHash); rerr != nil {
+				if rerr := c.tokens.RevokeTree(context.WithoutCancel(ctx), te.IDHash); rerr != nil {
 					c.log.Warn("revoking a used-up token failed; it is refused and will be revoked on the next setup", "error", rerr)
 				}
 			}()
@@ -135,7 +136,7 @@ type remoteAddrKey struct{}
 // it is refused like an unknown token.
 func (c *Core) lookupBodyToken(ctx context.Context, id string) (*TokenEntry, error) {
 	remote, _ := ctx.Value(remoteAddrKey{}).(string)
-	return c.tokens.lookupFrom(ctx, id, remote)
+	return c.tokens.LookupFrom(ctx, id, remote)
 }
 
 // wrappable: only successful responses with something in them are
@@ -151,20 +152,20 @@ func wrappable(resp *Response) bool {
 // resolves its policies. Any failure is a 403 "permission denied" that
 // does not say whether the token was unknown, expired or used up.
 func (c *Core) authenticate(ctx context.Context, req *Request) (*TokenEntry, error) {
-	te, err := c.tokens.lookupFrom(ctx, req.ClientToken, req.RemoteAddr)
-	if errors.Is(err, errTokenNotFound) {
+	te, err := c.tokens.LookupFrom(ctx, req.ClientToken, req.RemoteAddr)
+	if errors.Is(err, tokens.ErrNotFound) {
 		return nil, permissionDenied()
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := c.tokens.use(ctx, te); err != nil {
-		if errors.Is(err, errTokenNotFound) {
+	if err := c.tokens.Use(ctx, te); err != nil {
+		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, permissionDenied()
 		}
 		return nil, err
 	}
-	if te.authz, err = c.ident.policies.authzFor(ctx, te.Policies); err != nil {
+	if te.Authz, err = c.ident.policies.AuthzFor(ctx, te.Policies); err != nil {
 		return nil, err
 	}
 	return te, nil
@@ -286,10 +287,10 @@ func checkPath(p string) error {
 // (allowed/denied/required parameters, min/max wrapping TTL). Default
 // deny: no matching rule is a 403.
 func (c *Core) checkACL(te *TokenEntry, op secrets.Operation, path string, data map[string]any, wrapTTL time.Duration) (acl.Result, error) {
-	if te == nil || te.authz == nil {
+	if te == nil || te.Authz == nil {
 		return acl.Result{}, permissionDenied()
 	}
-	r := te.authz.acl.Check(acl.Request{Operation: string(op), Path: path, Data: data, WrapTTL: wrapTTL})
+	r := te.Authz.ACL().Check(acl.Request{Operation: string(op), Path: path, Data: data, WrapTTL: wrapTTL})
 	if !r.Allowed {
 		return r, permissionDenied()
 	}
@@ -299,10 +300,10 @@ func (c *Core) checkACL(te *TokenEntry, op secrets.Operation, path string, data 
 // authorize checks te's policies for op on path (no parameter
 // constraints) and reports whether the token has sudo there.
 func (c *Core) authorize(te *TokenEntry, op secrets.Operation, path string) (sudo bool, err error) {
-	if te == nil || te.authz == nil {
+	if te == nil || te.Authz == nil {
 		return false, permissionDenied()
 	}
-	allowed, sudo := te.authz.acl.Allowed(string(op), path)
+	allowed, sudo := te.Authz.ACL().Allowed(string(op), path)
 	if !allowed {
 		return false, permissionDenied()
 	}
@@ -315,5 +316,5 @@ func (c *Core) anyCapabilityUnder(te *TokenEntry, prefix string) bool {
 	if te == nil {
 		return false
 	}
-	return te.authz.anyGrantUnder(prefix)
+	return te.Authz.AnyGrantUnder(prefix)
 }

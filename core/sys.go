@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/core/clusterops"
+	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -29,7 +31,7 @@ func needsSudo(path string) bool {
 func canonicalSysPath(path string) string {
 	for _, p := range []string{"sys/policies/acl/", "sys/policy/"} {
 		if name, ok := strings.CutPrefix(path, p); ok {
-			if n, err := normalizePolicyName(name); err == nil {
+			if n, err := policies.NormalizeName(name); err == nil {
 				return p + n
 			}
 			return path
@@ -94,7 +96,7 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		return &Response{Data: map[string]any{
 			"term": ki.Term, "install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano), "encryptions": ki.Encryptions,
 		}}, nil
-	case isRaftOpsPath(path): // sys_raft.go
+	case clusterops.IsPath(path): // sys_raft.go
 		return c.handleSysRaft(ctx, path, req)
 	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go
 		return c.handleSysHA(ctx, path, req)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vaultd/vaultd/auth/internal/cidr"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -24,15 +25,15 @@ func errInvalidCredentials() error {
 // HMAC of the role ID and of the secret ID, and three storage reads (the
 // role_id index, the role, the secret ID entry), reading keys under a
 // name no role can have when the real ones are unknown.
-func (e *engine) login(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
-	roleID, _, err := idField(req.Data, "role_id")
+func (e *engine) login(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	roleID, _, err := idField(d, "role_id")
 	if err != nil {
 		return nil, err
 	}
 	if roleID == "" {
 		return nil, invalidf("missing role_id")
 	}
-	secretID, _, err := idField(req.Data, "secret_id")
+	secretID, _, err := idField(d, "secret_id")
 	if err != nil {
 		return nil, err
 	}

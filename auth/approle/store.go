@@ -14,8 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultd/vaultd/auth/internal/field"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
+	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
 
@@ -160,13 +161,13 @@ func (s *secretIDEntry) view() map[string]any {
 	return map[string]any{
 		"secret_id_accessor": s.Accessor,
 		"secret_id_num_uses": s.NumUses,
-		"secret_id_ttl":      field.Seconds(s.TTL),
+		"secret_id_ttl":      tokenparams.Seconds(s.TTL),
 		"creation_time":      s.CreationTime.UTC().Format(time.RFC3339Nano),
 		"expiration_time":    s.ExpirationTime.UTC().Format(time.RFC3339Nano),
 		"last_updated_time":  s.LastUpdatedTime.UTC().Format(time.RFC3339Nano),
 		"metadata":           meta,
-		"cidr_list":          field.NonNil(s.CIDRList),
-		"token_bound_cidrs":  field.NonNil(s.TokenBoundCIDRs),
+		"cidr_list":          tokenparams.NonNil(s.CIDRList),
+		"token_bound_cidrs":  tokenparams.NonNil(s.TokenBoundCIDRs),
 	}
 }
 
@@ -270,12 +271,12 @@ func loadAccessor(ctx context.Context, s storage.Backend, key string) (*accessor
 }
 
 // roleExists is the existence check of role/:role_name.
-func roleExists(ctx context.Context, s storage.Backend, name string) (bool, error) {
-	name, err := canonicalRoleName(name)
+func roleExists(ctx context.Context, req *secrets.Request, d *endpoint.Data) (bool, error) {
+	name, err := canonicalRoleName(d.String("role_name"))
 	if err != nil {
 		return false, nil
 	}
-	_, err = s.Get(ctx, roleKey(name))
+	_, err = req.Storage.Get(ctx, roleKey(name))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return false, nil

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
+	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
 
@@ -80,12 +82,12 @@ func saveUser(ctx context.Context, s storage.Backend, name string, u *userEntry)
 
 // userExists is the existence check of users/:username. A name that is
 // not a valid username does not exist.
-func userExists(ctx context.Context, s storage.Backend, name string) (bool, error) {
-	name, err := canonicalUsername(name)
+func userExists(ctx context.Context, req *secrets.Request, d *endpoint.Data) (bool, error) {
+	name, err := canonicalUsername(d.String("username"))
 	if err != nil {
 		return false, nil
 	}
-	_, err = s.Get(ctx, userKey(name))
+	_, err = req.Storage.Get(ctx, userKey(name))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return false, nil

@@ -32,7 +32,7 @@ import (
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/raftstore/clusterport"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
@@ -273,7 +273,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		n.Store = st
-		phys, cluster = st, st
+		phys, cluster = st, raftCluster{st} // cluster.go
 		n.ClusterAddr = "https://" + advertise
 		if cfg.ClusterAddr != "" {
 			n.ClusterAddr = cfg.ClusterAddr

@@ -1,8 +1,9 @@
-// Package raftops holds the plain types that raftstore's operational
-// methods (peers, last contact, autopilot input) return, so that core can
-// consume them through a small interface without importing raftstore. It
-// has no dependencies and no behaviour.
-package raftops
+package raftstore
+
+// The plain types that the Store's operational methods (peers, last
+// contact, autopilot input) return. core/clusterops declares its own
+// copies of what it needs (clusterops.Status); the composition root
+// converts, so core never imports raftstore nor raftstore core.
 
 import "time"
 

@@ -1,4 +1,4 @@
-package core
+package tokens
 
 import (
 	"container/heap"
@@ -86,11 +86,11 @@ func (e *expiration) due(now time.Time) []string {
 	return out
 }
 
-// startExpiration loads every token's expiry and starts the manager.
+// StartExpiration loads every token's expiry and starts the manager.
 // Tokens whose last use was in flight when a previous active node stopped
 // (NumUses = -1) are revoked now.
-func (ts *tokenStore) startExpiration(ctx context.Context, log *slog.Logger) error {
-	ts.stopExpiration()
+func (ts *Store) StartExpiration(ctx context.Context, log *slog.Logger) error {
+	ts.StopExpiration()
 	e := &ts.exp
 	e.mu.Lock()
 	e.running = true
@@ -98,7 +98,7 @@ func (ts *tokenStore) startExpiration(ctx context.Context, log *slog.Logger) err
 	e.latest = map[string]time.Time{}
 	e.mu.Unlock()
 	var usedUp []string
-	err := ts.forEach(ctx, func(te *TokenEntry) error {
+	err := ts.ForEach(ctx, func(te *Entry) error {
 		if te.NumUses < 0 {
 			usedUp = append(usedUp, te.IDHash)
 			return nil
@@ -107,11 +107,11 @@ func (ts *tokenStore) startExpiration(ctx context.Context, log *slog.Logger) err
 		return nil
 	})
 	if err != nil {
-		ts.stopExpiration()
+		ts.StopExpiration()
 		return err
 	}
 	for _, h := range usedUp {
-		if err := ts.revokeTree(ctx, h); err != nil {
+		if err := ts.RevokeTree(ctx, h); err != nil {
 			log.Warn("revoking a used-up token failed; will retry on the next setup", "error", err)
 		}
 	}
@@ -124,8 +124,8 @@ func (ts *tokenStore) startExpiration(ctx context.Context, log *slog.Logger) err
 	return nil
 }
 
-// stopExpiration stops the manager and waits for it. Idempotent.
-func (ts *tokenStore) stopExpiration() {
+// StopExpiration stops the manager and waits for it. Idempotent.
+func (ts *Store) StopExpiration() {
 	e := &ts.exp
 	e.mu.Lock()
 	cancel, done := e.cancel, e.done
@@ -138,7 +138,7 @@ func (ts *tokenStore) stopExpiration() {
 	}
 }
 
-func (ts *tokenStore) expirationLoop(ctx context.Context, log *slog.Logger, done chan struct{}) {
+func (ts *Store) expirationLoop(ctx context.Context, log *slog.Logger, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(expirationTick)
 	defer t.Stop()
@@ -148,21 +148,21 @@ func (ts *tokenStore) expirationLoop(ctx context.Context, log *slog.Logger, done
 			return
 		case <-t.C:
 		}
-		ts.revokeExpired(ctx, log)
+		ts.RevokeExpired(ctx, log)
 	}
 }
 
-// revokeExpired revokes every tracked token that has expired by now. A
+// RevokeExpired revokes every tracked token that has expired by now. A
 // token renewed meanwhile is re-tracked instead.
-func (ts *tokenStore) revokeExpired(ctx context.Context, log *slog.Logger) int {
+func (ts *Store) RevokeExpired(ctx context.Context, log *slog.Logger) int {
 	now := ts.now()
 	n := 0
 	for _, h := range ts.exp.due(now) {
 		if ctx.Err() != nil {
 			return n
 		}
-		te, err := ts.getByHash(ctx, h)
-		if errors.Is(err, errTokenNotFound) {
+		te, err := ts.GetByHash(ctx, h)
+		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -174,7 +174,7 @@ func (ts *tokenStore) revokeExpired(ctx context.Context, log *slog.Logger) int {
 			ts.exp.track(h, te.ExpireTime)
 			continue
 		}
-		if err := ts.revokeTree(ctx, h); err != nil {
+		if err := ts.RevokeTree(ctx, h); err != nil {
 			log.Warn("expiration: revoking an expired token failed; will retry", "error", err)
 			ts.exp.track(h, now.Add(expirationTick))
 			continue

@@ -1,4 +1,13 @@
-package core
+// Package tokens is vaultd's token store: tokens behind the barrier keyed
+// by salted hash (the token ID itself is never stored), accessors, the
+// parent → child index that revokes whole trees, limited-use accounting,
+// bound CIDRs, and the expiration manager that revokes expired tokens on
+// the active node. core drives it (load on setup, forget on seal) and
+// serves auth/token/* on top of it.
+//
+// It imports storage, seal (for ErrSealed), secrets (error kinds) and
+// core/policies (the per-request Authz an Entry carries).
+package tokens
 
 import (
 	"context"
@@ -19,22 +28,25 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vaultd/vaultd/core/policies"
+	"github.com/vaultd/vaultd/seal"
+	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
 
 // Token storage layout, all behind the barrier:
 //
 //	core/token-salt                           HMAC key for token IDs and accessors
-//	sys/token/id/<hash(id)>                   TokenEntry (JSON); the ID itself is never stored
+//	sys/token/id/<hash(id)>                   Entry (JSON); the ID itself is never stored
 //	sys/token/accessor/<hash(accessor)>       accessorEntry: the accessor and the ID hash
 //	sys/token/parent/<parent hash>/<hash>     "1": parent → child index, for revoking trees
 //	sys/token/roles/<name>                    tokenRole (JSON)
 const (
-	tokenSaltKey     = "core/token-salt"
+	SaltKey          = "core/token-salt"
 	tokenIDPrefix    = "sys/token/id/"
 	tokenAccessorPfx = "sys/token/accessor/"
 	tokenParentPfx   = "sys/token/parent/"
-	tokenRolePfx     = "sys/token/roles/"
+	RolePrefix       = "sys/token/roles/"
 
 	// tokenCacheSize bounds the active node's read-through token cache.
 	tokenCacheSize = 8192
@@ -42,10 +54,10 @@ const (
 	lockStripes = 64
 )
 
-// TokenEntry is a token as stored. The token ID itself is never stored:
+// Entry is a token as stored. The token ID itself is never stored:
 // the entry lives at sys/token/id/<HMAC-SHA256(salt, id)>. Treat Policies
 // and Meta as read-only: entries handed out share them with the cache.
-type TokenEntry struct {
+type Entry struct {
 	// ID is set only in memory on the entry returned by lookup/create; it
 	// is excluded from JSON so it can never reach storage.
 	ID         string            `json:"-"`
@@ -78,28 +90,30 @@ type TokenEntry struct {
 	Role        string        `json:"role,omitempty"`
 	EntityID    string        `json:"entity_id,omitempty"`
 	// BoundCIDRs, when set, are the only client addresses the token may be
-	// used from (canonical form; see canonicalCIDRs).
+	// used from (canonical form; see CanonicalCIDRs).
 	BoundCIDRs []string `json:"bound_cidrs,omitempty"`
 	// Wrap is set on response-wrapping tokens.
-	Wrap *wrapMeta `json:"wrap,omitempty"`
+	Wrap *WrapMeta `json:"wrap,omitempty"`
 
-	authz   *authz // resolved policies for this request; never stored
-	lastUse bool   // this request consumed the last use
+	// Authz is the resolved policies for this request; never stored.
+	Authz *policies.Authz `json:"-"`
+	// LastUse: this request consumed the last use; never stored.
+	LastUse bool `json:"-"`
 }
 
-// wrapMeta describes what a response-wrapping token wraps.
-type wrapMeta struct {
+// WrapMeta describes what a response-wrapping token wraps.
+type WrapMeta struct {
 	CreationPath    string `json:"creation_path"`
 	WrappedAccessor string `json:"wrapped_accessor,omitempty"`
 }
 
 // Expired reports whether the token's TTL has run out.
-func (t *TokenEntry) Expired(now time.Time) bool {
+func (t *Entry) Expired(now time.Time) bool {
 	return !t.ExpireTime.IsZero() && !now.Before(t.ExpireTime)
 }
 
-// isRoot reports whether the token carries the root policy.
-func (t *TokenEntry) isRoot() bool {
+// IsRoot reports whether the token carries the root policy.
+func (t *Entry) IsRoot() bool {
 	for _, p := range t.Policies {
 		if p == "root" {
 			return true
@@ -109,17 +123,17 @@ func (t *TokenEntry) isRoot() bool {
 }
 
 // clone returns a shallow copy without the per-request fields.
-func (t *TokenEntry) clone() *TokenEntry {
+func (t *Entry) clone() *Entry {
 	cp := *t
-	cp.ID, cp.authz, cp.lastUse = "", nil, false
+	cp.ID, cp.Authz, cp.LastUse = "", nil, false
 	return &cp
 }
 
-// tokenStore keeps tokens behind the barrier, keyed by salted hash. On the
+// Store keeps tokens behind the barrier, keyed by salted hash. On the
 // active node it is the only writer of sys/token/, which is what makes its
 // read-through cache exact; the cache is purged whenever the node becomes
 // active, steps down or seals.
-type tokenStore struct {
+type Store struct {
 	b   storage.Backend
 	now func() time.Time
 
@@ -132,7 +146,7 @@ type tokenStore struct {
 	locks [lockStripes]sync.Mutex
 
 	cacheMu sync.Mutex
-	cache   map[string]*TokenEntry // by IDHash; values are never modified
+	cache   map[string]*Entry // by IDHash; values are never modified
 
 	hookMu   sync.RWMutex // guards onRevoke
 	onRevoke func(ctx context.Context, idHash string) error
@@ -140,14 +154,14 @@ type tokenStore struct {
 	exp expiration
 }
 
-func newTokenStore(b storage.Backend, now func() time.Time) *tokenStore {
-	return &tokenStore{b: b, now: now, cache: map[string]*TokenEntry{}}
+func NewStore(b storage.Backend, now func() time.Time) *Store {
+	return &Store{b: b, now: now, cache: map[string]*Entry{}}
 }
 
-func (ts *tokenStore) load(ctx context.Context) error {
-	e, err := ts.b.Get(ctx, tokenSaltKey)
+func (ts *Store) Load(ctx context.Context) error {
+	e, err := ts.b.Get(ctx, SaltKey)
 	if err != nil {
-		return fmt.Errorf("core: token salt: %w", err)
+		return fmt.Errorf("tokens: token salt: %w", err)
 	}
 	salt := append([]byte(nil), e.Value...)
 	ts.mu.Lock()
@@ -155,34 +169,34 @@ func (ts *tokenStore) load(ctx context.Context) error {
 	ts.salt = salt
 	ts.hpool = &sync.Pool{New: func() any { return hmac.New(sha256.New, salt) }}
 	ts.mu.Unlock()
-	ts.purge()
+	ts.Purge()
 	return nil
 }
 
-// forget zeroes the salt and drops the cache (on seal).
-func (ts *tokenStore) forget() {
+// Forget zeroes the salt and drops the cache (on seal).
+func (ts *Store) Forget() {
 	ts.mu.Lock()
 	clear(ts.salt)
 	ts.salt, ts.hpool = nil, nil
 	ts.mu.Unlock()
-	ts.purge()
+	ts.Purge()
 }
 
-// purge empties the token cache.
-func (ts *tokenStore) purge() {
+// Purge empties the token cache.
+func (ts *Store) Purge() {
 	ts.cacheMu.Lock()
 	clear(ts.cache)
 	ts.cacheMu.Unlock()
 }
 
-func (ts *tokenStore) setRevokeHook(f func(ctx context.Context, idHash string) error) {
+func (ts *Store) SetRevokeHook(f func(ctx context.Context, idHash string) error) {
 	ts.hookMu.Lock()
 	ts.onRevoke = f
 	ts.hookMu.Unlock()
 }
 
-// hash is the salted HMAC of a token ID or accessor, in hex.
-func (ts *tokenStore) hash(v string) (string, error) {
+// Hash is the salted HMAC of a token ID or accessor, in hex.
+func (ts *Store) Hash(v string) (string, error) {
 	ts.mu.RLock()
 	pool := ts.hpool
 	ts.mu.RUnlock()
@@ -198,7 +212,7 @@ func (ts *tokenStore) hash(v string) (string, error) {
 	return out, nil
 }
 
-func (ts *tokenStore) lock(idHash string) func() {
+func (ts *Store) lock(idHash string) func() {
 	f := fnv.New32a()
 	f.Write([]byte(idHash))
 	m := &ts.locks[f.Sum32()%lockStripes]
@@ -208,8 +222,8 @@ func (ts *tokenStore) lock(idHash string) func() {
 
 const base62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
-// randomID returns n random base62 characters.
-func randomID(n int) (string, error) {
+// RandomID returns n random base62 characters.
+func RandomID(n int) (string, error) {
 	out := make([]byte, n)
 	max := big.NewInt(int64(len(base62)))
 	for i := range out {
@@ -227,34 +241,34 @@ type accessorEntry struct {
 	IDHash   string `json:"id_hash"`
 }
 
-// errTokenNotFound: no such token (or expired, or used up). Callers turn
+// ErrNotFound: no such token (or expired, or used up). Callers turn
 // it into 403.
-var errTokenNotFound = errors.New("core: token not found")
+var ErrNotFound = errors.New("tokens: token not found")
 
-// errTokenIDInUse: a caller-chosen token ID already exists.
-var errTokenIDInUse = badRequest("cannot create a token with a duplicate ID")
+// ErrIDInUse: a caller-chosen token ID already exists.
+var ErrIDInUse = badRequest("cannot create a token with a duplicate ID")
 
-// create stores te under a new random ID (or id, when given) and returns
+// Create stores te under a new random ID (or id, when given) and returns
 // the token ID. te.Accessor and te.IDHash are filled in. When
 // te.ParentHash is set the parent must still exist; the child is indexed
 // under it so that revoking the parent revokes the child.
-func (ts *tokenStore) create(ctx context.Context, te *TokenEntry, id string) (string, error) {
+func (ts *Store) Create(ctx context.Context, te *Entry, id string) (string, error) {
 	custom := id != ""
 	if !custom {
-		r, err := randomID(24)
+		r, err := RandomID(24)
 		if err != nil {
 			return "", err
 		}
 		id = "hvs." + r
 	}
-	acc, err := randomID(24)
+	acc, err := RandomID(24)
 	if err != nil {
 		return "", err
 	}
-	if te.IDHash, err = ts.hash(id); err != nil {
+	if te.IDHash, err = ts.Hash(id); err != nil {
 		return "", err
 	}
-	accHash, err := ts.hash(acc)
+	accHash, err := ts.Hash(acc)
 	if err != nil {
 		return "", err
 	}
@@ -285,15 +299,15 @@ func (ts *tokenStore) create(ctx context.Context, te *TokenEntry, id string) (st
 		// under the same lock, so no child can slip in after it.
 		unlock := ts.lock(te.ParentHash)
 		defer unlock()
-		if _, err := ts.getByHash(ctx, te.ParentHash); err != nil {
+		if _, err := ts.GetByHash(ctx, te.ParentHash); err != nil {
 			return "", err
 		}
 		ops = append(ops, storage.Op{Kind: storage.OpPut, Key: tokenParentPfx + te.ParentHash + "/" + te.IDHash, Value: []byte("1")})
 	}
 	if custom {
-		if _, err := ts.getByHash(ctx, te.IDHash); err == nil {
-			return "", errTokenIDInUse
-		} else if !errors.Is(err, errTokenNotFound) {
+		if _, err := ts.GetByHash(ctx, te.IDHash); err == nil {
+			return "", ErrIDInUse
+		} else if !errors.Is(err, ErrNotFound) {
 			return "", err
 		}
 	}
@@ -307,7 +321,7 @@ func (ts *tokenStore) create(ctx context.Context, te *TokenEntry, id string) (st
 }
 
 // put rewrites an existing entry. Callers hold te's lock.
-func (ts *tokenStore) put(ctx context.Context, te *TokenEntry) error {
+func (ts *Store) put(ctx context.Context, te *Entry) error {
 	b, err := json.Marshal(te)
 	if err != nil {
 		return err
@@ -320,7 +334,7 @@ func (ts *tokenStore) put(ctx context.Context, te *TokenEntry) error {
 	return nil
 }
 
-func (ts *tokenStore) cachePut(te *TokenEntry) {
+func (ts *Store) cachePut(te *Entry) {
 	cp := te.clone()
 	ts.cacheMu.Lock()
 	if len(ts.cache) >= tokenCacheSize {
@@ -333,15 +347,15 @@ func (ts *tokenStore) cachePut(te *TokenEntry) {
 	ts.cacheMu.Unlock()
 }
 
-func (ts *tokenStore) cacheDel(idHash string) {
+func (ts *Store) cacheDel(idHash string) {
 	ts.cacheMu.Lock()
 	delete(ts.cache, idHash)
 	ts.cacheMu.Unlock()
 }
 
-// getByHash returns the entry stored under idHash, expired or not
-// (errTokenNotFound when absent). The result is a private copy.
-func (ts *tokenStore) getByHash(ctx context.Context, idHash string) (*TokenEntry, error) {
+// GetByHash returns the entry stored under idHash, expired or not
+// (ErrNotFound when absent). The result is a private copy.
+func (ts *Store) GetByHash(ctx context.Context, idHash string) (*Entry, error) {
 	ts.cacheMu.Lock()
 	if te, ok := ts.cache[idHash]; ok {
 		ts.cacheMu.Unlock()
@@ -350,55 +364,55 @@ func (ts *tokenStore) getByHash(ctx context.Context, idHash string) (*TokenEntry
 	ts.cacheMu.Unlock()
 	e, err := ts.b.Get(ctx, tokenIDPrefix+idHash)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, errTokenNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	var te TokenEntry
+	var te Entry
 	if err := json.Unmarshal(e.Value, &te); err != nil {
-		return nil, fmt.Errorf("core: token entry: %w", err)
+		return nil, fmt.Errorf("tokens: token entry: %w", err)
 	}
 	// The key already binds the hash; compare anyway, in constant time, so a
 	// corrupted or moved entry can never authenticate another token.
 	if !hmac.Equal([]byte(te.IDHash), []byte(idHash)) {
-		return nil, errTokenNotFound
+		return nil, ErrNotFound
 	}
 	ts.cachePut(&te)
 	return &te, nil
 }
 
-// lookup finds a live token by ID. Expired and used-up tokens are refused
+// Lookup finds a live token by ID. Expired and used-up tokens are refused
 // at once, before the expiration manager gets to them.
-func (ts *tokenStore) lookup(ctx context.Context, id string) (*TokenEntry, error) {
+func (ts *Store) Lookup(ctx context.Context, id string) (*Entry, error) {
 	if id == "" {
-		return nil, errTokenNotFound
+		return nil, ErrNotFound
 	}
-	h, err := ts.hash(id)
+	h, err := ts.Hash(id)
 	if err != nil {
 		return nil, err
 	}
-	te, err := ts.getByHash(ctx, h)
+	te, err := ts.GetByHash(ctx, h)
 	if err != nil {
 		return nil, err
 	}
 	if te.Expired(ts.now()) || te.NumUses < 0 {
-		return nil, errTokenNotFound
+		return nil, ErrNotFound
 	}
 	te.ID = id
 	return te, nil
 }
 
-// lookupFrom is lookup for a request from remote ("ip" or "ip:port"): a
+// LookupFrom is lookup for a request from remote ("ip" or "ip:port"): a
 // token bound to CIDR blocks that do not hold remote is refused exactly
 // like an unknown one.
-func (ts *tokenStore) lookupFrom(ctx context.Context, id, remote string) (*TokenEntry, error) {
-	te, err := ts.lookup(ctx, id)
+func (ts *Store) LookupFrom(ctx context.Context, id, remote string) (*Entry, error) {
+	te, err := ts.Lookup(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if !cidrsAllow(te.BoundCIDRs, remote) {
-		return nil, errTokenNotFound
+	if !CIDRsAllow(te.BoundCIDRs, remote) {
+		return nil, ErrNotFound
 	}
 	return te, nil
 }
@@ -420,10 +434,10 @@ func parseCIDR(s string) (netip.Prefix, bool) {
 	return p, true
 }
 
-// canonicalCIDRs validates CIDR blocks and returns them sorted,
+// CanonicalCIDRs validates CIDR blocks and returns them sorted,
 // de-duplicated and canonical (a single address without its length). An
 // invalid block is a 400 naming it and field.
-func canonicalCIDRs(field string, list []string) ([]string, error) {
+func CanonicalCIDRs(field string, list []string) ([]string, error) {
 	if len(list) == 0 {
 		return nil, nil
 	}
@@ -443,9 +457,9 @@ func canonicalCIDRs(field string, list []string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
-// cidrsAllow reports whether remote ("ip" or "ip:port") lies in one of
+// CIDRsAllow reports whether remote ("ip" or "ip:port") lies in one of
 // cidrs. No blocks allow everyone; an unparsable address matches none.
-func cidrsAllow(cidrs []string, remote string) bool {
+func CIDRsAllow(cidrs []string, remote string) bool {
 	if len(cidrs) == 0 {
 		return true
 	}
@@ -466,51 +480,51 @@ func cidrsAllow(cidrs []string, remote string) bool {
 	return false
 }
 
-// lookupAccessor finds a live token by accessor. ID is left empty.
-func (ts *tokenStore) lookupAccessor(ctx context.Context, accessor string) (*TokenEntry, error) {
+// LookupAccessor finds a live token by accessor. ID is left empty.
+func (ts *Store) LookupAccessor(ctx context.Context, accessor string) (*Entry, error) {
 	if accessor == "" {
-		return nil, errTokenNotFound
+		return nil, ErrNotFound
 	}
-	h, err := ts.hash(accessor)
+	h, err := ts.Hash(accessor)
 	if err != nil {
 		return nil, err
 	}
 	e, err := ts.b.Get(ctx, tokenAccessorPfx+h)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, errTokenNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
 	var ae accessorEntry
 	if err := json.Unmarshal(e.Value, &ae); err != nil {
-		return nil, fmt.Errorf("core: accessor entry: %w", err)
+		return nil, fmt.Errorf("tokens: accessor entry: %w", err)
 	}
-	te, err := ts.getByHash(ctx, ae.IDHash)
+	te, err := ts.GetByHash(ctx, ae.IDHash)
 	if err != nil {
 		return nil, err
 	}
 	if !hmac.Equal([]byte(te.Accessor), []byte(accessor)) || te.Expired(ts.now()) || te.NumUses < 0 {
-		return nil, errTokenNotFound
+		return nil, ErrNotFound
 	}
 	return te, nil
 }
 
-// use consumes one use of a limited-use token. When it was the last one,
-// the token is marked (NumUses = -1, refused from now on) and te.lastUse is
+// Use consumes one use of a limited-use token. When it was the last one,
+// the token is marked (NumUses = -1, refused from now on) and te.LastUse is
 // set: the caller revokes it when the request ends.
-func (ts *tokenStore) use(ctx context.Context, te *TokenEntry) error {
+func (ts *Store) Use(ctx context.Context, te *Entry) error {
 	if te.NumUses == 0 {
 		return nil
 	}
 	unlock := ts.lock(te.IDHash)
 	defer unlock()
-	cur, err := ts.getByHash(ctx, te.IDHash)
+	cur, err := ts.GetByHash(ctx, te.IDHash)
 	if err != nil {
 		return err
 	}
 	if cur.NumUses < 0 {
-		return errTokenNotFound
+		return ErrNotFound
 	}
 	if cur.NumUses == 0 {
 		return nil
@@ -523,16 +537,16 @@ func (ts *tokenStore) use(ctx context.Context, te *TokenEntry) error {
 	if err := ts.put(ctx, cur); err != nil {
 		return err
 	}
-	te.NumUses, te.lastUse = cur.NumUses, last
+	te.NumUses, te.LastUse = cur.NumUses, last
 	return nil
 }
 
-// update applies f to the current stored entry under its lock and writes
+// Update applies f to the current stored entry under its lock and writes
 // it back. f sees a fresh copy; an error from f aborts the write.
-func (ts *tokenStore) update(ctx context.Context, idHash string, f func(te *TokenEntry) error) (*TokenEntry, error) {
+func (ts *Store) Update(ctx context.Context, idHash string, f func(te *Entry) error) (*Entry, error) {
 	unlock := ts.lock(idHash)
 	defer unlock()
-	cur, err := ts.getByHash(ctx, idHash)
+	cur, err := ts.GetByHash(ctx, idHash)
 	if err != nil {
 		return nil, err
 	}
@@ -547,7 +561,7 @@ func (ts *tokenStore) update(ctx context.Context, idHash string, f func(te *Toke
 }
 
 // children lists the hashes of idHash's direct children.
-func (ts *tokenStore) children(ctx context.Context, idHash string) ([]string, error) {
+func (ts *Store) children(ctx context.Context, idHash string) ([]string, error) {
 	keys, err := ts.b.List(ctx, tokenParentPfx+idHash+"/")
 	if err != nil {
 		return nil, err
@@ -561,18 +575,18 @@ func (ts *tokenStore) children(ctx context.Context, idHash string) ([]string, er
 	return out, nil
 }
 
-// revokeTree revokes idHash and, first, all of its descendants. It is
+// RevokeTree revokes idHash and, first, all of its descendants. It is
 // idempotent: revoking an absent token succeeds.
-func (ts *tokenStore) revokeTree(ctx context.Context, idHash string) error {
+func (ts *Store) RevokeTree(ctx context.Context, idHash string) error {
 	return ts.revokeTreeDepth(ctx, idHash, 0)
 }
 
 // maxTreeDepth bounds recursion; a deeper chain is revoked by repeated calls.
 const maxTreeDepth = 10000
 
-func (ts *tokenStore) revokeTreeDepth(ctx context.Context, idHash string, depth int) error {
+func (ts *Store) revokeTreeDepth(ctx context.Context, idHash string, depth int) error {
 	if depth > maxTreeDepth {
-		return fmt.Errorf("core: token tree deeper than %d", maxTreeDepth)
+		return fmt.Errorf("tokens: token tree deeper than %d", maxTreeDepth)
 	}
 	for {
 		kids, err := ts.children(ctx, idHash)
@@ -594,8 +608,8 @@ func (ts *tokenStore) revokeTreeDepth(ctx context.Context, idHash string, depth 
 	}
 }
 
-// revokeOrphan revokes idHash alone; its children become orphans.
-func (ts *tokenStore) revokeOrphan(ctx context.Context, idHash string) error {
+// RevokeOrphan revokes idHash alone; its children become orphans.
+func (ts *Store) RevokeOrphan(ctx context.Context, idHash string) error {
 	for {
 		kids, err := ts.children(ctx, idHash)
 		if err != nil {
@@ -617,11 +631,11 @@ func (ts *tokenStore) revokeOrphan(ctx context.Context, idHash string) error {
 }
 
 // orphan detaches child from parent.
-func (ts *tokenStore) orphan(ctx context.Context, parent, child string) error {
+func (ts *Store) orphan(ctx context.Context, parent, child string) error {
 	unlock := ts.lock(child)
 	defer unlock()
-	te, err := ts.getByHash(ctx, child)
-	if errors.Is(err, errTokenNotFound) {
+	te, err := ts.GetByHash(ctx, child)
+	if errors.Is(err, ErrNotFound) {
 		return ts.b.Delete(ctx, tokenParentPfx+parent+"/"+child)
 	}
 	if err != nil {
@@ -648,7 +662,7 @@ func (ts *tokenStore) orphan(ctx context.Context, parent, child string) error {
 // appeared meanwhile: then it returns false and the caller goes round
 // again. Per-token data (cubbyhole) is destroyed after the token is gone,
 // so the token is unusable first.
-func (ts *tokenStore) revokeOne(ctx context.Context, idHash string, requireLeaf bool) (bool, error) {
+func (ts *Store) revokeOne(ctx context.Context, idHash string, requireLeaf bool) (bool, error) {
 	unlock := ts.lock(idHash)
 	if requireLeaf {
 		kids, err := ts.children(ctx, idHash)
@@ -661,14 +675,14 @@ func (ts *tokenStore) revokeOne(ctx context.Context, idHash string, requireLeaf 
 			return false, nil
 		}
 	}
-	te, err := ts.getByHash(ctx, idHash)
-	if err != nil && !errors.Is(err, errTokenNotFound) {
+	te, err := ts.GetByHash(ctx, idHash)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		unlock()
 		return false, err
 	}
 	ops := []storage.Op{{Kind: storage.OpDelete, Key: tokenIDPrefix + idHash}}
 	if te != nil {
-		if ah, err := ts.hash(te.Accessor); err == nil {
+		if ah, err := ts.Hash(te.Accessor); err == nil {
 			ops = append(ops, storage.Op{Kind: storage.OpDelete, Key: tokenAccessorPfx + ah})
 		}
 		if te.ParentHash != "" {
@@ -687,14 +701,14 @@ func (ts *tokenStore) revokeOne(ctx context.Context, idHash string, requireLeaf 
 	ts.hookMu.RUnlock()
 	if hook != nil {
 		if err := hook(ctx, idHash); err != nil {
-			return true, fmt.Errorf("core: destroying the revoked token's data: %w", err)
+			return true, fmt.Errorf("tokens: destroying the revoked token's data: %w", err)
 		}
 	}
 	return true, nil
 }
 
-// forEach calls f for every stored token (straight from storage).
-func (ts *tokenStore) forEach(ctx context.Context, f func(te *TokenEntry) error) error {
+// ForEach calls f for every stored token (straight from storage).
+func (ts *Store) ForEach(ctx context.Context, f func(te *Entry) error) error {
 	keys, err := ts.b.List(ctx, tokenIDPrefix)
 	if err != nil {
 		return err
@@ -703,8 +717,8 @@ func (ts *tokenStore) forEach(ctx context.Context, f func(te *TokenEntry) error)
 		if len(k) == 0 || k[len(k)-1] == '/' {
 			continue
 		}
-		te, err := ts.getByHash(ctx, k)
-		if errors.Is(err, errTokenNotFound) {
+		te, err := ts.GetByHash(ctx, k)
+		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -717,8 +731,8 @@ func (ts *tokenStore) forEach(ctx context.Context, f func(te *TokenEntry) error)
 	return nil
 }
 
-// listAccessors returns every live token's accessor, sorted.
-func (ts *tokenStore) listAccessors(ctx context.Context) ([]string, error) {
+// ListAccessors returns every live token's accessor, sorted.
+func (ts *Store) ListAccessors(ctx context.Context) ([]string, error) {
 	keys, err := ts.b.List(ctx, tokenAccessorPfx)
 	if err != nil {
 		return nil, err
@@ -734,10 +748,17 @@ func (ts *tokenStore) listAccessors(ctx context.Context) ([]string, error) {
 		}
 		var ae accessorEntry
 		if err := json.Unmarshal(e.Value, &ae); err != nil {
-			return nil, fmt.Errorf("core: accessor entry: %w", err)
+			return nil, fmt.Errorf("tokens: accessor entry: %w", err)
 		}
 		out = append(out, ae.Accessor)
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// ErrSealed is seal.ErrSealed: the salt is gone while the node is sealed.
+var ErrSealed = seal.ErrSealed
+
+func badRequest(format string, args ...any) error {
+	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)
 }

@@ -1,4 +1,4 @@
-package core
+package clusterops
 
 import (
 	"cmp"
@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/vaultd/vaultd/raftstore/raftops"
+	"github.com/vaultd/vaultd/core/internal/reqfield"
 	"github.com/vaultd/vaultd/storage"
 )
 
@@ -21,7 +22,7 @@ import (
 //
 // It runs on the active node only (an active hook starts it, the standby
 // hook stops it) and evaluates the cluster every autopilotInterval from
-// RaftStatus: the raft configuration plus the leader's heartbeat contact
+// Status: the raft configuration plus the leader's heartbeat contact
 // with each peer. A server is healthy when the leader heard from it within
 // last_contact_threshold; it is stable once it has been healthy for
 // server_stabilization_time without a break, and only stable healthy voters
@@ -102,22 +103,22 @@ func apDuration(d map[string]any, k string) (time.Duration, bool, error) {
 			v = float64(n)
 		} else {
 			dur, err := time.ParseDuration(s)
-			if err != nil || dur < 0 || dur > maxDuration {
+			if err != nil || dur < 0 || dur > reqfield.MaxDuration {
 				return 0, false, badRequest("field %q: invalid duration %q", k, s)
 			}
 			return dur, true, nil
 		}
 	}
-	secs, err := ttlSeconds(v)
-	if err != nil || secs < 0 || secs > int64(maxDuration/time.Second) {
+	secs, err := reqfield.TTLSeconds(v)
+	if err != nil || secs < 0 || secs > int64(reqfield.MaxDuration/time.Second) {
 		return 0, false, badRequest("field %q: invalid duration", k)
 	}
 	return time.Duration(secs) * time.Second, true, nil
 }
 
-func (c *Core) loadAutopilotConfig(ctx context.Context) (autopilotConfig, error) {
+func (s *Service) loadAutopilotConfig(ctx context.Context) (autopilotConfig, error) {
 	cfg := defaultAutopilotConfig()
-	e, err := c.barrier.Get(ctx, autopilotConfigKey)
+	e, err := s.cfg.Barrier.Get(ctx, autopilotConfigKey)
 	if errors.Is(err, storage.ErrNotFound) {
 		return cfg, nil
 	}
@@ -125,19 +126,19 @@ func (c *Core) loadAutopilotConfig(ctx context.Context) (autopilotConfig, error)
 		return cfg, err
 	}
 	if err := json.Unmarshal(e.Value, &cfg); err != nil {
-		return cfg, fmt.Errorf("core: autopilot configuration: %w", err)
+		return cfg, fmt.Errorf("clusterops: autopilot configuration: %w", err)
 	}
 	return cfg, nil
 }
 
-// sysAutopilotConfigure updates the fields present in d (Vault merges a
+// autopilotConfigure updates the fields present in d (Vault merges a
 // POST into the stored configuration) and applies it to the running loop.
-func (c *Core) sysAutopilotConfigure(ctx context.Context, d map[string]any) (*Response, error) {
-	cfg, err := c.loadAutopilotConfig(ctx)
+func (s *Service) autopilotConfigure(ctx context.Context, d map[string]any) (*Response, error) {
+	cfg, err := s.loadAutopilotConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if v, set, err := boolField(d, "cleanup_dead_servers"); err != nil {
+	if v, set, err := reqfield.Bool(d, "cleanup_dead_servers"); err != nil {
 		return nil, err
 	} else if set {
 		cfg.CleanupDeadServers = v
@@ -155,7 +156,7 @@ func (c *Core) sysAutopilotConfigure(ctx context.Context, d map[string]any) (*Re
 			*dst = v
 		}
 	}
-	if v, set, err := intField(d, "max_trailing_logs"); err != nil {
+	if v, set, err := reqfield.Int(d, "max_trailing_logs"); err != nil {
 		return nil, err
 	} else if set {
 		if v < 0 {
@@ -163,7 +164,7 @@ func (c *Core) sysAutopilotConfigure(ctx context.Context, d map[string]any) (*Re
 		}
 		cfg.MaxTrailingLogs = uint64(v)
 	}
-	if v, set, err := intField(d, "min_quorum"); err != nil {
+	if v, set, err := reqfield.Int(d, "min_quorum"); err != nil {
 		return nil, err
 	} else if set {
 		if v < 0 {
@@ -178,21 +179,21 @@ func (c *Core) sysAutopilotConfigure(ctx context.Context, d map[string]any) (*Re
 	if err != nil {
 		return nil, err
 	}
-	if err := c.barrier.Put(ctx, &storage.Entry{Key: autopilotConfigKey, Value: b}); err != nil {
+	if err := s.cfg.Barrier.Put(ctx, &storage.Entry{Key: autopilotConfigKey, Value: b}); err != nil {
 		return nil, err
 	}
-	c.raftOps.mu.Lock()
-	if ap := c.raftOps.autopilot; ap != nil {
+	s.mu.Lock()
+	if ap := s.autopilot; ap != nil {
 		ap.setConfig(cfg)
 	}
-	c.raftOps.mu.Unlock()
+	s.mu.Unlock()
 	return &Response{}, nil
 }
 
 // autopilot is the active node's loop and the state it keeps between
 // evaluations (when each server became healthy).
 type autopilot struct {
-	c      *Core
+	log    *slog.Logger
 	ops    RaftOps
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -208,31 +209,34 @@ func (a *autopilot) setConfig(cfg autopilotConfig) {
 	a.mu.Unlock()
 }
 
-// startAutopilot is an active hook (hooks.go).
-func (c *Core) startAutopilot(ctx context.Context) {
-	ops, ok := c.raftOpsImpl()
-	if !ok {
+// StartAutopilot starts the autopilot loop; core calls it when the node
+// becomes active. A no-op without raft storage.
+func (s *Service) StartAutopilot(ctx context.Context) {
+	ops := s.cfg.Ops
+	if ops == nil {
 		return
 	}
-	cfg, err := c.loadAutopilotConfig(ctx)
+	s.StopAutopilot()
+	cfg, err := s.loadAutopilotConfig(ctx)
 	if err != nil {
-		c.log.Warn("reading the autopilot configuration failed; using the defaults", "error", err)
+		s.log.Warn("reading the autopilot configuration failed; using the defaults", "error", err)
 		cfg = defaultAutopilotConfig()
 	}
 	lctx, cancel := context.WithCancel(context.Background())
-	a := &autopilot{c: c, ops: ops, cancel: cancel, done: make(chan struct{}), cfg: cfg, stable: map[string]time.Time{}}
-	c.raftOps.mu.Lock()
-	c.raftOps.autopilot = a
-	c.raftOps.mu.Unlock()
+	a := &autopilot{log: s.log, ops: ops, cancel: cancel, done: make(chan struct{}), cfg: cfg, stable: map[string]time.Time{}}
+	s.mu.Lock()
+	s.autopilot = a
+	s.mu.Unlock()
 	go a.run(lctx)
 }
 
-// stopAutopilot is a standby hook (hooks.go); it waits for the loop.
-func (c *Core) stopAutopilot() {
-	c.raftOps.mu.Lock()
-	a := c.raftOps.autopilot
-	c.raftOps.autopilot = nil
-	c.raftOps.mu.Unlock()
+// StopAutopilot stops the loop and waits for it; core calls it when the
+// node steps down. Idempotent.
+func (s *Service) StopAutopilot() {
+	s.mu.Lock()
+	a := s.autopilot
+	s.autopilot = nil
+	s.mu.Unlock()
 	if a != nil {
 		a.cancel()
 		<-a.done
@@ -245,7 +249,7 @@ func (a *autopilot) run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if _, err := a.evaluate(ctx, true); err != nil && ctx.Err() == nil {
-			a.c.log.Debug("autopilot evaluation failed", "error", err)
+			a.log.Debug("autopilot evaluation failed", "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -272,14 +276,14 @@ func (a *autopilot) evaluate(ctx context.Context, act bool) (apState, error) {
 			if err := a.ops.RemoveServer(ctx, id); err != nil {
 				return state, fmt.Errorf("autopilot: removing dead server %s: %w", id, err)
 			}
-			a.c.log.Warn("autopilot removed a dead server", "server_id", id, "dead_server_last_contact_threshold", cfg.DeadServerLastContactThreshold)
+			a.log.Warn("autopilot removed a dead server", "server_id", id, "dead_server_last_contact_threshold", cfg.DeadServerLastContactThreshold)
 		}
 	}
 	return state, nil
 }
 
 type apServer struct {
-	raftops.Peer
+	Peer
 	LastContact time.Duration // -1: unknown
 	Healthy     bool
 	StableSince time.Time
@@ -299,7 +303,7 @@ type apState struct {
 
 // computeAutopilot derives health from st at now, updating stable (server
 // ID → healthy since) in place. Pure apart from that map.
-func computeAutopilot(now time.Time, st raftops.Status, cfg autopilotConfig, stable map[string]time.Time) apState {
+func computeAutopilot(now time.Time, st Status, cfg autopilotConfig, stable map[string]time.Time) apState {
 	out := apState{Healthy: true, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm}
 	seen := map[string]bool{}
 	healthyStableVoters, voters := 0, 0
@@ -353,7 +357,7 @@ func computeAutopilot(now time.Time, st raftops.Status, cfg autopilotConfig, sta
 // contact older than dead_server_last_contact_threshold, longest-dead
 // first, without going below min_quorum voters or removing more than
 // (voters-1)/2 in one pass.
-func deadServers(now time.Time, st raftops.Status, cfg autopilotConfig) []string {
+func deadServers(now time.Time, st Status, cfg autopilotConfig) []string {
 	voters := 0
 	type cand struct {
 		id    string
@@ -393,12 +397,12 @@ func deadServers(now time.Time, st raftops.Status, cfg autopilotConfig) []string
 	return out
 }
 
-func (c *Core) sysAutopilotState(ctx context.Context, ops RaftOps) (*Response, error) {
-	c.raftOps.mu.Lock()
-	a := c.raftOps.autopilot
-	c.raftOps.mu.Unlock()
+func (s *Service) autopilotState(ctx context.Context) (*Response, error) {
+	s.mu.Lock()
+	a := s.autopilot
+	s.mu.Unlock()
 	if a == nil {
-		return nil, ErrStandby
+		return nil, s.cfg.Inactive
 	}
 	st, err := a.evaluate(ctx, false)
 	if err != nil {

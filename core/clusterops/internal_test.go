@@ -1,4 +1,4 @@
-package core
+package clusterops
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultd/vaultd/raftstore/raftops"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -51,10 +50,10 @@ type fakeOps struct {
 	state    []byte
 	restored []byte
 	removed  []string
-	status   raftops.Status
+	status   Status
 }
 
-func (f *fakeOps) RaftStatus(context.Context) (raftops.Status, error) { return f.status, nil }
+func (f *fakeOps) RaftStatus(context.Context) (Status, error) { return f.status, nil }
 func (f *fakeOps) RemoveServer(_ context.Context, id string) error {
 	f.removed = append(f.removed, id)
 	return nil
@@ -69,7 +68,7 @@ func (f *fakeOps) RestoreSnapshot(_ context.Context, r io.Reader) error {
 	return err
 }
 
-func archive(t testing.TB, ops RaftOps, s sealer) []byte {
+func archive(t testing.TB, ops RaftOps, s Sealer) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := writeSnapshotArchive(context.Background(), &buf, ops, s); err != nil {
@@ -79,7 +78,7 @@ func archive(t testing.TB, ops RaftOps, s sealer) []byte {
 }
 
 func TestSnapshotArchive(t *testing.T) {
-	ops := &fakeOps{state: []byte("VDSNAP-state-ciphertexts"), status: raftops.Status{Term: 3, AppliedIndex: 42}}
+	ops := &fakeOps{state: []byte("VDSNAP-state-ciphertexts"), status: Status{Term: 3, AppliedIndex: 42}}
 	mine, other := newGCMSealer(t), newGCMSealer(t)
 	arc := archive(t, ops, mine)
 
@@ -123,9 +122,9 @@ func FuzzReadSnapshotArchive(f *testing.F) {
 	})
 }
 
-func peer(id string, voter, leader, self bool, last time.Time, known bool) raftops.Peer {
-	return raftops.Peer{ID: id, Address: id + ":8201", Voter: voter, Leader: leader, Self: self,
-		Contact: raftops.Contact{Known: known, LastContact: last}}
+func peer(id string, voter, leader, self bool, last time.Time, known bool) Peer {
+	return Peer{ID: id, Address: id + ":8201", Voter: voter, Leader: leader, Self: self,
+		Contact: Contact{Known: known, LastContact: last}}
 }
 
 func TestComputeAutopilot(t *testing.T) {
@@ -133,7 +132,7 @@ func TestComputeAutopilot(t *testing.T) {
 	cfg := defaultAutopilotConfig()
 	cfg.ServerStabilizationTime = 5 * time.Second
 	stable := map[string]time.Time{}
-	st := raftops.Status{Term: 2, LastIndex: 10, Peers: []raftops.Peer{
+	st := Status{Term: 2, LastIndex: 10, Peers: []Peer{
 		peer("a", true, true, true, t0, true),
 		peer("b", true, false, false, t0, true),
 		peer("c", true, false, false, t0.Add(-time.Minute), true), // 60s > 10s threshold
@@ -176,8 +175,8 @@ func TestDeadServers(t *testing.T) {
 	cfg := defaultAutopilotConfig()
 	cfg.CleanupDeadServers, cfg.DeadServerLastContactThreshold = true, time.Minute
 	old, older := now.Add(-2*time.Minute), now.Add(-3*time.Minute)
-	five := func() raftops.Status {
-		return raftops.Status{Peers: []raftops.Peer{
+	five := func() Status {
+		return Status{Peers: []Peer{
 			peer("a", true, true, true, now, true),
 			peer("b", true, false, false, now, true),
 			peer("c", true, false, false, old, true),
@@ -188,17 +187,17 @@ func TestDeadServers(t *testing.T) {
 	tests := []struct {
 		name      string
 		minQuorum uint
-		mutate    func(*raftops.Status)
+		mutate    func(*Status)
 		want      []string
 	}{
 		{"budget (voters-1)/2 = 2, longest dead first", 1, nil, []string{"d", "e"}},
 		{"min quorum 4 allows one", 4, nil, []string{"d"}},
 		{"min quorum 5 allows none", 5, nil, nil},
-		{"never self, never unknown contact", 1, func(s *raftops.Status) {
+		{"never self, never unknown contact", 1, func(s *Status) {
 			s.Peers[0].Contact.LastContact = older
 			s.Peers[3].Contact.Known = false
 		}, []string{"e", "c"}},
-		{"non-voters do not use the budget", 1, func(s *raftops.Status) {
+		{"non-voters do not use the budget", 1, func(s *Status) {
 			s.Peers[2].Voter = false
 		}, []string{"d", "c"}},
 	}

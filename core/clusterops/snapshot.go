@@ -1,4 +1,4 @@
-package core
+package clusterops
 
 import (
 	"archive/tar"
@@ -66,8 +66,8 @@ type snapshotMetaJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// sealer is the part of the barrier the archive needs.
-type sealer interface {
+// Sealer is the part of the barrier the snapshot archive needs.
+type Sealer interface {
 	Encrypt(path string, plaintext []byte) ([]byte, error)
 	Decrypt(path string, ciphertext []byte) ([]byte, error)
 }
@@ -77,14 +77,14 @@ func snapshotSums(meta, state []byte) []byte {
 	return fmt.Appendf(nil, "%s  meta.json\n%s  state.bin\n", hex.EncodeToString(m[:]), hex.EncodeToString(s[:]))
 }
 
-func writeSnapshotArchive(ctx context.Context, w io.Writer, ops RaftOps, b sealer) error {
+func writeSnapshotArchive(ctx context.Context, w io.Writer, ops RaftOps, b Sealer) error {
 	st, err := ops.RaftStatus(ctx)
 	if err != nil {
 		return err
 	}
 	var state bytes.Buffer
 	if err := ops.SaveSnapshot(ctx, &state); err != nil {
-		return fmt.Errorf("core: save snapshot: %w", err)
+		return fmt.Errorf("clusterops: save snapshot: %w", err)
 	}
 	meta, err := json.Marshal(snapshotMetaJSON{
 		Format: snapshotFormat, Version: snapshotFormatVersion, Index: st.AppliedIndex, Term: st.Term,
@@ -96,7 +96,7 @@ func writeSnapshotArchive(ctx context.Context, w io.Writer, ops RaftOps, b seale
 	sums := snapshotSums(meta, state.Bytes())
 	sealed, err := b.Encrypt(snapshotSumsPath, sums)
 	if err != nil {
-		return fmt.Errorf("core: seal snapshot checksums: %w", err)
+		return fmt.Errorf("clusterops: seal snapshot checksums: %w", err)
 	}
 	zw := gzip.NewWriter(w)
 	tw := tar.NewWriter(zw)
@@ -131,7 +131,7 @@ func badSnapshotRead(err error) error {
 // readSnapshotArchive parses and verifies an archive and returns state.bin.
 // Without force, b must open SHA256SUMS.sealed (see the format comment).
 // Every failure is a 400; it never panics on any input.
-func readSnapshotArchive(r io.Reader, b sealer, force bool) ([]byte, error) {
+func readSnapshotArchive(r io.Reader, b Sealer, force bool) ([]byte, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, badSnapshotRead(err)

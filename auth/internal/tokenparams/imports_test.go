@@ -1,4 +1,4 @@
-package field_test
+package tokenparams_test
 
 import (
 	"go/build"
@@ -10,7 +10,7 @@ import (
 
 // TestImports enforces the import rule of auth/* (style.md section 3) on
 // every package under auth/internal, not only this one: the standard
-// library, storage, secrets and each other; tests may also use
+// library, storage, secrets, endpoint and each other; tests may also use
 // storage/inmem.
 func TestImports(t *testing.T) {
 	dirs, err := filepath.Glob("../*")
@@ -21,7 +21,7 @@ func TestImports(t *testing.T) {
 	allowed := func(path string, test bool) bool {
 		first, _, _ := strings.Cut(path, "/")
 		return !strings.Contains(first, ".") || // standard library
-			path == mod+"storage" || path == mod+"secrets" ||
+			path == mod+"storage" || path == mod+"secrets" || path == mod+"endpoint" ||
 			strings.HasPrefix(path, mod+"auth/internal/") ||
 			test && path == mod+"storage/inmem"
 	}
@@ -32,7 +32,7 @@ func TestImports(t *testing.T) {
 		}
 		for _, path := range pkg.Imports {
 			if !allowed(path, false) {
-				t.Errorf("auth/internal/%s imports %q: it may import only the standard library, storage, secrets and auth/internal/...", pkg.Name, path)
+				t.Errorf("auth/internal/%s imports %q: it may import only the standard library, storage, secrets, endpoint and auth/internal/...", pkg.Name, path)
 			}
 		}
 		for _, path := range slices.Concat(pkg.TestImports, pkg.XTestImports) {
