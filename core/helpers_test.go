@@ -73,6 +73,9 @@ func testEngines() map[string]secrets.Factory {
 			lastSpy.Store(s)
 			return s, nil
 		},
+		"rawfake": func(context.Context, secrets.Config) (secrets.Backend, error) {
+			return rawFake{}, nil
+		},
 	}
 }
 

@@ -42,6 +42,9 @@ type mountTable struct {
 	entries []*MountEntry // sorted by path
 	engines map[string]secrets.Backend
 	views   map[string]storage.Backend
+	// unauth holds, per mount path, the engine's unauthenticated path
+	// patterns (PKI's ca, crl, ocsp ...), from secrets.Unauthenticated.
+	unauth map[string][]string
 }
 
 // storedMounts is the JSON at core/mounts.
@@ -91,7 +94,7 @@ func (c *Core) loadMounts(ctx context.Context) (*mountTable, error) {
 }
 
 func (c *Core) buildTable(ctx context.Context, entries []*MountEntry) (*mountTable, error) {
-	mt := &mountTable{engines: map[string]secrets.Backend{}, views: map[string]storage.Backend{}}
+	mt := &mountTable{engines: map[string]secrets.Backend{}, views: map[string]storage.Backend{}, unauth: map[string][]string{}}
 	for _, me := range entries {
 		f, ok := c.cfg.Engines[me.Type]
 		if !ok {
@@ -108,6 +111,9 @@ func (c *Core) buildTable(ctx context.Context, entries []*MountEntry) (*mountTab
 		mt.entries = append(mt.entries, me)
 		mt.engines[me.Path] = eng
 		mt.views[me.Path] = view
+		if u, ok := eng.(secrets.Unauthenticated); ok && me.Type != "cubbyhole" {
+			mt.unauth[me.Path] = u.UnauthenticatedPaths()
+		}
 	}
 	sort.Slice(mt.entries, func(i, j int) bool { return mt.entries[i].Path < mt.entries[j].Path })
 	return mt, nil

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -183,7 +184,8 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 	case strings.HasPrefix(path, "auth/"):
 		return c.handleAuth(ctx, req, te)
 	}
-	if te == nil {
+	unauth := te == nil
+	if unauth && !c.isUnauthenticatedSecret(path) {
 		return nil, permissionDenied()
 	}
 	me := mt.match(path)
@@ -199,17 +201,17 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 	enginePath := canonicalPath(eng, mountRelative(path, me.Path))
 	path = me.Path + enginePath
 	sreq := &secrets.Request{
-		Operation:     req.Operation,
-		Path:          enginePath,
-		Data:          req.Data,
-		Storage:       mt.views[me.Path],
-		MountPoint:    me.Path,
-		ClientToken:   te.ID,
-		TokenAccessor: te.Accessor,
-		DisplayName:   te.DisplayName,
-		RemoteAddr:    req.RemoteAddr,
+		Operation:  req.Operation,
+		Path:       enginePath,
+		Data:       req.Data,
+		Storage:    mt.views[me.Path],
+		MountPoint: me.Path,
+		RemoteAddr: req.RemoteAddr,
 	}
-	if me.Type == "cubbyhole" {
+	if !unauth {
+		sreq.ClientToken, sreq.TokenAccessor, sreq.DisplayName = te.ID, te.Accessor, te.DisplayName
+	}
+	if me.Type == "cubbyhole" && !unauth {
 		// The cubbyhole is keyed by the token's salted hash, never the token.
 		sreq.ClientToken = te.IDHash
 	}
@@ -219,8 +221,10 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 	if err := c.existence(ctx, eng, sreq); err != nil {
 		return nil, err
 	}
-	if _, err := c.checkACL(te, sreq.Operation, path, req.Data, req.WrapTTL); err != nil {
-		return nil, err
+	if !unauth { // an engine's unauthenticated path needs no policy
+		if _, err := c.checkACL(te, sreq.Operation, path, req.Data, req.WrapTTL); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.verifyForRead(ctx, sreq.Operation); err != nil {
 		return nil, err
@@ -231,6 +235,12 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 	}
 	if sresp == nil {
 		return &Response{MountType: me.Type}, nil
+	}
+	if sresp.RawBody != nil { // a non-JSON body (PKI's DER/PEM reads)
+		return &Response{
+			RawBody: bytes.NewReader(sresp.RawBody), ContentType: sresp.ContentType,
+			StatusCode: sresp.StatusCode, MountType: me.Type,
+		}, nil
 	}
 	// Secrets engines cannot mint tokens: sresp.Auth is ignored here.
 	return &Response{

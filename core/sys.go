@@ -227,10 +227,10 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 			if o, ok := data["options"].(map[string]any); ok {
 				for k, v := range o {
 					s := fmt.Sprint(v)
-					if k == "version" && me.Type == "kv" && me.Options["version"] == "2" && s != "2" {
+					if k == "version" && isKVType(me.Type) && me.Options["version"] == "2" && s != "2" {
 						return badRequest("downgrading a KV mount from version 2 is not supported")
 					}
-					if k == "version" && me.Type == "kv" && s == "2" && me.Options["version"] != "2" {
+					if k == "version" && isKVType(me.Type) && s == "2" && me.Options["version"] != "2" {
 						return badRequest("upgrading a KV mount to version 2 in place is not supported; mount a new kv-v2 engine")
 					}
 					me.Options[k] = s
@@ -276,3 +276,6 @@ func (c *Core) canReachMount(te *TokenEntry, mount string) bool {
 	sudo, err := c.authorize(te, secrets.OpRead, mount)
 	return err == nil || sudo || c.anyCapabilityUnder(te, mount)
 }
+
+// isKVType: "generic" is Vault's old name for the kv engine.
+func isKVType(t string) bool { return t == "kv" || t == "generic" }

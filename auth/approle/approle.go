@@ -52,7 +52,7 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 		now:       now,
 		ephemeral: ephemeral,
 	}
-	e.ep = e.paths()
+	e.Backend = e.paths()
 	return e, nil
 }
 
@@ -61,7 +61,9 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 // Lock order: a role's lock, then roleIDMu, then a secret ID's lock. A
 // request holds at most one lock of each set.
 type engine struct {
-	ep  *endpoint.Backend
+	// Backend serves requests (HandleRequest, Exists and
+	// UnauthenticatedPaths come from it).
+	*endpoint.Backend
 	log *slog.Logger
 	now func() time.Time
 
@@ -132,7 +134,7 @@ func (e *engine) paths() *endpoint.Backend {
 			{Pattern: "role", Summary: "List the roles.", Operations: ops{secrets.OpList: e.roleList}},
 			{
 				Pattern: "role/{role_name}", Summary: "Create, read, update or delete a role.",
-				Fields: roleFields, Exists: roleExists,
+				Fields: roleFields, Exists: roles.Exists,
 				Operations: ops{secrets.OpRead: e.roleRead, secrets.OpUpdate: e.roleWrite, secrets.OpDelete: e.roleDelete},
 			},
 			{
@@ -181,22 +183,7 @@ func (e *engine) paths() *endpoint.Backend {
 }
 
 // Endpoints returns the engine's declarations (for docs and OpenAPI).
-func (e *engine) Endpoints() *endpoint.Backend { return e.ep }
-
-// UnauthenticatedPaths implements secrets.Unauthenticated: logging in
-// needs no token.
-func (e *engine) UnauthenticatedPaths() []string { return e.ep.UnauthenticatedPaths() }
-
-// HandleRequest implements secrets.Backend.
-func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
-	return e.ep.HandleRequest(ctx, req)
-}
-
-// Exists implements secrets.ExistenceChecker: role/:role_name has an
-// existence check; every other path reports ok = false.
-func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
-	return e.ep.Exists(ctx, req)
-}
+func (e *engine) Endpoints() *endpoint.Backend { return e.Backend }
 
 // invalidf is a 400.
 func invalidf(format string, args ...any) error {

@@ -68,6 +68,7 @@ func (e *engine) login(ctx context.Context, req *secrets.Request, d *endpoint.Da
 	}
 
 	meta := map[string]string{}
+	var secretIDCIDRs []string
 	if r.BindSecretID {
 		if secretID == "" {
 			return nil, e.failLogin(ctx, s, k, sh)
@@ -77,11 +78,15 @@ func (e *engine) login(ctx context.Context, req *secrets.Request, d *endpoint.Da
 			return nil, err
 		}
 		maps.Copy(meta, ent.Metadata)
+		secretIDCIDRs = ent.TokenBoundCIDRs
 	} else if err := checkLoginCIDRs(req, r, nil); err != nil {
 		return nil, err
 	}
 	meta["role_name"] = r.Name
 	auth := r.Params.Auth("", r.RoleID, meta)
+	if len(secretIDCIDRs) > 0 { // the secret ID's bound CIDRs replace the role's, as in Vault
+		auth.BoundCIDRs = slices.Clone(secretIDCIDRs)
+	}
 	if slices.Contains(auth.Policies, tokenparams.RootPolicy) {
 		return nil, invalidf("auth methods cannot create root tokens")
 	}

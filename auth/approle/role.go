@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vaultd/vaultd/auth/internal/cidr"
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
@@ -21,20 +22,7 @@ var legacyFields = map[string]string{
 
 // roleList serves LIST role.
 func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
-	keys, err := req.Storage.List(ctx, rolePrefix)
-	if err != nil {
-		return nil, fmt.Errorf("approle: list roles: %w", err)
-	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		if !strings.HasSuffix(k, "/") {
-			out = append(out, k)
-		}
-	}
-	if len(out) == 0 {
-		return nil, notFound()
-	}
-	return &secrets.Response{Data: map[string]any{"keys": out}}, nil
+	return entries.List(ctx, req.Storage, rolePrefix, "approle: roles")
 }
 
 // roleRead serves GET role/:role_name. The role ID is read separately.

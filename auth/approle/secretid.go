@@ -133,7 +133,7 @@ func secretIDParams(d *endpoint.Data, r *roleEntry) (*secretIDEntry, error) {
 	}
 	ent.Metadata = meta
 	if d.Has("cidr_list") {
-		if ent.CIDRList, err = cidr.Canonical("cidr_list", d.Strings("cidr_list")); err != nil {
+		if ent.CIDRList, err = cidr.Validate("cidr_list", d.Strings("cidr_list")); err != nil {
 			return nil, err
 		}
 		if !cidrSubset(ent.CIDRList, r.SecretIDBoundCIDRs) {
@@ -141,7 +141,7 @@ func secretIDParams(d *endpoint.Data, r *roleEntry) (*secretIDEntry, error) {
 		}
 	}
 	if d.Has("token_bound_cidrs") {
-		if ent.TokenBoundCIDRs, err = cidr.Canonical("token_bound_cidrs", d.Strings("token_bound_cidrs")); err != nil {
+		if ent.TokenBoundCIDRs, err = cidr.Validate("token_bound_cidrs", d.Strings("token_bound_cidrs")); err != nil {
 			return nil, err
 		}
 		if !cidrSubset(ent.TokenBoundCIDRs, r.BoundCIDRs) {

@@ -14,9 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
-	"github.com/vaultd/vaultd/endpoint"
-	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
 
@@ -208,19 +207,14 @@ func canonicalRoleName(name string) (string, error) {
 	return strings.ToLower(name), nil
 }
 
-// getJSON reads key into v; found is false when the key is absent.
+// getJSON decodes the record at key into v; found is false when there
+// is none.
 func getJSON(ctx context.Context, s storage.Backend, key string, v any) (found bool, err error) {
-	ent, err := s.Get(ctx, key)
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
+	found, err = entries.GetJSON(ctx, s, key, v, ErrCorrupt)
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		err = fmt.Errorf("approle: %w", err)
 	}
-	if err != nil {
-		return false, fmt.Errorf("approle: get %q: %w", key, err)
-	}
-	if err := json.Unmarshal(ent.Value, v); err != nil {
-		return false, fmt.Errorf("%w: %q: %v", ErrCorrupt, key, err)
-	}
-	return true, nil
+	return found, err
 }
 
 func putOp(key string, v any) (storage.Op, error) {
@@ -270,21 +264,9 @@ func loadAccessor(ctx context.Context, s storage.Backend, key string) (*accessor
 	return &ent, nil
 }
 
-// roleExists is the existence check of role/:role_name.
-func roleExists(ctx context.Context, req *secrets.Request, d *endpoint.Data) (bool, error) {
-	name, err := canonicalRoleName(d.String("role_name"))
-	if err != nil {
-		return false, nil
-	}
-	_, err = req.Storage.Get(ctx, roleKey(name))
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("approle: existence check: %w", err)
-	}
-	return true, nil
-}
+// roles names the role records; its Exists is the existence check of
+// role/:role_name.
+var roles = entries.Named{Capture: "role_name", Canonical: canonicalRoleName, Key: roleKey, What: "approle: roles"}
 
 // newUUID is a random (version 4) UUID, the form of Vault's role IDs,
 // secret IDs and accessors: 122 random bits.

@@ -45,7 +45,9 @@ const defaultDummyHash = "$2a$10$Uu5s6EksJwgFqb0KC6aTyu8gj.MjZvXgj.9krvLSSGhP7qp
 
 // engine is the userpass auth method. It is safe for concurrent use.
 type engine struct {
-	ep  *endpoint.Backend
+	// Backend serves requests (HandleRequest, Exists and
+	// UnauthenticatedPaths come from it).
+	*endpoint.Backend
 	log *slog.Logger
 	// cost is the bcrypt cost of new password hashes.
 	cost int
@@ -84,7 +86,7 @@ func newEngine(conf secrets.Config, cost int) (*engine, error) {
 		dummyHash: dummy,
 		compare:   bcrypt.CompareHashAndPassword,
 	}
-	e.ep = e.paths()
+	e.Backend = e.paths()
 	return e, nil
 }
 
@@ -110,7 +112,7 @@ func (e *engine) paths() *endpoint.Backend {
 				Pattern: "users/{username}",
 				Summary: "Create, read, update or delete a user.",
 				Fields:  userFields,
-				Exists:  userExists,
+				Exists:  users.Exists,
 				Operations: map[secrets.Operation]endpoint.Handler{
 					secrets.OpRead:   e.userRead,
 					secrets.OpUpdate: e.userWrite,
@@ -147,22 +149,7 @@ func (e *engine) paths() *endpoint.Backend {
 }
 
 // Endpoints returns the engine's declarations (for docs and OpenAPI).
-func (e *engine) Endpoints() *endpoint.Backend { return e.ep }
-
-// UnauthenticatedPaths implements secrets.Unauthenticated: logging in
-// needs no token.
-func (e *engine) UnauthenticatedPaths() []string { return e.ep.UnauthenticatedPaths() }
-
-// HandleRequest implements secrets.Backend.
-func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
-	return e.ep.HandleRequest(ctx, req)
-}
-
-// Exists implements secrets.ExistenceChecker: users/:username has an
-// existence check; every other path reports ok = false.
-func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
-	return e.ep.Exists(ctx, req)
-}
+func (e *engine) Endpoints() *endpoint.Backend { return e.Backend }
 
 // invalidf is a 400.
 func invalidf(format string, args ...any) error {

@@ -3,10 +3,10 @@ package userpass
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
@@ -26,20 +26,7 @@ var legacyFields = map[string]string{
 
 // usersList serves LIST users.
 func (e *engine) usersList(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
-	keys, err := req.Storage.List(ctx, userPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("userpass: list users: %w", err)
-	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		if !strings.HasSuffix(k, "/") {
-			out = append(out, k)
-		}
-	}
-	if len(out) == 0 {
-		return nil, notFound()
-	}
-	return &secrets.Response{Data: map[string]any{"keys": out}}, nil
+	return entries.List(ctx, req.Storage, userPrefix, "userpass: users")
 }
 
 // userRead serves GET users/:username. The password hash is never shown.

@@ -36,9 +36,11 @@ import (
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
+	"github.com/vaultd/vaultd/secrets/pki"
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
+	"github.com/vaultd/vaultd/ui"
 )
 
 // Options are the `vaultd server` flags.
@@ -56,11 +58,15 @@ type Options struct {
 // Engines are the secrets engines and auth methods this build ships.
 func Engines() map[string]secrets.Factory {
 	return map[string]secrets.Factory{
-		"kv":        kv.Factory,
+		"kv": kv.Factory,
+		// generic is Vault's old name for KV v1; the mount keeps its type,
+		// as in Vault (sys/mounts shows "generic").
+		"generic":   kv.Factory,
 		"cubbyhole": cubbyhole.Factory,
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
 		"transit":   transit.Factory,
+		"pki":       pki.Factory,
 	}
 }
 
@@ -139,6 +145,7 @@ func DevConfig(listen string) *config.Config {
 		Storage:   &config.Storage{Type: "inmem"},
 		Listeners: []config.Listener{{Type: "tcp", Address: listen, TLSDisable: true, MaxRequestSize: api.DefaultMaxRequestSize}},
 		LogLevel:  "info",
+		UI:        true, // as Vault: the UI is always on in -dev
 	}
 }
 
@@ -300,7 +307,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		_ = c.Run(rctx)
 	}()
 
-	fwd := n.forwarder(c) // cluster.go
+	fwd := n.forwarder(c)                           // cluster.go
+	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
+	var uiHandler http.Handler
+	if cfg.UI {
+		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
+	}
 	for i, l := range cfg.Listeners {
 		xff, err := xffConfig(l)
 		if err != nil {
@@ -308,6 +320,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		}
 		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
 			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
+			UI: uiHandler, CORSOrigins: origins.Origins,
 			MaxRequestDuration: l.MaxRequestDuration, XFF: xff}, c).Handler()
 		if i == 0 && n.Port != nil {
 			// Forwarded requests run the same handler chain; only they may
