@@ -84,6 +84,8 @@ type Core struct {
 	unsealer *seal.Unsealer
 	cluster  Cluster
 
+	rotator autoRotator // autorotate.go
+
 	// stateMu serialises init, unseal, seal, setup and teardown.
 	stateMu sync.Mutex
 	// active is true only between a finished setup and the start of teardown.

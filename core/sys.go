@@ -77,6 +77,8 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 			return c.sysTune(ctx, op, m, req.Data)
 		}
 		return c.sysMount(ctx, op, rest, req.Data)
+	case path == "sys/rotate/config" || path == "sys/rotate/keyring/config": // autorotate.go
+		return c.sysRotateConfig(ctx, op, req.Data)
 	case path == "sys/rotate" || path == "sys/rotate/keyring":
 		if op != secrets.OpUpdate && op != secrets.OpCreate {
 			return nil, unsupportedOp()
@@ -93,8 +95,13 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		if err != nil {
 			return nil, err
 		}
+		rc, err := c.rotationConfig(ctx)
+		if err != nil {
+			return nil, err
+		}
 		return &Response{Data: map[string]any{
 			"term": ki.Term, "install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano), "encryptions": ki.Encryptions,
+			"rotation_period": intervalValue(rc.Interval), "max_operations": rc.MaxOperations, "auto_rotate": !rc.Disabled,
 		}}, nil
 	case clusterops.IsPath(path): // sys_raft.go
 		return c.handleSysRaft(ctx, path, req)

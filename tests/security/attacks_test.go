@@ -1,6 +1,7 @@
 package security
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -38,6 +39,7 @@ var attacks = []struct {
 	{"token/body-token-bound-cidrs", attackBodyTokenCIDRs},
 	{"join/challenge-flood", attackJoinFlood},
 	{"join/one-loop-per-node", attackJoinLoops},
+	{"disk/key-rotation", attackKeyRotation},
 	{"dos/oversized-body", attackOversized},
 	{"dos/slow-body", attackSlowBody},
 }
@@ -368,5 +370,59 @@ func attackJoinLoops(t *testing.T, c *cluster) {
 	}
 	if started != 1 {
 		t.Errorf("%d join loops started, want 1", started)
+	}
+}
+
+// Row: someone with a copy of the disk benefits from a data key used for
+// too many encryptions (GCM nonce reuse). sys/key-status shows the count
+// and the rotation policy on every node; sys/rotate/config is replicated
+// and needs sudo; data stays readable across terms.
+func attackKeyRotation(t *testing.T, c *cluster) {
+	sb := c.standbys[0]
+	rc := client(t, sb, "127.0.0.1", c.root)
+	if _, err := rc.Logical().Write("sys/rotate/config", map[string]any{"max_operations": 2000000000, "interval": "48h"}); err != nil {
+		t.Fatalf("sys/rotate/config through a standby: %v", err)
+	}
+	if _, err := rc.Logical().Write("sys/rotate/config", map[string]any{"max_operations": 5}); err == nil {
+		t.Error("max_operations below 1,000,000 accepted")
+	}
+	c.writePolicy(t, "rotate-no-sudo", `path "sys/rotate/*" { capabilities = ["update", "read"] }`)
+	nosudo := c.token(t, map[string]any{"policies": "rotate-no-sudo"})
+	if code, _ := raw(t, sb, "127.0.0.1", "POST", "/v1/sys/rotate/config", nosudo, map[string]any{"enabled": false}, nil); code != 403 {
+		t.Errorf("sys/rotate/config without sudo got %d, want 403", code)
+	}
+	if err := rc.Sys().Mount("rot", &vaultapi.MountInput{Type: "kv"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Logical().Write("rot/old", map[string]any{"v": "old-term"}); err != nil {
+		t.Fatal(err)
+	}
+	var term0 float64
+	for _, n := range c.nodes {
+		ks, err := client(t, n, "127.0.0.1", c.root).Logical().Read("sys/key-status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ks.Data["rotation_period"] != "48h0m0s" || ks.Data["encryptions"] == nil {
+			t.Errorf("%s: key-status = %v", n.id, ks.Data)
+		}
+		term0, _ = ks.Data["term"].(json.Number).Float64()
+	}
+	if _, err := rc.Logical().Write("sys/rotate", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.nodes {
+		nc := client(t, n, "127.0.0.1", c.root)
+		ks, err := nc.Logical().Read("sys/key-status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if term, _ := ks.Data["term"].(json.Number).Float64(); term != term0+1 {
+			t.Errorf("%s: term %v after a rotation from %v", n.id, term, term0)
+		}
+		s, err := nc.Logical().Read("rot/old")
+		if err != nil || s == nil || s.Data["v"] != "old-term" {
+			t.Errorf("%s: data from the old term = %v, %v", n.id, s, err)
+		}
 	}
 }
