@@ -66,6 +66,9 @@ type Config struct {
 	// ShareEncrypter encrypts rekey shares and generated root tokens to
 	// OpenPGP keys (pgp_keys, pgp_key); nil disables PGP in those ceremonies.
 	ShareEncrypter ShareEncrypter
+	// PGPFingerprint returns the fingerprint of a base64 OpenPGP public key
+	// (rekey and generate-root status show them); nil shows none.
+	PGPFingerprint func(base64PubKey string) (string, error)
 	// ClusterTLS receives this node's cluster TLS material once it is
 	// unsealed (clusterport.Port.SetMaterial); nil without a cluster port.
 	ClusterTLS func(*clusterport.Material) error

@@ -50,6 +50,9 @@ func (c *Core) genRootStatusLocked(cur *seal.Config) map[string]any {
 	}
 	if a := c.ceremonies.genRoot; a != nil {
 		out["started"], out["nonce"] = true, a.nonce
+		if a.pgpKey != "" {
+			out["pgp_fingerprint"] = c.fingerprint(a.pgpKey)
+		}
 		if p := a.shares.Progress(); p.Threshold == cur.Threshold {
 			out["progress"] = p.N
 		}

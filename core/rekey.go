@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
 )
 
 // Operator ceremonies: sys/rekey/* and sys/generate-root/*.
@@ -49,22 +51,47 @@ func (o *operatorCeremonies) reset() {
 func (o *operatorCeremonies) dropRekeyLocked() {
 	if o.rekey != nil {
 		o.rekey.shares.Reset()
+		o.rekey.plan.Zero()
+		for _, k := range o.rekey.planKeys {
+			clear(k)
+		}
+		if o.rekey.verified != nil {
+			o.rekey.verified.Reset()
+		}
 		o.rekey = nil
 	}
 }
 
 // rekeyAttempt is a rekey in progress: the new configuration and the shares
-// of the current unseal key collected so far.
+// of the current unseal key collected so far. With require_verification,
+// once the threshold of old shares is in, plan holds the new key and
+// shares, which are not in force until a threshold of the new shares has
+// been presented back to sys/rekey/verify: an answer lost on the way to
+// the keyholders costs nothing, the old shares still unseal.
 type rekeyAttempt struct {
-	nonce   string
-	cfg     seal.Config // the new shares/threshold
-	pgpKeys []string    // base64 OpenPGP public keys, one per new share, or nil
-	shares  *seal.Unsealer
+	nonce        string
+	cfg          seal.Config // the new shares/threshold
+	pgpKeys      []string    // base64 OpenPGP public keys, one per new share, or nil
+	fingerprints []string    // of pgpKeys
+	backup       bool        // store the PGP-encrypted shares (sys/rekey/backup)
+	verify       bool        // require_verification
+	shares       *seal.Unsealer
+
+	// Verification phase (verify only): the new key, not yet in force.
+	plan        *seal.RekeyPlan
+	planKeys    [][]byte // the encrypted (or plain) new shares as returned, for the backup
+	verifyNonce string
+	verified    *seal.Unsealer
 }
 
-// rekeyVerifyUnsupported is the answer of sys/rekey/verify: vaultd rekeys
-// in one step, so there is never a verification in progress.
-const rekeyVerifyUnsupported = "no rekey verification is in progress: this server does not support require_verification"
+// rekeyBackupKey holds the PGP-encrypted shares of the last rekey with
+// backup = true (Vault's core/unseal-keys-backup), under the barrier.
+const rekeyBackupKey = "core/unseal-keys-backup"
+
+type rekeyBackup struct {
+	Nonce string              `json:"nonce"`
+	Keys  map[string][]string `json:"keys"` // fingerprint -> hex ciphertexts
+}
 
 // sysCeremony serves sys/rekey/* and sys/generate-root/*; handleSys has
 // already checked the token and its sudo capability.
@@ -85,8 +112,27 @@ func (c *Core) sysCeremony(ctx context.Context, op secrets.Operation, path strin
 			return nil, unsupportedOp()
 		}
 		return c.rekeyUpdate(ctx, data)
-	case "sys/rekey/verify", "sys/rekey/backup":
-		return nil, badRequest("%s", rekeyVerifyUnsupported)
+	case "sys/rekey/verify":
+		switch op {
+		case secrets.OpRead:
+			return c.rekeyVerifyStatus()
+		case secrets.OpUpdate, secrets.OpCreate:
+			return c.rekeyVerify(ctx, data)
+		case secrets.OpDelete:
+			return c.rekeyVerifyCancel()
+		}
+		return nil, unsupportedOp()
+	case "sys/rekey/backup":
+		switch op {
+		case secrets.OpRead:
+			return c.rekeyBackupRead(ctx)
+		case secrets.OpDelete:
+			if err := c.barrier.Delete(ctx, rekeyBackupKey); err != nil {
+				return nil, err
+			}
+			return &Response{}, nil
+		}
+		return nil, unsupportedOp()
 	case "sys/generate-root/attempt":
 		switch op {
 		case secrets.OpRead:
@@ -130,8 +176,28 @@ func (c *Core) rekeyStatusLocked(cur *seal.Config) map[string]any {
 		out["started"], out["nonce"] = true, a.nonce
 		out["t"], out["n"] = a.cfg.Threshold, a.cfg.Shares
 		out["progress"] = a.progress(*cur)
+		out["backup"], out["verification_required"] = a.backup, a.verify
+		if len(a.fingerprints) > 0 {
+			out["pgp_fingerprints"] = a.fingerprints
+		}
+		if a.plan != nil {
+			out["verification_nonce"] = a.verifyNonce
+		}
 	}
 	return out
+}
+
+// fingerprint is the PGP fingerprint of a base64 public key ("" when the
+// server cannot compute one).
+func (c *Core) fingerprint(key string) string {
+	if c.cfg.PGPFingerprint == nil {
+		return ""
+	}
+	fp, err := c.cfg.PGPFingerprint(key)
+	if err != nil {
+		return ""
+	}
+	return fp
 }
 
 // progress is the number of shares collected under cur (0 if the seal
@@ -161,16 +227,19 @@ func (c *Core) rekeyInit(ctx context.Context, data map[string]any) (*Response, e
 	if err := cfg.Validate(); err != nil {
 		return nil, badRequest("invalid rekey configuration: %s", err.Error())
 	}
-	if b, _ := boolParam(data, "backup"); b {
-		return nil, badRequest("backup is not supported: vaultd never stores unseal key shares")
+	backup, err := boolParam(data, "backup")
+	if err != nil {
+		return nil, err
 	}
-	if b, _ := boolParam(data, "require_verification"); b {
-		return nil, badRequest("require_verification is not supported by this server")
+	verify, err := boolParam(data, "require_verification")
+	if err != nil {
+		return nil, err
 	}
 	pgpKeys, err := stringsParam(data, "pgp_keys")
 	if err != nil {
 		return nil, err
 	}
+	var fps []string
 	if len(pgpKeys) > 0 {
 		if len(pgpKeys) != cfg.Shares {
 			return nil, badRequest("incorrect number of PGP keys for rekey: %d, want %d (one per share)", len(pgpKeys), cfg.Shares)
@@ -178,6 +247,12 @@ func (c *Core) rekeyInit(ctx context.Context, data map[string]any) (*Response, e
 		if err := c.checkPGPKeys(pgpKeys); err != nil {
 			return nil, err
 		}
+		for _, k := range pgpKeys {
+			fps = append(fps, c.fingerprint(k))
+		}
+	}
+	if backup && len(pgpKeys) == 0 {
+		return nil, badRequest("cannot request a backup of the new keys without providing PGP keys for encryption")
 	}
 	nonce := uuid.NewString()
 	c.ceremonies.mu.Lock()
@@ -185,8 +260,8 @@ func (c *Core) rekeyInit(ctx context.Context, data map[string]any) (*Response, e
 	if c.ceremonies.rekey != nil {
 		return nil, badRequest("rekey already in progress")
 	}
-	c.ceremonies.rekey = &rekeyAttempt{nonce: nonce, cfg: cfg, pgpKeys: pgpKeys, shares: seal.NewUnsealer()}
-	c.log.Info("rekey started", "secret_shares", cfg.Shares, "secret_threshold", cfg.Threshold, "pgp", len(pgpKeys) > 0)
+	c.ceremonies.rekey = &rekeyAttempt{nonce: nonce, cfg: cfg, pgpKeys: pgpKeys, fingerprints: fps, backup: backup, verify: verify, shares: seal.NewUnsealer()}
+	c.log.Info("rekey started", "secret_shares", cfg.Shares, "secret_threshold", cfg.Threshold, "pgp", len(pgpKeys) > 0, "backup", backup, "require_verification", verify)
 	return &Response{Raw: c.rekeyStatusLocked(cur)}, nil
 }
 
@@ -218,6 +293,9 @@ func (c *Core) rekeyUpdate(ctx context.Context, data map[string]any) (*Response,
 	if a == nil {
 		return nil, badRequest("no rekey in progress")
 	}
+	if a.plan != nil {
+		return nil, badRequest("the rekey is waiting for verification of the new shares (sys/rekey/verify)")
+	}
 	key, done, err := c.addCeremonyShare(ctx, cur, a.shares, a.nonce, nonce, share, "rekey", "rekey")
 	if err != nil {
 		return nil, err
@@ -227,22 +305,181 @@ func (c *Core) rekeyUpdate(ctx context.Context, data map[string]any) (*Response,
 		out["complete"] = false
 		return &Response{Raw: out}, nil
 	}
-	defer key.Zero()
-	newShares, err := c.barrier.Rekey(ctx, a.cfg)
+	key.Zero()
+	plan, err := c.barrier.PrepareRekey(a.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("core: rekey: %w", err)
 	}
-	c.ceremonies.dropRekeyLocked()
-	c.log.Info("rekey completed", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
-	keys, keysB64, warnings := c.encodeShares(newShares, a.pgpKeys)
+	// Encrypt the new shares before anything is in force: if that fails,
+	// the rekey fails and the old shares stay, never a plaintext share.
+	keys, keysB64, raw, err := c.encodeShares(plan.Shares(), a.pgpKeys)
+	if err != nil {
+		plan.Zero()
+		c.ceremonies.dropRekeyLocked()
+		c.log.Error("rekey aborted: encrypting the new shares failed; the old shares stay in force", "error", err)
+		return nil, fmt.Errorf("core: rekey aborted, the old unseal key stays in force: %w", err)
+	}
+	for _, sh := range plan.TakeShares() { // the plan keeps only the key
+		clear(sh)
+	}
+	if !a.backup { // raw is kept only to back the PGP ciphertexts up
+		for _, k := range raw {
+			clear(k)
+		}
+		raw = nil
+	}
 	out := map[string]any{
 		"nonce": a.nonce, "complete": true, "keys": keys, "keys_base64": keysB64,
-		"pgp_fingerprints": nil, "backup": false, "verification_required": false, "verification_nonce": "",
+		"pgp_fingerprints": nil, "backup": a.backup, "verification_required": a.verify, "verification_nonce": "",
 	}
-	if len(warnings) > 0 {
-		out["warnings"] = warnings
+	if len(a.fingerprints) > 0 {
+		out["pgp_fingerprints"] = a.fingerprints
+	}
+	if a.verify {
+		a.plan, a.planKeys, a.verifyNonce, a.verified = plan, raw, uuid.NewString(), seal.NewUnsealer()
+		a.shares.Reset()
+		out["verification_nonce"] = a.verifyNonce
+		c.log.Info("rekey: new shares issued; they take effect once a threshold of them is verified", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
+		return &Response{Raw: out}, nil
+	}
+	defer plan.Zero()
+	w, err := c.commitRekeyLocked(ctx, a, plan, raw)
+	if err != nil {
+		for _, k := range raw {
+			clear(k)
+		}
+		c.ceremonies.dropRekeyLocked()
+		return nil, err
+	}
+	if w != "" {
+		out["warnings"] = []string{w}
 	}
 	return &Response{Raw: out}, nil
+}
+
+// commitRekeyLocked puts plan in force, stores the backup if asked, clears
+// raw and ends the attempt. It returns a warning when only the backup
+// failed. On error nothing changed and the attempt and raw are left to the
+// caller. The caller holds c.ceremonies.mu.
+func (c *Core) commitRekeyLocked(ctx context.Context, a *rekeyAttempt, plan *seal.RekeyPlan, raw [][]byte) (string, error) {
+	if err := c.barrier.CommitRekey(ctx, plan); err != nil {
+		return "", fmt.Errorf("core: rekey: %w", err)
+	}
+	warning := ""
+	if a.backup {
+		b := rekeyBackup{Nonce: a.nonce, Keys: map[string][]string{}}
+		for i, k := range raw {
+			fp := a.fingerprints[i]
+			b.Keys[fp] = append(b.Keys[fp], hex.EncodeToString(k))
+		}
+		if err := c.putJSON(ctx, rekeyBackupKey, b); err != nil {
+			c.log.Error("rekey: storing the backup of the encrypted shares failed", "error", err)
+			warning = "the new shares are in force, but storing their backup failed: " + err.Error()
+		}
+	}
+	for _, k := range raw {
+		clear(k)
+	}
+	c.ceremonies.dropRekeyLocked()
+	c.log.Info("rekey completed", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
+	return warning, nil
+}
+
+func (c *Core) rekeyVerifyStatus() (*Response, error) {
+	c.ceremonies.mu.Lock()
+	defer c.ceremonies.mu.Unlock()
+	a := c.ceremonies.rekey
+	if a == nil || a.plan == nil {
+		return nil, badRequest("no rekey verification is in progress")
+	}
+	cfg := a.plan.Config()
+	return &Response{Raw: map[string]any{
+		"started": true, "nonce": a.verifyNonce, "t": cfg.Threshold, "n": cfg.Shares, "progress": a.verified.Progress().N,
+	}}, nil
+}
+
+// rekeyVerify collects new shares; at the threshold, if they combine to the
+// new key, the rekey is put in force.
+func (c *Core) rekeyVerify(ctx context.Context, data map[string]any) (*Response, error) {
+	share, nonce, err := shareParams(data)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(share)
+	c.ceremonies.mu.Lock()
+	defer c.ceremonies.mu.Unlock()
+	a := c.ceremonies.rekey
+	if a == nil || a.plan == nil {
+		return nil, badRequest("no rekey verification is in progress")
+	}
+	if nonce != a.verifyNonce {
+		return nil, badRequest("incorrect nonce")
+	}
+	cfg := a.plan.Config()
+	key, p, err := a.verified.Add(cfg, share)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		return &Response{Raw: map[string]any{"nonce": a.verifyNonce, "complete": false, "started": true, "t": cfg.Threshold, "n": cfg.Shares, "progress": p.N}}, nil
+	}
+	ok := a.plan.Matches(key)
+	key.Zero()
+	if !ok {
+		a.verified.Reset()
+		c.log.Warn("rekey verification: the new shares do not combine to the new key; progress reset")
+		return nil, badRequest("the shares given do not combine to the new unseal key; verification progress was reset")
+	}
+	verifyNonce, plan, raw := a.verifyNonce, a.plan, a.planKeys
+	a.plan, a.planKeys = nil, nil // owned here now: the attempt may be dropped
+	w, err := c.commitRekeyLocked(ctx, a, plan, raw)
+	if err != nil {
+		a.plan, a.planKeys = plan, raw // still pending: the keyholders may retry
+		a.verified.Reset()
+		return nil, err
+	}
+	plan.Zero()
+	out := map[string]any{"nonce": verifyNonce, "complete": true}
+	if w != "" {
+		out["warnings"] = []string{w}
+	}
+	return &Response{Raw: out}, nil
+}
+
+// rekeyVerifyCancel restarts the verification (new nonce, no progress);
+// the rekey attempt and its new shares stay.
+func (c *Core) rekeyVerifyCancel() (*Response, error) {
+	c.ceremonies.mu.Lock()
+	defer c.ceremonies.mu.Unlock()
+	a := c.ceremonies.rekey
+	if a == nil || a.plan == nil {
+		return &Response{}, nil
+	}
+	a.verified.Reset()
+	a.verifyNonce = uuid.NewString()
+	cfg := a.plan.Config()
+	return &Response{Raw: map[string]any{"started": true, "nonce": a.verifyNonce, "t": cfg.Threshold, "n": cfg.Shares, "progress": 0}}, nil
+}
+
+func (c *Core) rekeyBackupRead(ctx context.Context) (*Response, error) {
+	var b rekeyBackup
+	if err := c.getJSON(ctx, rekeyBackupKey, &b); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, secrets.Errorf(secrets.ErrNotFound, "no backed-up keys found")
+		}
+		return nil, err
+	}
+	b64 := map[string][]string{}
+	for fp, ks := range b.Keys {
+		for _, k := range ks {
+			raw, err := hex.DecodeString(k)
+			if err != nil {
+				return nil, fmt.Errorf("core: rekey backup: %w", err)
+			}
+			b64[fp] = append(b64[fp], base64.StdEncoding.EncodeToString(raw))
+		}
+	}
+	return &Response{Data: map[string]any{"nonce": b.Nonce, "keys": b.Keys, "keys_base64": b64}}, nil
 }
 
 // ceremonyInput reads the share and nonce of a rekey or generate-root
@@ -289,33 +526,37 @@ func (c *Core) addCeremonyShare(ctx context.Context, cur *seal.Config, shares *s
 	return key, true, nil
 }
 
-// encodeShares returns the shares as hex and base64 strings and zeroes
-// them. With PGP keys each share is first hex-encoded and then encrypted,
-// as Vault does, so `base64 -d | gpg -d` yields the hex share. The keys
-// were checked when the attempt started; if encryption still fails, the
-// share is returned in plaintext with a warning rather than lost: the new
-// key is already in force.
-func (c *Core) encodeShares(shares [][]byte, pgpKeys []string) (keys, keysB64, warnings []string) {
+// encodeShares returns the shares as hex and base64 strings, and the raw
+// bytes returned (ciphertexts with PGP keys) for a backup; the caller
+// clears raw. With PGP keys each share is first hex-encoded and then
+// encrypted, as Vault does, so `base64 -d | gpg -d` yields the hex share.
+// If any encryption fails it returns an error and nothing else: a share is
+// never handed out in plaintext when PGP keys were asked for. shares are
+// left to their owner.
+func (c *Core) encodeShares(shares [][]byte, pgpKeys []string) (keys, keysB64 []string, raw [][]byte, err error) {
 	keys = make([]string, len(shares))
 	keysB64 = make([]string, len(shares))
+	raw = make([][]byte, len(shares))
 	for i, s := range shares {
-		out := s
+		out := slices.Clone(s)
 		if len(pgpKeys) > 0 {
 			h := []byte(hex.EncodeToString(s))
 			ct, err := c.cfg.ShareEncrypter(h, pgpKeys[i])
 			clear(h)
+			clear(out)
 			if err != nil {
-				c.log.Error("encrypting a new share failed; returning it unencrypted", "share", i+1, "error", err)
-				warnings = append(warnings, fmt.Sprintf("encrypting share %d failed (%v): it is returned unencrypted", i+1, err))
-			} else {
-				out = ct
+				for _, r := range raw {
+					clear(r)
+				}
+				return nil, nil, nil, fmt.Errorf("encrypting new share %d to its PGP key: %w", i+1, err)
 			}
+			out = ct
 		}
 		keys[i] = hex.EncodeToString(out)
 		keysB64[i] = base64.StdEncoding.EncodeToString(out)
-		clear(s)
+		raw[i] = out
 	}
-	return keys, keysB64, warnings
+	return keys, keysB64, raw, nil
 }
 
 // checkPGPKeys makes sure every key can encrypt before a ceremony starts,

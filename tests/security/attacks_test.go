@@ -1,6 +1,7 @@
 package security
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,6 +41,7 @@ var attacks = []struct {
 	{"join/challenge-flood", attackJoinFlood},
 	{"join/one-loop-per-node", attackJoinLoops},
 	{"disk/key-rotation", attackKeyRotation},
+	{"ceremony/rekey-lost-answer", attackRekeyLostAnswer},
 	{"dos/oversized-body", attackOversized},
 	{"dos/slow-body", attackSlowBody},
 }
@@ -97,12 +99,31 @@ func attackSpoofedClientHeader(t *testing.T, c *cluster) {
 	}
 }
 
-// Row: anonymous client sends a body above max_request_size.
+// Row: anonymous client sends a body above max_request_size. The server
+// answers 413 (it may close before the client has written everything, so
+// a broken pipe also counts as refused; an accepted write never does).
 func attackOversized(t *testing.T, c *cluster) {
-	big := map[string]string{"v": strings.Repeat("x", 70000)}
+	big, _ := json.Marshal(map[string]map[string]string{"data": {"v": strings.Repeat("x", 70000)}})
 	for _, n := range c.nodes {
-		if code, _ := raw(t, n, "127.0.0.1", "PUT", "/v1/secret/data/big", c.root, big, nil); code != http.StatusRequestEntityTooLarge {
-			t.Errorf("%s: oversized body got %d, want 413", n.id, code)
+		got413 := false
+		for try := 0; try < 5 && !got413; try++ {
+			req, _ := http.NewRequest("PUT", n.addr+"/v1/secret/data/big", bytes.NewReader(big))
+			req.Header.Set("X-Vault-Token", c.root)
+			resp, err := (&http.Client{Transport: transportFrom("127.0.0.1"), Timeout: 15 * time.Second}).Do(req)
+			if err != nil {
+				continue
+			}
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				t.Fatalf("%s: oversized body accepted", n.id)
+			}
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("%s: oversized body got %d, want 413", n.id, resp.StatusCode)
+			}
+			got413 = true
+		}
+		if !got413 {
+			t.Errorf("%s: no 413 in 5 tries", n.id)
 		}
 	}
 }
@@ -424,5 +445,55 @@ func attackKeyRotation(t *testing.T, c *cluster) {
 		if err != nil || s == nil || s.Data["v"] != "old-term" {
 			t.Errorf("%s: data from the old term = %v, %v", n.id, s, err)
 		}
+	}
+}
+
+// Row: a rekey answer (the new shares) is lost on its way to the
+// keyholders, or an operator mistypes. With require_verification the old
+// key stays in force until a threshold of the new shares is presented
+// back; every step goes through a standby.
+func attackRekeyLostAnswer(t *testing.T, c *cluster) {
+	sys := client(t, c.standbys[0], "127.0.0.1", c.root).Sys()
+	rekey := func() *vaultapi.RekeyUpdateResponse {
+		t.Helper()
+		st, err := sys.RekeyInit(&vaultapi.RekeyInitRequest{SecretShares: 1, SecretThreshold: 1, RequireVerification: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.VerificationRequired {
+			t.Fatalf("status = %+v", st)
+		}
+		up, err := sys.RekeyUpdate(c.key, st.Nonce)
+		if err != nil {
+			t.Fatalf("rekey with the current key: %v", err)
+		}
+		if !up.Complete || !up.VerificationRequired || up.VerificationNonce == "" || len(up.KeysB64) != 1 {
+			t.Fatalf("update = %+v", up)
+		}
+		return up
+	}
+	rekey() // ...and the answer is lost:
+	if err := sys.RekeyCancel(); err != nil {
+		t.Fatal(err)
+	}
+	up := rekey() // the old key still works
+	if _, err := sys.RekeyVerificationUpdate(c.key, up.VerificationNonce); err == nil {
+		t.Fatal("the old key verified the new one")
+	}
+	v, err := sys.RekeyVerificationUpdate(up.KeysB64[0], up.VerificationNonce)
+	if err != nil || !v.Complete {
+		t.Fatalf("verification = %+v, %v", v, err)
+	}
+	old := c.key
+	c.key = up.KeysB64[0]
+	st, err := sys.RekeyInit(&vaultapi.RekeyInitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.RekeyUpdate(old, st.Nonce); err == nil {
+		t.Error("the old key still rekeys after a verified rekey")
+	}
+	if err := sys.RekeyCancel(); err != nil {
+		t.Fatal(err)
 	}
 }

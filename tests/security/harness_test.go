@@ -98,6 +98,17 @@ const listenerExtra = `
 
 func startNode(t *testing.T, id string, apiPort, clPort int, joins []string) *node {
 	t.Helper()
+	n, err := tryStartNode(t, id, apiPort, clPort, joins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// tryStartNode starts a node; an error means it exited before listening
+// (typically a port taken since freePort chose it).
+func tryStartNode(t *testing.T, id string, apiPort, clPort int, joins []string) (*node, error) {
+	t.Helper()
 	dir := t.TempDir()
 	var rj strings.Builder
 	for _, j := range joins {
@@ -137,10 +148,12 @@ log_level     = "info"
 			t.Logf("---- %s log (tail) ----\n%s", id, tailLines(n.log.String(), 40))
 		}
 	})
+	var exited error
 	waitFor(t, 30*time.Second, id+" to listen", func() bool {
 		select {
 		case <-n.done:
-			t.Fatalf("%s exited: %s", id, n.log.String())
+			exited = fmt.Errorf("%s exited: %s", id, n.log.String())
+			return true
 		default:
 		}
 		resp, err := http.Get(n.addr + "/v1/sys/health")
@@ -150,7 +163,10 @@ log_level     = "info"
 		resp.Body.Close()
 		return true
 	})
-	return n
+	if exited != nil {
+		return nil, exited
+	}
+	return n, nil
 }
 
 func tailLines(s string, k int) string {
@@ -178,26 +194,48 @@ type cluster struct {
 	active   *node
 	standbys []*node
 	root     string
+	key      string // the unseal key (1 of 1), base64
 }
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	var api, cl [3]int
-	for i := range api {
-		api[i], cl[i] = freePort(t), freePort(t)
+	c := &cluster{}
+	for attempt := 1; ; attempt++ {
+		var api, cl [3]int
+		for i := range api {
+			api[i], cl[i] = freePort(t), freePort(t)
+		}
+		first := fmt.Sprintf("http://127.0.0.1:%d", api[0])
+		c.nodes = nil
+		var err error
+		for i, id := range []string{"node1", "node2", "node3"} {
+			var joins []string
+			if i > 0 {
+				joins = []string{first}
+			}
+			var n *node
+			if n, err = tryStartNode(t, id, api[i], cl[i], joins); err != nil {
+				break
+			}
+			c.nodes = append(c.nodes, n)
+		}
+		if err == nil {
+			break
+		}
+		for _, n := range c.nodes {
+			n.kill()
+		}
+		if attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("retrying the cluster start on other ports: %v", err)
 	}
-	first := fmt.Sprintf("http://127.0.0.1:%d", api[0])
-	c := &cluster{nodes: []*node{
-		startNode(t, "node1", api[0], cl[0], nil),
-		startNode(t, "node2", api[1], cl[1], []string{first}),
-		startNode(t, "node3", api[2], cl[2], []string{first}),
-	}}
 	vc := client(t, c.nodes[0], "127.0.0.1", "")
 	init, err := vc.Sys().Init(&vaultapi.InitRequest{SecretShares: 1, SecretThreshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.root = init.RootToken
+	c.root, c.key = init.RootToken, init.KeysB64[0]
 	for _, n := range c.nodes {
 		nc := client(t, n, "127.0.0.1", "")
 		waitFor(t, 30*time.Second, n.id+" to know the cluster's seal", func() bool {

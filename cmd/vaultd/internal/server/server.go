@@ -28,11 +28,11 @@ import (
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/auth/approle"
 	"github.com/vaultd/vaultd/auth/userpass"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
@@ -289,7 +289,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	c, err := core.New(core.Config{
 		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
-		ShareEncrypter:  pgp.Encrypt,
+		ShareEncrypter: pgp.Encrypt, PGPFingerprint: pgp.Fingerprint,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
 		NoBootstrap: cfg.Storage != nil && len(cfg.Storage.RetryJoin) > 0 && !isSeed(cfg, n.APIAddr),
 		ClusterTLS:  n.clusterTLS(), Members: n.members(), // cluster.go
