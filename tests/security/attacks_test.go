@@ -35,6 +35,7 @@ var attacks = []struct {
 	{"acl/bare-mount-path", attackBareMount},
 	{"acl/case-userpass-user", attackCaseUserpass},
 	{"acl/case-policy-name", attackCasePolicy},
+	{"cidr/userpass-login-through-standby", attackUserpassLoginCIDR},
 	{"acl/path-tricks", attackPathTricks},
 	{"token/child-inherits-bound-cidrs", attackChildTokenCIDRs},
 	{"token/body-token-bound-cidrs", attackBodyTokenCIDRs},
@@ -495,5 +496,23 @@ func attackRekeyLostAnswer(t *testing.T, c *cluster) {
 	}
 	if err := sys.RekeyCancel(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Row: a userpass user bound to 127.0.0.5 logs in through a standby, from
+// its address and from elsewhere (the login check sees the real client).
+// Runs after acl/case-userpass-user, which enables userpass.
+func attackUserpassLoginCIDR(t *testing.T, c *cluster) {
+	rc := client(t, c.active, "127.0.0.1", c.root)
+	if _, err := rc.Logical().Write("auth/userpass/users/bound", map[string]any{"password": "pw", "token_bound_cidrs": "127.0.0.5/32"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.nodes {
+		if code, body := raw(t, n, "127.0.0.5", "POST", "/v1/auth/userpass/login/bound", "", map[string]any{"password": "pw"}, nil); code != 200 {
+			t.Errorf("%s: login from the bound address got %d %s", n.id, code, body)
+		}
+		if code, _ := raw(t, n, "127.0.0.6", "POST", "/v1/auth/userpass/login/bound", "", map[string]any{"password": "pw"}, nil); code == 200 {
+			t.Errorf("%s: login from outside token_bound_cidrs succeeded", n.id)
+		}
 	}
 }
