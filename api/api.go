@@ -253,6 +253,7 @@ var statusOf = []struct {
 	{core.ErrNotInitialized, http.StatusServiceUnavailable},
 	{core.ErrStandby, http.StatusServiceUnavailable},
 	{core.ErrNoActiveNode, http.StatusServiceUnavailable},
+	{context.DeadlineExceeded, http.StatusServiceUnavailable}, // max_request_duration
 }
 
 // messageOf is the text Vault shows for errors that carry no user message.
@@ -260,6 +261,7 @@ var messageOf = map[error]string{
 	core.ErrSealed:             "Vault is sealed",
 	core.ErrNotInitialized:     "Vault is not initialized",
 	core.ErrAlreadyInitialized: "Vault is already initialized",
+	context.DeadlineExceeded:   "the request took longer than the listener's max_request_duration",
 	core.ErrInvalidKey:         "cipher: message authentication failed: the unseal key is wrong; unseal progress was reset",
 	core.ErrStandby:            "node is in standby mode and could not forward the request",
 	core.ErrNoActiveNode:       "no active node is known; retry after the cluster has elected one",
