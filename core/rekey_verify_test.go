@@ -149,8 +149,8 @@ func TestRekey_BackupAndFingerprints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bk := br.Data
-	keys := bk["keys_base64"].(map[string][]string)
+	bk, _ := br.Raw["data"].(map[string]any)
+	keys, _ := bk["keys_base64"].(map[string][]string)
 	if bk["nonce"] != up["nonce"] || len(keys["fp-k1"]) != 1 || keys["fp-k1"][0] != base64.StdEncoding.EncodeToString(cts[0]) {
 		t.Fatalf("backup = %v", bk)
 	}

@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vaultd/vaultd/core/tokens"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/vaultd/vaultd/core/acl"
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -58,21 +58,6 @@ type Response struct {
 	ContentType string
 }
 
-// ResponseAuth is the "auth" block of a login or token-create response.
-type ResponseAuth struct {
-	ClientToken   string            `json:"client_token"`
-	Accessor      string            `json:"accessor"`
-	Policies      []string          `json:"policies"`
-	TokenPolicies []string          `json:"token_policies"`
-	Metadata      map[string]string `json:"metadata"`
-	LeaseDuration int               `json:"lease_duration"`
-	Renewable     bool              `json:"renewable"`
-	EntityID      string            `json:"entity_id"`
-	TokenType     string            `json:"token_type"`
-	Orphan        bool              `json:"orphan"`
-	NumUses       int               `json:"num_uses"`
-}
-
 // HandleRequest runs a request on the active node:
 //
 //	token lookup (+ num_uses) → audit (request) → ACL → router → engine
@@ -92,7 +77,7 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	if err := checkPath(req.Path); err != nil {
 		return nil, err
 	}
-	ctx = context.WithValue(ctx, remoteAddrKey{}, req.RemoteAddr)
+	ctx = tokens.WithRemoteAddr(ctx, req.RemoteAddr) // for tokens named in bodies
 	var te *TokenEntry
 	if !c.isUnauthenticated(req.Path) {
 		te, err = c.authenticate(ctx, req)
@@ -129,15 +114,12 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	return resp, err
 }
 
-type remoteAddrKey struct{}
-
 // lookupBodyToken looks up a token a request names in its body (token
 // lookup/renew, sys/capabilities, sys/wrapping/*). The token's
 // token_bound_cidrs hold for it as for the caller's own: from outside them
 // it is refused like an unknown token.
 func (c *Core) lookupBodyToken(ctx context.Context, id string) (*TokenEntry, error) {
-	remote, _ := ctx.Value(remoteAddrKey{}).(string)
-	return c.tokens.LookupFrom(ctx, id, remote)
+	return c.tokens.LookupBody(ctx, id)
 }
 
 // wrappable: only successful responses with something in them are

@@ -411,11 +411,17 @@ type RekeyPlan struct {
 // PrepareRekey makes a new unseal key for cfg and splits it, without
 // writing anything.
 func (b *Barrier) PrepareRekey(cfg Config) (*RekeyPlan, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	if b.Sealed() {
 		return nil, ErrSealed
+	}
+	return NewRekeyPlan(cfg)
+}
+
+// NewRekeyPlan makes a new random unseal key for cfg and splits it; only
+// CommitRekey on an unsealed barrier puts it in force.
+func NewRekeyPlan(cfg Config) (*RekeyPlan, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	unsealKey, err := randomKey()
 	if err != nil {

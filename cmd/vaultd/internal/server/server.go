@@ -180,6 +180,9 @@ type Node struct {
 	Port    *clusterport.Port
 	runCtx  context.Context
 	dataDir string
+	// dialSrc is the source address of outgoing cluster connections and
+	// join requests (cluster.go sourceIP); nil: any.
+	dialSrc net.IP
 	log     *slog.Logger
 
 	cancel  context.CancelFunc
@@ -309,6 +312,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 
 	fwd := n.forwarder(c)                           // cluster.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
+	cpu, limiter := admissionFromConfig(cfg, log)   // admission.go
 	var uiHandler http.Handler
 	if cfg.UI {
 		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
@@ -318,14 +322,20 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		if err != nil {
 			return nil, err
 		}
-		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
+		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
 			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
-			UI: uiHandler, CORSOrigins: origins.Origins,
-			MaxRequestDuration: l.MaxRequestDuration, XFF: xff}, c).Handler()
+			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
+			MaxRequestDuration: l.MaxRequestDuration, XFF: xff}
+		if l.DisableRequestLimiter {
+			acfg.Limiter = nil
+		}
+		as := api.New(acfg, c)
+		h := as.Handler()
 		if i == 0 && n.Port != nil {
-			// Forwarded requests run the same handler chain; only they may
-			// carry the client address a standby saw (api.HeaderClientAddr).
-			n.Port.SetForwardHandler(api.ClusterForwarded(h))
+			// Forwarded requests run the same handler chain, without the
+			// request limiter: the cluster port is never limited. Only they
+			// may carry the client address a standby saw (api.HeaderClientAddr).
+			n.Port.SetForwardHandler(as.ClusterHandler())
 		}
 		srv := httpServer(l, h, log)
 		ln := lns[i]
@@ -348,7 +358,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	if n.Store != nil {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.peersLoop(rctx) }()
-		n.startJoinLoop(retryJoinLeaders(cfg.Storage.RetryJoin, log))
+		n.startJoinLoop(retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log))
 	}
 	ok = true
 	return n, nil

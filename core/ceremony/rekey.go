@@ -1,4 +1,21 @@
-package core
+// Package ceremony runs the operator ceremonies sys/rekey/* and
+// sys/generate-root/* on the active node.
+//
+// Both follow Vault's flow and wire format (an attempt is started with a
+// nonce, keyholders submit shares of the current unseal key until the
+// threshold is reached), with one difference: the requests go through
+// core's HandleRequest, so each needs a valid token with sudo on its path
+// besides the shares, and each is audited like any other request. Nobody
+// can start or cancel a ceremony anonymously.
+//
+// Attempts live in memory on the active node only. Collected shares are
+// zeroed when the attempt completes or is cancelled, and on seal and
+// step-down (core calls Reset).
+//
+// It imports seal (the share collector and configuration types) and
+// secrets (error kinds); it reaches the barrier and the token store through
+// the Barrier interface and Config.MintRoot.
+package ceremony
 
 import (
 	"context"
@@ -7,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,58 +34,104 @@ import (
 
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
-	"github.com/vaultd/vaultd/storage"
 )
 
-// Operator ceremonies: sys/rekey/* and sys/generate-root/*.
-//
-// Both follow Vault's flow and wire format (an attempt is started with a
-// nonce, keyholders submit shares of the current unseal key until the
-// threshold is reached), with one difference: the requests go through
-// HandleRequest, so each needs a valid token with sudo on its path besides
-// the shares, and each is audited like any other request. Nobody can start
-// or cancel a ceremony anonymously.
-//
-// Attempts live in memory on the active node only. Collected shares are
-// zeroed when the attempt completes or is cancelled, and on seal and
-// step-down (teardown calls ceremonies.reset).
+// Barrier is what the ceremonies need from the barrier (*seal.Barrier).
+type Barrier interface {
+	SealConfig(ctx context.Context) (*seal.Config, error)
+	// CheckKey reports seal.ErrInvalidKey unless key is the unseal key.
+	CheckKey(ctx context.Context, key []byte) error
+	// PrepareRekey makes a new unseal key and its shares without putting
+	// them in force; CommitRekey puts a plan in force.
+	PrepareRekey(cfg seal.Config) (*seal.RekeyPlan, error)
+	CommitRekey(ctx context.Context, p *seal.RekeyPlan) error
+}
 
-// operatorCeremonies holds the node's in-progress rekey and generate-root
-// attempts. The zero value is ready to use.
-type operatorCeremonies struct {
+// BackupStore keeps the PGP-encrypted shares of the last rekey with
+// backup = true (Vault's core/unseal-keys-backup), behind the barrier.
+type BackupStore interface {
+	PutBackup(ctx context.Context, b []byte) error
+	// GetBackup returns found = false when there is none.
+	GetBackup(ctx context.Context) (b []byte, found bool, err error)
+	DeleteBackup(ctx context.Context) error
+}
+
+// Encrypter encrypts plain to a base64 OpenPGP public key.
+type Encrypter func(plain []byte, base64PubKey string) ([]byte, error)
+
+// Config configures a Service.
+type Config struct {
+	Barrier Barrier
+	// Encrypter encrypts new shares (pgp_keys) and the generated root
+	// token (pgp_key); nil disables PGP.
+	Encrypter Encrypter
+	// MintRoot creates a new root token (generate-root's result).
+	MintRoot func(ctx context.Context) (string, error)
+	// RandomID returns n random token characters (the server-made OTP).
+	RandomID func(n int) (string, error)
+	// Fingerprint returns the fingerprint of a base64 OpenPGP public key
+	// (rekey and generate-root status show them); nil shows none.
+	Fingerprint func(base64PubKey string) (string, error)
+	// Backup stores rekey backups; nil refuses backup = true.
+	Backup BackupStore
+	Logger *slog.Logger
+}
+
+// Service holds the node's in-progress rekey and generate-root attempts.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
 	mu      sync.Mutex // guards rekey and genRoot, and serialises their updates
 	rekey   *rekeyAttempt
 	genRoot *genRootAttempt
 }
 
-// reset cancels both attempts and zeroes what they collected.
-func (o *operatorCeremonies) reset() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.dropRekeyLocked()
-	o.dropGenRootLocked()
+// New builds a Service.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, log: cfg.Logger}
 }
 
-func (o *operatorCeremonies) dropRekeyLocked() {
-	if o.rekey != nil {
-		o.rekey.shares.Reset()
-		o.rekey.plan.Zero()
-		for _, k := range o.rekey.planKeys {
+// Reset cancels both attempts and zeroes what they collected (on seal and
+// step-down).
+func (s *Service) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropRekeyLocked()
+	s.dropGenRootLocked()
+}
+
+func unsupportedOp() error {
+	return secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
+}
+
+func badRequest(format string, args ...any) error {
+	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)
+}
+
+func (s *Service) dropRekeyLocked() {
+	if a := s.rekey; a != nil {
+		a.shares.Reset()
+		a.plan.Zero()
+		for _, k := range a.planKeys {
 			clear(k)
 		}
-		if o.rekey.verified != nil {
-			o.rekey.verified.Reset()
+		if a.verified != nil {
+			a.verified.Reset()
 		}
-		o.rekey = nil
+		s.rekey = nil
 	}
 }
 
 // rekeyAttempt is a rekey in progress: the new configuration and the shares
 // of the current unseal key collected so far. With require_verification,
-// once the threshold of old shares is in, plan holds the new key and
-// shares, which are not in force until a threshold of the new shares has
-// been presented back to sys/rekey/verify: an answer lost on the way to
-// the keyholders costs nothing, the old shares still unseal.
+// once the threshold of old shares is in, plan holds the new key, which is
+// not in force until a threshold of the new shares has been presented back
+// to sys/rekey/verify: an answer lost on its way to the keyholders costs
+// nothing, the old shares still unseal.
 type rekeyAttempt struct {
 	nonce        string
 	cfg          seal.Config // the new shares/threshold
@@ -79,100 +143,98 @@ type rekeyAttempt struct {
 
 	// Verification phase (verify only): the new key, not yet in force.
 	plan        *seal.RekeyPlan
-	planKeys    [][]byte // the encrypted (or plain) new shares as returned, for the backup
+	planKeys    [][]byte // the encrypted new shares as returned, for the backup
 	verifyNonce string
 	verified    *seal.Unsealer
 }
-
-// rekeyBackupKey holds the PGP-encrypted shares of the last rekey with
-// backup = true (Vault's core/unseal-keys-backup), under the barrier.
-const rekeyBackupKey = "core/unseal-keys-backup"
 
 type rekeyBackup struct {
 	Nonce string              `json:"nonce"`
 	Keys  map[string][]string `json:"keys"` // fingerprint -> hex ciphertexts
 }
 
-// sysCeremony serves sys/rekey/* and sys/generate-root/*; handleSys has
-// already checked the token and its sudo capability.
-func (c *Core) sysCeremony(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
+// Handle serves sys/rekey/* and sys/generate-root/* (path is the full
+// request path); core has already checked the token and its sudo
+// capability. The result is the whole JSON body (no envelope); nil means
+// 204.
+func (s *Service) Handle(ctx context.Context, op secrets.Operation, path string, data map[string]any) (map[string]any, error) {
 	switch path {
 	case "sys/rekey/init":
 		switch op {
 		case secrets.OpRead:
-			return c.rekeyStatus(ctx)
+			return s.rekeyStatus(ctx)
 		case secrets.OpUpdate, secrets.OpCreate:
-			return c.rekeyInit(ctx, data)
+			return s.rekeyInit(ctx, data)
 		case secrets.OpDelete:
-			return c.rekeyCancel(data)
+			return s.rekeyCancel(data)
 		}
 		return nil, unsupportedOp()
 	case "sys/rekey/update":
 		if op != secrets.OpUpdate && op != secrets.OpCreate {
 			return nil, unsupportedOp()
 		}
-		return c.rekeyUpdate(ctx, data)
+		return s.rekeyUpdate(ctx, data)
 	case "sys/rekey/verify":
 		switch op {
 		case secrets.OpRead:
-			return c.rekeyVerifyStatus()
+			return s.rekeyVerifyStatus()
 		case secrets.OpUpdate, secrets.OpCreate:
-			return c.rekeyVerify(ctx, data)
+			return s.rekeyVerify(ctx, data)
 		case secrets.OpDelete:
-			return c.rekeyVerifyCancel()
+			return s.rekeyVerifyCancel()
 		}
 		return nil, unsupportedOp()
 	case "sys/rekey/backup":
 		switch op {
 		case secrets.OpRead:
-			return c.rekeyBackupRead(ctx)
+			return s.rekeyBackupRead(ctx)
 		case secrets.OpDelete:
-			if err := c.barrier.Delete(ctx, rekeyBackupKey); err != nil {
-				return nil, err
+			if s.cfg.Backup == nil {
+				return nil, nil
 			}
-			return &Response{}, nil
+			return nil, s.cfg.Backup.DeleteBackup(ctx)
 		}
 		return nil, unsupportedOp()
 	case "sys/generate-root/attempt":
 		switch op {
 		case secrets.OpRead:
-			return c.genRootStatus(ctx)
+			return s.genRootStatus(ctx)
 		case secrets.OpUpdate, secrets.OpCreate:
-			return c.genRootInit(ctx, data)
+			return s.genRootInit(ctx, data)
 		case secrets.OpDelete:
-			return c.genRootCancel(data)
+			return s.genRootCancel(data)
 		}
 		return nil, unsupportedOp()
 	case "sys/generate-root/update":
 		if op != secrets.OpUpdate && op != secrets.OpCreate {
 			return nil, unsupportedOp()
 		}
-		return c.genRootUpdate(ctx, data)
+		return s.genRootUpdate(ctx, data)
 	}
 	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
 }
 
-// isCeremonyPath reports whether path belongs to sysCeremony.
-func isCeremonyPath(path string) bool {
+// IsPath reports whether path belongs to Handle.
+func IsPath(path string) bool {
 	return strings.HasPrefix(path, "sys/rekey/") || strings.HasPrefix(path, "sys/generate-root/")
 }
 
-func (c *Core) rekeyStatus(ctx context.Context) (*Response, error) {
-	cur, err := c.barrier.SealConfig(ctx)
+func (s *Service) rekeyStatus(ctx context.Context) (map[string]any, error) {
+	cur, err := s.cfg.Barrier.SealConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	return &Response{Raw: c.rekeyStatusLocked(cur)}, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rekeyStatusLocked(cur), nil
 }
 
-func (c *Core) rekeyStatusLocked(cur *seal.Config) map[string]any {
+func (s *Service) rekeyStatusLocked(cur *seal.Config) map[string]any {
 	out := map[string]any{
 		"started": false, "nonce": "", "t": 0, "n": 0, "progress": 0, "required": cur.Threshold,
 		"pgp_fingerprints": nil, "backup": false, "verification_required": false, "verification_nonce": "",
 	}
-	if a := c.ceremonies.rekey; a != nil {
+	if a := s.rekey; a != nil {
 		out["started"], out["nonce"] = true, a.nonce
 		out["t"], out["n"] = a.cfg.Threshold, a.cfg.Shares
 		out["progress"] = a.progress(*cur)
@@ -187,13 +249,13 @@ func (c *Core) rekeyStatusLocked(cur *seal.Config) map[string]any {
 	return out
 }
 
-// fingerprint is the PGP fingerprint of a base64 public key ("" when the
-// server cannot compute one).
-func (c *Core) fingerprint(key string) string {
-	if c.cfg.PGPFingerprint == nil {
+// fingerprint is the PGP fingerprint of a base64 public key ("" when it
+// cannot be computed).
+func (s *Service) fingerprint(key string) string {
+	if s.cfg.Fingerprint == nil {
 		return ""
 	}
-	fp, err := c.cfg.PGPFingerprint(key)
+	fp, err := s.cfg.Fingerprint(key)
 	if err != nil {
 		return ""
 	}
@@ -210,8 +272,8 @@ func (a *rekeyAttempt) progress(cur seal.Config) int {
 	return p.N
 }
 
-func (c *Core) rekeyInit(ctx context.Context, data map[string]any) (*Response, error) {
-	cur, err := c.barrier.SealConfig(ctx)
+func (s *Service) rekeyInit(ctx context.Context, data map[string]any) (map[string]any, error) {
+	cur, err := s.cfg.Barrier.SealConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -244,83 +306,86 @@ func (c *Core) rekeyInit(ctx context.Context, data map[string]any) (*Response, e
 		if len(pgpKeys) != cfg.Shares {
 			return nil, badRequest("incorrect number of PGP keys for rekey: %d, want %d (one per share)", len(pgpKeys), cfg.Shares)
 		}
-		if err := c.checkPGPKeys(pgpKeys); err != nil {
+		if err := s.checkPGPKeys(pgpKeys); err != nil {
 			return nil, err
 		}
 		for _, k := range pgpKeys {
-			fps = append(fps, c.fingerprint(k))
+			fps = append(fps, s.fingerprint(k))
 		}
 	}
 	if backup && len(pgpKeys) == 0 {
 		return nil, badRequest("cannot request a backup of the new keys without providing PGP keys for encryption")
 	}
+	if backup && s.cfg.Backup == nil {
+		return nil, badRequest("backup is not available on this server")
+	}
 	nonce := uuid.NewString()
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	if c.ceremonies.rekey != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rekey != nil {
 		return nil, badRequest("rekey already in progress")
 	}
-	c.ceremonies.rekey = &rekeyAttempt{nonce: nonce, cfg: cfg, pgpKeys: pgpKeys, fingerprints: fps, backup: backup, verify: verify, shares: seal.NewUnsealer()}
-	c.log.Info("rekey started", "secret_shares", cfg.Shares, "secret_threshold", cfg.Threshold, "pgp", len(pgpKeys) > 0, "backup", backup, "require_verification", verify)
-	return &Response{Raw: c.rekeyStatusLocked(cur)}, nil
+	s.rekey = &rekeyAttempt{nonce: nonce, cfg: cfg, pgpKeys: pgpKeys, fingerprints: fps, backup: backup, verify: verify, shares: seal.NewUnsealer()}
+	s.log.Info("rekey started", "secret_shares", cfg.Shares, "secret_threshold", cfg.Threshold, "pgp", len(pgpKeys) > 0, "backup", backup, "require_verification", verify)
+	return s.rekeyStatusLocked(cur), nil
 }
 
-func (c *Core) rekeyCancel(data map[string]any) (*Response, error) {
+func (s *Service) rekeyCancel(data map[string]any) (map[string]any, error) {
 	nonce, _ := data["nonce"].(string)
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	a := c.ceremonies.rekey
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.rekey
 	if a == nil {
-		return &Response{}, nil
+		return nil, nil
 	}
 	if nonce != "" && nonce != a.nonce {
 		return nil, badRequest("incorrect nonce")
 	}
-	c.ceremonies.dropRekeyLocked()
-	c.log.Info("rekey cancelled")
-	return &Response{}, nil
+	s.dropRekeyLocked()
+	s.log.Info("rekey cancelled")
+	return nil, nil
 }
 
-func (c *Core) rekeyUpdate(ctx context.Context, data map[string]any) (*Response, error) {
-	share, nonce, cur, err := c.ceremonyInput(ctx, data)
+func (s *Service) rekeyUpdate(ctx context.Context, data map[string]any) (map[string]any, error) {
+	share, nonce, cur, err := s.ceremonyInput(ctx, data)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(share)
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	a := c.ceremonies.rekey
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.rekey
 	if a == nil {
 		return nil, badRequest("no rekey in progress")
 	}
 	if a.plan != nil {
 		return nil, badRequest("the rekey is waiting for verification of the new shares (sys/rekey/verify)")
 	}
-	key, done, err := c.addCeremonyShare(ctx, cur, a.shares, a.nonce, nonce, share, "rekey", "rekey")
+	key, done, err := s.addCeremonyShare(ctx, cur, a.shares, a.nonce, nonce, share, "rekey", "rekey")
 	if err != nil {
 		return nil, err
 	}
 	if !done {
-		out := c.rekeyStatusLocked(cur)
+		out := s.rekeyStatusLocked(cur)
 		out["complete"] = false
-		return &Response{Raw: out}, nil
+		return out, nil
 	}
 	key.Zero()
-	plan, err := c.barrier.PrepareRekey(a.cfg)
+	plan, err := s.cfg.Barrier.PrepareRekey(a.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("core: rekey: %w", err)
+		return nil, fmt.Errorf("ceremony: rekey: %w", err)
 	}
 	// Encrypt the new shares before anything is in force: if that fails,
 	// the rekey fails and the old shares stay, never a plaintext share.
-	keys, keysB64, raw, err := c.encodeShares(plan.Shares(), a.pgpKeys)
-	if err != nil {
-		plan.Zero()
-		c.ceremonies.dropRekeyLocked()
-		c.log.Error("rekey aborted: encrypting the new shares failed; the old shares stay in force", "error", err)
-		return nil, fmt.Errorf("core: rekey aborted, the old unseal key stays in force: %w", err)
-	}
+	keys, keysB64, raw, err := s.encodeShares(plan.Shares(), a.pgpKeys)
 	for _, sh := range plan.TakeShares() { // the plan keeps only the key
 		clear(sh)
+	}
+	if err != nil {
+		plan.Zero()
+		s.dropRekeyLocked()
+		s.log.Error("rekey aborted: encrypting the new shares failed; the old shares stay in force", "error", err)
+		return nil, fmt.Errorf("ceremony: rekey aborted, the old unseal key stays in force: %w", err)
 	}
 	if !a.backup { // raw is kept only to back the PGP ciphertexts up
 		for _, k := range raw {
@@ -339,31 +404,31 @@ func (c *Core) rekeyUpdate(ctx context.Context, data map[string]any) (*Response,
 		a.plan, a.planKeys, a.verifyNonce, a.verified = plan, raw, uuid.NewString(), seal.NewUnsealer()
 		a.shares.Reset()
 		out["verification_nonce"] = a.verifyNonce
-		c.log.Info("rekey: new shares issued; they take effect once a threshold of them is verified", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
-		return &Response{Raw: out}, nil
+		s.log.Info("rekey: new shares issued; they take effect once a threshold of them is verified", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
+		return out, nil
 	}
 	defer plan.Zero()
-	w, err := c.commitRekeyLocked(ctx, a, plan, raw)
+	w, err := s.commitRekeyLocked(ctx, a, plan, raw)
 	if err != nil {
 		for _, k := range raw {
 			clear(k)
 		}
-		c.ceremonies.dropRekeyLocked()
+		s.dropRekeyLocked()
 		return nil, err
 	}
 	if w != "" {
 		out["warnings"] = []string{w}
 	}
-	return &Response{Raw: out}, nil
+	return out, nil
 }
 
 // commitRekeyLocked puts plan in force, stores the backup if asked, clears
 // raw and ends the attempt. It returns a warning when only the backup
 // failed. On error nothing changed and the attempt and raw are left to the
-// caller. The caller holds c.ceremonies.mu.
-func (c *Core) commitRekeyLocked(ctx context.Context, a *rekeyAttempt, plan *seal.RekeyPlan, raw [][]byte) (string, error) {
-	if err := c.barrier.CommitRekey(ctx, plan); err != nil {
-		return "", fmt.Errorf("core: rekey: %w", err)
+// caller. The caller holds s.mu.
+func (s *Service) commitRekeyLocked(ctx context.Context, a *rekeyAttempt, plan *seal.RekeyPlan, raw [][]byte) (string, error) {
+	if err := s.cfg.Barrier.CommitRekey(ctx, plan); err != nil {
+		return "", fmt.Errorf("ceremony: rekey: %w", err)
 	}
 	warning := ""
 	if a.backup {
@@ -372,43 +437,47 @@ func (c *Core) commitRekeyLocked(ctx context.Context, a *rekeyAttempt, plan *sea
 			fp := a.fingerprints[i]
 			b.Keys[fp] = append(b.Keys[fp], hex.EncodeToString(k))
 		}
-		if err := c.putJSON(ctx, rekeyBackupKey, b); err != nil {
-			c.log.Error("rekey: storing the backup of the encrypted shares failed", "error", err)
+		enc, err := json.Marshal(b)
+		if err == nil {
+			err = s.cfg.Backup.PutBackup(ctx, enc)
+		}
+		if err != nil {
+			s.log.Error("rekey: storing the backup of the encrypted shares failed", "error", err)
 			warning = "the new shares are in force, but storing their backup failed: " + err.Error()
 		}
 	}
 	for _, k := range raw {
 		clear(k)
 	}
-	c.ceremonies.dropRekeyLocked()
-	c.log.Info("rekey completed", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
+	s.dropRekeyLocked()
+	s.log.Info("rekey completed", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
 	return warning, nil
 }
 
-func (c *Core) rekeyVerifyStatus() (*Response, error) {
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	a := c.ceremonies.rekey
+func (s *Service) rekeyVerifyStatus() (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.rekey
 	if a == nil || a.plan == nil {
 		return nil, badRequest("no rekey verification is in progress")
 	}
 	cfg := a.plan.Config()
-	return &Response{Raw: map[string]any{
+	return map[string]any{
 		"started": true, "nonce": a.verifyNonce, "t": cfg.Threshold, "n": cfg.Shares, "progress": a.verified.Progress().N,
-	}}, nil
+	}, nil
 }
 
 // rekeyVerify collects new shares; at the threshold, if they combine to the
 // new key, the rekey is put in force.
-func (c *Core) rekeyVerify(ctx context.Context, data map[string]any) (*Response, error) {
+func (s *Service) rekeyVerify(ctx context.Context, data map[string]any) (map[string]any, error) {
 	share, nonce, err := shareParams(data)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(share)
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	a := c.ceremonies.rekey
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.rekey
 	if a == nil || a.plan == nil {
 		return nil, badRequest("no rekey verification is in progress")
 	}
@@ -421,18 +490,18 @@ func (c *Core) rekeyVerify(ctx context.Context, data map[string]any) (*Response,
 		return nil, err
 	}
 	if key == nil {
-		return &Response{Raw: map[string]any{"nonce": a.verifyNonce, "complete": false, "started": true, "t": cfg.Threshold, "n": cfg.Shares, "progress": p.N}}, nil
+		return map[string]any{"nonce": a.verifyNonce, "complete": false, "started": true, "t": cfg.Threshold, "n": cfg.Shares, "progress": p.N}, nil
 	}
 	ok := a.plan.Matches(key)
 	key.Zero()
 	if !ok {
 		a.verified.Reset()
-		c.log.Warn("rekey verification: the new shares do not combine to the new key; progress reset")
+		s.log.Warn("rekey verification: the new shares do not combine to the new key; progress reset")
 		return nil, badRequest("the shares given do not combine to the new unseal key; verification progress was reset")
 	}
 	verifyNonce, plan, raw := a.verifyNonce, a.plan, a.planKeys
 	a.plan, a.planKeys = nil, nil // owned here now: the attempt may be dropped
-	w, err := c.commitRekeyLocked(ctx, a, plan, raw)
+	w, err := s.commitRekeyLocked(ctx, a, plan, raw)
 	if err != nil {
 		a.plan, a.planKeys = plan, raw // still pending: the keyholders may retry
 		a.verified.Reset()
@@ -443,53 +512,61 @@ func (c *Core) rekeyVerify(ctx context.Context, data map[string]any) (*Response,
 	if w != "" {
 		out["warnings"] = []string{w}
 	}
-	return &Response{Raw: out}, nil
+	return out, nil
 }
 
 // rekeyVerifyCancel restarts the verification (new nonce, no progress);
 // the rekey attempt and its new shares stay.
-func (c *Core) rekeyVerifyCancel() (*Response, error) {
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	a := c.ceremonies.rekey
+func (s *Service) rekeyVerifyCancel() (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.rekey
 	if a == nil || a.plan == nil {
-		return &Response{}, nil
+		return nil, nil
 	}
 	a.verified.Reset()
 	a.verifyNonce = uuid.NewString()
 	cfg := a.plan.Config()
-	return &Response{Raw: map[string]any{"started": true, "nonce": a.verifyNonce, "t": cfg.Threshold, "n": cfg.Shares, "progress": 0}}, nil
+	return map[string]any{"started": true, "nonce": a.verifyNonce, "t": cfg.Threshold, "n": cfg.Shares, "progress": 0}, nil
 }
 
-func (c *Core) rekeyBackupRead(ctx context.Context) (*Response, error) {
-	var b rekeyBackup
-	if err := c.getJSON(ctx, rekeyBackupKey, &b); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, secrets.Errorf(secrets.ErrNotFound, "no backed-up keys found")
-		}
+// rekeyBackupRead is GET sys/rekey/backup, in Vault's envelope.
+func (s *Service) rekeyBackupRead(ctx context.Context) (map[string]any, error) {
+	if s.cfg.Backup == nil {
+		return nil, secrets.Errorf(secrets.ErrNotFound, "no backed-up keys found")
+	}
+	raw, found, err := s.cfg.Backup.GetBackup(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if !found {
+		return nil, secrets.Errorf(secrets.ErrNotFound, "no backed-up keys found")
+	}
+	var b rekeyBackup
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return nil, fmt.Errorf("ceremony: rekey backup: %w", err)
 	}
 	b64 := map[string][]string{}
 	for fp, ks := range b.Keys {
 		for _, k := range ks {
-			raw, err := hex.DecodeString(k)
+			ct, err := hex.DecodeString(k)
 			if err != nil {
-				return nil, fmt.Errorf("core: rekey backup: %w", err)
+				return nil, fmt.Errorf("ceremony: rekey backup: %w", err)
 			}
-			b64[fp] = append(b64[fp], base64.StdEncoding.EncodeToString(raw))
+			b64[fp] = append(b64[fp], base64.StdEncoding.EncodeToString(ct))
 		}
 	}
-	return &Response{Data: map[string]any{"nonce": b.Nonce, "keys": b.Keys, "keys_base64": b64}}, nil
+	return map[string]any{"data": map[string]any{"nonce": b.Nonce, "keys": b.Keys, "keys_base64": b64}}, nil
 }
 
 // ceremonyInput reads the share and nonce of a rekey or generate-root
 // update and the current seal configuration. The caller clears the share.
-func (c *Core) ceremonyInput(ctx context.Context, data map[string]any) (share []byte, nonce string, cur *seal.Config, err error) {
+func (s *Service) ceremonyInput(ctx context.Context, data map[string]any) (share []byte, nonce string, cur *seal.Config, err error) {
 	share, nonce, err = shareParams(data)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	cur, err = c.barrier.SealConfig(ctx)
+	cur, err = s.cfg.Barrier.SealConfig(ctx)
 	if err != nil {
 		clear(share)
 		return nil, "", nil, err
@@ -503,8 +580,8 @@ func (c *Core) ceremonyInput(ctx context.Context, data map[string]any) (share []
 // returns the combined key, checked against the barrier, and the caller
 // must Zero it. A wrong combined key resets the progress. what names the
 // ceremony in errors ("rekey", "root generation"), tag in the log. The
-// caller holds c.ceremonies.mu.
-func (c *Core) addCeremonyShare(ctx context.Context, cur *seal.Config, shares *seal.Unsealer, want, nonce string, share []byte, what, tag string) (key seal.Secret, done bool, err error) {
+// caller holds s.mu.
+func (s *Service) addCeremonyShare(ctx context.Context, cur *seal.Config, shares *seal.Unsealer, want, nonce string, share []byte, what, tag string) (key seal.Secret, done bool, err error) {
 	if nonce != want {
 		return nil, false, badRequest("incorrect nonce")
 	}
@@ -515,10 +592,10 @@ func (c *Core) addCeremonyShare(ctx context.Context, cur *seal.Config, shares *s
 	if key == nil {
 		return nil, false, nil
 	}
-	if err := c.barrier.CheckKey(ctx, key); err != nil {
+	if err := s.cfg.Barrier.CheckKey(ctx, key); err != nil {
 		key.Zero()
 		if errors.Is(err, seal.ErrInvalidKey) {
-			c.log.Warn(tag + ": the combined key is wrong; progress reset")
+			s.log.Warn(tag + ": the combined key is wrong; progress reset")
 			return nil, false, badRequest("the combined key is not the unseal key; %s progress was reset", what)
 		}
 		return nil, false, err
@@ -533,15 +610,15 @@ func (c *Core) addCeremonyShare(ctx context.Context, cur *seal.Config, shares *s
 // If any encryption fails it returns an error and nothing else: a share is
 // never handed out in plaintext when PGP keys were asked for. shares are
 // left to their owner.
-func (c *Core) encodeShares(shares [][]byte, pgpKeys []string) (keys, keysB64 []string, raw [][]byte, err error) {
+func (s *Service) encodeShares(shares [][]byte, pgpKeys []string) (keys, keysB64 []string, raw [][]byte, err error) {
 	keys = make([]string, len(shares))
 	keysB64 = make([]string, len(shares))
 	raw = make([][]byte, len(shares))
-	for i, s := range shares {
-		out := slices.Clone(s)
+	for i, sh := range shares {
+		out := slices.Clone(sh)
 		if len(pgpKeys) > 0 {
-			h := []byte(hex.EncodeToString(s))
-			ct, err := c.cfg.ShareEncrypter(h, pgpKeys[i])
+			h := []byte(hex.EncodeToString(sh))
+			ct, err := s.cfg.Encrypter(h, pgpKeys[i])
 			clear(h)
 			clear(out)
 			if err != nil {
@@ -561,12 +638,12 @@ func (c *Core) encodeShares(shares [][]byte, pgpKeys []string) (keys, keysB64 []
 
 // checkPGPKeys makes sure every key can encrypt before a ceremony starts,
 // so its result can never be lost to a bad key at the end.
-func (c *Core) checkPGPKeys(keys []string) error {
-	if c.cfg.ShareEncrypter == nil {
+func (s *Service) checkPGPKeys(keys []string) error {
+	if s.cfg.Encrypter == nil {
 		return badRequest("PGP encryption is not available")
 	}
 	for i, k := range keys {
-		if _, err := c.cfg.ShareEncrypter([]byte("vaultd key check"), k); err != nil {
+		if _, err := s.cfg.Encrypter([]byte("vaultd key check"), k); err != nil {
 			return badRequest("PGP key %d: %v", i+1, err)
 		}
 	}
