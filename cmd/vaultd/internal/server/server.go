@@ -21,11 +21,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/auth/approle"
+	jwtauth "github.com/vaultd/vaultd/auth/jwt"
+	k8sauth "github.com/vaultd/vaultd/auth/kubernetes"
 	"github.com/vaultd/vaultd/auth/userpass"
 	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
@@ -60,12 +63,14 @@ func Engines() map[string]secrets.Factory {
 		"kv": kv.Factory,
 		// generic is Vault's old name for KV v1; the mount keeps its type,
 		// as in Vault (sys/mounts shows "generic").
-		"generic":   kv.Factory,
-		"cubbyhole": cubbyhole.Factory,
-		"userpass":  userpass.Factory,
-		"approle":   approle.Factory,
-		"transit":   transit.Factory,
-		"pki":       pki.Factory,
+		"generic":    kv.Factory,
+		"cubbyhole":  cubbyhole.Factory,
+		"userpass":   userpass.Factory,
+		"approle":    approle.Factory,
+		"jwt":        jwtauth.Factory,
+		"kubernetes": k8sauth.Factory,
+		"transit":    transit.Factory,
+		"pki":        pki.Factory,
 	}
 }
 
@@ -193,6 +198,7 @@ type Node struct {
 	wg      sync.WaitGroup
 	servers []*http.Server
 	once    sync.Once
+	joining atomic.Bool // a join loop runs (join.go)
 }
 
 // Start builds and starts a node from cfg; it returns once listeners are up.
@@ -292,10 +298,15 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			n.ClusterAddr = cfg.ClusterAddr
 		}
 	}
+	reg, err := n.serviceRegistration(cfg.ServiceRegistration) // svcreg.go
+	if err != nil {
+		return nil, err
+	}
 	c, err := core.New(core.Config{
-		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
+		StateChanged: reg.notify,
+		NodeID:       nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
-		ShareEncrypter:  pgp.Encrypt,
+		ShareEncrypter: pgp.Encrypt, PGPFingerprint: pgp.Fingerprint,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
 		NoBootstrap: cfg.Storage != nil && len(cfg.Storage.RetryJoin) > 0 && !isSeed(cfg, n.APIAddr),
 		ClusterTLS:  n.clusterTLS(), Members: n.members(), // cluster.go
@@ -312,6 +323,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		defer n.wg.Done()
 		_ = c.Run(rctx)
 	}()
+	reg.start(rctx, n) // svcreg.go
 
 	fwd := n.forwarder(c)                           // cluster.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
@@ -321,9 +333,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
 	}
 	for i, l := range cfg.Listeners {
+		xff, err := xffConfig(l)
+		if err != nil {
+			return nil, err
+		}
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
 			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
-			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter}
+			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
+			MaxRequestDuration: l.MaxRequestDuration, XFF: xff}
 		if l.DisableRequestLimiter {
 			acfg.Limiter = nil
 		}
@@ -331,17 +348,18 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		h := as.Handler()
 		if i == 0 && n.Port != nil {
 			// Forwarded requests run the same handler chain, without the
-			// request limiter: the cluster port is never limited.
+			// request limiter: the cluster port is never limited. Only they
+			// may carry the client address a standby saw (api.HeaderClientAddr).
 			n.Port.SetForwardHandler(as.ClusterHandler())
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		srv := httpServer(l, h, log)
 		ln := lns[i]
 		if !l.TLSDisable {
-			cert, err := tls.LoadX509KeyPair(l.TLSCertFile, l.TLSKeyFile)
+			tc, err := listenerTLS(l)
 			if err != nil {
-				return nil, fmt.Errorf("listener %s: loading TLS certificate: %w", l.Address, err)
+				return nil, err
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+			ln = tls.NewListener(ln, tc)
 		}
 		n.servers = append(n.servers, srv)
 		n.wg.Add(1)
@@ -353,9 +371,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		}()
 	}
 	if n.Store != nil {
-		n.wg.Add(2)
+		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.peersLoop(rctx) }()
-		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log)) }()
+		n.startJoinLoop(retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log))
 	}
 	ok = true
 	return n, nil
