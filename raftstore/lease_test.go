@@ -1,6 +1,7 @@
 package raftstore
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,3 +163,101 @@ func TestLease_SingleVoterAndHold(t *testing.T) {
 		t.Fatal("valid for a lone node of two voters")
 	}
 }
+
+// fakeTrans answers AppendEntries as told and records pre-vote calls.
+type fakeTrans struct {
+	raft.Transport // nil: only the methods below are called
+	success        bool
+	term           uint64
+	delay          time.Duration
+	preVotes       int
+	closed         bool
+}
+
+func (f *fakeTrans) AppendEntries(_ raft.ServerID, _ raft.ServerAddress, _ *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
+	time.Sleep(f.delay)
+	resp.Success, resp.Term = f.success, f.term
+	return nil
+}
+
+func (f *fakeTrans) RequestPreVote(raft.ServerID, raft.ServerAddress, *raft.RequestPreVoteRequest, *raft.RequestPreVoteResponse) error {
+	f.preVotes++
+	return nil
+}
+
+func (f *fakeTrans) Close() error { f.closed = true; return nil }
+
+// TestLeaseTransport: only accepted AppendEntries of the same term count,
+// at the time they were sent; pre-vote and Close pass through.
+func TestLeaseTransport(t *testing.T) {
+	l := newLease("a", 2*time.Second)
+	l.confirm(3, l.gen(), voters("a", "b", "c"))
+	ft := &fakeTrans{term: 3}
+	tr, ok := wrapTransport(ft, l)
+	if !ok {
+		t.Fatal("a pre-vote transport was not wrapped")
+	}
+	req := &raft.AppendEntriesRequest{Term: 3}
+	var resp raft.AppendEntriesResponse
+	_ = tr.AppendEntries("b", "b", req, &resp) // rejected
+	if l.valid(3) {
+		t.Fatal("a rejected AppendEntries counted")
+	}
+	ft.success, ft.term = true, 4
+	_ = tr.AppendEntries("b", "b", req, &resp) // answered from a newer term
+	if l.valid(3) {
+		t.Fatal("an answer from a newer term counted")
+	}
+	ft.term, ft.delay = 3, 30*time.Millisecond
+	before := time.Now()
+	_ = tr.AppendEntries("b", "b", req, &resp)
+	if !l.valid(3) {
+		t.Fatal("an accepted AppendEntries did not count")
+	}
+	l.mu.Lock()
+	sent := l.acks["b"]
+	l.mu.Unlock()
+	if sent.Before(before) || !sent.Before(before.Add(ft.delay)) {
+		t.Fatalf("ack recorded at %v, want the send time (≈ %v, before the %v answer)", sent.Sub(before), 0, ft.delay)
+	}
+	_ = tr.(raft.WithPreVote).RequestPreVote("b", "b", &raft.RequestPreVoteRequest{}, &raft.RequestPreVoteResponse{})
+	_ = tr.(raft.WithClose).Close()
+	if ft.preVotes != 1 || !ft.closed {
+		t.Fatalf("pass-through: preVotes=%d closed=%v", ft.preVotes, ft.closed)
+	}
+}
+
+type memLogs struct {
+	raft.LogStore
+	stored []*raft.Log
+	seen   func() // called in StoreLogs, to see what the lease knew then
+}
+
+func (m *memLogs) StoreLogs(ls []*raft.Log) error {
+	m.seen()
+	m.stored = append(m.stored, ls...)
+	return nil
+}
+
+// TestConfigWatch: a configuration entry reaches the lease before the log
+// store has it; command entries are counted.
+func TestConfigWatch(t *testing.T) {
+	l := newLease("a", 2*time.Second)
+	l.confirm(1, l.gen(), voters("a"))
+	var validAtStore []bool
+	ml := &memLogs{seen: func() { validAtStore = append(validAtStore, l.valid(1)) }}
+	var n, b atomicCounter
+	w := &configWatch{LogStore: ml, lease: l, bytes: &b.v, entries: &n.v}
+	two := raft.EncodeConfiguration(voters("a", "b"))
+	if err := w.StoreLogs([]*raft.Log{{Type: raft.LogCommand, Data: []byte("12345")}, {Type: raft.LogConfiguration, Data: two}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(validAtStore) != 1 || validAtStore[0] {
+		t.Fatalf("lease valid when the log store received a 2-voter configuration: %v", validAtStore)
+	}
+	if n.v.Load() != 1 || b.v.Load() != 5 || len(ml.stored) != 2 {
+		t.Fatalf("counted %d entries, %d bytes; stored %d", n.v.Load(), b.v.Load(), len(ml.stored))
+	}
+}
+
+type atomicCounter struct{ v atomic.Uint64 }
