@@ -21,10 +21,8 @@ import (
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
+	"github.com/vaultd/vaultd/version"
 )
-
-// Version is the server version reported by sys/health and sys/seal-status.
-const Version = "0.1.0"
 
 // DefaultMaxRequestSize is Vault's default listener max_request_size (32 MiB).
 const DefaultMaxRequestSize = 32 << 20
@@ -501,7 +499,7 @@ func (s *Server) sealStatusBody(st core.Status) map[string]any {
 	return map[string]any{
 		"type": "shamir", "initialized": st.Initialized, "sealed": st.Sealed,
 		"t": st.Threshold, "n": st.Shares, "progress": st.Progress, "nonce": st.Nonce,
-		"version": Version, "build_date": "", "migration": false,
+		"version": version.Get().Version, "build_date": version.Get().BuildDate, "migration": false,
 		"cluster_name": st.ClusterName, "cluster_id": st.ClusterID,
 		"recovery_seal": false, "storage_type": s.cfg.StorageType, "removed_from_cluster": s.removedFromCluster(),
 	}
@@ -611,7 +609,7 @@ func (s *Server) health(c echo.Context) error {
 		"initialized": st.Initialized, "sealed": st.Sealed, "standby": st.Standby,
 		"performance_standby": false, "replication_performance_mode": "disabled",
 		"replication_dr_mode": "disabled", "server_time_utc": time.Now().Unix(),
-		"version": Version, "enterprise": false, "echo_duration_ms": 0, "clock_skew_ms": 0,
+		"version": version.Get().Version, "enterprise": false, "echo_duration_ms": 0, "clock_skew_ms": 0,
 		"removed_from_cluster": removed,
 	}
 	if st.ClusterID != "" {

@@ -52,6 +52,7 @@ func TestScripts(t *testing.T) {
 			"grepenv":       cmdGrepEnv,
 			"exitcode":      cmdExitCode,
 			"nodeconfig":    cmdNodeConfig,
+			"eventually":    cmdEventually,
 		},
 	})
 }
@@ -304,5 +305,29 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", strings.Join(args[1:], " "), got, want)
+	}
+}
+
+// cmdEventually runs a command until it succeeds (with !, until it fails),
+// every 100ms, for at most TIMEOUT; the last run's stdout and stderr are
+// kept for the next assertions:
+//
+//	! eventually 10s vaultd write sys/wrapping/lookup token=$WT
+func cmdEventually(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: [!] eventually TIMEOUT COMMAND [ARGS...]")
+	}
+	timeout, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	deadline := time.Now().Add(timeout)
+	for {
+		err := ts.Exec(args[1], args[2:]...)
+		if (err == nil) != neg {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s: not %s within %s (last: %v)", strings.Join(args[1:], " "), map[bool]string{false: "succeeded", true: "failed"}[neg], timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

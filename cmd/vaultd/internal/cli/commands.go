@@ -22,6 +22,10 @@ func addClientCommands(root *cobra.Command, a *app) {
 		a.newWriteCmd(),
 		a.newDeleteCmd(),
 		a.newListCmd(),
+		a.newPatchCmd(),
+		a.newUnwrapCmd(),
+		a.newPrintCmd(),
+		a.newVersionCmd(),
 	)
 }
 

@@ -38,6 +38,7 @@ import (
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
+	"github.com/vaultd/vaultd/version"
 )
 
 // Options are the `vaultd server` flags.
@@ -93,7 +94,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	log.Info("vaultd server started", "api_addr", n.APIAddr, "cluster_addr", n.ClusterAddr, "version", api.Version)
+	log.Info("vaultd server started", "api_addr", n.APIAddr, "cluster_addr", n.ClusterAddr, "version", version.Get().Version)
 	// SIGHUP reopens audit files (log rotation), as Vault does, instead of
 	// killing the process.
 	hup := make(chan os.Signal, 1)
