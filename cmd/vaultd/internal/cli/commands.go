@@ -26,6 +26,7 @@ func addClientCommands(root *cobra.Command, a *app) {
 		a.newUnwrapCmd(),
 		a.newPrintCmd(),
 		a.newVersionCmd(),
+		a.newLeaseCmd(),
 	)
 }
 
