@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/vaultd/vaultd/api/monitor"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -52,6 +53,9 @@ type Config struct {
 	StorageType string
 	// Extra registers additional node-local routes (raft bootstrap etc.).
 	Extra []Route
+	// Monitor, when set, is the node's log fan-out that GET sys/monitor
+	// streams (monitor.go); the node's logger must write through it.
+	Monitor *monitor.Broker
 }
 
 // Route is an extra node-local route.
@@ -66,6 +70,9 @@ type Server struct {
 	core Core
 	log  *slog.Logger
 	e    *echo.Echo
+	// logical is the handler chain of every non-node-local request
+	// (forwarded from a standby); the monitor's sudo check goes through it.
+	logical http.Handler
 }
 
 // New builds the HTTP API over c.
@@ -102,6 +109,10 @@ func New(cfg Config, c Core) *Server {
 		generic = cfg.Forward(generic)
 	}
 	generic = s.refuseRemoved(generic) // removed.go
+	s.logical = generic
+	if cfg.Monitor != nil {
+		v1.GET("/sys/monitor", s.monitor) // node-local; monitor.go
+	}
 	gh := echo.WrapHandler(generic)
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch, "LIST"} {
 		v1.Add(m, "/*", gh)

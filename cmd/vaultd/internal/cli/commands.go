@@ -27,6 +27,7 @@ func addClientCommands(root *cobra.Command, a *app) {
 		a.newPrintCmd(),
 		a.newVersionCmd(),
 		a.newLeaseCmd(),
+		a.newMonitorCmd(),
 	)
 }
 

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/vaultd/vaultd/api"
+	"github.com/vaultd/vaultd/api/monitor"
 	"github.com/vaultd/vaultd/auth/approle"
 	"github.com/vaultd/vaultd/auth/userpass"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
@@ -179,6 +180,7 @@ type Node struct {
 	wg      sync.WaitGroup
 	servers []*http.Server
 	once    sync.Once
+	monitor *monitor.Broker
 }
 
 // Start builds and starts a node from cfg; it returns once listeners are up.
@@ -187,7 +189,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, errors.New("at least one listener \"tcp\" is required")
 	}
 	ln0 := cfg.Listeners[0]
-	n := &Node{log: log}
+	// Every record of this node also reaches GET sys/monitor subscribers.
+	mon := monitor.New()
+	log = slog.New(mon.Handler(log.Handler()))
+	n := &Node{log: log, monitor: mon}
 	rctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.runCtx = rctx
@@ -302,7 +307,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	fwd := n.forwarder(c) // cluster.go
 	for i, l := range cfg.Listeners {
 		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd)}, c).Handler()
+			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd), Monitor: mon}, c).Handler()
 		if i == 0 && n.Port != nil {
 			n.Port.SetForwardHandler(h) // forwarded requests run the same handler chain
 		}
@@ -394,6 +399,9 @@ func (n *Node) Close() {
 	n.once.Do(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if n.monitor != nil {
+			n.monitor.Close() // end sys/monitor streams so Shutdown need not wait for them
+		}
 		for _, s := range n.servers {
 			_ = s.Shutdown(sctx)
 		}
