@@ -31,6 +31,7 @@ func (c *Config) Merge(other *Config) *Config {
 		res.Telemetry = o.Telemetry
 	}
 	res.Warnings = append(res.Warnings, o.Warnings...)
+	res.UnsupportedSeals = append(res.UnsupportedSeals, o.UnsupportedSeals...)
 
 	// set reports whether other sets key, and records where it did.
 	set := func(key string, nonZero bool) bool {
@@ -100,6 +101,7 @@ func (c *Config) clone() *Config {
 		res.Telemetry = deepCopy(c.Telemetry).(map[string]any)
 	}
 	res.Warnings = slices.Clone(c.Warnings)
+	res.UnsupportedSeals = slices.Clone(c.UnsupportedSeals)
 	res.origin = maps.Clone(c.origin)
 	if res.origin == nil {
 		res.origin = make(map[string]loc)
