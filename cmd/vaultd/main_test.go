@@ -2,9 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -53,6 +60,8 @@ func TestScripts(t *testing.T) {
 			"exitcode":      cmdExitCode,
 			"nodeconfig":    cmdNodeConfig,
 			"eventually":    cmdEventually,
+			"tlsfiles":      cmdTLSFiles,
+			"envsubst":      cmdEnvSubst,
 		},
 	})
 }
@@ -329,5 +338,56 @@ func cmdEventually(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s: not %s within %s (last: %v)", strings.Join(args[1:], " "), map[bool]string{false: "succeeded", true: "failed"}[neg], timeout, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// cmdTLSFiles writes TLS material for 127.0.0.1 into DIR: cert.pem and
+// key.pem (a valid self-signed pair, also the CA in ca.pem), other-key.pem
+// (a key that matches no certificate) and expired.pem / expired-key.pem
+// (a pair that expired yesterday):
+//
+//	tlsfiles DIR
+func cmdTLSFiles(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: tlsfiles DIR")
+	}
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o700))
+	write := func(name, typ string, der []byte) {
+		ts.Check(os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+	}
+	pair := func(certName, keyName string, notBefore, notAfter time.Time) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		ts.Check(err)
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "127.0.0.1"},
+			NotBefore: notBefore, NotAfter: notAfter, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			BasicConstraintsValid: true, IsCA: true,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		ts.Check(err)
+		kb, err := x509.MarshalECPrivateKey(key)
+		ts.Check(err)
+		write(certName, "CERTIFICATE", der)
+		write(keyName, "EC PRIVATE KEY", kb)
+	}
+	now := time.Now()
+	pair("cert.pem", "key.pem", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	b, err := os.ReadFile(filepath.Join(dir, "cert.pem"))
+	ts.Check(err)
+	ts.Check(os.WriteFile(filepath.Join(dir, "ca.pem"), b, 0o600))
+	pair("expired.pem", "expired-key.pem", now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	pair("unused.pem", "other-key.pem", now.Add(-time.Hour), now.Add(time.Hour))
+}
+
+// cmdEnvSubst expands $VAR and ${VAR} in each FILE, in place, with the
+// script's environment: envsubst FILE...
+func cmdEnvSubst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: envsubst FILE...")
+	}
+	for _, f := range args {
+		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(os.Expand(ts.ReadFile(f), ts.Getenv)), 0o600))
 	}
 }
