@@ -56,6 +56,14 @@ type Config struct {
 	// Monitor, when set, is the node's log fan-out that GET sys/monitor
 	// streams (monitor.go); the node's logger must write through it.
 	Monitor *monitor.Broker
+	// UI, when set, is the web UI handler: it serves /ui/*, and / and /ui
+	// redirect to /ui/ (as Vault does with ui = true). Nil: no UI, 404.
+	UI http.Handler
+	// CORSOrigins returns the browser origins (scheme://host:port) allowed
+	// to call /v1/* cross-origin: the api_addrs of the cluster's nodes, so
+	// the UI served by one node can talk to every node directly. Nil or
+	// empty: no cross-origin access. See cors.go.
+	CORSOrigins func(ctx context.Context) []string
 }
 
 // Route is an extra node-local route.
@@ -90,7 +98,15 @@ func New(cfg Config, c Core) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.echoError
+	e.Pre(s.cors) // cors.go: before routing, so preflights never reach a 405
 	e.Use(s.recoverer, s.requestMeta, s.bodyLimit)
+	if cfg.UI != nil {
+		toUI := func(c echo.Context) error { return c.Redirect(http.StatusTemporaryRedirect, "/ui/") }
+		e.GET("/", toUI)
+		e.HEAD("/", toUI)
+		e.GET("/ui", toUI)
+		e.Any("/ui/*", echo.WrapHandler(cfg.UI))
+	}
 	v1 := e.Group("/v1")
 	v1.GET("/sys/init", s.initStatus)
 	v1.PUT("/sys/init", s.initialize)
@@ -299,10 +315,14 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, resp *core.Resp
 		writeJSON(w, r, http.StatusOK, resp.Raw)
 		return
 	}
-	if resp.RawBody != nil { // raft snapshot save
+	if resp.RawBody != nil { // raft snapshot save, PKI's DER/PEM reads
 		w.Header().Set("Content-Type", resp.ContentType)
 		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusOK)
+		code := resp.StatusCode
+		if code == 0 {
+			code = http.StatusOK
+		}
+		w.WriteHeader(code)
 		_, _ = io.Copy(w, resp.RawBody)
 		return
 	}
@@ -374,8 +394,17 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
 		req.Operation = secrets.OpRead
-		if lv := q.Get("list"); lv == "true" || lv == "1" {
-			req.Operation = secrets.OpList
+		if lv := q.Get("list"); lv != "" {
+			// Vault parses the flag with strconv.ParseBool: "True", "1",
+			// "t" all list; a value it cannot parse is a 400.
+			list, err := strconv.ParseBool(lv)
+			if err != nil {
+				s.respondError(w, r, secrets.Errorf(secrets.ErrInvalidRequest, "invalid value %q for query parameter \"list\": must be a boolean", lv))
+				return
+			}
+			if list {
+				req.Operation = secrets.OpList
+			}
 		}
 	case "LIST":
 		req.Operation = secrets.OpList
@@ -390,6 +419,17 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	case secrets.OpUpdate, secrets.OpPatch:
 		if path == "sys/storage/raft/snapshot" || path == "sys/storage/raft/snapshot-force" {
 			req.Data, req.Body = map[string]any{}, r.Body // binary snapshot, bounded by bodyLimit
+			break
+		}
+		if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.EqualFold(strings.TrimSpace(ct), "application/ocsp-request") {
+			// An OCSP request (RFC 6960 over POST) is DER, not JSON: the
+			// engine gets the bytes as Vault passes them, in http_raw_body.
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				s.respondError(w, r, err)
+				return
+			}
+			req.Data = map[string]any{"http_raw_body": b}
 			break
 		}
 		data, err := decodeBody(r)

@@ -443,6 +443,11 @@ func TestMethodMapping(t *testing.T) {
 		{"GET list=true adds slash", "GET", "/v1/secret/dir?list=true", "", secrets.OpList, "secret/dir/", map[string]any{}},
 		{"GET list=1", "GET", "/v1/secret/dir?list=1&after=k", "", secrets.OpList, "secret/dir/", map[string]any{"after": "k"}},
 		{"GET list=false is read", "GET", "/v1/secret/dir?list=false", "", secrets.OpRead, "secret/dir", map[string]any{}},
+		{"GET list=True", "GET", "/v1/secret/dir?list=True", "", secrets.OpList, "secret/dir/", map[string]any{}},
+		{"GET list=TRUE", "GET", "/v1/secret/dir?list=TRUE", "", secrets.OpList, "secret/dir/", map[string]any{}},
+		{"GET list=t", "GET", "/v1/secret/dir?list=t", "", secrets.OpList, "secret/dir/", map[string]any{}},
+		{"GET list=False is read", "GET", "/v1/secret/dir?list=False", "", secrets.OpRead, "secret/dir", map[string]any{}},
+		{"GET list=0 is read", "GET", "/v1/secret/dir?list=0", "", secrets.OpRead, "secret/dir", map[string]any{}},
 		{"LIST", "LIST", "/v1/secret/dir", "", secrets.OpList, "secret/dir/", map[string]any{}},
 		{"LIST keeps slash", "LIST", "/v1/secret/dir/", "", secrets.OpList, "secret/dir/", map[string]any{}},
 		{"PUT is update", "PUT", "/v1/secret/foo", `{"a":"b"}`, secrets.OpUpdate, "secret/foo", map[string]any{"a": "b"}},
@@ -487,6 +492,14 @@ func TestMethodMapping(t *testing.T) {
 				t.Errorf("request ID %q: %v", req.ID, err)
 			}
 		})
+	}
+}
+
+func TestListQueryParamInvalid(t *testing.T) {
+	srv := newServer(t, api.Config{}, echoCore(&recorder{}, nil))
+	r := do(t, srv, http.MethodGet, "/v1/secret/dir?list=maybe", nil, nil)
+	if r.code != http.StatusBadRequest || !strings.Contains(string(r.body), "list") {
+		t.Fatalf("status %d body %s, want 400 naming the parameter", r.code, r.body)
 	}
 }
 

@@ -130,7 +130,7 @@ func (c *Core) isUnauthenticated(path string) bool {
 	}
 	rest, ok := strings.CutPrefix(path, "auth/")
 	if !ok {
-		return false
+		return c.isUnauthenticatedSecret(path)
 	}
 	at := c.ident.auth.Load()
 	if at == nil {
@@ -140,13 +140,59 @@ func (c *Core) isUnauthenticated(path string) bool {
 	if me == nil || me.Type == "token" {
 		return false
 	}
-	sub := strings.TrimPrefix(rest, me.Path)
-	for _, pat := range at.unauth[me.Path] {
-		if g, isGlob := strings.CutSuffix(pat, "*"); isGlob {
+	return matchUnauthPaths(at.unauth[me.Path], strings.TrimPrefix(rest, me.Path))
+}
+
+// isUnauthenticatedSecret reports whether path is one of a secrets
+// engine's unauthenticated paths (PKI's CA and CRL reads, OCSP).
+func (c *Core) isUnauthenticatedSecret(path string) bool {
+	if path == "sys" || strings.HasPrefix(path, "sys/") {
+		return false
+	}
+	mt := c.mounts.Load()
+	if mt == nil {
+		return false
+	}
+	me := mt.match(path)
+	if me == nil {
+		return false
+	}
+	return matchUnauthPaths(mt.unauth[me.Path], strings.TrimPrefix(path, me.Path))
+}
+
+// matchUnauthPaths matches sub (relative to the mount) against an
+// engine's unauthenticated patterns: a trailing "*" matches any rest, a
+// "+" segment matches exactly one non-empty segment, anything else is
+// literal (with an optional trailing slash).
+func matchUnauthPaths(patterns []string, sub string) bool {
+	for _, pat := range patterns {
+		if g, isGlob := strings.CutSuffix(pat, "*"); isGlob && !strings.Contains(g, "+") {
 			if strings.HasPrefix(sub, g) {
 				return true
 			}
-		} else if sub == pat || sub == pat+"/" {
+			continue
+		}
+		if !strings.Contains(pat, "+") {
+			if sub == pat || sub == pat+"/" {
+				return true
+			}
+			continue
+		}
+		ps, ss := strings.Split(pat, "/"), strings.Split(strings.TrimSuffix(sub, "/"), "/")
+		if len(ps) != len(ss) {
+			continue
+		}
+		ok := true
+		for i := range ps {
+			if ps[i] == "+" && ss[i] != "" {
+				continue
+			}
+			if ps[i] != ss[i] {
+				ok = false
+				break
+			}
+		}
+		if ok {
 			return true
 		}
 	}

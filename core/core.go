@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vaultd/vaultd/core/clusterops"
+	"github.com/vaultd/vaultd/core/tokens"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/vaultd/vaultd/raftstore/clusterport"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -91,7 +93,7 @@ type Core struct {
 
 	mounts  atomic.Pointer[mountTable] // nil unless active
 	mountMu sync.Mutex                 // serialises mount table changes
-	tokens  *tokenStore
+	tokens  *tokens.Store
 	info    atomic.Pointer[clusterInfo] // nil while sealed
 
 	kick chan struct{}
@@ -102,7 +104,7 @@ type Core struct {
 
 	ha haState // cluster TLS, joins (cluster.go, join.go)
 
-	raftOps raftOpsState // raft operations and autopilot (sys_raft.go)
+	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -142,7 +144,9 @@ func New(cfg Config) (*Core, error) {
 		cluster:  cfg.Cluster,
 		kick:     make(chan struct{}, 1),
 	}
-	c.tokens = newTokenStore(c.barrier, cfg.Now)
+	c.tokens = tokens.NewStore(c.barrier, cfg.Now)
+	c.ident.policies.Inactive = ErrStandby
+	c.raftOps = c.newRaftOps() // sys_raft.go
 	return c, nil
 }
 
@@ -210,7 +214,7 @@ func (c *Core) setup(ctx context.Context) error {
 	if err := c.loadClusterInfo(ctx); err != nil {
 		return err
 	}
-	if err := c.tokens.load(ctx); err != nil {
+	if err := c.tokens.Load(ctx); err != nil {
 		return err
 	}
 	mt, err := c.loadMounts(ctx)

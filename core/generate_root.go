@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/vaultd/vaultd/core/tokens"
 
 	"github.com/google/uuid"
 
@@ -80,7 +81,7 @@ func (c *Core) genRootInit(ctx context.Context, data map[string]any) (*Response,
 		}
 		a.otp = seal.Secret(otp)
 	default:
-		gen, err := randomID(rootTokenLength)
+		gen, err := tokens.RandomID(rootTokenLength)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +138,7 @@ func (c *Core) genRootUpdate(ctx context.Context, data map[string]any) (*Respons
 		return &Response{Raw: c.genRootStatusLocked(cur)}, nil
 	}
 	defer key.Zero()
-	token, err := c.tokens.create(ctx, &TokenEntry{
+	token, err := c.tokens.Create(ctx, &TokenEntry{
 		Policies: []string{"root"}, Path: "auth/token/root", DisplayName: "root", Orphan: true,
 	}, "")
 	if err != nil {

@@ -68,6 +68,9 @@ func testEngines() map[string]secrets.Factory {
 		"userpass": func(context.Context, secrets.Config) (secrets.Backend, error) {
 			return fakeAuth{ttl: 2 * time.Hour}, nil
 		},
+		"rawfake": func(context.Context, secrets.Config) (secrets.Backend, error) {
+			return rawFake{}, nil
+		},
 	}
 }
 

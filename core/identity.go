@@ -7,12 +7,13 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/secrets"
 )
 
 // identity is the identity-and-access state of an active node: the auth
 // mount table, the policy store, the audit broker and table. Token state
-// (and the expiration manager) lives in tokenStore. The zero value is
+// (and the expiration manager) lives in core/tokens. The zero value is
 // ready; setupIdentity fills it when the node becomes active and
 // teardownIdentity empties it when it steps down, so all of it is rebuilt
 // from storage (behind the barrier, replicated) on every failover.
@@ -20,7 +21,7 @@ type identity struct {
 	auth   atomic.Pointer[authTable] // nil unless active
 	authMu sync.Mutex                // serialises auth table changes
 
-	policies policyStore
+	policies policies.Store
 
 	audit   atomic.Pointer[auditState] // nil unless active
 	auditMu sync.Mutex                 // serialises audit table changes
@@ -29,14 +30,14 @@ type identity struct {
 // setupIdentity loads everything issue-4 state needs on a node that is
 // becoming active. Callers hold stateMu; c.mounts is already loaded.
 func (c *Core) setupIdentity(ctx context.Context) (err error) {
-	c.ident.policies.reset(c.barrier)
-	c.tokens.purge()
+	c.ident.policies.Reset(c.barrier)
+	c.tokens.Purge()
 	defer func() {
 		if err != nil {
 			c.teardownIdentity()
 		}
 	}()
-	if err := c.ident.policies.ensureDefault(ctx); err != nil {
+	if err := c.ident.policies.EnsureDefault(ctx); err != nil {
 		return fmt.Errorf("core: default policy: %w", err)
 	}
 	at, err := c.loadAuthTable(ctx)
@@ -47,8 +48,8 @@ func (c *Core) setupIdentity(ctx context.Context) (err error) {
 	if err := c.setupAudit(ctx); err != nil {
 		return err
 	}
-	c.tokens.setRevokeHook(c.destroyTokenData)
-	if err := c.tokens.startExpiration(ctx, c.log); err != nil {
+	c.tokens.SetRevokeHook(c.destroyTokenData)
+	if err := c.tokens.StartExpiration(ctx, c.log); err != nil {
 		return fmt.Errorf("core: expiration manager: %w", err)
 	}
 	return nil
@@ -57,14 +58,14 @@ func (c *Core) setupIdentity(ctx context.Context) (err error) {
 // teardownIdentity stops background work and drops the cached state.
 // Idempotent. Callers hold stateMu.
 func (c *Core) teardownIdentity() {
-	c.tokens.stopExpiration()
-	c.tokens.setRevokeHook(nil)
-	c.tokens.purge()
+	c.tokens.StopExpiration()
+	c.tokens.SetRevokeHook(nil)
+	c.tokens.Purge()
 	c.teardownAudit()
 	c.ident.authMu.Lock() // an auth table change in flight finishes first
 	c.ident.auth.Store(nil)
 	c.ident.authMu.Unlock()
-	c.ident.policies.reset(nil)
+	c.ident.policies.Reset(nil)
 }
 
 // identitySudoPaths need sudo besides the operation's capability (Vault's
@@ -79,17 +80,20 @@ var identitySudoPaths = []string{
 func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request, te *TokenEntry) (resp *Response, ok bool, err error) {
 	op := req.Operation
 	for _, p := range identitySudoPaths {
-		if strings.HasPrefix(path, p) && !te.sudoOn(path) {
+		if strings.HasPrefix(path, p) && !sudoOn(te, path) {
 			return nil, true, permissionDenied()
 		}
 	}
-	if op == secrets.OpList && strings.HasPrefix(path, "sys/leases/lookup/") && !te.sudoOn(path) {
+	if op == secrets.OpList && strings.HasPrefix(path, "sys/leases/lookup/") && !sudoOn(te, path) {
 		return nil, true, permissionDenied()
 	}
 	switch {
 	case path == "sys/policy" || strings.HasPrefix(path, "sys/policy/") ||
 		path == "sys/policies/acl" || strings.HasPrefix(path, "sys/policies/acl/"):
-		resp, err = c.sysPolicies(ctx, op, path, req.Data)
+		var data map[string]any
+		if data, err = c.ident.policies.HandleSys(ctx, op, path, req.Data); err == nil {
+			resp = &Response{Data: data}
+		}
 	case path == "sys/capabilities" || path == "sys/capabilities-self" || path == "sys/capabilities-accessor":
 		resp, err = c.sysCapabilities(ctx, path, op, req.Data, te)
 	case path == "sys/auth" || strings.HasPrefix(path, "sys/auth/"):
@@ -120,15 +124,15 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 }
 
 // sudoOn reports whether te's policies grant sudo on path.
-func (te *TokenEntry) sudoOn(path string) bool {
-	if te == nil || te.authz == nil {
+func sudoOn(te *TokenEntry, path string) bool {
+	if te == nil || te.Authz == nil {
 		return false
 	}
-	if te.authz.acl.IsRoot() {
+	if te.Authz.ACL().IsRoot() {
 		return true
 	}
 	for _, op := range []string{"read", "update", "list", "create", "delete", "patch"} {
-		if _, sudo := te.authz.acl.Allowed(op, path); sudo {
+		if _, sudo := te.Authz.ACL().Allowed(op, path); sudo {
 			return true
 		}
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/core"
-	"github.com/vaultd/vaultd/raftstore/clusterport"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
 )

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"github.com/vaultd/vaultd/core/tokens"
 	"sort"
 	"strings"
 	"time"
@@ -20,19 +21,19 @@ import (
 // leaseID is te's lease ID.
 func leaseID(te *TokenEntry) string { return te.Path + "/" + te.IDHash }
 
-// tokenByLease resolves a lease ID to its token (errTokenNotFound when it
+// tokenByLease resolves a lease ID to its token (tokens.ErrNotFound when it
 // names none).
 func (c *Core) tokenByLease(ctx context.Context, id string) (*TokenEntry, error) {
 	i := strings.LastIndexByte(id, '/')
 	if i <= 0 || !isHexHash(id[i+1:]) {
-		return nil, errTokenNotFound
+		return nil, tokens.ErrNotFound
 	}
-	te, err := c.tokens.getByHash(ctx, id[i+1:])
+	te, err := c.tokens.GetByHash(ctx, id[i+1:])
 	if err != nil {
 		return nil, err
 	}
 	if te.Path != id[:i] || te.Expired(c.now()) || te.NumUses < 0 {
-		return nil, errTokenNotFound
+		return nil, tokens.ErrNotFound
 	}
 	return te, nil
 }
@@ -53,7 +54,7 @@ func isHexHash(s string) bool {
 // (with its children) and returns how many it revoked.
 func (c *Core) revokeLeasePrefix(ctx context.Context, prefix string) (int, error) {
 	var hashes []string
-	err := c.tokens.forEach(ctx, func(te *TokenEntry) error {
+	err := c.tokens.ForEach(ctx, func(te *TokenEntry) error {
 		if strings.HasPrefix(leaseID(te), prefix) {
 			hashes = append(hashes, te.IDHash)
 		}
@@ -63,7 +64,7 @@ func (c *Core) revokeLeasePrefix(ctx context.Context, prefix string) (int, error
 		return 0, err
 	}
 	for _, h := range hashes {
-		if err := c.tokens.revokeTree(ctx, h); err != nil {
+		if err := c.tokens.RevokeTree(ctx, h); err != nil {
 			return 0, err
 		}
 	}
@@ -107,7 +108,7 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 			return nil, err
 		}
 		te, err := c.tokenByLease(ctx, id)
-		if errors.Is(err, errTokenNotFound) {
+		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, badRequest("invalid lease")
 		}
 		if err != nil {
@@ -140,14 +141,14 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 			return nil, err
 		}
 		te, err := c.tokenByLease(ctx, id)
-		if errors.Is(err, errTokenNotFound) {
+		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, badRequest("lease not found")
 		}
 		if err != nil {
 			return nil, err
 		}
 		updated, ttl, warnings, err := c.renewToken(ctx, te.IDHash, inc)
-		if errors.Is(err, errTokenNotFound) {
+		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, badRequest("lease not found")
 		}
 		if err != nil {
@@ -163,13 +164,13 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 			return nil, err
 		}
 		te, err := c.tokenByLease(ctx, id)
-		if errors.Is(err, errTokenNotFound) {
+		if errors.Is(err, tokens.ErrNotFound) {
 			return &Response{}, nil // revoking an absent lease succeeds, as in Vault
 		}
 		if err != nil {
 			return nil, err
 		}
-		if err := c.tokens.revokeTree(ctx, te.IDHash); err != nil {
+		if err := c.tokens.RevokeTree(ctx, te.IDHash); err != nil {
 			return nil, err
 		}
 		return &Response{}, nil
@@ -191,7 +192,7 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 		if !write {
 			return nil, unsupportedOp()
 		}
-		c.tokens.revokeExpired(ctx, c.log)
+		c.tokens.RevokeExpired(ctx, c.log)
 		return &Response{}, nil
 	}
 	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
@@ -204,7 +205,7 @@ func (c *Core) listLeases(ctx context.Context, prefix string) (*Response, error)
 	}
 	now := c.now()
 	seen := map[string]bool{}
-	err := c.tokens.forEach(ctx, func(te *TokenEntry) error {
+	err := c.tokens.ForEach(ctx, func(te *TokenEntry) error {
 		if te.Expired(now) || te.NumUses < 0 {
 			return nil
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vaultd/vaultd/core/tokens"
 	"time"
 
 	"github.com/google/uuid"
@@ -195,16 +196,16 @@ func (c *Core) firstSetup(ctx context.Context, rootID string) (string, error) {
 	}
 	err = c.barrier.Txn(ctx, []storage.Op{
 		{Kind: storage.OpPut, Key: "core/cluster-info", Value: ci},
-		{Kind: storage.OpPut, Key: tokenSaltKey, Value: salt},
+		{Kind: storage.OpPut, Key: tokens.SaltKey, Value: salt},
 		{Kind: storage.OpPut, Key: mountTableKey, Value: mtb},
 	})
 	if err != nil {
 		return "", fmt.Errorf("core: first setup: %w", err)
 	}
-	if err := c.tokens.load(ctx); err != nil {
+	if err := c.tokens.Load(ctx); err != nil {
 		return "", err
 	}
-	root, err := c.tokens.create(ctx, &TokenEntry{
+	root, err := c.tokens.Create(ctx, &TokenEntry{
 		Policies:    []string{"root"},
 		Path:        "auth/token/root",
 		DisplayName: "root",
@@ -213,7 +214,7 @@ func (c *Core) firstSetup(ctx context.Context, rootID string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("core: root token: %w", err)
 	}
-	c.tokens.forget()
+	c.tokens.Forget()
 	return root, nil
 }
 
@@ -286,7 +287,7 @@ func (c *Core) SealNode() {
 	c.teardown()
 	c.barrier.Seal()
 	c.unsealer.Reset()
-	c.tokens.forget()
+	c.tokens.Forget()
 	c.info.Store(nil)
 	c.log.Info("vault sealed")
 }

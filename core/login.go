@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"github.com/vaultd/vaultd/core/tokens"
 	"slices"
 	"sort"
 	"strings"
@@ -139,7 +140,7 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 	if a.NumUses < 0 {
 		return nil, badRequest("number of uses cannot be negative")
 	}
-	boundCIDRs, err := canonicalCIDRs("token_bound_cidrs", a.BoundCIDRs)
+	boundCIDRs, err := tokens.CanonicalCIDRs("token_bound_cidrs", a.BoundCIDRs)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +187,7 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 	if a.Period == 0 {
 		te.MaxTTL = max
 	}
-	if _, err := c.tokens.create(ctx, te, ""); err != nil {
+	if _, err := c.tokens.Create(ctx, te, ""); err != nil {
 		return nil, err
 	}
 	return authBlock(te, ttl), nil

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -43,6 +42,9 @@ type mountTable struct {
 	entries []*MountEntry // sorted by path
 	engines map[string]secrets.Backend
 	views   map[string]storage.Backend
+	// unauth holds, per mount path, the engine's unauthenticated path
+	// patterns (PKI's ca, crl, ocsp ...), from secrets.Unauthenticated.
+	unauth map[string][]string
 }
 
 // storedMounts is the JSON at core/mounts.
@@ -92,7 +94,7 @@ func (c *Core) loadMounts(ctx context.Context) (*mountTable, error) {
 }
 
 func (c *Core) buildTable(ctx context.Context, entries []*MountEntry) (*mountTable, error) {
-	mt := &mountTable{engines: map[string]secrets.Backend{}, views: map[string]storage.Backend{}}
+	mt := &mountTable{engines: map[string]secrets.Backend{}, views: map[string]storage.Backend{}, unauth: map[string][]string{}}
 	for _, me := range entries {
 		f, ok := c.cfg.Engines[me.Type]
 		if !ok {
@@ -109,6 +111,9 @@ func (c *Core) buildTable(ctx context.Context, entries []*MountEntry) (*mountTab
 		mt.entries = append(mt.entries, me)
 		mt.engines[me.Path] = eng
 		mt.views[me.Path] = view
+		if u, ok := eng.(secrets.Unauthenticated); ok && me.Type != "cubbyhole" {
+			mt.unauth[me.Path] = u.UnauthenticatedPaths()
+		}
 	}
 	sort.Slice(mt.entries, func(i, j int) bool { return mt.entries[i].Path < mt.entries[j].Path })
 	return mt, nil
@@ -284,29 +289,4 @@ func (c *Core) Mounts() []*MountEntry {
 		return nil
 	}
 	return mt.entries
-}
-
-// ttlSeconds parses Vault's TTL forms: "1h", "30m", "3600", 3600.
-func ttlSeconds(v any) (int64, error) {
-	switch t := v.(type) {
-	case nil:
-		return 0, nil
-	case float64:
-		return int64(t), nil
-	case json.Number:
-		return t.Int64()
-	case string:
-		if t == "" || t == "system" {
-			return 0, nil
-		}
-		if d, err := time.ParseDuration(t); err == nil {
-			return int64(d / time.Second), nil
-		}
-		var n int64
-		if _, err := fmt.Sscan(t, &n); err == nil {
-			return n, nil
-		}
-		return 0, badRequest("invalid duration %q", t)
-	}
-	return 0, badRequest("invalid duration %v", v)
 }

@@ -1,9 +1,11 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vaultd/vaultd/core/tokens"
 	"io"
 	"slices"
 	"strings"
@@ -102,9 +104,9 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 			}
 			return nil, err
 		}
-		if te.lastUse {
+		if te.LastUse {
 			defer func() {
-				if rerr := c.tokens.revokeTree(context.WithoutCancel(ctx), te.IDHash); rerr != nil {
+				if rerr := c.tokens.RevokeTree(context.WithoutCancel(ctx), te.IDHash); rerr != nil {
 					c.log.Warn("revoking a used-up token failed; it is refused and will be revoked on the next setup", "error", rerr)
 				}
 			}()
@@ -139,20 +141,20 @@ func wrappable(resp *Response) bool {
 // resolves its policies. Any failure is a 403 "permission denied" that
 // does not say whether the token was unknown, expired or used up.
 func (c *Core) authenticate(ctx context.Context, req *Request) (*TokenEntry, error) {
-	te, err := c.tokens.lookupFrom(ctx, req.ClientToken, req.RemoteAddr)
-	if errors.Is(err, errTokenNotFound) {
+	te, err := c.tokens.LookupFrom(ctx, req.ClientToken, req.RemoteAddr)
+	if errors.Is(err, tokens.ErrNotFound) {
 		return nil, permissionDenied()
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := c.tokens.use(ctx, te); err != nil {
-		if errors.Is(err, errTokenNotFound) {
+	if err := c.tokens.Use(ctx, te); err != nil {
+		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, permissionDenied()
 		}
 		return nil, err
 	}
-	if te.authz, err = c.ident.policies.authzFor(ctx, te.Policies); err != nil {
+	if te.Authz, err = c.ident.policies.AuthzFor(ctx, te.Policies); err != nil {
 		return nil, err
 	}
 	return te, nil
@@ -170,7 +172,8 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 	case strings.HasPrefix(path, "auth/"):
 		return c.handleAuth(ctx, req, te)
 	}
-	if te == nil {
+	unauth := te == nil
+	if unauth && !c.isUnauthenticatedSecret(path) {
 		return nil, permissionDenied()
 	}
 	me := mt.match(path)
@@ -182,17 +185,17 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 	}
 	eng := mt.engines[me.Path]
 	sreq := &secrets.Request{
-		Operation:     req.Operation,
-		Path:          strings.TrimPrefix(path, me.Path),
-		Data:          req.Data,
-		Storage:       mt.views[me.Path],
-		MountPoint:    me.Path,
-		ClientToken:   te.ID,
-		TokenAccessor: te.Accessor,
-		DisplayName:   te.DisplayName,
-		RemoteAddr:    req.RemoteAddr,
+		Operation:  req.Operation,
+		Path:       strings.TrimPrefix(path, me.Path),
+		Data:       req.Data,
+		Storage:    mt.views[me.Path],
+		MountPoint: me.Path,
+		RemoteAddr: req.RemoteAddr,
 	}
-	if me.Type == "cubbyhole" {
+	if !unauth {
+		sreq.ClientToken, sreq.TokenAccessor, sreq.DisplayName = te.ID, te.Accessor, te.DisplayName
+	}
+	if me.Type == "cubbyhole" && !unauth {
 		// The cubbyhole is keyed by the token's salted hash, never the token.
 		sreq.ClientToken = te.IDHash
 	}
@@ -202,8 +205,10 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 	if err := c.existence(ctx, eng, sreq); err != nil {
 		return nil, err
 	}
-	if _, err := c.checkACL(te, sreq.Operation, path, req.Data, req.WrapTTL); err != nil {
-		return nil, err
+	if !unauth { // an engine's unauthenticated path needs no policy
+		if _, err := c.checkACL(te, sreq.Operation, path, req.Data, req.WrapTTL); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.verifyForRead(ctx, sreq.Operation); err != nil {
 		return nil, err
@@ -214,6 +219,12 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 	}
 	if sresp == nil {
 		return &Response{MountType: me.Type}, nil
+	}
+	if sresp.RawBody != nil { // a non-JSON body (PKI's DER/PEM reads)
+		return &Response{
+			RawBody: bytes.NewReader(sresp.RawBody), ContentType: sresp.ContentType,
+			StatusCode: sresp.StatusCode, MountType: me.Type,
+		}, nil
 	}
 	// Secrets engines cannot mint tokens: sresp.Auth is ignored here.
 	return &Response{
@@ -251,10 +262,10 @@ func checkPath(p string) error {
 // (allowed/denied/required parameters, min/max wrapping TTL). Default
 // deny: no matching rule is a 403.
 func (c *Core) checkACL(te *TokenEntry, op secrets.Operation, path string, data map[string]any, wrapTTL time.Duration) (acl.Result, error) {
-	if te == nil || te.authz == nil {
+	if te == nil || te.Authz == nil {
 		return acl.Result{}, permissionDenied()
 	}
-	r := te.authz.acl.Check(acl.Request{Operation: string(op), Path: path, Data: data, WrapTTL: wrapTTL})
+	r := te.Authz.ACL().Check(acl.Request{Operation: string(op), Path: path, Data: data, WrapTTL: wrapTTL})
 	if !r.Allowed {
 		return r, permissionDenied()
 	}
@@ -264,10 +275,10 @@ func (c *Core) checkACL(te *TokenEntry, op secrets.Operation, path string, data 
 // authorize checks te's policies for op on path (no parameter
 // constraints) and reports whether the token has sudo there.
 func (c *Core) authorize(te *TokenEntry, op secrets.Operation, path string) (sudo bool, err error) {
-	if te == nil || te.authz == nil {
+	if te == nil || te.Authz == nil {
 		return false, permissionDenied()
 	}
-	allowed, sudo := te.authz.acl.Allowed(string(op), path)
+	allowed, sudo := te.Authz.ACL().Allowed(string(op), path)
 	if !allowed {
 		return false, permissionDenied()
 	}
@@ -280,5 +291,5 @@ func (c *Core) anyCapabilityUnder(te *TokenEntry, prefix string) bool {
 	if te == nil {
 		return false
 	}
-	return te.authz.anyGrantUnder(prefix)
+	return te.Authz.AnyGrantUnder(prefix)
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"github.com/vaultd/vaultd/core/clusterops"
 	"strings"
 	"time"
 
@@ -76,7 +77,7 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		return &Response{Data: map[string]any{
 			"term": ki.Term, "install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano), "encryptions": ki.Encryptions,
 		}}, nil
-	case isRaftOpsPath(path): // sys_raft.go
+	case clusterops.IsPath(path): // sys_raft.go
 		return c.handleSysRaft(ctx, path, req)
 	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go
 		return c.handleSysHA(ctx, path, req)
@@ -207,10 +208,10 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 			if o, ok := data["options"].(map[string]any); ok {
 				for k, v := range o {
 					s := fmt.Sprint(v)
-					if k == "version" && me.Type == "kv" && me.Options["version"] == "2" && s != "2" {
+					if k == "version" && isKVType(me.Type) && me.Options["version"] == "2" && s != "2" {
 						return badRequest("downgrading a KV mount from version 2 is not supported")
 					}
-					if k == "version" && me.Type == "kv" && s == "2" && me.Options["version"] != "2" {
+					if k == "version" && isKVType(me.Type) && s == "2" && me.Options["version"] != "2" {
 						return badRequest("upgrading a KV mount to version 2 in place is not supported; mount a new kv-v2 engine")
 					}
 					me.Options[k] = s
@@ -256,3 +257,6 @@ func (c *Core) canReachMount(te *TokenEntry, mount string) bool {
 	sudo, err := c.authorize(te, secrets.OpRead, mount)
 	return err == nil || sudo || c.anyCapabilityUnder(te, mount)
 }
+
+// isKVType: "generic" is Vault's old name for the kv engine.
+func isKVType(t string) bool { return t == "kv" || t == "generic" }

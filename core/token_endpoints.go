@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vaultd/vaultd/core/tokens"
 	"slices"
 	"strings"
 	"time"
@@ -49,7 +50,7 @@ func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntr
 	if _, err := c.checkACL(te, op, req.Path, d, req.WrapTTL); err != nil {
 		return nil, err
 	}
-	if (s == "accessors" || s == "revoke-orphan") && !te.sudoOn(req.Path) {
+	if (s == "accessors" || s == "revoke-orphan") && !sudoOn(te, req.Path) {
 		return nil, permissionDenied()
 	}
 	if err := c.verifyForRead(ctx, op); err != nil {
@@ -81,7 +82,7 @@ func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntr
 		if op != secrets.OpList {
 			return nil, unsupportedOp()
 		}
-		accs, err := c.tokens.listAccessors(ctx)
+		accs, err := c.tokens.ListAccessors(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +91,7 @@ func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntr
 		if op != secrets.OpList {
 			return nil, unsupportedOp()
 		}
-		keys, err := c.barrier.List(ctx, tokenRolePfx)
+		keys, err := c.barrier.List(ctx, tokens.RolePrefix)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +105,7 @@ func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntr
 		if !write {
 			return nil, unsupportedOp()
 		}
-		n := c.tokens.revokeExpired(ctx, c.log)
+		n := c.tokens.RevokeExpired(ctx, c.log)
 		return &Response{Warnings: []string{fmt.Sprintf("tidy revoked %d expired token(s)", n)}}, nil
 	}
 	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
@@ -180,8 +181,8 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 		return nil, err
 	}
 
-	isRoot := parent.isRoot()
-	sudo := isRoot || parent.sudoOn(reqPath)
+	isRoot := parent.IsRoot()
+	sudo := isRoot || sudoOn(parent, reqPath)
 	switch typ {
 	case "", "service", "default", "default-service":
 	case "batch", "default-batch":
@@ -222,7 +223,7 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 		}
 		orphan = true
 	}
-	if !orphan && parent.lastUse {
+	if !orphan && parent.LastUse {
 		return nil, badRequest("a token on its last use cannot create child tokens")
 	}
 
@@ -348,8 +349,8 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 	if period == 0 && ttl > 0 {
 		te.MaxTTL = sysMax
 	}
-	if _, err := c.tokens.create(ctx, te, id); err != nil {
-		if errors.Is(err, errTokenNotFound) {
+	if _, err := c.tokens.Create(ctx, te, id); err != nil {
+		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, badRequest("the parent token was revoked")
 		}
 		return nil, err
@@ -417,8 +418,8 @@ func (c *Core) tokenLookup(ctx context.Context, s string, d map[string]any, te *
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		target, err := c.tokens.lookup(ctx, tok)
-		if errors.Is(err, errTokenNotFound) {
+		target, err := c.tokens.Lookup(ctx, tok)
+		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, secrets.Errorf(secrets.ErrPermissionDenied, "bad token")
 		}
 		if err != nil {
@@ -442,8 +443,8 @@ func (c *Core) targetByAccessor(ctx context.Context, d map[string]any) (*TokenEn
 	if acc == "" {
 		return nil, badRequest("missing accessor")
 	}
-	target, err := c.tokens.lookupAccessor(ctx, acc)
-	if errors.Is(err, errTokenNotFound) {
+	target, err := c.tokens.LookupAccessor(ctx, acc)
+	if errors.Is(err, tokens.ErrNotFound) {
 		return nil, badRequest("invalid accessor")
 	}
 	return target, err
@@ -466,8 +467,8 @@ func (c *Core) tokenRenew(ctx context.Context, s string, d map[string]any, te *T
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		if target, err = c.tokens.lookup(ctx, tok); err != nil {
-			if errors.Is(err, errTokenNotFound) {
+		if target, err = c.tokens.Lookup(ctx, tok); err != nil {
+			if errors.Is(err, tokens.ErrNotFound) {
 				return nil, badRequest("token not found")
 			}
 			return nil, err
@@ -478,7 +479,7 @@ func (c *Core) tokenRenew(ctx context.Context, s string, d map[string]any, te *T
 		}
 	}
 	updated, ttl, warnings, err := c.renewToken(ctx, target.IDHash, inc)
-	if errors.Is(err, errTokenNotFound) {
+	if errors.Is(err, tokens.ErrNotFound) {
 		return nil, badRequest("token not found")
 	}
 	if err != nil {
@@ -494,10 +495,10 @@ func (c *Core) tokenRenew(ctx context.Context, s string, d map[string]any, te *T
 func (c *Core) renewToken(ctx context.Context, idHash string, increment time.Duration) (*TokenEntry, time.Duration, []string, error) {
 	var ttl time.Duration
 	var warnings []string
-	te, err := c.tokens.update(ctx, idHash, func(cur *TokenEntry) error {
+	te, err := c.tokens.Update(ctx, idHash, func(cur *TokenEntry) error {
 		now := c.now()
 		if cur.Expired(now) || cur.NumUses < 0 {
-			return errTokenNotFound
+			return tokens.ErrNotFound
 		}
 		if !cur.Renewable || cur.ExpireTime.IsZero() {
 			return badRequest("lease is not renewable")
@@ -553,13 +554,13 @@ func (c *Core) tokenRevoke(ctx context.Context, s string, d map[string]any, te *
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		if h, err = c.tokens.hash(tok); err != nil {
+		if h, err = c.tokens.Hash(tok); err != nil {
 			return nil, err
 		}
 	}
-	revoke := c.tokens.revokeTree
+	revoke := c.tokens.RevokeTree
 	if s == "revoke-orphan" {
-		revoke = c.tokens.revokeOrphan
+		revoke = c.tokens.RevokeOrphan
 	}
 	if err := revoke(ctx, h); err != nil {
 		return nil, err
@@ -582,7 +583,7 @@ func (c *Core) getTokenRole(ctx context.Context, name string) (*tokenRole, error
 	if err := validRoleName(name); err != nil {
 		return nil, err
 	}
-	e, err := c.barrier.Get(ctx, tokenRolePfx+name)
+	e, err := c.barrier.Get(ctx, tokens.RolePrefix+name)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errRoleNotFound
 	}
@@ -629,7 +630,7 @@ func (c *Core) tokenRoleOp(ctx context.Context, op secrets.Operation, name strin
 		}
 		return &Response{Data: roleOutput(r)}, nil
 	case secrets.OpDelete:
-		if err := c.barrier.Delete(ctx, tokenRolePfx+name); err != nil {
+		if err := c.barrier.Delete(ctx, tokens.RolePrefix+name); err != nil {
 			return nil, err
 		}
 		return &Response{}, nil
@@ -648,7 +649,7 @@ func (c *Core) tokenRoleOp(ctx context.Context, op secrets.Operation, name strin
 		if err != nil {
 			return nil, err
 		}
-		if err := c.barrier.Put(ctx, &storage.Entry{Key: tokenRolePfx + name, Value: b}); err != nil {
+		if err := c.barrier.Put(ctx, &storage.Entry{Key: tokens.RolePrefix + name, Value: b}); err != nil {
 			return nil, err
 		}
 		return &Response{}, nil
@@ -710,7 +711,7 @@ func applyRoleFields(r *tokenRole, d map[string]any) error {
 		if v, set, err := strListField(d, k); err != nil {
 			return err
 		} else if set {
-			cidrs, err := canonicalCIDRs(k, v)
+			cidrs, err := tokens.CanonicalCIDRs(k, v)
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vaultd/vaultd/core/tokens"
 	"slices"
 	"time"
 
@@ -106,14 +107,14 @@ func (c *Core) wrap(ctx context.Context, creationPath string, ttl time.Duration,
 		TTL:            ttl,
 		ExplicitMaxTTL: ttl,
 		Orphan:         true,
-		Wrap:           &wrapMeta{CreationPath: creationPath, WrappedAccessor: wrappedAccessor},
+		Wrap:           &tokens.WrapMeta{CreationPath: creationPath, WrappedAccessor: wrappedAccessor},
 	}
-	id, err := c.tokens.create(ctx, wte, "")
+	id, err := c.tokens.Create(ctx, wte, "")
 	if err != nil {
 		return nil, err
 	}
 	if _, err := c.cubbyRequest(ctx, secrets.OpCreate, wte.IDHash, map[string]any{"response": string(payload)}); err != nil {
-		if rerr := c.tokens.revokeTree(ctx, wte.IDHash); rerr != nil {
+		if rerr := c.tokens.RevokeTree(ctx, wte.IDHash); rerr != nil {
 			c.log.Warn("revoking a wrapping token after a failed write", "error", rerr)
 		}
 		return nil, fmt.Errorf("core: storing the wrapped response: %w", err)
@@ -164,8 +165,8 @@ func (c *Core) consumeWrapToken(ctx context.Context, d map[string]any, te *Token
 		}
 		return te, nil
 	}
-	w, err := c.tokens.lookup(ctx, tok)
-	if errors.Is(err, errTokenNotFound) {
+	w, err := c.tokens.Lookup(ctx, tok)
+	if errors.Is(err, tokens.ErrNotFound) {
 		return nil, errBadWrapToken
 	}
 	if err != nil {
@@ -174,8 +175,8 @@ func (c *Core) consumeWrapToken(ctx context.Context, d map[string]any, te *Token
 	if !isWrapToken(w) {
 		return nil, errBadWrapToken
 	}
-	if err := c.tokens.use(ctx, w); err != nil {
-		if errors.Is(err, errTokenNotFound) {
+	if err := c.tokens.Use(ctx, w); err != nil {
+		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, errBadWrapToken
 		}
 		return nil, err
@@ -187,7 +188,7 @@ func (c *Core) consumeWrapToken(ctx context.Context, d map[string]any, te *Token
 // token.
 func (c *Core) readWrapped(ctx context.Context, w *TokenEntry) ([]byte, error) {
 	sresp, err := c.cubbyRequest(ctx, secrets.OpRead, w.IDHash, nil)
-	rerr := c.tokens.revokeTree(ctx, w.IDHash)
+	rerr := c.tokens.RevokeTree(ctx, w.IDHash)
 	if errors.Is(err, secrets.ErrNotFound) {
 		return nil, errBadWrapToken
 	}
@@ -275,8 +276,8 @@ func (c *Core) wrapLookup(ctx context.Context, req *Request) (*Response, error) 
 	if tok == "" {
 		return nil, badRequest("missing token")
 	}
-	w, err := c.tokens.lookup(ctx, tok)
-	if errors.Is(err, errTokenNotFound) || (err == nil && !isWrapToken(w)) {
+	w, err := c.tokens.Lookup(ctx, tok)
+	if errors.Is(err, tokens.ErrNotFound) || (err == nil && !isWrapToken(w)) {
 		return nil, errBadWrapToken
 	}
 	if err != nil {

@@ -7,13 +7,11 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-
-	"github.com/vaultd/vaultd/raftstore/raftops"
 )
 
 // This file gives operators' tooling (core's sys/storage/raft endpoints and
 // its autopilot loop) what hashicorp/raft knows about the cluster, in the
-// plain types of package raftops.
+// plain types of status.go.
 //
 // Follower contact comes from raft's own heartbeat observations: the leader
 // heartbeats every follower every ~HeartbeatTimeout/10, and raft reports a
@@ -94,32 +92,32 @@ func (ct *contactTracker) observe(d any) {
 }
 
 // contact reports what the tracker knows about id at now.
-func (ct *contactTracker) contact(id string, self bool, now time.Time) raftops.Contact {
+func (ct *contactTracker) contact(id string, self bool, now time.Time) Contact {
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
 	if !ct.leading {
-		return raftops.Contact{}
+		return Contact{}
 	}
 	if self {
-		return raftops.Contact{Known: true, LastContact: now}
+		return Contact{Known: true, LastContact: now}
 	}
 	if last, ok := ct.failing[id]; ok {
-		return raftops.Contact{Known: true, LastContact: last, Failing: true}
+		return Contact{Known: true, LastContact: last, Failing: true}
 	}
-	return raftops.Contact{Known: true, LastContact: now}
+	return Contact{Known: true, LastContact: now}
 }
 
 // RaftStatus returns the latest raft configuration (with its index), this
 // node's log position, and — when this node leads — the heartbeat contact
 // with every peer. The first call starts tracking heartbeats; a leader's
 // contact data is complete from about one heartbeat interval after that.
-func (s *Store) RaftStatus(ctx context.Context) (raftops.Status, error) {
+func (s *Store) RaftStatus(ctx context.Context) (Status, error) {
 	ct := s.tracker()
 	ctx, cancel, _ := s.opCtx(ctx)
 	defer cancel()
 	f := s.raft.GetConfiguration()
 	if err := s.wait(ctx, f); err != nil {
-		return raftops.Status{}, mapErr("raft status", err)
+		return Status{}, mapErr("raft status", err)
 	}
 	// Sync the tracker's view with raft's (the observer may lag by a hair).
 	if leading := s.IsLeader(); leading != ct.isLeading() {
@@ -129,7 +127,7 @@ func (s *Store) RaftStatus(ctx context.Context) (raftops.Status, error) {
 		}
 		ct.observe(st)
 	}
-	st := raftops.Status{
+	st := Status{
 		Index:        f.Index(),
 		Term:         s.raft.CurrentTerm(),
 		LastIndex:    s.raft.LastIndex(),
@@ -143,7 +141,7 @@ func (s *Store) RaftStatus(ctx context.Context) (raftops.Status, error) {
 	now := time.Now()
 	for _, srv := range f.Configuration().Servers {
 		self := string(srv.ID) == s.cfg.NodeID
-		st.Peers = append(st.Peers, raftops.Peer{
+		st.Peers = append(st.Peers, Peer{
 			ID:      string(srv.ID),
 			Address: string(srv.Address),
 			Voter:   srv.Suffrage == raft.Voter,

@@ -19,7 +19,7 @@ var commitTrackingKey = []byte("vaultd_commit_index")
 // newest configuration entry; see GetCommitIndex). A restarted node thus has its seal
 // configuration, sealed root key and keyring locally before it can talk to
 // any peer, which it cannot do until it is unsealed: the cluster TLS
-// material is behind the barrier (see raftstore/clusterport).
+// material is behind the barrier (see clusterport).
 //
 // raft stages a commit index before each StoreLogs; the tracker persists
 // it in the stable store right after that StoreLogs succeeds. A crash in

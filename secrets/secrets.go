@@ -62,6 +62,11 @@ type Response struct {
 	// answers for a deleted version). 0 means the default (200, or 204
 	// without data).
 	StatusCode int
+	// RawBody, when non-nil, is the whole HTTP body, sent as it is with
+	// ContentType instead of Vault's JSON envelope (PKI's DER and PEM
+	// reads, CRLs, OCSP responses). Data and Warnings are then ignored.
+	RawBody     []byte
+	ContentType string
 }
 
 // Auth is what a login path hands core to mint a token.

@@ -15,5 +15,5 @@
 // timeouts); it never hangs.
 //
 // The package uses net/http only: the dialer is injected
-// (raftstore/clusterport.Port.DialForward in production).
+// (clusterport.Port.DialForward in production).
 package forward

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/vaultd/vaultd/auth/internal/keylock"
-	"github.com/vaultd/vaultd/auth/internal/route"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -50,7 +51,7 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 		now:       now,
 		ephemeral: ephemeral,
 	}
-	e.routes = route.Table{Routes: e.routeTable(), NoStorage: ErrNoStorage}
+	e.Backend = e.paths()
 	return e, nil
 }
 
@@ -59,9 +60,11 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 // Lock order: a role's lock, then roleIDMu, then a secret ID's lock. A
 // request holds at most one lock of each set.
 type engine struct {
-	routes route.Table
-	log    *slog.Logger
-	now    func() time.Time
+	// Backend serves requests (HandleRequest, Exists and
+	// UnauthenticatedPaths come from it).
+	*endpoint.Backend
+	log *slog.Logger
+	now func() time.Time
 
 	// roleLocks guard each role (by name): writers of the role and of its
 	// set of secret IDs as a whole (role delete) take it for writing,
@@ -83,66 +86,103 @@ type engine struct {
 	ephemeral hmacKey
 }
 
-// routeTable is the engine's routing table, in Vault's order.
-func (e *engine) routeTable() []route.Route {
-	return []route.Route{
-		{Pattern: "role", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpList: e.roleList,
-		}},
-		{Pattern: "role/*", Exists: roleExists, Ops: map[secrets.Operation]route.Handler{
-			secrets.OpRead:   e.roleRead,
-			secrets.OpCreate: e.roleWrite,
-			secrets.OpUpdate: e.roleWrite,
-			secrets.OpDelete: e.roleDelete,
-		}},
-		{Pattern: "role/*/role-id", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpRead:   e.roleIDRead,
-			secrets.OpUpdate: e.roleIDWrite,
-		}},
-		{Pattern: "role/*/secret-id", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.secretIDGenerate,
-			secrets.OpList:   e.secretIDList,
-		}},
-		{Pattern: "role/*/custom-secret-id", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.secretIDCustom,
-		}},
-		{Pattern: "role/*/secret-id/lookup", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.secretIDLookup,
-		}},
-		{Pattern: "role/*/secret-id/destroy", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.secretIDDestroy,
-			secrets.OpDelete: e.secretIDDestroy,
-		}},
-		{Pattern: "role/*/secret-id-accessor/lookup", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.accessorLookup,
-		}},
-		{Pattern: "role/*/secret-id-accessor/destroy", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.accessorDestroy,
-			secrets.OpDelete: e.accessorDestroy,
-		}},
-		{Pattern: "login", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.login,
-		}},
-		{Pattern: "tidy/secret-id", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.tidy,
-		}},
+// paths declares the engine's endpoints, in Vault's order.
+func (e *engine) paths() *endpoint.Backend {
+	str := func(desc string) *endpoint.Field {
+		return &endpoint.Field{Type: endpoint.TypeString, Description: desc}
+	}
+	roleName := str("Name of the role (letters, digits, '_', '-' and '.'; case-insensitive).")
+	roleID := str("Identifier of the role: a UUID unless set.")
+	secretID := str("A secret ID of the role.")
+	accessor := str("Accessor of a secret ID of the role.")
+	roleFields := tokenparams.Fields(legacyFields)
+	roleFields["role_name"] = roleName
+	roleFields["role_id"] = roleID
+	roleFields["bind_secret_id"] = &endpoint.Field{Type: endpoint.TypeBool, Default: true, Description: "Require a secret ID at login."}
+	roleFields["secret_id_bound_cidrs"] = &endpoint.Field{Type: endpoint.TypeCommaStringSlice, Description: "CIDR blocks that may log in with the role's secret IDs."}
+	roleFields["secret_id_num_uses"] = &endpoint.Field{Type: endpoint.TypeInt, Description: "Number of logins a secret ID allows (0: unlimited)."}
+	roleFields["secret_id_ttl"] = &endpoint.Field{Type: endpoint.TypeDurationSecond, Description: "Lifetime of the role's secret IDs (0: unlimited)."}
+	roleFields["local_secret_ids"] = &endpoint.Field{Type: endpoint.TypeBool, Description: "Secret IDs are local to the cluster; set only at creation."}
+	secretIDFields := func(extra map[string]*endpoint.Field) map[string]*endpoint.Field {
+		f := map[string]*endpoint.Field{
+			"role_name":         roleName,
+			"metadata":          {Type: endpoint.TypeRaw, Description: "JSON object of strings (or a string holding one) attached to the secret ID and to its tokens' metadata."},
+			"cidr_list":         {Type: endpoint.TypeCommaStringSlice, Description: "CIDR blocks that may log in with this secret ID."},
+			"token_bound_cidrs": {Type: endpoint.TypeCommaStringSlice, Description: "CIDR blocks the tokens issued with this secret ID may be used from."},
+			"num_uses":          {Type: endpoint.TypeInt, Description: "Number of logins this secret ID allows (at most the role's)."},
+			"ttl":               {Type: endpoint.TypeDurationSecond, Description: "Lifetime of this secret ID (at most the role's)."},
+		}
+		for k, v := range extra {
+			f[k] = v
+		}
+		return f
+	}
+	only := func(fields ...string) map[string]*endpoint.Field {
+		all := map[string]*endpoint.Field{"role_name": roleName, "role_id": roleID, "secret_id": secretID, "secret_id_accessor": accessor}
+		f := map[string]*endpoint.Field{}
+		for _, name := range fields {
+			f[name] = all[name]
+		}
+		return f
+	}
+	type ops = map[secrets.Operation]endpoint.Handler
+	return &endpoint.Backend{
+		Help:      "Authenticates machines and applications with a role ID and a secret ID.",
+		NoStorage: ErrNoStorage,
+		Paths: []*endpoint.Path{
+			{Pattern: "role", Summary: "List the roles.", Operations: ops{secrets.OpList: e.roleList}},
+			{
+				Pattern: "role/{role_name}", Summary: "Create, read, update or delete a role.",
+				Fields: roleFields, Exists: roles.Exists,
+				Operations: ops{secrets.OpRead: e.roleRead, secrets.OpUpdate: e.roleWrite, secrets.OpDelete: e.roleDelete},
+			},
+			{
+				Pattern: "role/{role_name}/role-id", Summary: "Read or set the role's role ID.",
+				Fields:     only("role_name", "role_id"),
+				Operations: ops{secrets.OpRead: e.roleIDRead, secrets.OpUpdate: e.roleIDWrite},
+			},
+			{
+				Pattern: "role/{role_name}/secret-id", Summary: "Generate a secret ID for the role, or list the accessors of its secret IDs.",
+				Fields:     secretIDFields(nil),
+				Operations: ops{secrets.OpUpdate: e.secretIDGenerate, secrets.OpList: e.secretIDList},
+			},
+			{
+				Pattern: "role/{role_name}/custom-secret-id", Summary: "Register a secret ID chosen by the client for the role.",
+				Fields:     secretIDFields(only("secret_id")),
+				Operations: ops{secrets.OpUpdate: e.secretIDCustom},
+			},
+			{
+				Pattern: "role/{role_name}/secret-id/lookup", Summary: "Read the properties of a secret ID.",
+				Fields:     only("role_name", "secret_id"),
+				Operations: ops{secrets.OpUpdate: e.secretIDLookup},
+			},
+			{
+				Pattern: "role/{role_name}/secret-id/destroy", Summary: "Destroy a secret ID.",
+				Fields:     only("role_name", "secret_id"),
+				Operations: ops{secrets.OpUpdate: e.secretIDDestroy, secrets.OpDelete: e.secretIDDestroy},
+			},
+			{
+				Pattern: "role/{role_name}/secret-id-accessor/lookup", Summary: "Read the properties of a secret ID by its accessor.",
+				Fields:     only("role_name", "secret_id_accessor"),
+				Operations: ops{secrets.OpUpdate: e.accessorLookup},
+			},
+			{
+				Pattern: "role/{role_name}/secret-id-accessor/destroy", Summary: "Destroy a secret ID by its accessor.",
+				Fields:     only("role_name", "secret_id_accessor"),
+				Operations: ops{secrets.OpUpdate: e.accessorDestroy, secrets.OpDelete: e.accessorDestroy},
+			},
+			{
+				Pattern: "login", Summary: "Log in with a role ID and a secret ID.", Unauthenticated: true,
+				Fields:     only("role_id", "secret_id"),
+				Operations: ops{secrets.OpUpdate: e.login},
+			},
+			{Pattern: "tidy/secret-id", Summary: "Delete the expired secret IDs now.", Operations: ops{secrets.OpUpdate: e.tidy}},
+		},
 	}
 }
 
-// UnauthenticatedPaths implements secrets.Unauthenticated: logging in
-// needs no token.
-func (e *engine) UnauthenticatedPaths() []string { return []string{"login"} }
-
-// HandleRequest implements secrets.Backend.
-func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
-	return e.routes.HandleRequest(ctx, req)
-}
-
-// Exists implements secrets.ExistenceChecker: role/:role_name has an
-// existence check; every other path reports ok = false.
-func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
-	return e.routes.Exists(ctx, req)
-}
+// Endpoints returns the engine's declarations (for docs and OpenAPI).
+func (e *engine) Endpoints() *endpoint.Backend { return e.Backend }
 
 // invalidf is a 400.
 func invalidf(format string, args ...any) error {

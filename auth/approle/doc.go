@@ -3,9 +3,10 @@
 // requests to it with the mount's storage view, skips the token check for
 // UnauthenticatedPaths ("login") and mints a token from Response.Auth.
 //
-// The engine imports only the standard library, storage, secrets and the
-// helpers it shares with userpass under auth/internal (field, cidr,
-// tokenparams, route, keylock).
+// The engine declares its paths and fields through the endpoint package
+// and imports only the standard library, storage, secrets, endpoint and
+// the helpers it shares with the other auth method under auth/internal
+// (cidr, tokenparams, keylock).
 //
 // # Paths
 //

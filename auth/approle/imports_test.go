@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// TestImports enforces the engine's import rule (style.md section 3): the standard library, storage, secrets and auth/internal/...;
+// TestImports enforces the engine's import rule (style.md section 3): the standard library, storage, secrets, endpoint and auth/internal/...;
 // tests may also use storage/inmem and the package itself.
 func TestImports(t *testing.T) {
 	files, err := filepath.Glob("*.go")
@@ -34,11 +34,11 @@ func TestImports(t *testing.T) {
 			first, _, _ := strings.Cut(path, "/")
 			switch {
 			case !strings.Contains(first, "."): // standard library
-			case path == mod+"storage" || path == mod+"secrets":
+			case path == mod+"storage" || path == mod+"secrets" || path == mod+"endpoint":
 			case strings.HasPrefix(path, mod+"auth/internal/"): // the auth methods' shared helpers
 			case isTest && (path == mod+"storage/inmem" || path == mod+"auth/approle" || path == "golang.org/x/crypto/bcrypt"):
 			default:
-				t.Errorf("%s imports %q: auth/approle may import only the standard library, storage, secrets and auth/internal/...", name, path)
+				t.Errorf("%s imports %q: auth/approle may import only the standard library, storage, secrets, endpoint and auth/internal/...", name, path)
 			}
 		}
 	}

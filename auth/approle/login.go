@@ -7,6 +7,7 @@ import (
 
 	"github.com/vaultd/vaultd/auth/internal/cidr"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -24,15 +25,15 @@ func errInvalidCredentials() error {
 // HMAC of the role ID and of the secret ID, and three storage reads (the
 // role_id index, the role, the secret ID entry), reading keys under a
 // name no role can have when the real ones are unknown.
-func (e *engine) login(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
-	roleID, _, err := idField(req.Data, "role_id")
+func (e *engine) login(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	roleID, _, err := idField(d, "role_id")
 	if err != nil {
 		return nil, err
 	}
 	if roleID == "" {
 		return nil, invalidf("missing role_id")
 	}
-	secretID, _, err := idField(req.Data, "secret_id")
+	secretID, _, err := idField(d, "secret_id")
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +68,7 @@ func (e *engine) login(ctx context.Context, req *secrets.Request, _ string) (*se
 	}
 
 	meta := map[string]string{}
+	var secretIDCIDRs []string
 	if r.BindSecretID {
 		if secretID == "" {
 			return nil, e.failLogin(ctx, s, k, sh)
@@ -76,11 +78,15 @@ func (e *engine) login(ctx context.Context, req *secrets.Request, _ string) (*se
 			return nil, err
 		}
 		maps.Copy(meta, ent.Metadata)
+		secretIDCIDRs = ent.TokenBoundCIDRs
 	} else if err := checkLoginCIDRs(req, r, nil); err != nil {
 		return nil, err
 	}
 	meta["role_name"] = r.Name
 	auth := r.Params.Auth("", r.RoleID, meta)
+	if len(secretIDCIDRs) > 0 { // the secret ID's bound CIDRs replace the role's, as in Vault
+		auth.BoundCIDRs = slices.Clone(secretIDCIDRs)
+	}
 	if slices.Contains(auth.Policies, tokenparams.RootPolicy) {
 		return nil, invalidf("auth methods cannot create root tokens")
 	}

@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"github.com/vaultd/vaultd/auth/internal/cidr"
-	"github.com/vaultd/vaultd/auth/internal/field"
+	"github.com/vaultd/vaultd/auth/internal/entries"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -19,25 +21,13 @@ var legacyFields = map[string]string{
 }
 
 // roleList serves LIST role.
-func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
-	keys, err := req.Storage.List(ctx, rolePrefix)
-	if err != nil {
-		return nil, fmt.Errorf("approle: list roles: %w", err)
-	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		if !strings.HasSuffix(k, "/") {
-			out = append(out, k)
-		}
-	}
-	if len(out) == 0 {
-		return nil, notFound()
-	}
-	return &secrets.Response{Data: map[string]any{"keys": out}}, nil
+func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
+	return entries.List(ctx, req.Storage, rolePrefix, "approle: roles")
 }
 
 // roleRead serves GET role/:role_name. The role ID is read separately.
-func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) roleRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("role_name")
 	name, err := canonicalRoleName(name)
 	if err != nil {
 		return nil, err
@@ -54,9 +44,9 @@ func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string
 	}
 	data := map[string]any{
 		"bind_secret_id":        r.BindSecretID,
-		"secret_id_bound_cidrs": field.NonNil(r.SecretIDBoundCIDRs),
+		"secret_id_bound_cidrs": tokenparams.NonNil(r.SecretIDBoundCIDRs),
 		"secret_id_num_uses":    r.SecretIDNumUses,
-		"secret_id_ttl":         field.Seconds(r.SecretIDTTL),
+		"secret_id_ttl":         tokenparams.Seconds(r.SecretIDTTL),
 		"local_secret_ids":      r.LocalSecretIDs,
 	}
 	r.Params.Populate(data)
@@ -67,7 +57,8 @@ func (e *engine) roleRead(ctx context.Context, req *secrets.Request, name string
 
 // roleWrite serves POST role/:role_name: it creates the role (with a new
 // role ID unless role_id is given) or updates the fields given.
-func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("role_name")
 	name, err := canonicalRoleName(name)
 	if err != nil {
 		return nil, err
@@ -83,10 +74,10 @@ func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name strin
 	if create {
 		r = &roleEntry{Name: name, BindSecretID: true}
 	}
-	if err := r.parseRoleFields(req.Data, create); err != nil {
+	if err := r.parseRoleFields(d, create); err != nil {
 		return nil, err
 	}
-	roleID, roleIDSet, err := idField(req.Data, "role_id")
+	roleID, roleIDSet, err := idField(d, "role_id")
 	if err != nil {
 		return nil, err
 	}
@@ -112,46 +103,39 @@ func (e *engine) roleWrite(ctx context.Context, req *secrets.Request, name strin
 }
 
 // parseRoleFields applies the role fields present in data to r.
-func (r *roleEntry) parseRoleFields(data map[string]any, create bool) error {
-	if b, set, err := field.Bool(data, "bind_secret_id"); err != nil {
-		return err
-	} else if set {
-		r.BindSecretID = b
+func (r *roleEntry) parseRoleFields(d *endpoint.Data, create bool) error {
+	if d.Has("bind_secret_id") {
+		r.BindSecretID = d.Bool("bind_secret_id")
 	}
-	if list, set, err := field.StringList(data, "secret_id_bound_cidrs"); err != nil {
-		return err
-	} else if set {
-		cidrs, err := cidr.Canonical("secret_id_bound_cidrs", list)
+	if d.Has("secret_id_bound_cidrs") {
+		cidrs, err := cidr.Canonical("secret_id_bound_cidrs", d.Strings("secret_id_bound_cidrs"))
 		if err != nil {
 			return err
 		}
 		r.SecretIDBoundCIDRs = cidrs
 	}
-	if n, set, err := field.Int(data, "secret_id_num_uses"); err != nil {
-		return err
-	} else if set {
+	if d.Has("secret_id_num_uses") {
+		n := d.Int("secret_id_num_uses")
 		if n < 0 {
 			return invalidf("secret_id_num_uses cannot be negative")
 		}
 		r.SecretIDNumUses = n
 	}
-	if d, set, err := field.Duration(data, "secret_id_ttl"); err != nil {
-		return err
-	} else if set {
-		if d < 0 {
+	if d.Has("secret_id_ttl") {
+		ttl := d.Duration("secret_id_ttl")
+		if ttl < 0 {
 			return invalidf("secret_id_ttl cannot be negative")
 		}
-		r.SecretIDTTL = d
+		r.SecretIDTTL = ttl
 	}
-	if b, set, err := field.Bool(data, "local_secret_ids"); err != nil {
-		return err
-	} else if set {
+	if d.Has("local_secret_ids") {
+		b := d.Bool("local_secret_ids")
 		if !create && b != r.LocalSecretIDs {
 			return invalidf("local_secret_ids can only be modified during role creation")
 		}
 		r.LocalSecretIDs = b
 	}
-	if err := r.Params.Parse(data, legacyFields); err != nil {
+	if err := r.Params.Parse(d, legacyFields); err != nil {
 		return err
 	}
 	if !r.BindSecretID && len(r.SecretIDBoundCIDRs) == 0 && len(r.BoundCIDRs) == 0 {
@@ -195,7 +179,8 @@ func (e *engine) saveRole(ctx context.Context, s storage.Backend, k hmacKey, r *
 
 // roleDelete serves DELETE role/:role_name: the role, its role_id index
 // and every secret ID issued against it go in one transaction.
-func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("role_name")
 	name, err := canonicalRoleName(name)
 	if err != nil {
 		return nil, err
@@ -239,7 +224,8 @@ func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, name stri
 }
 
 // roleIDRead serves GET role/:role_name/role-id.
-func (e *engine) roleIDRead(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) roleIDRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("role_name")
 	name, err := canonicalRoleName(name)
 	if err != nil {
 		return nil, err
@@ -258,12 +244,13 @@ func (e *engine) roleIDRead(ctx context.Context, req *secrets.Request, name stri
 }
 
 // roleIDWrite serves POST role/:role_name/role-id {role_id}.
-func (e *engine) roleIDWrite(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) roleIDWrite(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("role_name")
 	name, err := canonicalRoleName(name)
 	if err != nil {
 		return nil, err
 	}
-	roleID, _, err := idField(req.Data, "role_id")
+	roleID, _, err := idField(d, "role_id")
 	if err != nil {
 		return nil, err
 	}
@@ -292,12 +279,8 @@ func (e *engine) roleIDWrite(ctx context.Context, req *secrets.Request, name str
 
 // idField reads a role_id, secret_id or accessor: a string, trimmed, of
 // bounded size. Its errors never echo the value.
-func idField(data map[string]any, name string) (string, bool, error) {
-	s, set, err := field.String(data, name)
-	if err != nil {
-		return "", false, err
-	}
-	s = strings.TrimSpace(s)
+func idField(d *endpoint.Data, name string) (string, bool, error) {
+	s, set := strings.TrimSpace(d.String(name)), d.Has(name)
 	if len(s) > maxIDBytes {
 		return "", false, invalidf("%s is longer than %d bytes", name, maxIDBytes)
 	}

@@ -9,7 +9,8 @@ import (
 	"strings"
 
 	"github.com/vaultd/vaultd/auth/internal/cidr"
-	"github.com/vaultd/vaultd/auth/internal/field"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -19,8 +20,8 @@ const maxMetadataKeys = 256
 
 // roleForSecretIDs loads the role of a secret ID operation, and the salt, under
 // the role's read lock; the caller must call unlock.
-func (e *engine) roleForSecretIDs(ctx context.Context, req *secrets.Request, rawName string) (r *roleEntry, k hmacKey, unlock func(), err error) {
-	name, err := canonicalRoleName(rawName)
+func (e *engine) roleForSecretIDs(ctx context.Context, req *secrets.Request, d *endpoint.Data) (r *roleEntry, k hmacKey, unlock func(), err error) {
+	name, err := canonicalRoleName(d.String("role_name"))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -41,30 +42,30 @@ func (e *engine) roleForSecretIDs(ctx context.Context, req *secrets.Request, raw
 }
 
 // secretIDGenerate serves POST role/:role_name/secret-id.
-func (e *engine) secretIDGenerate(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) secretIDGenerate(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
 	id, err := newUUID()
 	if err != nil {
 		return nil, err
 	}
-	return e.issueSecretID(ctx, req, name, id)
+	return e.issueSecretID(ctx, req, d, id)
 }
 
 // secretIDCustom serves POST role/:role_name/custom-secret-id {secret_id}.
-func (e *engine) secretIDCustom(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
-	id, _, err := idField(req.Data, "secret_id")
+func (e *engine) secretIDCustom(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	id, _, err := idField(d, "secret_id")
 	if err != nil {
 		return nil, err
 	}
 	if id == "" {
 		return nil, invalidf("missing secret_id")
 	}
-	return e.issueSecretID(ctx, req, name, id)
+	return e.issueSecretID(ctx, req, d, id)
 }
 
 // issueSecretID stores secretID (as an HMAC) against the role with the
 // request's metadata, cidr_list, token_bound_cidrs, num_uses and ttl.
-func (e *engine) issueSecretID(ctx context.Context, req *secrets.Request, name, secretID string) (*secrets.Response, error) {
-	r, k, unlock, err := e.roleForSecretIDs(ctx, req, name)
+func (e *engine) issueSecretID(ctx context.Context, req *secrets.Request, d *endpoint.Data, secretID string) (*secrets.Response, error) {
+	r, k, unlock, err := e.roleForSecretIDs(ctx, req, d)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func (e *engine) issueSecretID(ctx context.Context, req *secrets.Request, name, 
 	if !r.BindSecretID {
 		return nil, invalidf("bind_secret_id is not set on the role")
 	}
-	ent, err := secretIDParams(req.Data, r)
+	ent, err := secretIDParams(d, r)
 	if err != nil {
 		return nil, err
 	}
@@ -117,43 +118,38 @@ func (e *engine) issueSecretID(ctx context.Context, req *secrets.Request, name, 
 	return &secrets.Response{Data: map[string]any{
 		"secret_id":          secretID,
 		"secret_id_accessor": accessor,
-		"secret_id_ttl":      field.Seconds(ent.TTL),
+		"secret_id_ttl":      tokenparams.Seconds(ent.TTL),
 		"secret_id_num_uses": ent.NumUses,
 	}}, nil
 }
 
 // secretIDParams parses the per-secret-ID fields, defaulting to (and
 // bounded by) the role's settings.
-func secretIDParams(data map[string]any, r *roleEntry) (*secretIDEntry, error) {
+func secretIDParams(d *endpoint.Data, r *roleEntry) (*secretIDEntry, error) {
 	ent := &secretIDEntry{NumUses: r.SecretIDNumUses, TTL: r.SecretIDTTL}
-	meta, err := metadataField(data)
+	meta, err := metadataField(d.Get("metadata"))
 	if err != nil {
 		return nil, err
 	}
 	ent.Metadata = meta
-	if list, set, err := field.StringList(data, "cidr_list"); err != nil {
-		return nil, err
-	} else if set {
-		if ent.CIDRList, err = cidr.Canonical("cidr_list", list); err != nil {
+	if d.Has("cidr_list") {
+		if ent.CIDRList, err = cidr.Validate("cidr_list", d.Strings("cidr_list")); err != nil {
 			return nil, err
 		}
 		if !cidrSubset(ent.CIDRList, r.SecretIDBoundCIDRs) {
 			return nil, invalidf("cidr_list must be a subset of the role's secret_id_bound_cidrs")
 		}
 	}
-	if list, set, err := field.StringList(data, "token_bound_cidrs"); err != nil {
-		return nil, err
-	} else if set {
-		if ent.TokenBoundCIDRs, err = cidr.Canonical("token_bound_cidrs", list); err != nil {
+	if d.Has("token_bound_cidrs") {
+		if ent.TokenBoundCIDRs, err = cidr.Validate("token_bound_cidrs", d.Strings("token_bound_cidrs")); err != nil {
 			return nil, err
 		}
 		if !cidrSubset(ent.TokenBoundCIDRs, r.BoundCIDRs) {
 			return nil, invalidf("token_bound_cidrs must be a subset of the role's token_bound_cidrs")
 		}
 	}
-	if n, set, err := field.Int(data, "num_uses"); err != nil {
-		return nil, err
-	} else if set {
+	if d.Has("num_uses") {
+		n := d.Int("num_uses")
 		if n < 0 {
 			return nil, invalidf("num_uses cannot be negative")
 		}
@@ -162,25 +158,23 @@ func secretIDParams(data map[string]any, r *roleEntry) (*secretIDEntry, error) {
 		}
 		ent.NumUses = n
 	}
-	if d, set, err := field.Duration(data, "ttl"); err != nil {
-		return nil, err
-	} else if set {
-		if d < 0 {
+	if d.Has("ttl") {
+		ttl := d.Duration("ttl")
+		if ttl < 0 {
 			return nil, invalidf("ttl cannot be negative")
 		}
-		if r.SecretIDTTL > 0 && (d == 0 || d > r.SecretIDTTL) {
+		if r.SecretIDTTL > 0 && (ttl == 0 || ttl > r.SecretIDTTL) {
 			return nil, invalidf("ttl cannot be longer than the role's secret_id_ttl")
 		}
-		ent.TTL = d
+		ent.TTL = ttl
 	}
 	return ent, nil
 }
 
 // metadataField reads "metadata": a JSON object of strings, given as such
 // or as a string holding one (Vault's form).
-func metadataField(data map[string]any) (map[string]string, error) {
-	v, ok := data["metadata"]
-	if !ok || v == nil {
+func metadataField(v any) (map[string]string, error) {
+	if v == nil {
 		return nil, nil
 	}
 	var obj map[string]any
@@ -239,8 +233,8 @@ func cidrSubset(child, parent []string) bool {
 
 // secretIDList serves LIST role/:role_name/secret-id: the accessors of the
 // role's live secret IDs.
-func (e *engine) secretIDList(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
-	r, k, unlock, err := e.roleForSecretIDs(ctx, req, name)
+func (e *engine) secretIDList(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	r, k, unlock, err := e.roleForSecretIDs(ctx, req, d)
 	if err != nil {
 		return nil, err
 	}
@@ -270,15 +264,15 @@ func (e *engine) secretIDList(ctx context.Context, req *secrets.Request, name st
 
 // secretIDLookup serves POST role/:role_name/secret-id/lookup {secret_id}.
 // An unknown or expired secret ID is an empty answer (204), as in Vault.
-func (e *engine) secretIDLookup(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
-	id, _, err := idField(req.Data, "secret_id")
+func (e *engine) secretIDLookup(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	id, _, err := idField(d, "secret_id")
 	if err != nil {
 		return nil, err
 	}
 	if id == "" {
 		return nil, invalidf("missing secret_id")
 	}
-	r, k, unlock, err := e.roleForSecretIDs(ctx, req, name)
+	r, k, unlock, err := e.roleForSecretIDs(ctx, req, d)
 	if err != nil {
 		return nil, err
 	}
@@ -299,15 +293,15 @@ func (e *engine) secretIDLookup(ctx context.Context, req *secrets.Request, name 
 
 // secretIDDestroy serves POST/DELETE role/:role_name/secret-id/destroy
 // {secret_id} (idempotent).
-func (e *engine) secretIDDestroy(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
-	id, _, err := idField(req.Data, "secret_id")
+func (e *engine) secretIDDestroy(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	id, _, err := idField(d, "secret_id")
 	if err != nil {
 		return nil, err
 	}
 	if id == "" {
 		return nil, invalidf("missing secret_id")
 	}
-	r, k, unlock, err := e.roleForSecretIDs(ctx, req, name)
+	r, k, unlock, err := e.roleForSecretIDs(ctx, req, d)
 	if err != nil {
 		return nil, err
 	}
@@ -335,8 +329,8 @@ func (e *engine) destroySecretID(ctx context.Context, s storage.Backend, k hmacK
 
 // accessorTarget resolves an accessor of the role to its secret ID HMAC,
 // or answers 404.
-func (e *engine) accessorTarget(ctx context.Context, req *secrets.Request, k hmacKey, r *roleEntry) (string, error) {
-	acc, _, err := idField(req.Data, "secret_id_accessor")
+func (e *engine) accessorTarget(ctx context.Context, req *secrets.Request, d *endpoint.Data, k hmacKey, r *roleEntry) (string, error) {
+	acc, _, err := idField(d, "secret_id_accessor")
 	if err != nil {
 		return "", err
 	}
@@ -356,13 +350,13 @@ func (e *engine) accessorTarget(ctx context.Context, req *secrets.Request, k hma
 
 // accessorLookup serves POST role/:role_name/secret-id-accessor/lookup
 // {secret_id_accessor}.
-func (e *engine) accessorLookup(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
-	r, k, unlock, err := e.roleForSecretIDs(ctx, req, name)
+func (e *engine) accessorLookup(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	r, k, unlock, err := e.roleForSecretIDs(ctx, req, d)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	sh, err := e.accessorTarget(ctx, req, k, r)
+	sh, err := e.accessorTarget(ctx, req, d, k, r)
 	if err != nil {
 		return nil, err
 	}
@@ -381,13 +375,13 @@ func (e *engine) accessorLookup(ctx context.Context, req *secrets.Request, name 
 
 // accessorDestroy serves POST/DELETE
 // role/:role_name/secret-id-accessor/destroy {secret_id_accessor}.
-func (e *engine) accessorDestroy(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
-	r, k, unlock, err := e.roleForSecretIDs(ctx, req, name)
+func (e *engine) accessorDestroy(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	r, k, unlock, err := e.roleForSecretIDs(ctx, req, d)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	sh, err := e.accessorTarget(ctx, req, k, r)
+	sh, err := e.accessorTarget(ctx, req, d, k, r)
 	if err != nil {
 		return nil, err
 	}
@@ -399,7 +393,7 @@ func (e *engine) accessorDestroy(ctx context.Context, req *secrets.Request, name
 
 // tidy serves POST tidy/secret-id: it deletes every expired secret ID
 // (and its accessor) now, role by role, and reports how many went.
-func (e *engine) tidy(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
+func (e *engine) tidy(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
 	names, err := req.Storage.List(ctx, rolePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("approle: list roles: %w", err)

@@ -199,3 +199,35 @@ func TestSecretID_TTLAndTidy(t *testing.T) {
 		t.Fatalf("%d secret ID entries after tidy, want 1: %q", n, f.storedKeys())
 	}
 }
+
+// TestSecretID_CIDRsAsSubmitted (issue 15 item 8): both lookups show
+// cidr_list and token_bound_cidrs as submitted ("127.0.0.1/32", not
+// "127.0.0.1"), and the blocks still bind the login.
+func TestSecretID_CIDRsAsSubmitted(t *testing.T) {
+	f := newFixture(t)
+	roleID := f.role("web", nil)
+	id, acc := f.secretID("web", map[string]any{
+		"cidr_list": "127.0.0.1/32", "token_bound_cidrs": []any{"127.0.0.1/32", "10.0.0.0/8"},
+	})
+	want := map[string][]any{
+		"cidr_list":         {"127.0.0.1/32"},
+		"token_bound_cidrs": {"127.0.0.1/32", "10.0.0.0/8"},
+	}
+	for _, look := range []map[string]any{
+		f.mustJSON(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": id}),
+		f.mustJSON(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}),
+	} {
+		for field, w := range want {
+			if !reflect.DeepEqual(look[field], w) {
+				t.Errorf("lookup %s = %v, want %v as submitted", field, look[field], w)
+			}
+		}
+	}
+	if _, err := f.login("127.0.0.2", roleID, id); err == nil {
+		t.Fatal("login from outside cidr_list succeeded")
+	}
+	auth := f.mustLogin(roleID, id)
+	if !reflect.DeepEqual(auth.BoundCIDRs, []string{"127.0.0.1/32", "10.0.0.0/8"}) {
+		t.Fatalf("token bound CIDRs = %q", auth.BoundCIDRs)
+	}
+}

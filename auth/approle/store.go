@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultd/vaultd/auth/internal/field"
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -160,13 +160,13 @@ func (s *secretIDEntry) view() map[string]any {
 	return map[string]any{
 		"secret_id_accessor": s.Accessor,
 		"secret_id_num_uses": s.NumUses,
-		"secret_id_ttl":      field.Seconds(s.TTL),
+		"secret_id_ttl":      tokenparams.Seconds(s.TTL),
 		"creation_time":      s.CreationTime.UTC().Format(time.RFC3339Nano),
 		"expiration_time":    s.ExpirationTime.UTC().Format(time.RFC3339Nano),
 		"last_updated_time":  s.LastUpdatedTime.UTC().Format(time.RFC3339Nano),
 		"metadata":           meta,
-		"cidr_list":          field.NonNil(s.CIDRList),
-		"token_bound_cidrs":  field.NonNil(s.TokenBoundCIDRs),
+		"cidr_list":          tokenparams.NonNil(s.CIDRList),
+		"token_bound_cidrs":  tokenparams.NonNil(s.TokenBoundCIDRs),
 	}
 }
 
@@ -207,19 +207,14 @@ func canonicalRoleName(name string) (string, error) {
 	return strings.ToLower(name), nil
 }
 
-// getJSON reads key into v; found is false when the key is absent.
+// getJSON decodes the record at key into v; found is false when there
+// is none.
 func getJSON(ctx context.Context, s storage.Backend, key string, v any) (found bool, err error) {
-	ent, err := s.Get(ctx, key)
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
+	found, err = entries.GetJSON(ctx, s, key, v, ErrCorrupt)
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		err = fmt.Errorf("approle: %w", err)
 	}
-	if err != nil {
-		return false, fmt.Errorf("approle: get %q: %w", key, err)
-	}
-	if err := json.Unmarshal(ent.Value, v); err != nil {
-		return false, fmt.Errorf("%w: %q: %v", ErrCorrupt, key, err)
-	}
-	return true, nil
+	return found, err
 }
 
 func putOp(key string, v any) (storage.Op, error) {
@@ -269,21 +264,9 @@ func loadAccessor(ctx context.Context, s storage.Backend, key string) (*accessor
 	return &ent, nil
 }
 
-// roleExists is the existence check of role/:role_name.
-func roleExists(ctx context.Context, s storage.Backend, name string) (bool, error) {
-	name, err := canonicalRoleName(name)
-	if err != nil {
-		return false, nil
-	}
-	_, err = s.Get(ctx, roleKey(name))
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("approle: existence check: %w", err)
-	}
-	return true, nil
-}
+// roles names the role records; its Exists is the existence check of
+// role/:role_name.
+var roles = entries.Named{Capture: "role_name", Canonical: canonicalRoleName, Key: roleKey, What: "approle: roles"}
 
 // newUUID is a random (version 4) UUID, the form of Vault's role IDs,
 // secret IDs and accessors: 122 random bits.

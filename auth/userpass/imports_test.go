@@ -34,7 +34,7 @@ func TestImports(t *testing.T) {
 			first, _, _ := strings.Cut(path, "/")
 			switch {
 			case !strings.Contains(first, "."): // standard library
-			case path == mod+"storage" || path == mod+"secrets":
+			case path == mod+"storage" || path == mod+"secrets" || path == mod+"endpoint":
 			case path == "golang.org/x/crypto" || strings.HasPrefix(path, "golang.org/x/crypto/"):
 			case strings.HasPrefix(path, mod+"auth/internal/"): // the auth methods' shared helpers
 			case isTest && (path == mod+"storage/inmem" || path == mod+"auth/userpass" || path == "golang.org/x/crypto/bcrypt"):

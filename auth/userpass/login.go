@@ -8,8 +8,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/vaultd/vaultd/auth/internal/cidr"
-	"github.com/vaultd/vaultd/auth/internal/field"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -22,16 +22,15 @@ func errInvalidCredentials() error {
 // login serves POST login/:username {password}. Unknown users cost a
 // bcrypt comparison against a dummy hash, so the answer's timing does not
 // reveal whether the user exists.
-func (e *engine) login(ctx context.Context, req *secrets.Request, rawName string) (*secrets.Response, error) {
-	password, _, err := field.String(req.Data, "password")
-	if err != nil {
-		return nil, err
-	}
+func (e *engine) login(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	rawName := d.String("username")
+	password := d.String("password")
 	if password == "" {
 		return nil, invalidf("missing password")
 	}
 	name, nameErr := canonicalUsername(rawName)
 	var u *userEntry
+	var err error
 	if nameErr == nil {
 		if u, err = loadUser(ctx, req.Storage, name); err != nil {
 			return nil, err

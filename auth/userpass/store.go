@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -52,16 +53,13 @@ func canonicalUsername(name string) (string, error) {
 
 // loadUser returns the user's entry, or nil when there is none.
 func loadUser(ctx context.Context, s storage.Backend, name string) (*userEntry, error) {
-	e, err := s.Get(ctx, userKey(name))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("userpass: get user: %w", err)
-	}
 	var u userEntry
-	if err := json.Unmarshal(e.Value, &u); err != nil {
-		return nil, fmt.Errorf("%w: user %q: %v", ErrCorrupt, name, err)
+	found, err := entries.GetJSON(ctx, s, userKey(name), &u, ErrCorrupt)
+	if err != nil && !errors.Is(err, ErrCorrupt) {
+		err = fmt.Errorf("userpass: %w", err)
+	}
+	if err != nil || !found {
+		return nil, err
 	}
 	return &u, nil
 }
@@ -78,19 +76,6 @@ func saveUser(ctx context.Context, s storage.Backend, name string, u *userEntry)
 	return nil
 }
 
-// userExists is the existence check of users/:username. A name that is
-// not a valid username does not exist.
-func userExists(ctx context.Context, s storage.Backend, name string) (bool, error) {
-	name, err := canonicalUsername(name)
-	if err != nil {
-		return false, nil
-	}
-	_, err = s.Get(ctx, userKey(name))
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("userpass: existence check: %w", err)
-	}
-	return true, nil
-}
+// users names the user records; its Exists is the existence check of
+// users/:username.
+var users = entries.Named{Capture: "username", Canonical: canonicalUsername, Key: userKey, What: "userpass: users"}

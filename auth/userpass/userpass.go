@@ -10,7 +10,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/vaultd/vaultd/auth/internal/keylock"
-	"github.com/vaultd/vaultd/auth/internal/route"
+	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -43,8 +44,10 @@ const defaultDummyHash = "$2a$10$Uu5s6EksJwgFqb0KC6aTyu8gj.MjZvXgj.9krvLSSGhP7qp
 
 // engine is the userpass auth method. It is safe for concurrent use.
 type engine struct {
-	routes route.Table
-	log    *slog.Logger
+	// Backend serves requests (HandleRequest, Exists and
+	// UnauthenticatedPaths come from it).
+	*endpoint.Backend
+	log *slog.Logger
 	// cost is the bcrypt cost of new password hashes.
 	cost int
 	// dummyHash is a bcrypt hash, at cost, of a random password nobody
@@ -82,48 +85,70 @@ func newEngine(conf secrets.Config, cost int) (*engine, error) {
 		dummyHash: dummy,
 		compare:   bcrypt.CompareHashAndPassword,
 	}
-	e.routes = route.Table{Routes: e.routeTable(), NoStorage: ErrNoStorage}
+	e.Backend = e.paths()
 	return e, nil
 }
 
-// routeTable is the engine's routing table, in Vault's order.
-func (e *engine) routeTable() []route.Route {
-	return []route.Route{
-		{Pattern: "users", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpList: e.usersList,
-		}},
-		{Pattern: "users/*", Exists: userExists, Ops: map[secrets.Operation]route.Handler{
-			secrets.OpRead:   e.userRead,
-			secrets.OpCreate: e.userWrite,
-			secrets.OpUpdate: e.userWrite,
-			secrets.OpDelete: e.userDelete,
-		}},
-		{Pattern: "users/*/password", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.userPassword,
-		}},
-		{Pattern: "users/*/policies", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.userPolicies,
-		}},
-		{Pattern: "login/*", Ops: map[secrets.Operation]route.Handler{
-			secrets.OpUpdate: e.login,
-		}},
+// paths declares the engine's endpoints, in Vault's order.
+func (e *engine) paths() *endpoint.Backend {
+	username := &endpoint.Field{Type: endpoint.TypeString, Description: "Username (letters, digits, '_', '-' and '.'; case-insensitive)."}
+	password := &endpoint.Field{Type: endpoint.TypeString, Description: "Password of the user (at most 72 bytes)."}
+	passwordHash := &endpoint.Field{Type: endpoint.TypeString, Description: "bcrypt hash of the password, instead of the password."}
+	userFields := tokenparams.Fields(legacyFields)
+	userFields["username"] = username
+	userFields["password"] = password
+	userFields["password_hash"] = passwordHash
+	return &endpoint.Backend{
+		Help:      "Authenticates users with a username and a password.",
+		NoStorage: ErrNoStorage,
+		Paths: []*endpoint.Path{
+			{
+				Pattern:    "users",
+				Summary:    "List the users.",
+				Operations: map[secrets.Operation]endpoint.Handler{secrets.OpList: e.usersList},
+			},
+			{
+				Pattern: "users/{username}",
+				Summary: "Create, read, update or delete a user.",
+				Fields:  userFields,
+				Exists:  users.Exists,
+				Operations: map[secrets.Operation]endpoint.Handler{
+					secrets.OpRead:   e.userRead,
+					secrets.OpUpdate: e.userWrite,
+					secrets.OpDelete: e.userDelete,
+				},
+			},
+			{
+				Pattern: "users/{username}/password",
+				Summary: "Reset a user's password.",
+				Fields: map[string]*endpoint.Field{
+					"username": username, "password": password, "password_hash": passwordHash,
+				},
+				Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: e.userPassword},
+			},
+			{
+				Pattern: "users/{username}/policies",
+				Summary: "Replace a user's token policies.",
+				Fields: map[string]*endpoint.Field{
+					"username":       username,
+					"token_policies": userFields["token_policies"],
+					"policies":       userFields["policies"],
+				},
+				Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: e.userPolicies},
+			},
+			{
+				Pattern:         "login/{username}",
+				Summary:         "Log in with a username and password.",
+				Unauthenticated: true,
+				Fields:          map[string]*endpoint.Field{"username": username, "password": password},
+				Operations:      map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: e.login},
+			},
+		},
 	}
 }
 
-// UnauthenticatedPaths implements secrets.Unauthenticated: logging in
-// needs no token.
-func (e *engine) UnauthenticatedPaths() []string { return []string{"login/*"} }
-
-// HandleRequest implements secrets.Backend.
-func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
-	return e.routes.HandleRequest(ctx, req)
-}
-
-// Exists implements secrets.ExistenceChecker: users/:username has an
-// existence check; every other path reports ok = false.
-func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
-	return e.routes.Exists(ctx, req)
-}
+// Endpoints returns the engine's declarations (for docs and OpenAPI).
+func (e *engine) Endpoints() *endpoint.Backend { return e.Backend }
 
 // invalidf is a 400.
 func invalidf(format string, args ...any) error {

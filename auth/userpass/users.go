@@ -3,12 +3,12 @@ package userpass
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/vaultd/vaultd/auth/internal/field"
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -25,25 +25,13 @@ var legacyFields = map[string]string{
 }
 
 // usersList serves LIST users.
-func (e *engine) usersList(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
-	keys, err := req.Storage.List(ctx, userPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("userpass: list users: %w", err)
-	}
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		if !strings.HasSuffix(k, "/") {
-			out = append(out, k)
-		}
-	}
-	if len(out) == 0 {
-		return nil, notFound()
-	}
-	return &secrets.Response{Data: map[string]any{"keys": out}}, nil
+func (e *engine) usersList(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
+	return entries.List(ctx, req.Storage, userPrefix, "userpass: users")
 }
 
 // userRead serves GET users/:username. The password hash is never shown.
-func (e *engine) userRead(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) userRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("username")
 	name, err := canonicalUsername(name)
 	if err != nil {
 		return nil, err
@@ -62,13 +50,14 @@ func (e *engine) userRead(ctx context.Context, req *secrets.Request, name string
 
 // userWrite serves POST users/:username: it creates the user (a password
 // or password_hash is then required) or updates the fields given.
-func (e *engine) userWrite(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) userWrite(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("username")
 	name, err := canonicalUsername(name)
 	if err != nil {
 		return nil, err
 	}
 	// Hash before taking the lock: bcrypt is slow on purpose.
-	hash, hashSet, err := e.passwordFromRequest(req.Data)
+	hash, hashSet, err := e.passwordFromRequest(d)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +74,7 @@ func (e *engine) userWrite(ctx context.Context, req *secrets.Request, name strin
 		}
 		u = &userEntry{}
 	}
-	if err := u.Params.Parse(req.Data, legacyFields); err != nil {
+	if err := u.Params.Parse(d, legacyFields); err != nil {
 		return nil, err
 	}
 	if hashSet {
@@ -98,7 +87,8 @@ func (e *engine) userWrite(ctx context.Context, req *secrets.Request, name strin
 }
 
 // userDelete serves DELETE users/:username (idempotent).
-func (e *engine) userDelete(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) userDelete(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("username")
 	name, err := canonicalUsername(name)
 	if err != nil {
 		return nil, err
@@ -113,12 +103,13 @@ func (e *engine) userDelete(ctx context.Context, req *secrets.Request, name stri
 }
 
 // userPassword serves POST users/:username/password {password}.
-func (e *engine) userPassword(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) userPassword(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("username")
 	name, err := canonicalUsername(name)
 	if err != nil {
 		return nil, err
 	}
-	hash, hashSet, err := e.passwordFromRequest(req.Data)
+	hash, hashSet, err := e.passwordFromRequest(d)
 	if err != nil {
 		return nil, err
 	}
@@ -133,20 +124,17 @@ func (e *engine) userPassword(ctx context.Context, req *secrets.Request, name st
 
 // userPolicies serves POST users/:username/policies {token_policies}. As
 // in Vault, a request without policies clears them.
-func (e *engine) userPolicies(ctx context.Context, req *secrets.Request, name string) (*secrets.Response, error) {
+func (e *engine) userPolicies(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	name := d.String("username")
 	name, err := canonicalUsername(name)
 	if err != nil {
 		return nil, err
 	}
 	polField := "token_policies"
-	if !field.Present(req.Data, polField) && field.Present(req.Data, "policies") {
+	if !d.Has(polField) && d.Has("policies") {
 		polField = "policies"
 	}
-	list, _, err := field.StringList(req.Data, polField)
-	if err != nil {
-		return nil, err
-	}
-	policies := tokenparams.SanitizePolicies(list)
+	policies := tokenparams.SanitizePolicies(d.Strings(polField))
 	for _, p := range policies {
 		if p == tokenparams.RootPolicy {
 			return nil, invalidf("the %q policy cannot be assigned by an auth method", tokenparams.RootPolicy)
@@ -182,15 +170,9 @@ func (e *engine) updateUser(ctx context.Context, req *secrets.Request, name stri
 // passwordFromRequest returns the bcrypt hash for the request's password
 // (hashed here) or password_hash (validated); set is false when neither
 // is given.
-func (e *engine) passwordFromRequest(data map[string]any) (hash []byte, set bool, err error) {
-	pw, pwSet, err := field.String(data, "password")
-	if err != nil {
-		return nil, false, err
-	}
-	ph, phSet, err := field.String(data, "password_hash")
-	if err != nil {
-		return nil, false, err
-	}
+func (e *engine) passwordFromRequest(d *endpoint.Data) (hash []byte, set bool, err error) {
+	pw, pwSet := d.String("password"), d.Has("password")
+	ph, phSet := d.String("password_hash"), d.Has("password_hash")
 	switch {
 	case pwSet && phSet:
 		return nil, false, invalidf("'password' and 'password_hash' are mutually exclusive")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -26,14 +27,18 @@ var (
 )
 
 // Backend is the cubbyhole engine. It keeps no state of its own.
-type Backend struct{}
+type Backend struct {
+	ep *endpoint.Backend
+}
 
 // Factory makes a cubbyhole engine. It takes no options.
 func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 	for k := range conf.Options {
 		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "cubbyhole: unknown option %q", k)
 	}
-	return &Backend{}, nil
+	b := &Backend{}
+	b.ep = b.paths()
+	return b, nil
 }
 
 // tokenPrefix checks that core handed us a salted hash, never a raw token.
@@ -63,40 +68,53 @@ func key(prefix, path string) (string, error) {
 	return k, nil
 }
 
+// paths declares the engine: one path family serving every path below
+// the mount, each holding the JSON object last written (any fields).
+func (b *Backend) paths() *endpoint.Backend {
+	return &endpoint.Backend{
+		Help:      "Per-token private secret storage: each token sees only its own area, destroyed when the token is revoked.",
+		NoStorage: ErrNoStorage,
+		Paths: []*endpoint.Path{{
+			Pattern:             "{path*}",
+			TakesArbitraryInput: true,
+			Summary:             "Read, write, list or delete a secret of the calling token.",
+			Fields: map[string]*endpoint.Field{
+				"path": {Type: endpoint.TypeString, Description: "Path of the secret, relative to the mount."},
+			},
+			Operations: map[secrets.Operation]endpoint.Handler{
+				secrets.OpRead:   b.read,
+				secrets.OpUpdate: b.write,
+				secrets.OpDelete: b.delete,
+				secrets.OpList:   b.list,
+			},
+			Exists: b.exists,
+		}},
+	}
+}
+
+// Endpoints returns the engine's declarations (for docs and OpenAPI).
+func (b *Backend) Endpoints() *endpoint.Backend { return b.ep }
+
 // HandleRequest implements secrets.Backend.
 func (b *Backend) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
-	if req == nil {
-		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "missing request")
+	return b.ep.HandleRequest(ctx, req)
+}
+
+// Exists implements secrets.ExistenceChecker: a write to an absent path is
+// a create, to an existing one an update.
+func (b *Backend) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
+	if req == nil || req.Storage == nil {
+		return false, false, ErrNoStorage
 	}
-	if req.Storage == nil {
-		return nil, ErrNoStorage
-	}
+	return b.ep.Exists(ctx, req)
+}
+
+func (b *Backend) read(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
 	prefix, err := tokenPrefix(req.ClientToken)
 	if err != nil {
 		return nil, err
 	}
-	switch req.Operation {
-	case secrets.OpList:
-		return b.list(ctx, req, prefix)
-	case secrets.OpRead:
-		return b.read(ctx, req, prefix)
-	case secrets.OpCreate, secrets.OpUpdate:
-		return b.write(ctx, req, prefix)
-	case secrets.OpDelete:
-		k, err := key(prefix, req.Path)
-		if err != nil {
-			return nil, err
-		}
-		if err := req.Storage.Delete(ctx, k); err != nil {
-			return nil, fmt.Errorf("cubbyhole: delete: %w", err)
-		}
-		return &secrets.Response{}, nil
-	}
-	return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
-}
-
-func (b *Backend) read(ctx context.Context, req *secrets.Request, prefix string) (*secrets.Response, error) {
-	k, err := key(prefix, req.Path)
+	k, err := key(prefix, d.String("path"))
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +132,12 @@ func (b *Backend) read(ctx context.Context, req *secrets.Request, prefix string)
 	return &secrets.Response{Data: data}, nil
 }
 
-func (b *Backend) write(ctx context.Context, req *secrets.Request, prefix string) (*secrets.Response, error) {
-	k, err := key(prefix, req.Path)
+func (b *Backend) write(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	prefix, err := tokenPrefix(req.ClientToken)
+	if err != nil {
+		return nil, err
+	}
+	k, err := key(prefix, d.String("path"))
 	if err != nil {
 		return nil, err
 	}
@@ -132,8 +154,27 @@ func (b *Backend) write(ctx context.Context, req *secrets.Request, prefix string
 	return &secrets.Response{}, nil
 }
 
-func (b *Backend) list(ctx context.Context, req *secrets.Request, prefix string) (*secrets.Response, error) {
-	p := strings.TrimPrefix(req.Path, "/")
+func (b *Backend) delete(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	prefix, err := tokenPrefix(req.ClientToken)
+	if err != nil {
+		return nil, err
+	}
+	k, err := key(prefix, d.String("path"))
+	if err != nil {
+		return nil, err
+	}
+	if err := req.Storage.Delete(ctx, k); err != nil {
+		return nil, fmt.Errorf("cubbyhole: delete: %w", err)
+	}
+	return &secrets.Response{}, nil
+}
+
+func (b *Backend) list(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	prefix, err := tokenPrefix(req.ClientToken)
+	if err != nil {
+		return nil, err
+	}
+	p := strings.TrimPrefix(d.String("path"), "/")
 	if p != "" && !strings.HasSuffix(p, "/") {
 		p += "/"
 	}
@@ -154,30 +195,25 @@ func (b *Backend) list(ctx context.Context, req *secrets.Request, prefix string)
 	return &secrets.Response{Data: map[string]any{"keys": out}}, nil
 }
 
-// Exists implements secrets.ExistenceChecker: a write to an absent path is
-// a create, to an existing one an update.
-func (b *Backend) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
-	if req == nil || req.Storage == nil {
-		return false, false, ErrNoStorage
-	}
-	// A bad token or path is not an existence question: HandleRequest
-	// rejects it with the proper error.
+// exists is the path's existence check. A bad token or path is not an
+// existence question: the handler rejects it with the proper error.
+func (b *Backend) exists(ctx context.Context, req *secrets.Request, d *endpoint.Data) (bool, error) {
 	prefix, err := tokenPrefix(req.ClientToken)
 	if err != nil {
-		return false, false, nil
+		return false, err
 	}
-	k, err := key(prefix, req.Path)
+	k, err := key(prefix, d.String("path"))
 	if err != nil {
-		return false, false, nil
+		return false, err
 	}
 	_, err = req.Storage.Get(ctx, k)
 	if errors.Is(err, storage.ErrNotFound) {
-		return false, true, nil
+		return false, nil
 	}
 	if err != nil {
-		return false, false, fmt.Errorf("cubbyhole: exists: %w", err)
+		return false, fmt.Errorf("cubbyhole: exists: %w", err)
 	}
-	return true, true, nil
+	return true, nil
 }
 
 // DestroyTokenData deletes everything the token whose salted hash is

@@ -4,12 +4,13 @@ import (
 	"context"
 	"math"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
 
 // configRead serves GET config.
-func (b *v2) configRead(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
+func (b *v2) configRead(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
 	c, err := loadConfig(ctx, req.Storage)
 	if err != nil {
 		return nil, err
@@ -25,25 +26,16 @@ func (b *v2) configRead(ctx context.Context, req *secrets.Request, _ string) (*s
 // delete_version_after}. A negative delete_version_after disables it on
 // every key; zero clears the setting.
 // A field sent as null is reset to its default.
-func (b *v2) configWrite(ctx context.Context, req *secrets.Request, _ string) (*secrets.Response, error) {
-	maxV, mOK, err := intField(req.Data, "max_versions")
-	if err != nil {
-		return nil, err
-	}
+func (b *v2) configWrite(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	maxV, mOK := d.Int64("max_versions"), d.Has("max_versions")
 	if mOK && (maxV < 0 || maxV > math.MaxUint32) {
 		return nil, invalidf("max_versions must be between 0 and %d", uint32(math.MaxUint32))
 	}
-	cas, cOK, err := boolField(req.Data, "cas_required")
-	if err != nil {
-		return nil, err
-	}
-	dva, dOK, err := durationField(req.Data, "delete_version_after")
-	if err != nil {
-		return nil, err
-	}
-	mOK = mOK || nullField(req.Data, "max_versions")
-	cOK = cOK || nullField(req.Data, "cas_required")
-	dOK = dOK || nullField(req.Data, "delete_version_after")
+	cas, cOK := d.Bool("cas_required"), d.Has("cas_required")
+	dva, dOK := d.Duration("delete_version_after"), d.Has("delete_version_after")
+	mOK = mOK || d.IsNull("max_versions")
+	cOK = cOK || d.IsNull("cas_required")
+	dOK = dOK || d.IsNull("delete_version_after")
 	if !mOK && !cOK && !dOK {
 		return noContent(), nil
 	}

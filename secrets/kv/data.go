@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -17,27 +18,22 @@ const (
 )
 
 // versionParam reads the optional ?version=N; 0 (or absent) means latest.
-func versionParam(data map[string]any) (uint64, error) {
-	n, _, err := intField(data, "version")
-	if err != nil {
-		return 0, err
-	}
+func versionParam(d *endpoint.Data) uint64 {
+	n := d.Int64("version")
 	if n < 0 {
-		return 0, nil
+		return 0
 	}
-	return uint64(n), nil
+	return uint64(n)
 }
 
 // dataRead serves GET data/:path[?version=N]. A deleted or destroyed
 // version answers 404 with {"data": null, "metadata": {...}}, as Vault does.
-func (b *v2) dataRead(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func (b *v2) dataRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	if err := checkWriteKey(key); err != nil {
 		return nil, err
 	}
-	want, err := versionParam(req.Data)
-	if err != nil {
-		return nil, err
-	}
+	want := versionParam(d)
 	l := b.locks.forKey(key)
 	l.RLock()
 	defer l.RUnlock()
@@ -74,21 +70,18 @@ func (b *v2) dataRead(ctx context.Context, req *secrets.Request, key string) (*s
 }
 
 // checkCAS applies the cas option (and cas_required of mount or key).
-func checkCAS(data map[string]any, c *mountConfig, meta *keyMetadata) error {
+func checkCAS(d *endpoint.Data, c *mountConfig, meta *keyMetadata) error {
 	var casRaw any
 	casSet := false
-	opts, _, err := mapField(data, "options")
-	if err != nil {
-		return err
-	}
-	if opts != nil {
+	if opts := d.Map("options"); opts != nil {
 		casRaw, casSet = opts["cas"]
 	}
 	if casSet {
-		cas, ok := toInt64(casRaw)
-		if !ok || casRaw == nil {
+		v, err := endpoint.Convert("cas", endpoint.TypeInt64, casRaw)
+		if err != nil || casRaw == nil {
 			return invalidf(msgCASParse)
 		}
+		cas := v.(int64)
 		if cas < 0 || uint64(cas) != meta.CurrentVersion {
 			return secrets.Errorf(secrets.ErrCASMismatch, msgCASMismatch)
 		}
@@ -102,14 +95,12 @@ func checkCAS(data map[string]any, c *mountConfig, meta *keyMetadata) error {
 
 // dataWrite serves POST/PUT data/:path {"data": {...}, "options": {"cas": N}}:
 // it adds a version and answers its metadata.
-func (b *v2) dataWrite(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func (b *v2) dataWrite(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	if err := checkWriteKey(key); err != nil {
 		return nil, err
 	}
-	data, ok, err := mapField(req.Data, "data")
-	if err != nil {
-		return nil, err
-	}
+	data, ok := d.Map("data"), d.Has("data")
 	if !ok {
 		return nil, invalidf(msgNoData)
 	}
@@ -133,7 +124,7 @@ func (b *v2) dataWrite(ctx context.Context, req *secrets.Request, key string) (*
 	if meta == nil {
 		meta = &keyMetadata{Versions: map[uint64]*versionMeta{}}
 	}
-	if err := checkCAS(req.Data, c, meta); err != nil {
+	if err := checkCAS(d, c, meta); err != nil {
 		return nil, err
 	}
 	return b.commitVersion(ctx, req.Storage, key, c, meta, raw)
@@ -168,14 +159,12 @@ func (b *v2) commitVersion(ctx context.Context, s storage.Backend, key string, c
 // dataPatch serves PATCH data/:path: an RFC 7386 merge patch of "data" onto
 // the latest version, written as a new version. The latest version must
 // exist and be neither deleted nor destroyed.
-func (b *v2) dataPatch(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func (b *v2) dataPatch(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	if err := checkWriteKey(key); err != nil {
 		return nil, err
 	}
-	patch, ok, err := mapField(req.Data, "data")
-	if err != nil {
-		return nil, err
-	}
+	patch, ok := d.Map("data"), d.Has("data")
 	if !ok {
 		return nil, invalidf(msgNoData)
 	}
@@ -195,7 +184,7 @@ func (b *v2) dataPatch(ctx context.Context, req *secrets.Request, key string) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := checkCAS(req.Data, c, meta); err != nil {
+	if err := checkCAS(d, c, meta); err != nil {
 		return nil, err
 	}
 	cur := meta.CurrentVersion
@@ -221,7 +210,8 @@ func (b *v2) dataPatch(ctx context.Context, req *secrets.Request, key string) (*
 
 // dataDelete serves DELETE data/:path: a soft delete of the latest version.
 // It is a no-op when there is nothing to delete.
-func (b *v2) dataDelete(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func (b *v2) dataDelete(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	if err := checkWriteKey(key); err != nil {
 		return nil, err
 	}

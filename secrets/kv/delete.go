@@ -3,16 +3,14 @@ package kv
 import (
 	"context"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
 // versionsBody reads the required "versions" of delete/undelete/destroy;
 // missingMsg is Vault's text when none is given (it differs per path).
-func versionsBody(data map[string]any, missingMsg string) ([]uint64, error) {
-	raw, err := versionsField(data)
-	if err != nil {
-		return nil, err
-	}
+func versionsBody(d *endpoint.Data, missingMsg string) ([]uint64, error) {
+	raw := d.Ints("versions")
 	if len(raw) == 0 {
 		return nil, invalidf("%s", missingMsg)
 	}
@@ -55,8 +53,9 @@ func (b *v2) updateVersions(ctx context.Context, req *secrets.Request, key strin
 // deleteVersions serves POST/PUT delete/:path {"versions": [...]}: a soft
 // delete of each listed version that exists and is neither deleted nor
 // destroyed.
-func (b *v2) deleteVersions(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
-	versions, err := versionsBody(req.Data, "No version number provided")
+func (b *v2) deleteVersions(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
+	versions, err := versionsBody(d, "No version number provided")
 	if err != nil {
 		return nil, err
 	}

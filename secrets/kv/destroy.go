@@ -3,6 +3,7 @@ package kv
 import (
 	"context"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -10,8 +11,9 @@ import (
 // destroyVersions serves POST/PUT destroy/:path {"versions": [...]}: each
 // listed version that exists is marked destroyed and its data is deleted,
 // together with the metadata update in one Txn. Destroying is permanent.
-func (b *v2) destroyVersions(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
-	versions, err := versionsBody(req.Data, "no version number provided")
+func (b *v2) destroyVersions(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
+	versions, err := versionsBody(d, "no version number provided")
 	if err != nil {
 		return nil, err
 	}

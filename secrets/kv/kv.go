@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -33,90 +34,71 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 	}
 	switch v := conf.Options["version"]; v {
 	case "", "1":
-		return newEngine(v1Routes()), nil
+		return newEngine(v1Paths()), nil
 	case "2":
 		b := &v2{now: now, locks: newLockSet()}
-		return newEngine(b.routes()), nil
+		return newEngine(b.paths()), nil
 	default:
 		return nil, secrets.Errorf(secrets.ErrInvalidRequest,
 			"invalid kv version %q: must be \"1\" or \"2\"", v)
 	}
 }
 
-// engine dispatches requests through a route table.
+// engine serves requests through its declared paths, after rejecting
+// request paths that could alias or escape a key.
 type engine struct {
-	routes  []route
-	invalid func(op secrets.Operation, path string) error // answer for unmatched paths; nil: a plain ErrUnsupportedPath
+	ep *endpoint.Backend
 }
 
-func newEngine(r routeTable) *engine {
-	return &engine{routes: r.routes, invalid: r.invalid}
+func newEngine(ep *endpoint.Backend) *engine {
+	ep.NoStorage = ErrNoStorage
+	ep.StrictList = true // LIST is of a folder: LIST config is a 404
+	return &engine{ep: ep}
+}
+
+// Endpoints returns the engine's declarations (for docs and OpenAPI).
+func (e *engine) Endpoints() *endpoint.Backend { return e.ep }
+
+// folderPath is the request path as routed: a LIST is always of a folder,
+// as Vault's HTTP layer makes it.
+func folderPath(req *secrets.Request) string {
+	p := req.Path
+	if req.Operation == secrets.OpList && p != "" && !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p
 }
 
 // HandleRequest implements secrets.Backend.
 func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
-	if req == nil {
-		return nil, invalidf("missing request")
+	if req != nil && req.Storage != nil {
+		if err := checkRequestPath(folderPath(req)); err != nil {
+			return nil, err
+		}
 	}
-	if req.Storage == nil {
-		return nil, ErrNoStorage
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	r, key, err := e.match(req)
-	if err != nil {
-		return nil, err
-	}
-	h := r.handler(req.Operation)
-	if h == nil {
-		return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
-	}
-	if req.Data == nil {
-		req = shallowWithData(req)
-	}
-	return h(ctx, req, key)
+	return e.ep.HandleRequest(ctx, req)
 }
 
 // Exists implements secrets.ExistenceChecker: data/ and metadata/ on v2 and
 // every path on v1 have an existence check (ok = true); other paths, and
 // paths that fail validation, report ok = false so HandleRequest answers.
 func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
-	if req == nil || req.Storage == nil {
+	if req == nil || req.Storage == nil || checkRequestPath(folderPath(req)) != nil {
 		return false, false, nil
 	}
-	r, key, err := e.match(req)
-	if err != nil || r.exists == nil {
-		return false, false, nil
-	}
-	if checkWriteKey(key) != nil {
-		return false, false, nil
-	}
-	exists, err = r.exists(ctx, req.Storage, key)
-	if err != nil {
-		return false, false, err
-	}
-	return exists, true, nil
+	return e.ep.Exists(ctx, req)
 }
 
-// match finds the route for req and the secret path within it.
-func (e *engine) match(req *secrets.Request) (*route, string, error) {
-	p := req.Path
-	if req.Operation == secrets.OpList && p != "" && !strings.HasSuffix(p, "/") {
-		p += "/" // LIST is always of a folder, as Vault's HTTP layer makes it
-	}
-	if err := checkRequestPath(p); err != nil {
-		return nil, "", err
-	}
-	for i := range e.routes {
-		if key, ok := e.routes[i].match(p); ok {
-			return &e.routes[i], key, nil
+// existsCheck adapts a key's existence check to a path's: a key that
+// fails validation is not an existence question.
+func existsCheck(check func(ctx context.Context, s storage.Backend, key string) (bool, error)) endpoint.ExistenceFunc {
+	return func(ctx context.Context, req *secrets.Request, d *endpoint.Data) (bool, error) {
+		key := d.String("path")
+		if err := checkWriteKey(key); err != nil {
+			return false, err
 		}
+		return check(ctx, req.Storage, key)
 	}
-	if e.invalid == nil {
-		return nil, "", secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
-	}
-	return nil, "", e.invalid(req.Operation, p)
 }
 
 // checkRequestPath rejects a request path that could alias or escape a
@@ -131,12 +113,6 @@ func checkRequestPath(p string) error {
 		return invalidf("invalid path %q", p)
 	}
 	return nil
-}
-
-func shallowWithData(req *secrets.Request) *secrets.Request {
-	cp := *req
-	cp.Data = map[string]any{}
-	return &cp
 }
 
 // invalidf is a 400.

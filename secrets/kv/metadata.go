@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -25,7 +26,8 @@ const (
 )
 
 // metadataRead serves GET metadata/:path.
-func (b *v2) metadataRead(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func (b *v2) metadataRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	present, err := checkLookupKey(key)
 	if err != nil {
 		return nil, err
@@ -67,7 +69,8 @@ func (b *v2) metadataRead(ctx context.Context, req *secrets.Request, key string)
 
 // metadataList serves LIST metadata/[folder/]: the folder's keys, with
 // sub-folders ending in "/". An empty or absent folder is a 404.
-func (b *v2) metadataList(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func (b *v2) metadataList(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	if key != "" && !strings.HasSuffix(key, "/") {
 		key += "/"
 	}
@@ -105,44 +108,36 @@ func (f *metadataFields) any() bool { return f.maxSet || f.casSet || f.deleteSet
 // parseMetadataFields reads and validates the body of a metadata write or
 // patch. For a patch, null custom_metadata values mean "remove this key"
 // and are left out of validation.
-func parseMetadataFields(data map[string]any, patch bool) (*metadataFields, error) {
+func parseMetadataFields(d *endpoint.Data, patch bool) (*metadataFields, error) {
 	var f metadataFields
-	if nullField(data, "max_versions") {
+	if d.IsNull("max_versions") {
 		f.maxSet = true
-	} else if n, ok, err := intField(data, "max_versions"); err != nil {
-		return nil, err
-	} else if ok {
+	} else if d.Has("max_versions") {
+		n := d.Int64("max_versions")
 		if n < 0 || n > math.MaxUint32 {
 			return nil, invalidf("max_versions must be between 0 and %d", uint32(math.MaxUint32))
 		}
 		f.maxVersions, f.maxSet = uint32(n), true
 	}
-	if nullField(data, "cas_required") {
+	if d.IsNull("cas_required") {
 		f.casSet = true
-	} else if b, ok, err := boolField(data, "cas_required"); err != nil {
-		return nil, err
 	} else {
-		f.casRequired, f.casSet = b, ok
+		f.casRequired, f.casSet = d.Bool("cas_required"), d.Has("cas_required")
 	}
-	if nullField(data, "delete_version_after") {
+	if d.IsNull("delete_version_after") {
 		f.deleteSet = true
-	} else if d, ok, err := durationField(data, "delete_version_after"); err != nil {
-		return nil, err
-	} else if ok {
-		if d < 0 {
+	} else if d.Has("delete_version_after") {
+		after := d.Duration("delete_version_after")
+		if after < 0 {
 			return nil, invalidf("delete_version_after cannot be negative")
 		}
-		f.deleteAfter, f.deleteSet = d, true
+		f.deleteAfter, f.deleteSet = after, true
 	}
-	if nullField(data, "custom_metadata") {
+	if d.IsNull("custom_metadata") {
 		f.customSet = true
 		return &f, nil
 	}
-	cm, ok, err := mapField(data, "custom_metadata")
-	if err != nil {
-		return nil, err
-	}
-	if ok {
+	if cm := d.Map("custom_metadata"); d.Has("custom_metadata") {
 		f.customSet, f.customRaw = true, cm
 		values := make(map[string]string, len(cm))
 		for k, v := range cm {
@@ -240,11 +235,12 @@ func casWarning(ctx context.Context, s storage.Backend, f *metadataFields) ([]st
 // metadataWrite serves POST/PUT metadata/:path {max_versions, cas_required,
 // delete_version_after, custom_metadata}; it creates the key's metadata
 // when absent. A body with none of the fields changes nothing.
-func (b *v2) metadataWrite(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func (b *v2) metadataWrite(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	if err := checkWriteKey(key); err != nil {
 		return nil, err
 	}
-	f, err := parseMetadataFields(req.Data, false)
+	f, err := parseMetadataFields(d, false)
 	if err != nil {
 		return nil, err
 	}
@@ -289,11 +285,12 @@ func (b *v2) metadataWrite(ctx context.Context, req *secrets.Request, key string
 // metadataPatch serves PATCH metadata/:path: the given fields replace the
 // stored ones, and custom_metadata is merge-patched (null removes a key).
 // The metadata must exist.
-func (b *v2) metadataPatch(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func (b *v2) metadataPatch(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	if err := checkWriteKey(key); err != nil {
 		return nil, err
 	}
-	f, err := parseMetadataFields(req.Data, true)
+	f, err := parseMetadataFields(d, true)
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +344,8 @@ func (b *v2) metadataPatch(ctx context.Context, req *secrets.Request, key string
 
 // metadataDelete serves DELETE metadata/:path: every version's data and
 // the metadata go, in one Txn. Deleting an absent key is a no-op.
-func (b *v2) metadataDelete(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func (b *v2) metadataDelete(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	present, err := checkLookupKey(key)
 	if err != nil {
 		return nil, err
@@ -382,4 +380,14 @@ func nilIfEmpty(m map[string]string) map[string]string {
 		return nil
 	}
 	return m
+}
+
+// stringify is mapstructure's weak decode of a scalar into a string, as
+// Vault applies it to custom_metadata values (its error text too).
+func stringify(v any) (string, error) {
+	s, ok := endpoint.Stringify(v)
+	if !ok {
+		return "", fmt.Errorf("'' expected type 'string', got unconvertible type '%T'", v)
+	}
+	return s, nil
 }

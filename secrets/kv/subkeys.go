@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -12,19 +13,14 @@ import (
 // structure with every leaf value replaced by null. With depth D > 0, keys
 // at depth D are leaves even when they hold objects. A deleted or
 // destroyed version answers 404 with {"subkeys": null, "metadata": {...}}.
-func (b *v2) subkeysRead(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func (b *v2) subkeysRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	present, err := checkLookupKey(key)
 	if err != nil {
 		return nil, err
 	}
-	want, err := versionParam(req.Data)
-	if err != nil {
-		return nil, err
-	}
-	depth, _, err := intField(req.Data, "depth")
-	if err != nil {
-		return nil, err
-	}
+	want := versionParam(d)
+	depth := d.Int64("depth")
 	if depth < 0 {
 		return nil, invalidf("depth must be a non-negative integer")
 	}

@@ -3,6 +3,7 @@ package kv
 import (
 	"context"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -10,8 +11,9 @@ import (
 // listed version that exists and is not destroyed becomes readable again
 // (its deletion_time is cleared, or reset to now + delete_version_after when
 // one applies).
-func (b *v2) undeleteVersions(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
-	versions, err := versionsBody(req.Data, "No version number provided")
+func (b *v2) undeleteVersions(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
+	versions, err := versionsBody(d, "No version number provided")
 	if err != nil {
 		return nil, err
 	}

@@ -5,21 +5,25 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
 
-// v1Routes is KV v1's table: one route serving every path (so it needs no
-// answer for unmatched paths). Each secret is one entry at its own path in
-// the view, holding the JSON object written.
-func v1Routes() routeTable {
-	return routeTable{
-		routes: []route{{
-			prefix: "",
-			exists: v1Exists,
-			ops: map[secrets.Operation]handler{
+// v1Paths declares KV v1: one path family serving every path (so it
+// needs no answer for unmatched paths). Each secret is one entry at its
+// own path in the view, holding the JSON object written.
+func v1Paths() *endpoint.Backend {
+	return &endpoint.Backend{
+		Help: "Key/value secret storage (KV version 1): each path holds the last JSON object written to it.",
+		Paths: []*endpoint.Path{{
+			Pattern:             "{path*}",
+			Summary:             "Read, write, list or delete the secret at a path.",
+			TakesArbitraryInput: true,
+			Fields:              map[string]*endpoint.Field{"path": {Type: endpoint.TypeString, Description: "Path of the secret."}},
+			Exists:              existsCheck(v1Exists),
+			Operations: map[secrets.Operation]endpoint.Handler{
 				secrets.OpRead:   v1Read,
-				secrets.OpCreate: v1Write,
 				secrets.OpUpdate: v1Write,
 				secrets.OpDelete: v1Delete,
 				secrets.OpList:   v1List,
@@ -40,7 +44,8 @@ func v1Exists(ctx context.Context, s storage.Backend, key string) (bool, error) 
 }
 
 // v1Read serves GET <path>.
-func v1Read(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func v1Read(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	present, err := checkLookupKey(key)
 	if err != nil {
 		return nil, err
@@ -63,7 +68,8 @@ func v1Read(ctx context.Context, req *secrets.Request, key string) (*secrets.Res
 }
 
 // v1Write serves POST/PUT <path>: the body replaces the secret.
-func v1Write(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func v1Write(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	if err := checkWriteKey(key); err != nil {
 		return nil, err
 	}
@@ -81,7 +87,8 @@ func v1Write(ctx context.Context, req *secrets.Request, key string) (*secrets.Re
 }
 
 // v1Delete serves DELETE <path>; deleting an absent secret is a no-op.
-func v1Delete(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func v1Delete(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	present, err := checkLookupKey(key)
 	if err != nil {
 		return nil, err
@@ -97,7 +104,8 @@ func v1Delete(ctx context.Context, req *secrets.Request, key string) (*secrets.R
 
 // v1List serves LIST <folder>/: keys, with sub-folders ending in "/". An
 // empty or absent folder is a 404, as in Vault.
-func v1List(ctx context.Context, req *secrets.Request, key string) (*secrets.Response, error) {
+func v1List(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	key := d.String("path")
 	if err := storage.ValidatePrefix(key); err != nil {
 		return nil, invalidf("invalid path %q", key)
 	}

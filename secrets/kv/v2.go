@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -16,35 +17,78 @@ type v2 struct {
 	cfgMu sync.Mutex // serializes read-modify-writes of the mount config
 }
 
-// routes is the v2 routing table, in Vault's order.
-func (b *v2) routes() routeTable {
-	return routeTable{
-		routes: []route{
-			{exact: "config", ops: map[secrets.Operation]handler{
-				secrets.OpRead:   b.configRead,
-				secrets.OpUpdate: b.configWrite,
-			}},
-			{prefix: "data/", leafOnly: true, exists: metaExists, ops: map[secrets.Operation]handler{
-				secrets.OpRead:   b.dataRead,
-				secrets.OpCreate: b.dataWrite,
-				secrets.OpUpdate: b.dataWrite,
-				secrets.OpPatch:  b.dataPatch,
-				secrets.OpDelete: b.dataDelete,
-			}},
-			{prefix: "metadata/", exists: metaExists, ops: map[secrets.Operation]handler{
-				secrets.OpRead:   b.metadataRead,
-				secrets.OpCreate: b.metadataWrite,
-				secrets.OpUpdate: b.metadataWrite,
-				secrets.OpPatch:  b.metadataPatch,
-				secrets.OpDelete: b.metadataDelete,
-				secrets.OpList:   b.metadataList,
-			}},
-			{prefix: "delete/", ops: map[secrets.Operation]handler{secrets.OpUpdate: b.deleteVersions}},
-			{prefix: "undelete/", ops: map[secrets.Operation]handler{secrets.OpUpdate: b.undeleteVersions}},
-			{prefix: "destroy/", ops: map[secrets.Operation]handler{secrets.OpUpdate: b.destroyVersions}},
-			{prefix: "subkeys/", ops: map[secrets.Operation]handler{secrets.OpRead: b.subkeysRead}},
+// paths declares KV v2, in Vault's order.
+func (b *v2) paths() *endpoint.Backend {
+	path := &endpoint.Field{Type: endpoint.TypeString, Description: "Path of the secret."}
+	version := &endpoint.Field{Type: endpoint.TypeInt64, Query: true, Description: "Version to read; 0 or absent: the latest."}
+	settings := map[string]*endpoint.Field{
+		"max_versions":         {Type: endpoint.TypeInt64, Description: "Number of versions kept (0: the default, 10)."},
+		"cas_required":         {Type: endpoint.TypeBool, Description: "Writes must carry the cas option."},
+		"delete_version_after": {Type: endpoint.TypeDurationSecond, Description: "Versions are soft-deleted this long after they are written (0: never)."},
+	}
+	with := func(base map[string]*endpoint.Field, extra map[string]*endpoint.Field) map[string]*endpoint.Field {
+		out := map[string]*endpoint.Field{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	versions := map[string]*endpoint.Field{
+		"path":     path,
+		"versions": {Type: endpoint.TypeCommaIntSlice, Description: "The versions to act on."},
+	}
+	type ops = map[secrets.Operation]endpoint.Handler
+	return &endpoint.Backend{
+		Help:      "Versioned key/value secret storage (KV version 2).",
+		Unmatched: func(req *secrets.Request) error { return v2Invalid(req.Operation, folderPath(req)) },
+		Paths: []*endpoint.Path{
+			{
+				Pattern: "config", Summary: "Read or set the mount's defaults for every key.",
+				Fields:     settings,
+				Operations: ops{secrets.OpRead: b.configRead, secrets.OpUpdate: b.configWrite},
+			},
+			{
+				Pattern: "data/{path+}", Summary: "Read, write, patch or delete a version of a secret.",
+				Fields: map[string]*endpoint.Field{
+					"path":    path,
+					"version": version,
+					"data":    {Type: endpoint.TypeMap, Description: "The secret's key/value pairs."},
+					"options": {Type: endpoint.TypeMap, Description: "Write options: cas, the version the write expects to replace (0: the key must not exist)."},
+				},
+				Exists: existsCheck(metaExists),
+				Operations: ops{
+					secrets.OpRead: b.dataRead, secrets.OpUpdate: b.dataWrite,
+					secrets.OpPatch: b.dataPatch, secrets.OpDelete: b.dataDelete,
+				},
+			},
+			{
+				Pattern: "metadata/{path*}", Summary: "Read, write, patch, list or delete a secret's metadata and versions.",
+				Fields: with(settings, map[string]*endpoint.Field{
+					"path":            path,
+					"custom_metadata": {Type: endpoint.TypeMap, Description: "User-provided key/value pairs (strings)."},
+				}),
+				Exists: existsCheck(metaExists),
+				Operations: ops{
+					secrets.OpRead: b.metadataRead, secrets.OpUpdate: b.metadataWrite, secrets.OpPatch: b.metadataPatch,
+					secrets.OpDelete: b.metadataDelete, secrets.OpList: b.metadataList,
+				},
+			},
+			{Pattern: "delete/{path*}", Summary: "Soft-delete versions of a secret.", Fields: versions, Operations: ops{secrets.OpUpdate: b.deleteVersions}},
+			{Pattern: "undelete/{path*}", Summary: "Restore soft-deleted versions of a secret.", Fields: versions, Operations: ops{secrets.OpUpdate: b.undeleteVersions}},
+			{Pattern: "destroy/{path*}", Summary: "Permanently destroy versions of a secret.", Fields: versions, Operations: ops{secrets.OpUpdate: b.destroyVersions}},
+			{
+				Pattern: "subkeys/{path*}", Summary: "Read the structure of a secret without its values.",
+				Fields: map[string]*endpoint.Field{
+					"path":    path,
+					"version": version,
+					"depth":   {Type: endpoint.TypeInt64, Query: true, Description: "Depth below which values are not shown (0: no limit)."},
+				},
+				Operations: ops{secrets.OpRead: b.subkeysRead},
+			},
 		},
-		invalid: v2Invalid,
 	}
 }
 

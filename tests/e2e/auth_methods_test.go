@@ -193,6 +193,41 @@ func TestAuthMethods_UserpassAndAppRole(t *testing.T) {
 		}
 	})
 
+	// Issue 15 item 8: the secret ID lookups show its CIDR blocks as
+	// submitted; issue 9: a declared endpoint warns about unknown fields.
+	t.Run("approle_cidrs_as_submitted", func(t *testing.T) {
+		g, err := c.Logical().Write("auth/approle/role/web/secret-id", map[string]any{
+			"cidr_list": "127.0.0.1/32", "token_bound_cidrs": "127.0.0.1/32", "bogus": 1,
+		})
+		if err != nil || g == nil {
+			t.Fatalf("generate secret-id: %v", err)
+		}
+		if id, ok := g.Data["secret_id"].(string); ok {
+			secretIDs = append(secretIDs, id)
+		}
+		if want := "Endpoint ignored these unrecognized parameters: [bogus]"; !slices.Contains(g.Warnings, want) {
+			t.Fatalf("warnings = %q, want %q", g.Warnings, want)
+		}
+		lookups := map[string]map[string]any{
+			"auth/approle/role/web/secret-id/lookup":          {"secret_id": g.Data["secret_id"]},
+			"auth/approle/role/web/secret-id-accessor/lookup": {"secret_id_accessor": g.Data["secret_id_accessor"]},
+		}
+		for path, body := range lookups {
+			look, err := c.Logical().Write(path, body)
+			if err != nil || look == nil {
+				t.Fatalf("%s: %+v, %v", path, look, err)
+			}
+			for _, field := range []string{"cidr_list", "token_bound_cidrs"} {
+				if got := amStrings(look.Data[field]); !slices.Equal(got, []string{"127.0.0.1/32"}) {
+					t.Errorf("%s %s = %q, want [127.0.0.1/32] as submitted", path, field, got)
+				}
+			}
+			if len(look.Warnings) != 0 {
+				t.Errorf("%s warned: %q", path, look.Warnings)
+			}
+		}
+	})
+
 	// Nothing secret in the log or, in any encoding, on disk.
 	leaks := append([]string{password}, secretIDs...)
 	for _, s := range leaks {

@@ -46,6 +46,23 @@ func Canonical(field string, list []string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
+// Validate checks a list of CIDR blocks and returns it as submitted,
+// without duplicates, in the order given: what Vault shows back for a
+// secret ID's cidr_list and token_bound_cidrs ("127.0.0.1/32" stays
+// "127.0.0.1/32"). An invalid block is a 400 as for Canonical.
+func Validate(field string, list []string) ([]string, error) {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if _, ok := Parse(s); !ok {
+			return nil, secrets.Errorf(secrets.ErrInvalidRequest, "invalid CIDR block %q in %q", s, field)
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 // parseRemoteAddr parses a client address given as "ip" or "ip:port".
 func parseRemoteAddr(remote string) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(remote)

@@ -62,6 +62,17 @@ func TestCanonical(t *testing.T) {
 	}
 }
 
+func TestValidate(t *testing.T) {
+	got, err := cidr.Validate("f", []string{"127.0.0.1/32", "10.0.0.0/8", "::1", "127.0.0.1/32"})
+	if want := []string{"127.0.0.1/32", "10.0.0.0/8", "::1"}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Validate = %q, %v; want %q as submitted", got, err, want)
+	}
+	_, err = cidr.Validate("f", []string{"10.0.0.0/8", "nope"})
+	if !errors.Is(err, secrets.ErrInvalidRequest) || err.Error() != `invalid CIDR block "nope" in "f"` {
+		t.Fatalf("Validate(nope) err = %v", err)
+	}
+}
+
 func TestAllowed(t *testing.T) {
 	tests := []struct {
 		remote string

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/vaultd/vaultd/auth/internal/cidr"
-	"github.com/vaultd/vaultd/auth/internal/field"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -39,39 +39,56 @@ const (
 // RootPolicy may never be put on a token by an auth method.
 const RootPolicy = "root"
 
-// Parse applies the token_* fields present in data to t.
-// legacy maps a deprecated field to its token_* successor ("policies" →
-// "token_policies"); when both are given the token_* field wins, as in
-// Vault. Fields absent from data keep their value.
-func (t *Params) Parse(data map[string]any, legacy map[string]string) error {
+// Fields declares the token_* fields, and the deprecated names of legacy
+// (old name → token_* successor), for an endpoint that takes them.
+func Fields(legacy map[string]string) map[string]*endpoint.Field {
+	f := map[string]*endpoint.Field{
+		"token_policies":          {Type: endpoint.TypeCommaStringSlice, Description: "Policies of the tokens issued."},
+		"token_ttl":               {Type: endpoint.TypeDurationSecond, Description: "Initial TTL of the tokens issued."},
+		"token_max_ttl":           {Type: endpoint.TypeDurationSecond, Description: "Maximum lifetime of the tokens issued."},
+		"token_explicit_max_ttl":  {Type: endpoint.TypeDurationSecond, Description: "Hard cap on the lifetime of the tokens issued, whatever the mount or system settings."},
+		"token_period":            {Type: endpoint.TypeDurationSecond, Description: "Makes the tokens periodic with this period."},
+		"token_num_uses":          {Type: endpoint.TypeInt, Description: "Maximum number of uses of each token (0: unlimited)."},
+		"token_bound_cidrs":       {Type: endpoint.TypeCommaStringSlice, Description: "CIDR blocks the tokens may be used from."},
+		"token_no_default_policy": {Type: endpoint.TypeBool, Description: "Do not add the default policy to the tokens."},
+		"token_type":              {Type: endpoint.TypeString, Default: tokenTypeDefault, Description: "Type of the tokens: service, batch or default."},
+	}
+	for old, successor := range legacy {
+		c := *f[successor]
+		c.Description = "Deprecated: use " + successor + "."
+		c.Deprecated = true
+		c.Default = nil
+		f[old] = &c
+	}
+	return f
+}
+
+// Parse applies the token_* fields present in d to t (d's fields are
+// declared by Fields(legacy)). legacy maps a deprecated field to its
+// token_* successor ("policies" → "token_policies"); when both are given
+// the token_* field wins, as in Vault. Fields absent from d keep their
+// value.
+func (t *Params) Parse(d *endpoint.Data, legacy map[string]string) error {
 	pick := func(name string) string {
-		if field.Present(data, name) {
+		if d.Has(name) {
 			return name
 		}
 		for old, successor := range legacy {
-			if successor == name && field.Present(data, old) {
+			if successor == name && d.Has(old) {
 				return old
 			}
 		}
 		return name
 	}
 
-	if f := pick("token_policies"); field.Present(data, f) {
-		list, _, err := field.StringList(data, f)
-		if err != nil {
-			return err
-		}
-		t.Policies = SanitizePolicies(list)
+	if f := pick("token_policies"); d.Has(f) {
+		t.Policies = SanitizePolicies(d.Strings(f))
 	}
 	if slices.Contains(t.Policies, RootPolicy) {
 		return invalidf("the %q policy cannot be assigned by an auth method", RootPolicy)
 	}
-	if f := pick("token_bound_cidrs"); field.Present(data, f) {
-		list, _, err := field.StringList(data, f)
-		if err != nil {
-			return err
-		}
-		cidrs, err := cidr.Canonical(f, list)
+	if f := pick("token_bound_cidrs"); d.Has(f) {
+		cidrs, err := cidr.Canonical(f, d.Strings(f))
 		if err != nil {
 			return err
 		}
@@ -86,37 +103,29 @@ func (t *Params) Parse(data map[string]any, legacy map[string]string) error {
 		{"token_explicit_max_ttl", &t.ExplicitMaxTTL},
 		{"token_period", &t.Period},
 	}
-	for _, d := range durations {
-		f := pick(d.field)
-		v, set, err := field.Duration(data, f)
-		if err != nil {
-			return err
-		}
-		if !set {
+	for _, dur := range durations {
+		f := pick(dur.field)
+		if !d.Has(f) {
 			continue
 		}
+		v := d.Duration(f)
 		if v < 0 {
-			return invalidf("'%s' cannot be negative", d.field)
+			return invalidf("'%s' cannot be negative", dur.field)
 		}
-		*d.dst = v
+		*dur.dst = v
 	}
-	if n, set, err := field.Int(data, pick("token_num_uses")); err != nil {
-		return err
-	} else if set {
+	if f := pick("token_num_uses"); d.Has(f) {
+		n := d.Int(f)
 		if n < 0 {
 			return invalidf("'token_num_uses' cannot be negative")
 		}
 		t.NumUses = n
 	}
-	if b, set, err := field.Bool(data, "token_no_default_policy"); err != nil {
-		return err
-	} else if set {
-		t.NoDefaultPolicy = b
+	if d.Has("token_no_default_policy") {
+		t.NoDefaultPolicy = d.Bool("token_no_default_policy")
 	}
-	if s, set, err := field.String(data, "token_type"); err != nil {
-		return err
-	} else if set {
-		switch s {
+	if d.Has("token_type") {
+		switch s := d.String("token_type"); s {
 		case "", tokenTypeDefault:
 			t.Type = tokenTypeDefault
 		case tokenTypeService, tokenTypeBatch:
@@ -146,12 +155,12 @@ func (t *Params) Populate(m map[string]any) {
 	if typ == "" {
 		typ = tokenTypeDefault
 	}
-	m["token_policies"] = field.NonNil(t.Policies)
-	m["token_bound_cidrs"] = field.NonNil(t.BoundCIDRs)
-	m["token_ttl"] = field.Seconds(t.TTL)
-	m["token_max_ttl"] = field.Seconds(t.MaxTTL)
-	m["token_explicit_max_ttl"] = field.Seconds(t.ExplicitMaxTTL)
-	m["token_period"] = field.Seconds(t.Period)
+	m["token_policies"] = NonNil(t.Policies)
+	m["token_bound_cidrs"] = NonNil(t.BoundCIDRs)
+	m["token_ttl"] = Seconds(t.TTL)
+	m["token_max_ttl"] = Seconds(t.MaxTTL)
+	m["token_explicit_max_ttl"] = Seconds(t.ExplicitMaxTTL)
+	m["token_period"] = Seconds(t.Period)
 	m["token_num_uses"] = t.NumUses
 	m["token_no_default_policy"] = t.NoDefaultPolicy
 	m["token_type"] = typ
@@ -184,4 +193,16 @@ func SanitizePolicies(in []string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// Seconds is a duration as Vault shows it in a response: whole seconds.
+func Seconds(d time.Duration) int64 { return int64(d / time.Second) }
+
+// NonNil is s, or an empty list when s is nil, so that a response shows
+// [] rather than null.
+func NonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

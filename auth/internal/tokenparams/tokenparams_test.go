@@ -10,8 +10,19 @@ import (
 	"time"
 
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 )
+
+// parse converts data with the declared fields, then applies it to p, as
+// an endpoint does.
+func parse(p *tokenparams.Params, data map[string]any) error {
+	d, err := endpoint.NewData(tokenparams.Fields(legacy), data)
+	if err != nil {
+		return err
+	}
+	return p.Parse(d, legacy)
+}
 
 // legacy is userpass's map of deprecated fields.
 var legacy = map[string]string{
@@ -63,7 +74,7 @@ func TestParams_Parse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := base
 			got.Policies = slices.Clone(base.Policies)
-			err := got.Parse(tt.data, legacy)
+			err := parse(&got, tt.data)
 			if tt.err != "" {
 				if !errors.Is(err, secrets.ErrInvalidRequest) || err.Error() != tt.err {
 					t.Fatalf("Parse(%v) err = %v, want 400 %q", tt.data, err, tt.err)
@@ -175,7 +186,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		var p tokenparams.Params
-		if err := p.Parse(data, legacy); err != nil {
+		if err := parse(&p, data); err != nil {
 			if !errors.Is(err, secrets.ErrInvalidRequest) {
 				t.Fatalf("Parse err = %v, want kind ErrInvalidRequest", err)
 			}

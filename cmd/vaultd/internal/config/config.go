@@ -134,8 +134,8 @@ type Config struct {
 	APIAddr     string // URL advertised to clients, e.g. "https://vault-0:8200"
 	ClusterAddr string // URL advertised to peers for raft and forwarding; the scheme is ignored
 
-	DisableMlock bool // accepted for compatibility; vaultd does not mlock
-	UI           bool
+	DisableMlock bool   // accepted for compatibility; vaultd does not mlock
+	UI           bool   // serve the web UI at /ui/ (package ui, docs/ui.md)
 	LogLevel     string // one of the LogLevel constants
 	LogFormat    string // one of the LogFormat constants, or "" (standard)
 

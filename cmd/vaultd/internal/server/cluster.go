@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/vaultd/vaultd/core/clusterops"
 	"io"
 	"log/slog"
 	"net"
@@ -16,9 +17,9 @@ import (
 
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/api/forward"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/raftstore/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -334,3 +335,31 @@ func writeFileAtomic(path string, v any) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// raftCluster is the raft store as core sees it: every method of
+// *raftstore.Store (core finds Bootstrapper, RaftOps and the rest by type
+// assertion), with RaftStatus converted to core's own status type, because
+// core and raftstore each declare theirs and import neither the other.
+type raftCluster struct{ *raftstore.Store }
+
+// RaftStatus implements clusterops.RaftOps.
+func (r raftCluster) RaftStatus(ctx context.Context) (clusterops.Status, error) {
+	st, err := r.Store.RaftStatus(ctx)
+	if err != nil {
+		return clusterops.Status{}, err
+	}
+	out := clusterops.Status{
+		Index: st.Index, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm,
+		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex,
+		Peers: make([]clusterops.Peer, 0, len(st.Peers)),
+	}
+	for _, p := range st.Peers {
+		out.Peers = append(out.Peers, clusterops.Peer{
+			ID: p.ID, Address: p.Address, Voter: p.Voter, Leader: p.Leader, Self: p.Self,
+			Contact: clusterops.Contact{Known: p.Contact.Known, LastContact: p.Contact.LastContact, Failing: p.Contact.Failing},
+		})
+	}
+	return out, nil
+}
+
+var _ clusterops.RaftOps = raftCluster{}

@@ -212,6 +212,7 @@ func devNodeConfig(i int, addrs []devAddrs, dir string) *config.Config {
 		}},
 		APIAddr: "http://" + advertised(a.API), ClusterAddr: "https://" + advertised(a.Cluster),
 		DisableMlock: true, ClusterName: "vaultd-dev-cluster", LogLevel: config.LogLevelInfo,
+		UI: true, // as with -dev
 	}
 }
 

@@ -28,17 +28,19 @@ import (
 	"github.com/vaultd/vaultd/api/monitor"
 	"github.com/vaultd/vaultd/auth/approle"
 	"github.com/vaultd/vaultd/auth/userpass"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/raftstore/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
+	"github.com/vaultd/vaultd/secrets/pki"
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
+	"github.com/vaultd/vaultd/ui"
 	"github.com/vaultd/vaultd/version"
 )
 
@@ -57,11 +59,15 @@ type Options struct {
 // Engines are the secrets engines and auth methods this build ships.
 func Engines() map[string]secrets.Factory {
 	return map[string]secrets.Factory{
-		"kv":        kv.Factory,
+		"kv": kv.Factory,
+		// generic is Vault's old name for KV v1; the mount keeps its type,
+		// as in Vault (sys/mounts shows "generic").
+		"generic":   kv.Factory,
 		"cubbyhole": cubbyhole.Factory,
 		"userpass":  userpass.Factory,
 		"approle":   approle.Factory,
 		"transit":   transit.Factory,
+		"pki":       pki.Factory,
 	}
 }
 
@@ -140,6 +146,7 @@ func DevConfig(listen string) *config.Config {
 		Storage:   &config.Storage{Type: "inmem"},
 		Listeners: []config.Listener{{Type: "tcp", Address: listen, TLSDisable: true, MaxRequestSize: api.DefaultMaxRequestSize}},
 		LogLevel:  "info",
+		UI:        true, // as Vault: the UI is always on in -dev
 	}
 }
 
@@ -277,7 +284,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		n.Store = st
-		phys, cluster = st, st
+		phys, cluster = st, raftCluster{st} // cluster.go
 		n.ClusterAddr = "https://" + advertise
 		if cfg.ClusterAddr != "" {
 			n.ClusterAddr = cfg.ClusterAddr
@@ -304,10 +311,16 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		_ = c.Run(rctx)
 	}()
 
-	fwd := n.forwarder(c) // cluster.go
+	fwd := n.forwarder(c)                           // cluster.go
+	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
+	var uiHandler http.Handler
+	if cfg.UI {
+		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
+	}
 	for i, l := range cfg.Listeners {
 		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd), Monitor: mon}, c).Handler()
+			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
+			UI: uiHandler, CORSOrigins: origins.Origins, Monitor: mon}, c).Handler()
 		if i == 0 && n.Port != nil {
 			n.Port.SetForwardHandler(h) // forwarded requests run the same handler chain
 		}

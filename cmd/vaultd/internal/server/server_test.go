@@ -154,3 +154,35 @@ func BenchmarkKVv2_Read(b *testing.B) {
 		}
 	})
 }
+
+// TestGenericMountIsKVv1: "generic" (Vault's old name for KV v1) mounts
+// through the real engine map and serves KV v1 paths.
+func TestGenericMountIsKVv1(t *testing.T) {
+	_, c := startRaftNode(t)
+	if err := c.Sys().Mount("old", &vaultapi.MountInput{Type: "generic"}); err != nil {
+		t.Fatalf("mount generic: %v", err)
+	}
+	mounts, err := c.Sys().ListMounts()
+	if err != nil || mounts["old/"] == nil || mounts["old/"].Type != "generic" {
+		t.Fatalf("mounts = %v, %v", mounts, err)
+	}
+	if _, err := c.Logical().Write("old/app", map[string]any{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.Logical().Read("old/app")
+	if err != nil || s == nil || s.Data["k"] != "v" {
+		t.Fatalf("read = %+v, %v", s, err)
+	}
+	// v1: the data is at the path itself, not under data/.
+	if s, err := c.Logical().Read("old/data/app"); err != nil || s != nil {
+		t.Fatalf("read data/app = %+v, %v (want absent: generic is v1)", s, err)
+	}
+	l, err := c.Logical().List("old/")
+	if err != nil || l == nil || fmt.Sprint(l.Data["keys"]) != "[app]" {
+		t.Fatalf("list = %+v, %v", l, err)
+	}
+	// An in-place upgrade to v2 is refused as for kv.
+	if err := c.Sys().TuneMount("old", vaultapi.MountConfigInput{Options: map[string]string{"version": "2"}}); err == nil {
+		t.Fatal("tuning a generic mount to version 2 succeeded")
+	}
+}

@@ -1,0 +1,199 @@
+package clusterops
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/vaultd/vaultd/secrets"
+)
+
+// Operator snapshot archive (GET/POST sys/storage/raft/snapshot).
+//
+// The body is a gzip-compressed tar archive, the layout Vault uses, so the
+// official client's RaftSnapshot (which checks for a non-empty
+// SHA256SUMS.sealed entry) and `vault operator raft snapshot` work:
+//
+//	meta.json           {"format":"vaultd-raft-snapshot","version":1,"index","term","size","created_at"}
+//	state.bin           raftstore's snapshot stream: every storage key with
+//	                    its barrier ciphertext (no plaintext), SHA-256 trailer
+//	SHA256SUMS          "<hex sha256>  meta.json\n<hex sha256>  state.bin\n"
+//	SHA256SUMS.sealed   SHA256SUMS encrypted by the barrier (active keyring
+//	                    term, AAD snapshotSumsPath)
+//
+// Restore (POST sys/storage/raft/snapshot) recomputes the checksums, then
+// decrypts SHA256SUMS.sealed with this cluster's barrier and requires it to
+// equal SHA256SUMS. A snapshot from a cluster with other keys fails there
+// (its keyring terms are different random keys), and so does a tampered
+// archive. POST sys/storage/raft/snapshot-force skips the sealed check (the
+// checksums are still verified); after such a restore the node can only be
+// unsealed with the keys of the cluster the snapshot came from (see
+// reloadAfterRestore). One corner: a snapshot from this very cluster that is
+// newer than a keyring this node was unsealed with (restore old, restart,
+// restore newer) needs snapshot-force.
+//
+// Memory: the archive is built and parsed in memory (the FSM itself lives
+// in memory, so this at most doubles it briefly); the request body is
+// bounded by the listener's max_request_size (32 MiB by default) and the
+// decompressed state by maxSnapshotState.
+const (
+	snapshotFormat        = "vaultd-raft-snapshot"
+	snapshotFormatVersion = 1
+	snapshotSumsPath      = "core/raft/snapshot-sha256sums"
+	maxSnapshotState      = 1 << 30
+	maxSnapshotSmallEntry = 64 << 10
+)
+
+// ErrSnapshotKeys: the snapshot's sealed checksums do not open with this
+// cluster's keys (400).
+var ErrSnapshotKeys error = &secrets.Error{Kind: secrets.ErrInvalidRequest, Msg: "could not verify the snapshot's sealed checksums: it was probably taken from a cluster with other unseal keys; use sys/storage/raft/snapshot-force to restore it anyway"}
+
+type snapshotMetaJSON struct {
+	Format    string    `json:"format"`
+	Version   int       `json:"version"`
+	Index     uint64    `json:"index"`
+	Term      uint64    `json:"term"`
+	Size      int64     `json:"size"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Sealer is the part of the barrier the snapshot archive needs.
+type Sealer interface {
+	Encrypt(path string, plaintext []byte) ([]byte, error)
+	Decrypt(path string, ciphertext []byte) ([]byte, error)
+}
+
+func snapshotSums(meta, state []byte) []byte {
+	m, s := sha256.Sum256(meta), sha256.Sum256(state)
+	return fmt.Appendf(nil, "%s  meta.json\n%s  state.bin\n", hex.EncodeToString(m[:]), hex.EncodeToString(s[:]))
+}
+
+func writeSnapshotArchive(ctx context.Context, w io.Writer, ops RaftOps, b Sealer) error {
+	st, err := ops.RaftStatus(ctx)
+	if err != nil {
+		return err
+	}
+	var state bytes.Buffer
+	if err := ops.SaveSnapshot(ctx, &state); err != nil {
+		return fmt.Errorf("clusterops: save snapshot: %w", err)
+	}
+	meta, err := json.Marshal(snapshotMetaJSON{
+		Format: snapshotFormat, Version: snapshotFormatVersion, Index: st.AppliedIndex, Term: st.Term,
+		Size: int64(state.Len()), CreatedAt: time.Now().UTC(),
+	})
+	if err != nil {
+		return err
+	}
+	sums := snapshotSums(meta, state.Bytes())
+	sealed, err := b.Encrypt(snapshotSumsPath, sums)
+	if err != nil {
+		return fmt.Errorf("clusterops: seal snapshot checksums: %w", err)
+	}
+	zw := gzip.NewWriter(w)
+	tw := tar.NewWriter(zw)
+	now := time.Now().UTC()
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"meta.json", meta}, {"state.bin", state.Bytes()}, {"SHA256SUMS", sums}, {"SHA256SUMS.sealed", sealed}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o600, Size: int64(len(f.data)), ModTime: now, Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+func badSnapshot(format string, args ...any) error {
+	return badRequest("invalid snapshot: "+format, args...)
+}
+
+// badSnapshotRead is a 400 that keeps the reader's error in the chain, so
+// a body over max_request_size still maps to 413 in api.
+func badSnapshotRead(err error) error {
+	return fmt.Errorf("%w: %w", badSnapshot("reading the archive"), err)
+}
+
+// readSnapshotArchive parses and verifies an archive and returns state.bin.
+// Without force, b must open SHA256SUMS.sealed (see the format comment).
+// Every failure is a 400; it never panics on any input.
+func readSnapshotArchive(r io.Reader, b Sealer, force bool) ([]byte, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, badSnapshotRead(err)
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	files := map[string][]byte{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, badSnapshotRead(err)
+		}
+		limit := int64(maxSnapshotSmallEntry)
+		switch h.Name {
+		case "state.bin":
+			limit = maxSnapshotState
+		case "meta.json", "SHA256SUMS", "SHA256SUMS.sealed":
+		default:
+			return nil, badSnapshot("unexpected archive entry %q", h.Name)
+		}
+		if _, dup := files[h.Name]; dup {
+			return nil, badSnapshot("duplicate archive entry %q", h.Name)
+		}
+		if h.Typeflag != tar.TypeReg || h.Size < 0 || h.Size > limit {
+			return nil, badSnapshot("archive entry %q: bad type or size", h.Name)
+		}
+		var buf bytes.Buffer
+		if _, err := io.CopyN(&buf, tr, h.Size); err != nil {
+			return nil, badSnapshotRead(err)
+		}
+		files[h.Name] = buf.Bytes()
+	}
+	// Read the gzip stream to its end: that checks its CRC and length.
+	if n, err := io.Copy(io.Discard, io.LimitReader(zr, maxSnapshotSmallEntry)); err != nil {
+		return nil, badSnapshotRead(err)
+	} else if n == maxSnapshotSmallEntry {
+		return nil, badSnapshot("oversized archive trailer")
+	}
+	for _, n := range []string{"meta.json", "state.bin", "SHA256SUMS", "SHA256SUMS.sealed"} {
+		if _, ok := files[n]; !ok {
+			return nil, badSnapshot("archive entry %q is missing", n)
+		}
+	}
+	var meta snapshotMetaJSON
+	if err := json.Unmarshal(files["meta.json"], &meta); err != nil {
+		return nil, badSnapshot("meta.json: %v", err)
+	}
+	if meta.Format != snapshotFormat || meta.Version != snapshotFormatVersion {
+		return nil, badSnapshot("unsupported format %q version %d", meta.Format, meta.Version)
+	}
+	sums := snapshotSums(files["meta.json"], files["state.bin"])
+	if subtle.ConstantTimeCompare(sums, files["SHA256SUMS"]) != 1 {
+		return nil, badSnapshot("checksum mismatch")
+	}
+	if !force {
+		opened, err := b.Decrypt(snapshotSumsPath, files["SHA256SUMS.sealed"])
+		if err != nil || subtle.ConstantTimeCompare(opened, sums) != 1 {
+			return nil, ErrSnapshotKeys
+		}
+	}
+	return files["state.bin"], nil
+}
