@@ -72,6 +72,9 @@ type Config struct {
 	// Members manages raft membership (joins, ha-status, step-down); nil
 	// with single-process storage.
 	Members Members
+	// Version is this node's version as sys/ha-status reports it (the
+	// server's version.Get().Version); "" when unknown.
+	Version string
 }
 
 // Core is one vaultd node. Its methods are safe for concurrent use.
@@ -224,7 +227,7 @@ func (c *Core) setup(ctx context.Context) error {
 	if err := c.advertise(ctx); err != nil {
 		return err
 	}
-	if err := c.recordNode(ctx, c.cfg.NodeID, c.cfg.APIAddr, c.cfg.ClusterAddr); err != nil { // cluster.go
+	if err := c.recordNode(ctx, c.cfg.NodeID, c.cfg.APIAddr, c.cfg.ClusterAddr, c.cfg.Version); err != nil { // cluster.go
 		return err
 	}
 	c.mounts.Store(mt)

@@ -92,8 +92,11 @@ func (c *Core) haNodes(ctx context.Context) ([]map[string]any, error) {
 			"raft_address":    p.Address,
 			"active_node":     self && c.active.Load(),
 			"voter":           p.Voter,
-			"version":         "",
+			"version":         r.Version,
 			"last_echo":       nil,
+		}
+		if self {
+			n["version"] = c.cfg.Version
 		}
 		if r.ClusterAddr == "" {
 			n["cluster_address"] = "https://" + p.Address

@@ -80,6 +80,13 @@ func setup(env *testscript.Env) error {
 			env.Setenv(fmt.Sprintf("%s%d", pfx, i), strconv.Itoa(p))
 		}
 	}
+	base, err := freePortRun(6)
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= 3; i++ { // server -dev -dev-cluster=3 -dev-listen-address=127.0.0.1:$DEVPORT1
+		env.Setenv(fmt.Sprintf("DEVPORT%d", i), strconv.Itoa(base+2*(i-1)))
+	}
 	env.Setenv("VAULT_ADDR", "http://127.0.0.1:"+env.Getenv("PORT1"))
 	env.Setenv("VAULT_MAX_RETRIES", "0")
 	env.Setenv("VAULT_CLIENT_TIMEOUT", "30")
@@ -108,6 +115,33 @@ func setup(env *testscript.Env) error {
 		}
 	}
 	return nil
+}
+
+// freePortRun finds n consecutive free loopback ports and returns the
+// first (a dev cluster takes API and cluster ports in a row).
+func freePortRun(n int) (int, error) {
+	for try := 0; try < 50; try++ {
+		first, err := freePort()
+		if err != nil {
+			return 0, err
+		}
+		if first+n > 65535 {
+			continue
+		}
+		ok := true
+		for p := first; p < first+n && ok; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return first, nil
+		}
+	}
+	return 0, errors.New("no run of free ports found")
 }
 
 func freePort() (int, error) {

@@ -291,7 +291,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		}
 	}
 	c, err := core.New(core.Config{
-		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
+		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName, Version: version.Get().Version,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
 		ShareEncrypter:  pgp.Encrypt,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
