@@ -123,6 +123,9 @@ Exit codes: 0 every check passed, 2 warnings, 4 a check failed, 3 no
 			if err := a.checkFormat(cmd); err != nil {
 				return err
 			}
+			if a.outputCurl || a.outputPolicy {
+				return usageError(cmd, "operator diagnose sends no request: -output-curl-string and -output-policy do not apply")
+			}
 			if len(paths) == 0 {
 				return &exitError{code: 3, err: errors.New("Must specify a configuration file using -config.")}
 			}

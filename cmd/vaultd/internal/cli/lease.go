@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -71,8 +72,8 @@ func parseIncrement(s string) (time.Duration, error) {
 		return 0, nil
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n < 0 {
-			return 0, fmt.Errorf("negative duration %q", s)
+		if n < 0 || n > math.MaxInt64/int64(time.Second) {
+			return 0, fmt.Errorf("duration %q out of range", s)
 		}
 		return time.Duration(n) * time.Second, nil
 	}
