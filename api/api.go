@@ -126,6 +126,7 @@ func New(cfg Config, c Core) *Server {
 	}
 	generic = s.refuseRemoved(generic) // removed.go
 	s.logical = generic
+	generic = s.helpWrap(generic) // ?help=1, help.go
 	if cfg.Monitor != nil {
 		v1.GET("/sys/monitor", s.monitor) // node-local; monitor.go
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -80,19 +81,7 @@ func (s *Server) monitor(c echo.Context) error {
 // error, or 403 permission denied).
 func (s *Server) monitorAllowed(r *http.Request) *httptest.ResponseRecorder {
 	body, _ := json.Marshal(map[string]any{"paths": []string{"sys/monitor"}})
-	cr, err := http.NewRequestWithContext(r.Context(), http.MethodPost, "/v1/sys/capabilities-self", bytes.NewReader(body))
-	if err != nil {
-		return denied()
-	}
-	cr.RemoteAddr = r.RemoteAddr
-	for _, h := range []string{"X-Vault-Token", "Authorization", "X-Forwarded-For"} {
-		if v := r.Header.Values(h); len(v) > 0 {
-			cr.Header[h] = v
-		}
-	}
-	cr.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	s.logical.ServeHTTP(rec, cr)
+	rec := s.internal(r, http.MethodPost, "sys/capabilities-self", body)
 	if rec.Code != http.StatusOK {
 		return rec
 	}
@@ -115,5 +104,33 @@ func denied() *httptest.ResponseRecorder {
 	rec.Header().Set("Content-Type", "application/json")
 	rec.WriteHeader(http.StatusForbidden)
 	_, _ = rec.WriteString(`{"errors":["permission denied"]}` + "\n")
+	return rec
+}
+
+// internal runs a request on behalf of the client of r (its token, its
+// address) through the handler chain of ordinary requests: served here
+// when this node is active, forwarded to the active node otherwise, and
+// audited like any request. body, when not nil, is JSON.
+func (s *Server) internal(r *http.Request, method, path string, body []byte) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	cr, err := http.NewRequestWithContext(r.Context(), method, "/v1/"+path, rd)
+	if err != nil {
+		s.respondError(rec, r, err)
+		return rec
+	}
+	cr.RemoteAddr = r.RemoteAddr
+	for _, h := range []string{"X-Vault-Token", "Authorization", "X-Forwarded-For"} {
+		if v := r.Header.Values(h); len(v) > 0 {
+			cr.Header[h] = v
+		}
+	}
+	if body != nil {
+		cr.Header.Set("Content-Type", "application/json")
+	}
+	s.logical.ServeHTTP(rec, cr)
 	return rec
 }

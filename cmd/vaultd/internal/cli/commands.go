@@ -28,6 +28,7 @@ func addClientCommands(root *cobra.Command, a *app) {
 		a.newVersionCmd(),
 		a.newLeaseCmd(),
 		a.newMonitorCmd(),
+		a.newPathHelpCmd(),
 	)
 }
 
