@@ -77,20 +77,26 @@ func (s *Server) serveHelp(w http.ResponseWriter, r *http.Request) {
 // matchOpenAPIPath finds the document key that serves path: literal
 // segments must be equal, a {param} takes one segment, and a {param} in
 // the last place may take the rest of the path (a rest capture such as
-// KV's data/{path}). The key with the most literal segments wins; then an
-// exact segment count; then the same trailing slash (LIST forms).
+// KV's data/{path}) or be absent (the folder: "secret/metadata/" is
+// documented by /secret/metadata/{path}). The key with the most literal
+// segments wins; then an exact segment count; then the same trailing
+// slash (LIST forms).
 func matchOpenAPIPath(paths map[string]*endpoint.OpenAPIPathItem, path string) (string, *endpoint.OpenAPIPathItem) {
 	pslash := strings.HasSuffix(path, "/")
 	psegs := strings.Split(strings.Trim(path, "/"), "/")
 	best, bestScore := "", -1
 	for key := range paths {
 		ksegs := strings.Split(strings.Trim(key, "/"), "/")
+		short := false // the path lacks the key's final {param}: a folder of it
+		if len(ksegs) == len(psegs)+1 && isParam(ksegs[len(ksegs)-1]) {
+			ksegs, short = ksegs[:len(psegs)], true
+		}
 		if len(ksegs) > len(psegs) {
 			continue
 		}
 		score, ok := 0, true
 		for i, k := range ksegs {
-			param := strings.HasPrefix(k, "{") && strings.HasSuffix(k, "}")
+			param := isParam(k)
 			switch {
 			case param && psegs[i] == "":
 				ok = false
@@ -106,12 +112,12 @@ func matchOpenAPIPath(paths map[string]*endpoint.OpenAPIPathItem, path string) (
 		if !ok {
 			continue
 		}
-		if len(ksegs) < len(psegs) {
-			last := ksegs[len(ksegs)-1]
-			if !strings.HasPrefix(last, "{") {
+		switch {
+		case len(ksegs) < len(psegs):
+			if !isParam(ksegs[len(ksegs)-1]) {
 				continue // only a trailing parameter takes the rest
 			}
-		} else {
+		case !short:
 			score += 100
 		}
 		if strings.HasSuffix(key, "/") == pslash {
@@ -126,6 +132,8 @@ func matchOpenAPIPath(paths map[string]*endpoint.OpenAPIPathItem, path string) (
 	}
 	return best, paths[best]
 }
+
+func isParam(seg string) bool { return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") }
 
 // helpText renders an endpoint's documentation as `vault path-help`
 // prints it: the route, the summary, the parameters and the operations.

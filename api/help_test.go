@@ -85,8 +85,10 @@ func TestHelp_OfficialClient(t *testing.T) {
 	if h, err = c.Help("kv/config"); err != nil || !strings.Contains(h.Help, "Matching Route: /kv/config\n") {
 		t.Fatalf("kv/config: %v\n%s", err, h.Help)
 	}
-	if h, err = c.Help("kv/metadata/app/"); err != nil || !strings.Contains(h.Help, "LIST    Secret metadata.") {
-		t.Fatalf("kv/metadata/app/: %v\n%v", err, h)
+	for _, p := range []string{"kv/metadata/app/", "kv/metadata/", "kv/metadata"} {
+		if h, err = c.Help(p); err != nil || !strings.Contains(h.Help, "Matching Route: /kv/metadata/{path}\n") || !strings.Contains(h.Help, "LIST    Secret metadata.") {
+			t.Fatalf("%s: %v\n%v", p, err, h)
+		}
 	}
 }
 
