@@ -70,8 +70,20 @@ func (s *Server) serveHelp(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusNotFound, map[string]any{"errors": []string{fmt.Sprintf("no help available: no documented endpoint serves %q (or the token cannot reach its mount)", path)}})
 		return
 	}
-	one := endpoint.NewOpenAPIDocument(doc.Info.Title, doc.Info.Version, doc.Info.Description, map[string]*endpoint.OpenAPIPathItem{key: item})
-	writeJSON(w, r, http.StatusOK, map[string]any{"help": helpText(path, key, item), "see_also": nil, "openapi": one})
+	found := map[string]*endpoint.OpenAPIPathItem{key: item}
+	items := []*endpoint.OpenAPIPathItem{item}
+	// A route with both a read and a list documents the list on the key
+	// with a trailing slash: one help covers both.
+	sib := key + "/"
+	if strings.HasSuffix(key, "/") {
+		sib = strings.TrimSuffix(key, "/")
+	}
+	if si := doc.Paths[sib]; si != nil {
+		found[sib] = si
+		items = append(items, si)
+	}
+	one := endpoint.NewOpenAPIDocument(doc.Info.Title, doc.Info.Version, doc.Info.Description, found)
+	writeJSON(w, r, http.StatusOK, map[string]any{"help": helpText(path, key, items...), "see_also": nil, "openapi": one})
 }
 
 // matchOpenAPIPath finds the document key that serves path: literal
@@ -137,13 +149,34 @@ func isParam(seg string) bool { return strings.HasPrefix(seg, "{") && strings.Ha
 
 // helpText renders an endpoint's documentation as `vault path-help`
 // prints it: the route, the summary, the parameters and the operations.
-func helpText(path, key string, item *endpoint.OpenAPIPathItem) string {
+func helpText(path, key string, items ...*endpoint.OpenAPIPathItem) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Request:        %s\nMatching Route: %s\n", strings.TrimPrefix(path, "/"), key)
-	ops := []struct {
+	item := items[0]
+	type methodOp struct {
 		method string
 		op     *endpoint.OpenAPIOperation
-	}{{"GET", item.Get}, {"POST", item.Post}, {"PATCH", item.Patch}, {"DELETE", item.Delete}}
+	}
+	var ops []methodOp
+	for _, it := range items {
+		for _, o := range []methodOp{{"GET", it.Get}, {"POST", it.Post}, {"PATCH", it.Patch}, {"DELETE", it.Delete}} {
+			if o.op == nil {
+				continue
+			}
+			if o.method == "GET" && hasListParam(o.op) {
+				o.method = "LIST"
+			}
+			dup := false
+			for _, have := range ops {
+				dup = dup || have.method == o.method
+			}
+			if !dup {
+				ops = append(ops, o)
+			}
+		}
+	}
+	order := map[string]int{"GET": 0, "LIST": 1, "POST": 2, "PATCH": 3, "DELETE": 4}
+	sort.SliceStable(ops, func(i, j int) bool { return order[ops[i].method] < order[ops[j].method] })
 	summary, description := item.Description, ""
 	for _, o := range ops {
 		if o.op == nil {
@@ -176,8 +209,10 @@ func helpText(path, key string, item *endpoint.OpenAPIPathItem) string {
 		}
 		params = append(params, param{name, typ, desc, where})
 	}
-	for _, p := range item.Parameters {
-		add(p.Name, p.Schema, p.Description, "path")
+	for _, it := range items {
+		for _, p := range it.Parameters {
+			add(p.Name, p.Schema, p.Description, "path")
+		}
 	}
 	var rest []param
 	n := len(params)
@@ -224,11 +259,7 @@ func helpText(path, key string, item *endpoint.OpenAPIPathItem) string {
 		if o.op == nil {
 			continue
 		}
-		name := o.method
-		if o.method == "GET" && hasListParam(o.op) {
-			name = "LIST"
-		}
-		fmt.Fprintf(&b, "%-7s %s\n", name, o.op.Summary)
+		fmt.Fprintf(&b, "%-7s %s\n", o.method, o.op.Summary)
 	}
 	if description != "" {
 		fmt.Fprintf(&b, "\n## DESCRIPTION\n\n%s\n", description)

@@ -32,7 +32,7 @@ func specsCore(rec *recorder) *fakeCore {
 			Fields:     map[string]*endpoint.Field{"max_versions": {Type: endpoint.TypeInt, Description: "Versions kept."}},
 			Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: noop, secrets.OpUpdate: noop}},
 		{Pattern: "metadata/{path*}", Summary: "Secret metadata.",
-			Operations: map[secrets.Operation]endpoint.Handler{secrets.OpList: noop, secrets.OpDelete: noop}},
+			Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: noop, secrets.OpList: noop, secrets.OpDelete: noop}},
 	}}
 	doc := endpoint.NewOpenAPIDocument("HashiCorp Vault API", "1.0.0", "", b.OpenAPI("kv/"))
 	raw, _ := json.Marshal(doc)
@@ -86,7 +86,7 @@ func TestHelp_OfficialClient(t *testing.T) {
 		t.Fatalf("kv/config: %v\n%s", err, h.Help)
 	}
 	for _, p := range []string{"kv/metadata/app/", "kv/metadata/", "kv/metadata"} {
-		if h, err = c.Help(p); err != nil || !strings.Contains(h.Help, "Matching Route: /kv/metadata/{path}\n") || !strings.Contains(h.Help, "LIST    Secret metadata.") {
+		if h, err = c.Help(p); err != nil || !strings.Contains(h.Help, "Matching Route: /kv/metadata/{path}\n") || !strings.Contains(h.Help, "GET     Secret metadata.\nLIST    Secret metadata.\nDELETE  Secret metadata.\n") {
 			t.Fatalf("%s: %v\n%v", p, err, h)
 		}
 	}
