@@ -42,6 +42,10 @@ func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		h.Set("Access-Control-Allow-Origin", origin)
+		// A request forwarded to the active node comes back through a
+		// reverse proxy that adds the active node's CORS headers to ours;
+		// a doubled Allow-Origin makes the browser refuse the answer.
+		c.Response().Before(func() { h.Set("Access-Control-Allow-Origin", origin) })
 		if preflight {
 			h.Set("Access-Control-Allow-Methods", corsAllowMethods)
 			h.Set("Access-Control-Allow-Headers", corsAllowHeaders)

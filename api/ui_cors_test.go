@@ -117,3 +117,24 @@ func containsFold(list, item string) bool {
 	}
 	return false
 }
+
+// A forwarded request's answer already carries the active node's CORS
+// headers; the browser must still see exactly one Allow-Origin.
+func TestCORSForwardedAnswerHasOneAllowOrigin(t *testing.T) {
+	cfg := api.Config{
+		CORSOrigins: func(context.Context) []string { return []string{"http://127.0.0.2:8200"} },
+		Forward: func(http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Add("Access-Control-Allow-Origin", r.Header.Get("Origin")) // as the active node answered
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write([]byte(`{"data":{}}`))
+			})
+		},
+	}
+	h := api.New(cfg, &fakeCore{}).Handler()
+	resp := serve(h, http.MethodGet, "/v1/secret/data/x", map[string]string{"Origin": "http://127.0.0.2:8200", "X-Vault-Token": "t"})
+	if got := resp.Header.Values("Access-Control-Allow-Origin"); len(got) != 1 || got[0] != "http://127.0.0.2:8200" {
+		t.Fatalf("Allow-Origin = %q, want exactly one", got)
+	}
+}

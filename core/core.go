@@ -280,6 +280,13 @@ func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err
 	if id == "" {
 		return "", "", ErrNoActiveNode
 	}
+	if id == c.cluster.LocalID() {
+		// This node won the election but has not finished its setup: the
+		// advert in storage may be its own from an earlier term, and a
+		// request forwarded there would only come back here. Wait (bounded
+		// by ctx) for the setup to finish instead.
+		return c.waitSelfActive(ctx)
+	}
 	e, err := c.barrier.Get(ctx, "core/leader/"+id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", "", ErrNoActiveNode
@@ -292,6 +299,29 @@ func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err
 		return "", "", fmt.Errorf("core: leader advert: %w", err)
 	}
 	return ad.APIAddr, ad.ClusterAddr, nil
+}
+
+// waitSelfActive polls until this node is active (its own addresses), or
+// answers ErrNoActiveNode once ctx or a 2 s bound ends, the node is sealed,
+// or it is no longer the leader.
+func (c *Core) waitSelfActive(ctx context.Context) (apiAddr, clusterAddr string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if c.active.Load() {
+			return c.cfg.APIAddr, c.cfg.ClusterAddr, nil
+		}
+		if id, _ := c.cluster.Leader(); id != c.cluster.LocalID() || c.barrier.Sealed() {
+			return "", "", ErrNoActiveNode
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", ErrNoActiveNode
+		case <-t.C:
+		}
+	}
 }
 
 func (c *Core) loadClusterInfo(ctx context.Context) error {

@@ -111,8 +111,15 @@ func compilePath(p *Path) (*compiledPath, error) {
 		if _, ok := typeNames[f.Type]; !ok {
 			return nil, fmt.Errorf("endpoint: path %q: field %q has no type", p.Pattern, name)
 		}
+		if len(f.AllowedValues) > 0 && !f.Type.scalar() {
+			return nil, fmt.Errorf("endpoint: path %q: field %q: allowed values need a scalar type, not %s", p.Pattern, name, f.Type)
+		}
 		if f.Default != nil {
-			if _, err := Convert(name, f.Type, f.Default); err != nil {
+			v, err := Convert(name, f.Type, f.Default)
+			if err == nil {
+				err = f.allowed(name, v)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("endpoint: path %q: default of field %q: %w", p.Pattern, name, err)
 			}
 		}

@@ -139,9 +139,11 @@ func TestBadPatterns(t *testing.T) {
 		}
 	}
 	for name, f := range map[string]*endpoint.Field{
-		"nil":         nil,
-		"untyped":     {},
-		"bad default": {Type: endpoint.TypeInt, Default: "x"},
+		"nil":                 nil,
+		"untyped":             {},
+		"bad default":         {Type: endpoint.TypeInt, Default: "x"},
+		"default not allowed": {Type: endpoint.TypeString, Default: "x", AllowedValues: []any{"y"}},
+		"enum of a list":      {Type: endpoint.TypeCommaStringSlice, AllowedValues: []any{"y"}},
 	} {
 		b := &endpoint.Backend{Paths: []*endpoint.Path{{Pattern: "p", Fields: map[string]*endpoint.Field{"f": f}}}}
 		if err := b.Validate(); err == nil {

@@ -41,6 +41,9 @@ func NewData(fields map[string]*Field, raw map[string]any) (*Data, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := f.allowed(name, out); err != nil {
+			return nil, err
+		}
 		if d.values == nil {
 			d.values = make(map[string]any, len(raw))
 		}
@@ -136,6 +139,9 @@ func (d *Data) Strings(name string) []string { s, _ := d.Get(name).([]string); r
 
 // Ints is Get for TypeCommaIntSlice fields.
 func (d *Data) Ints(name string) []int64 { s, _ := d.Get(name).([]int64); return s }
+
+// Slice is Get for TypeSlice fields.
+func (d *Data) Slice(name string) []any { s, _ := d.Get(name).([]any); return s }
 
 // Map is Get for TypeMap fields.
 func (d *Data) Map(name string) map[string]any { m, _ := d.Get(name).(map[string]any); return m }

@@ -57,7 +57,8 @@
 //
 //	error converting input for field "ttl": expected a duration
 //
-// A Required field that is absent or null is a 400
+// A field with AllowedValues accepts only those (after conversion; a 400
+// lists them otherwise). A Required field that is absent or null is a 400
 // `missing required field "name"`. Path captures ({name}) are fields too:
 // they are strings unless the path declares them with another type, and
 // they win over a body field of the same name.
@@ -70,8 +71,8 @@
 //
 //	Endpoint ignored these unrecognized parameters: [a b]
 //
-// (sorted) unless the path sets TakesArbitraryInput (KV's data, for
-// example), whose handlers read req.Data themselves.
+// (sorted) unless the path sets TakesArbitraryInput (KV v1 and cubbyhole,
+// whose secrets are the whole body), whose handlers read req.Data.
 //
 // For inputs of other shapes (transit's batch_input items, core's sys
 // endpoints) [NewData] converts any map with the same field rules, and
@@ -82,7 +83,13 @@
 // [Backend.OpenAPI] renders the OpenAPI 3 "paths" entries of a Backend
 // mounted at a prefix, and [Backend.Endpoints] the rows of the endpoint
 // table of docs/api.md; both come from the same declarations that serve
-// requests, so the documents cannot drift from the code.
+// requests, so the documents cannot drift from the code. An engine makes
+// its declarations available with a method
+//
+//	Endpoints() *endpoint.Backend
+//
+// which the docs test (cmd/vaultd/internal/server, TestAPIDocs) and the
+// OpenAPI rendering look for.
 //
 // This package imports only the standard library, storage and secrets.
 package endpoint

@@ -55,6 +55,9 @@ const (
 	TypeKVPairs
 	// TypeRaw is the value as decoded, unconverted.
 	TypeRaw
+	// TypeSlice is a JSON array, []any, of at most MaxListItems items
+	// (transit's batch_input: convert each object item with NewData).
+	TypeSlice
 )
 
 // MaxListItems bounds a list field (policies, CIDRs, versions).
@@ -65,7 +68,7 @@ var typeNames = map[Type]string{
 	TypeInt: "int", TypeInt64: "int64", TypeFloat: "float", TypeBool: "bool",
 	TypeDurationSecond: "duration", TypeCommaStringSlice: "comma string slice",
 	TypeStringSlice: "string slice", TypeCommaIntSlice: "comma int slice",
-	TypeMap: "map", TypeKVPairs: "kv pairs", TypeRaw: "raw",
+	TypeMap: "map", TypeKVPairs: "kv pairs", TypeRaw: "raw", TypeSlice: "slice",
 }
 
 func (t Type) String() string {
@@ -96,11 +99,22 @@ func (t Type) expected() string {
 		return "a list of integers"
 	case TypeMap:
 		return "a JSON object"
+	case TypeSlice:
+		return "a JSON array"
 	case TypeKVPairs:
 		return "a map of strings or a list of key=value strings"
 	default:
 		return "a value"
 	}
+}
+
+// scalar reports whether values of t are comparable scalars.
+func (t Type) scalar() bool {
+	switch t {
+	case TypeString, TypeLowerCaseString, TypeInt, TypeInt64, TypeFloat, TypeBool, TypeDurationSecond:
+		return true
+	}
+	return false
 }
 
 // zero is what Get returns for an absent field without a default.
@@ -126,6 +140,8 @@ func (t Type) zero() any {
 		return map[string]any(nil)
 	case TypeKVPairs:
 		return map[string]string(nil)
+	case TypeSlice:
+		return []any(nil)
 	default:
 		return nil
 	}
@@ -147,6 +163,26 @@ type Field struct {
 	Query bool
 	// Deprecated marks the field as such in OpenAPI.
 	Deprecated bool
+	// AllowedValues, when set, are the only values accepted (compared
+	// after conversion; scalar types only): anything else is a 400 that
+	// lists them. OpenAPI shows them as an enum.
+	AllowedValues []any
+}
+
+// allowed checks v against f.AllowedValues.
+func (f *Field) allowed(name string, v any) error {
+	if len(f.AllowedValues) == 0 {
+		return nil
+	}
+	if !f.Type.scalar() {
+		return fmt.Errorf("endpoint: field %q: allowed values need a scalar type, not %s", name, f.Type)
+	}
+	for _, a := range f.AllowedValues {
+		if c, err := Convert(name, f.Type, a); err == nil && c == v {
+			return nil
+		}
+	}
+	return secrets.Errorf(secrets.ErrInvalidRequest, "invalid value for field %q: must be one of %v", name, f.AllowedValues)
 }
 
 // FieldError is the 400 for a value that does not convert to a field's
@@ -167,6 +203,9 @@ func Convert(name string, t Type, v any) (any, error) {
 		return nil, FieldError(name, t)
 	}
 	if l, isList := out.([]string); isList && len(l) > MaxListItems {
+		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "%q has more than %d items", name, MaxListItems)
+	}
+	if l, isList := out.([]any); isList && len(l) > MaxListItems {
 		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "%q has more than %d items", name, MaxListItems)
 	}
 	if l, isList := out.([]int64); isList && len(l) > MaxListItems {
@@ -210,6 +249,23 @@ func convert(t Type, v any) (any, bool) {
 		return toKVPairs(v)
 	case TypeRaw:
 		return v, true
+	case TypeSlice:
+		return toSlice(v)
+	default:
+		return nil, false
+	}
+}
+
+func toSlice(v any) (any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case []map[string]any:
+		out := make([]any, len(x))
+		for i, m := range x {
+			out[i] = m
+		}
+		return out, true
 	default:
 		return nil, false
 	}

@@ -225,6 +225,13 @@ func TestConvertMapAndKVPairs(t *testing.T) {
 		{map[string]any{"a": []any{}}, bad},
 		{"a=b", bad},
 	})
+	runConv(t, endpoint.TypeSlice, []convCase{
+		{[]any{map[string]any{"a": "b"}, 1.0}, []any{map[string]any{"a": "b"}, 1.0}},
+		{[]map[string]any{{"a": "b"}}, []any{map[string]any{"a": "b"}}},
+		{"[]", bad},
+		{map[string]any{}, bad},
+		{make([]any, endpoint.MaxListItems+1), bad},
+	})
 	runConv(t, endpoint.TypeRaw, []convCase{
 		{[]any{1.0, "x"}, []any{1.0, "x"}},
 	})
@@ -294,6 +301,20 @@ func TestNewData(t *testing.T) {
 	}
 	if d.Raw()["zzz"] != 1 {
 		t.Error("Raw() lost an unknown key")
+	}
+
+	enum := map[string]*endpoint.Field{"kind": {Type: endpoint.TypeLowerCaseString, AllowedValues: []any{"aes", "rsa"}}}
+	if d, err := endpoint.NewData(enum, map[string]any{"kind": "RSA"}); err != nil || d.String("kind") != "rsa" {
+		t.Errorf("an allowed value: %v", err)
+	}
+	_, err = endpoint.NewData(enum, map[string]any{"kind": "des"})
+	if !errors.Is(err, secrets.ErrInvalidRequest) || err.Error() != `invalid value for field "kind": must be one of [aes rsa]` {
+		t.Errorf("a value not allowed: %v", err)
+	}
+
+	listEnum := map[string]*endpoint.Field{"l": {Type: endpoint.TypeStringSlice, AllowedValues: []any{"x"}}}
+	if _, err := endpoint.NewData(listEnum, map[string]any{"l": "x"}); err == nil {
+		t.Error("allowed values on a list type were accepted")
 	}
 
 	_, err = endpoint.NewData(fields, map[string]any{"policies": "a"})

@@ -17,7 +17,7 @@ import (
 var allTypes = []endpoint.Type{
 	endpoint.TypeString, endpoint.TypeLowerCaseString, endpoint.TypeInt, endpoint.TypeInt64,
 	endpoint.TypeFloat, endpoint.TypeBool, endpoint.TypeDurationSecond, endpoint.TypeCommaStringSlice,
-	endpoint.TypeStringSlice, endpoint.TypeCommaIntSlice, endpoint.TypeMap, endpoint.TypeKVPairs, endpoint.TypeRaw,
+	endpoint.TypeStringSlice, endpoint.TypeCommaIntSlice, endpoint.TypeMap, endpoint.TypeKVPairs, endpoint.TypeRaw, endpoint.TypeSlice,
 }
 
 // FuzzConvert runs every type over arbitrary JSON values and strings (the

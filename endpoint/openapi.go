@@ -116,6 +116,16 @@ func (f *Field) schema(name string) *OpenAPISchema {
 		s.Type, s.AdditionalProperties = "object", &OpenAPISchema{Type: "string"}
 	case TypeRaw:
 		s.Type = "object"
+	case TypeSlice:
+		s.Type, s.Items = "array", &OpenAPISchema{}
+	}
+	for _, a := range f.AllowedValues {
+		if v, err := Convert(name, f.Type, a); err == nil {
+			if d, isDur := v.(time.Duration); isDur {
+				v = int64(d / time.Second)
+			}
+			s.Enum = append(s.Enum, v)
+		}
 	}
 	if f.Default != nil {
 		if v, err := Convert(name, f.Type, f.Default); err == nil {
@@ -361,4 +371,16 @@ func httpMethod(op secrets.Operation) string {
 	default:
 		return "POST"
 	}
+}
+
+// MarkdownTable renders rows as docs/api.md's endpoint table: one row
+// per path, its HTTP methods and its summary.
+func MarkdownTable(rows []EndpointRow) string {
+	var sb strings.Builder
+	sb.WriteString("| path | methods | what |\n|---|---|---|\n")
+	for _, r := range rows {
+		summary := strings.ReplaceAll(r.Summary, "|", "\\|")
+		sb.WriteString("| `" + r.Path + "` | " + strings.Join(r.Methods, ", ") + " | " + summary + " |\n")
+	}
+	return sb.String()
 }

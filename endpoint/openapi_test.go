@@ -16,6 +16,7 @@ func TestOpenAPI(t *testing.T) {
 	b.Paths[2].Summary = "Manage users."
 	b.Paths[2].Fields["password"].Required = true
 	b.Paths[2].Fields["ttl"].Default = "1h"
+	b.Paths[2].Fields["kind"] = &endpoint.Field{Type: endpoint.TypeString, AllowedValues: []any{"a", "b"}}
 	b.Paths[7].Fields = map[string]*endpoint.Field{"version": {Type: endpoint.TypeInt, Query: true, Description: "the version"}}
 	paths := b.OpenAPI("auth/mnt/")
 
@@ -56,7 +57,8 @@ func TestOpenAPI(t *testing.T) {
 	s := body.Content["application/json"].Schema
 	if s.Type != "object" || s.Properties["password"].Type != "string" ||
 		s.Properties["ttl"].Format != "duration" || s.Properties["ttl"].Default != int64(3600) ||
-		!reflect.DeepEqual(s.Required, []string{"password"}) || s.Properties["name"] != nil {
+		!reflect.DeepEqual(s.Required, []string{"password"}) || s.Properties["name"] != nil ||
+		!reflect.DeepEqual(s.Properties["kind"].Enum, []any{"a", "b"}) {
 		t.Errorf("body schema: %+v", s)
 	}
 
@@ -143,5 +145,18 @@ func TestEndpoints(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Endpoints:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestMarkdownTable(t *testing.T) {
+	got := endpoint.MarkdownTable([]endpoint.EndpointRow{
+		{Path: "secret/data/:path+", Methods: []string{"GET", "POST"}, Summary: "Read | write."},
+		{Path: "secret/config", Methods: []string{"GET"}},
+	})
+	want := "| path | methods | what |\n|---|---|---|\n" +
+		"| `secret/data/:path+` | GET, POST | Read \\| write. |\n" +
+		"| `secret/config` | GET |  |\n"
+	if got != want {
+		t.Fatalf("MarkdownTable =\n%s\nwant\n%s", got, want)
 	}
 }

@@ -115,6 +115,12 @@ func (f *Forwarder) Wrap(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), f.opts.LookupTimeout)
 		apiAddr, clusterAddr, err := f.active.ActiveAddr(ctx)
 		cancel()
+		if f.active.IsActive() {
+			// This node became active while looking (it had just won an
+			// election): serve here rather than forward to itself.
+			next.ServeHTTP(w, r)
+			return
+		}
 		if err != nil || clusterAddr == "" {
 			f.log.Debug("no active node to forward to", "error", err)
 			writeError(w, http.StatusServiceUnavailable, "no active node is known to this standby; retry after the cluster has elected one")

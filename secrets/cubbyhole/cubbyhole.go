@@ -95,6 +95,16 @@ func (b *Backend) paths() *endpoint.Backend {
 // Endpoints returns the engine's declarations (for docs and OpenAPI).
 func (b *Backend) Endpoints() *endpoint.Backend { return b.ep }
 
+// tokenKey is the storage key of the request's path in the calling
+// token's area.
+func tokenKey(req *secrets.Request, d *endpoint.Data) (string, error) {
+	prefix, err := tokenPrefix(req.ClientToken)
+	if err != nil {
+		return "", err
+	}
+	return key(prefix, d.String("path"))
+}
+
 // HandleRequest implements secrets.Backend.
 func (b *Backend) HandleRequest(ctx context.Context, req *secrets.Request) (*secrets.Response, error) {
 	return b.ep.HandleRequest(ctx, req)
@@ -110,11 +120,7 @@ func (b *Backend) Exists(ctx context.Context, req *secrets.Request) (exists, ok 
 }
 
 func (b *Backend) read(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
-	prefix, err := tokenPrefix(req.ClientToken)
-	if err != nil {
-		return nil, err
-	}
-	k, err := key(prefix, d.String("path"))
+	k, err := tokenKey(req, d)
 	if err != nil {
 		return nil, err
 	}
@@ -133,11 +139,7 @@ func (b *Backend) read(ctx context.Context, req *secrets.Request, d *endpoint.Da
 }
 
 func (b *Backend) write(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
-	prefix, err := tokenPrefix(req.ClientToken)
-	if err != nil {
-		return nil, err
-	}
-	k, err := key(prefix, d.String("path"))
+	k, err := tokenKey(req, d)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +157,7 @@ func (b *Backend) write(ctx context.Context, req *secrets.Request, d *endpoint.D
 }
 
 func (b *Backend) delete(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
-	prefix, err := tokenPrefix(req.ClientToken)
-	if err != nil {
-		return nil, err
-	}
-	k, err := key(prefix, d.String("path"))
+	k, err := tokenKey(req, d)
 	if err != nil {
 		return nil, err
 	}
@@ -198,11 +196,7 @@ func (b *Backend) list(ctx context.Context, req *secrets.Request, d *endpoint.Da
 // exists is the path's existence check. A bad token or path is not an
 // existence question: the handler rejects it with the proper error.
 func (b *Backend) exists(ctx context.Context, req *secrets.Request, d *endpoint.Data) (bool, error) {
-	prefix, err := tokenPrefix(req.ClientToken)
-	if err != nil {
-		return false, err
-	}
-	k, err := key(prefix, d.String("path"))
+	k, err := tokenKey(req, d)
 	if err != nil {
 		return false, err
 	}

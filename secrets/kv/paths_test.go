@@ -1,6 +1,7 @@
 package kv_test
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/vaultd/vaultd/secrets"
@@ -110,4 +111,28 @@ func TestPaths_NilDataIsEmpty(t *testing.T) {
 	f.must(secrets.OpList, "metadata/", nil)
 	f.fails(secrets.OpUpdate, "data/k", nil, secrets.ErrInvalidRequest)
 	f.must(secrets.OpDelete, "data/k", nil)
+}
+
+// TestPaths_UnknownFields: v2's declared paths warn about fields they do
+// not know (Vault's text), v1 takes any field, and a field of the wrong
+// type is a 400 naming it.
+func TestPaths_UnknownFields(t *testing.T) {
+	const warn = "Endpoint ignored these unrecognized parameters: [colour extra]"
+	v2 := newKV(t, "2")
+	resp := v2.must(secrets.OpUpdate, "data/k", map[string]any{"data": map[string]any{"a": "b"}, "extra": 1, "colour": "red"})
+	if !reflect.DeepEqual(resp.Warnings, []string{warn}) {
+		t.Fatalf("v2 write warnings = %q, want %q", resp.Warnings, warn)
+	}
+	resp = v2.must(secrets.OpRead, "data/k", map[string]any{"version": "1"})
+	if len(resp.Warnings) != 0 {
+		t.Fatalf("v2 read with ?version warned: %q", resp.Warnings)
+	}
+	se := v2.fails(secrets.OpUpdate, "config", map[string]any{"max_versions": "many"}, secrets.ErrInvalidRequest)
+	if se.Msg != `error converting input for field "max_versions": expected an integer` {
+		t.Fatalf("bad max_versions: %q", se.Msg)
+	}
+	v1 := newKV(t, "1")
+	if resp := v1.must(secrets.OpUpdate, "k", map[string]any{"extra": 1, "colour": "red"}); len(resp.Warnings) != 0 {
+		t.Fatalf("v1 write warned: %q", resp.Warnings)
+	}
 }

@@ -55,6 +55,8 @@ var rules = []rule{
 		From: []string{"seal"}, StdlibOnly: true, Allowed: []string{"storage", "seal/shamir"}},
 	{Why: "forwarding is plain net/http",
 		From: []string{"api/forward"}, StdlibOnly: true},
+	{Why: "the web UI is embedded static files; the browser reaches vaultd only through the public HTTP API",
+		From: []string{"ui"}, StdlibOnly: true},
 	{Why: "no production package imports test harnesses",
 		From: []string{"..."}, Except: []string{"tests/..."}, Forbidden: []string{"tests/...", "storage/storagetest"}},
 }

@@ -355,8 +355,9 @@ path "secret/undelete/*" { capabilities = ["update"] }
 }
 
 // TestUIDevEngines runs against `vaultd server -dev` (the UI is always on
-// there): AppRole login, a KV v1 secret, and a transit key (create,
-// encrypt, decrypt, rotate).
+// there): AppRole login, a KV v1 secret, KV v2 versions (check-and-set
+// write, destroy) and metadata, and a transit key (create, encrypt,
+// decrypt, rotate).
 func TestUIDevEngines(t *testing.T) {
 	chrome := chromiumPath(t)
 	port := freePort(t)
@@ -378,6 +379,7 @@ func TestUIDevEngines(t *testing.T) {
 	must(rc.Sys().EnableAuthWithOptions("approle", &vaultapi.EnableAuthOptions{Type: "approle"}))
 	must(rc.Sys().PutPolicy("dev-app", `path "kv1/*" { capabilities = ["create", "read", "update", "delete", "list"] }
 path "transit/*" { capabilities = ["create", "read", "update", "list"] }
+path "secret/*" { capabilities = ["create", "read", "update", "delete", "list"] }
 `))
 	_, err := rc.Logical().Write("auth/approle/role/web", map[string]any{"token_policies": "dev-app"})
 	must(err)
@@ -395,7 +397,7 @@ path "transit/*" { capabilities = ["create", "read", "update", "list"] }
 	b.set("#login-role-id", roleID)
 	b.set("#login-secret-id", secretID)
 	b.click("#login-submit")
-	b.wait("the KV mounts this token may use", 15*time.Second, `document.querySelectorAll('#kv-mounts a.kv-mount').length === 1 && document.querySelector('#kv-mounts a.kv-mount').textContent === 'kv1/'`)
+	b.wait("the KV mounts this token may use", 15*time.Second, `[...document.querySelectorAll('#kv-mounts a.kv-mount')].map(a => a.textContent).join() === 'kv1/,secret/'`)
 	if b.storageHolds(secretID) {
 		t.Fatal("the secret_id was stored in the browser")
 	}
@@ -418,6 +420,36 @@ path "transit/*" { capabilities = ["create", "read", "update", "list"] }
 	b.wait("the empty listing", 10*time.Second, `document.querySelector('#kv-empty')`)
 	if s, err := rc.Logical().Read("kv1/cfg"); err != nil || s != nil {
 		t.Fatalf("kv1/cfg after delete through the UI: %v, %v", s, err)
+	}
+
+	// KV v2: two versions, destroy the first, then metadata.
+	_, err = rc.Logical().Write("secret/data/web", map[string]any{"data": map[string]any{"v": "one"}})
+	must(err)
+	b.goTo("#/kv/secret/web")
+	b.wait("version 1", 10*time.Second, `document.querySelector('#kv-versions tr[data-version="1"]')`)
+	b.set("#kv-data", `{"v": "two"}`)
+	b.set("#kv-cas", "1")
+	b.click("#kv-save")
+	b.wait("version 2", 10*time.Second, `document.querySelector('#kv-versions tr[data-version="2"]') && document.querySelector('#kv-msg').textContent.includes('version 2')`)
+	b.eval(`(window.confirm = () => true, "")`) // the destroy button asks first
+	b.click(`#kv-versions tr[data-version="1"] button.v-destroy`)
+	b.wait("version 1 destroyed", 10*time.Second, `document.querySelector('#kv-versions tr[data-version="1"]').textContent.includes('destroyed')`)
+	b.set("#kv-max-versions", "7")
+	b.set("#kv-custom-metadata", `{"owner": "web-team"}`)
+	b.click(`#kv-meta-form button[type="submit"]`)
+	b.wait("the metadata saved", 10*time.Second, `document.querySelector('#kv-msg').textContent.includes('Metadata saved')`)
+	b.shot("dev-kv2-versions")
+	md, err := rc.Logical().Read("secret/metadata/web")
+	must(err)
+	v1, _ := md.Data["versions"].(map[string]any)["1"].(map[string]any)
+	if v1 == nil || v1["destroyed"] != true {
+		t.Errorf("version 1 not destroyed: %v", md.Data["versions"])
+	}
+	if fmt.Sprint(md.Data["max_versions"]) != "7" || fmt.Sprint(md.Data["custom_metadata"]) != "map[owner:web-team]" {
+		t.Errorf("metadata written through the UI: max_versions %v, custom_metadata %v", md.Data["max_versions"], md.Data["custom_metadata"])
+	}
+	if cur, err := rc.Logical().Read("secret/data/web"); err != nil || cur == nil || fmt.Sprint(cur.Data["data"]) != "map[v:two]" {
+		t.Errorf("secret/web after the UI's write: %v, %v", cur, err)
 	}
 
 	// Transit: create a key, encrypt and decrypt, rotate.
@@ -447,4 +479,12 @@ path "transit/*" { capabilities = ["create", "read", "update", "list"] }
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Errorf("the page raised errors or CSP violations:\n%s", strings.Join(errs, "\n"))
 	}
+
+	// The browser enforces the CSP: an injected inline script does not run,
+	// and the violation is seen (so the checks above would catch one).
+	b.eval(`(() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1'; document.body.append(s); return ""; })()`)
+	if got := b.eval(`String(window.injected)`); got != "undefined" {
+		t.Errorf("an inline script ran under the CSP (window.injected = %s)", got)
+	}
+	waitFor(t, 5*time.Second, "the CSP violation to be reported", func() bool { return len(b.pageErrors()) > 0 })
 }

@@ -124,10 +124,10 @@ async function secret(root, m, rawPath) {
           h('td', null, fmtTime(info.created_time)),
           h('td', null, fmtTime(info.deletion_time)),
           h('td', null, info.destroyed ? badge('bad', 'destroyed') : ''),
-          h('td', { class: 'actions' },
+          h('td', null, h('div', { class: 'actions' },
             !info.destroyed && fmtTime(info.deletion_time) === '—' ? h('button', { class: 'secondary v-delete', onclick: () => act(() => post(vpath('delete'), { versions: [Number(v)] }), `Version ${v} deleted.`) }, 'Delete') : '',
             !info.destroyed && fmtTime(info.deletion_time) !== '—' ? h('button', { class: 'secondary v-undelete', onclick: () => act(() => post(vpath('undelete'), { versions: [Number(v)] }), `Version ${v} restored.`) }, 'Undelete') : '',
-            !info.destroyed ? h('button', { class: 'danger v-destroy', onclick: () => confirm(`Destroy version ${v} for good?`) && act(() => post(vpath('destroy'), { versions: [Number(v)] }), `Version ${v} destroyed.`) }, 'Destroy') : ''))))),
+            !info.destroyed ? h('button', { class: 'danger v-destroy', onclick: () => confirm(`Destroy version ${v} for good?`) && act(() => post(vpath('destroy'), { versions: [Number(v)] }), `Version ${v} destroyed.`) }, 'Destroy') : '')))))),
       h('h2', null, 'Metadata'),
       h('form', { class: 'card stack', id: 'kv-meta-form', onsubmit: (ev) => {
         ev.preventDefault();
@@ -168,6 +168,7 @@ async function secret(root, m, rawPath) {
     try {
       const r = await call('POST', dataPath(m, cleanPath), { body });
       editor.value = '';
+      cas.value = '';
       replace(msg, notice('ok', m.version === '2' && r && r.data ? `Saved as version ${r.data.version}.` : 'Saved.'));
       if (isNew || version) { location.hash = `#/kv/${m.path}/${encodePath(cleanPath)}`; return; }
       await load();

@@ -45,6 +45,7 @@ export async function render(root) {
           if (r && !r.sealed) break;
         } catch (e) {
           errors.set(s.node, e.message);
+          if (e.status === 0) sent.delete(i); // never arrived: try again next round
           break;
         }
       }
