@@ -164,11 +164,33 @@ func (s *Server) requestMeta(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		// The path may name secrets but never holds values or tokens.
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", c.Response().Status,
+		// The path may name secrets but never holds values or tokens:
+		// Vault's old token-in-path forms are redacted (logPath).
+		s.log.Debug("request", "method", r.Method, "path", logPath(r.URL.Path), "status", c.Response().Status,
 			"request_id", id, "duration", time.Since(start))
 		return nil
 	}
+}
+
+// tokenInPath are the token endpoints that, in Vault's deprecated forms,
+// take the token itself as the last path segments (auth/token/lookup/<t>).
+var tokenInPath = []string{"lookup", "renew", "revoke", "revoke-orphan"}
+
+// logPath is path as the request log shows it: a token given in the path
+// of a token endpoint (which vaultd does not serve, but a client may
+// send) is replaced by "<redacted>", so neither the log nor the live
+// stream of sys/monitor can carry it.
+func logPath(path string) string {
+	rest, ok := strings.CutPrefix(path, "/v1/auth/token/")
+	if !ok {
+		return path
+	}
+	for _, ep := range tokenInPath {
+		if tail, ok := strings.CutPrefix(rest, ep+"/"); ok && tail != "" {
+			return "/v1/auth/token/" + ep + "/<redacted>"
+		}
+	}
+	return path
 }
 
 func (s *Server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {

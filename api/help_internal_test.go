@@ -34,3 +34,20 @@ func FuzzMatchOpenAPIPath(f *testing.F) {
 		}
 	})
 }
+
+func TestLogPath_RedactsTokensInPaths(t *testing.T) {
+	for in, want := range map[string]string{
+		"/v1/auth/token/lookup/hvs.SECRET":        "/v1/auth/token/lookup/<redacted>",
+		"/v1/auth/token/revoke/hvs.SECRET/x":      "/v1/auth/token/revoke/<redacted>",
+		"/v1/auth/token/renew/s.SECRET":           "/v1/auth/token/renew/<redacted>",
+		"/v1/auth/token/revoke-orphan/hvs.SECRET": "/v1/auth/token/revoke-orphan/<redacted>",
+		"/v1/auth/token/lookup":                   "/v1/auth/token/lookup",
+		"/v1/auth/token/lookup-self":              "/v1/auth/token/lookup-self",
+		"/v1/auth/token/lookup-accessor/abc":      "/v1/auth/token/lookup-accessor/abc",
+		"/v1/secret/data/auth/token/lookup/x":     "/v1/secret/data/auth/token/lookup/x",
+	} {
+		if got := logPath(in); got != want {
+			t.Errorf("logPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
