@@ -200,7 +200,7 @@ func (s *Server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				s.log.Error("panic while serving a request", "panic", fmt.Sprint(r), "path", c.Request().URL.Path)
+				s.log.Error("panic while serving a request", "panic", fmt.Sprint(r), "path", logPath(c.Request().URL.Path))
 				err = writeErrors(c, http.StatusInternalServerError, "internal error")
 			}
 		}()
@@ -316,7 +316,7 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		return
 	}
 	id := RequestID(r.Context())
-	s.log.Error("request failed", "path", r.URL.Path, "request_id", id, "error", err)
+	s.log.Error("request failed", "path", logPath(r.URL.Path), "request_id", id, "error", err)
 	writeJSON(w, r, http.StatusInternalServerError, map[string]any{"errors": []string{"internal error; request_id " + id}})
 }
 
