@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -35,6 +36,7 @@ type app struct {
 	// outputCurl and outputPolicy are -output-curl-string and
 	// -output-policy; captured is the request they stopped (output.go).
 	outputCurl, outputPolicy bool
+	capturedMu               sync.Mutex
 	captured                 *capturedRequest
 	// wrapTTL is -wrap-ttl: response-wrap every response of the command.
 	wrapTTL string

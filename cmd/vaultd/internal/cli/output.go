@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 
 	vaultapi "github.com/hashicorp/vault/api"
 )
@@ -38,6 +39,7 @@ type capturedRequest struct {
 // what is printed is the request that does the work.
 type captureTransport struct {
 	next http.RoundTripper
+	mu   *sync.Mutex // guards *into: some commands send from several goroutines
 	into **capturedRequest
 }
 
@@ -45,19 +47,19 @@ func (t *captureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/sys/internal/ui/mounts/") {
 		return t.next.RoundTrip(r)
 	}
-	if *t.into == nil {
-		c := &capturedRequest{method: r.Method, url: r.URL, header: r.Header.Clone()}
-		if r.Body != nil {
-			b, err := io.ReadAll(r.Body)
-			_ = r.Body.Close()
-			if err != nil {
-				return nil, err
-			}
-			c.body = b
-		}
-		*t.into = c
-	} else if r.Body != nil {
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
 		_ = r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if *t.into == nil {
+		*t.into = &capturedRequest{method: r.Method, url: r.URL, header: r.Header.Clone(), body: body}
 	}
 	return nil, errCaptured
 }
@@ -72,14 +74,16 @@ func (a *app) captureRequests(cfg *vaultapi.Config) {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	cfg.HttpClient.Transport = &captureTransport{next: next, into: &a.captured}
+	cfg.HttpClient.Transport = &captureTransport{next: next, mu: &a.capturedMu, into: &a.captured}
 	cfg.MaxRetries = 0
 }
 
 // printCaptured prints what -output-curl-string or -output-policy asked
 // for. It reports false when no request was captured.
 func (a *app) printCaptured() bool {
+	a.capturedMu.Lock()
 	c := a.captured
+	a.capturedMu.Unlock()
 	if c == nil {
 		return false
 	}
