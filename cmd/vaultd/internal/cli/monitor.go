@@ -51,10 +51,10 @@ debug, info, warn, error; the node's own log level does not limit it) and
 					return nil
 				case l, ok := <-lines:
 					if !ok {
-						if ctx.Err() != nil {
-							return nil // Ctrl-C
+						if ctx.Err() == nil { // not Ctrl-C: the node went away (shutdown)
+							fmt.Fprintln(a.stderr, "Monitor ended: the server closed the stream")
 						}
-						return apiError("Monitor ended: the server closed the stream")
+						return nil // exit 0, as Vault
 					}
 					fmt.Fprintln(a.stdout, strings.TrimRight(l, "\n"))
 				}
