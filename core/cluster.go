@@ -132,8 +132,12 @@ func (c *Core) ensureClusterTLS(ctx context.Context) {
 }
 
 // recordNode stores a node's addresses at core/nodes/<id> (active only).
-func (c *Core) recordNode(ctx context.Context, id, apiAddr, clusterAddr, version string) error {
-	b, err := json.Marshal(nodeRecord{APIAddr: apiAddr, ClusterAddr: clusterAddr, Updated: c.now().UTC(), Version: version})
+func (c *Core) recordNode(ctx context.Context, id, apiAddr, clusterAddr string) error {
+	rec := nodeRecord{APIAddr: apiAddr, ClusterAddr: clusterAddr, Updated: c.now().UTC()}
+	if id == c.cfg.NodeID {
+		rec.Version = c.cfg.Version // a node knows only its own version
+	}
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}

@@ -227,7 +227,7 @@ func (c *Core) setup(ctx context.Context) error {
 	if err := c.advertise(ctx); err != nil {
 		return err
 	}
-	if err := c.recordNode(ctx, c.cfg.NodeID, c.cfg.APIAddr, c.cfg.ClusterAddr, c.cfg.Version); err != nil { // cluster.go
+	if err := c.recordNode(ctx, c.cfg.NodeID, c.cfg.APIAddr, c.cfg.ClusterAddr); err != nil { // cluster.go
 		return err
 	}
 	c.mounts.Store(mt)

@@ -399,7 +399,7 @@ func (c *Core) RaftAnswer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult,
 	if err != nil {
 		return nil, err
 	}
-	if err := c.recordNode(ctx, a.ServerID, a.APIAddr, a.ClusterAddr, ""); err != nil { // its version: once it is active
+	if err := c.recordNode(ctx, a.ServerID, a.APIAddr, a.ClusterAddr); err != nil {
 		return nil, err
 	}
 	if err := c.cfg.Members.AddNonvoter(ctx, a.ServerID, addr); err != nil {
