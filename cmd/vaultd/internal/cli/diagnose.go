@@ -107,8 +107,9 @@ diagnose" does, and prints a tree of passed, warned and failed checks:
                         bound; TLS certificate and key load and match, are
                         not expired, the client CA file loads
   Check Storage         the raft data directory is writable and fsync is
-                        honoured on its file system; free space; every
-                        retry_join leader address resolves (and answers)
+                        honoured on its file system; free space;
+                        api_addr and cluster_addr are this machine's;
+                        every retry_join leader resolves (and answers)
   Check Seal            the seal is Shamir (vaultd's only seal); another
                         seal stanza would be ignored, a failure
 
@@ -343,6 +344,7 @@ func diagStorage(ctx context.Context, r *diagResult, cfg *config.Config) {
 	}
 	r.Message = "raft at " + s.Path
 	diagDataDir(r, s.Path)
+	diagAdvertised(ctx, r, cfg)
 	for i := range s.RetryJoin {
 		diagRetryJoin(ctx, r, &s.RetryJoin[i], i+1)
 	}
@@ -421,6 +423,60 @@ func writeSync(dir string) error {
 		return fmt.Errorf("fsync of the directory %s is not honoured: %w", dir, err)
 	}
 	return nil
+}
+
+// diagAdvertised checks api_addr and cluster_addr, the addresses peers and
+// clients are told to use: they resolve, to an address of this machine
+// (a warning otherwise: fine behind NAT or a proxy), and not to loopback
+// when the node is meant to join others (retry_join).
+func diagAdvertised(ctx context.Context, parent *diagResult, cfg *config.Config) {
+	r := parent.add(&diagResult{Name: "Check Advertised Addresses"})
+	local := map[string]bool{}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				local[ipn.IP.String()] = true
+			}
+		}
+	}
+	multi := cfg.Storage != nil && len(cfg.Storage.RetryJoin) > 0
+	checked := 0
+	for _, a := range []struct{ key, raw string }{{"api_addr", cfg.APIAddr}, {"cluster_addr", cfg.ClusterAddr}} {
+		if a.raw == "" {
+			continue
+		}
+		u, err := url.Parse(a.raw)
+		if err != nil || u.Hostname() == "" {
+			r.add(&diagResult{Name: "Check " + a.key, Status: diagFail, Message: fmt.Sprintf("%q is not a URL", a.raw)})
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ips, err := net.DefaultResolver.LookupHost(rctx, u.Hostname())
+		cancel()
+		if err != nil {
+			r.add(&diagResult{Name: "Check " + a.key, Status: diagFail, Message: fmt.Sprintf("%s does not resolve: %v", u.Hostname(), err)})
+			continue
+		}
+		c := r.add(&diagResult{Name: "Check " + a.key, Message: fmt.Sprintf("%s is this machine (%s)", a.raw, strings.Join(ips, ", "))})
+		loopback, mine := true, false
+		for _, ip := range ips {
+			p := net.ParseIP(ip)
+			loopback = loopback && p != nil && p.IsLoopback()
+			mine = mine || local[ip] || (p != nil && p.IsLoopback())
+		}
+		switch {
+		case loopback && multi:
+			c.Status = diagWarn
+			c.Message = fmt.Sprintf("%s is a loopback address: nodes on other machines cannot reach it (fine when every node runs here)", a.raw)
+		case !mine:
+			c.Status = diagWarn
+			c.Message = fmt.Sprintf("%s resolves to %s, not an address of this machine (fine behind NAT, a load balancer or a Kubernetes service)", a.raw, strings.Join(ips, ", "))
+		}
+		checked++
+	}
+	if checked == 0 {
+		r.Status, r.Message = diagWarn, "neither api_addr nor cluster_addr is set"
+	}
 }
 
 func diagRetryJoin(ctx context.Context, parent *diagResult, rj *config.RetryJoin, n int) {
