@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultd/vaultd/admission"
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/api/monitor"
 	"github.com/vaultd/vaultd/core"
@@ -112,5 +113,33 @@ func TestMonitor_Refusals(t *testing.T) {
 	b.Close()
 	if r := do(t, root, http.MethodGet, "/v1/sys/monitor", nil, good); r.code != http.StatusServiceUnavailable {
 		t.Fatalf("after Close: status %d, want 503", r.code)
+	}
+}
+
+// A monitor stream lasts as long as the operator watches: it holds no
+// slot of the request limiter (which would starve other requests and feed
+// the limiter one huge latency sample).
+func TestMonitor_ExemptFromTheRequestLimiter(t *testing.T) {
+	b := monitor.New()
+	defer b.Close()
+	lim := admission.NewLimiter(admission.LimiterConfig{MinLimit: 1, MaxLimit: 1, InitialLimit: 1})
+	var rec recorder
+	srv := newServer(t, api.Config{Monitor: b, Limiter: lim}, capsCore(&rec, []string{"root"}))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/sys/monitor", nil)
+	req.Header.Set("X-Vault-Token", "good")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("monitor: status %d", resp.StatusCode)
+	}
+	// The stream is open; an ordinary request is still admitted.
+	r := do(t, srv, http.MethodGet, "/v1/secret/x", nil, map[string]string{"X-Vault-Token": "good"})
+	if r.code == http.StatusServiceUnavailable || r.code == http.StatusTooManyRequests {
+		t.Fatalf("a request during a monitor stream was refused by the limiter: %d %s", r.code, r.body)
 	}
 }

@@ -181,6 +181,9 @@ type Node struct {
 	Port    *clusterport.Port
 	runCtx  context.Context
 	dataDir string
+	// dialSrc is the source address of outgoing cluster connections and
+	// join requests (cluster.go sourceIP); nil: any.
+	dialSrc net.IP
 	log     *slog.Logger
 
 	cancel  context.CancelFunc
@@ -313,16 +316,24 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 
 	fwd := n.forwarder(c)                           // cluster.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
+	cpu, limiter := admissionFromConfig(cfg, log)   // admission.go
 	var uiHandler http.Handler
 	if cfg.UI {
 		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
 	}
 	for i, l := range cfg.Listeners {
-		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
+		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
 			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
-			UI: uiHandler, CORSOrigins: origins.Origins, Monitor: mon}, c).Handler()
+			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter, Monitor: mon}
+		if l.DisableRequestLimiter {
+			acfg.Limiter = nil
+		}
+		as := api.New(acfg, c)
+		h := as.Handler()
 		if i == 0 && n.Port != nil {
-			n.Port.SetForwardHandler(h) // forwarded requests run the same handler chain
+			// Forwarded requests run the same handler chain, without the
+			// request limiter: the cluster port is never limited.
+			n.Port.SetForwardHandler(as.ClusterHandler())
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		ln := lns[i]
@@ -345,7 +356,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	if n.Store != nil {
 		n.wg.Add(2)
 		go func() { defer n.wg.Done(); n.peersLoop(rctx) }()
-		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, log)) }()
+		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log)) }()
 	}
 	ok = true
 	return n, nil
