@@ -71,6 +71,22 @@ func haStatusResponse(requestID string, nodes []map[string]any) *Response {
 	}}
 }
 
+// nodeVersions maps node IDs to their versions: this node's own, and
+// the others' from the records they wrote when they were active.
+func (c *Core) nodeVersions(ctx context.Context) map[string]string {
+	out := map[string]string{c.cfg.NodeID: c.cfg.Version}
+	recs, err := c.NodeRecords(ctx)
+	if err != nil {
+		return out
+	}
+	for _, r := range recs {
+		if r.Version != "" && r.NodeID != c.cfg.NodeID {
+			out[r.NodeID] = r.Version
+		}
+	}
+	return out
+}
+
 // haNodes lists every raft member with its advertised addresses.
 func (c *Core) haNodes(ctx context.Context) ([]map[string]any, error) {
 	recs, err := c.NodeRecords(ctx)
