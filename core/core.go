@@ -79,6 +79,12 @@ type Config struct {
 	// Version is this node's version as sys/ha-status reports it (the
 	// server's version.Get().Version); "" when unknown.
 	Version string
+	// StateChanged, when set, is called after this node's initialized,
+	// sealed or active/standby state may have changed (init, unseal, seal,
+	// becoming active, stepping down). It may run under core's state lock:
+	// it must return at once (nudge a channel) and must not call back into
+	// core. Service registration uses it to keep pod labels current.
+	StateChanged func()
 }
 
 // Core is one vaultd node. Its methods are safe for concurrent use.
@@ -258,6 +264,7 @@ func (c *Core) setup(ctx context.Context) error {
 	c.onActive(ctx) // hooks.go
 	c.active.Store(true)
 	c.log.Info("node is active")
+	c.stateChanged()
 	return nil
 }
 
@@ -272,6 +279,14 @@ func (c *Core) teardown() {
 	c.teardownIdentity() // identity.go
 	c.mounts.Store(nil)
 	c.log.Info("node stepped down from active")
+	c.stateChanged()
+}
+
+// stateChanged calls Config.StateChanged, when set.
+func (c *Core) stateChanged() {
+	if f := c.cfg.StateChanged; f != nil {
+		f()
+	}
 }
 
 // leaderAdvert is stored at core/leader/<node-id>.

@@ -106,6 +106,7 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 	}
 	res.RootToken = root
 	c.initialized.Store(true)
+	c.stateChanged()
 	if len(req.PGPKeys) > 0 {
 		for i, s := range res.Shares {
 			// Vault encrypts the hex form, so `base64 -d | gpg -d` prints
@@ -236,6 +237,7 @@ func (c *Core) Unseal(ctx context.Context, share []byte) (Status, error) {
 	}
 	if err == nil {
 		c.poke()
+		c.stateChanged()
 	}
 	return c.Status(ctx), err
 }
@@ -290,4 +292,5 @@ func (c *Core) SealNode() {
 	c.tokens.Forget()
 	c.info.Store(nil)
 	c.log.Info("vault sealed")
+	c.stateChanged()
 }
