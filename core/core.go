@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/clusterport/clustertls"
 	"github.com/vaultd/vaultd/core/audit"
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
@@ -72,7 +72,7 @@ type Config struct {
 	ShareEncrypter ShareEncrypter
 	// ClusterTLS receives this node's cluster TLS material once it is
 	// unsealed (clusterport.Port.SetMaterial); nil without a cluster port.
-	ClusterTLS func(*clusterport.Material) error
+	ClusterTLS func(*clustertls.Material) error
 	// Members manages raft membership (joins, ha-status, step-down); nil
 	// with single-process storage.
 	Members Members
@@ -123,6 +123,8 @@ type Core struct {
 
 	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
 	joins   *clusterops.Joins   // the leader side of joins (join.go)
+	caps    *capabilities       // sys/capabilities* (capabilities.go)
+	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -170,6 +172,8 @@ func New(cfg Config) (*Core, error) {
 	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
 	c.raftOps = c.newRaftOps() // sys_raft.go
 	c.joins = c.newJoins()     // join.go
+	c.caps = &capabilities{c: c}
+	c.keys = &sysKeys{c: c}
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
