@@ -143,3 +143,56 @@ func TestMonitor_ExemptFromTheRequestLimiter(t *testing.T) {
 		t.Fatalf("a request during a monitor stream was refused by the limiter: %d %s", r.code, r.body)
 	}
 }
+
+// max_request_duration does not cut a monitor stream (Vault gives its
+// streaming endpoints no timeout).
+func TestMonitor_OutlivesMaxRequestDuration(t *testing.T) {
+	b := monitor.New()
+	defer b.Close()
+	log := slog.New(b.Handler(slog.DiscardHandler))
+	var rec recorder
+	srv := newServer(t, api.Config{Monitor: b, MaxRequestDuration: 50 * time.Millisecond}, capsCore(&rec, []string{"root"}))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/sys/monitor", nil)
+	req.Header.Set("X-Vault-Token", "good")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	// Well past the request deadline, a record still arrives.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		log.Info("still streaming")
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("the stream ended at max_request_duration")
+			}
+			if strings.Contains(l, "still streaming") {
+				select {
+				case <-time.After(300 * time.Millisecond): // 6 × the request deadline
+				case <-ctx.Done():
+				}
+				log.Info("later")
+				for l := range lines {
+					if strings.Contains(l, "later") {
+						return
+					}
+				}
+				t.Fatal("the stream ended at max_request_duration")
+			}
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatal("no line streamed")
+}

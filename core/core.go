@@ -70,6 +70,9 @@ type Config struct {
 	// ShareEncrypter encrypts rekey shares and generated root tokens to
 	// OpenPGP keys (pgp_keys, pgp_key); nil disables PGP in those ceremonies.
 	ShareEncrypter ShareEncrypter
+	// PGPFingerprint returns the fingerprint of a base64 OpenPGP public key
+	// (rekey and generate-root status show them); nil shows none.
+	PGPFingerprint func(base64PubKey string) (string, error)
 	// ClusterTLS receives this node's cluster TLS material once it is
 	// unsealed (clusterport.Port.SetMaterial); nil without a cluster port.
 	ClusterTLS func(*clustertls.Material) error
@@ -96,6 +99,8 @@ type Core struct {
 	barrier  *seal.Barrier
 	unsealer *seal.Unsealer
 	cluster  Cluster
+
+	rotator autoRotator // autorotate.go
 
 	// stateMu serialises init, unseal, seal, setup and teardown.
 	stateMu sync.Mutex
@@ -177,6 +182,7 @@ func New(cfg Config) (*Core, error) {
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
+		Fingerprint: cfg.PGPFingerprint, Backup: rekeyBackups{c},
 	})
 	return c, nil
 }

@@ -37,9 +37,11 @@ func (c *Core) handleAuth(ctx context.Context, req *Request, te *TokenEntry) (*R
 		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "no handler for route %q. route entry not found.", req.Path)
 	}
 	eng := at.engines[me.Path]
+	enginePath := canonicalPath(eng, mountRelative(rest, me.Path))
+	aclPath := "auth/" + me.Path + enginePath // what the engine will touch
 	sreq := &secrets.Request{
 		Operation:  req.Operation,
-		Path:       strings.TrimPrefix(rest, me.Path),
+		Path:       enginePath,
 		Data:       req.Data,
 		Storage:    at.views[me.Path],
 		MountPoint: "auth/" + me.Path,
@@ -55,7 +57,7 @@ func (c *Core) handleAuth(ctx context.Context, req *Request, te *TokenEntry) (*R
 		if err := c.existence(ctx, eng, sreq); err != nil {
 			return nil, err
 		}
-		if _, err := c.checkACL(te, sreq.Operation, req.Path, req.Data, req.WrapTTL); err != nil {
+		if _, err := c.checkACL(te, sreq.Operation, aclPath, req.Data, req.WrapTTL); err != nil {
 			return nil, err
 		}
 	}

@@ -77,6 +77,7 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	if err := checkPath(req.Path); err != nil {
 		return nil, err
 	}
+	ctx = tokens.WithRemoteAddr(ctx, req.RemoteAddr) // for tokens named in bodies
 	var te *TokenEntry
 	if !c.isUnauthenticated(req.Path) {
 		te, err = c.authenticate(ctx, req)
@@ -111,6 +112,14 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 		return nil, aerr
 	}
 	return resp, err
+}
+
+// lookupBodyToken looks up a token a request names in its body (token
+// lookup/renew, sys/capabilities, sys/wrapping/*). The token's
+// token_bound_cidrs hold for it as for the caller's own: from outside them
+// it is refused like an unknown token.
+func (c *Core) lookupBodyToken(ctx context.Context, id string) (*TokenEntry, error) {
+	return c.tokens.LookupBody(ctx, id)
 }
 
 // wrappable: only successful responses with something in them are
@@ -169,9 +178,13 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "no handler for route %q. route entry not found.", path)
 	}
 	eng := mt.engines[me.Path]
+	// The engine and the ACL check see the same path: the bare mount path
+	// ("kv1" on mount "kv1/") is the mount's root, not a key named "kv1".
+	enginePath := canonicalPath(eng, mountRelative(path, me.Path))
+	path = me.Path + enginePath
 	sreq := &secrets.Request{
 		Operation:  req.Operation,
-		Path:       strings.TrimPrefix(path, me.Path),
+		Path:       enginePath,
 		Data:       req.Data,
 		Storage:    mt.views[me.Path],
 		MountPoint: me.Path,
@@ -216,6 +229,25 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		Data: sresp.Data, Warnings: sresp.Warnings, StatusCode: sresp.StatusCode,
 		MountType: me.Type,
 	}, nil
+}
+
+// mountRelative is path inside the mount at mountPath (which ends in "/");
+// the bare mount path is the mount's root "".
+func mountRelative(path, mountPath string) string {
+	if path+"/" == mountPath {
+		return ""
+	}
+	return strings.TrimPrefix(path, mountPath)
+}
+
+// canonicalPath is the engine's canonical form of path (see
+// secrets.Canonicalizer), so that routing and the ACL check agree on what
+// is touched.
+func canonicalPath(eng secrets.Backend, path string) string {
+	if cz, ok := eng.(secrets.Canonicalizer); ok {
+		return cz.CanonicalPath(path)
+	}
+	return path
 }
 
 // verifyForRead makes reads linearizable: the active node confirms with a

@@ -9,6 +9,7 @@ import (
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/core/internal/reqfield"
+	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -25,9 +26,25 @@ func needsSudo(path string) bool {
 	return false
 }
 
+// canonicalSysPath puts the names in sys/ paths into the form the handlers
+// use (policy names are trimmed and lower-cased), so that the ACL check
+// sees what the handler touches: a deny on sys/policies/acl/admin holds
+// for sys/policies/acl/ADMIN too.
+func canonicalSysPath(path string) string {
+	for _, p := range []string{"sys/policies/acl/", "sys/policy/"} {
+		if name, ok := strings.CutPrefix(path, p); ok {
+			if n, err := policies.NormalizeName(name); err == nil {
+				return p + n
+			}
+			return path
+		}
+	}
+	return path
+}
+
 // handleSys serves the authenticated sys/ paths on the active node.
 func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Response, error) {
-	path := strings.TrimSuffix(req.Path, "/")
+	path := canonicalSysPath(strings.TrimSuffix(req.Path, "/"))
 	op := req.Operation
 	// sys/internal/ui/mounts answers for any valid token; it filters below.
 	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") {
@@ -40,11 +57,13 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		}
 		return c.sysOpenAPI(te, op)
 	}
-	sudo, err := c.authorize(te, op, path)
+	// The request's data and wrap TTL go to the ACL check, so parameter
+	// and wrapping constraints hold on sys/ as on every other path.
+	r, err := c.checkACL(te, op, path, req.Data, req.WrapTTL)
 	if err != nil {
 		return nil, err
 	}
-	if needsSudo(path) && !sudo {
+	if needsSudo(path) && !r.Sudo {
 		return nil, permissionDenied()
 	}
 	if op == secrets.OpRead || op == secrets.OpList {
@@ -67,6 +86,8 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 			return c.sysTune(ctx, op, m, req.Data)
 		}
 		return c.sysMount(ctx, op, rest, req.Data)
+	case path == "sys/rotate/config" || path == "sys/rotate/keyring/config": // autorotate.go
+		return c.sysRotateConfig(ctx, op, req.Data)
 	case path == "sys/rotate" || path == "sys/rotate/keyring" || path == "sys/key-status" || path == "sys/seal":
 		return c.serveDeclared(ctx, c.keys.Backend(), "sys/", path, req) // sys_keys.go
 	case clusterops.IsPath(path): // sys_raft.go

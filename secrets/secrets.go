@@ -113,6 +113,15 @@ type Unauthenticated interface {
 	UnauthenticatedPaths() []string
 }
 
+// Canonicalizer is implemented by engines whose paths have a canonical
+// form, such as names that are case-insensitive (userpass users, approle
+// roles). Core routes the canonical path and checks the ACL on it, so a
+// policy rule about "users/admin" holds for "users/ADMIN" too. The result
+// must address exactly what the engine would touch for path.
+type Canonicalizer interface {
+	CanonicalPath(path string) string
+}
+
 // Config is what a Factory gets when a mount is created or loaded.
 type Config struct {
 	// Type is the engine type ("kv", "userpass", ...).

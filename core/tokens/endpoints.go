@@ -389,6 +389,10 @@ func (e *Endpoints) tokenCreate(ctx context.Context, reqPath string, d map[strin
 	if role != nil {
 		te.Role = role.Name
 		te.BoundCIDRs = slices.Clone(role.BoundCIDRs)
+	} else {
+		// Without a role a child keeps its parent's CIDR binding, as in
+		// Vault: a bound token must not mint an unbound one (issue 10).
+		te.BoundCIDRs = slices.Clone(parent.BoundCIDRs)
 	}
 	if !orphan {
 		te.ParentHash = parent.IDHash
@@ -465,7 +469,7 @@ func (e *Endpoints) tokenLookup(ctx context.Context, s string, d map[string]any,
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		target, err := e.ts.Lookup(ctx, tok)
+		target, err := e.ts.LookupBody(ctx, tok)
 		if errors.Is(err, ErrNotFound) {
 			return nil, secrets.Errorf(secrets.ErrPermissionDenied, "bad token")
 		}
@@ -514,7 +518,7 @@ func (e *Endpoints) tokenRenew(ctx context.Context, s string, d map[string]any, 
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		if target, err = e.ts.Lookup(ctx, tok); err != nil {
+		if target, err = e.ts.LookupBody(ctx, tok); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				return nil, badRequest("token not found")
 			}

@@ -764,3 +764,26 @@ var ErrSealed = seal.ErrSealed
 func badRequest(format string, args ...any) error {
 	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)
 }
+
+type remoteAddrKey struct{}
+
+// WithRemoteAddr records the request's client address in ctx, for
+// LookupBody.
+func WithRemoteAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, remoteAddrKey{}, addr)
+}
+
+// RemoteAddrOf is the client address WithRemoteAddr recorded ("" if none).
+func RemoteAddrOf(ctx context.Context) string {
+	a, _ := ctx.Value(remoteAddrKey{}).(string)
+	return a
+}
+
+// LookupBody looks up a token a request names in its body (token
+// lookup/renew, sys/capabilities, sys/wrapping/*). Its token_bound_cidrs
+// hold for it as for the caller's own token: from outside them, checked
+// against the client address in ctx (WithRemoteAddr), it is refused like
+// an unknown token (issue 10).
+func (ts *Store) LookupBody(ctx context.Context, id string) (*Entry, error) {
+	return ts.LookupFrom(ctx, id, RemoteAddrOf(ctx))
+}

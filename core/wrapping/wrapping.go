@@ -162,7 +162,7 @@ func (s *Service) consumeWrapToken(ctx context.Context, d map[string]any, te *to
 		}
 		return te, nil
 	}
-	w, err := s.cfg.Tokens.Lookup(ctx, tok)
+	w, err := s.cfg.Tokens.LookupBody(ctx, tok)
 	if errors.Is(err, tokens.ErrNotFound) {
 		return nil, errBadWrapToken
 	}
@@ -294,7 +294,7 @@ func (s *Service) Lookup(ctx context.Context, req *Request) (map[string]any, err
 	if tok == "" {
 		return nil, badRequest("missing token")
 	}
-	w, err := s.cfg.Tokens.Lookup(ctx, tok)
+	w, err := s.cfg.Tokens.LookupBody(ctx, tok)
 	if errors.Is(err, tokens.ErrNotFound) || (err == nil && !isWrapToken(w)) {
 		return nil, errBadWrapToken
 	}
