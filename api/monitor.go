@@ -123,10 +123,15 @@ func (s *Server) internal(r *http.Request, method, path string, body []byte) *ht
 		return rec
 	}
 	cr.RemoteAddr = r.RemoteAddr
-	for _, h := range []string{"X-Vault-Token", "Authorization", "X-Forwarded-For"} {
+	for _, h := range []string{"X-Vault-Token", "Authorization"} {
 		if v := r.Header.Values(h); len(v) > 0 {
 			cr.Header[h] = v
 		}
+	}
+	// The client address the API resolved for r (in its context, which
+	// cr inherits) travels with a forwarded request as it does for r.
+	if a := ClientAddr(r.Context()); a != "" {
+		cr.Header.Set(HeaderClientAddr, a)
 	}
 	if body != nil {
 		cr.Header.Set("Content-Type", "application/json")
