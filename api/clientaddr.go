@@ -171,4 +171,3 @@ func (s *Server) requestDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
-
