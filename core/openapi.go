@@ -69,6 +69,7 @@ func (c *Core) sysOpenAPI(te *TokenEntry, op secrets.Operation) (*Response, erro
 	for _, b := range c.sysDeclared() {
 		add("sys/", b)
 	}
+	add("identity/", c.ident.endpoints) // identitystore.go
 	for _, me := range mt.entries {
 		if d, ok := mt.engines[me.Path].(declared); ok {
 			add(me.Path, d.Endpoints())
