@@ -96,6 +96,11 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 	for _, w := range cfg.Warnings {
 		log.Warn("configuration", "warning", w)
 	}
+	stopProfile, err := startProfile(log) // profile.go
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	n, err := Start(ctx, cfg, log)
 	if err != nil {
 		return oneLine(err) // configsrc.go
