@@ -82,17 +82,17 @@ func (c autoSnapConfig) output() map[string]any {
 
 // autoSnapStatus is the outcome of a schedule's latest attempts.
 type autoSnapStatus struct {
-	LastStart         time.Time `json:"last_start"`          // latest attempt
-	LastSuccessStart  time.Time `json:"last_success_start"`  // latest good snapshot
-	LastSuccessEnd    time.Time `json:"last_success_end"`    //
-	LastPath          string    `json:"last_path"`           // file of the latest good snapshot
-	LastSize          int64     `json:"last_size"`           // its size in bytes
-	LastSHA256        string    `json:"last_sha256"`         // SHA-256 of the whole file
-	LastIndex         uint64    `json:"last_index"`          // raft index it holds
-	LastTerm          uint64    `json:"last_term"`           // raft term
-	LastError         string    `json:"last_error"`          // error of the latest attempt, "" if it succeeded
-	ConsecutiveErrors int       `json:"consecutive_errors"`  //
-	Node              string    `json:"node"`                // the node that made the latest attempt
+	LastStart         time.Time `json:"last_start"`         // latest attempt
+	LastSuccessStart  time.Time `json:"last_success_start"` // latest good snapshot
+	LastSuccessEnd    time.Time `json:"last_success_end"`   //
+	LastPath          string    `json:"last_path"`          // file of the latest good snapshot
+	LastSize          int64     `json:"last_size"`          // its size in bytes
+	LastSHA256        string    `json:"last_sha256"`        // SHA-256 of the whole file
+	LastIndex         uint64    `json:"last_index"`         // raft index it holds
+	LastTerm          uint64    `json:"last_term"`          // raft term
+	LastError         string    `json:"last_error"`         // error of the latest attempt, "" if it succeeded
+	ConsecutiveErrors int       `json:"consecutive_errors"` //
+	Node              string    `json:"node"`               // the node that made the latest attempt
 }
 
 func timeOrEmpty(t time.Time) string {
