@@ -264,3 +264,15 @@ func InspectSnapshot(r io.Reader) (SnapshotInfo, error) {
 	})
 	return info, nil
 }
+
+// SnapshotHasKey verifies a snapshot stream like InspectSnapshot and
+// reports whether it holds key (keys are stored in the clear; values stay
+// ciphertexts).
+func (s *Store) SnapshotHasKey(r io.Reader, key string) (bool, error) {
+	tree, _, err := readSnapshot(r)
+	if err != nil {
+		return false, err
+	}
+	_, ok := tree.Get(item{key: key})
+	return ok, nil
+}

@@ -254,3 +254,13 @@ func InspectArchive(r io.Reader) (ArchiveInfo, error) {
 		StateSize: int64(len(files["state.bin"])), State: files["state.bin"], SHA256: hex.EncodeToString(sum[:]),
 	}, nil
 }
+
+// ReadArchiveUnkeyed parses an operator snapshot archive and verifies its
+// checksums, without opening the sealed checksums (there is no barrier key
+// to open them with): it returns state.bin for RaftOps.RestoreSnapshot.
+// Used to initialise an empty node from a snapshot; the node then opens
+// only with the keys of the cluster the snapshot came from. Failures are
+// 400s.
+func ReadArchiveUnkeyed(r io.Reader) ([]byte, error) {
+	return readSnapshotArchive(r, nil, true)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -321,15 +322,26 @@ The file is written to FILE.tmp first and renamed once complete.`,
 }
 
 func (a *app) newSnapshotRestoreCmd() *cobra.Command {
-	var force bool
+	var force, initNode bool
 	cmd := &cobra.Command{
 		Use:   "restore FILE",
 		Short: "Restore a snapshot of the raft storage from FILE",
-		Long: `Restores the cluster's data from a snapshot saved by "snapshot save". With
--force, a snapshot from another cluster (other keys) is accepted too.`,
-		Example: `  vaultd operator raft snapshot restore backup.snap`,
-		Args:    exactArgs(1),
+		Long: `Restores the cluster's data from a snapshot saved by "snapshot save" (or an
+automated snapshot). With -force, a snapshot from another cluster (other keys)
+is accepted too.
+
+With -init, VAULT_ADDR is a freshly started node that was never initialised
+(and has no retry_join): the snapshot becomes its data without "operator
+init" and without a token. The node stays sealed; unseal it with the unseal
+key shares of the cluster the snapshot came from, then let the other nodes
+join it. The old cluster's tokens and secrets are all there.`,
+		Example: `  vaultd operator raft snapshot restore backup.snap
+  vaultd operator raft snapshot restore -init backup.snap && vaultd operator unseal`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if initNode && force {
+				return usageError(cmd, "-init and -force cannot be combined (an empty node has no keys to check)")
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
@@ -348,16 +360,35 @@ func (a *app) newSnapshotRestoreCmd() *cobra.Command {
 			stop := a.progress(func() string {
 				return fmt.Sprintf("Restoring snapshot %s: %s of %s sent", name, byteSize(cr.n.Load()), byteSize(total))
 			})
-			err = c.Sys().RaftSnapshotRestoreWithContext(cmd.Context(), cr, force)
+			if initNode {
+				err = restoreInit(cmd.Context(), c, cr)
+			} else {
+				err = c.Sys().RaftSnapshotRestoreWithContext(cmd.Context(), cr, force)
+			}
 			stop()
 			if err != nil {
 				return apiError("Error installing the snapshot: %s", describe(err))
+			}
+			if initNode {
+				fmt.Fprintln(a.stdout, "Snapshot installed. The node is sealed: unseal it with the unseal keys of the cluster the snapshot came from (vaultd operator unseal).")
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "install a snapshot from a cluster with other keys")
+	cmd.Flags().BoolVar(&initNode, "init", false, "initialise a new, never-initialised node from the snapshot (no token needed)")
 	return cmd
+}
+
+// restoreInit posts the snapshot to the node-local snapshot-init endpoint.
+func restoreInit(ctx context.Context, c *vaultapi.Client, body io.Reader) error {
+	r := c.NewRequest(http.MethodPost, "/v1/sys/storage/raft/snapshot-init")
+	r.Body = body
+	resp, err := c.RawRequestWithContext(ctx, r) //nolint:staticcheck // unauthenticated node-local endpoint with a binary body
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	return err
 }
 
 func (a *app) newAutopilotStateCmd() *cobra.Command {
