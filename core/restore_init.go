@@ -42,9 +42,6 @@ func (c *Core) RestoreInit(ctx context.Context, r io.Reader) error {
 	if !ok {
 		return badRequest("raft storage is not in use on this node")
 	}
-	if c.cfg.NoBootstrap {
-		return badRequest("this node is configured to join a cluster (retry_join); restore the snapshot on a node without retry_join, then let this one join it")
-	}
 	if ok, err := c.barrier.Initialized(ctx); err != nil {
 		return err
 	} else if ok {
@@ -58,6 +55,9 @@ func (c *Core) RestoreInit(ctx context.Context, r io.Reader) error {
 		if has {
 			return ErrAlreadyInitialized
 		}
+	}
+	if c.cfg.NoBootstrap {
+		return badRequest("this node is configured to join a cluster (retry_join); restore the snapshot on a node without retry_join, then let this one join it")
 	}
 	if c.JoinPending() {
 		return badRequest("a join is pending on this node")

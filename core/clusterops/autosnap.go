@@ -474,6 +474,9 @@ func (s *Service) autoSnapPass(ctx context.Context) time.Duration {
 		if ctx.Err() != nil {
 			return wait // stepped down mid-snapshot: the new active retries
 		}
+		if _, still, err := s.loadAutoSnapConfig(ctx, name); err != nil || !still {
+			continue // deleted meanwhile: leave no status behind
+		}
 		if b, err := json.Marshal(st); err == nil {
 			if err := s.cfg.Barrier.Put(ctx, &storage.Entry{Key: autoSnapStatusPrefix + name, Value: b}); err != nil && ctx.Err() == nil {
 				s.log.Warn("recording the automated snapshot status failed", "name", name, "error", err)
