@@ -44,7 +44,7 @@ func (c *Core) serveDeclared(ctx context.Context, b *endpoint.Backend, mount, pa
 // sys/. The rest of sys/ and auth/token/ are still dispatched by hand
 // (sys.go, core/tokens) and are not in the OpenAPI document yet.
 func (c *Core) sysDeclared() []*endpoint.Backend {
-	return []*endpoint.Backend{c.ident.policies.Backend(), c.caps.Backend(), c.ident.audit.Backend(), c.keys.Backend()}
+	return []*endpoint.Backend{c.ident.policies.Backend(), c.caps.Backend(), c.ident.audit.Backend(), c.keys.Backend(), c.raftOps.AutoSnapshotBackend()}
 }
 
 // sysOpenAPI serves GET sys/internal/specs/openapi: an OpenAPI 3 document

@@ -15,8 +15,14 @@ import (
 type RaftOps = clusterops.RaftOps
 
 func init() {
-	activeHooks = append(activeHooks, func(c *Core, ctx context.Context) { c.raftOps.StartAutopilot(ctx) })
-	standbyHooks = append(standbyHooks, func(c *Core) { c.raftOps.StopAutopilot() })
+	activeHooks = append(activeHooks, func(c *Core, ctx context.Context) {
+		c.raftOps.StartAutopilot(ctx)
+		c.raftOps.StartAutoSnapshots()
+	})
+	standbyHooks = append(standbyHooks, func(c *Core) {
+		c.raftOps.StopAutoSnapshots()
+		c.raftOps.StopAutopilot()
+	})
 }
 
 // newRaftOps builds the node's cluster operations (core/clusterops).
