@@ -82,6 +82,8 @@ type Store struct {
 	// diskFull is set while the log store's last write failed with ENOSPC
 	// (raft flattens that error into text, so apply cannot see it).
 	diskFull atomic.Bool
+	// member caches the persisted memberKey flag (autopilot.go).
+	member atomic.Bool
 }
 
 var _ storage.Backend = (*Store)(nil)

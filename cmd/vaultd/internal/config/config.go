@@ -171,6 +171,10 @@ type Config struct {
 	// keys, seal stanzas, auto_join. Each names its file and line. The
 	// server should log them at warn level.
 	Warnings []string
+	// UnsupportedSeals are the types of the seal stanzas vaultd ignored
+	// (anything but "shamir"), each also in Warnings; `operator diagnose`
+	// fails its seal check on them.
+	UnsupportedSeals []string
 
 	// origin maps a top-level key ("api_addr") to where its value came from
 	// (a file and line, or "$VAULT_API_ADDR"). Merge uses it to tell an
