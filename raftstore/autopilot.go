@@ -181,15 +181,20 @@ var memberKey = []byte("vaultd_seen_as_member")
 //
 // The API asks on every request, and reading the configuration is a round
 // through raft's main loop, which on a leader waits for the log write in
-// progress; so a negative answer is reused for removedRecheck, and
-// concurrent callers share one check (those arriving while it runs get the
-// previous answer). A positive answer is final.
+// progress; so once the node has seen itself as a member, a negative
+// answer is reused for removedRecheck, and concurrent callers share one
+// check (those arriving while it runs get the previous answer). A positive
+// answer is final.
 func (s *Store) Removed() bool {
 	if s.removed.Load() {
 		return true
 	}
 	now := int64(time.Since(s.born))
-	if last := s.removedAt.Load(); last != 0 && now-last < int64(removedRecheck) {
+	// Until this node has seen itself as a member, every call checks: a
+	// node may join and be removed again within a fraction of a second,
+	// and only a check made while it was a member lets it know it was
+	// removed later.
+	if last := s.removedAt.Load(); s.member.Load() && last != 0 && now-last < int64(removedRecheck) {
 		return false
 	}
 	if !s.removedMu.TryLock() {
