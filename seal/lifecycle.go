@@ -183,7 +183,13 @@ func (b *Barrier) readKeyring(ctx context.Context, root Secret) (*keyring, error
 // root key without unsealing: nil if it is the unseal key, ErrInvalidKey if
 // not, ErrNotInitialized if there is no root key. It works sealed or
 // unsealed (generate-root and rekey use it).
+//
+// Under an auto seal the operators hold the recovery key instead, and
+// CheckKey authenticates a recovery key.
 func (b *Barrier) CheckKey(ctx context.Context, unsealKey []byte) error {
+	if cfg, err := b.SealConfig(ctx); err == nil && cfg.Auto() {
+		return b.checkRecoveryKey(ctx, unsealKey)
+	}
 	root, err := b.openRootKey(ctx, unsealKey)
 	if err != nil {
 		return err
@@ -386,12 +392,26 @@ func (b *Barrier) reloadLocked(ctx context.Context) (*keyring, error) {
 // shares no longer unseal. The data and the keyring are untouched. The
 // barrier must be unsealed; authorising the rekey (collecting the old
 // shares and checking them with CheckKey) is the caller's job.
+//
+// Under an auto seal Rekey replaces the recovery key instead (cfg's Type
+// is ignored: the seal stays what it is).
 func (b *Barrier) Rekey(ctx context.Context, cfg Config) (shares [][]byte, err error) {
+	b.opMu.Lock()
+	defer b.opMu.Unlock()
+	cfg.Type = ""
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	b.opMu.Lock()
-	defer b.opMu.Unlock()
+	if b.Sealed() {
+		return nil, ErrSealed
+	}
+	cur, err := b.SealConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Auto() {
+		return b.rekeyRecoveryLocked(ctx, cur, cfg)
+	}
 	root, err := b.rootCopy(b.kr.Load())
 	if err != nil {
 		return nil, err
