@@ -151,6 +151,12 @@ type Config struct {
 
 	ServiceRegistration *ServiceRegistration
 
+	// Seals are the seal stanzas other than "shamir" (the default): at most
+	// one enabled auto seal, and at most one disabled one (disabled =
+	// "true": the seal to migrate away from). Only "transit" is
+	// implemented; any other type is refused.
+	Seals []*Seal
+
 	// RequestLimiter is the request_limiter stanza (Vault 1.16); nil means
 	// the defaults (on).
 	RequestLimiter *RequestLimiter
@@ -265,6 +271,54 @@ type CPUPool struct {
 	Disable     bool
 	Size, Queue int
 	MaxWait     time.Duration
+}
+
+// Seal is a seal stanza.
+type Seal struct {
+	Type     string // "transit"
+	Disabled bool   // the seal to migrate away from
+	Transit  TransitSeal
+	at       loc
+	envErr   string // a bad override from the environment (Validate refuses it)
+}
+
+// TransitSeal is a seal "transit" stanza. Token, KeyName, MountPath and
+// DisableRenewal may come from VAULT_TRANSIT_SEAL_TOKEN,
+// VAULT_TRANSIT_SEAL_KEY_NAME, VAULT_TRANSIT_SEAL_MOUNT_PATH and
+// VAULT_TRANSIT_SEAL_DISABLE_RENEWAL (see ApplyEnv).
+type TransitSeal struct {
+	Address        string
+	Token          Secret
+	MountPath      string
+	KeyName        string
+	KeyIDPrefix    string
+	TLSCACert      string
+	TLSClientCert  string
+	TLSClientKey   string
+	TLSServerName  string
+	TLSSkipVerify  bool
+	DisableRenewal bool
+}
+
+// EnabledSeal returns the enabled auto seal stanza, or nil (Shamir).
+func (c *Config) EnabledSeal() *Seal {
+	for _, s := range c.Seals {
+		if !s.Disabled {
+			return s
+		}
+	}
+	return nil
+}
+
+// DisabledSeal returns the disabled auto seal stanza (a migration away
+// from it), or nil.
+func (c *Config) DisabledSeal() *Seal {
+	for _, s := range c.Seals {
+		if s.Disabled {
+			return s
+		}
+	}
+	return nil
 }
 
 // ServiceRegistration is a service_registration "kubernetes" stanza. The

@@ -27,6 +27,9 @@ func (c *Config) Merge(other *Config) *Config {
 	if o.ServiceRegistration != nil {
 		res.ServiceRegistration = o.ServiceRegistration
 	}
+	if o.Seals != nil { // a later file's seal stanzas replace the earlier ones
+		res.Seals = o.Seals
+	}
 	if o.Telemetry != nil {
 		res.Telemetry = o.Telemetry
 	}
@@ -101,6 +104,14 @@ func (c *Config) clone() *Config {
 	if c.ServiceRegistration != nil {
 		sr := *c.ServiceRegistration
 		res.ServiceRegistration = &sr
+	}
+	if c.Seals != nil {
+		res.Seals = make([]*Seal, len(c.Seals))
+		for i, sl := range c.Seals {
+			cp := *sl
+			cp.Transit.Token = slices.Clone(sl.Transit.Token)
+			res.Seals[i] = &cp
+		}
 	}
 	if c.Telemetry != nil {
 		res.Telemetry = deepCopy(c.Telemetry).(map[string]any)

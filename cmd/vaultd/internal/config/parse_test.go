@@ -432,8 +432,8 @@ func TestParse_UnknownInputWarns(t *testing.T) {
 ha_storage "consul" {
   address = "127.0.0.1:8500"
 }
-seal "awskms" {
-  kms_key_id = "secret-key-id"
+seal "shamir" {
+
 }
 seal "shamir" {}
 listener "tcp" {
@@ -462,7 +462,6 @@ telemetry {
 		`u.hcl:4: unknown key "bogus_raft" in storage "raft"`,
 		`u.hcl:6: auto_join in retry_join #1 ignored`,
 		`u.hcl:9: unsupported stanza "ha_storage" ignored: raft storage provides HA`,
-		`u.hcl:12: unsupported stanza seal "awskms" ignored`,
 		`u.hcl:19: unknown key "foo" in listener "tcp"`,
 		`u.hcl:20: unsupported key "x_forwarded_for_authorized_addrs" in listener "tcp" ignored`,
 		`u.hcl:23: unknown key "bar" in listener "tcp" telemetry`,
