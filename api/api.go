@@ -561,10 +561,10 @@ func (s *Server) initStatus(c echo.Context) error {
 func (s *Server) initialize(c echo.Context) error {
 	r := c.Request()
 	var body struct {
-		SecretShares    int      `json:"secret_shares"`
-		SecretThreshold int      `json:"secret_threshold"`
-		PGPKeys         []string `json:"pgp_keys"`
-		RootTokenPGPKey string   `json:"root_token_pgp_key"`
+		SecretShares      int      `json:"secret_shares"`
+		SecretThreshold   int      `json:"secret_threshold"`
+		PGPKeys           []string `json:"pgp_keys"`
+		RootTokenPGPKey   string   `json:"root_token_pgp_key"`
 		StoredShares      int      `json:"stored_shares"`
 		RecoveryShares    int      `json:"recovery_shares"`
 		RecoveryThreshold int      `json:"recovery_threshold"`

@@ -421,7 +421,7 @@ func (c *Core) Status(ctx context.Context) Status {
 		}
 	}
 	c.sealStatus(&st, scfg) // autoseal.go
-	c.joinStatus(&st) // join.go
+	c.joinStatus(&st)       // join.go
 	p := c.unsealer.Progress()
 	st.Progress, st.Nonce = p.N, p.Nonce
 	if !st.Sealed {

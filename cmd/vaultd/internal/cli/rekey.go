@@ -21,7 +21,7 @@ import (
 func (a *app) newRekeyCmd() *cobra.Command {
 	var init, cancel, status, nonInteractive bool
 	var shares, threshold int
-	var nonce, pgpKeys, privKey string
+	var nonce, pgpKeys, privKey, target string
 	cmd := &cobra.Command{
 		Use:   "rekey [KEY]",
 		Short: "Generate new unseal key shares",
@@ -32,13 +32,18 @@ as an argument, or "-" for stdin). When the threshold is reached the new
 shares are printed, each encrypted to its keyholder's OpenPGP key when
 -pgp-keys was given at -init. The old shares stop working at once.
 
+With an auto seal (seal "transit") the operators hold recovery shares
+instead: rekey them with -target=recovery (sys/rekey-recovery-key/*), each
+holder typing a current recovery share.
+
 Unlike Vault, every rekey request needs a token with sudo on sys/rekey/*,
 so nobody can start or cancel a rekey anonymously, and each is audited.`,
 		Example: `  vaultd operator rekey -init -key-shares=5 -key-threshold=3
   vaultd operator rekey -init -key-shares=3 -key-threshold=2 -pgp-keys=a.asc,b.asc,c.asc
   vaultd operator rekey                 # each keyholder, until complete
   vaultd operator rekey -status
-  vaultd operator rekey -cancel`,
+  vaultd operator rekey -cancel
+  vaultd operator rekey -target=recovery -init -key-shares=5 -key-threshold=3`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkFormat(cmd); err != nil {
@@ -47,11 +52,21 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 			if countSet(init, cancel, status) > 1 {
 				return usageError(cmd, "Only one of -init, -cancel or -status may be given")
 			}
+			if target != "barrier" && target != "recovery" {
+				return usageError(cmd, "-target must be \"barrier\" or \"recovery\", not %q", target)
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
+			sys := c.Sys()
+			rekeyInit, rekeyStatus, rekeyCancel := sys.RekeyInitWithContext, sys.RekeyStatusWithContext, sys.RekeyCancelWithContextWithNonce
+			updatePath := "/v1/sys/rekey/update"
+			if target == "recovery" {
+				rekeyInit, rekeyStatus, rekeyCancel = sys.RekeyRecoveryKeyInitWithContext, sys.RekeyRecoveryKeyStatusWithContext, sys.RekeyRecoveryKeyCancelWithContextWithNonce
+				updatePath = "/v1/sys/rekey-recovery-key/update"
+			}
 			switch {
 			case init:
 				req := &vaultapi.RekeyInitRequest{SecretShares: shares, SecretThreshold: threshold}
@@ -69,7 +84,7 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 						req.SecretShares = len(req.PGPKeys)
 					}
 				}
-				st, err := c.Sys().RekeyInitWithContext(ctx, req)
+				st, err := rekeyInit(ctx, req)
 				if err != nil {
 					return apiError("Error initializing rekey: %s", describe(err))
 				}
@@ -78,19 +93,19 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 				}
 				return a.printRekeyStatus(st)
 			case cancel:
-				if err := c.Sys().RekeyCancelWithContextWithNonce(ctx, nonce); err != nil {
+				if err := rekeyCancel(ctx, nonce); err != nil {
 					return apiError("Error canceling rekey: %s", describe(err))
 				}
 				fmt.Fprintln(a.stdout, "Success! Canceled rekeying (if it was started)")
 				return nil
 			case status:
-				st, err := c.Sys().RekeyStatusWithContext(ctx)
+				st, err := rekeyStatus(ctx)
 				if err != nil {
 					return apiError("Error reading rekey status: %s", describe(err))
 				}
 				return a.printRekeyStatus(st)
 			}
-			st, err := c.Sys().RekeyStatusWithContext(ctx)
+			st, err := rekeyStatus(ctx)
 			if err != nil {
 				return apiError("Error reading rekey status: %s", describe(err))
 			}
@@ -100,8 +115,8 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 			if nonce == "" {
 				nonce = st.Nonce
 			}
-			resp, err := a.postShare(ctx, c, args, nonInteractive, privKey, "/v1/sys/rekey/update", nonce, "Rekey", func() (bool, int, int, error) {
-				st, err := c.Sys().RekeyStatusWithContext(ctx)
+			resp, err := a.postShare(ctx, c, args, nonInteractive, privKey, updatePath, nonce, "Rekey", func() (bool, int, int, error) {
+				st, err := rekeyStatus(ctx)
 				if err != nil {
 					return false, 0, 0, err
 				}
@@ -115,7 +130,7 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 				return apiError("Error decoding the response: %v", err)
 			}
 			if !up.Complete {
-				st, err := c.Sys().RekeyStatusWithContext(ctx)
+				st, err := rekeyStatus(ctx)
 				if err != nil {
 					return apiError("Error reading rekey status: %s", describe(err))
 				}
@@ -134,6 +149,7 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 	f.StringVar(&pgpKeys, "pgp-keys", "", "comma-separated OpenPGP public key files to encrypt the new shares to (-init)")
 	f.StringVar(&privKey, "pgp-private-key", "", "decrypt a PGP-encrypted current share locally with this private key file")
 	f.BoolVar(&nonInteractive, "non-interactive", false, "never prompt; fail if no key is given")
+	f.StringVar(&target, "target", "barrier", "the key to rekey: \"barrier\" (the unseal key) or \"recovery\" (the recovery key of an auto seal)")
 	return cmd
 }
 

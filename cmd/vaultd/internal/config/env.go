@@ -26,9 +26,9 @@ const (
 	EnvTransitSealKeyName        = "VAULT_TRANSIT_SEAL_KEY_NAME"
 	EnvTransitSealMountPath      = "VAULT_TRANSIT_SEAL_MOUNT_PATH"
 	EnvTransitSealDisableRenewal = "VAULT_TRANSIT_SEAL_DISABLE_RENEWAL"
-	envRedirectAddr     = "VAULT_REDIRECT_ADDR"  // Vault's older names for VAULT_API_ADDR
-	envAdvertiseAddr    = "VAULT_ADVERTISE_ADDR" //
-	vaultdPrefix        = "VAULTD_"
+	envRedirectAddr              = "VAULT_REDIRECT_ADDR"  // Vault's older names for VAULT_API_ADDR
+	envAdvertiseAddr             = "VAULT_ADVERTISE_ADDR" //
+	vaultdPrefix                 = "VAULTD_"
 )
 
 // FromEnv parses the configuration document held in VAULTD_LOCAL_CONFIG,
