@@ -168,7 +168,7 @@ type Config struct {
 	Telemetry map[string]any
 
 	// Warnings lists ignored input: unknown or unsupported stanzas and
-	// keys, seal stanzas, auto_join. Each names its file and line. The
+	// keys, auto_join. Each names its file and line. The
 	// server should log them at warn level.
 	Warnings []string
 
