@@ -108,3 +108,20 @@ func TestTransitSeal(t *testing.T) {
 		t.Fatal("renewed with disable_renewal")
 	}
 }
+
+// FuzzDecryptBlob: a stored wrapped key of any shape is refused with an
+// error (never a panic) before anything is sent to the remote.
+func FuzzDecryptBlob(f *testing.F) {
+	for _, s := range []string{`{"key_id":"tr/k","ciphertext":"vault:v1:AAAA"}`, `{}`, `null`, `[`, `{"key_id":1}`, "\x00"} {
+		f.Add([]byte(s))
+	}
+	s, err := New(Config{Address: "http://127.0.0.1:1", Token: "t", MountPath: "tr", KeyName: "other"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := s.Decrypt(context.Background(), b); err == nil {
+			t.Fatal("a blob for another key decrypted")
+		}
+	})
+}
