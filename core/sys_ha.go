@@ -54,11 +54,16 @@ func (c *Core) handleSysHA(ctx context.Context, path string, req *Request) (*Res
 
 // haStatusResponse answers as Vault does: the usual envelope with the node
 // list under "data", and a second copy at the top level, which is what
-// vault/api's Sys().HAStatus() decodes. Data is kept for the audit log.
+// vault/api's Sys().HAStatus() decodes.
 func haStatusResponse(requestID string, nodes []map[string]any) *Response {
-	data := map[string]any{"nodes": nodes}
-	return &Response{Data: data, Raw: map[string]any{
-		"nodes":          nodes,
+	return withTopLevelCopy(requestID, map[string]any{"nodes": nodes})
+}
+
+// withTopLevelCopy is the shape of Vault's legacy sys endpoints: the usual
+// envelope with data under "data", and each data key repeated at the top
+// level, where older clients look. Data is kept for the audit log.
+func withTopLevelCopy(requestID string, data map[string]any) *Response {
+	raw := map[string]any{
 		"request_id":     requestID,
 		"lease_id":       "",
 		"renewable":      false,
@@ -68,7 +73,13 @@ func haStatusResponse(requestID string, nodes []map[string]any) *Response {
 		"warnings":       nil,
 		"auth":           nil,
 		"mount_type":     "",
-	}}
+	}
+	for k, v := range data {
+		if _, clash := raw[k]; !clash {
+			raw[k] = v
+		}
+	}
+	return &Response{Data: data, Raw: raw}
 }
 
 // haNodes lists every raft member with its advertised addresses.

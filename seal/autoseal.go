@@ -198,41 +198,30 @@ func (b *Barrier) checkRecoveryKey(ctx context.Context, key []byte) error {
 	return nil
 }
 
-// rekeyRecovery replaces the recovery key (opMu held, barrier unsealed).
-func (b *Barrier) rekeyRecoveryLocked(ctx context.Context, cur *Config, cfg Config) ([][]byte, error) {
+// commitRecoveryLocked puts a rekey plan in force as the new recovery key
+// (opMu held, barrier unsealed).
+func (b *Barrier) commitRecoveryLocked(ctx context.Context, cur *Config, p *RekeyPlan) error {
+	cfg := p.cfg
 	cfg.Type = cur.Type
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return err
 	}
-	recovery, err := randomKey()
+	check, err := encryptEnvelope(p.unsealKey, recoveryCheckPath, recoveryCheckPlain)
 	if err != nil {
-		return nil, err
-	}
-	defer recovery.Zero()
-	check, err := encryptEnvelope(recovery, recoveryCheckPath, recoveryCheckPlain)
-	if err != nil {
-		return nil, err
+		return err
 	}
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("seal: encode seal config: %w", err)
+		return fmt.Errorf("seal: encode seal config: %w", err)
 	}
-	shares, err := makeShares(recovery, cfg)
-	if err != nil {
-		return nil, err
-	}
-	err = b.under.Txn(ctx, []storage.Op{
+	if err := b.under.Txn(ctx, []storage.Op{
 		{Kind: storage.OpPut, Key: sealConfigPath, Value: cfgJSON},
 		{Kind: storage.OpPut, Key: recoveryCheckPath, Value: check},
-	})
-	if err != nil {
-		for _, s := range shares {
-			clear(s)
-		}
-		return nil, fmt.Errorf("seal: rekey recovery key: %w", err)
+	}); err != nil {
+		return fmt.Errorf("seal: rekey recovery key: %w", err)
 	}
 	b.logger.Info("recovery key rekeyed", "recovery_shares", cfg.Shares, "recovery_threshold", cfg.Threshold)
-	return shares, nil
+	return nil
 }
 
 // MigrateToAuto moves a Shamir-sealed vault to the auto seal w, as Vault's
