@@ -267,8 +267,11 @@ func TestAutoUnseal_Cluster(t *testing.T) {
 	if !ru.Complete || len(ru.KeysB64) != 2 {
 		t.Fatalf("rekey-recovery-key = %+v", ru)
 	}
-	if st, _ := c1.Sys().SealStatus(); st.T != 2 || st.N != 2 || st.Type != "transit" {
-		t.Fatalf("seal-status after recovery rekey = %+v", st)
+	for _, n := range nodes { // followers apply the new configuration shortly
+		waitFor(t, 10*time.Second, n.id+" to show the new recovery configuration", func() bool {
+			st, err := newClient(t, n.addr, "").Sys().SealStatus()
+			return err == nil && st.T == 2 && st.N == 2 && st.Type == "transit" && st.RecoverySeal
+		})
 	}
 	gr, err = root.Sys().GenerateRootInit("", "")
 	if err != nil {
