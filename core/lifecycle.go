@@ -123,8 +123,7 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 	}
 	res := InitResult{Shares: out}
 	if auto {
-		res = InitResult{Shares: []seal.Secret{}, RecoveryShares: out}
-		err = c.barrier.UnsealAuto(ctx, c.cfg.Seal)
+		res = InitResult{Shares: []seal.Secret{}, RecoveryShares: out} // InitializeAuto left the barrier unsealed
 	} else {
 		var key seal.Secret
 		key, err = combine(cfg, shares)

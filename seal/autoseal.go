@@ -50,7 +50,9 @@ var recoveryCheckPlain = []byte("vaultd recovery key check v1")
 // unseal key wrapped by w, a random root key sealed by it, the keyring, and
 // a random recovery key split under cfg (cfg.Shares and cfg.Threshold
 // describe the recovery shares; cfg.Type is set to w.Type()). It returns
-// the recovery shares and leaves the barrier sealed.
+// the recovery shares and leaves the barrier unsealed (with the unseal key
+// it made, so a remote that fails right after the wrap cannot lose the
+// shares of a vault already written).
 func (b *Barrier) InitializeAuto(ctx context.Context, cfg Config, w Wrapper) (recoveryShares [][]byte, err error) {
 	cfg.Type = w.Type()
 	if err := cfg.Validate(); err != nil {
@@ -125,6 +127,12 @@ func (b *Barrier) InitializeAuto(ctx context.Context, cfg Config, w Wrapper) (re
 	}
 	b.logger.Info("barrier initialized with an auto seal", "seal_type", cfg.Type,
 		"recovery_shares", cfg.Shares, "recovery_threshold", cfg.Threshold)
+	if err := b.unsealLocked(ctx, unsealKey); err != nil {
+		for _, s := range recoveryShares {
+			clear(s)
+		}
+		return nil, fmt.Errorf("seal: unseal after initialize: %w", err)
+	}
 	return recoveryShares, nil
 }
 

@@ -70,9 +70,10 @@ func TestAutoSeal_InitUnsealRecovery(t *testing.T) {
 	if err != nil || got.Type != "transit" || !got.Auto() || got.Threshold != 3 {
 		t.Fatalf("SealConfig = %+v, %v", got, err)
 	}
-	if !b.Sealed() {
-		t.Fatal("unsealed after init")
+	if b.Sealed() {
+		t.Fatal("sealed after InitializeAuto")
 	}
+	b.Seal()
 	// The remote down: stays sealed, no fallback.
 	w.down = true
 	if err := b.UnsealAuto(ctx, w); !errors.Is(err, errDown) || !b.Sealed() {

@@ -205,6 +205,11 @@ func (b *Barrier) CheckKey(ctx context.Context, unsealKey []byte) error {
 func (b *Barrier) Unseal(ctx context.Context, unsealKey []byte) error {
 	b.opMu.Lock()
 	defer b.opMu.Unlock()
+	return b.unsealLocked(ctx, unsealKey)
+}
+
+// unsealLocked is Unseal with opMu held.
+func (b *Barrier) unsealLocked(ctx context.Context, unsealKey []byte) error {
 	if !b.Sealed() {
 		return nil
 	}
