@@ -20,6 +20,12 @@ import (
 // operator would hand to the protected cluster.
 func transitProvider(t *testing.T, addr, root string) string {
 	t.Helper()
+	return transitProviderTTL(t, addr, root, "1h")
+}
+
+// transitProviderTTL is transitProvider with the seal token's TTL.
+func transitProviderTTL(t *testing.T, addr, root, ttl string) string {
+	t.Helper()
 	c := newClient(t, addr, root)
 	if err := c.Sys().Mount("transit", &vaultapi.MountInput{Type: "transit"}); err != nil {
 		t.Fatalf("mount transit: %v", err)
@@ -34,7 +40,7 @@ path "transit/decrypt/autounseal" { capabilities = ["update"] }
 	if err := c.Sys().PutPolicy("autounseal", pol); err != nil {
 		t.Fatalf("policy: %v", err)
 	}
-	s, err := c.Auth().Token().CreateOrphan(&vaultapi.TokenCreateRequest{Policies: []string{"autounseal"}, TTL: "1h", Renewable: ptr(true)})
+	s, err := c.Auth().Token().CreateOrphan(&vaultapi.TokenCreateRequest{Policies: []string{"autounseal"}, TTL: ttl, Renewable: ptr(true)})
 	if err != nil {
 		t.Fatalf("seal token: %v", err)
 	}
@@ -464,4 +470,36 @@ func TestAutoUnseal_Migration(t *testing.T) {
 	unsealWith(t, c, ini.KeysB64[1:3])
 	check("after the restart under shamir")
 	_ = filepath.Join
+}
+
+// TestAutoUnseal_TokenRenewal: the seal token has a 4-second TTL; the node
+// renews it, so well past that TTL the token is alive and a restart still
+// unseals by itself.
+func TestAutoUnseal_TokenRenewal(t *testing.T) {
+	port := freePort(t)
+	provider := fmt.Sprintf("http://127.0.0.1:%d", port)
+	p := startProc(t, provider, "server", "-dev", "-dev-root-token-id=devroot", fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", port))
+	waitFor(t, 10*time.Second, "dev output", func() bool { r, _ := devOutput(p.Stdout.String()); return r != "" })
+	sealToken := transitProviderTTL(t, provider, "devroot", "4s")
+
+	api, cl := freePort(t), freePort(t)
+	n := startSealedNode(t, t.TempDir(), "ren1", api, cl, nil, sealStanza(provider, sealToken, false))
+	c := newClient(t, n.addr, "")
+	if _, err := c.Sys().Init(&vaultapi.InitRequest{RecoveryShares: 1, RecoveryThreshold: 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitUnsealed(t, []*clusterNode{n}, "to unseal after init")
+	time.Sleep(10 * time.Second) // 2.5 TTLs: only renewals keep the token
+	ls, err := newClient(t, provider, sealToken).Auth().Token().LookupSelf()
+	if err != nil {
+		t.Fatalf("the seal token expired: it was not renewed: %v", err)
+	}
+	if ttl, _ := ls.TokenTTL(); ttl <= 0 {
+		t.Fatalf("seal token TTL = %v", ttl)
+	}
+	if !strings.Contains(n.p.Log.String(), "transit seal: token renewed") {
+		t.Error("no renewal in the log")
+	}
+	n.restart(t)
+	waitUnsealed(t, []*clusterNode{n}, "to unseal itself with the renewed token")
 }
