@@ -28,6 +28,7 @@ var authTypes = map[string]bool{
 // authTable is immutable once built; changes build a new one and swap it.
 type authTable struct {
 	entries []*MountEntry // sorted by path; includes the built-in "token/"
+	index   mountIndex
 	engines map[string]secrets.Backend
 	views   map[string]storage.Backend
 	unauth  map[string][]string // mount path → unauthenticated path patterns
@@ -75,6 +76,7 @@ func (c *Core) buildAuthTable(ctx context.Context, entries []*MountEntry) (*auth
 	at := &authTable{engines: map[string]secrets.Backend{}, views: map[string]storage.Backend{}, unauth: map[string][]string{}}
 	for _, me := range entries {
 		at.entries = append(at.entries, me)
+		at.index.add(me)
 		if me.Type == "token" {
 			continue
 		}
@@ -103,24 +105,11 @@ func (c *Core) buildAuthTable(ctx context.Context, entries []*MountEntry) (*auth
 // match returns the auth mount with the longest path prefixing p (p is
 // relative to "auth/").
 func (at *authTable) match(p string) *MountEntry {
-	var best *MountEntry
-	for _, me := range at.entries {
-		if strings.HasPrefix(p, me.Path) || p+"/" == me.Path {
-			if best == nil || len(me.Path) > len(best.Path) {
-				best = me
-			}
-		}
-	}
-	return best
+	return at.index.match(at.entries, p)
 }
 
 func (at *authTable) get(path string) *MountEntry {
-	for _, me := range at.entries {
-		if me.Path == path {
-			return me
-		}
-	}
-	return nil
+	return at.index.get(at.entries, path)
 }
 
 // isUnauthenticated reports whether path needs no token: a login path an

@@ -15,7 +15,7 @@ import (
 
 // sudoPaths are sys paths that need the sudo capability (Vault's "root
 // protected" paths), besides the operation's own capability.
-var sudoPaths = []string{"sys/seal", "sys/rotate", "sys/step-down", "sys/raw", "sys/remount", "sys/audit", "sys/auth/", "sys/audit/", "sys/storage/raft/remove-peer", "sys/storage/raft/snapshot", "sys/storage/raft/snapshot-force", "sys/generate-root", "sys/rekey", "sys/rekey-recovery-key", "sys/key-status"}
+var sudoPaths = []string{"sys/seal", "sys/rotate", "sys/step-down", "sys/raw", "sys/remount", "sys/audit", "sys/auth/", "sys/audit/", "sys/storage/raft/remove-peer", "sys/storage/raft/snapshot", "sys/storage/raft/snapshot-force", "sys/storage/raft/snapshot-auto/", "sys/generate-root", "sys/rekey", "sys/rekey-recovery-key", "sys/key-status"}
 
 func needsSudo(path string) bool {
 	for _, p := range sudoPaths {
@@ -90,6 +90,8 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		return c.sysRotateConfig(ctx, op, req.Data)
 	case path == "sys/rotate" || path == "sys/rotate/keyring" || path == "sys/key-status" || path == "sys/seal":
 		return c.serveDeclared(ctx, c.keys.Backend(), "sys/", path, req) // sys_keys.go
+	case clusterops.IsAutoSnapshotPath(path): // core/clusterops/autosnap.go
+		return c.serveDeclared(ctx, c.raftOps.AutoSnapshotBackend(), "sys/", path, req)
 	case clusterops.IsPath(path): // sys_raft.go
 		return c.handleSysRaft(ctx, path, req)
 	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go

@@ -82,6 +82,22 @@ func withTopLevelCopy(requestID string, data map[string]any) *Response {
 	return &Response{Data: data, Raw: raw}
 }
 
+// nodeVersions maps node IDs to their versions: this node's own, and
+// the others' from the records they wrote when they were active.
+func (c *Core) nodeVersions(ctx context.Context) map[string]string {
+	out := map[string]string{c.cfg.NodeID: c.cfg.Version}
+	recs, err := c.NodeRecords(ctx)
+	if err != nil {
+		return out
+	}
+	for _, r := range recs {
+		if r.Version != "" && r.NodeID != c.cfg.NodeID {
+			out[r.NodeID] = r.Version
+		}
+	}
+	return out
+}
+
 // haNodes lists every raft member with its advertised addresses.
 func (c *Core) haNodes(ctx context.Context) ([]map[string]any, error) {
 	recs, err := c.NodeRecords(ctx)
@@ -111,8 +127,11 @@ func (c *Core) haNodes(ctx context.Context) ([]map[string]any, error) {
 			"raft_address":    p.Address,
 			"active_node":     self && c.active.Load(),
 			"voter":           p.Voter,
-			"version":         "",
+			"version":         r.Version,
 			"last_echo":       nil,
+		}
+		if self {
+			n["version"] = c.cfg.Version
 		}
 		if r.ClusterAddr == "" {
 			n["cluster_address"] = "https://" + p.Address

@@ -54,7 +54,7 @@ func raft(path, nodeID string, mod func(*config.Storage)) *config.Storage {
 		PerformanceMultiplier: config.DefaultPerformanceMultiplier,
 		TrailingLogs:          10000,
 		SnapshotThreshold:     8192,
-		SnapshotInterval:      120 * time.Second,
+		SnapshotInterval:      5 * time.Second,
 		MaxEntrySize:          1 << 20,
 	}
 	if mod != nil {
