@@ -21,6 +21,7 @@ import (
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
+	"github.com/vaultd/vaultd/telemetry"
 )
 
 // Version is the server version reported by sys/health and sys/seal-status.
@@ -62,6 +63,15 @@ type Config struct {
 	// the UI served by one node can talk to every node directly. Nil or
 	// empty: no cross-origin access. See cors.go.
 	CORSOrigins func(ctx context.Context) []string
+	// Telemetry, when set, serves GET /v1/sys/metrics from this node's
+	// registry (metrics.go). Nil: sys/metrics is routed like any path.
+	Telemetry *telemetry.Registry
+	// Requests, when set, observes every request (class, method, status,
+	// latency, in flight).
+	Requests *telemetry.Requests
+	// UnauthenticatedMetrics is the listener's telemetry
+	// unauthenticated_metrics_access: sys/metrics needs no token.
+	UnauthenticatedMetrics bool
 }
 
 // Route is an extra node-local route.
@@ -76,6 +86,9 @@ type Server struct {
 	core Core
 	log  *slog.Logger
 	e    *echo.Echo
+	// logical is the handler chain of every routed request (forwarding
+	// on a standby, the removed-node guard, core).
+	logical http.Handler
 }
 
 // New builds the HTTP API over c.
@@ -112,6 +125,9 @@ func New(cfg Config, c Core) *Server {
 	v1.GET("/sys/health", s.health)
 	v1.HEAD("/sys/health", s.health)
 	v1.GET("/sys/leader", s.leader)
+	if cfg.Telemetry != nil {
+		v1.GET("/sys/metrics", s.metrics) // metrics.go
+	}
 	for _, r := range cfg.Extra {
 		v1.Add(r.Method, r.Path, echo.WrapHandler(r.Handler))
 	}
@@ -120,6 +136,7 @@ func New(cfg Config, c Core) *Server {
 		generic = cfg.Forward(generic)
 	}
 	generic = s.refuseRemoved(generic) // removed.go
+	s.logical = generic
 	gh := echo.WrapHandler(generic)
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch, "LIST"} {
 		v1.Add(m, "/*", gh)
@@ -150,9 +167,15 @@ func (s *Server) requestMeta(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
 		start := time.Now()
+		if q := s.cfg.Requests; q != nil {
+			defer q.Begin()()
+		}
 		err := next(c)
 		if err != nil {
 			c.Error(err)
+		}
+		if q := s.cfg.Requests; q != nil {
+			q.ObserveRequest(routeClass(r.URL.Path), r.Method, c.Response().Status, time.Since(start))
 		}
 		// The path may name secrets but never holds values or tokens.
 		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", c.Response().Status,

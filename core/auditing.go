@@ -297,6 +297,7 @@ func responseAuthAudit(ra *ResponseAuth) *audit.Auth {
 // when no device is enabled) and the input it has built so far.
 type auditor struct {
 	broker *audit.Broker
+	stats  *auditCounters // telemetry.go
 	in     audit.Input
 }
 
@@ -318,7 +319,7 @@ func (c *Core) newAuditor(req *Request, te *TokenEntry) *auditor {
 			r.MountType, r.MountPoint = me.Type, me.Path
 		}
 	}
-	return &auditor{broker: st.broker, in: audit.Input{Time: now, Auth: auditAuth(te, now), Request: r}}
+	return &auditor{broker: st.broker, stats: &c.auditStats, in: audit.Input{Time: now, Auth: auditAuth(te, now), Request: r}}
 }
 
 // request logs the request entry; errText is set when the request has
@@ -328,9 +329,12 @@ func (a *auditor) request(ctx context.Context, errText string) error {
 		return nil
 	}
 	a.in.Error = errText
+	done := a.stats.begin(false)
 	if err := a.broker.LogRequest(ctx, &a.in); err != nil {
+		done(true)
 		return fmt.Errorf("%w: %w", ErrAuditFailed, err)
 	}
+	done(false)
 	return nil
 }
 
@@ -357,8 +361,11 @@ func (a *auditor) response(ctx context.Context, resp *Response, reqErr error) er
 		}
 		in.Response = ar
 	}
+	done := a.stats.begin(true)
 	if err := a.broker.LogResponse(ctx, &in); err != nil {
+		done(true)
 		return fmt.Errorf("%w: %w", ErrAuditFailed, err)
 	}
+	done(false)
 	return nil
 }

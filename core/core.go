@@ -105,6 +105,8 @@ type Core struct {
 	ha haState // cluster TLS, joins (cluster.go, join.go)
 
 	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
+
+	auditStats auditCounters // telemetry.go
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.

@@ -55,6 +55,9 @@ type Store struct {
 	pump     *leadershipPump
 	verifier *verifier
 
+	metrics Metrics
+	leaders leaderWatch // metrics.go
+
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
 	closeErr  error
@@ -75,7 +78,11 @@ func Open(cfg Config) (*Store, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("component", "raftstore", "node_id", cfg.NodeID)
-	s := &Store{cfg: cfg, log: logger, fsm: newFSM(), closed: make(chan struct{})}
+	s := &Store{cfg: cfg, log: logger, fsm: newFSM(), closed: make(chan struct{}), metrics: cfg.Metrics}
+	if s.metrics == nil {
+		s.metrics = nopMetrics{}
+	}
+	s.fsm.metrics = s.metrics
 
 	var undo []func()
 	fail := func(err error) (*Store, error) {
@@ -107,7 +114,7 @@ func Open(cfg Config) (*Store, error) {
 		}
 		s.bolt, s.logs, s.stable, s.snaps = bolt, bolt, bolt, snaps
 	}
-	cache, err := raft.NewLogCache(logCacheSize, s.logs)
+	cache, err := raft.NewLogCache(logCacheSize, timedLogStore{LogStore: s.logs, m: s.metrics})
 	if err != nil {
 		return fail(fmt.Errorf("raftstore: log cache: %w", err))
 	}
@@ -135,6 +142,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.raft = r
 	s.verifier = newVerifier(r.VerifyLeader, s.closed)
+	s.watchLeader() // metrics.go
 	logger.Info("raft started", "addr", s.addr, "in_memory", cfg.InMemory)
 	return s, nil
 }
@@ -282,10 +290,12 @@ func (s *Store) apply(ctx context.Context, op string, ops []storage.Op) error {
 	}
 	ctx, cancel, timeout := s.opCtx(ctx)
 	defer cancel()
+	start := time.Now()
 	f := s.raft.Apply(encodeCommand(ops), timeout)
 	if err := s.wait(ctx, f); err != nil {
 		return mapErr(op, err)
 	}
+	s.metrics.Commit(time.Since(start))
 	res, ok := f.Response().(*applyResult)
 	if !ok {
 		return fmt.Errorf("raftstore: %s: unexpected FSM response %T", op, f.Response())

@@ -40,6 +40,11 @@ type Options struct {
 	DialTimeout time.Duration
 	// ResponseTimeout bounds waiting for the response headers (default 60 s).
 	ResponseTimeout time.Duration
+	// Observe, when set, is called once for every request this standby
+	// tried to forward (not for loops refused nor redirects), with how long
+	// it took and whether forwarding itself failed (no active node known,
+	// or the active node unreachable): the forwarding metrics.
+	Observe func(d time.Duration, failed bool)
 }
 
 // Forwarder forwards standby requests to the active node.
@@ -112,11 +117,13 @@ func (f *Forwarder) Wrap(next http.Handler) http.Handler {
 			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("request forwarded by node %q reached node %q, which is not active; not forwarding it again", by, f.localID))
 			return
 		}
+		start := time.Now()
 		ctx, cancel := context.WithTimeout(r.Context(), f.opts.LookupTimeout)
 		apiAddr, clusterAddr, err := f.active.ActiveAddr(ctx)
 		cancel()
 		if err != nil || clusterAddr == "" {
 			f.log.Debug("no active node to forward to", "error", err)
+			f.observe(start, true)
 			writeError(w, http.StatusServiceUnavailable, "no active node is known to this standby; retry after the cluster has elected one")
 			return
 		}
@@ -130,11 +137,26 @@ func (f *Forwarder) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		target := &url.URL{Scheme: "http", Host: hostPort(clusterAddr)}
-		f.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, target)))
+		failed := false
+		ctx = context.WithValue(r.Context(), ctxKey{}, target)
+		ctx = context.WithValue(ctx, failedKey{}, &failed)
+		f.proxy.ServeHTTP(w, r.WithContext(ctx))
+		f.observe(start, failed)
 	})
 }
 
+type failedKey struct{}
+
+func (f *Forwarder) observe(start time.Time, failed bool) {
+	if f.opts.Observe != nil {
+		f.opts.Observe(time.Since(start), failed)
+	}
+}
+
 func (f *Forwarder) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := r.Context().Value(failedKey{}).(*bool); ok {
+		*p = true
+	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
 	}
