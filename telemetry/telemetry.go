@@ -161,3 +161,9 @@ func (r *Registry) NewTimer(dotted, help string) prometheus.Histogram {
 
 // Ms is d in (fractional) milliseconds, the unit of every timer.
 func Ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// NewDesc describes a series of a custom collector under Vault's dotted
+// name (so that the JSON format shows the dotted name).
+func (r *Registry) NewDesc(dotted, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(r.name(dotted), help, labels, nil)
+}

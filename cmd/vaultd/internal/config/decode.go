@@ -364,6 +364,7 @@ func (d *decoder) root(v *value) *Config {
 			telemetryAt = f
 			if len(bodies) == 1 {
 				c.Telemetry = toMap(bodies[0])
+				d.telemetry(bodies[0]) // telemetry.go: validates and warns
 			}
 		},
 		"api_addr":     str("api_addr", &c.APIAddr, func(s string) error { return checkURL(s, false) }),

@@ -39,6 +39,7 @@ import (
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
+	"github.com/vaultd/vaultd/telemetry"
 	"github.com/vaultd/vaultd/ui"
 )
 
@@ -176,7 +177,9 @@ type Node struct {
 	// ListenAddr is the address the API listener actually bound.
 	ListenAddr string
 	// Port is the cluster port (nil with inmem storage); cluster.go.
-	Port    *clusterport.Port
+	Port *clusterport.Port
+	// Telemetry is the node's metrics registry (metrics.go).
+	Telemetry *telemetry.Registry
 	runCtx  context.Context
 	dataDir string
 	log     *slog.Logger
@@ -193,7 +196,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, errors.New("at least one listener \"tcp\" is required")
 	}
 	ln0 := cfg.Listeners[0]
-	n := &Node{log: log}
+	n := &Node{log: log, Telemetry: newTelemetry(cfg)}
 	rctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.runCtx = rctx
@@ -255,6 +258,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		rc := raftstore.DefaultConfig()
 		rc.NodeID, rc.DataDir, rc.BindAddr, rc.AdvertiseAddr = nodeID, cfg.Storage.Path, bind, advertise
 		rc.Logger = log
+		rc.Metrics = newRaftMetrics(n.Telemetry) // metrics.go
 		if cfg.Storage.PerformanceMultiplier > 0 {
 			rc.PerformanceMultiplier = cfg.Storage.PerformanceMultiplier
 		}
@@ -278,6 +282,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		n.Store = st
+		registerRaftMetrics(n.Telemetry, st)
 		phys, cluster = st, raftCluster{st} // cluster.go
 		n.ClusterAddr = "https://" + advertise
 		if cfg.ClusterAddr != "" {
@@ -296,6 +301,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, err
 	}
 	n.Core = c
+	registerCoreMetrics(n.Telemetry, c)
+	requests := telemetry.NewRequests(n.Telemetry)
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
 	c.WaitForStorage(wctx)
 	wcancel()
@@ -305,7 +312,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		_ = c.Run(rctx)
 	}()
 
-	fwd := n.forwarder(c)                           // cluster.go
+	fwd := n.forwarder(c, requests)                 // cluster.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
 	var uiHandler http.Handler
 	if cfg.UI {
@@ -314,7 +321,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	for i, l := range cfg.Listeners {
 		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
 			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
-			UI: uiHandler, CORSOrigins: origins.Origins}, c).Handler()
+			UI: uiHandler, CORSOrigins: origins.Origins,
+			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess}, c).Handler()
 		if i == 0 && n.Port != nil {
 			n.Port.SetForwardHandler(h) // forwarded requests run the same handler chain
 		}
