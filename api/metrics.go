@@ -25,7 +25,7 @@ func routeClass(path string) string {
 		return "other"
 	}
 	switch {
-	case p == "sys/health" || p == "sys/seal-status" || p == "sys/init" || p == "sys/unseal" ||
+	case p == "sys/health" || strings.HasPrefix(p, "sys/health/") || p == "sys/seal-status" || p == "sys/init" || p == "sys/unseal" ||
 		p == "sys/leader" || strings.HasPrefix(p, "sys/storage/raft/bootstrap") ||
 		p == "sys/storage/raft/join" || p == "sys/storage/raft/known-peers":
 		return "node"

@@ -320,7 +320,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}
 	for i, l := range cfg.Listeners {
 		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
+			Forward: forwardWrap(fwd), Extra: append(n.clusterRoutes(c, fwd), n.healthRoutes(c)...), // health.go
 			UI: uiHandler, CORSOrigins: origins.Origins,
 			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess}, c).Handler()
 		if i == 0 && n.Port != nil {
