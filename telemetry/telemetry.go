@@ -48,7 +48,9 @@ type Registry struct {
 }
 
 // staleTracker drops labelled series that retention says are gone.
-type staleTracker interface{ dropStale(now time.Time, retention time.Duration) }
+type staleTracker interface {
+	dropStale(now time.Time, retention time.Duration)
+}
 
 // New builds a registry with the Go runtime and process collectors.
 func New(cfg Config) *Registry {

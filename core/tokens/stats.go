@@ -16,7 +16,7 @@ type counters struct {
 // leases of tokens). Tracked is 0 unless this node is active.
 type Stats struct {
 	Created, Lookups, Revoked, Expired uint64
-	Tracked                           int
+	Tracked                            int
 }
 
 // Stats returns the store's counts.
