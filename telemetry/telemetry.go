@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -42,9 +43,10 @@ type Registry struct {
 	wrap  prometheus.Registerer
 	start time.Time
 
-	mu     sync.Mutex
-	dotted map[string]string // Prometheus name → Vault's dotted name (JSON format)
-	stale  []staleTracker
+	mu         sync.Mutex
+	dotted     map[string]string // Prometheus name → Vault's dotted name (JSON format)
+	stale      []staleTracker
+	collectors []prometheus.Collector // for Names
 }
 
 // staleTracker drops labelled series that retention says are gone.
@@ -62,7 +64,7 @@ func New(cfg Config) *Registry {
 	if cfg.HostLabel != "" {
 		r.wrap = prometheus.WrapRegistererWith(prometheus.Labels{"host": cfg.HostLabel}, r.reg)
 	}
-	r.wrap.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
 
@@ -70,7 +72,45 @@ func New(cfg Config) *Registry {
 func (r *Registry) Config() Config { return r.cfg }
 
 // MustRegister registers collectors; a duplicate is a programming error.
-func (r *Registry) MustRegister(cs ...prometheus.Collector) { r.wrap.MustRegister(cs...) }
+func (r *Registry) MustRegister(cs ...prometheus.Collector) {
+	r.wrap.MustRegister(cs...)
+	r.mu.Lock()
+	r.collectors = append(r.collectors, cs...)
+	r.mu.Unlock()
+}
+
+// Names returns the name of every series family the registry can
+// report, whether or not it has samples yet (a labelled series appears
+// only once observed; the dashboard and docs tests need all of them).
+func (r *Registry) Names() []string {
+	r.mu.Lock()
+	cs := append([]prometheus.Collector(nil), r.collectors...)
+	r.mu.Unlock()
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range cs {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	seen := map[string]bool{}
+	for d := range ch {
+		// Desc has no name accessor; its String form is stable:
+		// Desc{fqName: "name", help: ...}.
+		s := d.String()
+		if _, rest, ok := strings.Cut(s, `fqName: "`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok {
+				seen[name] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Gatherer is the registry as a prometheus.Gatherer (tests, sys/metrics).
 func (r *Registry) Gatherer() prometheus.Gatherer { return r.reg }
