@@ -18,6 +18,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/vaultd/vaultd/admission"
+	"github.com/vaultd/vaultd/api/forward"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -55,6 +57,13 @@ type Config struct {
 	StorageType string
 	// Extra registers additional node-local routes (raft bootstrap etc.).
 	Extra []Route
+	// CPU, when set, bounds CPU-heavy engine work (bcrypt, RSA): engines
+	// reach it through secrets.AcquireCPU; a refusal is answered 429 with
+	// Retry-After.
+	CPU secrets.CPUGate
+	// Limiter, when set, is the adaptive request limiter applied by
+	// Handler (limit.go); ClusterHandler bypasses it.
+	Limiter *admission.Limiter
 	// UI, when set, is the web UI handler: it serves /ui/*, and / and /ui
 	// redirect to /ui/ (as Vault does with ui = true). Nil: no UI, 404.
 	UI http.Handler
@@ -89,6 +98,11 @@ type Server struct {
 	// logical is the handler chain of every routed request (forwarding
 	// on a standby, the removed-node guard, core).
 	logical http.Handler
+	// standbyRetry forwards a request that core refused with ErrStandby
+	// before doing anything: the node lost leadership between the
+	// forwarder's check and core's, so the request was never proposed and
+	// is safe to send to the new active node (nil without Forward).
+	standbyRetry http.Handler
 }
 
 // New builds the HTTP API over c.
@@ -134,6 +148,9 @@ func New(cfg Config, c Core) *Server {
 	var generic http.Handler = http.HandlerFunc(s.serveLogical)
 	if cfg.Forward != nil {
 		generic = cfg.Forward(generic)
+		s.standbyRetry = cfg.Forward(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.respondError(w, r, core.ErrStandby) // active again: no second try
+		}))
 	}
 	generic = s.refuseRemoved(generic) // removed.go
 	s.logical = generic
@@ -145,8 +162,14 @@ func New(cfg Config, c Core) *Server {
 	return s
 }
 
-// Handler is the whole HTTP API.
-func (s *Server) Handler() http.Handler { return s.e }
+// Handler is the whole HTTP API, behind the request limiter when one is
+// configured.
+func (s *Server) Handler() http.Handler { return s.limit(s.e) }
+
+// ClusterHandler is the API without the request limiter: requests
+// forwarded over the cluster port were admitted by the standby's limiter
+// already, and the cluster port is never limited (issue 11).
+func (s *Server) ClusterHandler() http.Handler { return s.e }
 
 // ---- middleware ----
 
@@ -270,6 +293,8 @@ var statusOf = []struct {
 	{core.ErrNotInitialized, http.StatusServiceUnavailable},
 	{core.ErrStandby, http.StatusServiceUnavailable},
 	{core.ErrNoActiveNode, http.StatusServiceUnavailable},
+	{storage.ErrUnavailable, http.StatusServiceUnavailable},
+	{storage.ErrNoSpace, http.StatusInsufficientStorage},
 }
 
 // messageOf is the text Vault shows for errors that carry no user message.
@@ -281,12 +306,17 @@ var messageOf = map[error]string{
 	core.ErrStandby:            "node is in standby mode and could not forward the request",
 	core.ErrNoActiveNode:       "no active node is known; retry after the cluster has elected one",
 	errBodyTooLarge:            "request body too large",
+	storage.ErrNoSpace:         "the active node's storage is full: no space left on the device holding its raft data directory; writes fail until space is freed, reads go on",
+	storage.ErrUnavailable:     "the active node lost leadership or storage timed out while handling the request; the outcome of a write is unknown, retry it",
 }
 
 func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		err = errBodyTooLarge
+	}
+	if writeOverloaded(w, r, err) { // limit.go: 429/503 with Retry-After
+		return
 	}
 	for _, so := range statusOf {
 		if !errors.Is(err, so.kind) {
@@ -302,6 +332,9 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 			if m, ok := messageOf[so.kind]; ok {
 				msg = m
 			}
+		}
+		if so.kind == storage.ErrUnavailable || so.kind == core.ErrNoActiveNode || so.kind == core.ErrStandby {
+			w.Header().Set("Retry-After", "1")
 		}
 		writeJSON(w, r, so.code, map[string]any{"errors": []string{msg}})
 		return
@@ -398,6 +431,20 @@ func decodeBody(r *http.Request) (map[string]any, error) {
 
 func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/")
+	// Keep the body for one forward after a leadership loss (standbyRetry);
+	// never for a request that was forwarded to us already, nor for raft
+	// snapshot streams. bodyLimit bounds it.
+	var raw []byte
+	if s.standbyRetry != nil && r.Header.Get(forward.HeaderForwardedBy) == "" &&
+		path != "sys/storage/raft/snapshot" && path != "sys/storage/raft/snapshot-force" {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			s.respondError(w, r, err)
+			return
+		}
+		raw = b
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
 	req := &core.Request{
 		ID:          RequestID(r.Context()),
 		Path:        path,
@@ -486,7 +533,15 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		}
 		req.WrapTTL = d
 	}
-	resp, err := s.core.HandleRequest(r.Context(), req)
+	resp, err := s.core.HandleRequest(secrets.WithCPUGate(r.Context(), s.cfg.CPU), req)
+	if errors.Is(err, core.ErrStandby) && raw != nil {
+		s.log.Info("node stopped being active before the request started; forwarding it to the new active node",
+			"path", r.URL.Path, "request_id", req.ID)
+		r2 := r.Clone(r.Context())
+		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
+		s.standbyRetry.ServeHTTP(w, r2)
+		return
+	}
 	if err != nil {
 		s.respondError(w, r, err)
 		return

@@ -42,6 +42,10 @@ type Config struct {
 	Logger    *slog.Logger
 	// HandshakeTimeout bounds each TLS handshake and dial (default 5 s).
 	HandshakeTimeout time.Duration
+	// LocalIP, when set, is the source address of every outgoing cluster
+	// connection (raft and forwarding): on a multi-homed host the node
+	// talks to its peers from the address it listens on.
+	LocalIP net.IP
 }
 
 // Port is one node's cluster port. It is safe for concurrent use.
@@ -50,6 +54,7 @@ type Port struct {
 	advertise string
 	log       *slog.Logger
 	hsTimeout time.Duration
+	localIP   net.IP
 
 	state atomic.Pointer[compiled]
 	fwd   atomic.Pointer[http.Handler]
@@ -82,6 +87,7 @@ func New(cfg Config) *Port {
 		advertise: cfg.Advertise,
 		log:       cfg.Logger.With("component", "clusterport"),
 		hsTimeout: cfg.HandshakeTimeout,
+		localIP:   cfg.LocalIP,
 		h2:        &http2.Server{IdleTimeout: 5 * time.Minute},
 		raftConns: make(chan net.Conn),
 		conns:     map[net.Conn]struct{}{},
@@ -217,6 +223,14 @@ func (p *Port) untrack(c net.Conn) {
 	_ = c.Close()
 }
 
+// netDialer binds outgoing connections to LocalIP (nil: the kernel picks).
+func (p *Port) netDialer() *net.Dialer {
+	if p.localIP == nil {
+		return nil
+	}
+	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: p.localIP}}
+}
+
 // dial opens an mTLS connection to addr speaking proto.
 func (p *Port) dial(ctx context.Context, addr, proto string) (net.Conn, error) {
 	st := p.state.Load()
@@ -225,7 +239,7 @@ func (p *Port) dial(ctx context.Context, addr, proto string) (net.Conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.hsTimeout)
 	defer cancel()
-	d := tls.Dialer{Config: &tls.Config{
+	d := tls.Dialer{NetDialer: p.netDialer(), Config: &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		NextProtos:   []string{proto},
 		Certificates: []tls.Certificate{st.cert},

@@ -5,14 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vaultd/vaultd/core/clusterops"
-	"github.com/vaultd/vaultd/core/tokens"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/core/audit"
+	"github.com/vaultd/vaultd/core/ceremony"
+	"github.com/vaultd/vaultd/core/clusterops"
+	"github.com/vaultd/vaultd/core/leases"
+	"github.com/vaultd/vaultd/core/tokens"
+	"github.com/vaultd/vaultd/core/wrapping"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -94,17 +98,22 @@ type Core struct {
 	mounts  atomic.Pointer[mountTable] // nil unless active
 	mountMu sync.Mutex                 // serialises mount table changes
 	tokens  *tokens.Store
-	info    atomic.Pointer[clusterInfo] // nil while sealed
+	// tokenEndpoints serves auth/token/* over tokens.
+	tokenEndpoints *tokens.Endpoints
+	wrapping       *wrapping.Service           // response wrapping (wrap.go)
+	leases         *leases.Service             // sys/leases/* over the token store
+	info           atomic.Pointer[clusterInfo] // nil while sealed
 
 	kick chan struct{}
 
-	ceremonies operatorCeremonies // rekey and generate-root attempts (rekey.go)
+	ceremonies *ceremony.Service // rekey and generate-root attempts
 
 	ident identity // auth table, policies, audit (identity.go)
 
 	ha haState // cluster TLS, joins (cluster.go, join.go)
 
 	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
+	joins   *clusterops.Joins   // the leader side of joins (join.go)
 
 	auditStats auditCounters // telemetry.go
 }
@@ -148,7 +157,16 @@ func New(cfg Config) (*Core, error) {
 	}
 	c.tokens = tokens.NewStore(c.barrier, cfg.Now)
 	c.ident.policies.Inactive = ErrStandby
+	c.tokenEndpoints = tokens.NewEndpoints(c.tokens, tokenHost{c}, log)
+	c.wrapping = c.newWrapping() // wrap.go
+	c.ident.audit = audit.NewTable(audit.TableConfig{NormalizePath: normalizeMountPath, Inactive: ErrStandby, Logger: log})
+	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
 	c.raftOps = c.newRaftOps() // sys_raft.go
+	c.joins = c.newJoins()     // join.go
+	c.ceremonies = ceremony.New(ceremony.Config{
+		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
+		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
+	})
 	return c, nil
 }
 
@@ -249,7 +267,7 @@ func (c *Core) teardown() {
 	}
 	c.onStandby() // hooks.go
 	c.activeSince.Store(nil)
-	c.ceremonies.reset()
+	c.ceremonies.Reset()
 	c.teardownIdentity() // identity.go
 	c.mounts.Store(nil)
 	c.log.Info("node stepped down from active")
@@ -279,6 +297,13 @@ func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err
 	if id == "" {
 		return "", "", ErrNoActiveNode
 	}
+	if id == c.cluster.LocalID() {
+		// This node won the election but has not finished its setup: the
+		// advert in storage may be its own from an earlier term, and a
+		// request forwarded there would only come back here. Wait (bounded
+		// by ctx) for the setup to finish instead.
+		return c.waitSelfActive(ctx)
+	}
 	e, err := c.barrier.Get(ctx, "core/leader/"+id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", "", ErrNoActiveNode
@@ -291,6 +316,29 @@ func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err
 		return "", "", fmt.Errorf("core: leader advert: %w", err)
 	}
 	return ad.APIAddr, ad.ClusterAddr, nil
+}
+
+// waitSelfActive polls until this node is active (its own addresses), or
+// answers ErrNoActiveNode once ctx or a 2 s bound ends, the node is sealed,
+// or it is no longer the leader.
+func (c *Core) waitSelfActive(ctx context.Context) (apiAddr, clusterAddr string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if c.active.Load() {
+			return c.cfg.APIAddr, c.cfg.ClusterAddr, nil
+		}
+		if id, _ := c.cluster.Leader(); id != c.cluster.LocalID() || c.barrier.Sealed() {
+			return "", "", ErrNoActiveNode
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", ErrNoActiveNode
+		case <-t.C:
+		}
+	}
 }
 
 func (c *Core) loadClusterInfo(ctx context.Context) error {
@@ -443,4 +491,11 @@ func (c *Core) Leader(ctx context.Context) LeaderInfo {
 		}
 	}
 	return li
+}
+
+// mintRootToken creates an orphan root token (sys/generate-root's result).
+func (c *Core) mintRootToken(ctx context.Context) (string, error) {
+	return c.tokens.Create(ctx, &TokenEntry{
+		Policies: []string{"root"}, Path: "auth/token/root", DisplayName: "root", Orphan: true,
+	}, "")
 }

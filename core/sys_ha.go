@@ -40,7 +40,15 @@ func (c *Core) handleSysHA(ctx context.Context, path string, req *Request) (*Res
 		if err != nil {
 			return nil, err
 		}
-		return haStatusResponse(req.ID, nodes), nil
+		resp := haStatusResponse(req.ID, nodes)
+		if lc, ok := c.cluster.(interface{ LeaderChanges() uint64 }); ok {
+			// vaultd extension (issue 11): leader elections this node has
+			// observed since it started.
+			n := lc.LeaderChanges()
+			resp.Data["leader_changes"] = n
+			resp.Raw["leader_changes"] = n
+		}
+		return resp, nil
 	}
 }
 

@@ -110,8 +110,8 @@ func (c *Core) Stats() Stats {
 		RequestTime: time.Duration(a.reqNanos.Load()), ResponseTime: time.Duration(a.respNanos.Load()),
 		Blocked: a.oldest(time.Now()),
 	}
-	if as := c.ident.audit.Load(); as != nil {
-		st.Audit.Devices = len(as.entries)
+	if b := c.ident.audit.Broker(); b != nil {
+		st.Audit.Devices = len(b.Paths())
 	}
 	return st
 }

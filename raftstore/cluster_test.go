@@ -162,6 +162,9 @@ func TestCluster_ThreeNodes(t *testing.T) {
 		if err := f.Put(ctx, &storage.Entry{Key: "nope", Value: []byte("x")}); !errors.Is(err, raftstore.ErrNotLeader) {
 			t.Fatalf("follower Put = %v, want ErrNotLeader", err)
 		}
+		if err := f.Put(ctx, &storage.Entry{Key: "nope", Value: []byte("x")}); !errors.Is(err, storage.ErrUnavailable) {
+			t.Fatalf("follower Put = %v, want it to match storage.ErrUnavailable (503 with Retry-After)", err)
+		}
 		if err := f.Txn(ctx, []storage.Op{{Kind: storage.OpDelete, Key: "txn/a"}}); !errors.Is(err, raftstore.ErrNotLeader) {
 			t.Fatalf("follower Txn = %v, want ErrNotLeader", err)
 		}
@@ -251,10 +254,19 @@ func TestCluster_ThreeNodes(t *testing.T) {
 
 	t.Run("transfer leadership", func(t *testing.T) {
 		old := leader
+		before := make([]uint64, len(nodes))
+		for i, s := range nodes {
+			if before[i] = s.LeaderChanges(); before[i] == 0 {
+				t.Fatalf("%s counted no leader change after the first election", s.LocalID())
+			}
+		}
 		if err := old.TransferLeadership(ctx); err != nil {
 			t.Fatalf("TransferLeadership: %v", err)
 		}
 		leader = waitLeader(t, 10*time.Second, followers...)
+		for i, s := range nodes {
+			waitFor(t, 10*time.Second, "leader change counted", func() bool { return s.LeaderChanges() > before[i] })
+		}
 		followers = nil
 		for _, s := range nodes {
 			if s != leader {

@@ -1,7 +1,6 @@
 package raftstore
 
 import (
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -55,40 +54,6 @@ func (c *countingSink) Write(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
-
-// leaderWatch counts the leader changes this node observes.
-type leaderWatch struct {
-	changes atomic.Uint64
-}
-
-func (s *Store) watchLeader() {
-	ch := make(chan raft.Observation, 16)
-	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
-		_, ok := o.Data.(raft.LeaderObservation)
-		return ok
-	})
-	s.raft.RegisterObserver(obs)
-	go func() {
-		defer s.raft.DeregisterObserver(obs)
-		last := ""
-		for {
-			select {
-			case <-s.closed:
-				return
-			case o := <-ch:
-				lo := o.Data.(raft.LeaderObservation)
-				if id := string(lo.LeaderID); id != "" && id != last {
-					last = id
-					s.leaders.changes.Add(1)
-				}
-			}
-		}
-	}()
-}
-
-// LeaderChanges is how many times this node saw a new leader since it
-// started (the first leader it learns of counts).
-func (s *Store) LeaderChanges() uint64 { return s.leaders.changes.Load() }
 
 // LastContact is when this node last heard from the leader (now for the
 // leader itself; zero if never).

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -54,13 +56,17 @@ type Store struct {
 
 	pump     *leadershipPump
 	verifier *verifier
+	watch    *leaderWatch
 
-	metrics Metrics
-	leaders leaderWatch // metrics.go
+	metrics Metrics // metrics.go
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
 	closeErr  error
+
+	// diskFull is set while the log store's last write failed with ENOSPC
+	// (raft flattens that error into text, so apply cannot see it).
+	diskFull atomic.Bool
 }
 
 var _ storage.Backend = (*Store)(nil)
@@ -99,6 +105,12 @@ func Open(cfg Config) (*Store, error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return fail(fmt.Errorf("raftstore: open: %w", err))
 		}
+		if err := checkBoltFile(filepath.Join(cfg.DataDir, "raft.db")); err != nil {
+			return fail(err) // integrity.go
+		}
+		if err := checkSnapshots(cfg.DataDir); err != nil {
+			return fail(err)
+		}
 		bolt, err := raftboltdb.New(raftboltdb.Options{
 			Path: filepath.Join(cfg.DataDir, "raft.db"),
 			// Fail instead of hanging when another process holds the file.
@@ -114,7 +126,7 @@ func Open(cfg Config) (*Store, error) {
 		}
 		s.bolt, s.logs, s.stable, s.snaps = bolt, bolt, bolt, snaps
 	}
-	cache, err := raft.NewLogCache(logCacheSize, timedLogStore{LogStore: s.logs, m: s.metrics})
+	cache, err := raft.NewLogCache(logCacheSize, &spaceWatch{LogStore: timedLogStore{LogStore: s.logs, m: s.metrics}, full: &s.diskFull}) // integrity.go, metrics.go
 	if err != nil {
 		return fail(fmt.Errorf("raftstore: log cache: %w", err))
 	}
@@ -142,7 +154,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.raft = r
 	s.verifier = newVerifier(r.VerifyLeader, s.closed)
-	s.watchLeader() // metrics.go
+	s.watch = startLeaderWatch(r, logger, s.closed)
 	logger.Info("raft started", "addr", s.addr, "in_memory", cfg.InMemory)
 	return s, nil
 }
@@ -207,6 +219,7 @@ func (s *Store) Close() error {
 		}
 		s.pump.stop()
 		s.verifier.wait()
+		s.watch.stop()
 		if s.bolt != nil {
 			if err := s.bolt.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("raftstore: close raft.db: %w", err))
@@ -266,11 +279,13 @@ func mapErr(op string, err error) error {
 		return nil
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost),
 		errors.Is(err, raft.ErrLeadershipTransferInProgress):
-		return fmt.Errorf("raftstore: %s: %w: %w", op, ErrNotLeader, err)
+		return fmt.Errorf("raftstore: %s: %w: %w: %w", op, ErrNotLeader, storage.ErrUnavailable, err)
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("raftstore: %s: %w: %w", op, storage.ErrNoSpace, err)
 	case errors.Is(err, raft.ErrRaftShutdown):
-		return fmt.Errorf("raftstore: %s: %w: %w", op, ErrClosed, err)
+		return fmt.Errorf("raftstore: %s: %w: %w: %w", op, ErrClosed, storage.ErrUnavailable, err)
 	case errors.Is(err, raft.ErrEnqueueTimeout), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("raftstore: %s: %w: %w", op, ErrTimeout, err)
+		return fmt.Errorf("raftstore: %s: %w: %w: %w", op, ErrTimeout, storage.ErrUnavailable, err)
 	default:
 		return fmt.Errorf("raftstore: %s: %w", op, err)
 	}
@@ -293,6 +308,9 @@ func (s *Store) apply(ctx context.Context, op string, ops []storage.Op) error {
 	start := time.Now()
 	f := s.raft.Apply(encodeCommand(ops), timeout)
 	if err := s.wait(ctx, f); err != nil {
+		if s.diskFull.Load() {
+			return fmt.Errorf("raftstore: %s: %w: %w", op, storage.ErrNoSpace, err)
+		}
 		return mapErr(op, err)
 	}
 	s.metrics.Commit(time.Since(start))

@@ -53,6 +53,14 @@ type Backend interface {
 var (
 	ErrNotFound   = errors.New("storage: not found")
 	ErrInvalidKey = errors.New("storage: invalid key")
+	// ErrUnavailable: the backend cannot serve the operation right now
+	// (a replicated backend lost leadership, timed out or is shutting
+	// down). For a write the outcome is unknown; the client should retry
+	// later (api answers 503 with Retry-After).
+	ErrUnavailable = errors.New("storage: temporarily unavailable")
+	// ErrNoSpace: the device holding the data is full; writes fail until
+	// space is freed, reads go on (api answers 507).
+	ErrNoSpace = errors.New("storage: no space left on the device")
 )
 
 // ValidateKey rejects keys that could escape a prefix or alias another

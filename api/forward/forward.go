@@ -121,6 +121,12 @@ func (f *Forwarder) Wrap(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), f.opts.LookupTimeout)
 		apiAddr, clusterAddr, err := f.active.ActiveAddr(ctx)
 		cancel()
+		if f.active.IsActive() {
+			// This node became active while looking (it had just won an
+			// election): serve here rather than forward to itself.
+			next.ServeHTTP(w, r)
+			return
+		}
 		if err != nil || clusterAddr == "" {
 			f.log.Debug("no active node to forward to", "error", err)
 			f.observe(start, true)
@@ -175,6 +181,9 @@ func hostPort(a string) string {
 func writeError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1") // transient: an election or a restart
+	}
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []string{msg}})
 }

@@ -132,6 +132,9 @@ func TestForward_Errors(t *testing.T) {
 			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.substr) {
 				t.Fatalf("got %d %s", rec.Code, rec.Body.String())
 			}
+			if tc.code == 503 && rec.Header().Get("Retry-After") == "" {
+				t.Fatal("503 without Retry-After")
+			}
 			if tc.code == 307 && rec.Header().Get("Location") != "http://active:8200/v1/secret/data/app?version=2" {
 				t.Fatalf("Location = %q", rec.Header().Get("Location"))
 			}

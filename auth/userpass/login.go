@@ -40,7 +40,12 @@ func (e *engine) login(ctx context.Context, req *secrets.Request, d *endpoint.Da
 	if u != nil {
 		hash = u.PasswordHash
 	}
+	release, err := secrets.AcquireCPU(ctx) // bcrypt: the node's CPU pool (issue 11)
+	if err != nil {
+		return nil, err
+	}
 	cmpErr := e.compare(hash, []byte(password))
+	release()
 	if cmpErr != nil && u != nil && !errors.Is(cmpErr, bcrypt.ErrMismatchedHashAndPassword) {
 		e.log.Warn("stored password hash is unusable", "user", name, "error", cmpErr)
 	}

@@ -57,7 +57,7 @@ func (e *engine) userWrite(ctx context.Context, req *secrets.Request, d *endpoin
 		return nil, err
 	}
 	// Hash before taking the lock: bcrypt is slow on purpose.
-	hash, hashSet, err := e.passwordFromRequest(d)
+	hash, hashSet, err := e.passwordFromRequest(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (e *engine) userPassword(ctx context.Context, req *secrets.Request, d *endp
 	if err != nil {
 		return nil, err
 	}
-	hash, hashSet, err := e.passwordFromRequest(d)
+	hash, hashSet, err := e.passwordFromRequest(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (e *engine) updateUser(ctx context.Context, req *secrets.Request, name stri
 // passwordFromRequest returns the bcrypt hash for the request's password
 // (hashed here) or password_hash (validated); set is false when neither
 // is given.
-func (e *engine) passwordFromRequest(d *endpoint.Data) (hash []byte, set bool, err error) {
+func (e *engine) passwordFromRequest(ctx context.Context, d *endpoint.Data) (hash []byte, set bool, err error) {
 	pw, pwSet := d.String("password"), d.Has("password")
 	ph, phSet := d.String("password_hash"), d.Has("password_hash")
 	switch {
@@ -183,7 +183,12 @@ func (e *engine) passwordFromRequest(d *endpoint.Data) (hash []byte, set bool, e
 		if len(pw) > maxPasswordBytes {
 			return nil, false, invalidf("password is longer than %d bytes", maxPasswordBytes)
 		}
+		release, err := secrets.AcquireCPU(ctx) // bcrypt: the node's CPU pool (issue 11)
+		if err != nil {
+			return nil, false, err
+		}
 		h, err := bcrypt.GenerateFromPassword([]byte(pw), e.cost)
+		release()
 		if err != nil {
 			return nil, false, fmt.Errorf("userpass: hash password: %w", err)
 		}

@@ -60,6 +60,7 @@ func newHTTPTransport(conns int, insecure bool) *http.Transport {
 // response only when a version is wanted.
 type rawClient struct {
 	hc    *http.Client
+	addr  string // http://127.0.0.1:8200
 	base  string // http://127.0.0.1:8200/v1/<mount>/data/
 	token string
 	value []byte // JSON string literal of the value, quotes included
@@ -69,6 +70,7 @@ func newRawClient(addr, mount, token string, value string, tr *http.Transport, t
 	lit, _ := json.Marshal(value) // a string always marshals
 	return &rawClient{
 		hc:    &http.Client{Transport: tr, Timeout: timeout},
+		addr:  addr,
 		base:  addr + "/v1/" + mount + "/data/",
 		token: token,
 		value: lit,

@@ -9,6 +9,12 @@
 // -failover it measures how long writes stay unavailable after the active
 // node of a spawned cluster is killed with SIGKILL.
 //
+// With -op login it drives userpass logins (bcrypt: the CPU-heavy storm of
+// issue 11); -canary writes one KV value every 200 ms through the active
+// node and watches every node's sys/leader for leader changes;
+// -no-admission spawns nodes without the CPU pool and request limiter, for
+// comparison.
+//
 // It refuses non-loopback targets: it is a tool for measuring a build on
 // the machine it runs on, not for load-testing someone else's server.
 //

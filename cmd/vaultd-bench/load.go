@@ -30,6 +30,10 @@ type load struct {
 	readRatio float64  // fraction of reads in mixed mode
 	warmup    time.Duration
 	duration  time.Duration
+	// honorRetryAfter: after a 429/503 with Retry-After a login worker
+	// waits that long (with jitter) before its next request, as a
+	// well-behaved client does.
+	honorRetryAfter bool
 }
 
 func keyNames(prefix string, n int) []string {
@@ -101,6 +105,25 @@ func (l *load) worker(ctx context.Context, w int, rec *recorder, from, until tim
 	}
 	if l.mode == modeCAS {
 		l.casWorker(ctx, w, c, record)
+		return
+	}
+	if l.mode == modeLogin {
+		rc, ok := c.(*rawClient)
+		if !ok {
+			return // parseFlags refuses -op login with -client api
+		}
+		for ctx.Err() == nil {
+			t0 := time.Now()
+			st, ra, err := rc.login(ctx)
+			record(opLogin, t0, st, err)
+			if l.honorRetryAfter && ra > 0 {
+				wait := ra/2 + time.Duration(rng.Int64N(int64(ra))) // 0.5–1.5 × Retry-After
+				select {
+				case <-ctx.Done():
+				case <-time.After(wait):
+				}
+			}
+		}
 		return
 	}
 	for ctx.Err() == nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -42,6 +43,9 @@ type options struct {
 	spawn      spawnOptions
 	failover   bool
 	targets    string
+	canary     bool
+	honorRA    bool
+	canaryIvl  time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -54,7 +58,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.workers, "workers", 10, "concurrent workers (one request in flight each)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before the measured window")
-	fs.StringVar(&o.op, "op", modeWrite, "operation: write, read, mixed, cas")
+	fs.StringVar(&o.op, "op", modeWrite, "operation: write, read, mixed, cas, login (userpass logins: bcrypt, CPU-heavy)")
+	fs.BoolVar(&o.canary, "canary", false, "write one KV value every -canary-interval through the active node and watch sys/leader on every target for leader changes")
+	fs.BoolVar(&o.honorRA, "honor-retry-after", false, "with -op login: a worker refused with 429/503 waits Retry-After (±50%) before its next login, like a well-behaved client")
+	fs.DurationVar(&o.canaryIvl, "canary-interval", 200*time.Millisecond, "interval of the -canary writes")
+	fs.BoolVar(&o.spawn.noAdmission, "no-admission", false, "with -spawn: disable the CPU pool and the request limiter of the spawned nodes (for comparison)")
 	fs.IntVar(&o.valueSize, "value-size", 256, "bytes of the stored value")
 	fs.IntVar(&o.keys, "keys", 1000, "distinct keys (written once before the run)")
 	fs.StringVar(&o.mount, "mount", "secret", "KV v2 mount path")
@@ -106,9 +114,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("%w: -failover needs -spawn 3 (or more)", ErrUsage)
 	}
 	switch o.op {
-	case modeWrite, modeRead, modeMixed, modeCAS:
+	case modeWrite, modeRead, modeMixed, modeCAS, modeLogin:
 	default:
-		return nil, fmt.Errorf("%w: -op must be write, read, mixed or cas", ErrUsage)
+		return nil, fmt.Errorf("%w: -op must be write, read, mixed, cas or login", ErrUsage)
+	}
+	if o.op == modeLogin && o.client != "http" {
+		return nil, fmt.Errorf("%w: -op login needs -client http", ErrUsage)
+	}
+	if o.canary && o.canaryIvl <= 0 {
+		return nil, fmt.Errorf("%w: -canary-interval must be > 0", ErrUsage)
+	}
+	if o.failover && o.canary {
+		return nil, fmt.Errorf("%w: -canary and -failover exclude each other", ErrUsage)
 	}
 	o.mount = strings.Trim(o.mount, "/")
 	o.prefix = strings.Trim(o.prefix, "/")
@@ -160,6 +177,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var allAddrs []string // every node, for -canary's leader watch
 	rep := &Report{Client: o.client, Op: o.op, Workers: o.workers, ValueSize: o.valueSize, Keys: o.keys, Duration: Millis(o.duration)}
 	if o.spawn.n > 0 {
 		c, err := spawn(ctx, o.spawn)
@@ -168,6 +186,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer c.Close()
 		o.addrs, o.token, rep.Spawned = c.addrs(), c.token, c.desc
+		allAddrs = c.addrs()
 		if o.failover {
 			return runFailover(ctx, o, c, rep, stdout)
 		}
@@ -204,8 +223,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		l.clients = append(l.clients, kc)
 	}
-	if err := l.prepare(ctx); err != nil {
+	setupHC := &http.Client{Transport: tr, Timeout: o.timeout}
+	if o.op == modeLogin {
+		if err := setupLogin(ctx, setupHC, o.addrs[0], o.token); err != nil {
+			return err
+		}
+	} else if err := l.prepare(ctx); err != nil {
 		return err
+	}
+	rep.NoAdmission = o.spawn.noAdmission
+	l.honorRetryAfter = o.honorRA
+	var cn *canary
+	if o.canary {
+		if allAddrs == nil {
+			allAddrs = o.addrs
+		}
+		act, err := findActive(ctx, setupHC, allAddrs)
+		if err != nil {
+			return err
+		}
+		cn = &canary{target: act, nodes: allAddrs, mount: o.mount, token: o.token, interval: o.canaryIvl, timeout: o.timeout}
 	}
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
@@ -221,7 +258,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep.LoadBefore = loadavg()
 	idx0, idxOK := appliedIndex(ctx, tr, o.addrs[0])
 	cpu0 := selfCPU()
+	var canaryRes chan *Canary
+	cctx, stopCanary := context.WithCancel(ctx)
+	if cn != nil {
+		canaryRes = make(chan *Canary, 1)
+		go func() { canaryRes <- cn.run(cctx) }()
+	}
 	recs, elapsed := l.run(ctx)
+	stopCanary()
+	if canaryRes != nil {
+		rep.Canary = <-canaryRes
+	}
 	cpu1 := selfCPU()
 	idx1, idxOK1 := appliedIndex(ctx, tr, o.addrs[0])
 	rep.LoadAfter = loadavg()

@@ -109,7 +109,9 @@ type spawnOptions struct {
 	logLevel  string
 	keep      bool
 	perfMulti int
-	stderr    io.Writer
+	// noAdmission disables the CPU pool and the request limiter.
+	noAdmission bool
+	stderr      io.Writer
 }
 
 func freePort() (int, error) {
@@ -306,6 +308,9 @@ cluster_addr  = "https://127.0.0.1:%d"
 disable_mlock = true
 log_level     = %q
 `, filepath.Join(ndir, "raft"), id, perf, join.String(), p.api, p.cluster, p.api, p.cluster, o.logLevel)
+		if o.noAdmission {
+			cfg += "request_limiter {\n  disable = true\n}\ncpu_pool {\n  disable = true\n}\n"
+		}
 		path := filepath.Join(ndir, "vaultd.hcl")
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 			return fmt.Errorf("%w: %v", ErrSpawn, err)

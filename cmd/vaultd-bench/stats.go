@@ -19,6 +19,7 @@ const (
 	opWrite opKind = iota
 	opRead
 	opCAS
+	opLogin
 	numOps
 )
 
@@ -30,6 +31,8 @@ func (k opKind) String() string {
 		return "read"
 	case opCAS:
 		return "cas"
+	case opLogin:
+		return "login"
 	}
 	return "op" + strconv.Itoa(int(k))
 }
@@ -102,6 +105,9 @@ func statusName(code int) string {
 	if code == statusTransport {
 		return "transport"
 	}
+	if code >= statusNoRetryAfter {
+		return strconv.Itoa(code-statusNoRetryAfter) + "-no-retry-after"
+	}
 	return strconv.Itoa(code)
 }
 
@@ -172,6 +178,10 @@ type Report struct {
 	Results    []OpResult `json:"results"`
 	TotalOps   float64    `json:"total_ops_per_sec"`
 	Failover   *Failover  `json:"failover,omitempty"`
+	Canary     *Canary    `json:"canary,omitempty"`
+	// NoAdmission: the spawned nodes ran without the CPU pool and the
+	// request limiter (-no-admission), for comparison.
+	NoAdmission bool `json:"no_admission,omitempty"`
 	// RaftEntries is the growth of the first target's raft applied index
 	// over warmup and run; RaftEntriesPerOp divides it by the requests
 	// extrapolated to warmup+run. It is approximate: about 1 for a KV
@@ -222,6 +232,19 @@ func (r *Report) writeTable(w io.Writer) error {
 	}
 	if r.RaftEntries > 0 {
 		fmt.Fprintf(w, "raft entries applied: %d (~%.2f per request)\n", r.RaftEntries, r.RaftEntriesPerOp)
+	}
+	if c := r.Canary; c != nil {
+		fmt.Fprintf(w, "canary: %d writes to %s, %d failed; p50 %s p99 %s max %s; leader changes %d (sys/leader poll errors %d)\n",
+			c.Writes, c.Target, c.Failures, c.P50, c.P99, c.Max, c.LeaderChanges, c.LeaderPollErrors)
+		if len(c.ByStatus) > 0 {
+			fmt.Fprintf(w, "  canary failures by status: %s\n", formatCounts(c.ByStatus))
+		}
+		if len(c.HALeaderChanges) == 2 {
+			fmt.Fprintf(w, "  sys/ha-status leader_changes: %d before, %d after\n", c.HALeaderChanges[0], c.HALeaderChanges[1])
+		}
+	}
+	if r.NoAdmission {
+		fmt.Fprintln(w, "admission control: OFF (cpu_pool and request_limiter disabled)")
 	}
 	if f := r.Failover; f != nil {
 		fmt.Fprintf(w, "failover: SIGKILL to active %s (pid %d), new active %s\n", f.Killed, f.KilledPID, f.NewActive)

@@ -45,7 +45,7 @@ func (e *engine) caKey(ctx context.Context, s storage.Backend, d *fieldData, typ
 	if err := d.err(); err != nil {
 		return nil, nil, err
 	}
-	sg, err := generateKey(e.rand, kt, bits)
+	sg, err := generateKey(ctx, e.rand, kt, bits)
 	return sg, nil, err
 }
 

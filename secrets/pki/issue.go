@@ -319,7 +319,12 @@ func (e *engine) signLeaf(ctx context.Context, req *secrets.Request, d *fieldDat
 	if err := e.applyURLs(ctx, req.Storage, iss, tmpl); err != nil {
 		return nil, err
 	}
+	release, err := secrets.AcquireCPU(ctx) // RSA signing: the node's CPU pool (issue 11)
+	if err != nil {
+		return nil, err
+	}
 	der, err := x509.CreateCertificate(e.rand, tmpl, ca, in.pub, signer)
+	release()
 	if err != nil {
 		return nil, invalidf("unable to create the certificate: %v", err)
 	}
@@ -403,7 +408,7 @@ func (e *engine) issue(ctx context.Context, req *secrets.Request, d *fieldData) 
 		return nil, err
 	}
 	_ = d.str("private_key_format", "")
-	key, err := generateKey(e.rand, r.KeyType, r.KeyBits)
+	key, err := generateKey(ctx, e.rand, r.KeyType, r.KeyBits)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -11,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/vaultd/vaultd/secrets"
 )
 
 // Key types, as Vault names them.
@@ -60,8 +63,15 @@ func curveFor(bits int) elliptic.Curve {
 	}
 }
 
-// generateKey makes a private key of a normalized type and size.
-func generateKey(rnd io.Reader, typ string, bits int) (crypto.Signer, error) {
+// generateKey makes a private key of a normalized type and size, in a
+// slot of the node's CPU pool (RSA key generation costs up to seconds of
+// CPU; issue 11).
+func generateKey(ctx context.Context, rnd io.Reader, typ string, bits int) (crypto.Signer, error) {
+	release, err := secrets.AcquireCPU(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	switch typ {
 	case keyRSA:
 		return rsa.GenerateKey(rnd, bits)

@@ -36,8 +36,8 @@ func (e *engine) routeTable() []route {
 		return route{pattern: strings.Split(pattern, "/"), ops: ops}
 	}
 	keys := mk("keys/{name}", map[secrets.Operation]handler{
-		secrets.OpRead: e.keyRead, secrets.OpUpdate: e.keyCreate,
-		secrets.OpCreate: e.keyCreate, secrets.OpDelete: e.keyDelete,
+		secrets.OpRead: e.keyRead, secrets.OpUpdate: cpuHeavy(e.keyCreate),
+		secrets.OpCreate: cpuHeavy(e.keyCreate), secrets.OpDelete: e.keyDelete,
 	})
 	keys.upsert = true
 	enc := mk("encrypt/{name}", map[secrets.Operation]handler{
@@ -49,12 +49,12 @@ func (e *engine) routeTable() []route {
 		mk("keys/", map[secrets.Operation]handler{secrets.OpList: e.keyList}),
 		keys,
 		mk("keys/{name}/config", upd(e.keyConfig)),
-		mk("keys/{name}/rotate", upd(e.keyRotate)),
+		mk("keys/{name}/rotate", upd(cpuHeavy(e.keyRotate))),
 		enc,
 		mk("decrypt/{name}", upd(e.decrypt)),
 		mk("rewrap/{name}", upd(e.rewrap)),
 		mk("datakey/{kind}/{name}", upd(e.datakey)),
-		mk("sign/{name}/{a?}", upd(e.sign)),
+		mk("sign/{name}/{a?}", upd(cpuHeavy(e.sign))),
 		mk("verify/{name}/{a?}", upd(e.verify)),
 		mk("hmac/{name}/{a?}", upd(e.hmac)),
 		mk("random/{a?}/{b?}", upd(e.random)),
@@ -148,4 +148,18 @@ func (r *route) handler(op secrets.Operation) handler {
 		return r.ops[secrets.OpUpdate]
 	}
 	return nil
+}
+
+// cpuHeavy runs h in a slot of the node's CPU pool (secrets.AcquireCPU):
+// key generation and signing can cost milliseconds of CPU each (RSA), and
+// a storm of them must not starve raft (issue 11).
+func cpuHeavy(h handler) handler {
+	return func(ctx context.Context, req *secrets.Request, p params) (*secrets.Response, error) {
+		release, err := secrets.AcquireCPU(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		return h(ctx, req, p)
+	}
 }

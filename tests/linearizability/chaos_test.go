@@ -193,7 +193,11 @@ func nemesis(ctx context.Context, pc *procCluster, rng *rand.Rand, onlyStop bool
 	}
 	for sleep(time.Duration(800+rng.IntN(1200)) * time.Millisecond) {
 		act := pc.waitActive(30 * time.Second)
-		kind := rng.IntN(2)
+		kinds := 2
+		if pc.net != nil {
+			kinds = 4 // partitions weigh double: they are the newest fault
+		}
+		kind := rng.IntN(kinds)
 		if onlyStop {
 			kind = 1
 		}
@@ -214,9 +218,87 @@ func nemesis(ctx context.Context, pc *procCluster, rng *rand.Rand, onlyStop bool
 			act.signal(syscall.SIGSTOP)
 			time.Sleep(d) // not cut short: a frozen node must be resumed
 			act.signal(syscall.SIGCONT)
+		default:
+			partition(pc, act, rng, logf)
 		}
 		pc.waitActive(30 * time.Second)
 	}
+}
+
+// partition cuts the cluster in one of several seeded ways, holds it past
+// the election timeout and heals it: the active alone, a standby alone, a
+// minority/majority split, a bridge (one node sees both halves, which
+// cannot reach each other) or a flapping link to the active.
+func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...any)) {
+	ips := make([]string, len(pc.nodes))
+	for i, nd := range pc.nodes {
+		ips[i] = nd.ip
+	}
+	perm := rng.Perm(len(ips))
+	hold := time.Duration(1500+rng.IntN(1500)) * time.Millisecond
+	var err error
+	switch rng.IntN(5) {
+	case 0:
+		logf("nemesis: isolate the active %s for %s", act.id, hold)
+		err = pc.net.Isolate(act.ip, ips...)
+	case 1:
+		var sb *node
+		for _, i := range perm {
+			if pc.nodes[i] != act {
+				sb = pc.nodes[i]
+				break
+			}
+		}
+		logf("nemesis: isolate standby %s for %s", sb.id, hold)
+		err = pc.net.Isolate(sb.ip, ips...)
+	case 2:
+		k := (len(ips) - 1) / 2 // the minority
+		var minority, majority []string
+		for j, i := range perm {
+			if j < k || (k == 0 && j == 0) {
+				minority = append(minority, ips[i])
+			} else {
+				majority = append(majority, ips[i])
+			}
+		}
+		logf("nemesis: split %v | %v for %s", minority, majority, hold)
+		err = pc.net.Partition(minority, majority)
+	case 3:
+		br := ips[perm[0]]
+		var a, b []string
+		for j, i := range perm[1:] {
+			if j%2 == 0 {
+				a = append(a, ips[i])
+			} else {
+				b = append(b, ips[i])
+			}
+		}
+		logf("nemesis: bridge %s between %v and %v for %s", br, a, b, hold)
+		err = pc.net.Partition(append(a, br), append(b, br))
+	default:
+		peer := pc.nodes[perm[0]]
+		if peer == act {
+			peer = pc.nodes[perm[1]]
+		}
+		logf("nemesis: flap the link %s–%s for %s", act.id, peer.id, hold)
+		deadline := time.Now().Add(hold)
+		for time.Now().Before(deadline) && err == nil {
+			if err = pc.net.Cut(act.ip, peer.ip); err == nil {
+				time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
+				err = pc.net.Restore(act.ip, peer.ip)
+				time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
+			}
+		}
+		hold = 0
+	}
+	if err != nil {
+		pc.t.Errorf("nemesis: partition: %v", err)
+	}
+	time.Sleep(hold) // not cut short: a partition must be healed
+	if err := pc.net.Heal(); err != nil {
+		pc.t.Fatalf("nemesis: heal: %v", err)
+	}
+	logf("nemesis: healed")
 }
 
 // runChaos runs one seeded chaos round and returns the checker's verdict
@@ -402,7 +484,9 @@ func seed() uint64 {
 }
 
 // TestLinearizability_Nemesis is the seeded chaos run: -chaos.duration of
-// load (15 s by default) under kill -9 and SIGSTOP of the active node.
+// load (15 s by default) under kill -9 and SIGSTOP of the active node and,
+// where iptables works, network partitions (isolated active or standby,
+// minority/majority, bridge, flapping link).
 func TestLinearizability_Nemesis(t *testing.T) {
 	if buildTags != "" {
 		t.Skip("the chaosbug build is for TestCheckerCatchesBug")

@@ -11,12 +11,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/vaultd/vaultd/tests/internal/netfault"
 )
 
 var (
@@ -75,7 +78,8 @@ func (s *syncBuffer) String() string {
 type node struct {
 	idx     int
 	id      string
-	addr    string // http://127.0.0.1:port
+	ip      string // the node's own loopback address (127.0.77.1x on Linux)
+	addr    string // http://<ip>:port
 	config  string
 	log     *syncBuffer
 	mu      sync.Mutex
@@ -90,11 +94,25 @@ type procCluster struct {
 	nodes []*node
 	keys  []string
 	root  string
+	// net cuts links between the nodes' addresses (nil when iptables
+	// partitions are unavailable here; the nemesis then skips them).
+	net *netfault.Net
 }
 
-func freePort(t testing.TB) int {
+// nodeIP is node i's own loopback address. On Linux every node gets one
+// (127.0.77.11, .12, …; tests/faults uses .2x), so iptables rules on
+// address pairs cut raft and forwarding between two nodes: vaultd dials
+// its peers from its cluster listener's address.
+func nodeIP(i int) string {
+	if runtime.GOOS != "linux" {
+		return "127.0.0.1"
+	}
+	return fmt.Sprintf("127.0.77.%d", 11+i)
+}
+
+func freePort(t testing.TB, ip string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +127,17 @@ func newProcCluster(t testing.TB, n int) *procCluster {
 	type ports struct{ api, cl int }
 	ps := make([]ports, n)
 	for i := range ps {
-		ps[i] = ports{freePort(t), freePort(t)}
+		ps[i] = ports{freePort(t, nodeIP(i)), freePort(t, nodeIP(i))}
+	}
+	if nf, err := netfault.New(); err != nil {
+		t.Logf("network partitions disabled: %v", err)
+	} else {
+		pc.net = nf
+		t.Cleanup(func() {
+			if err := nf.Close(); err != nil {
+				t.Errorf("removing the iptables rules: %v", err)
+			}
+		})
 	}
 	for i := 0; i < n; i++ {
 		dir := filepath.Join(base, fmt.Sprintf("node%d", i+1))
@@ -120,7 +148,7 @@ func newProcCluster(t testing.TB, n int) *procCluster {
 		if i > 0 {
 			for j := range ps {
 				if j != i {
-					join += fmt.Sprintf("  retry_join {\n    leader_api_addr = \"http://127.0.0.1:%d\"\n  }\n", ps[j].api)
+					join += fmt.Sprintf("  retry_join {\n    leader_api_addr = \"http://%s:%d\"\n  }\n", nodeIP(j), ps[j].api)
 				}
 			}
 		}
@@ -130,21 +158,21 @@ storage "raft" {
   node_id = "node%d"
 %s}
 listener "tcp" {
-  address         = "127.0.0.1:%d"
-  cluster_address = "127.0.0.1:%d"
+  address         = "%[4]s:%[5]d"
+  cluster_address = "%[4]s:%[6]d"
   tls_disable     = true
 }
-api_addr      = "http://127.0.0.1:%d"
-cluster_addr  = "https://127.0.0.1:%d"
+api_addr      = "http://%[4]s:%[5]d"
+cluster_addr  = "https://%[4]s:%[6]d"
 disable_mlock = true
 log_level     = "info"
-`, filepath.Join(dir, "raft"), i+1, join, ps[i].api, ps[i].cl, ps[i].api, ps[i].cl)
+`, filepath.Join(dir, "raft"), i+1, join, nodeIP(i), ps[i].api, ps[i].cl)
 		p := filepath.Join(dir, "node.hcl")
 		if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		pc.nodes = append(pc.nodes, &node{idx: i, id: fmt.Sprintf("node%d", i+1),
-			addr: fmt.Sprintf("http://127.0.0.1:%d", ps[i].api), config: p, log: &syncBuffer{}})
+		pc.nodes = append(pc.nodes, &node{idx: i, id: fmt.Sprintf("node%d", i+1), ip: nodeIP(i),
+			addr: fmt.Sprintf("http://%s:%d", nodeIP(i), ps[i].api), config: p, log: &syncBuffer{}})
 	}
 	t.Cleanup(pc.killAll)
 	for _, nd := range pc.nodes {

@@ -28,7 +28,11 @@ const (
 	DefaultTLSMaxVersion            = "tls13"
 	DefaultMaxRequestDuration       = 90 * time.Second
 
-	DefaultPerformanceMultiplier = 1 // Vault uses 5; vaultd defaults to LAN-fast failover (docs/architecture.md)
+	// DefaultPerformanceMultiplier is 3 (Vault: 5): at 1, a login storm on
+	// a loaded 2-core host deposed the leader in 4 of 9 runs; at 3 in none
+	// (docs/benchmarks.md). Failover takes ≈ 1.5–3 s; set 1 for sub-second
+	// failover on a quiet LAN (docs/operations.md).
+	DefaultPerformanceMultiplier = 3
 	MaxPerformanceMultiplier     = 10
 	DefaultTrailingLogs          = 10000
 	DefaultSnapshotThreshold     = 8192
@@ -147,6 +151,12 @@ type Config struct {
 
 	ServiceRegistration *ServiceRegistration
 
+	// RequestLimiter is the request_limiter stanza (Vault 1.16); nil means
+	// the defaults (on).
+	RequestLimiter *RequestLimiter
+	// CPUPool is the cpu_pool stanza (vaultd); nil means the defaults (on).
+	CPUPool *CPUPool
+
 	// Telemetry is the telemetry stanza as parsed (strings, int64, float64,
 	// bool, []any, map[string]any). vaultd does not act on it.
 	Telemetry map[string]any
@@ -233,7 +243,28 @@ type Listener struct {
 	// UnauthenticatedMetricsAccess is telemetry { unauthenticated_metrics_access }.
 	UnauthenticatedMetricsAccess bool
 
+	// DisableRequestLimiter turns the request limiter off for this
+	// listener (Vault 1.16's disable_request_limiter).
+	DisableRequestLimiter bool
+
 	at loc
+}
+
+// RequestLimiter is the request_limiter stanza: the adaptive concurrency
+// limit of the HTTP request path (see package admission). Zero limits take
+// the defaults (32 and 4096).
+type RequestLimiter struct {
+	Disable            bool
+	MinLimit, MaxLimit int
+}
+
+// CPUPool is the cpu_pool stanza: the bounded pool CPU-heavy work (bcrypt,
+// RSA) runs in. Zero values take the defaults: Size = the cores
+// (GOMAXPROCS), Queue = 4·Size, MaxWait = 2s.
+type CPUPool struct {
+	Disable     bool
+	Size, Queue int
+	MaxWait     time.Duration
 }
 
 // ServiceRegistration is a service_registration "kubernetes" stanza. The

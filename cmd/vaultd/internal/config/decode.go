@@ -367,6 +367,66 @@ func (d *decoder) root(v *value) *Config {
 				d.telemetry(bodies[0]) // telemetry.go: validates and warns
 			}
 		},
+		"request_limiter": func(f *field) {
+			bodies := d.blocks(f, "request_limiter")
+			if c.RequestLimiter != nil || len(bodies) > 1 {
+				d.invalid(f.pos, "only one request_limiter stanza is allowed")
+				return
+			}
+			rl := &RequestLimiter{}
+			for _, b := range bodies {
+				d.walk(b, "request_limiter", handlers{
+					"disable": func(f *field) { rl.Disable, _ = d.boolean(f, "request_limiter") },
+					"min_limit": func(f *field) {
+						if n, ok := d.integer(f, "request_limiter", 0, 1<<20); ok {
+							rl.MinLimit = int(n)
+						}
+					},
+					"max_limit": func(f *field) {
+						if n, ok := d.integer(f, "request_limiter", 0, 1<<20); ok {
+							rl.MaxLimit = int(n)
+						}
+					},
+				}, ignoredKeys{})
+			}
+			if rl.MaxLimit > 0 && rl.MinLimit > rl.MaxLimit {
+				d.invalid(f.pos, "request_limiter: min_limit %d is above max_limit %d", rl.MinLimit, rl.MaxLimit)
+			}
+			c.RequestLimiter = rl
+		},
+		"cpu_pool": func(f *field) {
+			bodies := d.blocks(f, "cpu_pool")
+			if c.CPUPool != nil || len(bodies) > 1 {
+				d.invalid(f.pos, "only one cpu_pool stanza is allowed")
+				return
+			}
+			cp := &CPUPool{}
+			for _, b := range bodies {
+				d.walk(b, "cpu_pool", handlers{
+					"disable": func(f *field) { cp.Disable, _ = d.boolean(f, "cpu_pool") },
+					"size": func(f *field) {
+						if n, ok := d.integer(f, "cpu_pool", 0, 4096); ok {
+							cp.Size = int(n)
+						}
+					},
+					"queue": func(f *field) {
+						if n, ok := d.integer(f, "cpu_pool", 0, 1<<20); ok {
+							cp.Queue = int(n)
+						}
+					},
+					"max_wait": func(f *field) {
+						if t, ok := d.duration(f, "cpu_pool"); ok {
+							if t < 0 {
+								d.invalid(f.val.pos, "cpu_pool: max_wait must not be negative")
+								return
+							}
+							cp.MaxWait = t
+						}
+					},
+				}, ignoredKeys{})
+			}
+			c.CPUPool = cp
+		},
 		"api_addr":     str("api_addr", &c.APIAddr, func(s string) error { return checkURL(s, false) }),
 		"cluster_addr": str("cluster_addr", &c.ClusterAddr, func(s string) error { return checkURL(s, true) }),
 		"cluster_name": str("cluster_name", &c.ClusterName, nil),
@@ -553,7 +613,6 @@ var listenerIgnored = ignoredKeys{
 		"disable_unauthed_rekey_endpoints":         "",
 		"disable_unauthed_generate_root_endpoints": "",
 		"disable_replication_status_endpoints":     "",
-		"disable_request_limiter":                  "",
 		"chroot_namespace":                         "",
 		"agent_api":                                "",
 		"purpose":                                  "",
@@ -636,6 +695,7 @@ func (d *decoder) listener(b labelled) (Listener, bool) {
 		"tls_max_version":                    tlsVersion(&l.TLSMaxVersion),
 		"tls_require_and_verify_client_cert": boolean(&l.TLSRequireAndVerifyClientCert),
 		"tls_disable_client_certs":           boolean(&l.TLSDisableClientCerts),
+		"disable_request_limiter":            boolean(&l.DisableRequestLimiter),
 		"max_request_size": func(f *field) {
 			if n, ok := d.integer(f, where, math.MinInt64, math.MaxInt64); ok {
 				l.MaxRequestSize = n

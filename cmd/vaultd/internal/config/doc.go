@@ -10,7 +10,7 @@
 //	storage "raft" {            # or "inmem" (tests, -dev); anything else is an error
 //	  path                   = "/vault/data"
 //	  node_id                = "vault-0"     # may be empty: the server generates and persists one
-//	  performance_multiplier = 1             # 0 → 1 (Vault: 5), at most 10
+//	  performance_multiplier = 3             # 0 → 3 (Vault: 5), at most 10
 //	  trailing_logs          = 10000
 //	  snapshot_threshold     = 8192
 //	  snapshot_interval      = "120s"        # or seconds as a number
@@ -32,6 +32,18 @@
 //	  tls_client_ca_file = "/vault/tls/ca.pem"
 //	  tls_min_version    = "tls12"            # tls12 or tls13
 //	  max_request_size   = 33554432           # 0 → 32 MiB, < 0 → no limit
+//	  disable_request_limiter = false         # Vault 1.16
+//	}
+//	request_limiter {           # Vault 1.16; on by default (docs/operations.md)
+//	  disable   = false
+//	  min_limit = 32                          # vaultd: bounds of the adaptive limit
+//	  max_limit = 4096
+//	}
+//	cpu_pool {                  # vaultd: bcrypt/RSA work; on by default
+//	  disable  = false
+//	  size     = 0                            # 0 → GOMAXPROCS
+//	  queue    = 0                            # 0 → 64 × size
+//	  max_wait = "2s"
 //	}
 //	api_addr          = "https://vault-0.vault-internal:8200"
 //	cluster_addr      = "https://vault-0.vault-internal:8201"

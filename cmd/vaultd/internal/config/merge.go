@@ -30,6 +30,12 @@ func (c *Config) Merge(other *Config) *Config {
 	if o.Telemetry != nil {
 		res.Telemetry = o.Telemetry
 	}
+	if o.RequestLimiter != nil {
+		res.RequestLimiter = o.RequestLimiter
+	}
+	if o.CPUPool != nil {
+		res.CPUPool = o.CPUPool
+	}
 	res.Warnings = append(res.Warnings, o.Warnings...)
 
 	// set reports whether other sets key, and records where it did.
@@ -98,6 +104,14 @@ func (c *Config) clone() *Config {
 	}
 	if c.Telemetry != nil {
 		res.Telemetry = deepCopy(c.Telemetry).(map[string]any)
+	}
+	if c.RequestLimiter != nil {
+		rl := *c.RequestLimiter
+		res.RequestLimiter = &rl
+	}
+	if c.CPUPool != nil {
+		cp := *c.CPUPool
+		res.CPUPool = &cp
 	}
 	res.Warnings = slices.Clone(c.Warnings)
 	res.origin = maps.Clone(c.origin)

@@ -51,7 +51,7 @@ func raft(path, nodeID string, mod func(*config.Storage)) *config.Storage {
 		Type:                  config.StorageRaft,
 		Path:                  path,
 		NodeID:                nodeID,
-		PerformanceMultiplier: 1,
+		PerformanceMultiplier: config.DefaultPerformanceMultiplier,
 		TrailingLogs:          10000,
 		SnapshotThreshold:     8192,
 		SnapshotInterval:      120 * time.Second,

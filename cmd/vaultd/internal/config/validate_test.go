@@ -190,7 +190,7 @@ func TestApplyDefaults(t *testing.T) {
 		{"log_format", c.LogFormat, "standard"},
 		{"default_lease_ttl", c.DefaultLeaseTTL, 768 * time.Hour},
 		{"max_lease_ttl", c.MaxLeaseTTL, 768 * time.Hour},
-		{"performance_multiplier", s.PerformanceMultiplier, 1},
+		{"performance_multiplier", s.PerformanceMultiplier, 3},
 		{"trailing_logs", s.TrailingLogs, uint64(10000)},
 		{"snapshot_threshold", s.SnapshotThreshold, uint64(8192)},
 		{"snapshot_interval", s.SnapshotInterval, 120 * time.Second},

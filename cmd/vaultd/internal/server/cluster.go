@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/vaultd/vaultd/core/clusterops"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"github.com/vaultd/vaultd/api/forward"
 	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/core"
+	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/raftstore"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/telemetry"
@@ -33,8 +33,28 @@ func (n *Node) openClusterPort(bind, advertise string) (*clusterport.Port, error
 	if advertise == "" {
 		advertise = ln.Addr().String()
 	}
-	n.Port = clusterport.New(clusterport.Config{Listener: ln, Advertise: advertise, Logger: n.log})
+	n.dialSrc = sourceIP(bind)
+	if n.dialSrc != nil {
+		n.log.Info("cluster connections leave from the cluster listener's address", "source_ip", n.dialSrc.String())
+	}
+	n.Port = clusterport.New(clusterport.Config{Listener: ln, Advertise: advertise, Logger: n.log, LocalIP: n.dialSrc})
 	return n.Port, nil
+}
+
+// sourceIP is the address a node dials its peers from: the cluster
+// listener's IP when it is bound to one address (a multi-homed host, or
+// one loopback address per node in the fault tests), nil when it listens
+// on all addresses (the kernel then picks by route).
+func sourceIP(bind string) net.IP {
+	host, _, err := net.SplitHostPort(bind)
+	if err != nil {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() {
+		return nil
+	}
+	return ip
 }
 
 // clusterTLS is core.Config.ClusterTLS (nil without a cluster port).
@@ -178,7 +198,7 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request, c *core.Core) 
 		writeErr(w, http.StatusBadRequest, "leader_api_addr is required")
 		return
 	}
-	l, err := newJoinLeader(in.LeaderAPIAddr, joinTLS{CACert: []byte(in.LeaderCACert), ClientCert: []byte(in.LeaderClientCert), ClientKey: []byte(in.LeaderClientKey), ServerName: in.LeaderTLSServerName})
+	l, err := newJoinLeader(in.LeaderAPIAddr, joinTLS{CACert: []byte(in.LeaderCACert), ClientCert: []byte(in.LeaderClientCert), ClientKey: []byte(in.LeaderClientKey), ServerName: in.LeaderTLSServerName}, n.dialSrc)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err.Error())
 		return

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -34,7 +35,7 @@ type joinTLS struct {
 	ServerName                    string
 }
 
-func newJoinLeader(addr string, t joinTLS) (*joinLeader, error) {
+func newJoinLeader(addr string, t joinTLS, src net.IP) (*joinLeader, error) {
 	addr = strings.TrimSuffix(strings.TrimSpace(addr), "/")
 	if !strings.HasPrefix(addr, "http://") && !strings.HasPrefix(addr, "https://") {
 		return nil, fmt.Errorf("leader_api_addr %q must start with http:// or https://", addr)
@@ -57,6 +58,7 @@ func newJoinLeader(addr string, t joinTLS) (*joinLeader, error) {
 	return &joinLeader{addr: addr, client: &http.Client{
 		Timeout: 15 * time.Second,
 		Transport: &http.Transport{
+			DialContext:           dialerFrom(src).DialContext,
 			TLSClientConfig:       tc,
 			TLSHandshakeTimeout:   5 * time.Second,
 			ResponseHeaderTimeout: 15 * time.Second,
@@ -142,7 +144,16 @@ func (j *joinLeader) Answer(ctx context.Context, a core.JoinAnswer) (*core.JoinA
 }
 
 // retryJoinLeaders turns the retry_join blocks into leader candidates.
-func retryJoinLeaders(blocks []config.RetryJoin, log *slog.Logger) []*joinLeader {
+// dialerFrom dials from src (nil: any address).
+func dialerFrom(src net.IP) *net.Dialer {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if src != nil {
+		d.LocalAddr = &net.TCPAddr{IP: src}
+	}
+	return d
+}
+
+func retryJoinLeaders(blocks []config.RetryJoin, src net.IP, log *slog.Logger) []*joinLeader {
 	var out []*joinLeader
 	for _, b := range blocks {
 		if b.LeaderAPIAddr == "" {
@@ -164,7 +175,7 @@ func retryJoinLeaders(blocks []config.RetryJoin, log *slog.Logger) []*joinLeader
 			}
 			*f.dst = v
 		}
-		l, err := newJoinLeader(b.LeaderAPIAddr, t)
+		l, err := newJoinLeader(b.LeaderAPIAddr, t, src)
 		if err != nil {
 			log.Error("retry_join entry ignored", "error", err)
 			continue

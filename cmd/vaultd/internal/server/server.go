@@ -27,11 +27,11 @@ import (
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/auth/approle"
 	"github.com/vaultd/vaultd/auth/userpass"
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
-	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
 	"github.com/vaultd/vaultd/secrets/kv"
@@ -180,8 +180,11 @@ type Node struct {
 	Port *clusterport.Port
 	// Telemetry is the node's metrics registry (metrics.go).
 	Telemetry *telemetry.Registry
-	runCtx  context.Context
-	dataDir string
+	runCtx    context.Context
+	dataDir   string
+	// dialSrc is the source address of outgoing cluster connections and
+	// join requests (cluster.go sourceIP); nil: any.
+	dialSrc net.IP
 	log     *slog.Logger
 
 	cancel  context.CancelFunc
@@ -314,17 +317,25 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 
 	fwd := n.forwarder(c, requests)                 // cluster.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
+	cpu, limiter := admissionFromConfig(cfg, log)   // admission.go
 	var uiHandler http.Handler
 	if cfg.UI {
 		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
 	}
 	for i, l := range cfg.Listeners {
-		h := api.New(api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
+		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
 			Forward: forwardWrap(fwd), Extra: append(n.clusterRoutes(c, fwd), n.healthRoutes(c)...), // health.go
-			UI: uiHandler, CORSOrigins: origins.Origins,
-			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess}, c).Handler()
+			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
+			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess} // metrics.go
+		if l.DisableRequestLimiter {
+			acfg.Limiter = nil
+		}
+		as := api.New(acfg, c)
+		h := as.Handler()
 		if i == 0 && n.Port != nil {
-			n.Port.SetForwardHandler(h) // forwarded requests run the same handler chain
+			// Forwarded requests run the same handler chain, without the
+			// request limiter: the cluster port is never limited.
+			n.Port.SetForwardHandler(as.ClusterHandler())
 		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 		ln := lns[i]
@@ -347,7 +358,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	if n.Store != nil {
 		n.wg.Add(2)
 		go func() { defer n.wg.Done(); n.peersLoop(rctx) }()
-		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, log)) }()
+		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log)) }()
 	}
 	ok = true
 	return n, nil
