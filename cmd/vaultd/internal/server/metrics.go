@@ -7,9 +7,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vaultd/vaultd/admission"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/raftstore"
+	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/telemetry"
 )
 
@@ -183,4 +185,21 @@ func (rc *raftStateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(rc.peers, prometheus.GaugeValue, float64(voters), "voter")
 	ch <- prometheus.MustNewConstMetric(rc.peers, prometheus.GaugeValue, float64(nonvoters), "nonvoter")
+}
+
+// registerAdmissionMetrics reads the request limiter and the CPU pool
+// (admission control) at scrape time; either may be disabled (nil).
+func registerAdmissionMetrics(r *telemetry.Registry, gate secrets.CPUGate, lim *admission.Limiter) {
+	if lim != nil {
+		r.NewGaugeFunc("vault.admission.limiter.limit", "The request limiter's current concurrency limit (adaptive)", func() float64 { return float64(lim.Stats().Limit) })
+		r.NewGaugeFunc("vault.admission.limiter.in_flight", "Requests holding a request-limiter slot", func() float64 { return float64(lim.Stats().InFlight) })
+		r.NewCounterFunc("vault.admission.limiter.admitted", "Requests the request limiter admitted", func() float64 { return float64(lim.Stats().Admitted) })
+		r.NewCounterFunc("vault.admission.limiter.rejected", "Requests the request limiter rejected (503 with Retry-After)", func() float64 { return float64(lim.Stats().Rejected) })
+	}
+	if p, ok := gate.(*admission.Pool); ok && p != nil {
+		r.NewGaugeFunc("vault.admission.cpu_pool.in_use", "CPU pool slots in use (bcrypt, RSA and other CPU-heavy work)", func() float64 { return float64(p.Stats().InUse) })
+		r.NewGaugeFunc("vault.admission.cpu_pool.queued", "Requests waiting for a CPU pool slot", func() float64 { return float64(p.Stats().Waiting) })
+		r.NewCounterFunc("vault.admission.cpu_pool.admitted", "Requests the CPU pool admitted", func() float64 { return float64(p.Stats().Admitted) })
+		r.NewCounterFunc("vault.admission.cpu_pool.rejected", "Requests the CPU pool rejected (queue full or waited too long: 429/503 with Retry-After)", func() float64 { return float64(p.Stats().Rejected) })
+	}
 }

@@ -318,6 +318,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	fwd := n.forwarder(c, requests)                 // cluster.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
 	cpu, limiter := admissionFromConfig(cfg, log)   // admission.go
+	registerAdmissionMetrics(n.Telemetry, cpu, limiter)
 	var uiHandler http.Handler
 	if cfg.UI {
 		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
