@@ -55,7 +55,10 @@
 //	max_lease_ttl     = "768h"
 //	cluster_name      = "vaultd"
 //	service_registration "kubernetes" { namespace = "vault"  pod_name = "vault-0" }
-//	telemetry { ... }                         # parsed and kept, not used
+//	telemetry {                               # Config.TelemetrySettings; docs/observability.md
+//	  prometheus_retention_time = "24h"         # 0 disables ?format=prometheus
+//	  enable_hostname_label     = false
+//	}
 //
 // Every key or stanza vaultd does not know (ha_storage, seal, audit, ...)
 // produces an entry in Config.Warnings naming the file and line; unknown
