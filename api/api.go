@@ -169,13 +169,23 @@ func (s *Server) Handler() http.Handler { return s.limit(s.e) }
 // ClusterHandler is the API without the request limiter: requests
 // forwarded over the cluster port were admitted by the standby's limiter
 // already, and the cluster port is never limited (issue 11).
-func (s *Server) ClusterHandler() http.Handler { return s.e }
+// It also marks requests as arriving over the cluster port (mutually
+// authenticated peers), the only ones whose forwarded request ID is
+// adopted.
+func (s *Server) ClusterHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.e.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), fromClusterKey, true)))
+	})
+}
 
 // ---- middleware ----
 
 type ctxKey int
 
-const requestIDKey ctxKey = 1
+const (
+	requestIDKey ctxKey = iota + 1
+	fromClusterKey
+)
 
 // RequestID returns the request ID set by the API middleware.
 func RequestID(ctx context.Context) string {
@@ -185,9 +195,17 @@ func RequestID(ctx context.Context) string {
 
 func (s *Server) requestMeta(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := uuid.NewString()
-		c.Response().Header().Set("Cache-Control", "no-store") // as Vault: init/unseal answers hold keys
 		r := c.Request()
+		id, forwardedBy := uuid.NewString(), ""
+		if fromCluster, _ := r.Context().Value(fromClusterKey).(bool); fromCluster {
+			// A standby forwarded it: keep its request ID (one ID per
+			// request across nodes) if it is a well-formed UUID.
+			if fid, err := uuid.Parse(r.Header.Get(forward.HeaderRequestID)); err == nil {
+				id = fid.String()
+			}
+			forwardedBy = r.Header.Get(forward.HeaderForwardedBy)
+		}
+		c.Response().Header().Set("Cache-Control", "no-store") // as Vault: init/unseal answers hold keys
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
 		start := time.Now()
 		if q := s.cfg.Requests; q != nil {
@@ -201,8 +219,12 @@ func (s *Server) requestMeta(next echo.HandlerFunc) echo.HandlerFunc {
 			q.ObserveRequest(routeClass(r.URL.Path), r.Method, c.Response().Status, time.Since(start))
 		}
 		// The path may name secrets but never holds values or tokens.
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", c.Response().Status,
-			"request_id", id, "duration", time.Since(start))
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", c.Response().Status,
+			"request_id", id, "duration", time.Since(start)}
+		if forwardedBy != "" {
+			attrs = append(attrs, "forwarded_by", forwardedBy)
+		}
+		s.log.Debug("request", attrs...)
 		return nil
 	}
 }

@@ -20,6 +20,10 @@ const (
 	HeaderForwardedBy = "X-Vaultd-Forwarded-By"
 	// HeaderNoForwarding asks a standby for a 307 redirect instead.
 	HeaderNoForwarding = "X-Vault-No-Request-Forwarding"
+	// HeaderRequestID carries the standby's request ID to the active node,
+	// which adopts it for requests that arrive over the cluster port, so
+	// one request has one ID in both nodes' logs and in the answer.
+	HeaderRequestID = "X-Vaultd-Request-Id"
 )
 
 // Active is what the forwarder needs from core (*core.Core satisfies it).
@@ -45,6 +49,9 @@ type Options struct {
 	// it took and whether forwarding itself failed (no active node known,
 	// or the active node unreachable): the forwarding metrics.
 	Observe func(d time.Duration, failed bool)
+	// RequestID, when set, returns the request ID of a request being
+	// forwarded (sent in HeaderRequestID).
+	RequestID func(ctx context.Context) string
 }
 
 // Forwarder forwards standby requests to the active node.
@@ -92,6 +99,12 @@ func New(a Active, dial DialFunc, localID string, log *slog.Logger, opts Options
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host
 			pr.Out.Header.Set(HeaderForwardedBy, f.localID)
+			pr.Out.Header.Del(HeaderRequestID) // never a client's
+			if f.opts.RequestID != nil {
+				if id := f.opts.RequestID(pr.In.Context()); id != "" {
+					pr.Out.Header.Set(HeaderRequestID, id)
+				}
+			}
 			// Rewrite drops inbound X-Forwarded-*; keep the client's address.
 			if xff := pr.In.Header.Values("X-Forwarded-For"); len(xff) > 0 {
 				pr.Out.Header["X-Forwarded-For"] = xff
@@ -143,6 +156,7 @@ func (f *Forwarder) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		target := &url.URL{Scheme: "http", Host: hostPort(clusterAddr)}
+		f.log.Debug("forwarding to the active node", "method", r.Method, "path", r.URL.Path, "request_id", f.requestID(r), "active_cluster_addr", clusterAddr)
 		failed := false
 		ctx = context.WithValue(r.Context(), ctxKey{}, target)
 		ctx = context.WithValue(ctx, failedKey{}, &failed)
@@ -152,6 +166,13 @@ func (f *Forwarder) Wrap(next http.Handler) http.Handler {
 }
 
 type failedKey struct{}
+
+func (f *Forwarder) requestID(r *http.Request) string {
+	if f.opts.RequestID == nil {
+		return ""
+	}
+	return f.opts.RequestID(r.Context())
+}
 
 func (f *Forwarder) observe(start time.Time, failed bool) {
 	if f.opts.Observe != nil {
@@ -166,7 +187,7 @@ func (f *Forwarder) proxyError(w http.ResponseWriter, r *http.Request, err error
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
 	}
-	f.log.Warn("forwarding to the active node failed", "path", r.URL.Path, "error", err)
+	f.log.Warn("forwarding to the active node failed", "path", r.URL.Path, "request_id", f.requestID(r), "error", err)
 	writeError(w, http.StatusServiceUnavailable, "error forwarding the request to the active node: the active node is unreachable; retry shortly")
 }
 

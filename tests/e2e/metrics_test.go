@@ -231,6 +231,34 @@ func TestMetrics_ClusterTrafficAndFailover(t *testing.T) {
 		t.Errorf("JSON metrics lack vault.core.handle_request samples or gauges/counters: %d gauges, %d counters", len(js.Gauges), len(js.Counters))
 	}
 
+	// One request, one ID: the standby's request ID is carried to the
+	// active node, which answers with it and logs it with the forwarder.
+	sec, err := sc.Logical().Read("kv/m1")
+	if err != nil || sec == nil || sec.RequestID == "" {
+		t.Fatalf("read through the standby: %v %+v", err, sec)
+	}
+	waitFor(t, 10*time.Second, "the request ID in both nodes' logs", func() bool {
+		act := nodes[a].p.Log.String()
+		return strings.Contains(nodes[standby].p.Log.String(), "request_id="+sec.RequestID) &&
+			strings.Contains(act, "request_id="+sec.RequestID+" ") &&
+			strings.Contains(act, "forwarded_by="+nodes[standby].id)
+	})
+	// A client cannot choose the ID: the header is honoured only over the
+	// cluster port.
+	req := rc.NewRequest(http.MethodGet, "/v1/kv/m1")
+	req.Headers.Set("X-Vaultd-Request-Id", "11111111-1111-1111-1111-111111111111")
+	resp, err := rc.RawRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		RequestID string `json:"request_id"`
+	}
+	if err := resp.DecodeJSON(&env); err != nil || env.RequestID == "" || env.RequestID == "11111111-1111-1111-1111-111111111111" {
+		t.Errorf("a client-chosen request ID was adopted (or none): %q %v", env.RequestID, err)
+	}
+	resp.Body.Close()
+
 	// Failover: kill the active node; the new active node's series say so.
 	oldTerm := before[standby].must(t, "standby", "vault_raft_term", nil)
 	oldChanges := make([]float64, len(nodes))

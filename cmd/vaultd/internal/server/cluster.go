@@ -104,7 +104,7 @@ func (n *Node) forwarder(c *core.Core, q *telemetry.Requests) *forward.Forwarder
 	if n.Port == nil {
 		return nil
 	}
-	return forward.New(c, n.Port.DialForward, c.NodeID(), n.log, forward.Options{Observe: q.ObserveForward})
+	return forward.New(c, n.Port.DialForward, c.NodeID(), n.log, forward.Options{Observe: q.ObserveForward, RequestID: api.RequestID})
 }
 
 func forwardWrap(f *forward.Forwarder) func(http.Handler) http.Handler {
