@@ -87,6 +87,10 @@ type Config struct {
 type Route struct {
 	Method, Path string
 	Handler      http.Handler
+	// Sudo, when set, requires a client token with the sudo capability on
+	// the route's path (without /v1/), checked by the active node; the
+	// route itself is still served by this node.
+	Sudo bool
 }
 
 // Server is the HTTP API of one node.
@@ -143,7 +147,17 @@ func New(cfg Config, c Core) *Server {
 		v1.GET("/sys/metrics", s.metrics) // metrics.go
 	}
 	for _, r := range cfg.Extra {
-		v1.Add(r.Method, r.Path, echo.WrapHandler(r.Handler))
+		h := echo.WrapHandler(r.Handler)
+		if r.Sudo {
+			aclPath, next := strings.TrimPrefix(r.Path, "/"), h
+			h = func(c echo.Context) error {
+				if ok, err := s.tokenAllows(c, aclPath, "sudo"); !ok { // metrics.go
+					return err
+				}
+				return next(c)
+			}
+		}
+		v1.Add(r.Method, r.Path, h)
 	}
 	var generic http.Handler = http.HandlerFunc(s.serveLogical)
 	if cfg.Forward != nil {

@@ -31,6 +31,8 @@ func routeClass(path string) string {
 		return "node"
 	case p == "sys/metrics":
 		return "metrics"
+	case p == "sys/monitor" || strings.HasPrefix(p, "sys/pprof/") || p == "sys/config/state/sanitized":
+		return "support" // vaultd debug: a monitor stream lasts minutes
 	case strings.HasPrefix(p, "sys/"):
 		return "sys"
 	case strings.HasPrefix(p, "auth/token/"):
@@ -57,7 +59,7 @@ func (s *Server) metrics(c echo.Context) error {
 		return writeErrors(c, http.StatusBadRequest, `unsupported format "`+format+`": use "prometheus" or leave it out for JSON`)
 	}
 	if !s.cfg.UnauthenticatedMetrics {
-		if ok, err := s.metricsAllowed(c); !ok {
+		if ok, err := s.tokenAllows(c, "sys/metrics", "read"); !ok {
 			return err
 		}
 	}
@@ -86,15 +88,20 @@ func (s *Server) metrics(c echo.Context) error {
 	return nil
 }
 
-// metricsAllowed checks the client token for read on sys/metrics. When
-// the answer is no, it has already written the error (403, or the 503 of
-// a sealed node or of a standby that cannot reach the active node).
-func (s *Server) metricsAllowed(c echo.Context) (bool, error) {
+// tokenAllows checks that the client token has capability want (or
+// root) on aclPath, for node-local endpoints that are never forwarded
+// (sys/metrics, and the support endpoints of `vaultd debug`). The check is
+// a sys/capabilities-self request through the normal pipeline, so a
+// standby asks the active node. When the answer is no, it has already
+// written the error (403, or the 503 of a sealed node or of a standby
+// that cannot reach the active node).
+func (s *Server) tokenAllows(c echo.Context, aclPath, want string) (bool, error) {
 	r := c.Request()
 	if Token(r) == "" {
 		return false, writeErrors(c, http.StatusForbidden, "permission denied")
 	}
-	body := []byte(`{"paths":["sys/metrics"]}`)
+	pb, _ := json.Marshal(map[string]any{"paths": []string{aclPath}})
+	body := pb
 	cr := httptest.NewRequestWithContext(r.Context(), http.MethodPost, "/v1/sys/capabilities-self", bytes.NewReader(body))
 	cr.RemoteAddr = r.RemoteAddr
 	cr.Host = r.Host
@@ -125,7 +132,7 @@ func (s *Server) metricsAllowed(c echo.Context) (bool, error) {
 		return false, nil
 	}
 	caps := out.Data.Capabilities
-	if slices.Contains(caps, "read") || slices.Contains(caps, "root") {
+	if slices.Contains(caps, want) || slices.Contains(caps, "root") {
 		return true, nil
 	}
 	return false, writeErrors(c, http.StatusForbidden, "permission denied")

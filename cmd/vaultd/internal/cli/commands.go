@@ -22,6 +22,7 @@ func addClientCommands(root *cobra.Command, a *app) {
 		a.newWriteCmd(),
 		a.newDeleteCmd(),
 		a.newListCmd(),
+		a.newDebugCmd(),
 	)
 }
 

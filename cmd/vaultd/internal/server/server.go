@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -180,8 +181,11 @@ type Node struct {
 	Port *clusterport.Port
 	// Telemetry is the node's metrics registry (metrics.go).
 	Telemetry *telemetry.Registry
-	runCtx    context.Context
-	dataDir   string
+	// tap keeps recent log lines and feeds sys/monitor (logtap.go).
+	tap     *logTap
+	cfg     *config.Config
+	runCtx  context.Context
+	dataDir string
 	// dialSrc is the source address of outgoing cluster connections and
 	// join requests (cluster.go sourceIP); nil: any.
 	dialSrc net.IP
@@ -199,7 +203,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, errors.New("at least one listener \"tcp\" is required")
 	}
 	ln0 := cfg.Listeners[0]
-	n := &Node{log: log, Telemetry: newTelemetry(cfg)}
+	tap := newLogTap()
+	log = slog.New(tap.wrap(log.Handler())) // sys/monitor, `vaultd debug`
+	n := &Node{log: log, Telemetry: newTelemetry(cfg), tap: tap, cfg: cfg}
 	rctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.runCtx = rctx
@@ -325,7 +331,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}
 	for i, l := range cfg.Listeners {
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: append(n.clusterRoutes(c, fwd), n.healthRoutes(c)...), // health.go
+			Forward: forwardWrap(fwd), Extra: slices.Concat(n.clusterRoutes(c, fwd), n.healthRoutes(c), n.supportRoutes()), // health.go, support.go
 			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
 			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess} // metrics.go
 		if l.DisableRequestLimiter {
@@ -424,6 +430,9 @@ func resolveNodeID(s *config.Storage) (string, error) {
 // Close stops serving, stops the core loop and closes raft. Idempotent.
 func (n *Node) Close() {
 	n.once.Do(func() {
+		if n.tap != nil {
+			n.tap.close() // ends sys/monitor streams before the graceful shutdown waits for them
+		}
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, s := range n.servers {
