@@ -10,14 +10,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/clusterport/clustertls"
 	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/storage"
 )
 
 // Storage keys of the cluster layer (all behind the barrier).
 const (
-	clusterTLSKey  = "core/cluster-tls" // the cluster CA (clusterport.CA.Encode)
+	clusterTLSKey  = "core/cluster-tls" // the cluster CA (clustertls.CA.Encode)
 	nodeRecordsKey = "core/nodes/"      // core/nodes/<id>: nodeRecord
 )
 
@@ -59,7 +59,7 @@ type NodeRecord struct {
 
 // initClusterTLS creates the cluster CA in the same init (barrier unsealed).
 func (c *Core) initClusterTLS(ctx context.Context) error {
-	ca, err := clusterport.NewCA(c.cfg.ClusterName)
+	ca, err := clustertls.NewCA(c.cfg.ClusterName)
 	if err != nil {
 		return err
 	}
@@ -75,12 +75,12 @@ func (c *Core) initClusterTLS(ctx context.Context) error {
 }
 
 // clusterCA reads the cluster CA (barrier unsealed).
-func (c *Core) clusterCA(ctx context.Context) (*clusterport.CA, error) {
+func (c *Core) clusterCA(ctx context.Context) (*clustertls.CA, error) {
 	e, err := c.barrier.Get(ctx, clusterTLSKey)
 	if err != nil {
 		return nil, fmt.Errorf("core: read cluster CA: %w", err)
 	}
-	return clusterport.DecodeCA(e.Value)
+	return clustertls.DecodeCA(e.Value)
 }
 
 // loadClusterTLS issues this node a certificate from the cluster CA and

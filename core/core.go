@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/clusterport/clustertls"
 	"github.com/vaultd/vaultd/core/audit"
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
@@ -72,10 +72,16 @@ type Config struct {
 	ShareEncrypter ShareEncrypter
 	// ClusterTLS receives this node's cluster TLS material once it is
 	// unsealed (clusterport.Port.SetMaterial); nil without a cluster port.
-	ClusterTLS func(*clusterport.Material) error
+	ClusterTLS func(*clustertls.Material) error
 	// Members manages raft membership (joins, ha-status, step-down); nil
 	// with single-process storage.
 	Members Members
+	// StateChanged, when set, is called after this node's initialized,
+	// sealed or active/standby state may have changed (init, unseal, seal,
+	// becoming active, stepping down). It may run under core's state lock:
+	// it must return at once (nudge a channel) and must not call back into
+	// core. Service registration uses it to keep pod labels current.
+	StateChanged func()
 }
 
 // Core is one vaultd node. Its methods are safe for concurrent use.
@@ -114,6 +120,8 @@ type Core struct {
 
 	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
 	joins   *clusterops.Joins   // the leader side of joins (join.go)
+	caps    *capabilities       // sys/capabilities* (capabilities.go)
+	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
 
 	auditStats auditCounters // telemetry.go
 }
@@ -163,6 +171,8 @@ func New(cfg Config) (*Core, error) {
 	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
 	c.raftOps = c.newRaftOps() // sys_raft.go
 	c.joins = c.newJoins()     // join.go
+	c.caps = &capabilities{c: c}
+	c.keys = &sysKeys{c: c}
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
@@ -257,6 +267,7 @@ func (c *Core) setup(ctx context.Context) error {
 	c.onActive(ctx) // hooks.go
 	c.active.Store(true)
 	c.log.Info("node is active")
+	c.stateChanged()
 	return nil
 }
 
@@ -271,6 +282,14 @@ func (c *Core) teardown() {
 	c.teardownIdentity() // identity.go
 	c.mounts.Store(nil)
 	c.log.Info("node stepped down from active")
+	c.stateChanged()
+}
+
+// stateChanged calls Config.StateChanged, when set.
+func (c *Core) stateChanged() {
+	if f := c.cfg.StateChanged; f != nil {
+		f()
+	}
 }
 
 // leaderAdvert is stored at core/leader/<node-id>.

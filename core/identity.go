@@ -94,7 +94,7 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 		path == "sys/policies/acl" || strings.HasPrefix(path, "sys/policies/acl/"):
 		resp, err = c.serveDeclared(ctx, c.ident.policies.Backend(), "sys/", path, req) // openapi.go
 	case path == "sys/capabilities" || path == "sys/capabilities-self" || path == "sys/capabilities-accessor":
-		resp, err = c.sysCapabilities(ctx, path, op, req.Data, te)
+		resp, err = c.serveDeclared(withCaller(ctx, te), c.caps.Backend(), "sys/", path, req) // capabilities.go
 	case path == "sys/auth" || strings.HasPrefix(path, "sys/auth/"):
 		resp, err = c.sysAuth(ctx, op, strings.TrimPrefix(strings.TrimPrefix(path, "sys/auth"), "/"), req.Data)
 	case strings.HasPrefix(path, "sys/mounts/auth/"):
@@ -118,7 +118,7 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 	case strings.HasPrefix(path, "sys/wrapping/"):
 		resp, err = c.sysWrapping(ctx, path, req, te)
 	case path == "sys/audit" || strings.HasPrefix(path, "sys/audit/") || strings.HasPrefix(path, "sys/audit-hash/"):
-		resp, err = c.sysAudit(ctx, op, path, req.Data)
+		resp, err = c.serveDeclared(ctx, c.ident.audit.Backend(), "sys/", path, req) // core/audit
 	default:
 		return nil, false, nil
 	}

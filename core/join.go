@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/clusterport/clustertls"
 	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/storage"
@@ -196,7 +196,7 @@ func (c *Core) unsealJoin(ctx context.Context, share []byte) (handled bool, wait
 		key.Zero()
 		return true, nil, fmt.Errorf("core: join: TLS material: %w", err)
 	}
-	m, err := clusterport.DecodeMaterial(plain)
+	m, err := clustertls.DecodeMaterial(plain)
 	clear(plain)
 	if err == nil && c.cfg.ClusterTLS != nil {
 		err = c.cfg.ClusterTLS(m)

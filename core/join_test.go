@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/clusterport/clustertls"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
@@ -96,16 +96,16 @@ func (d directTransport) Answer(ctx context.Context, a core.JoinAnswer) (*core.J
 
 type tlsSink struct {
 	mu sync.Mutex
-	m  *clusterport.Material
+	m  *clustertls.Material
 }
 
-func (s *tlsSink) set(m *clusterport.Material) error {
+func (s *tlsSink) set(m *clustertls.Material) error {
 	s.mu.Lock()
 	s.m = m
 	s.mu.Unlock()
 	return nil
 }
-func (s *tlsSink) get() *clusterport.Material {
+func (s *tlsSink) get() *clustertls.Material {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.m

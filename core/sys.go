@@ -67,25 +67,8 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 			return c.sysTune(ctx, op, m, req.Data)
 		}
 		return c.sysMount(ctx, op, rest, req.Data)
-	case path == "sys/rotate" || path == "sys/rotate/keyring":
-		if op != secrets.OpUpdate && op != secrets.OpCreate {
-			return nil, unsupportedOp()
-		}
-		if _, err := c.barrier.Rotate(ctx); err != nil {
-			return nil, err
-		}
-		return &Response{}, nil
-	case path == "sys/key-status":
-		if op != secrets.OpRead {
-			return nil, unsupportedOp()
-		}
-		ki, err := c.barrier.KeyStatus()
-		if err != nil {
-			return nil, err
-		}
-		return &Response{Data: map[string]any{
-			"term": ki.Term, "install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano), "encryptions": ki.Encryptions,
-		}}, nil
+	case path == "sys/rotate" || path == "sys/rotate/keyring" || path == "sys/key-status" || path == "sys/seal":
+		return c.serveDeclared(ctx, c.keys.Backend(), "sys/", path, req) // sys_keys.go
 	case clusterops.IsPath(path): // sys_raft.go
 		return c.handleSysRaft(ctx, path, req)
 	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go
@@ -96,12 +79,6 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 			return nil, err
 		}
 		return &Response{Raw: raw}, nil
-	case path == "sys/seal":
-		if op != secrets.OpUpdate && op != secrets.OpCreate {
-			return nil, unsupportedOp()
-		}
-		c.SealNode()
-		return &Response{}, nil
 	}
 	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
 }

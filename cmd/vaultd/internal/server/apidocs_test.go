@@ -36,6 +36,8 @@ var documentedMounts = []struct {
 	{"pki/", "pki", nil, "PKI (`pki`), mounted at `pki/`"},
 	{"auth/userpass/", "userpass", nil, "Userpass (`userpass`), mounted at `auth/userpass/`"},
 	{"auth/approle/", "approle", nil, "AppRole (`approle`), mounted at `auth/approle/`"},
+	{"auth/jwt/", "jwt", nil, "JWT (`jwt`), mounted at `auth/jwt/`"},
+	{"auth/kubernetes/", "kubernetes", nil, "Kubernetes (`kubernetes`), mounted at `auth/kubernetes/`"},
 }
 
 // declared is what an engine that declares its paths through the

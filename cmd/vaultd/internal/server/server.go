@@ -27,6 +27,8 @@ import (
 
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/auth/approle"
+	jwtauth "github.com/vaultd/vaultd/auth/jwt"
+	k8sauth "github.com/vaultd/vaultd/auth/kubernetes"
 	"github.com/vaultd/vaultd/auth/userpass"
 	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
@@ -62,12 +64,14 @@ func Engines() map[string]secrets.Factory {
 		"kv": kv.Factory,
 		// generic is Vault's old name for KV v1; the mount keeps its type,
 		// as in Vault (sys/mounts shows "generic").
-		"generic":   kv.Factory,
-		"cubbyhole": cubbyhole.Factory,
-		"userpass":  userpass.Factory,
-		"approle":   approle.Factory,
-		"transit":   transit.Factory,
-		"pki":       pki.Factory,
+		"generic":    kv.Factory,
+		"cubbyhole":  cubbyhole.Factory,
+		"userpass":   userpass.Factory,
+		"approle":    approle.Factory,
+		"jwt":        jwtauth.Factory,
+		"kubernetes": k8sauth.Factory,
+		"transit":    transit.Factory,
+		"pki":        pki.Factory,
 	}
 }
 
@@ -298,8 +302,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			n.ClusterAddr = cfg.ClusterAddr
 		}
 	}
+	reg, err := n.serviceRegistration(cfg.ServiceRegistration) // svcreg.go
+	if err != nil {
+		return nil, err
+	}
 	c, err := core.New(core.Config{
-		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
+		StateChanged: reg.notify,
+		NodeID:       nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
 		ShareEncrypter:  pgp.Encrypt,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
@@ -320,6 +329,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		defer n.wg.Done()
 		_ = c.Run(rctx)
 	}()
+	reg.start(rctx, n) // svcreg.go
 
 	fwd := n.forwarder(c, requests)                 // cluster.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
