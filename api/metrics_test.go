@@ -32,7 +32,7 @@ func get(t *testing.T, url, token string) (int, string, http.Header) {
 
 // capsCore answers sys/capabilities-self from a token → capabilities map
 // (ErrSealed when sealed), and 404s everything else.
-func capsCore(sealed bool, caps map[string][]string, seen *[]string) *fakeCore {
+func metricsCapsCore(sealed bool, caps map[string][]string, seen *[]string) *fakeCore {
 	return &fakeCore{HandleRequestFunc: func(ctx context.Context, req *core.Request) (*core.Response, error) {
 		*seen = append(*seen, req.Path)
 		if sealed {
@@ -53,7 +53,7 @@ func TestSysMetrics_Auth(t *testing.T) {
 	reg := telemetry.New(telemetry.Config{PrometheusRetention: time.Hour})
 	q := telemetry.NewRequests(reg)
 	var seen []string
-	fc := capsCore(false, map[string][]string{"reader": {"read"}, "root": {"root"}, "other": {"deny"}, "lister": {"list"}}, &seen)
+	fc := metricsCapsCore(false, map[string][]string{"reader": {"read"}, "root": {"root"}, "other": {"deny"}, "lister": {"list"}}, &seen)
 	srv := newServer(t, api.Config{Telemetry: reg, Requests: q}, fc)
 	get(t, srv.URL+"/v1/sys/seal-status", "") // so that vault_core_handle_request has a series
 	for tok, want := range map[string]int{"reader": 200, "root": 200, "other": 403, "lister": 403, "": 403, "unknown": 403} {
@@ -135,14 +135,14 @@ func TestSysMetrics_JSONShape(t *testing.T) {
 func TestSysMetrics_UnauthenticatedAndSealed(t *testing.T) {
 	reg := telemetry.New(telemetry.Config{PrometheusRetention: time.Hour})
 	var seen []string
-	open := newServer(t, api.Config{Telemetry: reg, UnauthenticatedMetrics: true}, capsCore(true, nil, &seen))
+	open := newServer(t, api.Config{Telemetry: reg, UnauthenticatedMetrics: true}, metricsCapsCore(true, nil, &seen))
 	if code, body, _ := get(t, open.URL+"/v1/sys/metrics?format=prometheus", ""); code != 200 || !strings.Contains(body, "go_goroutines") {
 		t.Errorf("unauthenticated access on a sealed node: %d %.200s", code, body)
 	}
 	if len(seen) != 0 {
 		t.Errorf("unauthenticated access asked core %v", seen)
 	}
-	closed := newServer(t, api.Config{Telemetry: reg}, capsCore(true, nil, &seen))
+	closed := newServer(t, api.Config{Telemetry: reg}, metricsCapsCore(true, nil, &seen))
 	if code, body, _ := get(t, closed.URL+"/v1/sys/metrics", "sometoken"); code != 503 || !strings.Contains(body, "sealed") {
 		t.Errorf("token on a sealed node: %d %s, want 503", code, body)
 	}
@@ -162,7 +162,7 @@ func TestSysMetrics_PrometheusDisabled(t *testing.T) {
 // Without a registry, sys/metrics is an ordinary routed path.
 func TestSysMetrics_NotWired(t *testing.T) {
 	var seen []string
-	srv := newServer(t, api.Config{}, capsCore(false, nil, &seen))
+	srv := newServer(t, api.Config{}, metricsCapsCore(false, nil, &seen))
 	if code, _, _ := get(t, srv.URL+"/v1/sys/metrics", "t"); code != 404 || len(seen) != 1 || seen[0] != "sys/metrics" {
 		t.Errorf("%d, core saw %v", code, seen)
 	}

@@ -44,7 +44,7 @@ func (c *Core) serveDeclared(ctx context.Context, b *endpoint.Backend, mount, pa
 // sys/. The rest of sys/ and auth/token/ are still dispatched by hand
 // (sys.go, core/tokens) and are not in the OpenAPI document yet.
 func (c *Core) sysDeclared() []*endpoint.Backend {
-	return []*endpoint.Backend{c.ident.policies.Backend(), c.caps.Backend(), c.ident.audit.Backend(), c.keys.Backend()}
+	return []*endpoint.Backend{c.ident.policies.Backend(), c.caps.Backend(), c.ident.audit.Backend(), c.keys.Backend(), c.raftOps.AutoSnapshotBackend()}
 }
 
 // sysOpenAPI serves GET sys/internal/specs/openapi: an OpenAPI 3 document
@@ -69,6 +69,7 @@ func (c *Core) sysOpenAPI(te *TokenEntry, op secrets.Operation) (*Response, erro
 	for _, b := range c.sysDeclared() {
 		add("sys/", b)
 	}
+	add("identity/", c.ident.endpoints) // identitystore.go
 	for _, me := range mt.entries {
 		if d, ok := mt.engines[me.Path].(declared); ok {
 			add(me.Path, d.Endpoints())
@@ -79,7 +80,11 @@ func (c *Core) sysOpenAPI(te *TokenEntry, op secrets.Operation) (*Response, erro
 			add("auth/"+me.Path, d.Endpoints())
 		}
 	}
-	doc := endpoint.NewOpenAPIDocument("HashiCorp Vault API", "1.0.0",
+	ver := c.cfg.Version // as Vault: info.version is the server's version
+	if ver == "" {
+		ver = "1.0.0"
+	}
+	doc := endpoint.NewOpenAPIDocument("HashiCorp Vault API", ver,
 		"HTTP API that gives you full access to vaultd. All API routes are prefixed with `/v1/`.", paths)
 	b, err := json.Marshal(doc)
 	if err != nil {

@@ -41,7 +41,7 @@ with sys/ha-status on VAULT_ADDR (or -address); each node is then asked
 directly, standbys included, for its own:
 
   config         sys/config/state/sanitized: the configuration, secrets removed
-  log            sys/monitor: the recent log lines and the log during -duration
+  log            sys/monitor: the node's log (debug level) during -duration
   metrics        sys/metrics?format=prometheus every -metrics-interval
   pprof          goroutine dump (text) and heap profile every -interval
   raft           sys/storage/raft/configuration and autopilot state (once)
@@ -328,7 +328,7 @@ func debugGet(ctx context.Context, c *vaultapi.Client, p string, q url.Values) (
 	return body, nil
 }
 
-// debugMonitor streams the node's log (its recent lines first) until ctx
+// debugMonitor streams the node's log at debug level until ctx
 // ends, and returns what it read.
 func debugMonitor(ctx context.Context, n debugNode) ([]byte, error) {
 	mc, err := n.c.Clone()
@@ -338,7 +338,7 @@ func debugMonitor(ctx context.Context, n debugNode) ([]byte, error) {
 	mc.SetToken(n.c.Token())
 	mc.SetClientTimeout(0) // a stream: ctx bounds it
 	r := mc.NewRequest(http.MethodGet, "/v1/sys/monitor")
-	r.Params = url.Values{"log_level": {"debug"}, "recent": {"true"}}
+	r.Params = url.Values{"log_level": {"debug"}}
 	resp, err := mc.RawRequestWithContext(ctx, r)
 	if err != nil {
 		if resp != nil && resp.Body != nil {

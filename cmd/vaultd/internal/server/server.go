@@ -22,10 +22,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/vaultd/vaultd/api"
+	"github.com/vaultd/vaultd/api/monitor"
 	"github.com/vaultd/vaultd/auth/approle"
 	jwtauth "github.com/vaultd/vaultd/auth/jwt"
 	k8sauth "github.com/vaultd/vaultd/auth/kubernetes"
@@ -44,6 +46,7 @@ import (
 	"github.com/vaultd/vaultd/storage/inmem"
 	"github.com/vaultd/vaultd/telemetry"
 	"github.com/vaultd/vaultd/ui"
+	"github.com/vaultd/vaultd/version"
 )
 
 // Options are the `vaultd server` flags.
@@ -95,6 +98,11 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 	for _, w := range cfg.Warnings {
 		log.Warn("configuration", "warning", w)
 	}
+	stopProfile, err := startProfile(log) // profile.go
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	n, err := Start(ctx, cfg, log)
 	if err != nil {
 		return oneLine(err) // configsrc.go
@@ -105,7 +113,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	log.Info("vaultd server started", "api_addr", n.APIAddr, "cluster_addr", n.ClusterAddr, "version", api.Version)
+	log.Info("vaultd server started", "api_addr", n.APIAddr, "cluster_addr", n.ClusterAddr, "version", version.Get().Version)
 	// SIGHUP reopens audit files (log rotation), as Vault does, instead of
 	// killing the process.
 	hup := make(chan os.Signal, 1)
@@ -185,11 +193,9 @@ type Node struct {
 	Port *clusterport.Port
 	// Telemetry is the node's metrics registry (metrics.go).
 	Telemetry *telemetry.Registry
-	// tap keeps recent log lines and feeds sys/monitor (logtap.go).
-	tap     *logTap
-	cfg     *config.Config
-	runCtx  context.Context
-	dataDir string
+	cfg       *config.Config
+	runCtx    context.Context
+	dataDir   string
 	// dialSrc is the source address of outgoing cluster connections and
 	// join requests (cluster.go sourceIP); nil: any.
 	dialSrc net.IP
@@ -199,6 +205,8 @@ type Node struct {
 	wg      sync.WaitGroup
 	servers []*http.Server
 	once    sync.Once
+	monitor *monitor.Broker
+	joining atomic.Bool // a join loop runs (join.go)
 }
 
 // Start builds and starts a node from cfg; it returns once listeners are up.
@@ -207,9 +215,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, errors.New("at least one listener \"tcp\" is required")
 	}
 	ln0 := cfg.Listeners[0]
-	tap := newLogTap()
-	log = slog.New(tap.wrap(log.Handler())) // sys/monitor, `vaultd debug`
-	n := &Node{log: log, Telemetry: newTelemetry(cfg), tap: tap, cfg: cfg}
+	// Every record of this node also reaches GET sys/monitor subscribers.
+	mon := monitor.New()
+	log = slog.New(mon.Handler(log.Handler()))
+	n := &Node{log: log, monitor: mon, Telemetry: newTelemetry(cfg), cfg: cfg}
 	rctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.runCtx = rctx
@@ -307,10 +316,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, err
 	}
 	c, err := core.New(core.Config{
-		StateChanged: reg.notify,
-		NodeID:       nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
+		StateChanged: reg.notify, Version: version.Get().Version,
+		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
-		ShareEncrypter:  pgp.Encrypt,
+		ShareEncrypter: pgp.Encrypt, PGPFingerprint: pgp.Fingerprint,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
 		NoBootstrap: cfg.Storage != nil && len(cfg.Storage.RetryJoin) > 0 && !isSeed(cfg, n.APIAddr),
 		ClusterTLS:  n.clusterTLS(), Members: n.members(), // cluster.go
@@ -340,9 +349,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
 	}
 	for i, l := range cfg.Listeners {
+		xff, err := xffConfig(l)
+		if err != nil {
+			return nil, err
+		}
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
 			Forward: forwardWrap(fwd), Extra: slices.Concat(n.clusterRoutes(c, fwd), n.healthRoutes(c), n.supportRoutes()), // health.go, support.go
 			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
+			MaxRequestDuration: l.MaxRequestDuration, XFF: xff, Monitor: mon,
 			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess} // metrics.go
 		if l.DisableRequestLimiter {
 			acfg.Limiter = nil
@@ -351,17 +365,18 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		h := as.Handler()
 		if i == 0 && n.Port != nil {
 			// Forwarded requests run the same handler chain, without the
-			// request limiter: the cluster port is never limited.
+			// request limiter: the cluster port is never limited. Only they
+			// may carry the client address a standby saw (api.HeaderClientAddr).
 			n.Port.SetForwardHandler(as.ClusterHandler())
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		srv := httpServer(l, h, log)
 		ln := lns[i]
 		if !l.TLSDisable {
-			cert, err := tls.LoadX509KeyPair(l.TLSCertFile, l.TLSKeyFile)
+			tc, err := listenerTLS(l)
 			if err != nil {
-				return nil, fmt.Errorf("listener %s: loading TLS certificate: %w", l.Address, err)
+				return nil, err
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+			ln = tls.NewListener(ln, tc)
 		}
 		n.servers = append(n.servers, srv)
 		n.wg.Add(1)
@@ -373,9 +388,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		}()
 	}
 	if n.Store != nil {
-		n.wg.Add(2)
+		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.peersLoop(rctx) }()
-		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log)) }()
+		n.startJoinLoop(retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log))
 	}
 	ok = true
 	return n, nil
@@ -440,11 +455,11 @@ func resolveNodeID(s *config.Storage) (string, error) {
 // Close stops serving, stops the core loop and closes raft. Idempotent.
 func (n *Node) Close() {
 	n.once.Do(func() {
-		if n.tap != nil {
-			n.tap.close() // ends sys/monitor streams before the graceful shutdown waits for them
-		}
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if n.monitor != nil {
+			n.monitor.Close() // end sys/monitor streams so Shutdown need not wait for them
+		}
 		for _, s := range n.servers {
 			_ = s.Shutdown(sctx)
 		}

@@ -2,12 +2,10 @@ package server
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"runtime/pprof"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
@@ -17,110 +15,19 @@ import (
 // node-local (a standby answers about itself) and needs a token with
 // sudo on its path, as in Vault (checked by the active node).
 //
-//	GET sys/monitor                 the node's log, streamed (log_level; vaultd: recent=true first replays the last lines kept)
+//	(the log comes from GET sys/monitor, which api serves)
 //	GET sys/pprof/<profile>         a runtime profile (debug=0 binary, 1 or 2 text)
 //	GET sys/config/state/sanitized  the node's configuration without secrets
 var pprofProfiles = []string{"goroutine", "heap", "allocs", "threadcreate", "block", "mutex"}
 
 func (n *Node) supportRoutes() []api.Route {
 	rs := []api.Route{
-		{Method: http.MethodGet, Path: "/sys/monitor", Handler: http.HandlerFunc(n.monitor), Sudo: true},
 		{Method: http.MethodGet, Path: "/sys/config/state/sanitized", Handler: http.HandlerFunc(n.sanitizedConfig), Sudo: true},
 	}
 	for _, p := range pprofProfiles {
 		rs = append(rs, api.Route{Method: http.MethodGet, Path: "/sys/pprof/" + p, Handler: n.profile(p), Sudo: true})
 	}
 	return rs
-}
-
-// monitor streams log lines as the node logs them, until the client goes
-// away or the node shuts down.
-func (n *Node) monitor(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	level := slog.LevelInfo
-	if v := q.Get("log_level"); v != "" {
-		l, ok := parseMonitorLevel(v)
-		if !ok {
-			writeErr(w, http.StatusBadRequest, fmt.Sprintf("unknown log_level %q: use trace, debug, info, warn or error", v))
-			return
-		}
-		level = l
-	}
-	if f := q.Get("log_format"); f != "" && f != "standard" {
-		writeErr(w, http.StatusBadRequest, fmt.Sprintf("log_format %q is not supported by sys/monitor: use standard", f))
-		return
-	}
-	recent := false
-	if v := q.Get("recent"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			writeErr(w, http.StatusBadRequest, fmt.Sprintf("invalid recent %q: must be a boolean", v))
-			return
-		}
-		recent = b
-	}
-	fl, _ := w.(http.Flusher)
-	sub := n.tap.subscribe(level)
-	defer n.tap.unsubscribe(sub)
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	if recent {
-		for _, line := range n.tap.recent() {
-			if lineLevel(line) >= level {
-				_, _ = w.Write(line)
-			}
-		}
-	}
-	if fl != nil {
-		fl.Flush()
-	}
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-n.tap.closed:
-			return
-		case line := <-sub.ch:
-			if _, err := w.Write(line); err != nil {
-				return
-			}
-			if fl != nil {
-				fl.Flush()
-			}
-		}
-	}
-}
-
-func parseMonitorLevel(v string) (slog.Level, bool) {
-	switch strings.ToLower(v) {
-	case "trace":
-		return slog.LevelDebug - 4, true
-	case "debug":
-		return slog.LevelDebug, true
-	case "info", "notice":
-		return slog.LevelInfo, true
-	case "warn", "warning":
-		return slog.LevelWarn, true
-	case "error", "err":
-		return slog.LevelError, true
-	}
-	return 0, false
-}
-
-// lineLevel reads the level of a text log line ("... level=WARN ...").
-func lineLevel(line []byte) slog.Level {
-	s := string(line)
-	i := strings.Index(s, " level=")
-	if i < 0 {
-		return slog.LevelInfo
-	}
-	v, _, _ := strings.Cut(s[i+len(" level="):], " ")
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(v)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }
 
 func (n *Node) profile(name string) http.Handler {
