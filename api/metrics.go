@@ -100,27 +100,13 @@ func (s *Server) tokenAllows(c echo.Context, aclPath, want string) (bool, error)
 		return false, writeErrors(c, http.StatusForbidden, "permission denied")
 	}
 	body, _ := json.Marshal(map[string]any{"paths": []string{aclPath}})
-	cr, err := http.NewRequestWithContext(r.Context(), http.MethodPost, "/v1/sys/capabilities-self", bytes.NewReader(body))
-	if err != nil {
-		s.respondError(c.Response(), r, err)
-		return false, nil
-	}
-	cr.RemoteAddr = r.RemoteAddr
-	cr.Host = r.Host
-	for _, h := range []string{"X-Vault-Token", "Authorization", "X-Forwarded-For"} {
-		if v := r.Header.Values(h); len(v) > 0 {
-			cr.Header[h] = v
-		}
-	}
-	cr.Header.Set("Content-Type", "application/json")
-	rec := &bufferedResponse{header: http.Header{}, code: http.StatusOK}
-	s.logical.ServeHTTP(rec, cr)
-	if rec.code != http.StatusOK {
-		for k, v := range rec.header {
+	rec := s.internal(r, http.MethodPost, "sys/capabilities-self", body) // monitor.go
+	if rec.Code != http.StatusOK {
+		for k, v := range rec.Header() {
 			c.Response().Header()[k] = v
 		}
-		c.Response().WriteHeader(rec.code)
-		_, _ = c.Response().Write(rec.body.Bytes())
+		c.Response().WriteHeader(rec.Code)
+		_, _ = c.Response().Write(rec.Body.Bytes())
 		return false, nil
 	}
 	var out struct {
@@ -128,7 +114,7 @@ func (s *Server) tokenAllows(c echo.Context, aclPath, want string) (bool, error)
 			Capabilities []string `json:"capabilities"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(rec.body.Bytes(), &out); err != nil {
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
 		s.respondError(c.Response(), r, err)
 		return false, nil
 	}
@@ -137,29 +123,4 @@ func (s *Server) tokenAllows(c echo.Context, aclPath, want string) (bool, error)
 		return true, nil
 	}
 	return false, writeErrors(c, http.StatusForbidden, "permission denied")
-}
-
-// bufferedResponse keeps an inner request's answer (the authorization
-// check) so the caller decides what to send.
-type bufferedResponse struct {
-	header http.Header
-	code   int
-	wrote  bool
-	body   bytes.Buffer
-}
-
-func (b *bufferedResponse) Header() http.Header { return b.header }
-
-func (b *bufferedResponse) WriteHeader(code int) {
-	if !b.wrote {
-		b.code, b.wrote = code, true
-	}
-}
-
-func (b *bufferedResponse) Write(p []byte) (int, error) {
-	b.WriteHeader(http.StatusOK)
-	if b.body.Len()+len(p) > 1<<20 { // an authorization answer is small
-		return 0, errors.New("api: authorization answer too large")
-	}
-	return b.body.Write(p)
 }
