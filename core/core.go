@@ -131,7 +131,7 @@ type Core struct {
 	caps    *capabilities       // sys/capabilities* (capabilities.go)
 	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
 
-	remounts remountLog // sys/remount statuses (remount.go)
+	remounts   remountLog    // sys/remount statuses (remount.go)
 	auditStats auditCounters // telemetry.go
 }
 

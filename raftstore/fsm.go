@@ -38,8 +38,8 @@ type fsm struct {
 	batches, entries atomic.Uint64 // ApplyBatch calls and logs applied, for Stats
 	// bytes is the size of every key and value held (what a snapshot
 	// writes, less framing); written under mu, read without it.
-	bytes atomic.Int64
-	metrics          Metrics       // never nil once the Store set it
+	bytes   atomic.Int64
+	metrics Metrics // never nil once the Store set it
 }
 
 var (

@@ -74,7 +74,7 @@ type Store struct {
 	removedAt atomic.Int64 // ns since born of the last check; 0: never
 	born      time.Time    // monotonic origin for removedAt
 	removedMu sync.Mutex
-	metrics Metrics // metrics.go
+	metrics   Metrics // metrics.go
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
