@@ -77,8 +77,18 @@ func TestHealthProbes_RemovedAndQuorumLoss(t *testing.T) {
 	if code, _ := probe(t, nodes[a].addr, "/v1/sys/health/ready?max_lag=many"); code != http.StatusBadRequest {
 		t.Errorf("a bad max_lag answered %d, want 400", code)
 	}
-	// Remove one standby.
+	// Remove one standby, once it has seen itself among the voters (a
+	// node removed before that cannot tell removal from joining).
 	victim := nodes[(a+1)%3]
+	waitFor(t, 15*time.Second, victim.id+" to see three voters", func() bool {
+		v, _ := scrape(t, victim, root).sum("vault_raft_peers", map[string]string{"suffrage": "voter"})
+		return v == 3
+	})
+	start := time.Now()
+	waitFor(t, 5*time.Second, victim.id+" to check its membership", func() bool {
+		code, _ := probe(t, victim.addr, "/v1/sys/health/live") // Removed() reuses an answer for 250 ms
+		return code == 200 && time.Since(start) > 600*time.Millisecond
+	})
 	ca := newClient(t, nodes[a].addr, root)
 	if _, err := ca.Logical().Write("sys/storage/raft/remove-peer", map[string]any{"server_id": victim.id}); err != nil {
 		t.Fatalf("remove-peer: %v", err)
@@ -87,7 +97,8 @@ func TestHealthProbes_RemovedAndQuorumLoss(t *testing.T) {
 	if pa.Live == nil || *pa.Live {
 		t.Errorf("removed node: live = %v", pa.Live)
 	}
-	waitProbe(t, victim.addr, "/v1/sys/health/ready", 503, "removed")
+	// A removed node seals itself: sealedok leaves only the removal.
+	waitProbe(t, victim.addr, "/v1/sys/health/ready?sealedok=true", 503, "removed")
 	// Kill the other standby: the active node is alone among two voters.
 	other := nodes[(a+2)%3]
 	other.p.kill()
