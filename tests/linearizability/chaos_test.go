@@ -228,7 +228,8 @@ func nemesis(ctx context.Context, pc *procCluster, rng *rand.Rand, onlyStop bool
 // partition cuts the cluster in one of several seeded ways, holds it past
 // the election timeout and heals it: the active alone, a standby alone, a
 // minority/majority split, a bridge (one node sees both halves, which
-// cannot reach each other) or a flapping link to the active.
+// cannot reach each other), a flapping link to the active, or a partition
+// combined with SIGSTOP or kill -9.
 func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...any)) {
 	ips := make([]string, len(pc.nodes))
 	for i, nd := range pc.nodes {
@@ -237,7 +238,7 @@ func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...
 	perm := rng.Perm(len(ips))
 	hold := time.Duration(1500+rng.IntN(1500)) * time.Millisecond
 	var err error
-	switch rng.IntN(5) {
+	switch rng.IntN(7) {
 	case 0:
 		logf("nemesis: isolate the active %s for %s", act.id, hold)
 		err = pc.net.Isolate(act.ip, ips...)
@@ -275,6 +276,32 @@ func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...
 		}
 		logf("nemesis: bridge %s between %v and %v for %s", br, a, b, hold)
 		err = pc.net.Partition(append(a, br), append(b, br))
+	case 5: // combined: a standby cut off while the active is frozen
+		var sb *node
+		for _, i := range perm {
+			if pc.nodes[i] != act {
+				sb = pc.nodes[i]
+				break
+			}
+		}
+		logf("nemesis: isolate standby %s and SIGSTOP the active %s for %s", sb.id, act.id, hold)
+		err = pc.net.Isolate(sb.ip, ips...)
+		act.signal(syscall.SIGSTOP)
+		time.Sleep(hold)
+		act.signal(syscall.SIGCONT)
+		hold = 0
+	case 6: // combined: the active cut off, then killed and restarted
+		logf("nemesis: isolate the active %s, then kill -9 it, for %s", act.id, hold)
+		err = pc.net.Isolate(act.ip, ips...)
+		time.Sleep(hold / 2)
+		act.kill9()
+		time.Sleep(hold / 2)
+		hold = 0
+		defer func() {
+			pc.start(act)
+			pc.unseal(act)
+			logf("nemesis: %s restarted and unsealed", act.id)
+		}()
 	default:
 		peer := pc.nodes[perm[0]]
 		if peer == act {
