@@ -2,266 +2,44 @@ package core
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/vaultd/vaultd/core/audit"
 	"github.com/vaultd/vaultd/secrets"
-	"github.com/vaultd/vaultd/storage"
-)
-
-// Audit devices. The table lives at core/audit and each device's HMAC
-// salt at core/audit-salt/<device uuid>, both behind the barrier, so every
-// node that becomes active reopens the same devices with the same salts
-// (each node writes its own local file).
-const (
-	auditTableKey   = "core/audit"
-	auditSaltPrefix = "core/audit-salt/"
 )
 
 // ErrAuditFailed: audit devices are enabled but none could record the
 // request, so it is refused (fail closed). api answers 500.
 var ErrAuditFailed = errors.New("core: no audit device could record the request")
 
-type auditEntry struct {
-	Path        string            `json:"path"` // "file/"
-	Type        string            `json:"type"`
-	Description string            `json:"description"`
-	Options     map[string]string `json:"options"`
-	UUID        string            `json:"uuid"`
-	Local       bool              `json:"local"`
-}
+// setupAudit opens every enabled audit device (core/audit.Table).
+func (c *Core) setupAudit(ctx context.Context) error { return c.ident.audit.Setup(ctx, c.barrier) }
 
-type storedAudit struct {
-	Entries []*auditEntry `json:"entries"`
-}
-
-// auditState is the active node's audit table and broker. Immutable
-// pointer contents except the broker, which is concurrency-safe.
-type auditState struct {
-	entries []*auditEntry
-	broker  *audit.Broker
-}
-
-func (c *Core) loadAuditTable(ctx context.Context) ([]*auditEntry, error) {
-	e, err := c.barrier.Get(ctx, auditTableKey)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("core: audit table: %w", err)
-	}
-	var sa storedAudit
-	if err := json.Unmarshal(e.Value, &sa); err != nil {
-		return nil, fmt.Errorf("core: audit table: %w", err)
-	}
-	return sa.Entries, nil
-}
-
-// setupAudit opens every enabled device. A device whose file cannot be
-// opened stays registered and keeps retrying: while every device fails,
-// requests fail rather than run unaudited.
-func (c *Core) setupAudit(ctx context.Context) error {
-	entries, err := c.loadAuditTable(ctx)
-	if err != nil {
-		return err
-	}
-	b := audit.NewBroker(c.log)
-	for _, ae := range entries {
-		se, err := c.barrier.Get(ctx, auditSaltPrefix+ae.UUID)
-		if err != nil {
-			b.Close()
-			return fmt.Errorf("core: audit salt for %s: %w", ae.Path, err)
-		}
-		dev, opts, err := audit.OpenRetrying(audit.Config{Type: ae.Type, Options: ae.Options})
-		if err != nil {
-			c.log.Error("audit device is misconfigured; requests fail unless another device works", "path", ae.Path, "error", err)
-			dev, opts = audit.Unavailable(err), audit.Options{HMACAccessor: true}
-		}
-		b.Register(ae.Path, dev, se.Value, opts)
-		clear(se.Value)
-	}
-	c.ident.audit.Store(&auditState{entries: entries, broker: b})
-	return nil
-}
-
-func (c *Core) teardownAudit() {
-	c.ident.auditMu.Lock() // an EnableAudit in flight finishes first
-	defer c.ident.auditMu.Unlock()
-	if st := c.ident.audit.Swap(nil); st != nil {
-		st.broker.Close()
-	}
-}
+func (c *Core) teardownAudit() { c.ident.audit.Teardown() }
 
 // ReopenAuditDevices reopens every audit file (log rotation, SIGHUP).
-func (c *Core) ReopenAuditDevices() error {
-	st := c.ident.audit.Load()
-	if st == nil {
-		return nil
-	}
-	return st.broker.Reopen()
-}
-
-func (c *Core) saveAuditTable(ctx context.Context, entries []*auditEntry, extra ...storage.Op) error {
-	b, err := json.Marshal(storedAudit{Entries: entries})
-	if err != nil {
-		return err
-	}
-	return c.barrier.Txn(ctx, append([]storage.Op{{Kind: storage.OpPut, Key: auditTableKey, Value: b}}, extra...))
-}
-
-// sysAudit serves sys/audit (list), sys/audit/:path (enable, disable) and
-// sys/audit-hash/:path. handleSys has already required sudo for sys/audit.
-func (c *Core) sysAudit(ctx context.Context, op secrets.Operation, path string, d map[string]any) (*Response, error) {
-	st := c.ident.audit.Load()
-	if st == nil {
-		return nil, ErrStandby
-	}
-	if rest, ok := strings.CutPrefix(path, "sys/audit-hash/"); ok {
-		if op != secrets.OpUpdate && op != secrets.OpCreate {
-			return nil, unsupportedOp()
-		}
-		p, err := normalizeMountPath(rest)
-		if err != nil {
-			return nil, err
-		}
-		in, err := strField(d, "input")
-		if err != nil {
-			return nil, err
-		}
-		h, err := st.broker.Hash(p, in)
-		if errors.Is(err, audit.ErrUnknownDevice) {
-			return nil, badRequest("unknown audit backend %s", p)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &Response{Data: map[string]any{"hash": h}}, nil
-	}
-	if path == "sys/audit" {
-		if op != secrets.OpRead && op != secrets.OpList {
-			return nil, unsupportedOp()
-		}
-		out := map[string]any{}
-		for _, ae := range st.entries {
-			out[ae.Path] = map[string]any{
-				"type": ae.Type, "description": ae.Description, "options": ae.Options,
-				"local": ae.Local, "path": ae.Path,
-			}
-		}
-		return &Response{Data: out}, nil
-	}
-	p, err := normalizeMountPath(strings.TrimPrefix(path, "sys/audit/"))
-	if err != nil {
-		return nil, err
-	}
-	switch op {
-	case secrets.OpCreate, secrets.OpUpdate:
-		typ, err := strField(d, "type")
-		if err != nil {
-			return nil, err
-		}
-		desc, err := strField(d, "description")
-		if err != nil {
-			return nil, err
-		}
-		local, _, err := boolField(d, "local")
-		if err != nil {
-			return nil, err
-		}
-		opts := map[string]string{}
-		if o, ok := d["options"].(map[string]any); ok {
-			for k, v := range o {
-				opts[k] = fmt.Sprint(v)
-			}
-		} else if d["options"] != nil {
-			return nil, badRequest("field \"options\" must map strings to strings")
-		}
-		if err := c.EnableAudit(ctx, p, typ, desc, opts, local); err != nil {
-			return nil, err
-		}
-		return &Response{}, nil
-	case secrets.OpDelete:
-		if err := c.DisableAudit(ctx, p); err != nil {
-			return nil, err
-		}
-		return &Response{}, nil
-	}
-	return nil, unsupportedOp()
-}
+func (c *Core) ReopenAuditDevices() error { return c.ident.audit.Reopen() }
 
 // EnableAudit enables an audit device at path ("file/"). The device is
 // opened before anything is stored, so a bad file_path is a 400.
 func (c *Core) EnableAudit(ctx context.Context, path, typ, desc string, opts map[string]string, local bool) error {
-	c.ident.auditMu.Lock()
-	defer c.ident.auditMu.Unlock()
-	st := c.ident.audit.Load()
-	if st == nil {
-		return ErrStandby
-	}
-	for _, ae := range st.entries {
-		if ae.Path == path {
-			return badRequest("path already in use")
-		}
-	}
-	dev, fopts, err := audit.Open(audit.Config{Type: typ, Options: opts})
-	if err != nil {
-		return badRequest("sanity check failed; unable to open the audit device: %v", err)
-	}
-	salt := make([]byte, 32)
-	if _, err := rand.Read(salt); err != nil {
-		dev.Close()
-		return err
-	}
-	defer clear(salt)
-	ae := &auditEntry{Path: path, Type: typ, Description: desc, Options: opts, UUID: uuid.NewString(), Local: local}
-	entries := append(append([]*auditEntry(nil), st.entries...), ae)
-	if err := c.saveAuditTable(ctx, entries, storage.Op{Kind: storage.OpPut, Key: auditSaltPrefix + ae.UUID, Value: salt}); err != nil {
-		dev.Close()
-		return err
-	}
-	st.broker.Register(path, dev, salt, fopts)
-	c.ident.audit.Store(&auditState{entries: entries, broker: st.broker})
-	c.log.Info("audit device enabled", "path", path, "type", typ)
-	return nil
+	return c.ident.audit.Enable(ctx, path, typ, desc, opts, local)
 }
 
-// DisableAudit disables the device at path and deletes its salt (hashes it
-// wrote can no longer be recomputed, as in Vault). Absent: success.
+// DisableAudit disables the device at path and deletes its salt.
 func (c *Core) DisableAudit(ctx context.Context, path string) error {
-	c.ident.auditMu.Lock()
-	defer c.ident.auditMu.Unlock()
-	st := c.ident.audit.Load()
-	if st == nil {
-		return ErrStandby
+	return c.ident.audit.Disable(ctx, path)
+}
+
+// sysAudit serves sys/audit, sys/audit/:path and sys/audit-hash/:path.
+func (c *Core) sysAudit(ctx context.Context, op secrets.Operation, path string, d map[string]any) (*Response, error) {
+	data, err := c.ident.audit.HandleSys(ctx, op, path, d)
+	if err != nil {
+		return nil, err
 	}
-	var gone *auditEntry
-	entries := make([]*auditEntry, 0, len(st.entries))
-	for _, ae := range st.entries {
-		if ae.Path == path {
-			gone = ae
-			continue
-		}
-		entries = append(entries, ae)
-	}
-	if gone == nil {
-		return nil
-	}
-	if err := c.saveAuditTable(ctx, entries, storage.Op{Kind: storage.OpDelete, Key: auditSaltPrefix + gone.UUID}); err != nil {
-		return err
-	}
-	if err := st.broker.Deregister(path); err != nil && !errors.Is(err, audit.ErrUnknownDevice) {
-		c.log.Warn("closing audit device", "path", path, "error", err)
-	}
-	c.ident.audit.Store(&auditState{entries: entries, broker: st.broker})
-	c.log.Info("audit device disabled", "path", path)
-	return nil
+	return &Response{Data: data}, nil
 }
 
 // ---- per-request audit input ----
@@ -301,8 +79,8 @@ type auditor struct {
 }
 
 func (c *Core) newAuditor(req *Request, te *TokenEntry) *auditor {
-	st := c.ident.audit.Load()
-	if st == nil || !st.broker.Enabled() {
+	broker := c.ident.audit.Broker()
+	if broker == nil || !broker.Enabled() {
 		return &auditor{}
 	}
 	now := c.now()
@@ -318,7 +96,7 @@ func (c *Core) newAuditor(req *Request, te *TokenEntry) *auditor {
 			r.MountType, r.MountPoint = me.Type, me.Path
 		}
 	}
-	return &auditor{broker: st.broker, in: audit.Input{Time: now, Auth: auditAuth(te, now), Request: r}}
+	return &auditor{broker: broker, in: audit.Input{Time: now, Auth: auditAuth(te, now), Request: r}}
 }
 
 // request logs the request entry; errText is set when the request has

@@ -278,7 +278,7 @@ func (c *Core) DisableAuth(ctx context.Context, path string) error {
 	if err := c.saveAuthTable(ctx, entries); err != nil {
 		return err
 	}
-	if _, err := c.revokeLeasePrefix(ctx, "auth/"+me.Path); err != nil {
+	if _, err := c.leases.RevokePrefix(ctx, "auth/"+me.Path); err != nil {
 		return err
 	}
 	return storage.ClearPrefix(ctx, c.barrier, "auth/"+me.UUID+"/")

@@ -3,10 +3,11 @@ package core
 import (
 	"context"
 	"errors"
-	"github.com/vaultd/vaultd/core/tokens"
 	"strings"
 
+	"github.com/vaultd/vaultd/core/internal/reqfield"
 	"github.com/vaultd/vaultd/core/policies"
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -73,7 +74,7 @@ func (c *Core) sysCapabilities(ctx context.Context, path string, op secrets.Oper
 func capabilityPaths(data map[string]any) ([]string, error) {
 	var paths []string
 	for _, k := range []string{"paths", "path"} {
-		l, _, err := strListField(data, k)
+		l, _, err := reqfield.Strings(data, k)
 		if err != nil {
 			return nil, err
 		}

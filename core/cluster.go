@@ -5,15 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/storage"
 )
 
@@ -42,9 +40,6 @@ type Members interface {
 // haState is the cluster-layer state of a Core (cluster.go, join.go).
 type haState struct {
 	tlsLoaded atomic.Bool
-
-	chMu       sync.Mutex
-	challenges map[string]*pendingChallenge // leader side of joins
 
 	joinMu sync.Mutex
 	join   *pendingJoin // joiner side
@@ -164,16 +159,4 @@ func (c *Core) NodeRecords(ctx context.Context) ([]NodeRecord, error) {
 }
 
 // hostPortOf turns "https://h:p" or "h:p" into "h:p", or "" if invalid.
-func hostPortOf(a string) string {
-	if strings.Contains(a, "://") {
-		u, err := url.Parse(a)
-		if err != nil {
-			return ""
-		}
-		a = u.Host
-	}
-	if _, _, err := net.SplitHostPort(a); err != nil {
-		return ""
-	}
-	return a
-}
+var hostPortOf = clusterops.HostPort

@@ -5,14 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vaultd/vaultd/core/clusterops"
-	"github.com/vaultd/vaultd/core/tokens"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/core/audit"
+	"github.com/vaultd/vaultd/core/ceremony"
+	"github.com/vaultd/vaultd/core/clusterops"
+	"github.com/vaultd/vaultd/core/leases"
+	"github.com/vaultd/vaultd/core/tokens"
+	"github.com/vaultd/vaultd/core/wrapping"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -94,17 +98,22 @@ type Core struct {
 	mounts  atomic.Pointer[mountTable] // nil unless active
 	mountMu sync.Mutex                 // serialises mount table changes
 	tokens  *tokens.Store
-	info    atomic.Pointer[clusterInfo] // nil while sealed
+	// tokenEndpoints serves auth/token/* over tokens.
+	tokenEndpoints *tokens.Endpoints
+	wrapping       *wrapping.Service           // response wrapping (wrap.go)
+	leases         *leases.Service             // sys/leases/* over the token store
+	info           atomic.Pointer[clusterInfo] // nil while sealed
 
 	kick chan struct{}
 
-	ceremonies operatorCeremonies // rekey and generate-root attempts (rekey.go)
+	ceremonies *ceremony.Service // rekey and generate-root attempts
 
 	ident identity // auth table, policies, audit (identity.go)
 
 	ha haState // cluster TLS, joins (cluster.go, join.go)
 
 	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
+	joins   *clusterops.Joins   // the leader side of joins (join.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -146,7 +155,16 @@ func New(cfg Config) (*Core, error) {
 	}
 	c.tokens = tokens.NewStore(c.barrier, cfg.Now)
 	c.ident.policies.Inactive = ErrStandby
+	c.tokenEndpoints = tokens.NewEndpoints(c.tokens, tokenHost{c}, log)
+	c.wrapping = c.newWrapping() // wrap.go
+	c.ident.audit = audit.NewTable(audit.TableConfig{NormalizePath: normalizeMountPath, Inactive: ErrStandby, Logger: log})
+	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
 	c.raftOps = c.newRaftOps() // sys_raft.go
+	c.joins = c.newJoins()     // join.go
+	c.ceremonies = ceremony.New(ceremony.Config{
+		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
+		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
+	})
 	return c, nil
 }
 
@@ -247,7 +265,7 @@ func (c *Core) teardown() {
 	}
 	c.onStandby() // hooks.go
 	c.activeSince.Store(nil)
-	c.ceremonies.reset()
+	c.ceremonies.Reset()
 	c.teardownIdentity() // identity.go
 	c.mounts.Store(nil)
 	c.log.Info("node stepped down from active")
@@ -471,4 +489,11 @@ func (c *Core) Leader(ctx context.Context) LeaderInfo {
 		}
 	}
 	return li
+}
+
+// mintRootToken creates an orphan root token (sys/generate-root's result).
+func (c *Core) mintRootToken(ctx context.Context) (string, error) {
+	return c.tokens.Create(ctx, &TokenEntry{
+		Policies: []string{"root"}, Path: "auth/token/root", DisplayName: "root", Orphan: true,
+	}, "")
 }

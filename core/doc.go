@@ -12,13 +12,23 @@
 // preceded by Cluster.VerifyLeader so they are linearizable. The token,
 // policy and audit model is described in docs/security.md.
 //
-// Storage layout (all behind the barrier unless noted): core/mounts (mount
-// table), core/auth (auth method table), core/audit (audit table),
-// core/audit-salt/<device uuid>, core/cluster-info, core/token-salt,
-// sys/token/id/<salted hash>, sys/token/accessor/<salted hash>,
-// sys/token/parent/<parent hash>/<child hash>, sys/token/roles/<name>,
-// sys/policy/<name>, logical/<mount uuid>/... (engine data),
-// auth/<mount uuid>/... (auth method data).
-// core/seal-config (plaintext), core/sealed-root-key and core/keyring are
-// owned by seal.Barrier.
+// core keeps the lifecycle, the HA role, the mount and auth tables and the
+// router, the request pipeline and the sys dispatch, and wires its
+// subsystems, each a package that owns its state and storage and reaches
+// core only through interfaces or callbacks it declares:
+//
+//	core/tokens      token store, expiration, auth/token/* endpoints
+//	core/policies    ACL policies and their compiled form (core/acl evaluates)
+//	core/audit       audit devices, broker and table
+//	core/leases      sys/leases/*
+//	core/wrapping    response wrapping, sys/wrapping/*
+//	core/ceremony    sys/rekey/*, sys/generate-root/*
+//	core/clusterops  sys/storage/raft/*, autopilot, the leader side of joins
+//
+// Storage layout owned by core itself (behind the barrier): core/mounts
+// (mount table), core/auth (auth method table), core/cluster-info,
+// core/cluster-tls, core/nodes/<id>, core/leader/<id>, and the engines'
+// logical/<mount uuid>/... and auth/<mount uuid>/... views. The
+// subsystems document their own keys; core/seal-config (plaintext),
+// core/sealed-root-key and core/keyring are owned by seal.Barrier.
 package core

@@ -7,7 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/vaultd/vaultd/core/audit"
+	"github.com/vaultd/vaultd/core/leases"
 	"github.com/vaultd/vaultd/core/policies"
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -23,8 +26,7 @@ type identity struct {
 
 	policies policies.Store
 
-	audit   atomic.Pointer[auditState] // nil unless active
-	auditMu sync.Mutex                 // serialises audit table changes
+	audit *audit.Table // loaded while active (core/audit)
 }
 
 // setupIdentity loads everything issue-4 state needs on a node that is
@@ -80,20 +82,17 @@ var identitySudoPaths = []string{
 func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request, te *TokenEntry) (resp *Response, ok bool, err error) {
 	op := req.Operation
 	for _, p := range identitySudoPaths {
-		if strings.HasPrefix(path, p) && !sudoOn(te, path) {
+		if strings.HasPrefix(path, p) && !tokens.SudoOn(te, path) {
 			return nil, true, permissionDenied()
 		}
 	}
-	if op == secrets.OpList && strings.HasPrefix(path, "sys/leases/lookup/") && !sudoOn(te, path) {
+	if op == secrets.OpList && strings.HasPrefix(path, "sys/leases/lookup/") && !tokens.SudoOn(te, path) {
 		return nil, true, permissionDenied()
 	}
 	switch {
 	case path == "sys/policy" || strings.HasPrefix(path, "sys/policy/") ||
 		path == "sys/policies/acl" || strings.HasPrefix(path, "sys/policies/acl/"):
-		var data map[string]any
-		if data, err = c.ident.policies.HandleSys(ctx, op, path, req.Data); err == nil {
-			resp = &Response{Data: data}
-		}
+		resp, err = c.serveDeclared(ctx, c.ident.policies.Backend(), "sys/", path, req) // openapi.go
 	case path == "sys/capabilities" || path == "sys/capabilities-self" || path == "sys/capabilities-accessor":
 		resp, err = c.sysCapabilities(ctx, path, op, req.Data, te)
 	case path == "sys/auth" || strings.HasPrefix(path, "sys/auth/"):
@@ -112,29 +111,16 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 		path == "sys/renew" || strings.HasPrefix(path, "sys/renew/") ||
 		path == "sys/revoke" || strings.HasPrefix(path, "sys/revoke/") ||
 		strings.HasPrefix(path, "sys/revoke-prefix/") || strings.HasPrefix(path, "sys/revoke-force/"):
-		resp, err = c.sysLeases(ctx, op, path, req.Data)
+		var lr *leases.Response
+		if lr, err = c.leases.Handle(ctx, op, path, req.Data); err == nil {
+			resp = &Response{Data: lr.Data, Warnings: lr.Warnings, LeaseID: lr.LeaseID, LeaseDuration: lr.LeaseDuration, Renewable: lr.Renewable}
+		}
 	case strings.HasPrefix(path, "sys/wrapping/"):
-		resp, err = c.sysWrapping(ctx, op, path, req, te)
+		resp, err = c.sysWrapping(ctx, path, req, te)
 	case path == "sys/audit" || strings.HasPrefix(path, "sys/audit/") || strings.HasPrefix(path, "sys/audit-hash/"):
 		resp, err = c.sysAudit(ctx, op, path, req.Data)
 	default:
 		return nil, false, nil
 	}
 	return resp, true, err
-}
-
-// sudoOn reports whether te's policies grant sudo on path.
-func sudoOn(te *TokenEntry, path string) bool {
-	if te == nil || te.Authz == nil {
-		return false
-	}
-	if te.Authz.ACL().IsRoot() {
-		return true
-	}
-	for _, op := range []string{"read", "update", "list", "create", "delete", "patch"} {
-		if _, sudo := te.Authz.ACL().Allowed(op, path); sudo {
-			return true
-		}
-	}
-	return false
 }

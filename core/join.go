@@ -2,14 +2,12 @@ package core
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
@@ -20,11 +18,8 @@ import (
 // the challenge with the keyring it can now decrypt and answers, and only
 // then does the leader add it to raft and hand it the cluster TLS material.
 //
-// The challenge answer carries the leader's barrier entries (seal config,
-// sealed root key, keyring): ciphertexts under the unseal key, so anyone
-// who can reach the endpoint learns no more than what a stolen disk gives.
-// The leader remembers at most maxChallenges nonces for challengeTTL, one
-// per server ID, and burns a nonce on its first answer, right or wrong.
+// The leader's side lives in core/clusterops (Joins); this file is the
+// joiner's side, which is part of unseal.
 //
 // Two clusters never form: a node configured with retry_join never
 // bootstraps (Config.NoBootstrap refuses sys/init there), a node that
@@ -34,8 +29,6 @@ import (
 
 // Join limits.
 const (
-	challengeTTL      = 5 * time.Minute
-	maxChallenges     = 64
 	joinFinishTimeout = 2 * time.Minute
 )
 
@@ -46,36 +39,15 @@ var (
 	ErrAlreadyJoined = errors.New("core: node is already initialized or part of a cluster")
 	// ErrJoinChallenge: the join answer does not match a pending challenge
 	// (wrong, expired, or never asked).
-	ErrJoinChallenge = errors.New("core: join challenge failed")
+	ErrJoinChallenge = clusterops.ErrJoinChallenge
 )
 
-var serverIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
-// JoinChallenge is the leader's answer to bootstrap/challenge. The three
-// physical values are the barrier's own entries (plaintext seal config,
-// sealed root key and keyring ciphertexts): useless without the unseal key,
-// they let the joiner check its combined key and open the challenge.
-type JoinChallenge struct {
-	SealConfig    []byte
-	SealedRootKey []byte
-	Keyring       []byte
-	Challenge     []byte // barrier ciphertext of the nonce, path core/raft-challenge/<id>
-}
-
-// JoinAnswer is the joiner's bootstrap/answer.
-type JoinAnswer struct {
-	ServerID    string
-	Answer      []byte
-	ClusterAddr string // host:port peers dial
-	APIAddr     string
-	NonVoter    bool
-}
-
-// JoinAnswerResult carries the TLS material for the joiner, encrypted
-// under the barrier (path core/raft-tls/<id>).
-type JoinAnswerResult struct {
-	TLS []byte
-}
+// The join wire types (core/clusterops).
+type (
+	JoinChallenge    = clusterops.JoinChallenge
+	JoinAnswer       = clusterops.JoinAnswer
+	JoinAnswerResult = clusterops.JoinAnswerResult
+)
 
 // JoinTransport talks to one leader candidate's API.
 type JoinTransport interface {
@@ -83,11 +55,6 @@ type JoinTransport interface {
 	Leader() string
 	Challenge(ctx context.Context, serverID string) (*JoinChallenge, error)
 	Answer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult, error)
-}
-
-type pendingChallenge struct {
-	nonce   seal.Secret
-	expires time.Time
 }
 
 type pendingJoin struct {
@@ -288,7 +255,7 @@ func (c *Core) finishJoin(pj *pendingJoin, key seal.Secret) {
 	}
 }
 
-// ---- leader side ----
+// ---- leader side (core/clusterops.Joins) ----
 
 func (c *Core) requireActive() error {
 	if c.barrier.Sealed() {
@@ -300,91 +267,27 @@ func (c *Core) requireActive() error {
 	return nil
 }
 
-// RaftChallenge answers sys/storage/raft/bootstrap/challenge on the active
-// node: a fresh nonce encrypted with the barrier, remembered for
-// challengeTTL (one per server ID; at most maxChallenges pending).
-func (c *Core) RaftChallenge(ctx context.Context, serverID string) (*JoinChallenge, error) {
-	if err := c.requireActive(); err != nil {
-		return nil, err
+// newJoins builds the leader side of joins (core/clusterops).
+func (c *Core) newJoins() *clusterops.Joins {
+	jc := clusterops.JoinConfig{
+		Barrier: c.barrier, Physical: c.physical, Active: c.requireActive,
+		NodeTLS: c.issueNodeTLS, RecordNode: c.recordNode,
+		Busy: ErrNoActiveNode, Now: c.now, Logger: c.log,
 	}
-	if !serverIDPattern.MatchString(serverID) {
-		return nil, badRequest("invalid server_id %q", serverID)
+	if c.cfg.Members != nil {
+		jc.Members = c.cfg.Members
 	}
-	nonce := make(seal.Secret, 32)
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	ct, err := c.barrier.Encrypt("core/raft-challenge/"+serverID, nonce)
-	if err != nil {
-		return nil, err
-	}
-	out := &JoinChallenge{Challenge: ct}
-	for _, kv := range []struct {
-		k string
-		v *[]byte
-	}{{"core/seal-config", &out.SealConfig}, {"core/sealed-root-key", &out.SealedRootKey}, {"core/keyring", &out.Keyring}} {
-		e, err := c.physical.Get(ctx, kv.k)
-		if err != nil {
-			return nil, fmt.Errorf("core: challenge: read %s: %w", kv.k, err)
-		}
-		*kv.v = e.Value
-	}
-	now := c.now()
-	c.ha.chMu.Lock()
-	defer c.ha.chMu.Unlock()
-	if c.ha.challenges == nil {
-		c.ha.challenges = map[string]*pendingChallenge{}
-	}
-	for id, pc := range c.ha.challenges {
-		if now.After(pc.expires) {
-			pc.nonce.Zero()
-			delete(c.ha.challenges, id)
-		}
-	}
-	if old, ok := c.ha.challenges[serverID]; ok {
-		old.nonce.Zero()
-	} else if len(c.ha.challenges) >= maxChallenges {
-		return nil, fmt.Errorf("%w: too many pending join challenges; retry later", ErrNoActiveNode)
-	}
-	c.ha.challenges[serverID] = &pendingChallenge{nonce: nonce, expires: now.Add(challengeTTL)}
-	return out, nil
+	return clusterops.NewJoins(jc)
 }
 
-// RaftAnswer checks a joiner's answer (constant time; one attempt per
-// challenge), adds it to raft and returns its TLS material encrypted under
-// the barrier. The joiner becomes a non-voter at once and is promoted to
-// voter right after (adding an unreachable voter would stall commits).
-func (c *Core) RaftAnswer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult, error) {
-	if err := c.requireActive(); err != nil {
-		return nil, err
-	}
-	if !serverIDPattern.MatchString(a.ServerID) {
-		return nil, badRequest("invalid server_id %q", a.ServerID)
-	}
-	addr := hostPortOf(a.ClusterAddr)
-	if addr == "" {
-		return nil, badRequest("invalid cluster_addr %q", a.ClusterAddr)
-	}
-	c.ha.chMu.Lock()
-	pc := c.ha.challenges[a.ServerID]
-	delete(c.ha.challenges, a.ServerID)
-	c.ha.chMu.Unlock()
-	if pc == nil {
-		return nil, fmt.Errorf("%w: no pending challenge for server_id %q", ErrJoinChallenge, a.ServerID)
-	}
-	defer pc.nonce.Zero()
-	if c.now().After(pc.expires) || subtle.ConstantTimeCompare(pc.nonce, a.Answer) != 1 {
-		c.log.Warn("join answer refused", "server_id", a.ServerID)
-		return nil, fmt.Errorf("%w: wrong or expired answer", ErrJoinChallenge)
-	}
-	if c.cfg.Members == nil {
-		return nil, badRequest("this node's storage cannot be joined")
-	}
+// issueNodeTLS issues a joiner's cluster TLS material from the cluster CA,
+// encoded (the caller zeroes it).
+func (c *Core) issueNodeTLS(ctx context.Context, serverID string) ([]byte, error) {
 	ca, err := c.clusterCA(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m, err := ca.Issue(a.ServerID)
+	m, err := ca.Issue(serverID)
 	ca.KeyPEM.Zero()
 	if err != nil {
 		return nil, err
@@ -394,38 +297,17 @@ func (c *Core) RaftAnswer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult,
 	if err != nil {
 		return nil, err
 	}
-	ct, err := c.barrier.Encrypt("core/raft-tls/"+a.ServerID, enc)
-	enc.Zero()
-	if err != nil {
-		return nil, err
-	}
-	if err := c.recordNode(ctx, a.ServerID, a.APIAddr, a.ClusterAddr); err != nil {
-		return nil, err
-	}
-	if err := c.cfg.Members.AddNonvoter(ctx, a.ServerID, addr); err != nil {
-		return nil, fmt.Errorf("core: join: add %s to raft: %w", a.ServerID, err)
-	}
-	c.log.Info("node joined as non-voter", "server_id", a.ServerID, "cluster_addr", addr)
-	if !a.NonVoter {
-		go c.promote(a.ServerID, addr)
-	}
-	return &JoinAnswerResult{TLS: ct}, nil
+	return enc, nil
 }
 
-// promote makes a freshly joined node a voter (a few attempts).
-func (c *Core) promote(id, addr string) {
-	for i := range 5 {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := c.cfg.Members.AddVoter(ctx, id, addr)
-		cancel()
-		if err == nil {
-			c.log.Info("node promoted to voter", "server_id", id)
-			return
-		}
-		if !c.active.Load() {
-			return
-		}
-		c.log.Warn("promoting a joined node failed; retrying", "server_id", id, "attempt", i+1, "error", err)
-		time.Sleep(time.Second)
-	}
+// RaftChallenge answers sys/storage/raft/bootstrap/challenge on the active
+// node (core/clusterops.Joins.Challenge).
+func (c *Core) RaftChallenge(ctx context.Context, serverID string) (*JoinChallenge, error) {
+	return c.joins.Challenge(ctx, serverID)
+}
+
+// RaftAnswer checks a joiner's answer, adds it to raft and returns its TLS
+// material encrypted under the barrier (core/clusterops.Joins.Answer).
+func (c *Core) RaftAnswer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult, error) {
+	return c.joins.Answer(ctx, a)
 }

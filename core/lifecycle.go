@@ -8,11 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vaultd/vaultd/core/tokens"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/seal/shamir"
 	"github.com/vaultd/vaultd/storage"

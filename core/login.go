@@ -2,12 +2,9 @@ package core
 
 import (
 	"context"
-	"github.com/vaultd/vaultd/core/tokens"
-	"slices"
-	"sort"
 	"strings"
-	"time"
 
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -19,7 +16,11 @@ func (c *Core) handleAuth(ctx context.Context, req *Request, te *TokenEntry) (*R
 		if te == nil {
 			return nil, permissionDenied()
 		}
-		return c.handleTokenStore(ctx, req, te, strings.TrimPrefix(strings.TrimPrefix(rest, "token"), "/"))
+		r, err := c.tokenEndpoints.Handle(ctx, &tokens.Request{Operation: req.Operation, Path: req.Path, Data: req.Data, WrapTTL: req.WrapTTL}, te)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Data: r.Data, Warnings: r.Warnings, Auth: r.Auth}, nil
 	}
 	at := c.ident.auth.Load()
 	if at == nil {
@@ -101,30 +102,6 @@ func (c *Core) existence(ctx context.Context, eng secrets.Backend, sreq *secrets
 	return nil
 }
 
-// sanitizePolicies trims, lower-cases, de-duplicates and sorts policy
-// names, adds "default" when asked, and reduces any set holding "root" to
-// just ["root"] (Vault's policyutil.SanitizePolicies).
-func sanitizePolicies(in []string, addDefault bool) []string {
-	out := make([]string, 0, len(in)+1)
-	for _, p := range in {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == "" {
-			continue
-		}
-		if p == rootPolicy {
-			return []string{rootPolicy}
-		}
-		if !slices.Contains(out, p) {
-			out = append(out, p)
-		}
-	}
-	if addDefault && !slices.Contains(out, defaultPolicy) {
-		out = append(out, defaultPolicy)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // mintLoginToken turns an auth engine's Auth into a token: policies plus
 // "default" (unless NoDefaultPol), TTL bounded by the mount's or system's
 // max, an orphan (as in Vault), path = the login request path.
@@ -144,7 +121,7 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 	if err != nil {
 		return nil, err
 	}
-	policies := sanitizePolicies(a.Policies, !a.NoDefaultPol)
+	policies := tokens.SanitizePolicies(a.Policies, !a.NoDefaultPol)
 	def, max := c.authMountTTLs(me)
 	if a.MaxTTL > 0 && a.MaxTTL < max {
 		max = a.MaxTTL
@@ -190,23 +167,5 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 	if _, err := c.tokens.Create(ctx, te, ""); err != nil {
 		return nil, err
 	}
-	return authBlock(te, ttl), nil
-}
-
-// authBlock is Vault's "auth" block for a token just issued or renewed.
-func authBlock(te *TokenEntry, ttl time.Duration) *ResponseAuth {
-	meta := te.Meta
-	return &ResponseAuth{
-		ClientToken:   te.ID,
-		Accessor:      te.Accessor,
-		Policies:      te.Policies,
-		TokenPolicies: te.Policies,
-		Metadata:      meta,
-		LeaseDuration: int(ttl / time.Second),
-		Renewable:     te.Renewable,
-		EntityID:      te.EntityID,
-		TokenType:     te.Type,
-		Orphan:        te.ParentHash == "",
-		NumUses:       max(te.NumUses, 0),
-	}
+	return tokens.AuthBlock(te, ttl), nil
 }

@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vaultd/vaultd/core/tokens"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/vaultd/vaultd/core/acl"
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -56,21 +56,6 @@ type Response struct {
 	// save), instead of any JSON.
 	RawBody     io.Reader
 	ContentType string
-}
-
-// ResponseAuth is the "auth" block of a login or token-create response.
-type ResponseAuth struct {
-	ClientToken   string            `json:"client_token"`
-	Accessor      string            `json:"accessor"`
-	Policies      []string          `json:"policies"`
-	TokenPolicies []string          `json:"token_policies"`
-	Metadata      map[string]string `json:"metadata"`
-	LeaseDuration int               `json:"lease_duration"`
-	Renewable     bool              `json:"renewable"`
-	EntityID      string            `json:"entity_id"`
-	TokenType     string            `json:"token_type"`
-	Orphan        bool              `json:"orphan"`
-	NumUses       int               `json:"num_uses"`
 }
 
 // HandleRequest runs a request on the active node:

@@ -3,10 +3,12 @@ package core
 import (
 	"context"
 	"fmt"
-	"github.com/vaultd/vaultd/core/clusterops"
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/core/ceremony"
+	"github.com/vaultd/vaultd/core/clusterops"
+	"github.com/vaultd/vaultd/core/internal/reqfield"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -30,6 +32,13 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 	// sys/internal/ui/mounts answers for any valid token; it filters below.
 	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") {
 		return c.sysUIMounts(te, strings.TrimPrefix(strings.TrimPrefix(path, "sys/internal/ui/mounts"), "/"))
+	}
+	// So does sys/internal/specs/openapi, filtered the same way (openapi.go).
+	if path == "sys/internal/specs/openapi" {
+		if err := c.verifyForRead(ctx, op); err != nil {
+			return nil, err
+		}
+		return c.sysOpenAPI(te, op)
 	}
 	sudo, err := c.authorize(te, op, path)
 	if err != nil {
@@ -81,8 +90,12 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		return c.handleSysRaft(ctx, path, req)
 	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go
 		return c.handleSysHA(ctx, path, req)
-	case isCeremonyPath(path): // rekey.go, generate_root.go
-		return c.sysCeremony(ctx, op, path, req.Data)
+	case ceremony.IsPath(path): // core/ceremony
+		raw, err := c.ceremonies.Handle(ctx, op, path, req.Data)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Raw: raw}, nil
 	case path == "sys/seal":
 		if op != secrets.OpUpdate && op != secrets.OpCreate {
 			return nil, unsupportedOp()
@@ -156,14 +169,14 @@ func (c *Core) sysMount(ctx context.Context, op secrets.Operation, path string, 
 
 func applyTune(cfg *MountConfig, m map[string]any) error {
 	if v, ok := m["default_lease_ttl"]; ok {
-		n, err := ttlSeconds(v)
+		n, err := reqfield.TTLSeconds(v)
 		if err != nil {
 			return err
 		}
 		cfg.DefaultLeaseTTL = n
 	}
 	if v, ok := m["max_lease_ttl"]; ok {
-		n, err := ttlSeconds(v)
+		n, err := reqfield.TTLSeconds(v)
 		if err != nil {
 			return err
 		}

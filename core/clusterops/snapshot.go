@@ -37,7 +37,7 @@ import (
 // archive. POST sys/storage/raft/snapshot-force skips the sealed check (the
 // checksums are still verified); after such a restore the node can only be
 // unsealed with the keys of the cluster the snapshot came from (see
-// reloadAfterRestore). One corner: a snapshot from this very cluster that is
+// core.reloadAfterRestore). One corner: a snapshot from this very cluster that is
 // newer than a keyring this node was unsealed with (restore old, restart,
 // restore newer) needs snapshot-force.
 //

@@ -9,7 +9,6 @@ package policies
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vaultd/vaultd/core/acl"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -63,6 +63,9 @@ type Store struct {
 	// Inactive is returned while the store is not loaded (the node is
 	// not active); core sets it to its ErrStandby. Set before first use.
 	Inactive error
+
+	epOnce sync.Once
+	ep     *endpoint.Backend
 
 	mu     sync.RWMutex // guards everything below
 	b      storage.Backend
@@ -347,80 +350,6 @@ func ruleReachesUnder(pattern, prefix string) bool {
 }
 
 // ---- sys/policy, sys/policies/acl ----
-
-// HandleSys serves sys/policy[/<name>] and sys/policies/acl[/<name>]
-// (path is the full request path). The caller has checked the token and
-// the ACL. A nil data map with a nil error means 204.
-func (ps *Store) HandleSys(ctx context.Context, op secrets.Operation, path string, data map[string]any) (map[string]any, error) {
-	legacy := strings.HasPrefix(path, "sys/policy")
-	var name string
-	switch {
-	case path == "sys/policy" || path == "sys/policies/acl":
-	case strings.HasPrefix(path, "sys/policy/"):
-		name = strings.TrimPrefix(path, "sys/policy/")
-	case strings.HasPrefix(path, "sys/policies/acl/"):
-		name = strings.TrimPrefix(path, "sys/policies/acl/")
-	default:
-		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
-	}
-	if name == "" {
-		if op != secrets.OpList && !(legacy && op == secrets.OpRead) {
-			return nil, unsupportedOp()
-		}
-		names, err := ps.List(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if legacy {
-			return map[string]any{"policies": names, "keys": names}, nil
-		}
-		return map[string]any{"keys": names}, nil
-	}
-	name, err := NormalizeName(name)
-	if err != nil {
-		return nil, err
-	}
-	switch op {
-	case secrets.OpRead:
-		if name == RootPolicy {
-			return nil, secrets.Errorf(secrets.ErrNotFound, "not found")
-		}
-		raw, err := ps.Raw(ctx, name)
-		if errors.Is(err, ErrNotFound) {
-			return nil, secrets.Errorf(secrets.ErrNotFound, "not found")
-		}
-		if err != nil {
-			return nil, err
-		}
-		if legacy {
-			return map[string]any{"name": name, "rules": raw}, nil
-		}
-		return map[string]any{"name": name, "policy": raw}, nil
-	case secrets.OpCreate, secrets.OpUpdate:
-		raw, _ := data["policy"].(string)
-		if raw == "" && legacy {
-			raw, _ = data["rules"].(string)
-		}
-		if strings.TrimSpace(raw) == "" {
-			return nil, badRequest("'policy' parameter not supplied or empty")
-		}
-		// Vault accepts a base64-encoded policy. HCL text always holds
-		// characters outside the base64 alphabet, so this cannot misfire.
-		if dec, err := base64.StdEncoding.DecodeString(raw); err == nil && utf8.Valid(dec) {
-			raw = string(dec)
-		}
-		if err := ps.Set(ctx, name, raw); err != nil {
-			return nil, err
-		}
-		return nil, nil
-	case secrets.OpDelete:
-		if err := ps.Delete(ctx, name); err != nil {
-			return nil, err
-		}
-		return nil, nil
-	}
-	return nil, unsupportedOp()
-}
 
 func (ps *Store) inactive() error {
 	if ps.Inactive != nil {

@@ -112,24 +112,43 @@ func TestNormalizeName(t *testing.T) {
 	}
 }
 
-func TestHandleSys(t *testing.T) {
+func TestBackend(t *testing.T) {
 	ctx := context.Background()
 	ps := loaded(t)
-	if data, err := ps.HandleSys(ctx, secrets.OpUpdate, "sys/policies/acl/App", map[string]any{"policy": `path "a/*" { capabilities = ["read"] }`}); err != nil || data != nil {
-		t.Fatalf("write: %v, %v", data, err)
+	if err := ps.Backend().Validate(); err != nil {
+		t.Fatal(err)
 	}
-	data, err := ps.HandleSys(ctx, secrets.OpRead, "sys/policy/app", nil)
-	if err != nil || data["rules"] == nil || data["name"] != "app" {
-		t.Fatalf("legacy read: %v, %v", data, err)
+	do := func(op secrets.Operation, path string, data map[string]any) (*secrets.Response, error) {
+		return ps.Backend().HandleRequest(ctx, &secrets.Request{Operation: op, Path: path, Data: data})
 	}
-	data, err = ps.HandleSys(ctx, secrets.OpList, "sys/policies/acl", nil)
-	if err != nil || !slices.Equal(data["keys"].([]string), []string{"app", "default", "root"}) {
-		t.Fatalf("list: %v, %v", data, err)
+	if resp, err := do(secrets.OpUpdate, "policies/acl/App", map[string]any{"policy": `path "a/*" { capabilities = ["read"] }`}); err != nil || resp != nil {
+		t.Fatalf("write: %v, %v", resp, err)
 	}
-	if _, err := ps.HandleSys(ctx, secrets.OpRead, "sys/policies/acl/root", nil); !errors.Is(err, secrets.ErrNotFound) {
+	resp, err := do(secrets.OpRead, "policy/app", nil)
+	if err != nil || resp.Data["rules"] == nil || resp.Data["name"] != "app" {
+		t.Fatalf("legacy read: %v, %v", resp, err)
+	}
+	resp, err = do(secrets.OpList, "policies/acl", nil)
+	if err != nil || !slices.Equal(resp.Data["keys"].([]string), []string{"app", "default", "root"}) {
+		t.Fatalf("list: %v, %v", resp, err)
+	}
+	resp, err = do(secrets.OpRead, "policy", nil)
+	if err != nil || !slices.Equal(resp.Data["policies"].([]string), []string{"app", "default", "root"}) {
+		t.Fatalf("legacy list: %v, %v", resp, err)
+	}
+	if _, err := do(secrets.OpRead, "policies/acl/root", nil); !errors.Is(err, secrets.ErrNotFound) {
 		t.Fatalf("reading root: %v, want 404", err)
 	}
-	if _, err := ps.HandleSys(ctx, secrets.OpUpdate, "sys/policies/acl/x", map[string]any{}); !errors.Is(err, secrets.ErrInvalidRequest) {
+	if _, err := do(secrets.OpUpdate, "policies/acl/x", map[string]any{}); !errors.Is(err, secrets.ErrInvalidRequest) {
 		t.Fatalf("write without a policy: %v, want 400", err)
+	}
+	if _, err := do(secrets.OpUpdate, "policy/legacy", map[string]any{"rules": `path "b" { capabilities = ["read"] }`}); err != nil {
+		t.Fatalf("legacy write with rules: %v", err)
+	}
+	if _, err := do(secrets.OpDelete, "policies/acl", nil); !errors.Is(err, secrets.ErrUnsupportedOperation) {
+		t.Fatalf("DELETE on the list path: %v, want 405", err)
+	}
+	if resp, err := do(secrets.OpUpdate, "policies/acl/y", map[string]any{"policy": `path "c" { capabilities = ["read"] }`, "bogus": 1}); err != nil || resp == nil || len(resp.Warnings) != 1 {
+		t.Fatalf("an unknown field: %v, %v (want a warning)", resp, err)
 	}
 }

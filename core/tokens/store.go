@@ -2,11 +2,13 @@
 // by salted hash (the token ID itself is never stored), accessors, the
 // parent → child index that revokes whole trees, limited-use accounting,
 // bound CIDRs, and the expiration manager that revokes expired tokens on
-// the active node. core drives it (load on setup, forget on seal) and
-// serves auth/token/* on top of it.
+// the active node; token roles; and the auth/token/* endpoints
+// (Endpoints), which reach core through the three-method Host. core drives
+// the store (load on setup, forget on seal).
 //
-// It imports storage, seal (for ErrSealed), secrets (error kinds) and
-// core/policies (the per-request Authz an Entry carries).
+// It imports storage, seal (for ErrSealed), secrets (error kinds),
+// core/policies (the per-request Authz an Entry carries) and
+// core/internal/reqfield.
 package tokens
 
 import (

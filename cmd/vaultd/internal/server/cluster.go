@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/vaultd/vaultd/core/clusterops"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"github.com/vaultd/vaultd/api/forward"
 	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/core"
+	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/raftstore"
 	"github.com/vaultd/vaultd/secrets"
 )

@@ -1,16 +1,17 @@
-package core
+package tokens
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vaultd/vaultd/core/tokens"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/vaultd/vaultd/core/internal/reqfield"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -34,8 +35,55 @@ type tokenRole struct {
 
 func secs(d time.Duration) int64 { return int64(d / time.Second) }
 
-// handleTokenStore serves auth/token/<sub>, the built-in token method.
-func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntry, sub string) (*Response, error) {
+// Host is what the token endpoints need from core.
+type Host interface {
+	// CheckACL decides op on path for te with the request's data and wrap
+	// TTL; an error (403) when denied.
+	CheckACL(te *Entry, op secrets.Operation, path string, data map[string]any, wrapTTL time.Duration) error
+	// VerifyForRead confirms with a quorum that the node still leads
+	// before a read is answered.
+	VerifyForRead(ctx context.Context, op secrets.Operation) error
+	// TokenMountTTLs: the default and max TTL of the auth/token/ mount
+	// (the system's unless tuned); an error while the node is not active.
+	TokenMountTTLs() (def, max time.Duration, err error)
+}
+
+// Request is one auth/token/* request.
+type Request struct {
+	Operation secrets.Operation
+	// Path is the full request path ("auth/token/create").
+	Path    string
+	Data    map[string]any
+	WrapTTL time.Duration
+}
+
+// Response is what a token endpoint answers: Data, or an Auth block
+// (create, renew), and warnings. Empty means 204.
+type Response struct {
+	Data     map[string]any
+	Warnings []string
+	Auth     *ResponseAuth
+}
+
+// Endpoints serves auth/token/*, the built-in token method, over a Store.
+type Endpoints struct {
+	ts   *Store
+	host Host
+	log  *slog.Logger
+}
+
+// NewEndpoints builds the token endpoints over ts.
+func NewEndpoints(ts *Store, host Host, log *slog.Logger) *Endpoints {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Endpoints{ts: ts, host: host, log: log}
+}
+
+// Handle serves auth/token/<sub> for the caller te (never nil: every token
+// endpoint needs a token).
+func (e *Endpoints) Handle(ctx context.Context, req *Request, te *Entry) (*Response, error) {
+	sub := strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(req.Path, "auth/"), "token"), "/")
 	s := strings.TrimSuffix(sub, "/")
 	op := req.Operation
 	d := req.Data
@@ -43,17 +91,17 @@ func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntr
 		d = map[string]any{}
 	}
 	if name, ok := strings.CutPrefix(s, "roles/"); ok && op == secrets.OpUpdate {
-		if _, err := c.getTokenRole(ctx, name); errors.Is(err, errRoleNotFound) {
+		if _, err := e.getTokenRole(ctx, name); errors.Is(err, errRoleNotFound) {
 			op = secrets.OpCreate
 		}
 	}
-	if _, err := c.checkACL(te, op, req.Path, d, req.WrapTTL); err != nil {
+	if err := e.host.CheckACL(te, op, req.Path, d, req.WrapTTL); err != nil {
 		return nil, err
 	}
-	if (s == "accessors" || s == "revoke-orphan") && !sudoOn(te, req.Path) {
+	if (s == "accessors" || s == "revoke-orphan") && !SudoOn(te, req.Path) {
 		return nil, permissionDenied()
 	}
-	if err := c.verifyForRead(ctx, op); err != nil {
+	if err := e.host.VerifyForRead(ctx, op); err != nil {
 		return nil, err
 	}
 	write := op == secrets.OpUpdate || op == secrets.OpCreate
@@ -62,27 +110,27 @@ func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntr
 		if !write {
 			return nil, unsupportedOp()
 		}
-		return c.tokenCreate(ctx, req.Path, d, te, s)
+		return e.tokenCreate(ctx, req.Path, d, te, s)
 	case s == "lookup" || s == "lookup-self" || s == "lookup-accessor":
 		if op != secrets.OpRead && !write {
 			return nil, unsupportedOp()
 		}
-		return c.tokenLookup(ctx, s, d, te)
+		return e.tokenLookup(ctx, s, d, te)
 	case s == "renew" || s == "renew-self" || s == "renew-accessor":
 		if !write {
 			return nil, unsupportedOp()
 		}
-		return c.tokenRenew(ctx, s, d, te)
+		return e.tokenRenew(ctx, s, d, te)
 	case s == "revoke" || s == "revoke-self" || s == "revoke-accessor" || s == "revoke-orphan":
 		if !write {
 			return nil, unsupportedOp()
 		}
-		return c.tokenRevoke(ctx, s, d, te)
+		return e.tokenRevoke(ctx, s, d, te)
 	case s == "accessors":
 		if op != secrets.OpList {
 			return nil, unsupportedOp()
 		}
-		accs, err := c.tokens.ListAccessors(ctx)
+		accs, err := e.ts.ListAccessors(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +139,7 @@ func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntr
 		if op != secrets.OpList {
 			return nil, unsupportedOp()
 		}
-		keys, err := c.barrier.List(ctx, tokens.RolePrefix)
+		keys, err := e.ts.b.List(ctx, RolePrefix)
 		if err != nil {
 			return nil, err
 		}
@@ -100,12 +148,12 @@ func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntr
 		}
 		return &Response{Data: map[string]any{"keys": keys}}, nil
 	case strings.HasPrefix(s, "roles/"):
-		return c.tokenRoleOp(ctx, op, strings.TrimPrefix(s, "roles/"), d)
+		return e.tokenRoleOp(ctx, op, strings.TrimPrefix(s, "roles/"), d)
 	case s == "tidy":
 		if !write {
 			return nil, unsupportedOp()
 		}
-		n := c.tokens.RevokeExpired(ctx, c.log)
+		n := e.ts.RevokeExpired(ctx, e.log)
 		return &Response{Warnings: []string{fmt.Sprintf("tidy revoked %d expired token(s)", n)}}, nil
 	}
 	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
@@ -115,10 +163,10 @@ func (c *Core) handleTokenStore(ctx context.Context, req *Request, te *TokenEntr
 // create/:role with Vault's rules: a non-root caller without sudo can only
 // hand out a subset of its own policies, never root, never an orphan
 // (except through create-orphan or an orphan role), never a chosen ID.
-func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any, parent *TokenEntry, sub string) (*Response, error) {
+func (e *Endpoints) tokenCreate(ctx context.Context, reqPath string, d map[string]any, parent *Entry, sub string) (*Response, error) {
 	var role *tokenRole
 	if rn, ok := strings.CutPrefix(sub, "create/"); ok {
-		r, err := c.getTokenRole(ctx, rn)
+		r, err := e.getTokenRole(ctx, rn)
 		if errors.Is(err, errRoleNotFound) {
 			return nil, badRequest("unknown role %s", rn)
 		}
@@ -127,62 +175,62 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 		}
 		role = r
 	}
-	id, err := strField(d, "id")
+	id, err := reqfield.String(d, "id")
 	if err != nil {
 		return nil, err
 	}
-	policies, polSet, err := strListField(d, "policies")
+	policies, polSet, err := reqfield.Strings(d, "policies")
 	if err != nil {
 		return nil, err
 	}
-	meta, _, err := strMapField(d, "meta")
+	meta, _, err := reqfield.StringMap(d, "meta")
 	if err != nil {
 		return nil, err
 	}
-	noParent, _, err := boolField(d, "no_parent")
+	noParent, _, err := reqfield.Bool(d, "no_parent")
 	if err != nil {
 		return nil, err
 	}
-	noDefault, _, err := boolField(d, "no_default_policy")
+	noDefault, _, err := reqfield.Bool(d, "no_default_policy")
 	if err != nil {
 		return nil, err
 	}
-	renewable, renewSet, err := boolField(d, "renewable")
+	renewable, renewSet, err := reqfield.Bool(d, "renewable")
 	if err != nil {
 		return nil, err
 	}
-	ttl, ttlSet, err := durField(d, "ttl")
+	ttl, ttlSet, err := reqfield.Duration(d, "ttl")
 	if err != nil {
 		return nil, err
 	}
 	if !ttlSet {
-		if ttl, _, err = durField(d, "lease"); err != nil {
+		if ttl, _, err = reqfield.Duration(d, "lease"); err != nil {
 			return nil, err
 		}
 	}
-	explicitMax, _, err := durField(d, "explicit_max_ttl")
+	explicitMax, _, err := reqfield.Duration(d, "explicit_max_ttl")
 	if err != nil {
 		return nil, err
 	}
-	period, _, err := durField(d, "period")
+	period, _, err := reqfield.Duration(d, "period")
 	if err != nil {
 		return nil, err
 	}
-	displayName, err := strField(d, "display_name")
+	displayName, err := reqfield.String(d, "display_name")
 	if err != nil {
 		return nil, err
 	}
-	numUses, _, err := intField(d, "num_uses")
+	numUses, _, err := reqfield.Int(d, "num_uses")
 	if err != nil {
 		return nil, err
 	}
-	typ, err := strField(d, "type")
+	typ, err := reqfield.String(d, "type")
 	if err != nil {
 		return nil, err
 	}
 
 	isRoot := parent.IsRoot()
-	sudo := isRoot || sudoOn(parent, reqPath)
+	sudo := isRoot || SudoOn(parent, reqPath)
 	switch typ {
 	case "", "service", "default", "default-service":
 	case "batch", "default-batch":
@@ -228,7 +276,7 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 	}
 
 	addDefault := !noDefault && (role == nil || !role.TokenNoDefaultPolicy)
-	parentPols := sanitizePolicies(parent.Policies, false)
+	parentPols := SanitizePolicies(parent.Policies, false)
 	subsetOfParent := func(want []string) error {
 		if sudo {
 			return nil
@@ -248,9 +296,9 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 				policies = parent.Policies
 			}
 		}
-		want := sanitizePolicies(policies, false)
+		want := SanitizePolicies(policies, false)
 		if len(role.AllowedPolicies) > 0 {
-			allowed := sanitizePolicies(role.AllowedPolicies, true)
+			allowed := SanitizePolicies(role.AllowedPolicies, true)
 			for _, p := range want {
 				if !slices.Contains(allowed, p) {
 					return nil, badRequest("token policies (%v) must be subset of the role's allowed policies (%v)", want, allowed)
@@ -268,11 +316,11 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 	case !polSet || len(policies) == 0:
 		policies = parent.Policies
 	default:
-		if err := subsetOfParent(sanitizePolicies(policies, false)); err != nil {
+		if err := subsetOfParent(SanitizePolicies(policies, false)); err != nil {
 			return nil, err
 		}
 	}
-	policies = sanitizePolicies(policies, addDefault)
+	policies = SanitizePolicies(policies, addDefault)
 	rootToken := slices.Contains(policies, rootPolicy)
 	if rootToken && !isRoot {
 		return nil, secrets.Errorf(secrets.ErrPermissionDenied, "root tokens may not be created without parent token being root")
@@ -281,11 +329,10 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 		return nil, badRequest("cannot assign the %q policy", responseWrappingPolicy)
 	}
 
-	at := c.ident.auth.Load()
-	if at == nil {
-		return nil, ErrStandby
+	def, sysMax, err := e.host.TokenMountTTLs()
+	if err != nil {
+		return nil, err
 	}
-	def, sysMax := c.authMountTTLs(at.get("token/"))
 	if role != nil {
 		if role.Period > 0 && period == 0 {
 			period = role.Period
@@ -335,7 +382,7 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 	if displayName != "" {
 		display = "token-" + displayName
 	}
-	te := &TokenEntry{
+	te := &Entry{
 		Policies: policies, Path: path, Meta: meta, DisplayName: display, NumUses: numUses,
 		TTL: ttl, ExplicitMaxTTL: explicitMax, Period: period, Renewable: renew, Orphan: orphan,
 	}
@@ -349,18 +396,18 @@ func (c *Core) tokenCreate(ctx context.Context, reqPath string, d map[string]any
 	if period == 0 && ttl > 0 {
 		te.MaxTTL = sysMax
 	}
-	if _, err := c.tokens.Create(ctx, te, id); err != nil {
-		if errors.Is(err, tokens.ErrNotFound) {
+	if _, err := e.ts.Create(ctx, te, id); err != nil {
+		if errors.Is(err, ErrNotFound) {
 			return nil, badRequest("the parent token was revoked")
 		}
 		return nil, err
 	}
-	return &Response{Auth: authBlock(te, ttl), Warnings: warnings}, nil
+	return &Response{Auth: AuthBlock(te, ttl), Warnings: warnings}, nil
 }
 
 // tokenLookupData is Vault's token lookup answer.
-func (c *Core) tokenLookupData(te *TokenEntry, id string) map[string]any {
-	now := c.now()
+func (e *Endpoints) tokenLookupData(te *Entry, id string) map[string]any {
+	now := e.ts.now()
 	var expire any
 	ttl := int64(0)
 	if !te.ExpireTime.IsZero() {
@@ -406,99 +453,99 @@ func (c *Core) tokenLookupData(te *TokenEntry, id string) map[string]any {
 	return d
 }
 
-func (c *Core) tokenLookup(ctx context.Context, s string, d map[string]any, te *TokenEntry) (*Response, error) {
+func (e *Endpoints) tokenLookup(ctx context.Context, s string, d map[string]any, te *Entry) (*Response, error) {
 	switch s {
 	case "lookup-self":
-		return &Response{Data: c.tokenLookupData(te, te.ID)}, nil
+		return &Response{Data: e.tokenLookupData(te, te.ID)}, nil
 	case "lookup":
-		tok, err := strField(d, "token")
+		tok, err := reqfield.String(d, "token")
 		if err != nil {
 			return nil, err
 		}
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		target, err := c.tokens.Lookup(ctx, tok)
-		if errors.Is(err, tokens.ErrNotFound) {
+		target, err := e.ts.Lookup(ctx, tok)
+		if errors.Is(err, ErrNotFound) {
 			return nil, secrets.Errorf(secrets.ErrPermissionDenied, "bad token")
 		}
 		if err != nil {
 			return nil, err
 		}
-		return &Response{Data: c.tokenLookupData(target, tok)}, nil
+		return &Response{Data: e.tokenLookupData(target, tok)}, nil
 	default: // lookup-accessor
-		target, err := c.targetByAccessor(ctx, d)
+		target, err := e.targetByAccessor(ctx, d)
 		if err != nil {
 			return nil, err
 		}
-		return &Response{Data: c.tokenLookupData(target, "")}, nil
+		return &Response{Data: e.tokenLookupData(target, "")}, nil
 	}
 }
 
-func (c *Core) targetByAccessor(ctx context.Context, d map[string]any) (*TokenEntry, error) {
-	acc, err := strField(d, "accessor")
+func (e *Endpoints) targetByAccessor(ctx context.Context, d map[string]any) (*Entry, error) {
+	acc, err := reqfield.String(d, "accessor")
 	if err != nil {
 		return nil, err
 	}
 	if acc == "" {
 		return nil, badRequest("missing accessor")
 	}
-	target, err := c.tokens.LookupAccessor(ctx, acc)
-	if errors.Is(err, tokens.ErrNotFound) {
+	target, err := e.ts.LookupAccessor(ctx, acc)
+	if errors.Is(err, ErrNotFound) {
 		return nil, badRequest("invalid accessor")
 	}
 	return target, err
 }
 
-func (c *Core) tokenRenew(ctx context.Context, s string, d map[string]any, te *TokenEntry) (*Response, error) {
-	inc, _, err := durField(d, "increment")
+func (e *Endpoints) tokenRenew(ctx context.Context, s string, d map[string]any, te *Entry) (*Response, error) {
+	inc, _, err := reqfield.Duration(d, "increment")
 	if err != nil {
 		return nil, err
 	}
-	var target *TokenEntry
+	var target *Entry
 	switch s {
 	case "renew-self":
 		target = te
 	case "renew":
-		tok, err := strField(d, "token")
+		tok, err := reqfield.String(d, "token")
 		if err != nil {
 			return nil, err
 		}
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		if target, err = c.tokens.Lookup(ctx, tok); err != nil {
-			if errors.Is(err, tokens.ErrNotFound) {
+		if target, err = e.ts.Lookup(ctx, tok); err != nil {
+			if errors.Is(err, ErrNotFound) {
 				return nil, badRequest("token not found")
 			}
 			return nil, err
 		}
 	default: // renew-accessor
-		if target, err = c.targetByAccessor(ctx, d); err != nil {
+		if target, err = e.targetByAccessor(ctx, d); err != nil {
 			return nil, err
 		}
 	}
-	updated, ttl, warnings, err := c.renewToken(ctx, target.IDHash, inc)
-	if errors.Is(err, tokens.ErrNotFound) {
+	updated, ttl, warnings, err := e.ts.Renew(ctx, target.IDHash, inc)
+	if errors.Is(err, ErrNotFound) {
 		return nil, badRequest("token not found")
 	}
 	if err != nil {
 		return nil, err
 	}
 	updated.ID = target.ID
-	return &Response{Auth: authBlock(updated, ttl), Warnings: warnings}, nil
+	return &Response{Auth: AuthBlock(updated, ttl), Warnings: warnings}, nil
 }
 
-// renewToken extends a token's TTL by increment (0: its creation TTL;
+// Renew extends a token's TTL by increment (0: its creation TTL;
 // periodic tokens: their period), never past its explicit max TTL or the
 // max TTL it was created under.
-func (c *Core) renewToken(ctx context.Context, idHash string, increment time.Duration) (*TokenEntry, time.Duration, []string, error) {
+func (ts *Store) Renew(ctx context.Context, idHash string, increment time.Duration) (*Entry, time.Duration, []string, error) {
 	var ttl time.Duration
 	var warnings []string
-	te, err := c.tokens.Update(ctx, idHash, func(cur *TokenEntry) error {
-		now := c.now()
+	te, err := ts.Update(ctx, idHash, func(cur *Entry) error {
+		now := ts.now()
 		if cur.Expired(now) || cur.NumUses < 0 {
-			return tokens.ErrNotFound
+			return ErrNotFound
 		}
 		if !cur.Renewable || cur.ExpireTime.IsZero() {
 			return badRequest("lease is not renewable")
@@ -535,32 +582,32 @@ func (c *Core) renewToken(ctx context.Context, idHash string, increment time.Dur
 	return te, ttl, warnings, nil
 }
 
-func (c *Core) tokenRevoke(ctx context.Context, s string, d map[string]any, te *TokenEntry) (*Response, error) {
+func (e *Endpoints) tokenRevoke(ctx context.Context, s string, d map[string]any, te *Entry) (*Response, error) {
 	var h string
 	switch s {
 	case "revoke-self":
 		h = te.IDHash
 	case "revoke-accessor":
-		target, err := c.targetByAccessor(ctx, d)
+		target, err := e.targetByAccessor(ctx, d)
 		if err != nil {
 			return nil, err
 		}
 		h = target.IDHash
 	default: // revoke, revoke-orphan
-		tok, err := strField(d, "token")
+		tok, err := reqfield.String(d, "token")
 		if err != nil {
 			return nil, err
 		}
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		if h, err = c.tokens.Hash(tok); err != nil {
+		if h, err = e.ts.Hash(tok); err != nil {
 			return nil, err
 		}
 	}
-	revoke := c.tokens.RevokeTree
+	revoke := e.ts.RevokeTree
 	if s == "revoke-orphan" {
-		revoke = c.tokens.RevokeOrphan
+		revoke = e.ts.RevokeOrphan
 	}
 	if err := revoke(ctx, h); err != nil {
 		return nil, err
@@ -570,7 +617,7 @@ func (c *Core) tokenRevoke(ctx context.Context, s string, d map[string]any, te *
 
 // ---- token roles ----
 
-var errRoleNotFound = errors.New("core: token role not found")
+var errRoleNotFound = errors.New("tokens: token role not found")
 
 func validRoleName(name string) error {
 	if name == "" || strings.Contains(name, "/") || storage.ValidateKey(name) != nil {
@@ -579,11 +626,11 @@ func validRoleName(name string) error {
 	return nil
 }
 
-func (c *Core) getTokenRole(ctx context.Context, name string) (*tokenRole, error) {
+func (e *Endpoints) getTokenRole(ctx context.Context, name string) (*tokenRole, error) {
 	if err := validRoleName(name); err != nil {
 		return nil, err
 	}
-	e, err := c.barrier.Get(ctx, tokens.RolePrefix+name)
+	ent, err := e.ts.b.Get(ctx, RolePrefix+name)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errRoleNotFound
 	}
@@ -591,8 +638,8 @@ func (c *Core) getTokenRole(ctx context.Context, name string) (*tokenRole, error
 		return nil, err
 	}
 	var r tokenRole
-	if err := json.Unmarshal(e.Value, &r); err != nil {
-		return nil, fmt.Errorf("core: token role %q: %w", name, err)
+	if err := json.Unmarshal(ent.Value, &r); err != nil {
+		return nil, fmt.Errorf("tokens: token role %q: %w", name, err)
 	}
 	return &r, nil
 }
@@ -615,13 +662,13 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func (c *Core) tokenRoleOp(ctx context.Context, op secrets.Operation, name string, d map[string]any) (*Response, error) {
+func (e *Endpoints) tokenRoleOp(ctx context.Context, op secrets.Operation, name string, d map[string]any) (*Response, error) {
 	if err := validRoleName(name); err != nil {
 		return nil, err
 	}
 	switch op {
 	case secrets.OpRead:
-		r, err := c.getTokenRole(ctx, name)
+		r, err := e.getTokenRole(ctx, name)
 		if errors.Is(err, errRoleNotFound) {
 			return nil, secrets.Errorf(secrets.ErrNotFound, "not found")
 		}
@@ -630,12 +677,12 @@ func (c *Core) tokenRoleOp(ctx context.Context, op secrets.Operation, name strin
 		}
 		return &Response{Data: roleOutput(r)}, nil
 	case secrets.OpDelete:
-		if err := c.barrier.Delete(ctx, tokens.RolePrefix+name); err != nil {
+		if err := e.ts.b.Delete(ctx, RolePrefix+name); err != nil {
 			return nil, err
 		}
 		return &Response{}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
-		r, err := c.getTokenRole(ctx, name)
+		r, err := e.getTokenRole(ctx, name)
 		if errors.Is(err, errRoleNotFound) {
 			r, err = &tokenRole{Name: name, Renewable: true}, nil
 		}
@@ -649,7 +696,7 @@ func (c *Core) tokenRoleOp(ctx context.Context, op secrets.Operation, name strin
 		if err != nil {
 			return nil, err
 		}
-		if err := c.barrier.Put(ctx, &storage.Entry{Key: tokens.RolePrefix + name, Value: b}); err != nil {
+		if err := e.ts.b.Put(ctx, &storage.Entry{Key: RolePrefix + name, Value: b}); err != nil {
 			return nil, err
 		}
 		return &Response{}, nil
@@ -658,32 +705,32 @@ func (c *Core) tokenRoleOp(ctx context.Context, op secrets.Operation, name strin
 }
 
 func applyRoleFields(r *tokenRole, d map[string]any) error {
-	if v, set, err := strListField(d, "allowed_policies"); err != nil {
+	if v, set, err := reqfield.Strings(d, "allowed_policies"); err != nil {
 		return err
 	} else if set {
-		r.AllowedPolicies = sanitizePolicies(v, false)
+		r.AllowedPolicies = SanitizePolicies(v, false)
 	}
-	if v, set, err := strListField(d, "disallowed_policies"); err != nil {
+	if v, set, err := reqfield.Strings(d, "disallowed_policies"); err != nil {
 		return err
 	} else if set {
-		r.DisallowedPolicies = sanitizePolicies(v, false)
+		r.DisallowedPolicies = SanitizePolicies(v, false)
 	}
-	if v, set, err := boolField(d, "orphan"); err != nil {
+	if v, set, err := reqfield.Bool(d, "orphan"); err != nil {
 		return err
 	} else if set {
 		r.Orphan = v
 	}
-	if v, set, err := boolField(d, "renewable"); err != nil {
+	if v, set, err := reqfield.Bool(d, "renewable"); err != nil {
 		return err
 	} else if set {
 		r.Renewable = v
 	}
-	if v, set, err := boolField(d, "token_no_default_policy"); err != nil {
+	if v, set, err := reqfield.Bool(d, "token_no_default_policy"); err != nil {
 		return err
 	} else if set {
 		r.TokenNoDefaultPolicy = v
 	}
-	if v, err := strField(d, "path_suffix"); err != nil {
+	if v, err := reqfield.String(d, "path_suffix"); err != nil {
 		return err
 	} else if v != "" {
 		if storage.ValidateKey(v) != nil || strings.ContainsFunc(v, unicode.IsSpace) {
@@ -692,7 +739,7 @@ func applyRoleFields(r *tokenRole, d map[string]any) error {
 		r.PathSuffix = v
 	}
 	for _, k := range []string{"token_period", "period"} {
-		if v, set, err := durField(d, k); err != nil {
+		if v, set, err := reqfield.Duration(d, k); err != nil {
 			return err
 		} else if set {
 			r.Period = v
@@ -700,7 +747,7 @@ func applyRoleFields(r *tokenRole, d map[string]any) error {
 		}
 	}
 	for _, k := range []string{"token_explicit_max_ttl", "explicit_max_ttl"} {
-		if v, set, err := durField(d, k); err != nil {
+		if v, set, err := reqfield.Duration(d, k); err != nil {
 			return err
 		} else if set {
 			r.ExplicitMaxTTL = v
@@ -708,10 +755,10 @@ func applyRoleFields(r *tokenRole, d map[string]any) error {
 		}
 	}
 	for _, k := range []string{"token_bound_cidrs", "bound_cidrs"} {
-		if v, set, err := strListField(d, k); err != nil {
+		if v, set, err := reqfield.Strings(d, k); err != nil {
 			return err
 		} else if set {
-			cidrs, err := tokens.CanonicalCIDRs(k, v)
+			cidrs, err := CanonicalCIDRs(k, v)
 			if err != nil {
 				return err
 			}
@@ -719,7 +766,7 @@ func applyRoleFields(r *tokenRole, d map[string]any) error {
 			break
 		}
 	}
-	if v, set, err := intField(d, "token_num_uses"); err != nil {
+	if v, set, err := reqfield.Int(d, "token_num_uses"); err != nil {
 		return err
 	} else if set {
 		if v < 0 {
@@ -727,10 +774,18 @@ func applyRoleFields(r *tokenRole, d map[string]any) error {
 		}
 		r.TokenNumUses = v
 	}
-	if t, err := strField(d, "token_type"); err != nil {
+	if t, err := reqfield.String(d, "token_type"); err != nil {
 		return err
 	} else if t != "" && t != "service" && t != "default" && t != "default-service" {
 		return badRequest("token_type %q is not supported (only service tokens)", t)
 	}
 	return nil
+}
+
+func permissionDenied() error {
+	return &secrets.Error{Kind: secrets.ErrPermissionDenied, Msg: "permission denied"}
+}
+
+func unsupportedOp() error {
+	return secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
 }

@@ -1,38 +1,85 @@
-package core
+// Package leases serves vaultd's lease endpoints. Tokens are the only
+// leased objects vaultd has. A token's lease ID is
+// "<token path>/<salted ID hash>", e.g. "auth/userpass/login/alice/3f9c…"
+// or "auth/token/create/8b1e…": the path it was created through (so
+// revoke-prefix "auth/userpass/" revokes every userpass login) and the
+// hash its entry is stored under (never the token itself). LIST
+// sys/leases/lookup/<prefix> (sudo) walks these IDs.
+//
+// It keeps no state of its own: it reads and revokes through core/tokens.
+// It imports secrets, core/tokens and core/internal/reqfield.
+package leases
 
 import (
 	"context"
 	"errors"
-	"github.com/vaultd/vaultd/core/tokens"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/core/internal/reqfield"
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 )
 
-// Leases. Tokens are the only leased objects vaultd has. A token's lease
-// ID is "<token path>/<salted ID hash>", e.g.
-// "auth/userpass/login/alice/3f9c…" or "auth/token/create/8b1e…": the path
-// it was created through (so revoke-prefix "auth/userpass/" revokes every
-// userpass login) and the hash its entry is stored under (never the token
-// itself). LIST sys/leases/lookup/<prefix> (sudo) walks these IDs.
+// Config configures a Service.
+type Config struct {
+	Tokens *tokens.Store
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service serves the lease endpoints over the token store.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New builds a Service.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, log: cfg.Logger}
+}
+
+// Response is what a lease endpoint answers: Data, or a renewed lease.
+// Empty means 204.
+type Response struct {
+	Data          map[string]any
+	Warnings      []string
+	LeaseID       string
+	LeaseDuration int
+	Renewable     bool
+}
+
+func badRequest(format string, args ...any) error {
+	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)
+}
+
+func unsupportedOp() error {
+	return secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
+}
 
 // leaseID is te's lease ID.
-func leaseID(te *TokenEntry) string { return te.Path + "/" + te.IDHash }
+func leaseID(te *tokens.Entry) string { return te.Path + "/" + te.IDHash }
 
 // tokenByLease resolves a lease ID to its token (tokens.ErrNotFound when it
 // names none).
-func (c *Core) tokenByLease(ctx context.Context, id string) (*TokenEntry, error) {
+func (s *Service) tokenByLease(ctx context.Context, id string) (*tokens.Entry, error) {
 	i := strings.LastIndexByte(id, '/')
 	if i <= 0 || !isHexHash(id[i+1:]) {
 		return nil, tokens.ErrNotFound
 	}
-	te, err := c.tokens.GetByHash(ctx, id[i+1:])
+	te, err := s.cfg.Tokens.GetByHash(ctx, id[i+1:])
 	if err != nil {
 		return nil, err
 	}
-	if te.Path != id[:i] || te.Expired(c.now()) || te.NumUses < 0 {
+	if te.Path != id[:i] || te.Expired(s.cfg.Now()) || te.NumUses < 0 {
 		return nil, tokens.ErrNotFound
 	}
 	return te, nil
@@ -50,11 +97,11 @@ func isHexHash(s string) bool {
 	return true
 }
 
-// revokeLeasePrefix revokes every token whose lease ID starts with prefix
+// RevokePrefix revokes every token whose lease ID starts with prefix
 // (with its children) and returns how many it revoked.
-func (c *Core) revokeLeasePrefix(ctx context.Context, prefix string) (int, error) {
+func (s *Service) RevokePrefix(ctx context.Context, prefix string) (int, error) {
 	var hashes []string
-	err := c.tokens.ForEach(ctx, func(te *TokenEntry) error {
+	err := s.cfg.Tokens.ForEach(ctx, func(te *tokens.Entry) error {
 		if strings.HasPrefix(leaseID(te), prefix) {
 			hashes = append(hashes, te.IDHash)
 		}
@@ -64,7 +111,7 @@ func (c *Core) revokeLeasePrefix(ctx context.Context, prefix string) (int, error
 		return 0, err
 	}
 	for _, h := range hashes {
-		if err := c.tokens.RevokeTree(ctx, h); err != nil {
+		if err := s.cfg.Tokens.RevokeTree(ctx, h); err != nil {
 			return 0, err
 		}
 	}
@@ -72,7 +119,7 @@ func (c *Core) revokeLeasePrefix(ctx context.Context, prefix string) (int, error
 }
 
 func leaseIDField(d map[string]any, fromPath string) (string, error) {
-	id, err := strField(d, "lease_id")
+	id, err := reqfield.String(d, "lease_id")
 	if err != nil {
 		return "", err
 	}
@@ -85,10 +132,10 @@ func leaseIDField(d map[string]any, fromPath string) (string, error) {
 	return id, nil
 }
 
-// sysLeases serves sys/leases/{lookup,renew,revoke,revoke-prefix,
+// Handle serves sys/leases/{lookup,renew,revoke,revoke-prefix,
 // revoke-force,tidy} and the legacy sys/renew, sys/revoke,
 // sys/revoke-prefix, sys/revoke-force.
-func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string, d map[string]any) (*Response, error) {
+func (s *Service) Handle(ctx context.Context, op secrets.Operation, path string, d map[string]any) (*Response, error) {
 	sub := strings.TrimPrefix(strings.TrimPrefix(path, "sys/leases"), "/")
 	if !strings.HasPrefix(path, "sys/leases") {
 		sub = strings.TrimPrefix(path, "sys/") // renew, revoke, revoke-prefix/…, revoke-force/…
@@ -98,7 +145,7 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 	switch verb {
 	case "lookup":
 		if op == secrets.OpList {
-			return c.listLeases(ctx, arg)
+			return s.listLeases(ctx, arg)
 		}
 		if !write || arg != "" {
 			return nil, unsupportedOp()
@@ -107,7 +154,7 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 		if err != nil {
 			return nil, err
 		}
-		te, err := c.tokenByLease(ctx, id)
+		te, err := s.tokenByLease(ctx, id)
 		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, badRequest("invalid lease")
 		}
@@ -118,7 +165,7 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 		ttl := int64(0)
 		if !te.ExpireTime.IsZero() {
 			expire = te.ExpireTime.UTC().Format(time.RFC3339Nano)
-			ttl = max(secs(te.ExpireTime.Sub(c.now())), 0)
+			ttl = max(int64(te.ExpireTime.Sub(s.cfg.Now())/time.Second), 0)
 		}
 		var lastRenewal any
 		if !te.LastRenewal.IsZero() {
@@ -136,18 +183,18 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 		if err != nil {
 			return nil, err
 		}
-		inc, _, err := durField(d, "increment")
+		inc, _, err := reqfield.Duration(d, "increment")
 		if err != nil {
 			return nil, err
 		}
-		te, err := c.tokenByLease(ctx, id)
+		te, err := s.tokenByLease(ctx, id)
 		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, badRequest("lease not found")
 		}
 		if err != nil {
 			return nil, err
 		}
-		updated, ttl, warnings, err := c.renewToken(ctx, te.IDHash, inc)
+		updated, ttl, warnings, err := s.cfg.Tokens.Renew(ctx, te.IDHash, inc)
 		if errors.Is(err, tokens.ErrNotFound) {
 			return nil, badRequest("lease not found")
 		}
@@ -163,14 +210,14 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 		if err != nil {
 			return nil, err
 		}
-		te, err := c.tokenByLease(ctx, id)
+		te, err := s.tokenByLease(ctx, id)
 		if errors.Is(err, tokens.ErrNotFound) {
 			return &Response{}, nil // revoking an absent lease succeeds, as in Vault
 		}
 		if err != nil {
 			return nil, err
 		}
-		if err := c.tokens.RevokeTree(ctx, te.IDHash); err != nil {
+		if err := s.cfg.Tokens.RevokeTree(ctx, te.IDHash); err != nil {
 			return nil, err
 		}
 		return &Response{}, nil
@@ -184,7 +231,7 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 		if !strings.HasSuffix(arg, "/") {
 			arg += "/" // Vault: a prefix names whole path segments
 		}
-		if _, err := c.revokeLeasePrefix(ctx, arg); err != nil {
+		if _, err := s.RevokePrefix(ctx, arg); err != nil {
 			return nil, err
 		}
 		return &Response{}, nil
@@ -192,20 +239,20 @@ func (c *Core) sysLeases(ctx context.Context, op secrets.Operation, path string,
 		if !write {
 			return nil, unsupportedOp()
 		}
-		c.tokens.RevokeExpired(ctx, c.log)
+		s.cfg.Tokens.RevokeExpired(ctx, s.log)
 		return &Response{}, nil
 	}
 	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
 }
 
 // listLeases lists the next segment of every lease ID below prefix.
-func (c *Core) listLeases(ctx context.Context, prefix string) (*Response, error) {
+func (s *Service) listLeases(ctx context.Context, prefix string) (*Response, error) {
 	if prefix != "" && !strings.HasSuffix(prefix, "/") {
 		prefix += "/"
 	}
-	now := c.now()
+	now := s.cfg.Now()
 	seen := map[string]bool{}
-	err := c.tokens.ForEach(ctx, func(te *TokenEntry) error {
+	err := s.cfg.Tokens.ForEach(ctx, func(te *tokens.Entry) error {
 		if te.Expired(now) || te.NumUses < 0 {
 			return nil
 		}

@@ -1,4 +1,21 @@
-package core
+// Package ceremony runs the operator ceremonies sys/rekey/* and
+// sys/generate-root/* on the active node.
+//
+// Both follow Vault's flow and wire format (an attempt is started with a
+// nonce, keyholders submit shares of the current unseal key until the
+// threshold is reached), with one difference: the requests go through
+// core's HandleRequest, so each needs a valid token with sudo on its path
+// besides the shares, and each is audited like any other request. Nobody
+// can start or cancel a ceremony anonymously.
+//
+// Attempts live in memory on the active node only. Collected shares are
+// zeroed when the attempt completes or is cancelled, and on seal and
+// step-down (core calls Reset).
+//
+// It imports seal (the share collector and configuration types) and
+// secrets (error kinds); it reaches the barrier and the token store through
+// the Barrier interface and Config.MintRoot.
+package ceremony
 
 import (
 	"context"
@@ -7,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,39 +35,70 @@ import (
 	"github.com/vaultd/vaultd/secrets"
 )
 
-// Operator ceremonies: sys/rekey/* and sys/generate-root/*.
-//
-// Both follow Vault's flow and wire format (an attempt is started with a
-// nonce, keyholders submit shares of the current unseal key until the
-// threshold is reached), with one difference: the requests go through
-// HandleRequest, so each needs a valid token with sudo on its path besides
-// the shares, and each is audited like any other request. Nobody can start
-// or cancel a ceremony anonymously.
-//
-// Attempts live in memory on the active node only. Collected shares are
-// zeroed when the attempt completes or is cancelled, and on seal and
-// step-down (teardown calls ceremonies.reset).
+// Barrier is what the ceremonies need from the barrier (*seal.Barrier).
+type Barrier interface {
+	SealConfig(ctx context.Context) (*seal.Config, error)
+	// CheckKey reports seal.ErrInvalidKey unless key is the unseal key.
+	CheckKey(ctx context.Context, key []byte) error
+	// Rekey replaces the unseal key and returns the new shares.
+	Rekey(ctx context.Context, cfg seal.Config) ([][]byte, error)
+}
 
-// operatorCeremonies holds the node's in-progress rekey and generate-root
-// attempts. The zero value is ready to use.
-type operatorCeremonies struct {
+// Encrypter encrypts plain to a base64 OpenPGP public key.
+type Encrypter func(plain []byte, base64PubKey string) ([]byte, error)
+
+// Config configures a Service.
+type Config struct {
+	Barrier Barrier
+	// Encrypter encrypts new shares (pgp_keys) and the generated root
+	// token (pgp_key); nil disables PGP.
+	Encrypter Encrypter
+	// MintRoot creates a new root token (generate-root's result).
+	MintRoot func(ctx context.Context) (string, error)
+	// RandomID returns n random token characters (the server-made OTP).
+	RandomID func(n int) (string, error)
+	Logger   *slog.Logger
+}
+
+// Service holds the node's in-progress rekey and generate-root attempts.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
 	mu      sync.Mutex // guards rekey and genRoot, and serialises their updates
 	rekey   *rekeyAttempt
 	genRoot *genRootAttempt
 }
 
-// reset cancels both attempts and zeroes what they collected.
-func (o *operatorCeremonies) reset() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.dropRekeyLocked()
-	o.dropGenRootLocked()
+// New builds a Service.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, log: cfg.Logger}
 }
 
-func (o *operatorCeremonies) dropRekeyLocked() {
-	if o.rekey != nil {
-		o.rekey.shares.Reset()
-		o.rekey = nil
+// Reset cancels both attempts and zeroes what they collected (on seal and
+// step-down).
+func (s *Service) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropRekeyLocked()
+	s.dropGenRootLocked()
+}
+
+func unsupportedOp() error {
+	return secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
+}
+
+func badRequest(format string, args ...any) error {
+	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)
+}
+
+func (s *Service) dropRekeyLocked() {
+	if s.rekey != nil {
+		s.rekey.shares.Reset()
+		s.rekey = nil
 	}
 }
 
@@ -66,67 +115,69 @@ type rekeyAttempt struct {
 // in one step, so there is never a verification in progress.
 const rekeyVerifyUnsupported = "no rekey verification is in progress: this server does not support require_verification"
 
-// sysCeremony serves sys/rekey/* and sys/generate-root/*; handleSys has
-// already checked the token and its sudo capability.
-func (c *Core) sysCeremony(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
+// Handle serves sys/rekey/* and sys/generate-root/* (path is the full
+// request path); core has already checked the token and its sudo
+// capability. The result is the whole JSON body (no envelope); nil means
+// 204.
+func (s *Service) Handle(ctx context.Context, op secrets.Operation, path string, data map[string]any) (map[string]any, error) {
 	switch path {
 	case "sys/rekey/init":
 		switch op {
 		case secrets.OpRead:
-			return c.rekeyStatus(ctx)
+			return s.rekeyStatus(ctx)
 		case secrets.OpUpdate, secrets.OpCreate:
-			return c.rekeyInit(ctx, data)
+			return s.rekeyInit(ctx, data)
 		case secrets.OpDelete:
-			return c.rekeyCancel(data)
+			return s.rekeyCancel(data)
 		}
 		return nil, unsupportedOp()
 	case "sys/rekey/update":
 		if op != secrets.OpUpdate && op != secrets.OpCreate {
 			return nil, unsupportedOp()
 		}
-		return c.rekeyUpdate(ctx, data)
+		return s.rekeyUpdate(ctx, data)
 	case "sys/rekey/verify", "sys/rekey/backup":
 		return nil, badRequest("%s", rekeyVerifyUnsupported)
 	case "sys/generate-root/attempt":
 		switch op {
 		case secrets.OpRead:
-			return c.genRootStatus(ctx)
+			return s.genRootStatus(ctx)
 		case secrets.OpUpdate, secrets.OpCreate:
-			return c.genRootInit(ctx, data)
+			return s.genRootInit(ctx, data)
 		case secrets.OpDelete:
-			return c.genRootCancel(data)
+			return s.genRootCancel(data)
 		}
 		return nil, unsupportedOp()
 	case "sys/generate-root/update":
 		if op != secrets.OpUpdate && op != secrets.OpCreate {
 			return nil, unsupportedOp()
 		}
-		return c.genRootUpdate(ctx, data)
+		return s.genRootUpdate(ctx, data)
 	}
 	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
 }
 
-// isCeremonyPath reports whether path belongs to sysCeremony.
-func isCeremonyPath(path string) bool {
+// IsPath reports whether path belongs to Handle.
+func IsPath(path string) bool {
 	return strings.HasPrefix(path, "sys/rekey/") || strings.HasPrefix(path, "sys/generate-root/")
 }
 
-func (c *Core) rekeyStatus(ctx context.Context) (*Response, error) {
-	cur, err := c.barrier.SealConfig(ctx)
+func (s *Service) rekeyStatus(ctx context.Context) (map[string]any, error) {
+	cur, err := s.cfg.Barrier.SealConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	return &Response{Raw: c.rekeyStatusLocked(cur)}, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rekeyStatusLocked(cur), nil
 }
 
-func (c *Core) rekeyStatusLocked(cur *seal.Config) map[string]any {
+func (s *Service) rekeyStatusLocked(cur *seal.Config) map[string]any {
 	out := map[string]any{
 		"started": false, "nonce": "", "t": 0, "n": 0, "progress": 0, "required": cur.Threshold,
 		"pgp_fingerprints": nil, "backup": false, "verification_required": false, "verification_nonce": "",
 	}
-	if a := c.ceremonies.rekey; a != nil {
+	if a := s.rekey; a != nil {
 		out["started"], out["nonce"] = true, a.nonce
 		out["t"], out["n"] = a.cfg.Threshold, a.cfg.Shares
 		out["progress"] = a.progress(*cur)
@@ -144,8 +195,8 @@ func (a *rekeyAttempt) progress(cur seal.Config) int {
 	return p.N
 }
 
-func (c *Core) rekeyInit(ctx context.Context, data map[string]any) (*Response, error) {
-	cur, err := c.barrier.SealConfig(ctx)
+func (s *Service) rekeyInit(ctx context.Context, data map[string]any) (map[string]any, error) {
+	cur, err := s.cfg.Barrier.SealConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -175,66 +226,66 @@ func (c *Core) rekeyInit(ctx context.Context, data map[string]any) (*Response, e
 		if len(pgpKeys) != cfg.Shares {
 			return nil, badRequest("incorrect number of PGP keys for rekey: %d, want %d (one per share)", len(pgpKeys), cfg.Shares)
 		}
-		if err := c.checkPGPKeys(pgpKeys); err != nil {
+		if err := s.checkPGPKeys(pgpKeys); err != nil {
 			return nil, err
 		}
 	}
 	nonce := uuid.NewString()
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	if c.ceremonies.rekey != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rekey != nil {
 		return nil, badRequest("rekey already in progress")
 	}
-	c.ceremonies.rekey = &rekeyAttempt{nonce: nonce, cfg: cfg, pgpKeys: pgpKeys, shares: seal.NewUnsealer()}
-	c.log.Info("rekey started", "secret_shares", cfg.Shares, "secret_threshold", cfg.Threshold, "pgp", len(pgpKeys) > 0)
-	return &Response{Raw: c.rekeyStatusLocked(cur)}, nil
+	s.rekey = &rekeyAttempt{nonce: nonce, cfg: cfg, pgpKeys: pgpKeys, shares: seal.NewUnsealer()}
+	s.log.Info("rekey started", "secret_shares", cfg.Shares, "secret_threshold", cfg.Threshold, "pgp", len(pgpKeys) > 0)
+	return s.rekeyStatusLocked(cur), nil
 }
 
-func (c *Core) rekeyCancel(data map[string]any) (*Response, error) {
+func (s *Service) rekeyCancel(data map[string]any) (map[string]any, error) {
 	nonce, _ := data["nonce"].(string)
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	a := c.ceremonies.rekey
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.rekey
 	if a == nil {
-		return &Response{}, nil
+		return nil, nil
 	}
 	if nonce != "" && nonce != a.nonce {
 		return nil, badRequest("incorrect nonce")
 	}
-	c.ceremonies.dropRekeyLocked()
-	c.log.Info("rekey cancelled")
-	return &Response{}, nil
+	s.dropRekeyLocked()
+	s.log.Info("rekey cancelled")
+	return nil, nil
 }
 
-func (c *Core) rekeyUpdate(ctx context.Context, data map[string]any) (*Response, error) {
-	share, nonce, cur, err := c.ceremonyInput(ctx, data)
+func (s *Service) rekeyUpdate(ctx context.Context, data map[string]any) (map[string]any, error) {
+	share, nonce, cur, err := s.ceremonyInput(ctx, data)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(share)
-	c.ceremonies.mu.Lock()
-	defer c.ceremonies.mu.Unlock()
-	a := c.ceremonies.rekey
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.rekey
 	if a == nil {
 		return nil, badRequest("no rekey in progress")
 	}
-	key, done, err := c.addCeremonyShare(ctx, cur, a.shares, a.nonce, nonce, share, "rekey", "rekey")
+	key, done, err := s.addCeremonyShare(ctx, cur, a.shares, a.nonce, nonce, share, "rekey", "rekey")
 	if err != nil {
 		return nil, err
 	}
 	if !done {
-		out := c.rekeyStatusLocked(cur)
+		out := s.rekeyStatusLocked(cur)
 		out["complete"] = false
-		return &Response{Raw: out}, nil
+		return out, nil
 	}
 	defer key.Zero()
-	newShares, err := c.barrier.Rekey(ctx, a.cfg)
+	newShares, err := s.cfg.Barrier.Rekey(ctx, a.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("core: rekey: %w", err)
+		return nil, fmt.Errorf("ceremony: rekey: %w", err)
 	}
-	c.ceremonies.dropRekeyLocked()
-	c.log.Info("rekey completed", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
-	keys, keysB64, warnings := c.encodeShares(newShares, a.pgpKeys)
+	s.dropRekeyLocked()
+	s.log.Info("rekey completed", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
+	keys, keysB64, warnings := s.encodeShares(newShares, a.pgpKeys)
 	out := map[string]any{
 		"nonce": a.nonce, "complete": true, "keys": keys, "keys_base64": keysB64,
 		"pgp_fingerprints": nil, "backup": false, "verification_required": false, "verification_nonce": "",
@@ -242,17 +293,17 @@ func (c *Core) rekeyUpdate(ctx context.Context, data map[string]any) (*Response,
 	if len(warnings) > 0 {
 		out["warnings"] = warnings
 	}
-	return &Response{Raw: out}, nil
+	return out, nil
 }
 
 // ceremonyInput reads the share and nonce of a rekey or generate-root
 // update and the current seal configuration. The caller clears the share.
-func (c *Core) ceremonyInput(ctx context.Context, data map[string]any) (share []byte, nonce string, cur *seal.Config, err error) {
+func (s *Service) ceremonyInput(ctx context.Context, data map[string]any) (share []byte, nonce string, cur *seal.Config, err error) {
 	share, nonce, err = shareParams(data)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	cur, err = c.barrier.SealConfig(ctx)
+	cur, err = s.cfg.Barrier.SealConfig(ctx)
 	if err != nil {
 		clear(share)
 		return nil, "", nil, err
@@ -266,8 +317,8 @@ func (c *Core) ceremonyInput(ctx context.Context, data map[string]any) (share []
 // returns the combined key, checked against the barrier, and the caller
 // must Zero it. A wrong combined key resets the progress. what names the
 // ceremony in errors ("rekey", "root generation"), tag in the log. The
-// caller holds c.ceremonies.mu.
-func (c *Core) addCeremonyShare(ctx context.Context, cur *seal.Config, shares *seal.Unsealer, want, nonce string, share []byte, what, tag string) (key seal.Secret, done bool, err error) {
+// caller holds s.mu.
+func (s *Service) addCeremonyShare(ctx context.Context, cur *seal.Config, shares *seal.Unsealer, want, nonce string, share []byte, what, tag string) (key seal.Secret, done bool, err error) {
 	if nonce != want {
 		return nil, false, badRequest("incorrect nonce")
 	}
@@ -278,10 +329,10 @@ func (c *Core) addCeremonyShare(ctx context.Context, cur *seal.Config, shares *s
 	if key == nil {
 		return nil, false, nil
 	}
-	if err := c.barrier.CheckKey(ctx, key); err != nil {
+	if err := s.cfg.Barrier.CheckKey(ctx, key); err != nil {
 		key.Zero()
 		if errors.Is(err, seal.ErrInvalidKey) {
-			c.log.Warn(tag + ": the combined key is wrong; progress reset")
+			s.log.Warn(tag + ": the combined key is wrong; progress reset")
 			return nil, false, badRequest("the combined key is not the unseal key; %s progress was reset", what)
 		}
 		return nil, false, err
@@ -295,17 +346,17 @@ func (c *Core) addCeremonyShare(ctx context.Context, cur *seal.Config, shares *s
 // were checked when the attempt started; if encryption still fails, the
 // share is returned in plaintext with a warning rather than lost: the new
 // key is already in force.
-func (c *Core) encodeShares(shares [][]byte, pgpKeys []string) (keys, keysB64, warnings []string) {
+func (s *Service) encodeShares(shares [][]byte, pgpKeys []string) (keys, keysB64, warnings []string) {
 	keys = make([]string, len(shares))
 	keysB64 = make([]string, len(shares))
-	for i, s := range shares {
-		out := s
+	for i, sh := range shares {
+		out := sh
 		if len(pgpKeys) > 0 {
-			h := []byte(hex.EncodeToString(s))
-			ct, err := c.cfg.ShareEncrypter(h, pgpKeys[i])
+			h := []byte(hex.EncodeToString(sh))
+			ct, err := s.cfg.Encrypter(h, pgpKeys[i])
 			clear(h)
 			if err != nil {
-				c.log.Error("encrypting a new share failed; returning it unencrypted", "share", i+1, "error", err)
+				s.log.Error("encrypting a new share failed; returning it unencrypted", "share", i+1, "error", err)
 				warnings = append(warnings, fmt.Sprintf("encrypting share %d failed (%v): it is returned unencrypted", i+1, err))
 			} else {
 				out = ct
@@ -313,19 +364,19 @@ func (c *Core) encodeShares(shares [][]byte, pgpKeys []string) (keys, keysB64, w
 		}
 		keys[i] = hex.EncodeToString(out)
 		keysB64[i] = base64.StdEncoding.EncodeToString(out)
-		clear(s)
+		clear(sh)
 	}
 	return keys, keysB64, warnings
 }
 
 // checkPGPKeys makes sure every key can encrypt before a ceremony starts,
 // so its result can never be lost to a bad key at the end.
-func (c *Core) checkPGPKeys(keys []string) error {
-	if c.cfg.ShareEncrypter == nil {
+func (s *Service) checkPGPKeys(keys []string) error {
+	if s.cfg.Encrypter == nil {
 		return badRequest("PGP encryption is not available")
 	}
 	for i, k := range keys {
-		if _, err := c.cfg.ShareEncrypter([]byte("vaultd key check"), k); err != nil {
+		if _, err := s.cfg.Encrypter([]byte("vaultd key check"), k); err != nil {
 			return badRequest("PGP key %d: %v", i+1, err)
 		}
 	}
