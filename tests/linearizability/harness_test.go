@@ -26,6 +26,7 @@ var (
 	chaosDuration  = flag.Duration("chaos.duration", 15*time.Second, "how long clients run under the nemesis (the soak test: -chaos.duration=10m)")
 	chaosSeed      = flag.Uint64("chaos.seed", 1, "seed of the nemesis and the clients (0: time-based)")
 	chaosNodes     = flag.Int("chaos.nodes", 3, "cluster size")
+	chaosKeyEpoch  = flag.Duration("chaos.keyepoch", time.Minute, "how long the workload uses one set of four keys before moving to the next (bounds a key's version history in long runs)")
 	chaosArtifacts = flag.String("chaos.artifacts", "", "directory for the history and visualisation of a failing run (default: t.ArtifactDir())")
 )
 
