@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/vaultd/vaultd/clusterport/clustertls"
 	"golang.org/x/net/http2"
 )
 
@@ -56,7 +58,7 @@ type Port struct {
 	hsTimeout time.Duration
 	localIP   net.IP
 
-	state atomic.Pointer[compiled]
+	state atomic.Pointer[clustertls.Compiled]
 	fwd   atomic.Pointer[http.Handler]
 	h2    *http2.Server
 
@@ -102,7 +104,7 @@ func New(cfg Config) *Port {
 // SetMaterial installs (or replaces) the node's TLS material; handshakes
 // after it succeed with peers holding certificates from the same CA.
 func (p *Port) SetMaterial(m *Material) error {
-	c, err := m.compile()
+	c, err := m.Compile()
 	if err != nil {
 		return err
 	}
@@ -135,9 +137,9 @@ func (p *Port) serverConfig() *tls.Config {
 			return &tls.Config{
 				MinVersion:   tls.VersionTLS13,
 				NextProtos:   []string{ProtoRaft, ProtoForward},
-				Certificates: []tls.Certificate{st.cert},
+				Certificates: []tls.Certificate{st.Cert},
 				ClientAuth:   tls.RequireAndVerifyClientCert,
-				ClientCAs:    st.pool,
+				ClientCAs:    st.Pool,
 			}, nil
 		},
 	}
@@ -242,8 +244,8 @@ func (p *Port) dial(ctx context.Context, addr, proto string) (net.Conn, error) {
 	d := tls.Dialer{NetDialer: p.netDialer(), Config: &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		NextProtos:   []string{proto},
-		Certificates: []tls.Certificate{st.cert},
-		RootCAs:      st.pool,
+		Certificates: []tls.Certificate{st.Cert},
+		RootCAs:      st.Pool,
 		ServerName:   ServerName,
 	}}
 	c, err := d.DialContext(ctx, "tcp", addr)

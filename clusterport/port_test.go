@@ -136,15 +136,15 @@ func TestPort_RefusesPeersWithoutClusterCert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := good.compile()
+	m, _ := good.Compile()
 	cases := []struct {
 		name string
 		cfg  *tls.Config
 	}{
-		{"no client certificate", &tls.Config{RootCAs: m.pool, ServerName: ServerName, NextProtos: []string{ProtoRaft}}},
-		{"certificate from another CA", &tls.Config{RootCAs: m.pool, ServerName: ServerName, NextProtos: []string{ProtoRaft}, Certificates: []tls.Certificate{otherCert}}},
-		{"unknown protocol", &tls.Config{RootCAs: m.pool, ServerName: ServerName, NextProtos: []string{"h2"}, Certificates: []tls.Certificate{goodCert}}},
-		{"no protocol", &tls.Config{RootCAs: m.pool, ServerName: ServerName, Certificates: []tls.Certificate{goodCert}}},
+		{"no client certificate", &tls.Config{RootCAs: m.Pool, ServerName: ServerName, NextProtos: []string{ProtoRaft}}},
+		{"certificate from another CA", &tls.Config{RootCAs: m.Pool, ServerName: ServerName, NextProtos: []string{ProtoRaft}, Certificates: []tls.Certificate{otherCert}}},
+		{"unknown protocol", &tls.Config{RootCAs: m.Pool, ServerName: ServerName, NextProtos: []string{"h2"}, Certificates: []tls.Certificate{goodCert}}},
+		{"no protocol", &tls.Config{RootCAs: m.Pool, ServerName: ServerName, Certificates: []tls.Certificate{goodCert}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

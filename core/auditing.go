@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/vaultd/vaultd/core/audit"
-	"github.com/vaultd/vaultd/secrets"
 )
 
 // ErrAuditFailed: audit devices are enabled but none could record the
@@ -31,15 +30,6 @@ func (c *Core) EnableAudit(ctx context.Context, path, typ, desc string, opts map
 // DisableAudit disables the device at path and deletes its salt.
 func (c *Core) DisableAudit(ctx context.Context, path string) error {
 	return c.ident.audit.Disable(ctx, path)
-}
-
-// sysAudit serves sys/audit, sys/audit/:path and sys/audit-hash/:path.
-func (c *Core) sysAudit(ctx context.Context, op secrets.Operation, path string, d map[string]any) (*Response, error) {
-	data, err := c.ident.audit.HandleSys(ctx, op, path, d)
-	if err != nil {
-		return nil, err
-	}
-	return &Response{Data: data}, nil
 }
 
 // ---- per-request audit input ----

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vaultd/vaultd/clusterport"
+	"github.com/vaultd/vaultd/clusterport/clustertls"
 	"github.com/vaultd/vaultd/core/audit"
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
@@ -70,12 +70,24 @@ type Config struct {
 	// ShareEncrypter encrypts rekey shares and generated root tokens to
 	// OpenPGP keys (pgp_keys, pgp_key); nil disables PGP in those ceremonies.
 	ShareEncrypter ShareEncrypter
+	// PGPFingerprint returns the fingerprint of a base64 OpenPGP public key
+	// (rekey and generate-root status show them); nil shows none.
+	PGPFingerprint func(base64PubKey string) (string, error)
 	// ClusterTLS receives this node's cluster TLS material once it is
 	// unsealed (clusterport.Port.SetMaterial); nil without a cluster port.
-	ClusterTLS func(*clusterport.Material) error
+	ClusterTLS func(*clustertls.Material) error
 	// Members manages raft membership (joins, ha-status, step-down); nil
 	// with single-process storage.
 	Members Members
+	// Version is this node's version as sys/ha-status reports it (the
+	// server's version.Get().Version); "" when unknown.
+	Version string
+	// StateChanged, when set, is called after this node's initialized,
+	// sealed or active/standby state may have changed (init, unseal, seal,
+	// becoming active, stepping down). It may run under core's state lock:
+	// it must return at once (nudge a channel) and must not call back into
+	// core. Service registration uses it to keep pod labels current.
+	StateChanged func()
 }
 
 // Core is one vaultd node. Its methods are safe for concurrent use.
@@ -87,6 +99,8 @@ type Core struct {
 	barrier  *seal.Barrier
 	unsealer *seal.Unsealer
 	cluster  Cluster
+
+	rotator autoRotator // autorotate.go
 
 	// stateMu serialises init, unseal, seal, setup and teardown.
 	stateMu sync.Mutex
@@ -114,6 +128,10 @@ type Core struct {
 
 	raftOps *clusterops.Service // raft operations and autopilot (sys_raft.go)
 	joins   *clusterops.Joins   // the leader side of joins (join.go)
+	caps    *capabilities       // sys/capabilities* (capabilities.go)
+	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
+
+	remounts remountLog // sys/remount statuses (remount.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -159,11 +177,15 @@ func New(cfg Config) (*Core, error) {
 	c.wrapping = c.newWrapping() // wrap.go
 	c.ident.audit = audit.NewTable(audit.TableConfig{NormalizePath: normalizeMountPath, Inactive: ErrStandby, Logger: log})
 	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
+	c.newIdentityStore()       // identitystore.go
 	c.raftOps = c.newRaftOps() // sys_raft.go
 	c.joins = c.newJoins()     // join.go
+	c.caps = &capabilities{c: c}
+	c.keys = &sysKeys{c: c}
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
+		Fingerprint: cfg.PGPFingerprint, Backup: rekeyBackups{c},
 	})
 	return c, nil
 }
@@ -255,6 +277,7 @@ func (c *Core) setup(ctx context.Context) error {
 	c.onActive(ctx) // hooks.go
 	c.active.Store(true)
 	c.log.Info("node is active")
+	c.stateChanged()
 	return nil
 }
 
@@ -269,6 +292,14 @@ func (c *Core) teardown() {
 	c.teardownIdentity() // identity.go
 	c.mounts.Store(nil)
 	c.log.Info("node stepped down from active")
+	c.stateChanged()
+}
+
+// stateChanged calls Config.StateChanged, when set.
+func (c *Core) stateChanged() {
+	if f := c.cfg.StateChanged; f != nil {
+		f()
+	}
 }
 
 // leaderAdvert is stored at core/leader/<node-id>.

@@ -106,6 +106,7 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 	}
 	res.RootToken = root
 	c.initialized.Store(true)
+	c.stateChanged()
 	if len(req.PGPKeys) > 0 {
 		for i, s := range res.Shares {
 			// Vault encrypts the hex form, so `base64 -d | gpg -d` prints
@@ -236,6 +237,7 @@ func (c *Core) Unseal(ctx context.Context, share []byte) (Status, error) {
 	}
 	if err == nil {
 		c.poke()
+		c.stateChanged()
 	}
 	return c.Status(ctx), err
 }
@@ -285,9 +287,31 @@ func (c *Core) SealNode() {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
 	c.teardown()
+	c.handOffLeadership()
 	c.barrier.Seal()
 	c.unsealer.Reset()
 	c.tokens.Forget()
 	c.info.Store(nil)
 	c.log.Info("vault sealed")
+	c.stateChanged()
+}
+
+// handOffLeadership moves raft leadership away from a node that is being
+// sealed, as Vault's active node steps down when it seals: a sealed leader
+// would otherwise leave the cluster with no active node until an operator
+// unsealed it again. Best effort and bounded; a single-node cluster has no
+// one to hand off to.
+func (c *Core) handOffLeadership() {
+	if c.cfg.Members == nil || !c.cluster.IsLeader() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for range 3 {
+		err := c.cfg.Members.TransferLeadership(ctx)
+		if err == nil || !c.cluster.IsLeader() {
+			return
+		}
+		c.log.Debug("handing off leadership before sealing failed; retrying", "error", err)
+	}
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,14 +34,17 @@ func (c *Core) serveDeclared(ctx context.Context, b *endpoint.Backend, mount, pa
 	if sresp == nil {
 		return &Response{}, nil
 	}
+	if sresp.RawBody != nil {
+		return &Response{RawBody: bytes.NewReader(sresp.RawBody), ContentType: sresp.ContentType, StatusCode: sresp.StatusCode}, nil
+	}
 	return &Response{Data: sresp.Data, Warnings: sresp.Warnings, StatusCode: sresp.StatusCode}, nil
 }
 
-// sysDeclared lists core's own declared backends with the mount path they
-// answer under. The rest of sys/ and auth/token/ are still dispatched by
-// hand (sys.go, core/tokens) and are not in the OpenAPI document yet.
-func (c *Core) sysDeclared() map[string]*endpoint.Backend {
-	return map[string]*endpoint.Backend{"sys/": c.ident.policies.Backend()}
+// sysDeclared lists core's own declared backends, all answering under
+// sys/. The rest of sys/ and auth/token/ are still dispatched by hand
+// (sys.go, core/tokens) and are not in the OpenAPI document yet.
+func (c *Core) sysDeclared() []*endpoint.Backend {
+	return []*endpoint.Backend{c.ident.policies.Backend(), c.caps.Backend(), c.ident.audit.Backend(), c.keys.Backend(), c.raftOps.AutoSnapshotBackend()}
 }
 
 // sysOpenAPI serves GET sys/internal/specs/openapi: an OpenAPI 3 document
@@ -62,9 +66,10 @@ func (c *Core) sysOpenAPI(te *TokenEntry, op secrets.Operation) (*Response, erro
 			maps.Copy(paths, b.OpenAPI(mount))
 		}
 	}
-	for mount, b := range c.sysDeclared() {
-		add(mount, b)
+	for _, b := range c.sysDeclared() {
+		add("sys/", b)
 	}
+	add("identity/", c.ident.endpoints) // identitystore.go
 	for _, me := range mt.entries {
 		if d, ok := mt.engines[me.Path].(declared); ok {
 			add(me.Path, d.Endpoints())
@@ -75,7 +80,11 @@ func (c *Core) sysOpenAPI(te *TokenEntry, op secrets.Operation) (*Response, erro
 			add("auth/"+me.Path, d.Endpoints())
 		}
 	}
-	doc := endpoint.NewOpenAPIDocument("HashiCorp Vault API", "1.0.0",
+	ver := c.cfg.Version // as Vault: info.version is the server's version
+	if ver == "" {
+		ver = "1.0.0"
+	}
+	doc := endpoint.NewOpenAPIDocument("HashiCorp Vault API", ver,
 		"HTTP API that gives you full access to vaultd. All API routes are prefixed with `/v1/`.", paths)
 	b, err := json.Marshal(doc)
 	if err != nil {

@@ -9,12 +9,13 @@ import (
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/core/internal/reqfield"
+	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/secrets"
 )
 
 // sudoPaths are sys paths that need the sudo capability (Vault's "root
 // protected" paths), besides the operation's own capability.
-var sudoPaths = []string{"sys/seal", "sys/rotate", "sys/step-down", "sys/raw", "sys/remount", "sys/audit", "sys/auth/", "sys/audit/", "sys/storage/raft/remove-peer", "sys/storage/raft/snapshot", "sys/storage/raft/snapshot-force", "sys/generate-root", "sys/rekey", "sys/key-status"}
+var sudoPaths = []string{"sys/seal", "sys/rotate", "sys/step-down", "sys/raw", "sys/remount", "sys/audit", "sys/auth/", "sys/audit/", "sys/storage/raft/remove-peer", "sys/storage/raft/snapshot", "sys/storage/raft/snapshot-force", "sys/storage/raft/snapshot-auto/", "sys/generate-root", "sys/rekey", "sys/key-status"}
 
 func needsSudo(path string) bool {
 	for _, p := range sudoPaths {
@@ -25,9 +26,25 @@ func needsSudo(path string) bool {
 	return false
 }
 
+// canonicalSysPath puts the names in sys/ paths into the form the handlers
+// use (policy names are trimmed and lower-cased), so that the ACL check
+// sees what the handler touches: a deny on sys/policies/acl/admin holds
+// for sys/policies/acl/ADMIN too.
+func canonicalSysPath(path string) string {
+	for _, p := range []string{"sys/policies/acl/", "sys/policy/"} {
+		if name, ok := strings.CutPrefix(path, p); ok {
+			if n, err := policies.NormalizeName(name); err == nil {
+				return p + n
+			}
+			return path
+		}
+	}
+	return path
+}
+
 // handleSys serves the authenticated sys/ paths on the active node.
 func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Response, error) {
-	path := strings.TrimSuffix(req.Path, "/")
+	path := canonicalSysPath(strings.TrimSuffix(req.Path, "/"))
 	op := req.Operation
 	// sys/internal/ui/mounts answers for any valid token; it filters below.
 	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") {
@@ -40,11 +57,13 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		}
 		return c.sysOpenAPI(te, op)
 	}
-	sudo, err := c.authorize(te, op, path)
+	// The request's data and wrap TTL go to the ACL check, so parameter
+	// and wrapping constraints hold on sys/ as on every other path.
+	r, err := c.checkACL(te, op, path, req.Data, req.WrapTTL)
 	if err != nil {
 		return nil, err
 	}
-	if needsSudo(path) && !sudo {
+	if needsSudo(path) && !r.Sudo {
 		return nil, permissionDenied()
 	}
 	if op == secrets.OpRead || op == secrets.OpList {
@@ -67,25 +86,12 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 			return c.sysTune(ctx, op, m, req.Data)
 		}
 		return c.sysMount(ctx, op, rest, req.Data)
-	case path == "sys/rotate" || path == "sys/rotate/keyring":
-		if op != secrets.OpUpdate && op != secrets.OpCreate {
-			return nil, unsupportedOp()
-		}
-		if _, err := c.barrier.Rotate(ctx); err != nil {
-			return nil, err
-		}
-		return &Response{}, nil
-	case path == "sys/key-status":
-		if op != secrets.OpRead {
-			return nil, unsupportedOp()
-		}
-		ki, err := c.barrier.KeyStatus()
-		if err != nil {
-			return nil, err
-		}
-		return &Response{Data: map[string]any{
-			"term": ki.Term, "install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano), "encryptions": ki.Encryptions,
-		}}, nil
+	case path == "sys/rotate/config" || path == "sys/rotate/keyring/config": // autorotate.go
+		return c.sysRotateConfig(ctx, op, req.Data)
+	case path == "sys/rotate" || path == "sys/rotate/keyring" || path == "sys/key-status" || path == "sys/seal":
+		return c.serveDeclared(ctx, c.keys.Backend(), "sys/", path, req) // sys_keys.go
+	case clusterops.IsAutoSnapshotPath(path): // core/clusterops/autosnap.go
+		return c.serveDeclared(ctx, c.raftOps.AutoSnapshotBackend(), "sys/", path, req)
 	case clusterops.IsPath(path): // sys_raft.go
 		return c.handleSysRaft(ctx, path, req)
 	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go
@@ -96,12 +102,8 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 			return nil, err
 		}
 		return &Response{Raw: raw}, nil
-	case path == "sys/seal":
-		if op != secrets.OpUpdate && op != secrets.OpCreate {
-			return nil, unsupportedOp()
-		}
-		c.SealNode()
-		return &Response{}, nil
+	case isRemountPath(path): // remount.go
+		return c.sysRemount(ctx, op, path, req.Data, te)
 	}
 	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
 }
@@ -185,6 +187,17 @@ func applyTune(cfg *MountConfig, m map[string]any) error {
 	if v, ok := m["force_no_cache"].(bool); ok {
 		cfg.ForceNoCache = v
 	}
+	if v, ok := m["token_type"]; ok {
+		s, _ := v.(string)
+		switch s {
+		case "", "default", "default-service":
+			cfg.TokenType = ""
+		case "default-batch", "service", "batch":
+			cfg.TokenType = s
+		default:
+			return badRequest("invalid value for \"token_type\": %q", fmt.Sprint(v))
+		}
+	}
 	if cfg.MaxLeaseTTL > 0 && cfg.DefaultLeaseTTL > cfg.MaxLeaseTTL {
 		return badRequest("default lease TTL cannot be greater than max lease TTL")
 	}
@@ -211,6 +224,9 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 		}
 		return &Response{Data: tuneOutput(me, dl, ml)}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
+		if _, ok := data["token_type"]; ok {
+			return nil, badRequest("token_type can only be modified on auth mounts")
+		}
 		err := c.TuneMount(ctx, path, func(me *MountEntry) error {
 			if err := applyTune(&me.Config, data); err != nil {
 				return err

@@ -305,33 +305,47 @@ func (b *Backend) Exists(ctx context.Context, req *secrets.Request) (exists, ok 
 }
 
 // UnauthenticatedPaths implements secrets.Unauthenticated in core's
-// form: a path without captures as itself ("login"), one with captures
-// as its literal prefix and "*" ("login/*").
+// pattern form, exactly as narrow as the declarations: literal segments
+// stay literal, a {name} capture becomes "+" (one segment), an optional
+// {name?} yields the pattern with and without it, and a rest capture
+// ({name*}, {name+}) becomes a trailing "*". So a public "issuer/{ref}/pem"
+// opens "issuer/+/pem" and never "issuer/x/issue/...".
 func (b *Backend) UnauthenticatedPaths() []string {
 	var out []string
 	for _, cp := range b.compiled() {
 		if !cp.Unauthenticated {
 			continue
 		}
-		var lit []string
-		first := segLiteral
-		for _, seg := range cp.pat.segs {
-			if seg.kind != segLiteral {
-				first = seg.kind
-				break
-			}
-			lit = append(lit, seg.text)
-		}
-		p := strings.Join(lit, "/")
-		if first == segLiteral || first == segOptional {
-			out = append(out, p)
-		}
-		if first != segLiteral {
-			if p != "" {
-				p += "/"
-			}
-			out = append(out, p+"*")
-		}
+		out = append(out, unauthPatterns(cp.pat.segs)...)
 	}
 	return out
+}
+
+func unauthPatterns(segs []segment) []string {
+	acc := []string{""}
+	join := func(prefix, seg string) string {
+		if prefix == "" {
+			return seg
+		}
+		return prefix + "/" + seg
+	}
+	var done []string
+	for _, seg := range segs {
+		var next []string
+		for _, p := range acc {
+			switch seg.kind {
+			case segLiteral:
+				next = append(next, join(p, seg.text))
+			case segOne:
+				next = append(next, join(p, "+"))
+			case segOptional:
+				done = append(done, p) // the path without the optional tail
+				next = append(next, join(p, "+"))
+			default: // segRest, segLeaf: the rest of the path
+				done = append(done, join(p, "*"))
+			}
+		}
+		acc = next
+	}
+	return append(done, acc...)
 }

@@ -341,8 +341,12 @@ func TestUnauthenticatedPaths(t *testing.T) {
 		{Pattern: "login/{username}", Unauthenticated: true},
 		{Pattern: "pub/{x?}", Unauthenticated: true},
 		{Pattern: "users/{name}"},
+		{Pattern: "issuer/{ref}/pem", Unauthenticated: true},
+		{Pattern: "files/{path*}", Unauthenticated: true},
 	}}
-	want := []string{"login", "login/*", "pub", "pub/*"}
+	// Each capture opens exactly one segment: "issuer/{ref}/pem" must not
+	// open "issuer/x/issue/role", as a "issuer/*" pattern would.
+	want := []string{"login", "login/+", "pub", "pub/+", "issuer/+/pem", "files/*"}
 	if got := b.UnauthenticatedPaths(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("UnauthenticatedPaths() = %q, want %q", got, want)
 	}

@@ -94,7 +94,7 @@ func TestUnauthenticatedPaths(t *testing.T) {
 	if !ok {
 		t.Fatal("engine does not implement secrets.Unauthenticated")
 	}
-	if got := u.UnauthenticatedPaths(); !reflect.DeepEqual(got, []string{"login/*"}) {
+	if got := u.UnauthenticatedPaths(); !reflect.DeepEqual(got, []string{"login/+"}) {
 		t.Fatalf("UnauthenticatedPaths() = %q", got)
 	}
 }

@@ -7,23 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/google/uuid"
 
-	"github.com/vaultd/vaultd/core/internal/reqfield"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
 
 func badRequest(format string, args ...any) error {
 	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)
-}
-
-func unsupportedOp() error {
-	return secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
 }
 
 // The audit table. It lives at core/audit and each device's HMAC
@@ -72,6 +67,9 @@ type TableConfig struct {
 type Table struct {
 	cfg TableConfig
 	log *slog.Logger
+
+	epOnce sync.Once
+	ep     *endpoint.Backend
 
 	mu      sync.Mutex // serialises table changes
 	barrier storage.Backend
@@ -170,85 +168,128 @@ func (t *Table) save(ctx context.Context, entries []*tableEntry, extra ...storag
 	return t.barrier.Txn(ctx, append([]storage.Op{{Kind: storage.OpPut, Key: auditTableKey, Value: b}}, extra...))
 }
 
-// HandleSys serves sys/audit (list), sys/audit/:path (enable, disable)
-// and sys/audit-hash/:path (path is the full request path). core has
-// already required sudo for sys/audit. A nil map means 204.
-func (t *Table) HandleSys(ctx context.Context, op secrets.Operation, path string, d map[string]any) (map[string]any, error) {
+// Backend declares sys/audit (list), sys/audit/:path (enable, disable)
+// and sys/audit-hash/:path, relative to the sys/ mount. core has already
+// required sudo for sys/audit.
+func (t *Table) Backend() *endpoint.Backend {
+	t.epOnce.Do(func() {
+		path := &endpoint.Field{Type: endpoint.TypeString, Description: "The path of the audit device.", Required: true}
+		t.ep = &endpoint.Backend{
+			Help:            "Audit devices.",
+			StorageOptional: true,
+			Paths: []*endpoint.Path{
+				{
+					Pattern: "audit",
+					Summary: "List the enabled audit devices.",
+					Operations: map[secrets.Operation]endpoint.Handler{
+						secrets.OpRead: t.handleList,
+						secrets.OpList: t.handleList,
+					},
+				},
+				{
+					Pattern: "audit/{path+}",
+					Fields: map[string]*endpoint.Field{
+						"path":        path,
+						"type":        {Type: endpoint.TypeString, Description: "The device type (file)."},
+						"description": {Type: endpoint.TypeString, Description: "A human-friendly description."},
+						"options":     {Type: endpoint.TypeMap, Description: "Device options (file_path, mode, format, prefix, hmac_accessor, log_raw, elide_list_responses)."},
+						"local":       {Type: endpoint.TypeBool, Description: "Accepted for compatibility: every node writes its own file."},
+					},
+					Summary: "Enable or disable an audit device.",
+					Operations: map[secrets.Operation]endpoint.Handler{
+						secrets.OpUpdate: t.handleEnable,
+						secrets.OpDelete: t.handleDisable,
+					},
+				},
+				{
+					Pattern: "audit-hash/{path+}",
+					Fields: map[string]*endpoint.Field{
+						"path":  path,
+						"input": {Type: endpoint.TypeString, Description: "The value to hash with the device's salt."},
+					},
+					Summary:    "Hash a value the way an audit device does.",
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: t.handleHash},
+				},
+			},
+		}
+	})
+	return t.ep
+}
+
+func (t *Table) loaded() (*tableState, error) {
 	st := t.state.Load()
 	if st == nil {
 		return nil, t.cfg.Inactive
 	}
-	if rest, ok := strings.CutPrefix(path, "sys/audit-hash/"); ok {
-		if op != secrets.OpUpdate && op != secrets.OpCreate {
-			return nil, unsupportedOp()
-		}
-		p, err := t.cfg.NormalizePath(rest)
-		if err != nil {
-			return nil, err
-		}
-		in, err := reqfield.String(d, "input")
-		if err != nil {
-			return nil, err
-		}
-		h, err := st.broker.Hash(p, in)
-		if errors.Is(err, ErrUnknownDevice) {
-			return nil, badRequest("unknown audit backend %s", p)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"hash": h}, nil
-	}
-	if path == "sys/audit" {
-		if op != secrets.OpRead && op != secrets.OpList {
-			return nil, unsupportedOp()
-		}
-		out := map[string]any{}
-		for _, ae := range st.entries {
-			out[ae.Path] = map[string]any{
-				"type": ae.Type, "description": ae.Description, "options": ae.Options,
-				"local": ae.Local, "path": ae.Path,
-			}
-		}
-		return out, nil
-	}
-	p, err := t.cfg.NormalizePath(strings.TrimPrefix(path, "sys/audit/"))
+	return st, nil
+}
+
+func (t *Table) handleList(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
+	st, err := t.loaded()
 	if err != nil {
 		return nil, err
 	}
-	switch op {
-	case secrets.OpCreate, secrets.OpUpdate:
-		typ, err := reqfield.String(d, "type")
-		if err != nil {
-			return nil, err
+	out := map[string]any{}
+	for _, ae := range st.entries {
+		out[ae.Path] = map[string]any{
+			"type": ae.Type, "description": ae.Description, "options": ae.Options,
+			"local": ae.Local, "path": ae.Path,
 		}
-		desc, err := reqfield.String(d, "description")
-		if err != nil {
-			return nil, err
-		}
-		local, _, err := reqfield.Bool(d, "local")
-		if err != nil {
-			return nil, err
-		}
-		opts := map[string]string{}
-		if o, ok := d["options"].(map[string]any); ok {
-			for k, v := range o {
-				opts[k] = fmt.Sprint(v)
-			}
-		} else if d["options"] != nil {
-			return nil, badRequest("field \"options\" must map strings to strings")
-		}
-		if err := t.Enable(ctx, p, typ, desc, opts, local); err != nil {
-			return nil, err
-		}
-		return nil, nil
-	case secrets.OpDelete:
-		if err := t.Disable(ctx, p); err != nil {
-			return nil, err
-		}
-		return nil, nil
 	}
-	return nil, unsupportedOp()
+	return &secrets.Response{Data: out}, nil
+}
+
+func (t *Table) handleEnable(ctx context.Context, _ *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	if _, err := t.loaded(); err != nil {
+		return nil, err
+	}
+	p, err := t.cfg.NormalizePath(d.String("path"))
+	if err != nil {
+		return nil, err
+	}
+	opts := map[string]string{}
+	if o, ok := d.Get("options").(map[string]any); ok {
+		for k, v := range o {
+			opts[k] = fmt.Sprint(v)
+		}
+	}
+	if err := t.Enable(ctx, p, d.String("type"), d.String("description"), opts, d.Bool("local")); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (t *Table) handleDisable(ctx context.Context, _ *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	if _, err := t.loaded(); err != nil {
+		return nil, err
+	}
+	p, err := t.cfg.NormalizePath(d.String("path"))
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Disable(ctx, p); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (t *Table) handleHash(_ context.Context, _ *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	st, err := t.loaded()
+	if err != nil {
+		return nil, err
+	}
+	p, err := t.cfg.NormalizePath(d.String("path"))
+	if err != nil {
+		return nil, err
+	}
+	h, err := st.broker.Hash(p, d.String("input"))
+	if errors.Is(err, ErrUnknownDevice) {
+		return nil, badRequest("unknown audit backend %s", p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &secrets.Response{Data: map[string]any{"hash": h}}, nil
 }
 
 // Enable enables an audit device at path ("file/"). The device is

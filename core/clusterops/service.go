@@ -10,7 +10,7 @@
 // means for the node (step down, rotate, become active again) stays with
 // core, which passes it in as Config.Restored.
 //
-// It imports storage, secrets and core/internal/reqfield only.
+// It imports storage, secrets, endpoint and core/internal/reqfield only.
 package clusterops
 
 import (
@@ -24,6 +24,7 @@ import (
 	"sync"
 
 	"github.com/vaultd/vaultd/core/internal/reqfield"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -68,6 +69,9 @@ type Config struct {
 	// active (core's ErrStandby).
 	Inactive error
 	Logger   *slog.Logger
+	// NodeVersions, when set, maps server IDs to the versions autopilot
+	// state reports (the nodes' own records); unknown IDs report "".
+	NodeVersions func(ctx context.Context) map[string]string
 }
 
 // Service is the node's cluster operations. Safe for concurrent use.
@@ -76,7 +80,11 @@ type Service struct {
 	log *slog.Logger
 
 	mu        sync.Mutex
-	autopilot *autopilot // non-nil while active with raft storage
+	autopilot *autopilot      // non-nil while active with raft storage
+	autoSnap  *autoSnapRunner // non-nil while active with raft storage
+
+	autoOnce sync.Once
+	autoEP   *endpoint.Backend
 }
 
 // New builds a Service.
@@ -230,7 +238,7 @@ func (s *Service) removePeer(ctx context.Context, ops RaftOps, d map[string]any)
 
 func (s *Service) snapshotSave(ctx context.Context, ops RaftOps) (*Response, error) {
 	var buf bytes.Buffer
-	if err := writeSnapshotArchive(ctx, &buf, ops, s.cfg.Barrier); err != nil {
+	if _, err := writeSnapshotArchive(ctx, &buf, ops, s.cfg.Barrier); err != nil {
 		return nil, err
 	}
 	return &Response{RawBody: &buf, ContentType: "application/octet-stream"}, nil

@@ -136,7 +136,12 @@ func (e *engine) generateRoot(ctx context.Context, req *secrets.Request, d *fiel
 	if err := e.applyURLs(ctx, req.Storage, nil, tmpl); err != nil {
 		return nil, err
 	}
+	release, err := secrets.AcquireCPU(ctx)
+	if err != nil {
+		return nil, err
+	}
 	der, err := x509.CreateCertificate(e.rand, tmpl, tmpl, signer.Public(), signer)
+	release()
 	if err != nil {
 		return nil, invalidf("unable to create the root certificate: %v", err)
 	}
@@ -487,6 +492,9 @@ func (e *engine) signIntermediate(ctx context.Context, req *secrets.Request, d *
 	if !iss.hasUsage("issuing-certificates") {
 		return nil, invalidf("issuer %s is not allowed to issue certificates (usage)", iss.ID)
 	}
+	if iss.Revoked {
+		return nil, invalidf("issuer %s is revoked and cannot issue certificates", iss.ID)
+	}
 	parent, signer, err := issuerSigner(ctx, req.Storage, iss)
 	if err != nil {
 		return nil, err
@@ -523,7 +531,12 @@ func (e *engine) signIntermediate(ctx context.Context, req *secrets.Request, d *
 	if err := e.applyURLs(ctx, req.Storage, iss, tmpl); err != nil {
 		return nil, err
 	}
+	release, err := secrets.AcquireCPU(ctx)
+	if err != nil {
+		return nil, err
+	}
 	der, err := x509.CreateCertificate(e.rand, tmpl, parent, csr.PublicKey, signer)
+	release()
 	if err != nil {
 		return nil, invalidf("unable to sign the intermediate: %v", err)
 	}

@@ -198,3 +198,32 @@ func TestImportBundle_ConfigCA(t *testing.T) {
 	h.wantErr(secrets.OpUpdate, "config/ca", map[string]any{"pem_bundle": "garbage"}, "no data")
 	h.wantErr(secrets.OpUpdate, "config/ca", map[string]any{"pem_bundle": leaf["certificate"]}, "non-CA")
 }
+
+func TestKeysGenerateImport(t *testing.T) {
+	h := newHarness(t)
+	k := h.write("keys/generate/internal", map[string]any{"key_type": "ec", "key_name": "k1"})
+	if k["key_type"] != "ec" || k["private_key"] != nil {
+		t.Fatalf("internal key %v", k)
+	}
+	x := h.write("keys/generate/exported", map[string]any{"key_type": "ed25519", "key_name": "k2"})
+	if !strings.Contains(x["private_key"].(string), "PRIVATE KEY") {
+		t.Fatalf("exported key %v", x["key_id"])
+	}
+	// A root over an existing key.
+	root := h.write("root/generate/existing", map[string]any{"common_name": "R", "key_ref": "k1"})
+	if root["key_id"] != k["key_id"] {
+		t.Fatalf("root key %v want %v", root["key_id"], k["key_id"])
+	}
+	// Import a key, then its certificate links to it.
+	src := newHarness(t)
+	out := src.write("root/generate/exported", map[string]any{"common_name": "Other", "key_type": "rsa"})
+	h.wantErr(secrets.OpUpdate, "keys/import", map[string]any{"pem_bundle": out["certificate"]}, "private key")
+	imp := h.write("keys/import", map[string]any{"pem_bundle": out["private_key"], "key_name": "imported"})
+	iss := h.write("issuers/import/cert", map[string]any{"pem_bundle": out["certificate"]})
+	id := iss["imported_issuers"].([]string)[0]
+	if iss["mapping"].(map[string]any)[id] != imp["key_id"] {
+		t.Fatalf("mapping %v, key %v", iss["mapping"], imp["key_id"])
+	}
+	h.wantErr(secrets.OpUpdate, "keys/generate/internal", map[string]any{"key_name": "k1"}, "already in use")
+	h.wantErr(secrets.OpUpdate, "keys/generate/kms", nil, "not supported")
+}

@@ -91,10 +91,10 @@ func (e *engine) applyURLs(ctx context.Context, s storage.Backend, iss *issuerEn
 	return nil
 }
 
-// crlConf is config/crl. Every revocation rebuilds the CRL at once, so
-// auto_rebuild (periodic rebuilding) is stored and reported but changes
-// nothing: the CRL is always current. Delta CRLs and cross-cluster or
-// unified CRLs are refused.
+// crlConf is config/crl. Every revocation rebuilds the CRL at once; with
+// auto_rebuild a CRL read also rebuilds it once it is within
+// auto_rebuild_grace_period of its nextUpdate. Delta CRLs and
+// cross-cluster or unified CRLs are refused.
 type crlConf struct {
 	Expiry                 string `json:"expiry"`
 	Disable                bool   `json:"disable"`
@@ -116,6 +116,14 @@ func (c *crlConf) expiry() time.Duration {
 	d, err := parseDuration(c.Expiry)
 	if err != nil || d <= 0 {
 		return 72 * time.Hour
+	}
+	return d
+}
+
+func (c *crlConf) gracePeriod() time.Duration {
+	d, err := parseDuration(c.AutoRebuildGracePeriod)
+	if err != nil {
+		return 12 * time.Hour
 	}
 	return d
 }

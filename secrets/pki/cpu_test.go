@@ -28,7 +28,7 @@ func TestKeygenAndSigningUseTheCPUGate(t *testing.T) {
 	g := &countingGate{}
 	ctx := secrets.WithCPUGate(context.Background(), g)
 	do := func(path string, data map[string]any) error {
-		_, err := h.e.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpUpdate, Path: path, Data: data, Storage: h.s, MountPoint: "pki/"})
+		_, err := h.e.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpUpdate, Path: path, Data: data, Storage: h.s, MountPoint: "pki/", ClientToken: "test-token"})
 		return err
 	}
 	if err := do("root/generate/internal", map[string]any{"common_name": "example.com", "key_type": "ec", "key_bits": 256}); err != nil {

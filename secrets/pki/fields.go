@@ -3,8 +3,8 @@ package pki
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vaultd/vaultd/endpoint"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,17 +19,8 @@ import (
 // handlers through d.err(); messages never echo values (a CSR or key
 // is not secret, but a pem_bundle carries a private key).
 type fieldData struct {
-	raw  map[string]any
-	path map[string]string
-	used map[string]bool
-	bad  error
-}
-
-func newFieldData(raw map[string]any, path map[string]string) *fieldData {
-	if raw == nil {
-		raw = map[string]any{}
-	}
-	return &fieldData{raw: raw, path: path, used: map[string]bool{}}
+	ed  *endpoint.Data
+	bad error
 }
 
 func (d *fieldData) fail(name, want string) {
@@ -41,17 +32,10 @@ func (d *fieldData) fail(name, want string) {
 // err is the first conversion error, if any.
 func (d *fieldData) err() error { return d.bad }
 
-// get returns the raw value: a path capture wins over the body.
+// get returns the value the endpoint package converted to the field's
+// declared type (captures included).
 func (d *fieldData) get(name string) (any, bool) {
-	d.used[name] = true
-	if v, ok := d.path[name]; ok {
-		return v, true
-	}
-	v, ok := d.raw[name]
-	if !ok || v == nil {
-		return nil, false
-	}
-	return v, true
+	return d.ed.GetOk(name)
 }
 
 // has reports whether the request set name.
@@ -158,6 +142,13 @@ func (d *fieldData) duration(name string, def time.Duration) time.Duration {
 	if !ok {
 		return def
 	}
+	if dur, ok := v.(time.Duration); ok {
+		if dur < 0 {
+			d.fail(name, "a duration")
+			return def
+		}
+		return dur
+	}
 	if s, isStr := v.(string); isStr {
 		s = strings.TrimSpace(s)
 		if s == "" {
@@ -242,18 +233,5 @@ func (d *fieldData) list(name string, def []string) []string {
 	if out == nil {
 		out = []string{}
 	}
-	return out
-}
-
-// unknown lists the body fields no handler asked for (Vault warns about
-// them), sorted.
-func (d *fieldData) unknown() []string {
-	var out []string
-	for k := range d.raw {
-		if !d.used[k] && k != "http_raw_body" {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
 	return out
 }

@@ -55,7 +55,7 @@ func newHarness(t testing.TB) *harness {
 }
 
 func (h *harness) do(op secrets.Operation, path string, data map[string]any) (*secrets.Response, error) {
-	req := &secrets.Request{Operation: op, Path: path, Data: data, Storage: h.s, MountPoint: "pki/"}
+	req := &secrets.Request{Operation: op, Path: path, Data: data, Storage: h.s, MountPoint: "pki/", ClientToken: "test-token"}
 	if op == secrets.OpUpdate {
 		if exists, ok, err := h.e.Exists(context.Background(), req); err == nil && ok && !exists {
 			req.Operation = secrets.OpCreate

@@ -75,22 +75,10 @@ func requestSubject(r *role, d *fieldData, csr *x509.CertificateRequest) (subjec
 	return s, d.err()
 }
 
-// addCNToSANsForLeaf: a leaf's CN goes into its SANs (as email or DNS
-// name) unless exclude_cn_from_sans.
-func (s *subjectReq) addCNToSANsForLeaf() {
-	if s.excludeCN || s.cn == "" {
-		return
-	}
-	if strings.Contains(s.cn, "@") {
-		if !contains(s.emails, s.cn) {
-			s.emails = append(s.emails, s.cn)
-		}
-		return
-	}
-	if !contains(s.dns, s.cn) {
-		s.dns = append(s.dns, s.cn)
-	}
-}
+// addCNToSANsForLeaf: a leaf's CN goes into its SANs (as an email, or as
+// a DNS name when it is a host name) unless exclude_cn_from_sans. The CN
+// itself is checked against the role either way.
+func (s *subjectReq) addCNToSANsForLeaf() { s.addCNToSANs() }
 
 // checkNames enforces the role on the common name and every DNS and
 // email SAN, on IP SANs and on URI SANs. Names are compared in lower
@@ -284,6 +272,9 @@ func (e *engine) signLeaf(ctx context.Context, req *secrets.Request, d *fieldDat
 	}
 	if !iss.hasUsage("issuing-certificates") {
 		return nil, invalidf("issuer %s is not allowed to issue certificates (usage)", iss.ID)
+	}
+	if iss.Revoked {
+		return nil, invalidf("issuer %s is revoked and cannot issue certificates", iss.ID)
 	}
 	ca, signer, err := issuerSigner(ctx, req.Storage, iss)
 	if err != nil {

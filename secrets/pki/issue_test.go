@@ -165,3 +165,76 @@ func TestSign_CSR(t *testing.T) {
 	}
 	verifyOpenSSL(t, v["certificate"].(string), v["ca_chain"].([]string))
 }
+
+// TestVaultBenchmarkPKIIssueFlow replays vault-benchmark's pki_issue
+// setup: root and intermediate mounts, sign-intermediate as pem_bundle,
+// set-signed with certificate+issuing_ca joined, a role, then issue.
+func TestVaultBenchmarkPKIIssueFlow(t *testing.T) {
+	root, inter := newHarness(t), newHarness(t)
+	root.write("root/generate/internal", map[string]any{"type": "internal", "common_name": "example.com"})
+	root.write("config/urls", map[string]any{"issuing_certificates": "http://127.0.0.1:8200/v1/r/ca", "crl_distribution_points": []any{"http://127.0.0.1:8200/v1/r/crl"}})
+	csr := inter.write("intermediate/generate/internal", map[string]any{"type": "internal", "common_name": "example.com Intermediate Authority"})["csr"]
+	s := root.write("root/sign-intermediate", map[string]any{"format": "pem_bundle", "csr": csr})
+	inter.write("intermediate/set-signed", map[string]any{"certificate": s["certificate"].(string) + "\n" + s["issuing_ca"].(string)})
+	inter.write("roles/benchmark-issue", map[string]any{"name": "benchmark-issue", "allow_subdomains": true, "allow_any_name": true, "ttl": "5m"})
+	out := inter.write("issue/benchmark-issue", map[string]any{"common_name": "test.vault.benchmark"})
+	leaf := mustCert(t, out["certificate"])
+	if got := leaf.NotAfter.Sub(inter.clock.Now()); got != 5*time.Minute {
+		t.Fatalf("ttl %s", got)
+	}
+	chain := out["ca_chain"].([]string)
+	verifyGo(t, leaf, chain, "test.vault.benchmark", inter.clock.Now())
+	verifyOpenSSL(t, out["certificate"].(string), chain)
+}
+
+// TestIssue_BodyCannotPickIssuer: issue/:role signs with the role's
+// issuer; an issuer_ref in the body is not a field there (so an ACL on
+// issuer/:ref/issue/* cannot be sidestepped) and draws the warning.
+func TestIssue_BodyCannotPickIssuer(t *testing.T) {
+	h := newHarness(t)
+	r1 := h.newRoot("ec", map[string]any{"issuer_name": "one"})
+	h.newRoot("ec", map[string]any{"issuer_name": "two"})
+	h.write("roles/r", map[string]any{"allow_any_name": true, "key_type": "ec", "issuer_ref": "one"})
+	resp := h.must(secrets.OpUpdate, "issue/r", map[string]any{"common_name": "x", "issuer_ref": "two"})
+	if mustCert(t, resp.Data["certificate"]).CheckSignatureFrom(r1) != nil {
+		t.Fatal("the body's issuer_ref chose the issuer")
+	}
+	if len(resp.Warnings) == 0 || !strings.Contains(resp.Warnings[len(resp.Warnings)-1], "issuer_ref") {
+		t.Fatalf("warnings %v", resp.Warnings)
+	}
+}
+
+func TestIssue_UsagesAndNoStore(t *testing.T) {
+	h := newHarness(t)
+	h.newRoot("ec", nil)
+	h.write("roles/client", map[string]any{
+		"allow_any_name": true, "key_type": "ec", "server_flag": false, "client_flag": true,
+		"ext_key_usage": "CodeSigning", "key_usage": "DigitalSignature", "no_store": true,
+		"organization": "Example Org", "ou": "Eng",
+	})
+	out := h.write("issue/client", map[string]any{"common_name": "svc"})
+	c := mustCert(t, out["certificate"])
+	if c.KeyUsage != x509.KeyUsageDigitalSignature {
+		t.Fatalf("key usage %v", c.KeyUsage)
+	}
+	eku := map[x509.ExtKeyUsage]bool{}
+	for _, u := range c.ExtKeyUsage {
+		eku[u] = true
+	}
+	if !eku[x509.ExtKeyUsageClientAuth] || !eku[x509.ExtKeyUsageCodeSigning] || eku[x509.ExtKeyUsageServerAuth] {
+		t.Fatalf("ext key usage %v", c.ExtKeyUsage)
+	}
+	if c.Subject.Organization[0] != "Example Org" || c.Subject.OrganizationalUnit[0] != "Eng" {
+		t.Fatalf("subject %v", c.Subject)
+	}
+	// no_store: not stored, not listed; it can still be revoked by
+	// presenting the certificate.
+	if _, err := h.do(secrets.OpRead, "cert/"+out["serial_number"].(string), nil); err == nil {
+		t.Fatal("no_store certificate was stored")
+	}
+	if keys := h.must(secrets.OpList, "certs/", nil).Data["keys"].([]string); len(keys) != 1 { // the root only
+		t.Fatalf("certs %v", keys)
+	}
+	h.wantErr(secrets.OpUpdate, "revoke", map[string]any{"serial_number": out["serial_number"]}, "not found")
+	h.write("revoke", map[string]any{"certificate": out["certificate"]})
+}

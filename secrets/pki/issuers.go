@@ -562,7 +562,7 @@ func (e *engine) issuerDelete(ctx context.Context, req *secrets.Request, d *fiel
 	i, err := resolveIssuer(ctx, req.Storage, d.str("issuer_ref", ""))
 	if err != nil {
 		if isUserError(err) {
-			return nil, nil // deleting an absent issuer succeeds, as in Vault
+			return &secrets.Response{}, nil // deleting an absent issuer succeeds, as in Vault
 		}
 		return nil, err
 	}
@@ -588,7 +588,7 @@ func (e *engine) issuerDelete(ctx context.Context, req *secrets.Request, d *fiel
 		return nil, err
 	}
 	if len(warnings) == 0 {
-		return nil, nil
+		return &secrets.Response{}, nil
 	}
 	return &secrets.Response{Warnings: warnings}, nil
 }
@@ -679,7 +679,7 @@ func (e *engine) deleteRoot(ctx context.Context, req *secrets.Request, _ *fieldD
 			return nil, err
 		}
 	}
-	return nil, nil
+	return &secrets.Response{}, nil
 }
 
 // ---- keys ----
@@ -750,7 +750,7 @@ func (e *engine) keyDelete(ctx context.Context, req *secrets.Request, d *fieldDa
 	k, err := resolveKey(ctx, req.Storage, d.str("key_ref", ""))
 	if err != nil {
 		if isUserError(err) {
-			return nil, nil
+			return &secrets.Response{}, nil
 		}
 		return nil, err
 	}
@@ -776,7 +776,7 @@ func (e *engine) keyDelete(ctx context.Context, req *secrets.Request, d *fieldDa
 			return nil, err
 		}
 	}
-	return nil, nil
+	return &secrets.Response{}, nil
 }
 
 func (e *engine) keysConfigRead(ctx context.Context, req *secrets.Request, _ *fieldData) (*secrets.Response, error) {
@@ -810,4 +810,81 @@ func (e *engine) keysConfigWrite(ctx context.Context, req *secrets.Request, d *f
 func isUserError(err error) bool {
 	_, ok := err.(*secrets.Error)
 	return ok
+}
+
+// keysGenerate serves keys/generate/:type (internal or exported): a new
+// key with no issuer yet, as Vault ≥ 1.11 offers.
+func (e *engine) keysGenerate(ctx context.Context, req *secrets.Request, d *fieldData) (*secrets.Response, error) {
+	typ := d.str("exported", "")
+	switch typ {
+	case "internal", "exported":
+	case "kms":
+		return nil, invalidf("managed keys (type kms) are not supported by vaultd")
+	default:
+		return nil, invalidf("invalid type %q: must be internal or exported", typ)
+	}
+	kt, bits, err := normalizeKeyParams(d.str("key_type", keyRSA), d.integer("key_bits", 0))
+	if err != nil {
+		return nil, err
+	}
+	name := d.str("key_name", "")
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	if err := validObjectName(name); err != nil {
+		return nil, err
+	}
+	signer, err := generateKey(ctx, e.rand, kt, bits)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ke, _, err := e.storeKey(ctx, req.Storage, signer, name)
+	if err != nil {
+		return nil, err
+	}
+	data := keyData(ke)
+	if typ == "exported" {
+		pk, _, err := formatKey(signer, "pem", "der")
+		if err != nil {
+			return nil, err
+		}
+		data["private_key"] = pk
+	}
+	return &secrets.Response{Data: data}, nil
+}
+
+// keysImport serves keys/import: one PEM private key (with key_name).
+func (e *engine) keysImport(ctx context.Context, req *secrets.Request, d *fieldData) (*secrets.Response, error) {
+	bundle, name := d.str("pem_bundle", ""), d.str("key_name", "")
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	if err := validObjectName(name); err != nil {
+		return nil, err
+	}
+	b, rest := pem.Decode([]byte(bundle))
+	if b == nil || !strings.HasSuffix(b.Type, "PRIVATE KEY") {
+		return nil, invalidf("pem_bundle must hold exactly one PEM private key")
+	}
+	if more, _ := pem.Decode(rest); more != nil {
+		return nil, invalidf("pem_bundle must hold exactly one PEM private key")
+	}
+	k, err := parsePrivateKeyBlock(b)
+	if err != nil {
+		return nil, invalidf("unable to parse the private key")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ke, existed, err := e.storeKey(ctx, req.Storage, k, name)
+	if err != nil {
+		return nil, err
+	}
+	if !existed {
+		if err := e.relinkKeys(ctx, req.Storage); err != nil {
+			return nil, err
+		}
+	}
+	return &secrets.Response{Data: keyData(ke)}, nil
 }

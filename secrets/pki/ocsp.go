@@ -90,7 +90,12 @@ func (e *engine) ocspAnswer(ctx context.Context, req *secrets.Request, der []byt
 			tmpl.RevocationReason = ocsp.Unspecified
 		}
 	}
+	release, err := secrets.AcquireCPU(ctx) // an unauthenticated signature: the node's CPU pool
+	if err != nil {
+		return nil, err
+	}
 	resp, err := ocsp.CreateResponse(ca, ca, tmpl, signer)
+	release()
 	if err != nil {
 		e.log.Warn("pki: unable to sign an OCSP response", "issuer_id", iss.ID, "error", err)
 		return ocspRaw(ocsp.InternalErrorErrorResponse, 500), nil

@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
@@ -199,7 +200,9 @@ func (e *engine) rebuildCRLLocked(ctx context.Context, s storage.Backend, iss *i
 	return putJSON(ctx, s, crlPrefix+iss.ID, &next)
 }
 
-// currentCRL returns iss's CRL, building it the first time.
+// currentCRL returns iss's CRL, building it the first time, and, with
+// config/crl auto_rebuild, again once it is within
+// auto_rebuild_grace_period of its nextUpdate (so it never goes stale).
 func (e *engine) currentCRL(ctx context.Context, s storage.Backend, iss *issuerEntry) ([]byte, error) {
 	var c crlEntry
 	ok, err := getJSON(ctx, s, crlPrefix+iss.ID, &c)
@@ -207,7 +210,13 @@ func (e *engine) currentCRL(ctx context.Context, s storage.Backend, iss *issuerE
 		return nil, err
 	}
 	if ok && len(c.DER) > 0 {
-		return c.DER, nil
+		conf, err := loadCRLConf(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if !conf.AutoRebuild || e.now().Before(c.NextUpdate.Add(-conf.gracePeriod())) {
+			return c.DER, nil
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -546,4 +555,46 @@ func (e *engine) tidyStatusRead(context.Context, *secrets.Request, *fieldData) (
 		out[k] = v
 	}
 	return &secrets.Response{Data: out}, nil
+}
+
+// issuerRevoke serves issuer/:ref/revoke (Vault ≥ 1.11): the issuer can
+// no longer issue, and when its parent is an issuer of this mount its
+// certificate goes on the parent's CRL. A root is only marked revoked.
+func (e *engine) issuerRevoke(ctx context.Context, req *secrets.Request, d *fieldData) (*secrets.Response, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	iss, err := resolveIssuer(ctx, req.Storage, d.str("issuer_ref", ""))
+	if err != nil {
+		return nil, err
+	}
+	if iss.Revoked {
+		return &secrets.Response{Data: issuerData(iss)}, nil
+	}
+	cert, err := iss.cert()
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	iss.Revoked, iss.RevocationTime = true, now.Unix()
+	if err := putJSON(ctx, req.Storage, issuerPrefix+iss.ID, iss); err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(cert.RawIssuer, cert.RawSubject) || cert.CheckSignatureFrom(cert) != nil {
+		parent, err := issuerOfCert(ctx, req.Storage, cert)
+		if err != nil {
+			return nil, err
+		}
+		if parent != nil && parent.ID != iss.ID {
+			serial := storageSerial(cert.SerialNumber)
+			rev := &revokedEntry{Serial: serialColon(cert.SerialNumber), DER: cert.Raw, RevocationTime: now.Unix(), IssuerID: parent.ID}
+			if err := putJSON(ctx, req.Storage, revokedPrefix+serial, rev); err != nil {
+				return nil, err
+			}
+			if err := e.rebuildCRLLocked(ctx, req.Storage, parent); err != nil {
+				return nil, err
+			}
+		}
+	}
+	e.log.Info("pki issuer revoked", "issuer_id", iss.ID)
+	return &secrets.Response{Data: issuerData(iss)}, nil
 }

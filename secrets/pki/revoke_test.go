@@ -1,9 +1,11 @@
 package pki
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -269,5 +271,97 @@ func TestUnauthenticatedPathsCoverReads(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Fatalf("missing unauthenticated paths %v", want)
+	}
+}
+
+// TestNoTokenOnlyPublicPaths: without a token only the public reads are
+// served, whatever core decides.
+func TestNoTokenOnlyPublicPaths(t *testing.T) {
+	h := newHarness(t)
+	h.newRoot("ec", map[string]any{"issuer_name": "r"})
+	h.write("roles/r", map[string]any{"allow_any_name": true, "key_type": "ec"})
+	do := func(op secrets.Operation, path string) error {
+		_, err := h.e.HandleRequest(context.Background(), &secrets.Request{Operation: op, Path: path, Storage: h.s, Data: map[string]any{"common_name": "x"}})
+		return err
+	}
+	for _, p := range []string{"ca", "ca/pem", "ca_chain", "crl", "crl/pem", "issuer/r/pem", "issuer/r/json", "cert/ca"} {
+		if err := do(secrets.OpRead, p); err != nil {
+			t.Fatalf("public %s: %v", p, err)
+		}
+	}
+	for _, p := range []string{"issue/r", "issuer/r/issue/r", "root/generate/internal", "roles/r", "config/ca", "issuer/r"} {
+		if err := do(secrets.OpUpdate, p); !errors.Is(err, secrets.ErrPermissionDenied) {
+			t.Fatalf("%s without a token: %v", p, err)
+		}
+	}
+	if err := do(secrets.OpRead, "issuer/r"); !errors.Is(err, secrets.ErrPermissionDenied) {
+		t.Fatalf("issuer read without a token: %v", err)
+	}
+}
+
+// TestDeclaredPathsValidate: the endpoint declarations compile, and every
+// public path the engine reports is declared Unauthenticated (and no
+// other).
+func TestDeclaredPathsValidate(t *testing.T) {
+	h := newHarness(t)
+	if err := h.e.Endpoints().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range h.e.Endpoints().Paths {
+		probe := strings.NewReplacer("{serial}", "01", "{issuer_ref}", "default", "{req*}", "x").Replace(p.Pattern)
+		if p.Pattern == "issuers" {
+			probe = "issuers/"
+		}
+		if got := h.e.isPublic(probe); got != p.Unauthenticated {
+			t.Errorf("%s: public=%v, declared Unauthenticated=%v", p.Pattern, got, p.Unauthenticated)
+		}
+	}
+}
+
+// TestCRLAutoRebuild: without auto_rebuild the CRL is rebuilt only by
+// revocations and rotation (as Vault); with it, a read near nextUpdate
+// renews it.
+func TestCRLAutoRebuild(t *testing.T) {
+	h := newHarness(t)
+	h.newRoot("ec", nil)
+	h.write("config/crl", map[string]any{"expiry": "2h", "auto_rebuild_grace_period": "30m"})
+	first, _ := x509.ParseRevocationList(h.must(secrets.OpRead, "crl", nil).RawBody)
+	h.clock.Add(100 * time.Minute)
+	same, _ := x509.ParseRevocationList(h.must(secrets.OpRead, "crl", nil).RawBody)
+	if same.Number.Cmp(first.Number) != 0 {
+		t.Fatal("CRL rebuilt on read without auto_rebuild")
+	}
+	h.write("config/crl", map[string]any{"auto_rebuild": true})
+	base, _ := x509.ParseRevocationList(h.must(secrets.OpRead, "crl", nil).RawBody)
+	h.clock.Add(100 * time.Minute) // within 30m of the 2h nextUpdate (the config write rebuilt it)
+	der := h.must(secrets.OpRead, "crl", nil).RawBody
+	renewed, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed.Number.Cmp(base.Number) <= 0 || !renewed.NextUpdate.After(base.NextUpdate) {
+		t.Fatalf("CRL not renewed: %v → %v", base.Number, renewed.Number)
+	}
+}
+
+func TestIssuerRevoke(t *testing.T) {
+	h := newHarness(t)
+	root, inter, interID := buildIntermediate(t, h, "ec")
+	h.write("roles/r", map[string]any{"allow_any_name": true, "key_type": "ec"})
+	h.write("issue/r", map[string]any{"common_name": "before"})
+	d := h.write("issuer/"+interID+"/revoke", nil)
+	if d["revoked"] != true || d["revocation_time"].(int64) == 0 {
+		t.Fatalf("revoke %v", d)
+	}
+	h.wantErr(secrets.OpUpdate, "issue/r", map[string]any{"common_name": "after"}, "revoked")
+	// The root's CRL lists the intermediate.
+	s := crlSerials(t, h.must(secrets.OpRead, "issuer/root/crl/der", nil).RawBody, root)
+	if len(s) != 1 || s[0].Cmp(inter.SerialNumber) != 0 {
+		t.Fatalf("root CRL %v", s)
+	}
+	// Idempotent; a root is only marked.
+	h.write("issuer/"+interID+"/revoke", nil)
+	if d := h.write("issuer/root/revoke", nil); d["revoked"] != true {
+		t.Fatalf("root revoke %v", d)
 	}
 }

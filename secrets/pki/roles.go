@@ -351,9 +351,9 @@ func (e *engine) rolePatch(ctx context.Context, req *secrets.Request, d *fieldDa
 func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, d *fieldData) (*secrets.Response, error) {
 	name := d.str("name", "")
 	if !validRoleName(name) {
-		return nil, nil
+		return &secrets.Response{}, nil
 	}
-	return nil, deleteKey(ctx, req.Storage, rolePrefix+name)
+	return &secrets.Response{}, deleteKey(ctx, req.Storage, rolePrefix+name)
 }
 
 func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ *fieldData) (*secrets.Response, error) {

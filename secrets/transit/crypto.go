@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/asn1"
 	"fmt"
 	"io"
@@ -90,11 +91,13 @@ type signOpts struct {
 	hash      crypto.Hash
 	prehashed bool
 	jws       bool // marshaling_algorithm=jws (ECDSA): r||s, base64url
+	pss       bool // RSA: signature_algorithm=pss (default) or pkcs1v15
+	salt      int  // RSA PSS salt length (rsa.PSSSaltLength* or bytes)
 }
 
 // digest hashes input for ECDSA unless it is prehashed.
 func (o signOpts) digest(input []byte) []byte {
-	if o.prehashed {
+	if o.prehashed || o.hash == 0 { // hash_algorithm=none (RSA PKCS #1 v1.5)
 		return input
 	}
 	h := o.hash.New()
@@ -107,6 +110,8 @@ func sign(spec *keySpec, kv *keyVersion, input []byte, o signOpts) ([]byte, erro
 	switch k := kv.signer.(type) {
 	case ed25519.PrivateKey:
 		return ed25519.Sign(k, input), nil
+	case *rsa.PrivateKey:
+		return rsaSign(rand.Reader, k, input, o)
 	case *ecdsa.PrivateKey:
 		der, err := ecdsa.SignASN1(rand.Reader, k, o.digest(input))
 		if err != nil {
@@ -134,6 +139,8 @@ func verifySig(spec *keySpec, kv *keyVersion, input, sig []byte, o signOpts) boo
 	switch k := kv.signer.Public().(type) {
 	case ed25519.PublicKey:
 		return ed25519.Verify(k, input, sig)
+	case *rsa.PublicKey:
+		return rsaVerify(k, input, sig, o)
 	case *ecdsa.PublicKey:
 		if !o.jws {
 			return ecdsa.VerifyASN1(k, o.digest(input), sig)

@@ -21,7 +21,7 @@ func (e *engine) encryptionKey(ctx context.Context, req *secrets.Request, name, 
 	if p == nil {
 		return nil, invalidf(encKeyNotFound)
 	}
-	if !p.spec.aead() {
+	if !p.spec.encrypts() {
 		p.zero()
 		return nil, invalidf("message %s not supported for key type %s", op, p.Type)
 	}
@@ -63,7 +63,7 @@ func (e *engine) upsertEncryptionKey(ctx context.Context, req *secrets.Request, 
 	if err != nil {
 		return nil, err
 	}
-	if p != nil && !p.spec.aead() {
+	if p != nil && !p.spec.encrypts() {
 		p.zero()
 		return nil, invalidf("message encryption not supported for key type %s", p.Type)
 	}
@@ -99,7 +99,12 @@ func (e *engine) encryptItem(p *policy, item map[string]any, plain []byte) (map[
 	if err != nil {
 		return nil, err
 	}
-	ct, err := seal(p.spec, kv.Key, plain, aad, e.rand)
+	var ct []byte
+	if p.spec.rsa > 0 {
+		ct, err = rsaEncrypt(kv, item, plain, aad, e.rand)
+	} else {
+		ct, err = seal(p.spec, kv.Key, plain, aad, e.rand)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +131,9 @@ func decryptItem(p *policy, item map[string]any) ([]byte, error) {
 	kv, err := p.decryptionVersion("ciphertext", ver)
 	if err != nil {
 		return nil, err
+	}
+	if p.spec.rsa > 0 {
+		return rsaDecrypt(kv, item, payload, aad)
 	}
 	return open(p.spec, kv.Key, payload, aad)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -34,7 +35,7 @@ func (e *engine) export(ctx context.Context, req *secrets.Request, pr params) (*
 		return nil, invalidf("private key material is not exportable")
 	}
 	switch {
-	case pr.kind == "encryption-key" && !p.spec.aead():
+	case pr.kind == "encryption-key" && !p.spec.encrypts():
 		return nil, invalidf("encryption not supported for the key")
 	case (pr.kind == "signing-key" || pr.kind == "public-key") && !p.spec.signing():
 		return nil, invalidf("signing not supported for the key")
@@ -79,9 +80,10 @@ func (e *engine) export(ctx context.Context, req *secrets.Request, pr params) (*
 // exportOne renders one version as Vault does: base64 raw keys, base64
 // ed25519 keys, PEM ECDSA keys.
 func exportOne(kind string, kv *keyVersion) (string, error) {
-	switch kind {
-	case "encryption-key":
+	if kind == "encryption-key" && kv.signer == nil {
 		return base64.StdEncoding.EncodeToString(kv.Key), nil
+	}
+	switch kind {
 	case "hmac-key":
 		return base64.StdEncoding.EncodeToString(kv.HMACKey), nil
 	case "public-key":
@@ -90,6 +92,10 @@ func exportOne(kind string, kv *keyVersion) (string, error) {
 	switch k := kv.signer.(type) {
 	case ed25519.PrivateKey:
 		return base64.StdEncoding.EncodeToString(k), nil
+	case *rsa.PrivateKey:
+		der := x509.MarshalPKCS1PrivateKey(k)
+		defer clear(der)
+		return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der})), nil
 	case *ecdsa.PrivateKey:
 		der, err := x509.MarshalECPrivateKey(k)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -160,6 +161,9 @@ func (p *policy) info() map[string]any {
 		if v < p.MinDecryptionVersion {
 			continue
 		}
+		if kv == nil {
+			continue // trimmed
+		}
 		if p.spec.aead() {
 			keys[versionKey(v)] = kv.CreationTime.Unix()
 			continue
@@ -177,7 +181,7 @@ func (p *policy) info() map[string]any {
 		"type":                   p.Type,
 		"keys":                   keys,
 		"latest_version":         p.LatestVersion,
-		"min_available_version":  0,
+		"min_available_version":  p.MinAvailableVersion,
 		"min_decryption_version": p.MinDecryptionVersion,
 		"min_encryption_version": p.MinEncryptionVersion,
 		"deletion_allowed":       p.DeletionAllowed,
@@ -186,8 +190,8 @@ func (p *policy) info() map[string]any {
 		"allow_plaintext_backup": p.AllowPlaintextBackup,
 		"auto_rotate_period":     int64(p.AutoRotatePeriod / time.Second),
 		"imported_key":           false,
-		"supports_encryption":    p.spec.aead(),
-		"supports_decryption":    p.spec.aead(),
+		"supports_encryption":    p.spec.encrypts(),
+		"supports_decryption":    p.spec.encrypts(),
 		"supports_derivation":    p.spec.derivation(),
 		"supports_signing":       p.spec.signing(),
 	}
@@ -198,6 +202,9 @@ func signerName(s *keySpec) string {
 	if s.ed {
 		return "ed25519"
 	}
+	if s.rsa > 0 {
+		return s.name
+	}
 	return s.curveName()
 }
 
@@ -207,7 +214,7 @@ func publicKeyString(kv *keyVersion) (string, error) {
 	switch k := kv.signer.Public().(type) {
 	case ed25519.PublicKey:
 		return base64.StdEncoding.EncodeToString(k), nil
-	case *ecdsa.PublicKey:
+	case *ecdsa.PublicKey, *rsa.PublicKey:
 		der, err := x509.MarshalPKIXPublicKey(k)
 		if err != nil {
 			return "", fmt.Errorf("transit: encode public key: %w", err)
@@ -294,6 +301,9 @@ func (e *engine) keyConfig(ctx context.Context, req *secrets.Request, pr params)
 		}
 		if v > p.LatestVersion {
 			return nil, invalidf("cannot set min decryption version of %d, latest key version is %d", v, p.LatestVersion)
+		}
+		if v < p.MinAvailableVersion {
+			return nil, invalidf("cannot set min decryption version of %d below the min available version %d: older versions were trimmed", v, p.MinAvailableVersion)
 		}
 		if v != p.MinDecryptionVersion {
 			p.MinDecryptionVersion, changed = v, true

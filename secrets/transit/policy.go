@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -23,11 +24,15 @@ type keySpec struct {
 	keyLen int            // AEAD key length; 0 for asymmetric types
 	curve  elliptic.Curve // ECDSA types
 	ed     bool           // ed25519
+	rsa    int            // RSA modulus bits (rsa-2048, rsa-3072, rsa-4096)
 }
 
-func (s *keySpec) aead() bool        { return s.keyLen > 0 }
-func (s *keySpec) signing() bool     { return !s.aead() }
-func (s *keySpec) derivation() bool  { return s.aead() || s.ed }
+func (s *keySpec) aead() bool       { return s.keyLen > 0 }
+func (s *keySpec) signing() bool    { return !s.aead() }
+func (s *keySpec) derivation() bool { return s.aead() || s.ed }
+
+// encrypts: AEAD keys and RSA keys (OAEP) encrypt and decrypt.
+func (s *keySpec) encrypts() bool    { return s.aead() || s.rsa > 0 }
 func (s *keySpec) curveName() string { return s.curve.Params().Name }
 
 // keyTypes are the supported key types by Vault name.
@@ -39,6 +44,9 @@ var keyTypes = map[string]*keySpec{
 	"ecdsa-p256":        {name: "ecdsa-p256", curve: elliptic.P256()},
 	"ecdsa-p384":        {name: "ecdsa-p384", curve: elliptic.P384()},
 	"ecdsa-p521":        {name: "ecdsa-p521", curve: elliptic.P521()},
+	"rsa-2048":          {name: "rsa-2048", rsa: 2048},
+	"rsa-3072":          {name: "rsa-3072", rsa: 3072},
+	"rsa-4096":          {name: "rsa-4096", rsa: 4096},
 }
 
 // defaultKeyType is what keys/:name and encrypt/:name create.
@@ -66,10 +74,12 @@ type policy struct {
 	LatestVersion        int                 `json:"latest_version"`
 	MinDecryptionVersion int                 `json:"min_decryption_version"`
 	MinEncryptionVersion int                 `json:"min_encryption_version"`
-	DeletionAllowed      bool                `json:"deletion_allowed"`
-	Exportable           bool                `json:"exportable"`
-	AllowPlaintextBackup bool                `json:"allow_plaintext_backup"`
-	AutoRotatePeriod     time.Duration       `json:"auto_rotate_period"`
+	// MinAvailableVersion: versions below it were trimmed (deleted).
+	MinAvailableVersion  int           `json:"min_available_version"`
+	DeletionAllowed      bool          `json:"deletion_allowed"`
+	Exportable           bool          `json:"exportable"`
+	AllowPlaintextBackup bool          `json:"allow_plaintext_backup"`
+	AutoRotatePeriod     time.Duration `json:"auto_rotate_period"`
 
 	spec *keySpec
 }
@@ -180,9 +190,12 @@ func (p *policy) rotate(now time.Time, rnd io.Reader) error {
 	default:
 		var priv crypto.Signer
 		var err error
-		if p.spec.ed {
+		switch {
+		case p.spec.ed:
 			_, priv, err = ed25519.GenerateKey(rnd)
-		} else {
+		case p.spec.rsa > 0:
+			priv, err = rsa.GenerateKey(rnd, p.spec.rsa)
+		default:
 			priv, err = ecdsa.GenerateKey(p.spec.curve, rnd)
 		}
 		if err != nil {

@@ -33,14 +33,32 @@ func hashFrom(pathAlg string, data map[string]any, fields ...string) (crypto.Has
 	return h, alg, nil
 }
 
+// hashName is the hash algorithm a request names (URL segment first).
+func hashName(pathAlg string, data map[string]any) string {
+	if pathAlg != "" {
+		return pathAlg
+	}
+	for _, f := range []string{"hash_algorithm", "algorithm"} {
+		if s, _, err := stringField(data, f); err == nil && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
 // signOptions reads a sign/verify request's algorithm fields.
 func signOptions(p *policy, pathAlg string, data map[string]any) (signOpts, *base64.Encoding, error) {
 	var o signOpts
-	h, _, err := hashFrom(pathAlg, data, "hash_algorithm", "algorithm")
-	if err != nil {
-		return o, nil, err
+	if p.spec.rsa > 0 && hashName(pathAlg, data) == "none" {
+		o.hash = 0 // PKCS #1 v1.5 over the raw input (rsaSignOpts checks the algorithm)
+	} else {
+		h, _, err := hashFrom(pathAlg, data, "hash_algorithm", "algorithm")
+		if err != nil {
+			return o, nil, err
+		}
+		o.hash = h
 	}
-	o.hash = h
+	var err error
 	if o.prehashed, _, err = boolField(data, "prehashed"); err != nil {
 		return o, nil, err
 	}
@@ -56,10 +74,15 @@ func signOptions(p *policy, pathAlg string, data map[string]any) (signOpts, *bas
 	case "", "asn1":
 	case "jws":
 		if !p.spec.ed {
-			o.jws, enc = true, base64.RawURLEncoding
+			o.jws, enc = p.spec.rsa == 0, base64.RawURLEncoding
 		}
 	default:
 		return o, nil, invalidf("invalid marshaling type %q", m)
+	}
+	if p.spec.rsa > 0 {
+		if err := rsaSignOpts(data, &o); err != nil {
+			return o, nil, err
+		}
 	}
 	return o, enc, nil
 }

@@ -3,6 +3,7 @@ package transit
 import (
 	"context"
 	"errors"
+	"github.com/vaultd/vaultd/endpoint"
 	"hash/fnv"
 	"io"
 	"log/slog"
@@ -33,11 +34,11 @@ const lockStripes = 64
 
 // engine is one transit mount. It holds no key material between requests.
 type engine struct {
-	log    *slog.Logger
-	now    func() time.Time
-	rand   io.Reader
-	routes []route
-	locks  [lockStripes]sync.Mutex // serialize read-modify-write of one key
+	log   *slog.Logger
+	now   func() time.Time
+	rand  io.Reader
+	be    *endpoint.Backend
+	locks [lockStripes]sync.Mutex // serialize read-modify-write of one key
 }
 
 // Factory makes a transit engine for a mount. It takes no options.
@@ -52,7 +53,13 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 	if e.now == nil {
 		e.now = time.Now
 	}
-	e.routes = e.routeTable()
+	e.be = &endpoint.Backend{
+		Help:  "Transit: encryption as a service (encrypt, decrypt, sign, verify, HMAC) with named, versioned keys.",
+		Paths: e.paths(),
+	}
+	if err := e.be.Validate(); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -67,41 +74,14 @@ func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r, params, err := e.match(req.Path)
-	if err != nil {
-		return nil, err
-	}
-	h := r.handler(req.Operation)
-	if h == nil {
-		return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
-	}
-	if req.Data == nil {
-		cp := *req
-		cp.Data = map[string]any{}
-		req = &cp
-	}
-	return h(ctx, req, params)
+	return e.be.HandleRequest(ctx, req)
 }
 
 // Exists implements secrets.ExistenceChecker: keys/:name and encrypt/:name
 // are upserts (a write to an absent key creates it); other paths have no
 // existence check.
 func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
-	if req == nil || req.Storage == nil {
-		return false, false, nil
-	}
-	r, params, err := e.match(req.Path)
-	if err != nil || !r.upsert {
-		return false, false, nil
-	}
-	p, err := loadPolicy(ctx, req.Storage, params.name)
-	if err != nil {
-		return false, false, err
-	}
-	if p != nil {
-		p.zero()
-	}
-	return p != nil, true, nil
+	return e.be.Exists(ctx, req)
 }
 
 // lock returns the write lock for key name.
@@ -126,3 +106,6 @@ func isUserError(err error) bool {
 	var se *secrets.Error
 	return errors.As(err, &se)
 }
+
+// Endpoints is the declared endpoint table (docs/api.md, OpenAPI).
+func (e *engine) Endpoints() *endpoint.Backend { return e.be }

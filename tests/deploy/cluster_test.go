@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaultd/vaultd/tests/fakek8s"
 )
 
 // Bounds of the cluster checks.
@@ -216,6 +218,11 @@ type chartPods struct {
 	c     *container
 	slots []slot
 	tls   *tlsMaterial // nil without TLS
+	// k8s stands in for the API server when the pods mount their
+	// service-account token (service registration, TokenReviews); saDir
+	// is the token and CA directory the kubelet would mount.
+	k8s   *fakek8s.Server
+	saDir string
 }
 
 func newChartPods(t testing.TB, m *manifests) *chartPods {
@@ -237,7 +244,20 @@ func newChartPods(t testing.TB, m *manifests) *chartPods {
 			cp.tls = newTLSMaterial(t, ips, hosts...)
 		}
 	}
+	if a := spec.Template.Spec.AutomountServiceAccountToken; a != nil && *a {
+		cp.k8s = fakek8s.New(t, "chart-pod-token")
+		cp.saDir = cp.k8s.ServiceAccountDir(t)
+		for _, s := range cp.slots {
+			cp.k8s.AddPod(sts.Metadata.Namespace, s.name, spec.Template.Metadata.Labels)
+		}
+	}
 	return cp
+}
+
+// podLabels returns pod i's labels on the fake API server.
+func (cp *chartPods) podLabels(i int) map[string]string {
+	l, _ := cp.k8s.Labels(cp.sts.Metadata.Namespace, cp.slots[i].name)
+	return l
 }
 
 // start runs pod i as the kubelet would: the image's ENTRYPOINT with the
@@ -303,6 +323,11 @@ func (cp *chartPods) start(t testing.TB, i int) *vnode {
 	var env []string
 	for _, kv := range pe {
 		env = append(env, kv[0]+"="+r.Replace(kv[1]))
+	}
+	if cp.k8s != nil { // the kubelet's service-account mount and service env
+		host, port := cp.k8s.HostPort()
+		env = append(env, "KUBERNETES_SERVICE_HOST="+host, "KUBERNETES_SERVICE_PORT="+port,
+			"VAULTD_K8S_SERVICE_ACCOUNT_DIR="+cp.saDir)
 	}
 	args := expandArgs(cp.c.Args, pe)
 	for j, a := range args {
@@ -390,6 +415,27 @@ func TestChart_ThreeReplicasFormCluster(t *testing.T) {
 				nodes[i] = cp.start(t, i)
 			}
 			formCluster(t, nodes, cp.probePaths(t))
+			if cp.k8s == nil {
+				t.Fatal("the default chart mounts no service-account token: service registration cannot run")
+			}
+			// Service registration: the active node's pod, and only it,
+			// is labelled vault-active=true; every pod is unsealed and
+			// initialized.
+			if !poll(activeTimeout, func() bool {
+				for i, n := range nodes {
+					l := cp.podLabels(i)
+					active := n.status("/v1/sys/health") == http.StatusOK
+					if l["vault-active"] != fmt.Sprint(active) || l["vault-sealed"] != "false" || l["vault-initialized"] != "true" {
+						return false
+					}
+				}
+				return true
+			}) {
+				for i := range nodes {
+					t.Logf("%s labels: %v", cp.slots[i].name, cp.podLabels(i))
+				}
+				t.Fatal("pod labels do not follow the cluster")
+			}
 		})
 	}
 }

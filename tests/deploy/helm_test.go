@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -51,6 +52,15 @@ const (
   service:
     active:
       enabled: true
+`
+	valuesK8sOff = `server:
+  serviceRegistration:
+    enabled: false
+  authDelegator:
+    enabled: false
+  service:
+    active:
+      enabled: false
 `
 	valuesFive = `server:
   ha:
@@ -153,6 +163,18 @@ type object struct {
 	} `json:"metadata"`
 	Data map[string]string `json:"data"`
 	Spec json.RawMessage   `json:"spec"`
+	// Rules, RoleRef and Subjects are those of Roles and bindings.
+	Rules []struct {
+		APIGroups []string `json:"apiGroups"`
+		Resources []string `json:"resources"`
+		Verbs     []string `json:"verbs"`
+	} `json:"rules"`
+	RoleRef struct {
+		Kind, Name string
+	} `json:"roleRef"`
+	Subjects []struct {
+		Kind, Name, Namespace string
+	} `json:"subjects"`
 	// AutomountServiceAccountToken is a ServiceAccount's top-level field.
 	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken"`
 }
@@ -529,7 +551,7 @@ func envMap(c *container) map[string]string {
 func TestChart_Lint(t *testing.T) {
 	helmBin(t)
 	for _, v := range []struct{ name, values string }{
-		{"default", valuesDefault}, {"tls", valuesTLS}, {"dev", valuesDev}, {"active", valuesActive}, {"five", valuesFive},
+		{"default", valuesDefault}, {"tls", valuesTLS}, {"dev", valuesDev}, {"active", valuesActive}, {"k8s-off", valuesK8sOff}, {"five", valuesFive},
 	} {
 		t.Run(v.name, func(t *testing.T) {
 			args := []string{"lint", chartDir(), "--strict", "--namespace", namespace}
@@ -567,6 +589,7 @@ func TestChart_InvalidValues(t *testing.T) {
 		{"TLS in dev mode", "server:\n  dev:\n    enabled: true\n  tls:\n    enabled: true\n    secretName: x\n", nil, []string{"server.tls.enabled is not supported with server.dev.enabled"}},
 		{"unknown key", "server:\n  replicas: 3\n", nil, []string{"replicas"}},
 		{"bad probe path", "server:\n  readinessProbe:\n    path: v1/sys/health\n", nil, []string{"/server/readinessProbe/path"}},
+		{"active Service without service registration", "server:\n  serviceRegistration:\n    enabled: false\n", nil, []string{"server.service.active.enabled needs server.serviceRegistration.enabled"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -624,7 +647,7 @@ func TestChart_Default(t *testing.T) {
 	var client *object
 	for _, s := range m.ofKind("Service") {
 		ss := decodeSpec[serviceSpec](t, s)
-		if ss.ClusterIP != "None" {
+		if ss.ClusterIP != "None" && s.Metadata.Name != sts.Metadata.Name+"-active" {
 			if client != nil {
 				t.Errorf("more than one non-headless Service by default: %s, %s", client.Metadata.Name, s.Metadata.Name)
 			}
@@ -632,8 +655,8 @@ func TestChart_Default(t *testing.T) {
 			if !subset(ss.Selector, podLabels) {
 				t.Errorf("client service selector %v does not select every pod", ss.Selector)
 			}
-			if _, ok := ss.Selector["vaultd-active"]; ok {
-				t.Errorf("client service selects on vaultd-active")
+			if _, ok := ss.Selector["vault-active"]; ok {
+				t.Errorf("client service selects on vault-active")
 			}
 		}
 	}
@@ -745,8 +768,8 @@ func TestChart_Default(t *testing.T) {
 	if strings.Join(cs.Capabilities.Drop, ",") != "ALL" {
 		t.Errorf("container drops capabilities %v, want ALL", cs.Capabilities.Drop)
 	}
-	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
-		t.Error("the pods mount a service account token they do not use")
+	if pod.AutomountServiceAccountToken == nil || !*pod.AutomountServiceAccountToken {
+		t.Error("the pods do not mount the service account token that service registration and TokenReviews use")
 	}
 	if len(c.Resources.Requests) == 0 || len(c.Resources.Limits) == 0 {
 		t.Errorf("resources = %+v, want requests and limits", c.Resources)
@@ -779,12 +802,10 @@ func TestChart_Default(t *testing.T) {
 		t.Errorf("PDB maxUnavailable %v selector %v, want 1 over the vaultd pods", pdb.MaxUnavailable, pdb.Selector.MatchLabels)
 	}
 
-	// No active Service and no RBAC by default.
-	for _, kind := range []string{"Role", "RoleBinding"} {
-		if len(m.ofKind(kind)) != 0 {
-			t.Errorf("a %s is rendered by default", kind)
-		}
-	}
+	// By default: service registration, the active Service and its RBAC,
+	// and TokenReview delegation for auth/kubernetes.
+	checkServiceRegistration(t, m, hcl, sts.Metadata.Name)
+	checkAuthDelegator(t, m)
 
 	// helm test hook.
 	checkTestHook(t, m, "http://"+client.Metadata.Name+"."+namespace+".svc.cluster.local:")
@@ -887,10 +908,13 @@ func TestChart_Dev(t *testing.T) {
 	if len(c.Args) < 2 || c.Args[0] != "server" || c.Args[1] != "-dev" {
 		t.Errorf("dev args = %q, want server -dev …", c.Args)
 	}
-	for _, kind := range []string{"ConfigMap", "PodDisruptionBudget"} {
+	for _, kind := range []string{"ConfigMap", "PodDisruptionBudget", "Role", "RoleBinding", "ClusterRoleBinding"} {
 		if n := len(m.ofKind(kind)); n != 0 {
 			t.Errorf("dev mode renders %d %s", n, kind)
 		}
+	}
+	if a := spec.Template.Spec.AutomountServiceAccountToken; a == nil || *a {
+		t.Error("dev mode mounts a service account token")
 	}
 	if len(spec.VolumeClaimTemplates) != 0 {
 		t.Error("dev mode claims persistent volumes")
@@ -902,23 +926,107 @@ func TestChart_Dev(t *testing.T) {
 
 func TestChart_ActiveService(t *testing.T) {
 	m := render(t, valuesActive)
-	_, spec, _ := m.statefulSet(t)
-	svc := m.find("Service", "vaultd-active")
-	if svc == nil {
-		t.Fatal("server.service.active.enabled renders no vaultd-active Service")
+	sts, spec, _ := m.statefulSet(t)
+	cm := m.find("ConfigMap", "vaultd-config")
+	if cm == nil {
+		t.Fatal("no vaultd-config ConfigMap")
 	}
-	ss := decodeSpec[serviceSpec](t, svc)
-	if ss.Selector["vaultd-active"] != "true" {
-		t.Errorf("active service selector %v, want vaultd-active=true", ss.Selector)
-	}
-	if cm := m.find("ConfigMap", "vaultd-config"); cm == nil || !strings.Contains(cm.Data["vaultd.hcl"], `service_registration "kubernetes"`) {
-		t.Error("the active Service is rendered without service_registration \"kubernetes\" in the config")
-	}
-	if len(m.ofKind("Role")) != 1 || len(m.ofKind("RoleBinding")) != 1 {
-		t.Error("the active Service needs a Role and RoleBinding to patch pod labels")
-	}
+	checkServiceRegistration(t, m, cm.Data["vaultd.hcl"], sts.Metadata.Name)
 	if a := spec.Template.Spec.AutomountServiceAccountToken; a == nil || !*a {
 		t.Error("service registration needs the service account token mounted")
+	}
+}
+
+// checkServiceRegistration: the config has the service_registration
+// stanza (namespace and pod name come from VAULT_K8S_*), the -active
+// Service selects vault-active=true among the chart's pods, and a Role
+// bound to the pods' ServiceAccount lets them get and patch pods.
+func checkServiceRegistration(t *testing.T, m *manifests, hcl, fullname string) {
+	t.Helper()
+	if !strings.Contains(hcl, `service_registration "kubernetes" {}`) {
+		t.Errorf("vaultd.hcl lacks service_registration \"kubernetes\":\n%s", hcl)
+	}
+	svc := m.find("Service", fullname+"-active")
+	if svc == nil {
+		t.Fatalf("no %s-active Service", fullname)
+	}
+	_, spec, c := m.statefulSet(t)
+	ss := decodeSpec[serviceSpec](t, svc)
+	if ss.Selector["vault-active"] != "true" || !subset(ss.Selector, mergeLabels(spec.Template.Metadata.Labels, map[string]string{"vault-active": "true"})) {
+		t.Errorf("active service selector %v, want the chart's pods with vault-active=true", ss.Selector)
+	}
+	env := envMap(c)
+	if env["VAULT_K8S_POD_NAME"] != "$(POD_NAME)" || env["VAULT_K8S_NAMESPACE"] != "$(POD_NAMESPACE)" {
+		t.Errorf("VAULT_K8S_POD_NAME / VAULT_K8S_NAMESPACE = %q / %q", env["VAULT_K8S_POD_NAME"], env["VAULT_K8S_NAMESPACE"])
+	}
+	roles, bindings := m.ofKind("Role"), m.ofKind("RoleBinding")
+	if len(roles) != 1 || len(bindings) != 1 {
+		t.Fatalf("%d Roles and %d RoleBindings, want 1 and 1", len(roles), len(bindings))
+	}
+	verbs := map[string]bool{}
+	for _, r := range roles[0].Rules {
+		if slices.Contains(r.Resources, "pods") && slices.Contains(r.APIGroups, "") {
+			for _, v := range r.Verbs {
+				verbs[v] = true
+			}
+		}
+	}
+	if !verbs["get"] || !verbs["patch"] {
+		t.Errorf("Role rules %+v do not allow get and patch on pods", roles[0].Rules)
+	}
+	b := bindings[0]
+	if b.RoleRef.Kind != "Role" || b.RoleRef.Name != roles[0].Metadata.Name || len(b.Subjects) != 1 ||
+		b.Subjects[0].Kind != "ServiceAccount" || b.Subjects[0].Name != spec.Template.Spec.ServiceAccountName {
+		t.Errorf("RoleBinding %+v %+v does not bind the Role to the pods' ServiceAccount", b.RoleRef, b.Subjects)
+	}
+}
+
+// checkAuthDelegator: a ClusterRoleBinding gives the pods'
+// ServiceAccount system:auth-delegator (TokenReviews for auth/kubernetes).
+func checkAuthDelegator(t *testing.T, m *manifests) {
+	t.Helper()
+	_, spec, _ := m.statefulSet(t)
+	crbs := m.ofKind("ClusterRoleBinding")
+	if len(crbs) != 1 {
+		t.Fatalf("%d ClusterRoleBindings, want 1", len(crbs))
+	}
+	b := crbs[0]
+	if b.RoleRef.Kind != "ClusterRole" || b.RoleRef.Name != "system:auth-delegator" || len(b.Subjects) != 1 ||
+		b.Subjects[0].Name != spec.Template.Spec.ServiceAccountName || b.Subjects[0].Namespace != namespace {
+		t.Errorf("ClusterRoleBinding %+v %+v, want system:auth-delegator for the pods' ServiceAccount", b.RoleRef, b.Subjects)
+	}
+}
+
+func mergeLabels(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// TestChart_KubernetesIntegrationOff: with service registration, the
+// active Service and the auth delegator off, the chart renders no RBAC, no
+// stanza, and mounts no token.
+func TestChart_KubernetesIntegrationOff(t *testing.T) {
+	m := render(t, valuesK8sOff)
+	sts, spec, _ := m.statefulSet(t)
+	for _, kind := range []string{"Role", "RoleBinding", "ClusterRoleBinding"} {
+		if n := len(m.ofKind(kind)); n != 0 {
+			t.Errorf("%d %s rendered", n, kind)
+		}
+	}
+	if m.find("Service", sts.Metadata.Name+"-active") != nil {
+		t.Error("the active Service is rendered")
+	}
+	if cm := m.find("ConfigMap", "vaultd-config"); cm == nil || strings.Contains(cm.Data["vaultd.hcl"], "service_registration") {
+		t.Error("the config has a service_registration stanza")
+	}
+	if a := spec.Template.Spec.AutomountServiceAccountToken; a == nil || *a {
+		t.Error("the pods mount a service account token they do not use")
 	}
 }
 

@@ -42,6 +42,10 @@ type rule struct {
 var rules = []rule{
 	{Why: "core reaches raft through interfaces it declares; only the composition root knows raftstore",
 		From: []string{"core/..."}, Forbidden: []string{"raftstore/...", "api/...", "cmd/...", "secrets/*", "auth/..."}},
+	{Why: "core and the HTTP layer reach raft only through interfaces core declares (style.md §3)",
+		From: []string{"core/...", "api/..."}, Forbidden: []string{"github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2"}},
+	{Why: "the cluster's TLS material is plain crypto, for core and the cluster port alike",
+		From: []string{"clusterport/clustertls"}, StdlibOnly: true, Allowed: []string{"seal", "seal/shamir", "storage"}},
 	{Why: "raftstore stores ciphertexts and never holds keys: the join challenge goes through an interface it declares",
 		From: []string{"raftstore/..."}, Forbidden: []string{"seal/...", "core/...", "api/...", "clusterport/...", "cmd/..."}},
 	{Why: "an engine or auth method sees only its storage view and the engine contract",
@@ -58,6 +62,8 @@ var rules = []rule{
 		From: []string{"seal"}, StdlibOnly: true, Allowed: []string{"storage", "seal/shamir"}},
 	{Why: "the endpoint declarations serve engines, auth methods and core alike",
 		From: []string{"endpoint"}, StdlibOnly: true, Allowed: []string{"storage", "secrets"}},
+	{Why: "the identity store is declared like an engine and holds only its own state",
+		From: []string{"core/identity"}, StdlibOnly: true, Allowed: []string{"storage", "secrets", "endpoint"}},
 	{Why: "core's subsystems are wired by core, never the other way round",
 		From: []string{"core/*"}, Forbidden: []string{"core"}},
 	{Why: "forwarding is plain net/http",
@@ -71,8 +77,14 @@ var rules = []rule{
 // match reports whether import path p (full) matches pattern pat, which
 // is relative to the module: "x" matches exactly x, "x/..." matches x and
 // everything below it, "x/*" everything strictly below x, "..." every
-// package of the module.
+// package of the module. A pattern whose first element holds a dot is a
+// full import path outside the module (exact, or with "/..." a tree).
 func match(pat, p string) bool {
+	if first, _, _ := strings.Cut(pat, "/"); first != "..." && strings.Contains(first, ".") {
+		// A full import path outside the module ("github.com/hashicorp/raft").
+		base, tree := strings.CutSuffix(pat, "/...")
+		return p == base || (tree && strings.HasPrefix(p, base+"/"))
+	}
 	rel, ok := strings.CutPrefix(p, module)
 	if !ok || (rel != "" && rel[0] != '/') {
 		return false
@@ -224,6 +236,7 @@ func TestViolationsDetected(t *testing.T) {
 		{ImportPath: m("seal/shamir"), Deps: []string{"fmt", m("storage")}},
 		{ImportPath: m("cmd/vaultd"), Deps: []string{m("raftstore"), m("core"), m("seal")}},
 		{ImportPath: m("clusterport"), Deps: []string{m("tests/faultnet")}},
+		{ImportPath: m("api"), Deps: []string{"github.com/hashicorp/raft"}},
 	}
 	got := violations(pkgs, std, rules)
 	want := []string{
@@ -237,6 +250,7 @@ func TestViolationsDetected(t *testing.T) {
 		m("seal") + " imports " + m("secrets"),
 		m("seal/shamir") + " imports " + m("storage"),
 		m("clusterport") + " imports " + m("tests/faultnet"),
+		m("api") + " imports github.com/hashicorp/raft",
 	}
 	for _, w := range want {
 		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w+":") }) {
@@ -263,6 +277,9 @@ func TestMatch(t *testing.T) {
 		{"secrets/*", module + "/secrets/kv", true},
 		{"...", "github.com/vaultd/vaultdx/y", false},
 		{"storage", "storage", false},
+		{"github.com/hashicorp/raft", "github.com/hashicorp/raft", true},
+		{"github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2", false},
+		{"github.com/hashicorp/raft/...", "github.com/hashicorp/raft/x", true},
 	} {
 		if got := match(c.pat, c.p); got != c.want {
 			t.Errorf("match(%q, %q) = %v, want %v", c.pat, c.p, got, c.want)

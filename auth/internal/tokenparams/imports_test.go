@@ -10,8 +10,8 @@ import (
 
 // TestImports enforces the import rule of auth/* (style.md section 3) on
 // every package under auth/internal, not only this one: the standard
-// library, storage, secrets, endpoint and each other; tests may also use
-// storage/inmem.
+// library, storage, secrets, endpoint, each other and go-jose (the JOSE
+// library jwtverify verifies JWTs with); tests may also use storage/inmem.
 func TestImports(t *testing.T) {
 	dirs, err := filepath.Glob("../*")
 	if err != nil || len(dirs) == 0 {
@@ -23,6 +23,7 @@ func TestImports(t *testing.T) {
 		return !strings.Contains(first, ".") || // standard library
 			path == mod+"storage" || path == mod+"secrets" || path == mod+"endpoint" ||
 			strings.HasPrefix(path, mod+"auth/internal/") ||
+			strings.HasPrefix(path, "github.com/go-jose/go-jose/v4") || // JWT verification (jwtverify)
 			test && path == mod+"storage/inmem"
 	}
 	for _, dir := range dirs {
@@ -32,7 +33,7 @@ func TestImports(t *testing.T) {
 		}
 		for _, path := range pkg.Imports {
 			if !allowed(path, false) {
-				t.Errorf("auth/internal/%s imports %q: it may import only the standard library, storage, secrets, endpoint and auth/internal/...", pkg.Name, path)
+				t.Errorf("auth/internal/%s imports %q: it may import only the standard library, storage, secrets, endpoint, go-jose and auth/internal/...", pkg.Name, path)
 			}
 		}
 		for _, path := range slices.Concat(pkg.TestImports, pkg.XTestImports) {

@@ -91,6 +91,9 @@ fails `helm template` and `helm install` with one clear message.
 {{- if and $s.tls.enabled (not $s.tls.secretName) -}}
 {{- fail "server.tls.secretName is required when server.tls.enabled is true: name a Secret holding tls.crt, tls.key and ca.crt" -}}
 {{- end -}}
+{{- if and $s.service.active.enabled (not $s.serviceRegistration.enabled) (not $s.dev.enabled) -}}
+{{- fail "server.service.active.enabled needs server.serviceRegistration.enabled: the active Service selects the vault-active label that service registration keeps current" -}}
+{{- end -}}
 {{- if and $s.dev.enabled $s.tls.enabled -}}
 {{- fail "server.tls.enabled is not supported with server.dev.enabled: the dev server listens on plain HTTP" -}}
 {{- end -}}
@@ -121,10 +124,11 @@ listener "tcp" {
   tls_disable     = true
 {{- end }}
 }
-{{- if $s.service.active.enabled }}
+{{- if $s.serviceRegistration.enabled }}
 
-# Keeps the vaultd-active pod label current (planned in vaultd; see
-# values.yaml server.service.active.enabled).
+# Keeps this pod's vault-active, vault-sealed, vault-initialized,
+# vault-perf-standby and vault-version labels current (namespace and pod
+# name from VAULT_K8S_NAMESPACE and VAULT_K8S_POD_NAME).
 service_registration "kubernetes" {}
 {{- end }}
 {{- end -}}

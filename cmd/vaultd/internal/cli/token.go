@@ -32,11 +32,16 @@ func (a *app) newLoginCmd() *cobra.Command {
 -method=token (the default): the token is an argument, "-" (stdin), or typed
 at a hidden prompt. -method=userpass: username=NAME and password=PASS (typed
 at a hidden prompt when omitted). -method=approle: role_id=ID and
-secret_id=ID. -path names the auth mount (default: the method's name).`,
+secret_id=ID. -method=jwt: jwt=TOKEN (or jwt=@FILE, jwt=- for stdin) and
+role=NAME (optional when the mount has a default_role). -method=kubernetes:
+role=NAME and jwt=TOKEN (in a pod: jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token).
+-path names the auth mount (default: the method's name).`,
 		Example: `  vaultd login
   vaultd login hvs.XXXXXXXX
   vaultd login -method=userpass username=alice
   vaultd login -method=approle role_id=... secret_id=...
+  vaultd login -method=jwt role=ci jwt=@$CI_JOB_JWT_FILE
+  vaultd login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token
   vaultd login -token-only -no-store -method=userpass username=ci password=-`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -56,8 +61,10 @@ secret_id=ID. -path names the auth mount (default: the method's name).`,
 				s, err = a.loginUserpass(ctx, c, path, args)
 			case "approle":
 				s, err = a.loginApprole(ctx, c, path, args)
+			case "jwt", "kubernetes":
+				s, err = a.loginJWT(ctx, c, method, path, args)
 			default:
-				return usageError(cmd, "Unknown auth method: %s. Use \"vaultd auth list\" to see the enabled methods; this CLI logs in with token, userpass and approle.", method)
+				return usageError(cmd, "Unknown auth method: %s. Use \"vaultd auth list\" to see the enabled methods; this CLI logs in with token, userpass, approle, jwt and kubernetes.", method)
 			}
 			if err != nil {
 				return err
@@ -93,7 +100,7 @@ secret_id=ID. -path names the auth mount (default: the method's name).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&method, "method", "token", "auth method: token, userpass or approle")
+	f.StringVar(&method, "method", "token", "auth method: token, userpass, approle, jwt or kubernetes")
 	f.StringVar(&path, "path", "", "mount path of the auth method (default: the method's name)")
 	f.BoolVar(&noStore, "no-store", false, "do not store the token in ~/.vault-token")
 	f.BoolVar(&tokenOnly, "token-only", false, "print only the token")
@@ -194,6 +201,29 @@ func (a *app) loginApprole(ctx context.Context, c *vaultapi.Client, path string,
 	}
 	if _, ok := data["role_id"]; !ok {
 		return nil, &exitError{code: ExitError, err: errors.New(`"role_id" is required: vaultd login -method=approle role_id=ID secret_id=ID`)}
+	}
+	s, err := c.Logical().WriteWithContext(ctx, fmt.Sprintf("auth/%s/login", sanitizePath(path)), data)
+	if err != nil {
+		return nil, apiError("Error authenticating: %s", describe(err))
+	}
+	return s, nil
+}
+
+// loginJWT logs in to a jwt or kubernetes mount with role=NAME jwt=TOKEN.
+// The token is read from a file (jwt=@FILE) or stdin (jwt=-) as any K=V
+// value; surrounding whitespace (a trailing newline) is dropped.
+func (a *app) loginJWT(ctx context.Context, c *vaultapi.Client, method, path string, args []string) (*vaultapi.Secret, error) {
+	data, err := parseKV(a.stdin, args)
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: fmt.Errorf("Failed to parse K=V data: %w", err)}
+	}
+	jwt, _ := data["jwt"].(string)
+	if jwt = strings.TrimSpace(jwt); jwt == "" {
+		return nil, &exitError{code: ExitError, err: fmt.Errorf(`"jwt" is required: vaultd login -method=%s role=NAME jwt=TOKEN (or jwt=@FILE)`, method)}
+	}
+	data["jwt"] = jwt
+	if role, _ := data["role"].(string); role == "" && method == "kubernetes" {
+		return nil, &exitError{code: ExitError, err: errors.New(`"role" is required: vaultd login -method=kubernetes role=NAME jwt=TOKEN`)}
 	}
 	s, err := c.Logical().WriteWithContext(ctx, fmt.Sprintf("auth/%s/login", sanitizePath(path)), data)
 	if err != nil {

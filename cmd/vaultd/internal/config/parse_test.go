@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func raft(path, nodeID string, mod func(*config.Storage)) *config.Storage {
 		PerformanceMultiplier: config.DefaultPerformanceMultiplier,
 		TrailingLogs:          10000,
 		SnapshotThreshold:     8192,
-		SnapshotInterval:      120 * time.Second,
+		SnapshotInterval:      5 * time.Second,
 		MaxEntrySize:          1 << 20,
 	}
 	if mod != nil {
@@ -440,7 +441,7 @@ listener "tcp" {
   address = "127.0.0.1:8200"
   tls_disable = true
   foo = "bar"
-  x_forwarded_for_authorized_addrs = "10.0.0.0/8"
+  x_forwarded_for_client_cert_header = "X-Cert"
   telemetry {
     unauthenticated_metrics_access = true
     bar = 1
@@ -464,13 +465,16 @@ telemetry {
 		`u.hcl:9: unsupported stanza "ha_storage" ignored: raft storage provides HA`,
 		`u.hcl:12: unsupported stanza seal "awskms" ignored`,
 		`u.hcl:19: unknown key "foo" in listener "tcp"`,
-		`u.hcl:20: unsupported key "x_forwarded_for_authorized_addrs" in listener "tcp" ignored`,
+		`u.hcl:20: unsupported key "x_forwarded_for_client_cert_header" in listener "tcp" ignored`,
 		`u.hcl:23: unknown key "bar" in listener "tcp" telemetry`,
 		`u.hcl:26: unknown key "foo"`,
 		`u.hcl:27: unknown stanza "whatever"`,
 		`u.hcl:30: plugin_directory is accepted but unused`,
 		`u.hcl:31: unsupported stanza service_registration "consul" ignored`,
 	})
+	if !slices.Equal(c.UnsupportedSeals, []string{"awskms"}) {
+		t.Errorf("UnsupportedSeals = %q, want [awskms] (shamir is supported)", c.UnsupportedSeals)
+	}
 	for _, w := range c.Warnings {
 		if strings.Contains(w, "secret-key-id") || strings.Contains(w, "10.0.0.0/8") {
 			t.Errorf("warning %q shows an ignored value", w)

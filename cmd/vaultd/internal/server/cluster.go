@@ -136,6 +136,7 @@ func (n *Node) clusterRoutes(c *core.Core, f *forward.Forwarder) []api.Route {
 	add("/sys/storage/raft/bootstrap/challenge", wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleChallenge(w, r, c) })), http.MethodPost, http.MethodPut)
 	add("/sys/storage/raft/bootstrap/answer", wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleAnswer(w, r, c) })), http.MethodPost, http.MethodPut)
 	add("/sys/storage/raft/known-peers", http.HandlerFunc(n.handleKnownPeers), http.MethodGet)
+	add("/sys/storage/raft/snapshot-init", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleSnapshotInit(w, r, c) }), http.MethodPost, http.MethodPut)
 	return rs
 }
 
@@ -155,6 +156,9 @@ func clusterErr(w http.ResponseWriter, log *slog.Logger, err error) {
 	switch {
 	case errors.Is(err, secrets.ErrInvalidRequest), errors.Is(err, core.ErrAlreadyJoined), errors.Is(err, core.ErrJoinChallenge):
 		writeErr(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, core.ErrJoinBusy):
+		w.Header().Set("Retry-After", "5")
+		writeErr(w, http.StatusTooManyRequests, err.Error())
 	case errors.Is(err, core.ErrSealed):
 		writeErr(w, http.StatusServiceUnavailable, "Vault is sealed")
 	case errors.Is(err, core.ErrStandby), errors.Is(err, core.ErrNoActiveNode):
@@ -207,11 +211,10 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request, c *core.Core) 
 			clusterErr(w, n.log, core.ErrAlreadyJoined)
 			return
 		}
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			n.joinLoop(n.runCtx, []*joinLeader{l})
-		}()
+		if !n.startJoinLoop([]*joinLeader{l}) {
+			writeErr(w, http.StatusBadRequest, "a join is already in progress on this node")
+			return
+		}
 		writeJSONResp(w, http.StatusOK, map[string]any{"joined": true})
 		return
 	}
@@ -222,6 +225,30 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request, c *core.Core) 
 	writeJSONResp(w, http.StatusOK, map[string]any{"joined": true})
 }
 
+// handleSnapshotInit is POST sys/storage/raft/snapshot-init (node-local,
+// unauthenticated like sys/init): the body is an operator snapshot
+// archive, installed into this empty node, which stays sealed until the
+// old cluster's shares unseal it (core.RestoreInit says why that is safe).
+// The body is bounded by the listener's max_request_size.
+func (n *Node) handleSnapshotInit(w http.ResponseWriter, r *http.Request, c *core.Core) {
+	if r.Body == nil {
+		writeErr(w, http.StatusBadRequest, "the snapshot must be the request body")
+		return
+	}
+	err := c.RestoreInit(r.Context(), r.Body)
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.As(err, &mbe):
+		writeErr(w, http.StatusRequestEntityTooLarge, "the snapshot is larger than the listener's max_request_size")
+	case errors.Is(err, core.ErrAlreadyInitialized):
+		writeErr(w, http.StatusBadRequest, "Vault is already initialized: restore with sys/storage/raft/snapshot on the active node instead")
+	default:
+		clusterErr(w, n.log, err)
+	}
+}
+
 func (n *Node) handleChallenge(w http.ResponseWriter, r *http.Request, c *core.Core) {
 	var in struct {
 		ServerID string `json:"server_id"`
@@ -230,7 +257,7 @@ func (n *Node) handleChallenge(w http.ResponseWriter, r *http.Request, c *core.C
 		writeErr(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return
 	}
-	ch, err := c.RaftChallenge(r.Context(), in.ServerID)
+	ch, err := c.RaftChallengeFrom(r.Context(), in.ServerID, api.ClientAddr(r.Context()))
 	if err != nil {
 		clusterErr(w, n.log, err)
 		return
@@ -244,7 +271,7 @@ func (n *Node) handleAnswer(w http.ResponseWriter, r *http.Request, c *core.Core
 		writeErr(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return
 	}
-	res, err := c.RaftAnswer(r.Context(), core.JoinAnswer{ServerID: in.ServerID, Answer: in.Answer, ClusterAddr: in.ClusterAddr, APIAddr: in.APIAddr, NonVoter: in.NonVoter})
+	res, err := c.RaftAnswerFrom(r.Context(), core.JoinAnswer{ServerID: in.ServerID, Answer: in.Answer, ClusterAddr: in.ClusterAddr, APIAddr: in.APIAddr, NonVoter: in.NonVoter}, api.ClientAddr(r.Context()))
 	if err != nil {
 		clusterErr(w, n.log, err)
 		return

@@ -21,11 +21,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/vaultd/vaultd/api"
+	"github.com/vaultd/vaultd/api/monitor"
 	"github.com/vaultd/vaultd/auth/approle"
+	jwtauth "github.com/vaultd/vaultd/auth/jwt"
+	k8sauth "github.com/vaultd/vaultd/auth/kubernetes"
 	"github.com/vaultd/vaultd/auth/userpass"
 	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
@@ -40,6 +44,7 @@ import (
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
 	"github.com/vaultd/vaultd/ui"
+	"github.com/vaultd/vaultd/version"
 )
 
 // Options are the `vaultd server` flags.
@@ -60,12 +65,14 @@ func Engines() map[string]secrets.Factory {
 		"kv": kv.Factory,
 		// generic is Vault's old name for KV v1; the mount keeps its type,
 		// as in Vault (sys/mounts shows "generic").
-		"generic":   kv.Factory,
-		"cubbyhole": cubbyhole.Factory,
-		"userpass":  userpass.Factory,
-		"approle":   approle.Factory,
-		"transit":   transit.Factory,
-		"pki":       pki.Factory,
+		"generic":    kv.Factory,
+		"cubbyhole":  cubbyhole.Factory,
+		"userpass":   userpass.Factory,
+		"approle":    approle.Factory,
+		"jwt":        jwtauth.Factory,
+		"kubernetes": k8sauth.Factory,
+		"transit":    transit.Factory,
+		"pki":        pki.Factory,
 	}
 }
 
@@ -89,6 +96,11 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 	for _, w := range cfg.Warnings {
 		log.Warn("configuration", "warning", w)
 	}
+	stopProfile, err := startProfile(log) // profile.go
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	n, err := Start(ctx, cfg, log)
 	if err != nil {
 		return oneLine(err) // configsrc.go
@@ -99,7 +111,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	log.Info("vaultd server started", "api_addr", n.APIAddr, "cluster_addr", n.ClusterAddr, "version", api.Version)
+	log.Info("vaultd server started", "api_addr", n.APIAddr, "cluster_addr", n.ClusterAddr, "version", version.Get().Version)
 	// SIGHUP reopens audit files (log rotation), as Vault does, instead of
 	// killing the process.
 	hup := make(chan os.Signal, 1)
@@ -188,6 +200,8 @@ type Node struct {
 	wg      sync.WaitGroup
 	servers []*http.Server
 	once    sync.Once
+	monitor *monitor.Broker
+	joining atomic.Bool // a join loop runs (join.go)
 }
 
 // Start builds and starts a node from cfg; it returns once listeners are up.
@@ -196,7 +210,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, errors.New("at least one listener \"tcp\" is required")
 	}
 	ln0 := cfg.Listeners[0]
-	n := &Node{log: log}
+	// Every record of this node also reaches GET sys/monitor subscribers.
+	mon := monitor.New()
+	log = slog.New(mon.Handler(log.Handler()))
+	n := &Node{log: log, monitor: mon}
 	rctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.runCtx = rctx
@@ -287,10 +304,15 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			n.ClusterAddr = cfg.ClusterAddr
 		}
 	}
+	reg, err := n.serviceRegistration(cfg.ServiceRegistration) // svcreg.go
+	if err != nil {
+		return nil, err
+	}
 	c, err := core.New(core.Config{
+		StateChanged: reg.notify, Version: version.Get().Version,
 		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
-		ShareEncrypter:  pgp.Encrypt,
+		ShareEncrypter: pgp.Encrypt, PGPFingerprint: pgp.Fingerprint,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
 		NoBootstrap: cfg.Storage != nil && len(cfg.Storage.RetryJoin) > 0 && !isSeed(cfg, n.APIAddr),
 		ClusterTLS:  n.clusterTLS(), Members: n.members(), // cluster.go
@@ -307,6 +329,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		defer n.wg.Done()
 		_ = c.Run(rctx)
 	}()
+	reg.start(rctx, n) // svcreg.go
 
 	fwd := n.forwarder(c)                           // cluster.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
@@ -316,9 +339,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
 	}
 	for i, l := range cfg.Listeners {
+		xff, err := xffConfig(l)
+		if err != nil {
+			return nil, err
+		}
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
 			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
-			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter}
+			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
+			MaxRequestDuration: l.MaxRequestDuration, XFF: xff, Monitor: mon}
 		if l.DisableRequestLimiter {
 			acfg.Limiter = nil
 		}
@@ -326,17 +354,18 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		h := as.Handler()
 		if i == 0 && n.Port != nil {
 			// Forwarded requests run the same handler chain, without the
-			// request limiter: the cluster port is never limited.
+			// request limiter: the cluster port is never limited. Only they
+			// may carry the client address a standby saw (api.HeaderClientAddr).
 			n.Port.SetForwardHandler(as.ClusterHandler())
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		srv := httpServer(l, h, log)
 		ln := lns[i]
 		if !l.TLSDisable {
-			cert, err := tls.LoadX509KeyPair(l.TLSCertFile, l.TLSKeyFile)
+			tc, err := listenerTLS(l)
 			if err != nil {
-				return nil, fmt.Errorf("listener %s: loading TLS certificate: %w", l.Address, err)
+				return nil, err
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+			ln = tls.NewListener(ln, tc)
 		}
 		n.servers = append(n.servers, srv)
 		n.wg.Add(1)
@@ -348,9 +377,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		}()
 	}
 	if n.Store != nil {
-		n.wg.Add(2)
+		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.peersLoop(rctx) }()
-		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log)) }()
+		n.startJoinLoop(retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log))
 	}
 	ok = true
 	return n, nil
@@ -417,6 +446,9 @@ func (n *Node) Close() {
 	n.once.Do(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if n.monitor != nil {
+			n.monitor.Close() // end sys/monitor streams so Shutdown need not wait for them
+		}
 		for _, s := range n.servers {
 			_ = s.Shutdown(sctx)
 		}

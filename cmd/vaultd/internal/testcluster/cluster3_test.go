@@ -80,3 +80,33 @@ func TestAutopilot_DeadServerCleanup(t *testing.T) {
 		t.Fatalf("after cleanup: %v, %v", st, err)
 	}
 }
+
+// TestSealActive_HandsOverToAStandby: sealing the active node through
+// sys/seal moves raft leadership away, as Vault's active node steps down
+// when sealed, so an unsealed standby becomes active and serves writes
+// while the sealed node waits for its keyholders.
+func TestSealActive_HandsOverToAStandby(t *testing.T) {
+	c := testcluster.New(t, 3)
+	c.InitAndUnseal(t)
+	act := c.Active(t)
+	if err := c.Client(t, act.Index).Sys().Seal(); err != nil {
+		t.Fatalf("seal the active node: %v", err)
+	}
+	if !act.Core.Sealed() {
+		t.Fatal("the active node is not sealed after sys/seal")
+	}
+	var next *testcluster.Node
+	waitFor(t, "a standby to become active", func() bool {
+		for _, n := range c.Nodes() {
+			if n.Index != act.Index && n.Core.IsActive() {
+				next = n
+				return true
+			}
+		}
+		return false
+	})
+	if act.Store.IsLeader() {
+		t.Fatal("the sealed node kept raft leadership")
+	}
+	mustWrite(t, c.Client(t, next.Index), "sys/policies/acl/after-seal", map[string]any{"policy": `path "x" { capabilities = ["read"] }`})
+}
