@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -27,6 +28,7 @@ var authTypes = map[string]bool{
 // authTable is immutable once built; changes build a new one and swap it.
 type authTable struct {
 	entries []*MountEntry // sorted by path; includes the built-in "token/"
+	index   mountIndex
 	engines map[string]secrets.Backend
 	views   map[string]storage.Backend
 	unauth  map[string][]string // mount path → unauthenticated path patterns
@@ -74,6 +76,7 @@ func (c *Core) buildAuthTable(ctx context.Context, entries []*MountEntry) (*auth
 	at := &authTable{engines: map[string]secrets.Backend{}, views: map[string]storage.Backend{}, unauth: map[string][]string{}}
 	for _, me := range entries {
 		at.entries = append(at.entries, me)
+		at.index.add(me)
 		if me.Type == "token" {
 			continue
 		}
@@ -102,24 +105,11 @@ func (c *Core) buildAuthTable(ctx context.Context, entries []*MountEntry) (*auth
 // match returns the auth mount with the longest path prefixing p (p is
 // relative to "auth/").
 func (at *authTable) match(p string) *MountEntry {
-	var best *MountEntry
-	for _, me := range at.entries {
-		if strings.HasPrefix(p, me.Path) || p+"/" == me.Path {
-			if best == nil || len(me.Path) > len(best.Path) {
-				best = me
-			}
-		}
-	}
-	return best
+	return at.index.match(at.entries, p)
 }
 
 func (at *authTable) get(path string) *MountEntry {
-	for _, me := range at.entries {
-		if me.Path == path {
-			return me
-		}
-	}
-	return nil
+	return at.index.get(at.entries, path)
 }
 
 // isUnauthenticated reports whether path needs no token: a login path an
@@ -304,10 +294,36 @@ func (c *Core) authMountTTLs(me *MountEntry) (def, max time.Duration) {
 
 // ---- sys/auth ----
 
+// mountTokenType is an auth mount's token_type as Vault shows it.
+func mountTokenType(me *MountEntry) string {
+	if me.Config.TokenType == "" {
+		return "default-service"
+	}
+	return me.Config.TokenType
+}
+
+// loginTokenType resolves the type of a login's token: the mount forces
+// "service" or "batch"; otherwise the role's choice ("service", "batch")
+// wins over the mount's default.
+func loginTokenType(me *MountEntry, role string) string {
+	switch me.Config.TokenType {
+	case tokens.TypeService, tokens.TypeBatch:
+		return me.Config.TokenType
+	}
+	switch role {
+	case tokens.TypeService, tokens.TypeBatch:
+		return role
+	}
+	if me.Config.TokenType == "default-batch" {
+		return tokens.TypeBatch
+	}
+	return tokens.TypeService
+}
+
 func authMountOutput(me *MountEntry) map[string]any {
 	out := mountOutput(me)
 	if cfg, ok := out["config"].(map[string]any); ok {
-		cfg["token_type"] = "default-service"
+		cfg["token_type"] = mountTokenType(me)
 	}
 	return out
 }
@@ -370,7 +386,7 @@ func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path strin
 		}
 		def, max := c.authMountTTLs(me)
 		out := tuneOutput(me, int64(def/time.Second), int64(max/time.Second))
-		out["token_type"] = "default-service"
+		out["token_type"] = mountTokenType(me)
 		return &Response{Data: out}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
 		c.ident.authMu.Lock()
@@ -390,6 +406,9 @@ func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path strin
 				cp.Options = cloneMap(e.Options)
 				if err := applyTune(&cp.Config, data); err != nil {
 					return nil, err
+				}
+				if cp.Type == "token" && cp.Config.TokenType != "" && cp.Config.TokenType != "service" {
+					return nil, badRequest("the token auth method's token_type can only be default-service or service")
 				}
 				if d, ok := data["description"].(string); ok {
 					cp.Description = d

@@ -126,7 +126,7 @@ func (cp *capabilities) handle(field string) endpoint.Handler {
 				return nil, err
 			}
 		}
-		az, err := c.ident.policies.AuthzFor(ctx, target.Policies)
+		az, _, err := c.effectiveAuthz(ctx, target) // identitystore.go
 		if err != nil {
 			return nil, err
 		}

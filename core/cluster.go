@@ -50,11 +50,14 @@ type nodeRecord struct {
 	APIAddr     string    `json:"api_addr"`
 	ClusterAddr string    `json:"cluster_addr"`
 	Updated     time.Time `json:"updated"`
+	// Version is the node's version when it wrote its own record (on
+	// becoming active); a joiner's record has none until then.
+	Version string `json:"version,omitempty"`
 }
 
 // NodeRecord is a node's advertised addresses.
 type NodeRecord struct {
-	NodeID, APIAddr, ClusterAddr string
+	NodeID, APIAddr, ClusterAddr, Version string
 }
 
 // initClusterTLS creates the cluster CA in the same init (barrier unsealed).
@@ -125,7 +128,11 @@ func (c *Core) ensureClusterTLS(ctx context.Context) {
 
 // recordNode stores a node's addresses at core/nodes/<id> (active only).
 func (c *Core) recordNode(ctx context.Context, id, apiAddr, clusterAddr string) error {
-	b, err := json.Marshal(nodeRecord{APIAddr: apiAddr, ClusterAddr: clusterAddr, Updated: c.now().UTC()})
+	rec := nodeRecord{APIAddr: apiAddr, ClusterAddr: clusterAddr, Updated: c.now().UTC()}
+	if id == c.cfg.NodeID {
+		rec.Version = c.cfg.Version // a node knows only its own version
+	}
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
@@ -152,7 +159,7 @@ func (c *Core) NodeRecords(ctx context.Context) ([]NodeRecord, error) {
 		if json.Unmarshal(e.Value, &r) != nil {
 			continue
 		}
-		out = append(out, NodeRecord{NodeID: id, APIAddr: r.APIAddr, ClusterAddr: r.ClusterAddr})
+		out = append(out, NodeRecord{NodeID: id, APIAddr: r.APIAddr, ClusterAddr: r.ClusterAddr, Version: r.Version})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })
 	return out, nil

@@ -79,6 +79,9 @@ type Config struct {
 	// Members manages raft membership (joins, ha-status, step-down); nil
 	// with single-process storage.
 	Members Members
+	// Version is this node's version as sys/ha-status reports it (the
+	// server's version.Get().Version); "" when unknown.
+	Version string
 	// StateChanged, when set, is called after this node's initialized,
 	// sealed or active/standby state may have changed (init, unseal, seal,
 	// becoming active, stepping down). It may run under core's state lock:
@@ -127,6 +130,8 @@ type Core struct {
 	joins   *clusterops.Joins   // the leader side of joins (join.go)
 	caps    *capabilities       // sys/capabilities* (capabilities.go)
 	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
+
+	remounts remountLog // sys/remount statuses (remount.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -172,6 +177,7 @@ func New(cfg Config) (*Core, error) {
 	c.wrapping = c.newWrapping() // wrap.go
 	c.ident.audit = audit.NewTable(audit.TableConfig{NormalizePath: normalizeMountPath, Inactive: ErrStandby, Logger: log})
 	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
+	c.newIdentityStore()       // identitystore.go
 	c.raftOps = c.newRaftOps() // sys_raft.go
 	c.joins = c.newJoins()     // join.go
 	c.caps = &capabilities{c: c}

@@ -53,6 +53,7 @@ func (f fakeAuth) HandleRequest(_ context.Context, req *secrets.Request) (*secre
 		return &secrets.Response{Auth: &secrets.Auth{
 			Policies: []string{"kv-read"}, Metadata: map[string]string{"username": user},
 			DisplayName: user, TTL: f.ttl, MaxTTL: f.maxTTL, Renewable: true, Alias: user,
+			TokenType: func() string { s, _ := req.Data["token_type"].(string); return s }(),
 		}}, nil
 	}
 	if req.Path == "whoami" && req.Operation == secrets.OpRead {

@@ -8,10 +8,13 @@ import (
 	"sync/atomic"
 
 	"github.com/vaultd/vaultd/core/audit"
+	idstore "github.com/vaultd/vaultd/core/identity"
 	"github.com/vaultd/vaultd/core/leases"
 	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/core/tokens"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
 )
 
 // identity is the identity-and-access state of an active node: the auth
@@ -27,6 +30,9 @@ type identity struct {
 	policies policies.Store
 
 	audit *audit.Table // loaded while active (core/audit)
+
+	store     *idstore.Store    // entities and groups (identitystore.go)
+	endpoints *endpoint.Backend // the identity/ paths, declared by store
 }
 
 // setupIdentity loads everything issue-4 state needs on a node that is
@@ -47,6 +53,9 @@ func (c *Core) setupIdentity(ctx context.Context) (err error) {
 		return err
 	}
 	c.ident.auth.Store(at)
+	if err := c.ident.store.Load(ctx, storage.NewView(c.barrier, identityStoragePrefix)); err != nil {
+		return fmt.Errorf("core: identity store: %w", err)
+	}
 	if err := c.setupAudit(ctx); err != nil {
 		return err
 	}
@@ -68,6 +77,7 @@ func (c *Core) teardownIdentity() {
 	c.ident.auth.Store(nil)
 	c.ident.authMu.Unlock()
 	c.ident.policies.Reset(nil)
+	c.ident.store.Reset()
 }
 
 // identitySudoPaths need sudo besides the operation's capability (Vault's
@@ -93,6 +103,10 @@ func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request,
 	case path == "sys/policy" || strings.HasPrefix(path, "sys/policy/") ||
 		path == "sys/policies/acl" || strings.HasPrefix(path, "sys/policies/acl/"):
 		resp, err = c.serveDeclared(ctx, c.ident.policies.Backend(), "sys/", path, req) // openapi.go
+		if err == nil && resp != nil && path == "sys/policy" && op == secrets.OpRead {
+			// The legacy list has keys and policies at the top level too.
+			resp = withTopLevelCopy(req.ID, resp.Data)
+		}
 	case path == "sys/capabilities" || path == "sys/capabilities-self" || path == "sys/capabilities-accessor":
 		resp, err = c.serveDeclared(withCaller(ctx, te), c.caps.Backend(), "sys/", path, req) // capabilities.go
 	case path == "sys/auth" || strings.HasPrefix(path, "sys/auth/"):

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/vaultd/vaultd/core/tokens"
@@ -166,8 +167,24 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 	if a.Period == 0 {
 		te.MaxTTL = max
 	}
-	if _, err := c.tokens.Create(ctx, te, ""); err != nil {
+	if te.EntityID, err = c.loginEntity(ctx, me, a); err != nil { // identitystore.go
 		return nil, err
 	}
-	return tokens.AuthBlock(te, ttl), nil
+	if loginTokenType(me, a.TokenType) == tokens.TypeBatch {
+		if a.NumUses != 0 || a.Period != 0 {
+			return nil, badRequest("batch tokens cannot be periodic or have a use limit")
+		}
+		te.Renewable = false
+		if _, err := c.tokens.CreateBatch(ctx, te); err != nil {
+			return nil, err
+		}
+	} else if _, err := c.tokens.Create(ctx, te, ""); err != nil {
+		return nil, err
+	}
+	ra := tokens.AuthBlock(te, ttl)
+	if ip := c.identityPolicies(te); len(ip) > 0 { // identitystore.go
+		ra.IdentityPolicies = ip
+		ra.Policies = tokens.SanitizePolicies(append(slices.Clone(te.Policies), ip...), false)
+	}
+	return ra, nil
 }

@@ -22,6 +22,10 @@ type MountConfig struct {
 	DefaultLeaseTTL int64 `json:"default_lease_ttl"`
 	MaxLeaseTTL     int64 `json:"max_lease_ttl"`
 	ForceNoCache    bool  `json:"force_no_cache"`
+	// TokenType (auth mounts only) is the type of the tokens its logins
+	// get: "service" or "batch" force it; "default-service" (the
+	// default, "") and "default-batch" apply when the role does not say.
+	TokenType string `json:"token_type,omitempty"`
 }
 
 // MountEntry is one row of the mount table.
@@ -40,6 +44,7 @@ type MountEntry struct {
 // mountTable is immutable once built; changes build a new one and swap it.
 type mountTable struct {
 	entries []*MountEntry // sorted by path
+	index   mountIndex
 	engines map[string]secrets.Backend
 	views   map[string]storage.Backend
 	// unauth holds, per mount path, the engine's unauthenticated path
@@ -109,6 +114,7 @@ func (c *Core) buildTable(ctx context.Context, entries []*MountEntry) (*mountTab
 			return nil, fmt.Errorf("core: mount %q: %w", me.Path, err)
 		}
 		mt.entries = append(mt.entries, me)
+		mt.index.add(me)
 		mt.engines[me.Path] = eng
 		mt.views[me.Path] = view
 		if u, ok := eng.(secrets.Unauthenticated); ok && me.Type != "cubbyhole" {
@@ -121,24 +127,11 @@ func (c *Core) buildTable(ctx context.Context, entries []*MountEntry) (*mountTab
 
 // match returns the mount with the longest path that prefixes p.
 func (mt *mountTable) match(p string) *MountEntry {
-	var best *MountEntry
-	for _, me := range mt.entries {
-		if strings.HasPrefix(p, me.Path) || p+"/" == me.Path {
-			if best == nil || len(me.Path) > len(best.Path) {
-				best = me
-			}
-		}
-	}
-	return best
+	return mt.index.match(mt.entries, p)
 }
 
 func (mt *mountTable) get(path string) *MountEntry {
-	for _, me := range mt.entries {
-		if me.Path == path {
-			return me
-		}
-	}
-	return nil
+	return mt.index.get(mt.entries, path)
 }
 
 // saveMounts persists entries and swaps in a freshly built table.
@@ -173,6 +166,9 @@ func normalizeMountPath(p string) (string, error) {
 
 // EnableMount mounts an engine (sys/mounts/:path POST).
 func (c *Core) EnableMount(ctx context.Context, path, typ, desc string, opts map[string]string, cfg MountConfig) error {
+	if cfg.TokenType != "" {
+		return badRequest("token_type can only be set on auth mounts")
+	}
 	c.mountMu.Lock()
 	defer c.mountMu.Unlock()
 	mt := c.mounts.Load()

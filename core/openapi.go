@@ -69,6 +69,7 @@ func (c *Core) sysOpenAPI(te *TokenEntry, op secrets.Operation) (*Response, erro
 	for _, b := range c.sysDeclared() {
 		add("sys/", b)
 	}
+	add("identity/", c.ident.endpoints) // identitystore.go
 	for _, me := range mt.entries {
 		if d, ok := mt.engines[me.Path].(declared); ok {
 			add(me.Path, d.Endpoints())
@@ -79,7 +80,11 @@ func (c *Core) sysOpenAPI(te *TokenEntry, op secrets.Operation) (*Response, erro
 			add("auth/"+me.Path, d.Endpoints())
 		}
 	}
-	doc := endpoint.NewOpenAPIDocument("HashiCorp Vault API", "1.0.0",
+	ver := c.cfg.Version // as Vault: info.version is the server's version
+	if ver == "" {
+		ver = "1.0.0"
+	}
+	doc := endpoint.NewOpenAPIDocument("HashiCorp Vault API", ver,
 		"HTTP API that gives you full access to vaultd. All API routes are prefixed with `/v1/`.", paths)
 	b, err := json.Marshal(doc)
 	if err != nil {

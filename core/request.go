@@ -12,6 +12,7 @@ import (
 
 	"github.com/vaultd/vaultd/core/acl"
 	"github.com/vaultd/vaultd/core/tokens"
+	"github.com/vaultd/vaultd/core/wrapping"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -81,6 +82,11 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	var te *TokenEntry
 	if !c.isUnauthenticated(req.Path) {
 		te, err = c.authenticate(ctx, req)
+		if err != nil && unwrapWithHeaderToken(req) && errors.Is(err, secrets.ErrPermissionDenied) {
+			// Vault: an unwrap whose wrapping token (in X-Vault-Token) is
+			// used up or unknown is a 400, as with the token in the body.
+			err = wrapping.ErrBadWrapToken
+		}
 		if err != nil {
 			a := c.newAuditor(req, nil)
 			if aerr := a.request(ctx, err.Error()); aerr != nil {
@@ -112,6 +118,16 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 		return nil, aerr
 	}
 	return resp, err
+}
+
+// unwrapWithHeaderToken reports whether req is an unwrap whose wrapping
+// token is the client token (no "token" in the body).
+func unwrapWithHeaderToken(req *Request) bool {
+	if strings.TrimSuffix(req.Path, "/") != "sys/wrapping/unwrap" || req.ClientToken == "" {
+		return false
+	}
+	tok, _ := req.Data["token"].(string)
+	return tok == ""
 }
 
 // lookupBodyToken looks up a token a request names in its body (token
@@ -148,7 +164,7 @@ func (c *Core) authenticate(ctx context.Context, req *Request) (*TokenEntry, err
 		}
 		return nil, err
 	}
-	if te.Authz, err = c.ident.policies.AuthzFor(ctx, te.Policies); err != nil {
+	if te.Authz, _, err = c.effectiveAuthz(ctx, te); err != nil { // identitystore.go
 		return nil, err
 	}
 	return te, nil
@@ -165,6 +181,8 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		return c.handleSys(ctx, req, te)
 	case strings.HasPrefix(path, "auth/"):
 		return c.handleAuth(ctx, req, te)
+	case path == "identity" || strings.HasPrefix(path, "identity/"):
+		return c.handleIdentity(ctx, req, te) // identitystore.go
 	}
 	unauth := te == nil
 	if unauth && !c.isUnauthenticatedSecret(path) {
@@ -194,6 +212,10 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		sreq.ClientToken, sreq.TokenAccessor, sreq.DisplayName = te.ID, te.Accessor, te.DisplayName
 	}
 	if me.Type == "cubbyhole" && !unauth {
+		if te.Type == tokens.TypeBatch {
+			// Nothing would ever destroy a batch token's cubbyhole.
+			return nil, badRequest("cubbyhole usage is not allowed for batch tokens")
+		}
 		// The cubbyhole is keyed by the token's salted hash, never the token.
 		sreq.ClientToken = te.IDHash
 	}

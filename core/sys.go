@@ -102,6 +102,8 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 			return nil, err
 		}
 		return &Response{Raw: raw}, nil
+	case isRemountPath(path): // remount.go
+		return c.sysRemount(ctx, op, path, req.Data, te)
 	}
 	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
 }
@@ -185,6 +187,17 @@ func applyTune(cfg *MountConfig, m map[string]any) error {
 	if v, ok := m["force_no_cache"].(bool); ok {
 		cfg.ForceNoCache = v
 	}
+	if v, ok := m["token_type"]; ok {
+		s, _ := v.(string)
+		switch s {
+		case "", "default", "default-service":
+			cfg.TokenType = ""
+		case "default-batch", "service", "batch":
+			cfg.TokenType = s
+		default:
+			return badRequest("invalid value for \"token_type\": %q", fmt.Sprint(v))
+		}
+	}
 	if cfg.MaxLeaseTTL > 0 && cfg.DefaultLeaseTTL > cfg.MaxLeaseTTL {
 		return badRequest("default lease TTL cannot be greater than max lease TTL")
 	}
@@ -211,6 +224,9 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 		}
 		return &Response{Data: tuneOutput(me, dl, ml)}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
+		if _, ok := data["token_type"]; ok {
+			return nil, badRequest("token_type can only be modified on auth mounts")
+		}
 		err := c.TuneMount(ctx, path, func(me *MountEntry) error {
 			if err := applyTune(&me.Config, data); err != nil {
 				return err

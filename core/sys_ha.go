@@ -54,11 +54,16 @@ func (c *Core) handleSysHA(ctx context.Context, path string, req *Request) (*Res
 
 // haStatusResponse answers as Vault does: the usual envelope with the node
 // list under "data", and a second copy at the top level, which is what
-// vault/api's Sys().HAStatus() decodes. Data is kept for the audit log.
+// vault/api's Sys().HAStatus() decodes.
 func haStatusResponse(requestID string, nodes []map[string]any) *Response {
-	data := map[string]any{"nodes": nodes}
-	return &Response{Data: data, Raw: map[string]any{
-		"nodes":          nodes,
+	return withTopLevelCopy(requestID, map[string]any{"nodes": nodes})
+}
+
+// withTopLevelCopy is the shape of Vault's legacy sys endpoints: the usual
+// envelope with data under "data", and each data key repeated at the top
+// level, where older clients look. Data is kept for the audit log.
+func withTopLevelCopy(requestID string, data map[string]any) *Response {
+	raw := map[string]any{
 		"request_id":     requestID,
 		"lease_id":       "",
 		"renewable":      false,
@@ -68,7 +73,29 @@ func haStatusResponse(requestID string, nodes []map[string]any) *Response {
 		"warnings":       nil,
 		"auth":           nil,
 		"mount_type":     "",
-	}}
+	}
+	for k, v := range data {
+		if _, clash := raw[k]; !clash {
+			raw[k] = v
+		}
+	}
+	return &Response{Data: data, Raw: raw}
+}
+
+// nodeVersions maps node IDs to their versions: this node's own, and
+// the others' from the records they wrote when they were active.
+func (c *Core) nodeVersions(ctx context.Context) map[string]string {
+	out := map[string]string{c.cfg.NodeID: c.cfg.Version}
+	recs, err := c.NodeRecords(ctx)
+	if err != nil {
+		return out
+	}
+	for _, r := range recs {
+		if r.Version != "" && r.NodeID != c.cfg.NodeID {
+			out[r.NodeID] = r.Version
+		}
+	}
+	return out
 }
 
 // haNodes lists every raft member with its advertised addresses.
@@ -100,8 +127,11 @@ func (c *Core) haNodes(ctx context.Context) ([]map[string]any, error) {
 			"raft_address":    p.Address,
 			"active_node":     self && c.active.Load(),
 			"voter":           p.Voter,
-			"version":         "",
+			"version":         r.Version,
 			"last_echo":       nil,
+		}
+		if self {
+			n["version"] = c.cfg.Version
 		}
 		if r.ClusterAddr == "" {
 			n["cluster_address"] = "https://" + p.Address

@@ -30,7 +30,7 @@ func (c *Core) newRaftOps() *clusterops.Service {
 	ops, _ := c.cluster.(RaftOps)
 	return clusterops.New(clusterops.Config{
 		NodeID: c.cfg.NodeID, Barrier: c.barrier, Ops: ops, Inactive: ErrStandby, Logger: c.log,
-		Restored: c.reloadAfterRestore,
+		Restored: c.reloadAfterRestore, NodeVersions: c.nodeVersions,
 	})
 }
 

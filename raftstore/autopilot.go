@@ -178,7 +178,36 @@ var memberKey = []byte("vaultd_seen_as_member")
 // longer lists this node (the leader replicates the removal entry
 // to the removed node before it stops replicating to it). The first
 // detection persists the flag.
+//
+// The API asks on every request, and reading the configuration is a round
+// through raft's main loop, which on a leader waits for the log write in
+// progress; so a negative answer is reused for removedRecheck, and
+// concurrent callers share one check (those arriving while it runs get the
+// previous answer). A positive answer is final.
 func (s *Store) Removed() bool {
+	if s.removed.Load() {
+		return true
+	}
+	now := int64(time.Since(s.born))
+	if last := s.removedAt.Load(); last != 0 && now-last < int64(removedRecheck) {
+		return false
+	}
+	if !s.removedMu.TryLock() {
+		return false
+	}
+	defer s.removedMu.Unlock()
+	r := s.checkRemoved()
+	if r {
+		s.removed.Store(true)
+	}
+	s.removedAt.Store(max(now, 1))
+	return r
+}
+
+// removedRecheck bounds how stale a "not removed" answer may be.
+const removedRecheck = 250 * time.Millisecond
+
+func (s *Store) checkRemoved() bool {
 	if v, err := s.stable.GetUint64(removedKey); err == nil && v == 1 {
 		return true
 	}

@@ -83,6 +83,14 @@ type Auth struct {
 	NoDefaultPol bool
 	// Alias names the entity within the auth method (username, role_id).
 	Alias string
+	// GroupAliases are the groups the auth method reports for this login
+	// (an IdP's groups claim, LDAP groups): the entity is made a member of
+	// the external groups whose group alias (on this mount) has one of
+	// these names, and leaves those of this mount it is no longer in.
+	GroupAliases []string
+	// TokenType is "batch" for a batch token (not stored, not renewable,
+	// no accessor); anything else, a service token.
+	TokenType string
 	// BoundCIDRs, when non-empty, binds the minted token to these CIDR
 	// blocks (or single addresses, as "ip" or "ip/len"): core refuses the
 	// token, as if it were invalid, on any request whose remote address

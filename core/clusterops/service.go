@@ -69,6 +69,9 @@ type Config struct {
 	// active (core's ErrStandby).
 	Inactive error
 	Logger   *slog.Logger
+	// NodeVersions, when set, maps server IDs to the versions autopilot
+	// state reports (the nodes' own records); unknown IDs report "".
+	NodeVersions func(ctx context.Context) map[string]string
 }
 
 // Service is the node's cluster operations. Safe for concurrent use.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/vaultd/vaultd/core/identity"
 	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage/inmem"
@@ -38,6 +39,23 @@ var documentedMounts = []struct {
 	{"auth/approle/", "approle", nil, "AppRole (`approle`), mounted at `auth/approle/`"},
 	{"auth/jwt/", "jwt", nil, "JWT (`jwt`), mounted at `auth/jwt/`"},
 	{"auth/kubernetes/", "kubernetes", nil, "Kubernetes (`kubernetes`), mounted at `auth/kubernetes/`"},
+}
+
+// coreBackends are core subsystems that declare their paths through the
+// endpoint package, with where they are served.
+func coreBackends(t *testing.T) []struct {
+	mount, title string
+	b            *endpoint.Backend
+} {
+	t.Helper()
+	id := identity.New(nil, nil).Endpoints()
+	if err := id.Validate(); err != nil {
+		t.Fatalf("identity: %v", err)
+	}
+	return []struct {
+		mount, title string
+		b            *endpoint.Backend
+	}{{"identity/", "Identity store (built in), at `identity/`", id}}
 }
 
 // declared is what an engine that declares its paths through the
@@ -135,6 +153,10 @@ func renderEndpoints(t *testing.T) string {
 		}
 		sb.WriteString(endpoint.MarkdownTable(rows))
 	}
+	for _, cb := range coreBackends(t) {
+		fmt.Fprintf(&sb, "\n### %s\n\n%s\n\n", cb.title, cb.b.Help)
+		sb.WriteString(endpoint.MarkdownTable(cb.b.Endpoints(cb.mount)))
+	}
 	if len(pending) > 0 {
 		fmt.Fprintf(&sb, "\nNot yet declared through the endpoint package (see the table above): %s.\n", strings.Join(pending, "; "))
 	}
@@ -189,6 +211,14 @@ func TestOpenAPIValidates(t *testing.T) {
 			paths[k] = v
 		}
 	}
+	for _, cb := range coreBackends(t) {
+		for k, v := range cb.b.OpenAPI(cb.mount) {
+			if _, dup := paths[k]; dup {
+				t.Fatalf("two mounts document %s", k)
+			}
+			paths[k] = v
+		}
+	}
 	if len(paths) == 0 {
 		t.Fatal("no paths documented")
 	}
@@ -203,7 +233,7 @@ func TestOpenAPIValidates(t *testing.T) {
 	if err := doc.Validate(context.Background()); err != nil {
 		t.Fatalf("the OpenAPI document does not validate: %v", err)
 	}
-	for _, want := range []string{"/secret/data/{path}", "/auth/approle/login", "/auth/userpass/users/{username}"} {
+	for _, want := range []string{"/secret/data/{path}", "/auth/approle/login", "/auth/userpass/users/{username}", "/identity/entity/id/{id}"} {
 		if doc.Paths.Find(want) == nil {
 			t.Errorf("the document lacks %s", want)
 		}
