@@ -207,6 +207,26 @@ func (s *Store) Removed() bool {
 // removedRecheck bounds how stale a "not removed" answer may be.
 const removedRecheck = 250 * time.Millisecond
 
+// noteConfig records (once, persisted) that this node is a member when
+// cfg lists it, and reports whether it does. It sees every configuration
+// entry this node stores (configWatch) and each configuration Removed
+// checks, so a member is known as one before any removal can reach it.
+func (s *Store) noteConfig(cfg raft.Configuration) bool {
+	for _, srv := range cfg.Servers {
+		if string(srv.ID) == s.cfg.NodeID {
+			if !s.member.Load() {
+				if err := s.stable.SetUint64(memberKey, 1); err != nil {
+					s.log.Error("persisting the cluster-member flag failed", "error", err)
+				} else {
+					s.member.Store(true)
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Store) checkRemoved() bool {
 	if v, err := s.stable.GetUint64(removedKey); err == nil && v == 1 {
 		return true
@@ -222,17 +242,8 @@ func (s *Store) checkRemoved() bool {
 	}
 	// (f.Index() is not maintained on followers in raft 1.8; an empty
 	// configuration is a node that has not joined anything yet.)
-	for _, srv := range f.Configuration().Servers {
-		if string(srv.ID) == s.cfg.NodeID {
-			if !s.member.Load() {
-				if err := s.stable.SetUint64(memberKey, 1); err != nil {
-					s.log.Error("persisting the cluster-member flag failed", "error", err)
-				} else {
-					s.member.Store(true)
-				}
-			}
-			return false
-		}
+	if s.noteConfig(f.Configuration()) {
+		return false
 	}
 	if len(f.Configuration().Servers) == 0 {
 		return false

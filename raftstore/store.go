@@ -150,7 +150,7 @@ func Open(cfg Config) (*Store, error) {
 	s.lease = newLease(cfg.NodeID, cfg.heartbeatTimeout())
 	s.leaseKick = make(chan struct{}, 1)
 	watched := &configWatch{LogStore: &spaceWatch{LogStore: s.logs, full: &s.diskFull}, lease: s.lease, // lease.go, integrity.go
-		bytes: &s.logBytes, entries: &s.logEntries}
+		bytes: &s.logBytes, entries: &s.logEntries, onConfig: func(c raft.Configuration) { s.noteConfig(c) }}
 	cache, err := raft.NewLogCache(logCacheSize, watched)
 	if err != nil {
 		return fail(fmt.Errorf("raftstore: log cache: %w", err))
