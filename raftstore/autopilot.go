@@ -207,24 +207,27 @@ func (s *Store) Removed() bool {
 // removedRecheck bounds how stale a "not removed" answer may be.
 const removedRecheck = 250 * time.Millisecond
 
-// noteConfig records (once, persisted) that this node is a member when
-// cfg lists it, and reports whether it does. It sees every configuration
-// entry this node stores (configWatch) and each configuration Removed
-// checks, so a member is known as one before any removal can reach it.
-func (s *Store) noteConfig(cfg raft.Configuration) bool {
-	for _, srv := range cfg.Servers {
-		if string(srv.ID) == s.cfg.NodeID {
-			if !s.member.Load() {
-				if err := s.stable.SetUint64(memberKey, 1); err != nil {
-					s.log.Error("persisting the cluster-member flag failed", "error", err)
-				} else {
-					s.member.Store(true)
-				}
-			}
-			return true
+// watchMembership records the member flag as soon as this node first sees
+// itself in the configuration, without waiting for a request to ask
+// Removed: a standby that serves no client traffic must still know it was
+// a member, or its later removal would read as "still joining". It stops
+// once the flag is set (persisted: a restarted member stops at once).
+func (s *Store) watchMembership() {
+	defer s.leaseWG.Done()
+	if v, err := s.stable.GetUint64(memberKey); err == nil && v == 1 {
+		s.member.Store(true)
+		return
+	}
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for !s.member.Load() {
+		select {
+		case <-s.closed:
+			return
+		case <-t.C:
+			s.Removed()
 		}
 	}
-	return false
 }
 
 func (s *Store) checkRemoved() bool {
@@ -242,8 +245,17 @@ func (s *Store) checkRemoved() bool {
 	}
 	// (f.Index() is not maintained on followers in raft 1.8; an empty
 	// configuration is a node that has not joined anything yet.)
-	if s.noteConfig(f.Configuration()) {
-		return false
+	for _, srv := range f.Configuration().Servers {
+		if string(srv.ID) == s.cfg.NodeID {
+			if !s.member.Load() {
+				if err := s.stable.SetUint64(memberKey, 1); err != nil {
+					s.log.Error("persisting the cluster-member flag failed", "error", err)
+				} else {
+					s.member.Store(true)
+				}
+			}
+			return false
+		}
 	}
 	if len(f.Configuration().Servers) == 0 {
 		return false

@@ -243,9 +243,6 @@ type configWatch struct {
 	raft.LogStore
 	lease          *lease
 	bytes, entries *atomic.Uint64
-	// onConfig, when set, sees every configuration entry stored
-	// (Store.noteConfig: the cluster-member flag, autopilot.go).
-	onConfig func(raft.Configuration)
 }
 
 func (w *configWatch) StoreLog(l *raft.Log) error { return w.StoreLogs([]*raft.Log{l}) }
@@ -254,11 +251,7 @@ func (w *configWatch) StoreLogs(ls []*raft.Log) error {
 	for _, l := range ls {
 		switch l.Type {
 		case raft.LogConfiguration:
-			cfg := raft.DecodeConfiguration(l.Data)
-			w.lease.setVoters(cfg)
-			if w.onConfig != nil {
-				w.onConfig(cfg)
-			}
+			w.lease.setVoters(raft.DecodeConfiguration(l.Data))
 		case raft.LogCommand:
 			w.bytes.Add(uint64(len(l.Data)))
 			w.entries.Add(1)

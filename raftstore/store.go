@@ -150,7 +150,7 @@ func Open(cfg Config) (*Store, error) {
 	s.lease = newLease(cfg.NodeID, cfg.heartbeatTimeout())
 	s.leaseKick = make(chan struct{}, 1)
 	watched := &configWatch{LogStore: &spaceWatch{LogStore: s.logs, full: &s.diskFull}, lease: s.lease, // lease.go, integrity.go
-		bytes: &s.logBytes, entries: &s.logEntries, onConfig: func(c raft.Configuration) { s.noteConfig(c) }}
+		bytes: &s.logBytes, entries: &s.logEntries}
 	cache, err := raft.NewLogCache(logCacheSize, watched)
 	if err != nil {
 		return fail(fmt.Errorf("raftstore: log cache: %w", err))
@@ -198,8 +198,9 @@ func Open(cfg Config) (*Store, error) {
 	s.raft = r
 	s.verifier = newVerifier(r.VerifyLeader, s.closed)
 	s.watch = startLeaderWatch(r, logger, s.closed)
-	s.leaseWG.Add(2)
+	s.leaseWG.Add(3)
 	go s.keepLease()
+	go s.watchMembership() // autopilot.go
 	s.snapThreshold.Store(cfg.SnapshotThreshold)
 	go s.tuneSnapshots() // snapshot.go
 	logger.Info("raft started", "addr", s.addr, "in_memory", cfg.InMemory)
