@@ -29,8 +29,9 @@ const sealConfigKey = "core/seal-config"
 // caller can do with it is what sys/init already allows on such a node,
 // and less: it works only on a node that is not initialised, holds no raft
 // state, has no join pending, is not configured to join a cluster
-// (retry_join) and has no auto seal; it never unseals the node nor returns anything secret,
-// and once it has succeeded it refuses (the node is initialised). The
+// (retry_join) and has no auto seal; it never unseals the node nor
+// returns anything secret, and once it has succeeded it refuses (the node
+// is initialised). The
 // archive's checksums are verified before anything is applied; its sealed
 // checksums cannot be (no keys yet), but a snapshot whose keyring the
 // shares do not open simply never unseals. The body is bounded by the
