@@ -122,6 +122,7 @@ type Core struct {
 	joins   *clusterops.Joins   // the leader side of joins (join.go)
 	caps    *capabilities       // sys/capabilities* (capabilities.go)
 	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
+	sys     *sysRoutes          // every sys/ endpoint's declaration (sysroutes.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -171,6 +172,7 @@ func New(cfg Config) (*Core, error) {
 	c.joins = c.newJoins()     // join.go
 	c.caps = &capabilities{c: c}
 	c.keys = &sysKeys{c: c}
+	c.sys = &sysRoutes{c: c}
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,

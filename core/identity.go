@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/vaultd/vaultd/core/audit"
-	"github.com/vaultd/vaultd/core/leases"
 	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
@@ -76,51 +75,17 @@ var identitySudoPaths = []string{
 	"sys/leases/revoke-prefix/", "sys/leases/revoke-force/", "sys/revoke-prefix/", "sys/revoke-force/",
 }
 
-// handleSysIdentity serves the sys/ paths of issue 4 (policies,
-// capabilities, auth methods, leases, wrapping, audit). handleSys calls it
-// after the generic ACL and sudo checks; ok is false for other paths.
-func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request, te *TokenEntry) (resp *Response, ok bool, err error) {
-	op := req.Operation
+// identitySudo applies the sudo rules of the lease endpoints (revoking
+// by prefix, listing leases), which need sudo on top of the capability
+// handleSys checked.
+func identitySudo(path string, op secrets.Operation, te *TokenEntry) error {
 	for _, p := range identitySudoPaths {
 		if strings.HasPrefix(path, p) && !tokens.SudoOn(te, path) {
-			return nil, true, permissionDenied()
+			return permissionDenied()
 		}
 	}
 	if op == secrets.OpList && strings.HasPrefix(path, "sys/leases/lookup/") && !tokens.SudoOn(te, path) {
-		return nil, true, permissionDenied()
+		return permissionDenied()
 	}
-	switch {
-	case path == "sys/policy" || strings.HasPrefix(path, "sys/policy/") ||
-		path == "sys/policies/acl" || strings.HasPrefix(path, "sys/policies/acl/"):
-		resp, err = c.serveDeclared(ctx, c.ident.policies.Backend(), "sys/", path, req) // openapi.go
-	case path == "sys/capabilities" || path == "sys/capabilities-self" || path == "sys/capabilities-accessor":
-		resp, err = c.serveDeclared(withCaller(ctx, te), c.caps.Backend(), "sys/", path, req) // capabilities.go
-	case path == "sys/auth" || strings.HasPrefix(path, "sys/auth/"):
-		resp, err = c.sysAuth(ctx, op, strings.TrimPrefix(strings.TrimPrefix(path, "sys/auth"), "/"), req.Data)
-	case strings.HasPrefix(path, "sys/mounts/auth/"):
-		// vault/api reads and tunes auth mounts through sys/mounts/auth/<path>.
-		rest := strings.TrimPrefix(path, "sys/mounts/auth/")
-		if m, isTune := strings.CutSuffix(rest, "/tune"); isTune {
-			resp, err = c.sysAuthTune(ctx, op, m, req.Data)
-		} else if op == secrets.OpRead {
-			resp, err = c.sysAuthRead(rest)
-		} else {
-			resp, err = nil, badRequest("use sys/auth/%s to enable or disable an auth method", rest)
-		}
-	case path == "sys/leases" || strings.HasPrefix(path, "sys/leases/") ||
-		path == "sys/renew" || strings.HasPrefix(path, "sys/renew/") ||
-		path == "sys/revoke" || strings.HasPrefix(path, "sys/revoke/") ||
-		strings.HasPrefix(path, "sys/revoke-prefix/") || strings.HasPrefix(path, "sys/revoke-force/"):
-		var lr *leases.Response
-		if lr, err = c.leases.Handle(ctx, op, path, req.Data); err == nil {
-			resp = &Response{Data: lr.Data, Warnings: lr.Warnings, LeaseID: lr.LeaseID, LeaseDuration: lr.LeaseDuration, Renewable: lr.Renewable}
-		}
-	case strings.HasPrefix(path, "sys/wrapping/"):
-		resp, err = c.sysWrapping(ctx, path, req, te)
-	case path == "sys/audit" || strings.HasPrefix(path, "sys/audit/") || strings.HasPrefix(path, "sys/audit-hash/"):
-		resp, err = c.serveDeclared(ctx, c.ident.audit.Backend(), "sys/", path, req) // core/audit
-	default:
-		return nil, false, nil
-	}
-	return resp, true, err
+	return nil
 }

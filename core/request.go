@@ -150,8 +150,8 @@ func (c *Core) authenticate(ctx context.Context, req *Request) (*TokenEntry, err
 func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *mountTable) (*Response, error) {
 	path := req.Path
 	switch {
-	case path == "sys/wrapping/lookup":
-		return c.wrapLookup(ctx, req)
+	case path == "sys/wrapping/lookup": // unauthenticated (te may be nil)
+		return c.serveSys(ctx, path, req, te)
 	case strings.HasPrefix(path, "sys/") || path == "sys":
 		return c.handleSys(ctx, req, te)
 	case strings.HasPrefix(path, "auth/"):

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultd/vaultd/core/ceremony"
-	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/core/internal/reqfield"
 	"github.com/vaultd/vaultd/secrets"
 )
@@ -25,20 +23,24 @@ func needsSudo(path string) bool {
 	return false
 }
 
-// handleSys serves the authenticated sys/ paths on the active node.
+// handleSys serves the authenticated sys/ paths on the active node: it
+// checks the token, the ACL and sudo, then sysRoutes (sysroutes.go) routes
+// the request to its declared endpoint.
 func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Response, error) {
 	path := strings.TrimSuffix(req.Path, "/")
 	op := req.Operation
 	// sys/internal/ui/mounts answers for any valid token; it filters below.
-	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") {
-		return c.sysUIMounts(te, strings.TrimPrefix(strings.TrimPrefix(path, "sys/internal/ui/mounts"), "/"))
-	}
 	// So does sys/internal/specs/openapi, filtered the same way (openapi.go).
-	if path == "sys/internal/specs/openapi" {
-		if err := c.verifyForRead(ctx, op); err != nil {
-			return nil, err
+	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") || path == "sys/internal/specs/openapi" {
+		if te == nil {
+			return nil, permissionDenied()
 		}
-		return c.sysOpenAPI(te, op)
+		if path == "sys/internal/specs/openapi" {
+			if err := c.verifyForRead(ctx, op); err != nil {
+				return nil, err
+			}
+		}
+		return c.serveSys(ctx, path, req, te)
 	}
 	sudo, err := c.authorize(te, op, path)
 	if err != nil {
@@ -52,35 +54,10 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 			return nil, err
 		}
 	}
-	if resp, ok, err := c.handleSysIdentity(ctx, path, req, te); ok { // identity.go
-		return resp, err
+	if err := identitySudo(path, op, te); err != nil { // identity.go
+		return nil, err
 	}
-	switch {
-	case path == "sys/mounts":
-		if op != secrets.OpRead {
-			return nil, unsupportedOp()
-		}
-		return c.sysListMounts(), nil
-	case strings.HasPrefix(path, "sys/mounts/"):
-		rest := strings.TrimPrefix(path, "sys/mounts/")
-		if m, ok := strings.CutSuffix(rest, "/tune"); ok {
-			return c.sysTune(ctx, op, m, req.Data)
-		}
-		return c.sysMount(ctx, op, rest, req.Data)
-	case path == "sys/rotate" || path == "sys/rotate/keyring" || path == "sys/key-status" || path == "sys/seal":
-		return c.serveDeclared(ctx, c.keys.Backend(), "sys/", path, req) // sys_keys.go
-	case clusterops.IsPath(path): // sys_raft.go
-		return c.handleSysRaft(ctx, path, req)
-	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go
-		return c.handleSysHA(ctx, path, req)
-	case ceremony.IsPath(path): // core/ceremony
-		raw, err := c.ceremonies.Handle(ctx, op, path, req.Data)
-		if err != nil {
-			return nil, err
-		}
-		return &Response{Raw: raw}, nil
-	}
-	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
+	return c.serveSys(ctx, path, req, te)
 }
 
 func unsupportedOp() error {
