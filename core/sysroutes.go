@@ -94,8 +94,12 @@ func ops(h endpoint.Handler, os ...secrets.Operation) map[secrets.Operation]endp
 	return m
 }
 
-func str(desc string) *endpoint.Field { return &endpoint.Field{Type: endpoint.TypeString, Description: desc} }
-func raw(desc string) *endpoint.Field { return &endpoint.Field{Type: endpoint.TypeRaw, Description: desc} }
+func str(desc string) *endpoint.Field {
+	return &endpoint.Field{Type: endpoint.TypeString, Description: desc}
+}
+func raw(desc string) *endpoint.Field {
+	return &endpoint.Field{Type: endpoint.TypeRaw, Description: desc}
+}
 
 const (
 	opRead   = secrets.OpRead
@@ -156,7 +160,9 @@ func (s *sysRoutes) own() []*endpoint.Path {
 	wrapping := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) {
 		return c.sysWrapping(ctx, sc.path, sc.req, sc.te)
 	})
-	raft := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) { return c.handleSysRaft(ctx, sc.path, sc.req) })
+	raft := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) {
+		return c.handleSysRaft(ctx, sc.path, sc.req)
+	})
 	ha := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) { return c.handleSysHA(ctx, sc.path, sc.req) })
 	ceremony := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) {
 		r, err := c.ceremonies.Handle(ctx, sc.req.Operation, sc.path, sc.req.Data)

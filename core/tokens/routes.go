@@ -50,7 +50,9 @@ func opsOf(h endpoint.Handler, os ...secrets.Operation) map[secrets.Operation]en
 	return m
 }
 
-func field(t endpoint.Type, desc string) *endpoint.Field { return &endpoint.Field{Type: t, Description: desc} }
+func field(t endpoint.Type, desc string) *endpoint.Field {
+	return &endpoint.Field{Type: t, Description: desc}
+}
 
 // Backend declares the auth/token/* endpoints, relative to auth/token/.
 // Handle routes every request through it (after the ACL checks), and the
