@@ -123,6 +123,7 @@ type Core struct {
 	caps    *capabilities       // sys/capabilities* (capabilities.go)
 	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
 	sys     *sysRoutes          // every sys/ endpoint's declaration (sysroutes.go)
+	haOps   *clusterops.HA      // sys/ha-status, sys/step-down (core/clusterops)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -173,6 +174,7 @@ func New(cfg Config) (*Core, error) {
 	c.caps = &capabilities{c: c}
 	c.keys = &sysKeys{c: c}
 	c.sys = &sysRoutes{c: c}
+	c.haOps = c.newHA() // cluster.go
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,

@@ -163,7 +163,14 @@ func (s *sysRoutes) own() []*endpoint.Path {
 	raft := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) {
 		return c.handleSysRaft(ctx, sc.path, sc.req)
 	})
-	ha := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) { return c.handleSysHA(ctx, sc.path, sc.req) })
+	haStatus := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) {
+		data, raw, err := c.haOps.Status(ctx, sc.req.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &Response{Data: data, Raw: raw}, nil
+	})
+	stepDown := sysHandler(func(ctx context.Context, _ *sysCall) (*Response, error) { return nil, c.haOps.StepDown(ctx) })
 	ceremony := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) {
 		r, err := c.ceremonies.Handle(ctx, sc.req.Operation, sc.path, sc.req.Data)
 		if err != nil {
@@ -233,8 +240,8 @@ func (s *sysRoutes) own() []*endpoint.Path {
 			Operations: ops(sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) { return c.wrapLookup(ctx, sc.req) }), opUpdate),
 		},
 
-		{Pattern: "ha-status", Summary: "The cluster's nodes and which one is active.", Operations: ops(ha, opRead)},
-		{Pattern: "step-down", Summary: "Make the active node step down (sudo).", Operations: ops(ha, opUpdate)},
+		{Pattern: "ha-status", Summary: "The cluster's nodes and which one is active.", Operations: ops(haStatus, opRead)},
+		{Pattern: "step-down", Summary: "Make the active node step down (sudo).", Operations: ops(stepDown, opUpdate)},
 
 		{Pattern: raftPath("configuration"), Summary: "The raft configuration: servers, voters, leader.", Operations: ops(raft, opRead)},
 		{Pattern: raftPath("remove-peer"), Fields: map[string]*endpoint.Field{"server_id": str("The node ID to remove.")}, Summary: "Remove a node from the raft cluster (sudo).", Operations: ops(raft, opUpdate)},

@@ -1,0 +1,152 @@
+package clusterops
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// NodeAddrs is a node's advertised addresses (core keeps them at
+// core/nodes/<id>).
+type NodeAddrs struct {
+	NodeID, APIAddr, ClusterAddr string
+}
+
+// HAConfig configures an HA: what sys/ha-status and sys/step-down need
+// from the node. Core passes its own state in as functions, so this
+// package holds no *Core.
+type HAConfig struct {
+	NodeID, ClusterAddr string
+	// Peers lists the raft members; nil without raft storage (the node is
+	// alone).
+	Peers func(ctx context.Context) ([]Peer, error)
+	// TransferLeadership hands raft leadership to a peer; nil without raft
+	// storage (step-down is then refused).
+	TransferLeadership func(ctx context.Context) error
+	// NodeRecords are the advertised addresses of the nodes.
+	NodeRecords func(ctx context.Context) ([]NodeAddrs, error)
+	// IsLeader: this node leads raft; IsActive: it serves as the active
+	// node.
+	IsLeader, IsActive func() bool
+	// LeaderChanges, when set, counts the leader elections the node has
+	// observed (a vaultd extension of sys/ha-status).
+	LeaderChanges func() uint64
+	// Stepped is called after a successful step-down (core re-evaluates
+	// its role at once).
+	Stepped func()
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// HA serves sys/ha-status and sys/step-down on the active node.
+type HA struct{ cfg HAConfig }
+
+// NewHA builds an HA.
+func NewHA(cfg HAConfig) *HA {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &HA{cfg: cfg}
+}
+
+// StepDown serves sys/step-down: the active node hands raft leadership to
+// a peer (and so stops being active).
+func (h *HA) StepDown(ctx context.Context) error {
+	if h.cfg.TransferLeadership == nil {
+		return badRequest("step-down needs raft storage")
+	}
+	// A pooled raft connection to a peer that restarted fails once (EOF);
+	// the next attempt dials afresh.
+	var err error
+	for range 3 {
+		if err = h.cfg.TransferLeadership(ctx); err == nil || !h.cfg.IsLeader() {
+			break
+		}
+		h.cfg.Logger.Debug("leadership transfer failed; retrying", "error", err)
+	}
+	if err != nil && h.cfg.IsLeader() {
+		return err
+	}
+	if h.cfg.Stepped != nil {
+		h.cfg.Stepped()
+	}
+	return nil
+}
+
+// Status serves sys/ha-status as Vault answers it: the usual envelope with
+// the node list under "data" (data), and a second copy at the top level
+// (raw, the whole body), which is what vault/api's Sys().HAStatus()
+// decodes. data is kept for the audit log.
+func (h *HA) Status(ctx context.Context, requestID string) (data, raw map[string]any, err error) {
+	nodes, err := h.nodes(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	data = map[string]any{"nodes": nodes}
+	raw = map[string]any{
+		"nodes":          nodes,
+		"request_id":     requestID,
+		"lease_id":       "",
+		"renewable":      false,
+		"lease_duration": 0,
+		"data":           data,
+		"wrap_info":      nil,
+		"warnings":       nil,
+		"auth":           nil,
+		"mount_type":     "",
+	}
+	if h.cfg.LeaderChanges != nil {
+		// vaultd extension (issue 11): leader elections this node has
+		// observed since it started.
+		n := h.cfg.LeaderChanges()
+		data["leader_changes"] = n
+		raw["leader_changes"] = n
+	}
+	return data, raw, nil
+}
+
+// nodes lists every raft member with its advertised addresses.
+func (h *HA) nodes(ctx context.Context) ([]map[string]any, error) {
+	recs, err := h.cfg.NodeRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]NodeAddrs{}
+	for _, r := range recs {
+		byID[r.NodeID] = r
+	}
+	peers := []Peer{{ID: h.cfg.NodeID, Address: HostPort(h.cfg.ClusterAddr), Voter: true, Leader: true}}
+	if h.cfg.Peers != nil {
+		if peers, err = h.cfg.Peers(ctx); err != nil {
+			return nil, err
+		}
+	}
+	now := h.cfg.Now().UTC().Format(time.RFC3339Nano)
+	out := make([]map[string]any, 0, len(peers))
+	for _, p := range peers {
+		r := byID[p.ID]
+		self := p.ID == h.cfg.NodeID
+		n := map[string]any{
+			"hostname":        p.ID,
+			"node_id":         p.ID,
+			"api_address":     r.APIAddr,
+			"cluster_address": r.ClusterAddr,
+			"raft_address":    p.Address,
+			"active_node":     self && h.cfg.IsActive(),
+			"voter":           p.Voter,
+			"version":         "",
+			"last_echo":       nil,
+		}
+		if r.ClusterAddr == "" {
+			n["cluster_address"] = "https://" + p.Address
+		}
+		if self {
+			n["last_echo"] = now
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
