@@ -56,6 +56,12 @@ type Config struct {
 	StorageType string
 	// Extra registers additional node-local routes (raft bootstrap etc.).
 	Extra []Route
+	// MaxRequestDuration bounds the handling of one request (the
+	// listener's max_request_duration); 0 means no bound.
+	MaxRequestDuration time.Duration
+	// XFF is the listener's X-Forwarded-For handling; nil believes no
+	// X-Forwarded-For header.
+	XFF *XFFConfig
 	// CPU, when set, bounds CPU-heavy engine work (bcrypt, RSA): engines
 	// reach it through secrets.AcquireCPU; a refusal is answered 429 with
 	// Retry-After.
@@ -108,7 +114,7 @@ func New(cfg Config, c Core) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.echoError
 	e.Pre(s.cors) // cors.go: before routing, so preflights never reach a 405
-	e.Use(s.recoverer, s.requestMeta, s.bodyLimit)
+	e.Use(s.recoverer, s.requestMeta, s.clientAddr, s.requestDeadline, s.bodyLimit)
 	if cfg.UI != nil {
 		toUI := func(c echo.Context) error { return c.Redirect(http.StatusTemporaryRedirect, "/ui/") }
 		e.GET("/", toUI)
@@ -160,10 +166,12 @@ func (s *Server) Routes() []Route {
 // configured.
 func (s *Server) Handler() http.Handler { return s.limit(s.e) }
 
-// ClusterHandler is the API without the request limiter: requests
-// forwarded over the cluster port were admitted by the standby's limiter
-// already, and the cluster port is never limited (issue 11).
-func (s *Server) ClusterHandler() http.Handler { return s.e }
+// ClusterHandler is the API for requests forwarded over the cluster port:
+// without the request limiter (they were admitted by the standby's limiter
+// already, and the cluster port is never limited, issue 11), and believing
+// the client address the standby passed (HeaderClientAddr; see
+// ClusterForwarded). Serve it only on the mTLS-authenticated cluster port.
+func (s *Server) ClusterHandler() http.Handler { return ClusterForwarded(s.e) }
 
 // ---- middleware ----
 
@@ -281,6 +289,7 @@ var statusOf = []struct {
 	{core.ErrNotInitialized, http.StatusServiceUnavailable},
 	{core.ErrStandby, http.StatusServiceUnavailable},
 	{core.ErrNoActiveNode, http.StatusServiceUnavailable},
+	{context.DeadlineExceeded, http.StatusServiceUnavailable}, // max_request_duration
 	{storage.ErrUnavailable, http.StatusServiceUnavailable},
 	{storage.ErrNoSpace, http.StatusInsufficientStorage},
 }
@@ -290,6 +299,7 @@ var messageOf = map[error]string{
 	core.ErrSealed:             "Vault is sealed",
 	core.ErrNotInitialized:     "Vault is not initialized",
 	core.ErrAlreadyInitialized: "Vault is already initialized",
+	context.DeadlineExceeded:   "the request took longer than the listener's max_request_duration",
 	core.ErrInvalidKey:         "cipher: message authentication failed: the unseal key is wrong; unseal progress was reset",
 	core.ErrStandby:            "node is in standby mode and could not forward the request",
 	core.ErrNoActiveNode:       "no active node is known; retry after the cluster has elected one",
@@ -535,14 +545,6 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.respond(w, r, resp)
-}
-
-func remoteIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }
 
 // parseDuration accepts Go durations and plain seconds.

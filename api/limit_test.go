@@ -104,8 +104,13 @@ func TestRequestLimiter(t *testing.T) {
 			t.Errorf("%s under a full limiter: %d, want 200", p, w.Code)
 		}
 	}
-	if w := doReq(t, srv.ClusterHandler(), http.MethodGet, "/v1/secret/other"); w.Code != http.StatusNoContent {
-		t.Errorf("cluster-port handler under a full limiter: %d, want 204", w.Code)
+	// A forwarded request carries the client address the standby saw.
+	fr := httptest.NewRequest(http.MethodGet, "/v1/secret/other", strings.NewReader("{}"))
+	fr.Header.Set(api.HeaderClientAddr, "10.0.0.1")
+	fw := httptest.NewRecorder()
+	srv.ClusterHandler().ServeHTTP(fw, fr)
+	if fw.Code != http.StatusNoContent {
+		t.Errorf("cluster-port handler under a full limiter: %d, want 204", fw.Code)
 	}
 	close(unblock)
 	<-done

@@ -822,3 +822,25 @@ func TestExtraRoutes(t *testing.T) {
 		t.Fatal("extra route reached core")
 	}
 }
+
+// Issue 10 item 1: max_request_duration is a deadline on the request: a
+// handler that would run forever is cut off with 503.
+func TestMaxRequestDuration(t *testing.T) {
+	fc := &fakeCore{HandleRequestFunc: func(ctx context.Context, req *core.Request) (*core.Response, error) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Second):
+			return &core.Response{Data: map[string]any{"late": true}}, nil
+		}
+	}}
+	srv := newServer(t, api.Config{MaxRequestDuration: 100 * time.Millisecond}, fc)
+	start := time.Now()
+	r := do(t, srv, "GET", "/v1/secret/x", nil, map[string]string{"X-Vault-Token": "t"})
+	if r.code != 503 || time.Since(start) > 10*time.Second {
+		t.Fatalf("slow handler: %d %s after %s, want 503 soon after 100ms", r.code, r.body, time.Since(start))
+	}
+	if errs := errorsOf(t, r.body); len(errs) != 1 || !strings.Contains(errs[0], "max_request_duration") {
+		t.Fatalf("errors = %v", errs)
+	}
+}

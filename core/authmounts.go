@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -304,10 +305,36 @@ func (c *Core) authMountTTLs(me *MountEntry) (def, max time.Duration) {
 
 // ---- sys/auth ----
 
+// mountTokenType is an auth mount's token_type as Vault shows it.
+func mountTokenType(me *MountEntry) string {
+	if me.Config.TokenType == "" {
+		return "default-service"
+	}
+	return me.Config.TokenType
+}
+
+// loginTokenType resolves the type of a login's token: the mount forces
+// "service" or "batch"; otherwise the role's choice ("service", "batch")
+// wins over the mount's default.
+func loginTokenType(me *MountEntry, role string) string {
+	switch me.Config.TokenType {
+	case tokens.TypeService, tokens.TypeBatch:
+		return me.Config.TokenType
+	}
+	switch role {
+	case tokens.TypeService, tokens.TypeBatch:
+		return role
+	}
+	if me.Config.TokenType == "default-batch" {
+		return tokens.TypeBatch
+	}
+	return tokens.TypeService
+}
+
 func authMountOutput(me *MountEntry) map[string]any {
 	out := mountOutput(me)
 	if cfg, ok := out["config"].(map[string]any); ok {
-		cfg["token_type"] = "default-service"
+		cfg["token_type"] = mountTokenType(me)
 	}
 	return out
 }
@@ -370,7 +397,7 @@ func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path strin
 		}
 		def, max := c.authMountTTLs(me)
 		out := tuneOutput(me, int64(def/time.Second), int64(max/time.Second))
-		out["token_type"] = "default-service"
+		out["token_type"] = mountTokenType(me)
 		return &Response{Data: out}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
 		c.ident.authMu.Lock()
@@ -390,6 +417,9 @@ func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path strin
 				cp.Options = cloneMap(e.Options)
 				if err := applyTune(&cp.Config, data); err != nil {
 					return nil, err
+				}
+				if cp.Type == "token" && cp.Config.TokenType != "" && cp.Config.TokenType != "service" {
+					return nil, badRequest("the token auth method's token_type can only be default-service or service")
 				}
 				if d, ok := data["description"].(string); ok {
 					cp.Description = d

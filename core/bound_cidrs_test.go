@@ -132,9 +132,13 @@ func TestBoundCIDRs_TokenRole(t *testing.T) {
 			t.Fatalf("role %s = %#v, want %q", k, r[k], want)
 		}
 	}
-	tok := n.must(n.root, secrets.OpUpdate, "auth/token/create/net", nil).Auth.ClientToken
+	created := n.must(n.root, secrets.OpUpdate, "auth/token/create/net", nil).Auth
+	tok := created.ClientToken
 	checkBound(t, n, tok, []string{"10.9.9.7", "[2001:db8::1]:8200"}, []string{"127.0.0.1", "10.9.8.1", "2001:db8::2"})
-	d := n.must(n.root, secrets.OpUpdate, "auth/token/lookup", map[string]any{"token": tok}).Data
+	// Named in a body, the token is bound too (issue 10): the test client
+	// at 127.0.0.1 cannot look it up by its ID, only by its accessor.
+	n.wantErr(n.root, secrets.OpUpdate, "auth/token/lookup", map[string]any{"token": tok}, secrets.ErrPermissionDenied)
+	d := n.must(n.root, secrets.OpUpdate, "auth/token/lookup-accessor", map[string]any{"accessor": created.Accessor}).Data
 	if !reflect.DeepEqual(d["bound_cidrs"], want) {
 		t.Fatalf("lookup bound_cidrs = %#v, want %q", d["bound_cidrs"], want)
 	}

@@ -108,7 +108,7 @@ func (cp *capabilities) handle(field string) endpoint.Handler {
 			if tok == "" {
 				return nil, badRequest("missing token")
 			}
-			if target, err = c.tokens.Lookup(ctx, tok); err != nil {
+			if target, err = c.lookupBodyToken(ctx, tok); err != nil {
 				if errors.Is(err, tokens.ErrNotFound) {
 					return nil, badRequest("invalid token")
 				}
@@ -126,7 +126,7 @@ func (cp *capabilities) handle(field string) endpoint.Handler {
 				return nil, err
 			}
 		}
-		az, err := c.ident.policies.AuthzFor(ctx, target.Policies)
+		az, _, err := c.effectiveAuthz(ctx, target) // identitystore.go
 		if err != nil {
 			return nil, err
 		}

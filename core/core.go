@@ -70,6 +70,9 @@ type Config struct {
 	// ShareEncrypter encrypts rekey shares and generated root tokens to
 	// OpenPGP keys (pgp_keys, pgp_key); nil disables PGP in those ceremonies.
 	ShareEncrypter ShareEncrypter
+	// PGPFingerprint returns the fingerprint of a base64 OpenPGP public key
+	// (rekey and generate-root status show them); nil shows none.
+	PGPFingerprint func(base64PubKey string) (string, error)
 	// ClusterTLS receives this node's cluster TLS material once it is
 	// unsealed (clusterport.Port.SetMaterial); nil without a cluster port.
 	ClusterTLS func(*clustertls.Material) error
@@ -93,6 +96,8 @@ type Core struct {
 	barrier  *seal.Barrier
 	unsealer *seal.Unsealer
 	cluster  Cluster
+
+	rotator autoRotator // autorotate.go
 
 	// stateMu serialises init, unseal, seal, setup and teardown.
 	stateMu sync.Mutex
@@ -124,6 +129,8 @@ type Core struct {
 	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
 	sys     *sysRoutes          // every sys/ endpoint's declaration (sysroutes.go)
 	haOps   *clusterops.HA      // sys/ha-status, sys/step-down (core/clusterops)
+
+	remounts remountLog // sys/remount statuses (remount.go)
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -169,6 +176,7 @@ func New(cfg Config) (*Core, error) {
 	c.wrapping = c.newWrapping() // wrap.go
 	c.ident.audit = audit.NewTable(audit.TableConfig{NormalizePath: normalizeMountPath, Inactive: ErrStandby, Logger: log})
 	c.leases = leases.New(leases.Config{Tokens: c.tokens, Now: cfg.Now, Logger: log})
+	c.newIdentityStore()       // identitystore.go
 	c.raftOps = c.newRaftOps() // sys_raft.go
 	c.joins = c.newJoins()     // join.go
 	c.caps = &capabilities{c: c}
@@ -178,6 +186,7 @@ func New(cfg Config) (*Core, error) {
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
+		Fingerprint: cfg.PGPFingerprint, Backup: rekeyBackups{c},
 	})
 	return c, nil
 }

@@ -79,6 +79,9 @@ path "auth/token/create-orphan" { capabilities = ["update"] }
 			if slices.Contains(resp.Auth.Policies, "root") {
 				t.Fatalf("child got root from %s", body)
 			}
+			if resp.Auth.TokenType == "batch" {
+				continue // not stored; cannot be revoked (it expires)
+			}
 			if _, err := n.do(n.root, secrets.OpUpdate, "auth/token/revoke", map[string]any{"token": resp.Auth.ClientToken}); err != nil {
 				t.Fatal(err)
 			}

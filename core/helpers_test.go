@@ -53,6 +53,7 @@ func (f fakeAuth) HandleRequest(_ context.Context, req *secrets.Request) (*secre
 		return &secrets.Response{Auth: &secrets.Auth{
 			Policies: []string{"kv-read"}, Metadata: map[string]string{"username": user},
 			DisplayName: user, TTL: f.ttl, MaxTTL: f.maxTTL, Renewable: true, Alias: user,
+			TokenType: func() string { s, _ := req.Data["token_type"].(string); return s }(),
 		}}, nil
 	}
 	if req.Path == "whoami" && req.Operation == secrets.OpRead {
@@ -67,6 +68,11 @@ func testEngines() map[string]secrets.Factory {
 		"cubbyhole": cubbyhole.Factory,
 		"userpass": func(context.Context, secrets.Config) (secrets.Backend, error) {
 			return fakeAuth{ttl: 2 * time.Hour}, nil
+		},
+		"spy": func(context.Context, secrets.Config) (secrets.Backend, error) { // canonical_test.go
+			s := &spyEngine{}
+			lastSpy.Store(s)
+			return s, nil
 		},
 		"rawfake": func(context.Context, secrets.Config) (secrets.Backend, error) {
 			return rawFake{}, nil
@@ -87,7 +93,13 @@ type node struct {
 
 func newNode(t testing.TB) *node {
 	t.Helper()
-	n := &node{t: t, phys: inmem.New(), clock: &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	return newNodeAt(t, time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+}
+
+// newNodeAt is newNode with the node's clock starting at start.
+func newNodeAt(t testing.TB, start time.Time) *node {
+	t.Helper()
+	n := &node{t: t, phys: inmem.New(), clock: &clock{t: start}}
 	c, err := core.New(core.Config{
 		Storage: n.phys, Cluster: core.NewStandaloneCluster("n1"), Engines: testEngines(),
 		Now: n.clock.Now, Logger: slog.New(slog.DiscardHandler),

@@ -8,9 +8,12 @@ import (
 	"sync/atomic"
 
 	"github.com/vaultd/vaultd/core/audit"
+	idstore "github.com/vaultd/vaultd/core/identity"
 	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/core/tokens"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
 )
 
 // identity is the identity-and-access state of an active node: the auth
@@ -26,6 +29,9 @@ type identity struct {
 	policies policies.Store
 
 	audit *audit.Table // loaded while active (core/audit)
+
+	store     *idstore.Store    // entities and groups (identitystore.go)
+	endpoints *endpoint.Backend // the identity/ paths, declared by store
 }
 
 // setupIdentity loads everything issue-4 state needs on a node that is
@@ -46,6 +52,9 @@ func (c *Core) setupIdentity(ctx context.Context) (err error) {
 		return err
 	}
 	c.ident.auth.Store(at)
+	if err := c.ident.store.Load(ctx, storage.NewView(c.barrier, identityStoragePrefix)); err != nil {
+		return fmt.Errorf("core: identity store: %w", err)
+	}
 	if err := c.setupAudit(ctx); err != nil {
 		return err
 	}
@@ -67,6 +76,7 @@ func (c *Core) teardownIdentity() {
 	c.ident.auth.Store(nil)
 	c.ident.authMu.Unlock()
 	c.ident.policies.Reset(nil)
+	c.ident.store.Reset()
 }
 
 // identitySudoPaths need sudo besides the operation's capability (Vault's

@@ -40,6 +40,10 @@ var (
 	// ErrJoinChallenge: the join answer does not match a pending challenge
 	// (wrong, expired, or never asked).
 	ErrJoinChallenge = clusterops.ErrJoinChallenge
+	// ErrJoinBusy: the challenge table has no room for this caller now, or
+	// server_id has a live challenge that another address asked for; the
+	// caller should retry later (HTTP 429 with Retry-After).
+	ErrJoinBusy = errors.New("core: join challenges busy")
 )
 
 // The join wire types (core/clusterops).
@@ -272,7 +276,7 @@ func (c *Core) newJoins() *clusterops.Joins {
 	jc := clusterops.JoinConfig{
 		Barrier: c.barrier, Physical: c.physical, Active: c.requireActive,
 		NodeTLS: c.issueNodeTLS, RecordNode: c.recordNode,
-		Busy: ErrNoActiveNode, Now: c.now, Logger: c.log,
+		Busy: ErrJoinBusy, Now: c.now, Logger: c.log,
 	}
 	if c.cfg.Members != nil {
 		jc.Members = c.cfg.Members
@@ -310,4 +314,15 @@ func (c *Core) RaftChallenge(ctx context.Context, serverID string) (*JoinChallen
 // material encrypted under the barrier (core/clusterops.Joins.Answer).
 func (c *Core) RaftAnswer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult, error) {
 	return c.joins.Answer(ctx, a)
+}
+
+// RaftChallengeFrom and RaftAnswerFrom are RaftChallenge and RaftAnswer
+// for a caller at source (its client address): pending challenges are
+// bounded per source and never replaced or burned from another address.
+func (c *Core) RaftChallengeFrom(ctx context.Context, serverID, source string) (*JoinChallenge, error) {
+	return c.joins.ChallengeFrom(ctx, serverID, source)
+}
+
+func (c *Core) RaftAnswerFrom(ctx context.Context, a JoinAnswer, source string) (*JoinAnswerResult, error) {
+	return c.joins.AnswerFrom(ctx, a, source)
 }

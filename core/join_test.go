@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -260,5 +262,59 @@ func TestJoin_LeaderSide(t *testing.T) {
 	// An initialised node cannot join anything.
 	if err := e.leader.Join(ctx, directTransport{e.leader}); !errors.Is(err, core.ErrAlreadyJoined) {
 		t.Fatalf("join on the leader = %v", err)
+	}
+}
+
+// Issue 10 item 7: anonymous challenge calls are bounded per source and in
+// total, never replace or burn a live challenge asked for from another
+// address, and leave room for real joiners elsewhere.
+func TestJoin_ChallengeBounds(t *testing.T) {
+	e := newJoinEnv(t)
+	ctx := context.Background()
+	// One source floods: only maxChallengesPerSource (4) get through.
+	ok := 0
+	for i := 0; i < 100; i++ {
+		_, err := e.leader.RaftChallengeFrom(ctx, fmt.Sprintf("flood-%d", i), "10.0.0.66")
+		if err == nil {
+			ok++
+		} else if !errors.Is(err, core.ErrJoinBusy) {
+			t.Fatalf("flood challenge %d: %v", i, err)
+		}
+	}
+	if ok != 4 {
+		t.Fatalf("one source got %d challenges, want 4", ok)
+	}
+	// A real joiner elsewhere still gets one.
+	if _, err := e.leader.RaftChallengeFrom(ctx, "n3", "10.0.0.3"); err != nil {
+		t.Fatalf("real joiner locked out: %v", err)
+	}
+	// Another address can neither replace nor burn n3's challenge...
+	if _, err := e.leader.RaftChallengeFrom(ctx, "n3", "10.0.0.66"); !errors.Is(err, core.ErrJoinBusy) {
+		t.Fatalf("replacing another address's challenge = %v, want ErrJoinBusy", err)
+	}
+	if _, err := e.leader.RaftAnswerFrom(ctx, core.JoinAnswer{ServerID: "n3", Answer: []byte("guess"), ClusterAddr: "127.0.0.3:8201"}, "10.0.0.66"); !errors.Is(err, core.ErrJoinChallenge) {
+		t.Fatalf("foreign answer = %v", err)
+	}
+	// ...so the joiner's own wrong answer still finds (and burns) it.
+	if _, err := e.leader.RaftAnswerFrom(ctx, core.JoinAnswer{ServerID: "n3", Answer: []byte("guess"), ClusterAddr: "127.0.0.3:8201"}, "10.0.0.3"); !errors.Is(err, core.ErrJoinChallenge) || !strings.Contains(err.Error(), "wrong or expired") {
+		t.Fatalf("own answer = %v, want a wrong-answer refusal", err)
+	}
+	// The same joiner asking again gets a fresh challenge.
+	for i := 0; i < 3; i++ {
+		if _, err := e.leader.RaftChallengeFrom(ctx, "n3", "10.0.0.3"); err != nil {
+			t.Fatalf("re-ask %d: %v", i, err)
+		}
+	}
+	// In total: many sources fill the table to maxChallenges (64) at most.
+	total := 0
+	for s := 0; s < 40; s++ {
+		for i := 0; i < 4; i++ {
+			if _, err := e.leader.RaftChallengeFrom(ctx, fmt.Sprintf("s%d-%d", s, i), fmt.Sprintf("10.1.0.%d", s)); err == nil {
+				total++
+			}
+		}
+	}
+	if total+4+1 != 64 {
+		t.Fatalf("table holds %d challenges, want 64", total+5)
 	}
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/vaultd/vaultd/core/tokens"
@@ -37,9 +38,11 @@ func (c *Core) handleAuth(ctx context.Context, req *Request, te *TokenEntry) (*R
 		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "no handler for route %q. route entry not found.", req.Path)
 	}
 	eng := at.engines[me.Path]
+	enginePath := canonicalPath(eng, mountRelative(rest, me.Path))
+	aclPath := "auth/" + me.Path + enginePath // what the engine will touch
 	sreq := &secrets.Request{
 		Operation:  req.Operation,
-		Path:       strings.TrimPrefix(rest, me.Path),
+		Path:       enginePath,
 		Data:       req.Data,
 		Storage:    at.views[me.Path],
 		MountPoint: "auth/" + me.Path,
@@ -55,7 +58,7 @@ func (c *Core) handleAuth(ctx context.Context, req *Request, te *TokenEntry) (*R
 		if err := c.existence(ctx, eng, sreq); err != nil {
 			return nil, err
 		}
-		if _, err := c.checkACL(te, sreq.Operation, req.Path, req.Data, req.WrapTTL); err != nil {
+		if _, err := c.checkACL(te, sreq.Operation, aclPath, req.Data, req.WrapTTL); err != nil {
 			return nil, err
 		}
 	}
@@ -164,8 +167,24 @@ func (c *Core) mintLoginToken(ctx context.Context, me *MountEntry, reqPath strin
 	if a.Period == 0 {
 		te.MaxTTL = max
 	}
-	if _, err := c.tokens.Create(ctx, te, ""); err != nil {
+	if te.EntityID, err = c.loginEntity(ctx, me, a); err != nil { // identitystore.go
 		return nil, err
 	}
-	return tokens.AuthBlock(te, ttl), nil
+	if loginTokenType(me, a.TokenType) == tokens.TypeBatch {
+		if a.NumUses != 0 || a.Period != 0 {
+			return nil, badRequest("batch tokens cannot be periodic or have a use limit")
+		}
+		te.Renewable = false
+		if _, err := c.tokens.CreateBatch(ctx, te); err != nil {
+			return nil, err
+		}
+	} else if _, err := c.tokens.Create(ctx, te, ""); err != nil {
+		return nil, err
+	}
+	ra := tokens.AuthBlock(te, ttl)
+	if ip := c.identityPolicies(te); len(ip) > 0 { // identitystore.go
+		ra.IdentityPolicies = ip
+		ra.Policies = tokens.SanitizePolicies(append(slices.Clone(te.Policies), ip...), false)
+	}
+	return ra, nil
 }

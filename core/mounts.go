@@ -22,6 +22,10 @@ type MountConfig struct {
 	DefaultLeaseTTL int64 `json:"default_lease_ttl"`
 	MaxLeaseTTL     int64 `json:"max_lease_ttl"`
 	ForceNoCache    bool  `json:"force_no_cache"`
+	// TokenType (auth mounts only) is the type of the tokens its logins
+	// get: "service" or "batch" force it; "default-service" (the
+	// default, "") and "default-batch" apply when the role does not say.
+	TokenType string `json:"token_type,omitempty"`
 }
 
 // MountEntry is one row of the mount table.
@@ -173,6 +177,9 @@ func normalizeMountPath(p string) (string, error) {
 
 // EnableMount mounts an engine (sys/mounts/:path POST).
 func (c *Core) EnableMount(ctx context.Context, path, typ, desc string, opts map[string]string, cfg MountConfig) error {
+	if cfg.TokenType != "" {
+		return badRequest("token_type can only be set on auth mounts")
+	}
 	c.mountMu.Lock()
 	defer c.mountMu.Unlock()
 	mt := c.mounts.Load()

@@ -44,6 +44,7 @@ func (c *Core) sysOpenAPI(te *TokenEntry) (*Response, error) {
 	add("sys/", NodeLocalEndpoints())
 	add("sys/", c.SysEndpoints())
 	add("auth/token/", c.TokenEndpoints())
+	add("identity/", c.ident.endpoints) // identitystore.go
 	for _, me := range mt.entries {
 		if d, ok := mt.engines[me.Path].(declared); ok {
 			add(me.Path, d.Endpoints())

@@ -31,9 +31,14 @@ func TestPolicies_CRUD(t *testing.T) {
 	if !slices.Equal(keys, []string{"app-read", "default", "root"}) {
 		t.Fatalf("list = %v", keys)
 	}
-	ll := n.must(n.root, secrets.OpRead, "sys/policy", nil).Data
+	llr := n.must(n.root, secrets.OpRead, "sys/policy", nil)
+	ll := llr.Data
 	if fmt.Sprint(ll["policies"]) != fmt.Sprint(keys) || fmt.Sprint(ll["keys"]) != fmt.Sprint(keys) {
 		t.Fatalf("legacy list = %v", ll)
+	}
+	// ... with keys and policies at the top level as well (issue 15 item 7).
+	if fmt.Sprint(llr.Raw["policies"]) != fmt.Sprint(keys) || fmt.Sprint(llr.Raw["keys"]) != fmt.Sprint(keys) || llr.Raw["data"] == nil {
+		t.Fatalf("legacy list body = %v", llr.Raw)
 	}
 	// The legacy write form and base64 bodies work too.
 	n.must(n.root, secrets.OpUpdate, "sys/policy/legacy", map[string]any{"rules": rules})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vaultd/vaultd/core/acl"
 	"github.com/vaultd/vaultd/core/tokens"
+	"github.com/vaultd/vaultd/core/wrapping"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -77,9 +78,15 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	if err := checkPath(req.Path); err != nil {
 		return nil, err
 	}
+	ctx = tokens.WithRemoteAddr(ctx, req.RemoteAddr) // for tokens named in bodies
 	var te *TokenEntry
 	if !c.isUnauthenticated(req.Path) {
 		te, err = c.authenticate(ctx, req)
+		if err != nil && unwrapWithHeaderToken(req) && errors.Is(err, secrets.ErrPermissionDenied) {
+			// Vault: an unwrap whose wrapping token (in X-Vault-Token) is
+			// used up or unknown is a 400, as with the token in the body.
+			err = wrapping.ErrBadWrapToken
+		}
 		if err != nil {
 			a := c.newAuditor(req, nil)
 			if aerr := a.request(ctx, err.Error()); aerr != nil {
@@ -113,6 +120,24 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	return resp, err
 }
 
+// unwrapWithHeaderToken reports whether req is an unwrap whose wrapping
+// token is the client token (no "token" in the body).
+func unwrapWithHeaderToken(req *Request) bool {
+	if strings.TrimSuffix(req.Path, "/") != "sys/wrapping/unwrap" || req.ClientToken == "" {
+		return false
+	}
+	tok, _ := req.Data["token"].(string)
+	return tok == ""
+}
+
+// lookupBodyToken looks up a token a request names in its body (token
+// lookup/renew, sys/capabilities, sys/wrapping/*). The token's
+// token_bound_cidrs hold for it as for the caller's own: from outside them
+// it is refused like an unknown token.
+func (c *Core) lookupBodyToken(ctx context.Context, id string) (*TokenEntry, error) {
+	return c.tokens.LookupBody(ctx, id)
+}
+
 // wrappable: only successful responses with something in them are
 // wrapped, as in Vault.
 func wrappable(resp *Response) bool {
@@ -139,7 +164,7 @@ func (c *Core) authenticate(ctx context.Context, req *Request) (*TokenEntry, err
 		}
 		return nil, err
 	}
-	if te.Authz, err = c.ident.policies.AuthzFor(ctx, te.Policies); err != nil {
+	if te.Authz, _, err = c.effectiveAuthz(ctx, te); err != nil { // identitystore.go
 		return nil, err
 	}
 	return te, nil
@@ -156,6 +181,8 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		return c.handleSys(ctx, req, te)
 	case strings.HasPrefix(path, "auth/"):
 		return c.handleAuth(ctx, req, te)
+	case path == "identity" || strings.HasPrefix(path, "identity/"):
+		return c.handleIdentity(ctx, req, te) // identitystore.go
 	}
 	unauth := te == nil
 	if unauth && !c.isUnauthenticatedSecret(path) {
@@ -169,9 +196,13 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "no handler for route %q. route entry not found.", path)
 	}
 	eng := mt.engines[me.Path]
+	// The engine and the ACL check see the same path: the bare mount path
+	// ("kv1" on mount "kv1/") is the mount's root, not a key named "kv1".
+	enginePath := canonicalPath(eng, mountRelative(path, me.Path))
+	path = me.Path + enginePath
 	sreq := &secrets.Request{
 		Operation:  req.Operation,
-		Path:       strings.TrimPrefix(path, me.Path),
+		Path:       enginePath,
 		Data:       req.Data,
 		Storage:    mt.views[me.Path],
 		MountPoint: me.Path,
@@ -181,6 +212,10 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		sreq.ClientToken, sreq.TokenAccessor, sreq.DisplayName = te.ID, te.Accessor, te.DisplayName
 	}
 	if me.Type == "cubbyhole" && !unauth {
+		if te.Type == tokens.TypeBatch {
+			// Nothing would ever destroy a batch token's cubbyhole.
+			return nil, badRequest("cubbyhole usage is not allowed for batch tokens")
+		}
 		// The cubbyhole is keyed by the token's salted hash, never the token.
 		sreq.ClientToken = te.IDHash
 	}
@@ -216,6 +251,25 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		Data: sresp.Data, Warnings: sresp.Warnings, StatusCode: sresp.StatusCode,
 		MountType: me.Type,
 	}, nil
+}
+
+// mountRelative is path inside the mount at mountPath (which ends in "/");
+// the bare mount path is the mount's root "".
+func mountRelative(path, mountPath string) string {
+	if path+"/" == mountPath {
+		return ""
+	}
+	return strings.TrimPrefix(path, mountPath)
+}
+
+// canonicalPath is the engine's canonical form of path (see
+// secrets.Canonicalizer), so that routing and the ACL check agree on what
+// is touched.
+func canonicalPath(eng secrets.Backend, path string) string {
+	if cz, ok := eng.(secrets.Canonicalizer); ok {
+		return cz.CanonicalPath(path)
+	}
+	return path
 }
 
 // verifyForRead makes reads linearizable: the active node confirms with a

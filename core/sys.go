@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vaultd/vaultd/core/internal/reqfield"
+	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/secrets"
 )
 
@@ -23,11 +24,27 @@ func needsSudo(path string) bool {
 	return false
 }
 
+// canonicalSysPath puts the names in sys/ paths into the form the handlers
+// use (policy names are trimmed and lower-cased), so that the ACL check
+// sees what the handler touches: a deny on sys/policies/acl/admin holds
+// for sys/policies/acl/ADMIN too.
+func canonicalSysPath(path string) string {
+	for _, p := range []string{"sys/policies/acl/", "sys/policy/"} {
+		if name, ok := strings.CutPrefix(path, p); ok {
+			if n, err := policies.NormalizeName(name); err == nil {
+				return p + n
+			}
+			return path
+		}
+	}
+	return path
+}
+
 // handleSys serves the authenticated sys/ paths on the active node: it
 // checks the token, the ACL and sudo, then sysRoutes (sysroutes.go) routes
 // the request to its declared endpoint.
 func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Response, error) {
-	path := strings.TrimSuffix(req.Path, "/")
+	path := canonicalSysPath(strings.TrimSuffix(req.Path, "/"))
 	op := req.Operation
 	// sys/internal/ui/mounts answers for any valid token; it filters below.
 	// So does sys/internal/specs/openapi, filtered the same way (openapi.go).
@@ -42,11 +59,13 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 		}
 		return c.serveSys(ctx, path, req, te)
 	}
-	sudo, err := c.authorize(te, op, path)
+	// The request's data and wrap TTL go to the ACL check, so parameter
+	// and wrapping constraints hold on sys/ as on every other path.
+	r, err := c.checkACL(te, op, path, req.Data, req.WrapTTL)
 	if err != nil {
 		return nil, err
 	}
-	if needsSudo(path) && !sudo {
+	if needsSudo(path) && !r.Sudo {
 		return nil, permissionDenied()
 	}
 	if op == secrets.OpRead || op == secrets.OpList {
@@ -57,7 +76,12 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 	if err := identitySudo(path, op, te); err != nil { // identity.go
 		return nil, err
 	}
-	return c.serveSys(ctx, path, req, te)
+	resp, err := c.serveSys(ctx, path, req, te)
+	if err == nil && resp != nil && path == "sys/policy" && op == secrets.OpRead {
+		// The legacy list has keys and policies at the top level too.
+		resp = withTopLevelCopy(req.ID, resp.Data)
+	}
+	return resp, err
 }
 
 func unsupportedOp() error {
@@ -139,6 +163,17 @@ func applyTune(cfg *MountConfig, m map[string]any) error {
 	if v, ok := m["force_no_cache"].(bool); ok {
 		cfg.ForceNoCache = v
 	}
+	if v, ok := m["token_type"]; ok {
+		s, _ := v.(string)
+		switch s {
+		case "", "default", "default-service":
+			cfg.TokenType = ""
+		case "default-batch", "service", "batch":
+			cfg.TokenType = s
+		default:
+			return badRequest("invalid value for \"token_type\": %q", fmt.Sprint(v))
+		}
+	}
 	if cfg.MaxLeaseTTL > 0 && cfg.DefaultLeaseTTL > cfg.MaxLeaseTTL {
 		return badRequest("default lease TTL cannot be greater than max lease TTL")
 	}
@@ -165,6 +200,9 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 		}
 		return &Response{Data: tuneOutput(me, dl, ml)}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
+		if _, ok := data["token_type"]; ok {
+			return nil, badRequest("token_type can only be modified on auth mounts")
+		}
 		err := c.TuneMount(ctx, path, func(me *MountEntry) error {
 			if err := applyTune(&me.Config, data); err != nil {
 				return err
@@ -227,3 +265,26 @@ func (c *Core) canReachMount(te *TokenEntry, mount string) bool {
 
 // isKVType: "generic" is Vault's old name for the kv engine.
 func isKVType(t string) bool { return t == "kv" || t == "generic" }
+
+// withTopLevelCopy is the shape of Vault's legacy sys endpoints: the usual
+// envelope with data under "data", and each data key repeated at the top
+// level, where older clients look. Data is kept for the audit log.
+func withTopLevelCopy(requestID string, data map[string]any) *Response {
+	raw := map[string]any{
+		"request_id":     requestID,
+		"lease_id":       "",
+		"renewable":      false,
+		"lease_duration": 0,
+		"data":           data,
+		"wrap_info":      nil,
+		"warnings":       nil,
+		"auth":           nil,
+		"mount_type":     "",
+	}
+	for k, v := range data {
+		if _, clash := raw[k]; !clash {
+			raw[k] = v
+		}
+	}
+	return &Response{Data: data, Raw: raw}
+}

@@ -48,13 +48,18 @@ func (k *sysKeys) rotate(ctx context.Context, _ *secrets.Request, _ *endpoint.Da
 	return nil, nil
 }
 
-func (k *sysKeys) keyStatus(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
+func (k *sysKeys) keyStatus(ctx context.Context, _ *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {
 	ki, err := k.c.barrier.KeyStatus()
+	if err != nil {
+		return nil, err
+	}
+	rc, err := k.c.rotationConfig(ctx) // autorotate.go
 	if err != nil {
 		return nil, err
 	}
 	return &secrets.Response{Data: map[string]any{
 		"term": ki.Term, "install_time": ki.InstallTime.UTC().Format(time.RFC3339Nano), "encryptions": ki.Encryptions,
+		"rotation_period": intervalValue(rc.Interval), "max_operations": rc.MaxOperations, "auto_rotate": !rc.Disabled,
 	}}, nil
 }
 

@@ -164,11 +164,11 @@ func (s *sysRoutes) own() []*endpoint.Path {
 		return c.handleSysRaft(ctx, sc.path, sc.req)
 	})
 	haStatus := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) {
-		data, raw, err := c.haOps.Status(ctx, sc.req.ID)
+		data, err := c.haOps.Status(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return &Response{Data: data, Raw: raw}, nil
+		return withTopLevelCopy(sc.req.ID, data), nil
 	})
 	stepDown := sysHandler(func(ctx context.Context, _ *sysCall) (*Response, error) { return nil, c.haOps.StepDown(ctx) })
 	ceremony := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) {
@@ -201,6 +201,17 @@ func (s *sysRoutes) own() []*endpoint.Path {
 	})
 	uiMounts := sysHandler(func(_ context.Context, sc *sysCall) (*Response, error) {
 		return c.sysUIMounts(sc.te, strings.TrimPrefix(strings.TrimPrefix(sc.path, "sys/internal/ui/mounts"), "/"))
+	})
+	rotateConfig := map[string]*endpoint.Field{
+		"max_operations": raw("Rotate after this many encryptions."),
+		"interval":       raw("Rotate after this long (0: never)."),
+		"enabled":        raw("Whether automatic rotation is on."),
+	}
+	rotateCfg := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) {
+		return c.sysRotateConfig(ctx, sc.req.Operation, sc.req.Data)
+	})
+	remount := sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) {
+		return c.sysRemount(ctx, sc.req.Operation, sc.path, sc.req.Data, sc.te)
 	})
 	raftPath := func(p string) string { return strings.TrimPrefix(clusterops.PathPrefix, "sys/") + p }
 	return []*endpoint.Path{
@@ -240,6 +251,21 @@ func (s *sysRoutes) own() []*endpoint.Path {
 			Operations: ops(sysHandler(func(ctx context.Context, sc *sysCall) (*Response, error) { return c.wrapLookup(ctx, sc.req) }), opUpdate),
 		},
 
+		{
+			Pattern: "rotate/config", Fields: rotateConfig, Summary: "Read or set the keyring's automatic rotation (max_operations, interval, enabled).",
+			Operations: ops(rotateCfg, opRead, opUpdate),
+		},
+		{
+			Pattern: "rotate/keyring/config", Fields: rotateConfig, Summary: "Read or set the keyring's automatic rotation (Vault's newer path).",
+			Operations: ops(rotateCfg, opRead, opUpdate),
+		},
+		{
+			Pattern: "remount", Fields: map[string]*endpoint.Field{"from": str("The mount to move."), "to": str("Its new path.")},
+			Summary:    "Move a secrets engine or auth method to another path (sudo); answers a migration ID.",
+			Operations: ops(remount, opUpdate),
+		},
+		{Pattern: "remount/status/{migration_id}", Summary: "The status of a remount.", Operations: ops(remount, opRead)},
+
 		{Pattern: "ha-status", Summary: "The cluster's nodes and which one is active.", Operations: ops(haStatus, opRead)},
 		{Pattern: "step-down", Summary: "Make the active node step down (sudo).", Operations: ops(stepDown, opUpdate)},
 
@@ -252,8 +278,8 @@ func (s *sysRoutes) own() []*endpoint.Path {
 
 		{Pattern: "rekey/init", Summary: "Read, start or cancel a rekey of the unseal key (sudo).", Operations: ops(ceremony, opRead, opUpdate, opDelete)},
 		{Pattern: "rekey/update", Fields: map[string]*endpoint.Field{"key": str("An unseal key share."), "nonce": str("The rekey attempt's nonce.")}, Summary: "Submit an unseal key share to the rekey in progress (sudo).", Operations: ops(ceremony, opUpdate)},
-		{Pattern: "rekey/verify", Summary: "Not supported: vaultd rekeys in one step (400).", Operations: ops(ceremony, opRead, opUpdate, opDelete)},
-		{Pattern: "rekey/backup", Summary: "Not supported: vaultd keeps no rekey backup (400).", Operations: ops(ceremony, opRead, opUpdate, opDelete)},
+		{Pattern: "rekey/verify", Fields: map[string]*endpoint.Field{"key": str("A new unseal key share."), "nonce": str("The verification nonce.")}, Summary: "Read, advance or restart the verification of a rekey started with require_verification (sudo).", Operations: ops(ceremony, opRead, opUpdate, opDelete)},
+		{Pattern: "rekey/backup", Summary: "Read or delete the PGP-encrypted backup of the last rekey with backup = true (sudo).", Operations: ops(ceremony, opRead, opDelete)},
 		{Pattern: "generate-root/attempt", Summary: "Read, start or cancel a root token generation (sudo).", Operations: ops(ceremony, opRead, opUpdate, opDelete)},
 		{Pattern: "generate-root/update", Fields: map[string]*endpoint.Field{"key": str("An unseal key share."), "nonce": str("The attempt's nonce.")}, Summary: "Submit an unseal key share to the root generation in progress (sudo).", Operations: ops(ceremony, opUpdate)},
 

@@ -131,7 +131,7 @@ path "auth/token/accessors" { capabilities = ["list"] }
 		{"chosen id without sudo", "auth/token/create", map[string]any{"id": "my-token"}, errDenied},
 		{"periodic without sudo", "auth/token/create", map[string]any{"period": "1h"}, errDenied},
 		{"response-wrapping policy", "auth/token/create", map[string]any{"policies": []any{"response-wrapping"}}, errDenied},
-		{"batch token", "auth/token/create", map[string]any{"type": "batch"}, errInvalid},
+		{"batch token with a use limit", "auth/token/create", map[string]any{"type": "batch", "num_uses": 2}, errInvalid},
 		{"negative uses", "auth/token/create", map[string]any{"num_uses": float64(-1)}, errInvalid},
 		{"revoke-orphan without sudo", "auth/token/revoke-orphan", map[string]any{"token": parent}, errDenied},
 		{"no create capability on a role", "auth/token/create/none", nil, errDenied},

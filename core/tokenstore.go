@@ -36,3 +36,7 @@ func (h tokenHost) TokenMountTTLs() (def, max time.Duration, err error) {
 	def, max = h.c.authMountTTLs(at.get("token/"))
 	return def, max, nil
 }
+
+func (h tokenHost) IdentityPolicies(te *TokenEntry) []string {
+	return h.c.identityPolicies(te) // identitystore.go
+}

@@ -112,11 +112,22 @@ func TestWrapping(t *testing.T) {
 	}
 	// Single use: again → 400; as the X-Vault-Token → 403.
 	n.wantErr(user, secrets.OpUpdate, "sys/wrapping/unwrap", map[string]any{"token": wi.Token}, errInvalid)
-	n.wantErr(wi.Token, secrets.OpUpdate, "sys/wrapping/unwrap", nil, errDenied)
+	// A used-up wrapping token in X-Vault-Token is a 400, not a 403.
+	n.wantErr(wi.Token, secrets.OpUpdate, "sys/wrapping/unwrap", nil, errInvalid)
 	n.wantErr("", secrets.OpUpdate, "sys/wrapping/lookup", map[string]any{"token": wi.Token}, errInvalid)
 
 	// sys/wrapping/wrap, unwrapped with the wrapping token itself.
 	n.wantErr(user, secrets.OpUpdate, "sys/wrapping/wrap", map[string]any{"a": "b"}, errInvalid) // no wrap TTL
+	// An empty body wraps an empty response (issue 15 item 4).
+	for _, body := range []map[string]any{nil, {}} {
+		resp, err := wrapped(n, user, "sys/wrapping/wrap", secrets.OpUpdate, body, time.Minute)
+		if err != nil || resp.WrapInfo == nil || resp.WrapInfo.Token == "" {
+			t.Fatalf("wrap of %v = %+v, %v", body, resp, err)
+		}
+		if un := n.must(resp.WrapInfo.Token, secrets.OpUpdate, "sys/wrapping/unwrap", nil); len(un.Data) != 0 {
+			t.Fatalf("unwrap of an empty wrap = %+v", un.Data)
+		}
+	}
 	resp, err = wrapped(n, user, "sys/wrapping/wrap", secrets.OpUpdate, map[string]any{"k": "v"}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +136,7 @@ func TestWrapping(t *testing.T) {
 	// The wrapping token can do nothing but unwrap (and read its own response).
 	n.wantErr(tok, secrets.OpRead, "auth/token/lookup-self", nil, errDenied)
 	// ... and that one attempt used it up:
-	n.wantErr(tok, secrets.OpUpdate, "sys/wrapping/unwrap", nil, errDenied)
+	n.wantErr(tok, secrets.OpUpdate, "sys/wrapping/unwrap", nil, errInvalid)
 
 	resp, err = wrapped(n, user, "sys/wrapping/wrap", secrets.OpUpdate, map[string]any{"k": "v"}, time.Minute)
 	if err != nil {

@@ -292,3 +292,24 @@ func TestBarrier_Sealed(t *testing.T) {
 		check(t, b)
 	})
 }
+
+func TestBarrier_AddEncryptions(t *testing.T) {
+	b, _, _ := unsealed(t)
+	before, err := b.KeyStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddEncryptions(before.Term, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Encrypt("x", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := b.KeyStatus()
+	if after.Encryptions != before.Encryptions+1001 {
+		t.Fatalf("encryptions = %d, want %d", after.Encryptions, before.Encryptions+1001)
+	}
+	if err := b.AddEncryptions(before.Term+5, 1); err == nil {
+		t.Fatal("unknown term accepted")
+	}
+}

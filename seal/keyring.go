@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -127,4 +128,25 @@ func decodeKeyring(b []byte) (*keyring, error) {
 		kr.terms = append(kr.terms, t)
 	}
 	return kr, nil
+}
+
+// AddEncryptions adds n to the encryption count of term, if the installed
+// keyring holds it. Core uses it when a node becomes active to carry on the
+// count the previous active node persisted (plus a margin for what it did
+// not get to persist), so that automatic rotation sees the cluster-wide
+// count of the term, not only this node's.
+func (b *Barrier) AddEncryptions(term int, n uint64) error {
+	kr := b.kr.Load()
+	if kr == nil {
+		return ErrSealed
+	}
+	if term <= 0 || term > math.MaxUint32 {
+		return fmt.Errorf("seal: add encryptions: bad term %d", term)
+	}
+	t := kr.get(uint32(term))
+	if t == nil {
+		return fmt.Errorf("seal: add encryptions: unknown term %d", term)
+	}
+	t.encryptions.Add(n)
+	return nil
 }

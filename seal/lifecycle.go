@@ -387,44 +387,115 @@ func (b *Barrier) reloadLocked(ctx context.Context) (*keyring, error) {
 // barrier must be unsealed; authorising the rekey (collecting the old
 // shares and checking them with CheckKey) is the caller's job.
 func (b *Barrier) Rekey(ctx context.Context, cfg Config) (shares [][]byte, err error) {
+	p, err := b.PrepareRekey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Zero()
+	if err := b.CommitRekey(ctx, p); err != nil {
+		return nil, err
+	}
+	return p.TakeShares(), nil
+}
+
+// RekeyPlan is a rekey made but not yet in force: a new unseal key and its
+// shares. Nothing is written until CommitRekey, so until then the old
+// shares keep working; a plan can be checked (VerifyShares), committed, or
+// dropped. The caller Zeroes it.
+type RekeyPlan struct {
+	cfg       Config
+	unsealKey Secret
+	shares    [][]byte
+}
+
+// PrepareRekey makes a new unseal key for cfg and splits it, without
+// writing anything.
+func (b *Barrier) PrepareRekey(cfg Config) (*RekeyPlan, error) {
+	if b.Sealed() {
+		return nil, ErrSealed
+	}
+	return NewRekeyPlan(cfg)
+}
+
+// NewRekeyPlan makes a new random unseal key for cfg and splits it; only
+// CommitRekey on an unsealed barrier puts it in force.
+func NewRekeyPlan(cfg Config) (*RekeyPlan, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	unsealKey, err := randomKey()
+	if err != nil {
+		return nil, err
+	}
+	shares, err := makeShares(unsealKey, cfg)
+	if err != nil {
+		unsealKey.Zero()
+		return nil, err
+	}
+	return &RekeyPlan{cfg: cfg, unsealKey: unsealKey, shares: shares}, nil
+}
+
+// Config is the plan's new seal configuration.
+func (p *RekeyPlan) Config() Config { return p.cfg }
+
+// Shares are the plan's new shares (owned by the plan: copy, do not keep).
+func (p *RekeyPlan) Shares() [][]byte { return p.shares }
+
+// TakeShares hands the shares over to the caller, who zeroes them.
+func (p *RekeyPlan) TakeShares() [][]byte {
+	s := p.shares
+	p.shares = nil
+	return s
+}
+
+// Matches reports, in constant time, whether key (shares of the plan
+// combined by an Unsealer) is the plan's unseal key.
+func (p *RekeyPlan) Matches(key []byte) bool {
+	return len(p.unsealKey) > 0 && subtle.ConstantTimeCompare(p.unsealKey, key) == 1
+}
+
+// Zero wipes the plan's key and any shares it still holds.
+func (p *RekeyPlan) Zero() {
+	if p == nil {
+		return
+	}
+	p.unsealKey.Zero()
+	for _, s := range p.shares {
+		clear(s)
+	}
+	p.shares = nil
+}
+
+// CommitRekey puts the plan in force: it seals the current root key with
+// the plan's unseal key and stores it with the new configuration in one
+// Txn. The old shares no longer unseal. The data and the keyring are
+// untouched. Authorising it is the caller's job.
+func (b *Barrier) CommitRekey(ctx context.Context, p *RekeyPlan) error {
+	if p == nil || len(p.unsealKey) == 0 {
+		return fmt.Errorf("seal: rekey: empty plan")
 	}
 	b.opMu.Lock()
 	defer b.opMu.Unlock()
 	root, err := b.rootCopy(b.kr.Load())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer root.Zero()
-
-	unsealKey, err := randomKey()
+	sealedRoot, err := encryptEnvelope(p.unsealKey, sealedRootKeyPath, root)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer unsealKey.Zero()
-	sealedRoot, err := encryptEnvelope(unsealKey, sealedRootKeyPath, root)
+	cfgJSON, err := json.Marshal(p.cfg)
 	if err != nil {
-		return nil, err
-	}
-	cfgJSON, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("seal: encode seal config: %w", err)
-	}
-	shares, err = makeShares(unsealKey, cfg)
-	if err != nil {
-		return nil, err
+		return fmt.Errorf("seal: encode seal config: %w", err)
 	}
 	err = b.under.Txn(ctx, []storage.Op{
 		{Kind: storage.OpPut, Key: sealConfigPath, Value: cfgJSON},
 		{Kind: storage.OpPut, Key: sealedRootKeyPath, Value: sealedRoot},
 	})
 	if err != nil {
-		for _, s := range shares {
-			clear(s)
-		}
-		return nil, fmt.Errorf("seal: rekey: %w", err)
+		return fmt.Errorf("seal: rekey: %w", err)
 	}
-	b.logger.Info("barrier rekeyed", "shares", cfg.Shares, "threshold", cfg.Threshold)
-	return shares, nil
+	b.logger.Info("barrier rekeyed", "shares", p.cfg.Shares, "threshold", p.cfg.Threshold)
+	return nil
 }

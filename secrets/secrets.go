@@ -83,6 +83,14 @@ type Auth struct {
 	NoDefaultPol bool
 	// Alias names the entity within the auth method (username, role_id).
 	Alias string
+	// GroupAliases are the groups the auth method reports for this login
+	// (an IdP's groups claim, LDAP groups): the entity is made a member of
+	// the external groups whose group alias (on this mount) has one of
+	// these names, and leaves those of this mount it is no longer in.
+	GroupAliases []string
+	// TokenType is "batch" for a batch token (not stored, not renewable,
+	// no accessor); anything else, a service token.
+	TokenType string
 	// BoundCIDRs, when non-empty, binds the minted token to these CIDR
 	// blocks (or single addresses, as "ip" or "ip/len"): core refuses the
 	// token, as if it were invalid, on any request whose remote address
@@ -111,6 +119,15 @@ type ExistenceChecker interface {
 // need no token, such as "login" or "login/*".
 type Unauthenticated interface {
 	UnauthenticatedPaths() []string
+}
+
+// Canonicalizer is implemented by engines whose paths have a canonical
+// form, such as names that are case-insensitive (userpass users, approle
+// roles). Core routes the canonical path and checks the ACL on it, so a
+// policy rule about "users/admin" holds for "users/ADMIN" too. The result
+// must address exactly what the engine would touch for path.
+type Canonicalizer interface {
+	CanonicalPath(path string) string
 }
 
 // Config is what a Factory gets when a mount is created or loaded.

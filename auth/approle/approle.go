@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -197,3 +198,24 @@ func noContent() *secrets.Response { return &secrets.Response{} }
 
 // errNoRole is the 400 for an operation on a role that does not exist.
 func errNoRole(name string) error { return invalidf("role %q does not exist", name) }
+
+// CanonicalPath implements secrets.Canonicalizer: role names are
+// case-insensitive, so "role/ADMIN/secret-id" is "role/admin/secret-id".
+// Core checks the ACL on this form, the one the engine touches.
+func (e *engine) CanonicalPath(path string) string {
+	rest, ok := strings.CutPrefix(path, "role/")
+	if !ok {
+		return path
+	}
+	name, tail, found := strings.Cut(rest, "/")
+	b := []byte(name)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	if found {
+		return "role/" + string(b) + "/" + tail
+	}
+	return "role/" + string(b)
+}

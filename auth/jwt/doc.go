@@ -50,8 +50,8 @@
 //     when any element does; "*" globs with bound_claims_type=glob) and
 //     user_claim (the alias name) are checked on the verified claims only.
 //   - groups_claim, when set, must be present and a string or a list of
-//     strings; vaultd has no identity groups yet, so no group aliases are
-//     made from it.
+//     strings; its values are the login's group aliases (the entity joins
+//     the external identity groups aliased by them on this mount).
 //   - claim_mappings copy scalar claims into the token metadata, next to
 //     "role" (reserved).
 //   - Tokens are never logged or stored.

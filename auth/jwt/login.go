@@ -55,8 +55,9 @@ func (e *engine) login(ctx context.Context, req *secrets.Request, d *endpoint.Da
 	if err != nil {
 		return nil, invalidf("%v", err)
 	}
+	var groupAliases []string
 	if r.GroupsClaim != "" {
-		if _, err := groups(r.GroupsClaim, tok.Claims); err != nil {
+		if groupAliases, err = groups(r.GroupsClaim, tok.Claims); err != nil {
 			return nil, invalidf("%v", err)
 		}
 	}
@@ -73,6 +74,9 @@ func (e *engine) login(ctx context.Context, req *secrets.Request, d *endpoint.Da
 		meta[key] = s
 	}
 	auth := r.Params.Auth(alias, alias, meta)
+	// The groups become group aliases: core makes the entity a member of
+	// the external groups aliased by these names on this mount.
+	auth.GroupAliases = groupAliases
 	for _, p := range auth.Policies {
 		if strings.EqualFold(p, "root") {
 			return nil, invalidf("auth methods cannot create root tokens")

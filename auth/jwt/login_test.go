@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,7 +202,12 @@ func TestLogin_GroupsClaim(t *testing.T) {
 	f := newFixture(t)
 	s := newRSA(t, "")
 	setupPEM(t, f, s, map[string]any{"groups_claim": "groups"})
-	f.login("ci", s.sign(t, claims(f.clock(), map[string]any{"groups": []any{"a", "b"}})))
+	if a := f.login("ci", s.sign(t, claims(f.clock(), map[string]any{"groups": []any{"a", "b"}}))); !slices.Equal(a.GroupAliases, []string{"a", "b"}) {
+		t.Fatalf("group aliases = %v, want [a b]", a.GroupAliases)
+	}
+	if a := f.login("ci", s.sign(t, claims(f.clock(), map[string]any{"groups": "solo"}))); !slices.Equal(a.GroupAliases, []string{"solo"}) {
+		t.Fatalf("group aliases = %v, want [solo]", a.GroupAliases)
+	}
 	f.loginErr("ci", s.sign(t, claims(f.clock(), nil)), `"groups" claim not found`)
 	f.loginErr("ci", s.sign(t, claims(f.clock(), map[string]any{"groups": []any{1}})), "not a string")
 }

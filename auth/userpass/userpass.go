@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -160,3 +161,37 @@ func notFound() error { return &secrets.Error{Kind: secrets.ErrNotFound} }
 
 // noContent is the answer of writes that return nothing (HTTP 204).
 func noContent() *secrets.Response { return &secrets.Response{} }
+
+// CanonicalPath implements secrets.Canonicalizer: usernames are
+// case-insensitive, so "users/ADMIN/password" is "users/admin/password".
+// Core checks the ACL on this form, the one the engine touches.
+func (e *engine) CanonicalPath(path string) string {
+	return lowerSegment(path, "users/", "login/")
+}
+
+// lowerSegment lower-cases (ASCII) the segment that follows the first of
+// prefixes that path starts with.
+func lowerSegment(path string, prefixes ...string) string {
+	for _, p := range prefixes {
+		rest, ok := strings.CutPrefix(path, p)
+		if !ok {
+			continue
+		}
+		name, tail, found := strings.Cut(rest, "/")
+		if found {
+			return p + asciiLower(name) + "/" + tail
+		}
+		return p + asciiLower(name)
+	}
+	return path
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

@@ -57,6 +57,7 @@
 //   - the name "root" cannot be parsed: Root is the only root ACL.
 //
 // Identity-templated paths ("{{identity.entity.id}}") are validated and
-// kept in the Policy but never match, as in Vault for a token without an
-// entity: vaultd has no identity store.
+// kept in the Policy; New skips them, so they never match, as in Vault for
+// a token without an entity. Policy.Render fills them in for one entity
+// (core/identity answers the parameters) before New.
 package acl

@@ -78,9 +78,8 @@ type PathRule struct {
 	// Path starts with "+". Only a segment that is exactly "+" matches any
 	// segment; a "+" elsewhere is a literal character.
 	HasSegmentWildcards bool
-	// Templated is true when Path uses identity templating. vaultd has no
-	// identity store, so templated rules never match, exactly as in Vault
-	// for a token without an entity.
+	// Templated is true when Path uses identity templating. Templated rules
+	// never match until Policy.Render fills them in for a token's entity.
 	Templated bool
 	// AllowedParameters maps a lower-cased request parameter to the values
 	// it may take (empty: any value; "*": any other parameter). Nil when

@@ -30,17 +30,22 @@ func (f *fakeBarrier) CheckKey(_ context.Context, k []byte) error {
 	}
 	return nil
 }
-func (f *fakeBarrier) Rekey(_ context.Context, cfg seal.Config) ([][]byte, error) {
+func (f *fakeBarrier) PrepareRekey(cfg seal.Config) (*seal.RekeyPlan, error) {
+	p, err := seal.NewRekeyPlan(cfg)
+	if err != nil {
+		return nil, err
+	}
+	f.newShare = nil
+	for _, s := range p.Shares() {
+		f.newShare = append(f.newShare, bytes.Clone(s))
+	}
+	return p, nil
+}
+
+func (f *fakeBarrier) CommitRekey(_ context.Context, p *seal.RekeyPlan) error {
+	cfg := p.Config()
 	f.rekeyed = &cfg
-	f.newShare = make([][]byte, cfg.Shares)
-	for i := range f.newShare {
-		f.newShare[i] = []byte{byte(i), 1, 2, 3}
-	}
-	out := make([][]byte, len(f.newShare))
-	for i, s := range f.newShare {
-		out[i] = bytes.Clone(s)
-	}
-	return out, nil
+	return nil
 }
 
 func setup(t *testing.T) (*ceremony.Service, *fakeBarrier, []string) {
@@ -138,8 +143,8 @@ func TestWrongKeyResetsAndResetCancels(t *testing.T) {
 	if st := call(t, s, secrets.OpRead, "sys/generate-root/attempt", nil); st["started"] != false {
 		t.Fatalf("Reset left the attempt: %v", st)
 	}
-	if _, err := s.Handle(context.Background(), secrets.OpUpdate, "sys/rekey/verify", nil); !errors.Is(err, secrets.ErrInvalidRequest) {
-		t.Fatalf("rekey/verify: %v", err)
+	if _, err := s.Handle(context.Background(), secrets.OpUpdate, "sys/rekey/verify", map[string]any{"key": "00", "nonce": "x"}); !errors.Is(err, secrets.ErrInvalidRequest) {
+		t.Fatalf("rekey/verify without a verification in progress: %v", err)
 	}
 	if !ceremony.IsPath("sys/rekey/init") || ceremony.IsPath("sys/mounts") {
 		t.Fatal("IsPath")

@@ -49,6 +49,9 @@ func (s *Service) genRootStatusLocked(cur *seal.Config) map[string]any {
 	}
 	if a := s.genRoot; a != nil {
 		out["started"], out["nonce"] = true, a.nonce
+		if a.pgpKey != "" {
+			out["pgp_fingerprint"] = s.fingerprint(a.pgpKey)
+		}
 		if p := a.shares.Progress(); p.Threshold == cur.Threshold {
 			out["progress"] = p.N
 		}

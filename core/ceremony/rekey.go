@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,8 +41,19 @@ type Barrier interface {
 	SealConfig(ctx context.Context) (*seal.Config, error)
 	// CheckKey reports seal.ErrInvalidKey unless key is the unseal key.
 	CheckKey(ctx context.Context, key []byte) error
-	// Rekey replaces the unseal key and returns the new shares.
-	Rekey(ctx context.Context, cfg seal.Config) ([][]byte, error)
+	// PrepareRekey makes a new unseal key and its shares without putting
+	// them in force; CommitRekey puts a plan in force.
+	PrepareRekey(cfg seal.Config) (*seal.RekeyPlan, error)
+	CommitRekey(ctx context.Context, p *seal.RekeyPlan) error
+}
+
+// BackupStore keeps the PGP-encrypted shares of the last rekey with
+// backup = true (Vault's core/unseal-keys-backup), behind the barrier.
+type BackupStore interface {
+	PutBackup(ctx context.Context, b []byte) error
+	// GetBackup returns found = false when there is none.
+	GetBackup(ctx context.Context) (b []byte, found bool, err error)
+	DeleteBackup(ctx context.Context) error
 }
 
 // Encrypter encrypts plain to a base64 OpenPGP public key.
@@ -57,7 +69,12 @@ type Config struct {
 	MintRoot func(ctx context.Context) (string, error)
 	// RandomID returns n random token characters (the server-made OTP).
 	RandomID func(n int) (string, error)
-	Logger   *slog.Logger
+	// Fingerprint returns the fingerprint of a base64 OpenPGP public key
+	// (rekey and generate-root status show them); nil shows none.
+	Fingerprint func(base64PubKey string) (string, error)
+	// Backup stores rekey backups; nil refuses backup = true.
+	Backup BackupStore
+	Logger *slog.Logger
 }
 
 // Service holds the node's in-progress rekey and generate-root attempts.
@@ -96,24 +113,45 @@ func badRequest(format string, args ...any) error {
 }
 
 func (s *Service) dropRekeyLocked() {
-	if s.rekey != nil {
-		s.rekey.shares.Reset()
+	if a := s.rekey; a != nil {
+		a.shares.Reset()
+		a.plan.Zero()
+		for _, k := range a.planKeys {
+			clear(k)
+		}
+		if a.verified != nil {
+			a.verified.Reset()
+		}
 		s.rekey = nil
 	}
 }
 
 // rekeyAttempt is a rekey in progress: the new configuration and the shares
-// of the current unseal key collected so far.
+// of the current unseal key collected so far. With require_verification,
+// once the threshold of old shares is in, plan holds the new key, which is
+// not in force until a threshold of the new shares has been presented back
+// to sys/rekey/verify: an answer lost on its way to the keyholders costs
+// nothing, the old shares still unseal.
 type rekeyAttempt struct {
-	nonce   string
-	cfg     seal.Config // the new shares/threshold
-	pgpKeys []string    // base64 OpenPGP public keys, one per new share, or nil
-	shares  *seal.Unsealer
+	nonce        string
+	cfg          seal.Config // the new shares/threshold
+	pgpKeys      []string    // base64 OpenPGP public keys, one per new share, or nil
+	fingerprints []string    // of pgpKeys
+	backup       bool        // store the PGP-encrypted shares (sys/rekey/backup)
+	verify       bool        // require_verification
+	shares       *seal.Unsealer
+
+	// Verification phase (verify only): the new key, not yet in force.
+	plan        *seal.RekeyPlan
+	planKeys    [][]byte // the encrypted new shares as returned, for the backup
+	verifyNonce string
+	verified    *seal.Unsealer
 }
 
-// rekeyVerifyUnsupported is the answer of sys/rekey/verify: vaultd rekeys
-// in one step, so there is never a verification in progress.
-const rekeyVerifyUnsupported = "no rekey verification is in progress: this server does not support require_verification"
+type rekeyBackup struct {
+	Nonce string              `json:"nonce"`
+	Keys  map[string][]string `json:"keys"` // fingerprint -> hex ciphertexts
+}
 
 // Handle serves sys/rekey/* and sys/generate-root/* (path is the full
 // request path); core has already checked the token and its sudo
@@ -136,8 +174,27 @@ func (s *Service) Handle(ctx context.Context, op secrets.Operation, path string,
 			return nil, unsupportedOp()
 		}
 		return s.rekeyUpdate(ctx, data)
-	case "sys/rekey/verify", "sys/rekey/backup":
-		return nil, badRequest("%s", rekeyVerifyUnsupported)
+	case "sys/rekey/verify":
+		switch op {
+		case secrets.OpRead:
+			return s.rekeyVerifyStatus()
+		case secrets.OpUpdate, secrets.OpCreate:
+			return s.rekeyVerify(ctx, data)
+		case secrets.OpDelete:
+			return s.rekeyVerifyCancel()
+		}
+		return nil, unsupportedOp()
+	case "sys/rekey/backup":
+		switch op {
+		case secrets.OpRead:
+			return s.rekeyBackupRead(ctx)
+		case secrets.OpDelete:
+			if s.cfg.Backup == nil {
+				return nil, nil
+			}
+			return nil, s.cfg.Backup.DeleteBackup(ctx)
+		}
+		return nil, unsupportedOp()
 	case "sys/generate-root/attempt":
 		switch op {
 		case secrets.OpRead:
@@ -181,8 +238,28 @@ func (s *Service) rekeyStatusLocked(cur *seal.Config) map[string]any {
 		out["started"], out["nonce"] = true, a.nonce
 		out["t"], out["n"] = a.cfg.Threshold, a.cfg.Shares
 		out["progress"] = a.progress(*cur)
+		out["backup"], out["verification_required"] = a.backup, a.verify
+		if len(a.fingerprints) > 0 {
+			out["pgp_fingerprints"] = a.fingerprints
+		}
+		if a.plan != nil {
+			out["verification_nonce"] = a.verifyNonce
+		}
 	}
 	return out
+}
+
+// fingerprint is the PGP fingerprint of a base64 public key ("" when it
+// cannot be computed).
+func (s *Service) fingerprint(key string) string {
+	if s.cfg.Fingerprint == nil {
+		return ""
+	}
+	fp, err := s.cfg.Fingerprint(key)
+	if err != nil {
+		return ""
+	}
+	return fp
 }
 
 // progress is the number of shares collected under cur (0 if the seal
@@ -212,16 +289,19 @@ func (s *Service) rekeyInit(ctx context.Context, data map[string]any) (map[strin
 	if err := cfg.Validate(); err != nil {
 		return nil, badRequest("invalid rekey configuration: %s", err.Error())
 	}
-	if b, _ := boolParam(data, "backup"); b {
-		return nil, badRequest("backup is not supported: vaultd never stores unseal key shares")
+	backup, err := boolParam(data, "backup")
+	if err != nil {
+		return nil, err
 	}
-	if b, _ := boolParam(data, "require_verification"); b {
-		return nil, badRequest("require_verification is not supported by this server")
+	verify, err := boolParam(data, "require_verification")
+	if err != nil {
+		return nil, err
 	}
 	pgpKeys, err := stringsParam(data, "pgp_keys")
 	if err != nil {
 		return nil, err
 	}
+	var fps []string
 	if len(pgpKeys) > 0 {
 		if len(pgpKeys) != cfg.Shares {
 			return nil, badRequest("incorrect number of PGP keys for rekey: %d, want %d (one per share)", len(pgpKeys), cfg.Shares)
@@ -229,6 +309,15 @@ func (s *Service) rekeyInit(ctx context.Context, data map[string]any) (map[strin
 		if err := s.checkPGPKeys(pgpKeys); err != nil {
 			return nil, err
 		}
+		for _, k := range pgpKeys {
+			fps = append(fps, s.fingerprint(k))
+		}
+	}
+	if backup && len(pgpKeys) == 0 {
+		return nil, badRequest("cannot request a backup of the new keys without providing PGP keys for encryption")
+	}
+	if backup && s.cfg.Backup == nil {
+		return nil, badRequest("backup is not available on this server")
 	}
 	nonce := uuid.NewString()
 	s.mu.Lock()
@@ -236,8 +325,8 @@ func (s *Service) rekeyInit(ctx context.Context, data map[string]any) (map[strin
 	if s.rekey != nil {
 		return nil, badRequest("rekey already in progress")
 	}
-	s.rekey = &rekeyAttempt{nonce: nonce, cfg: cfg, pgpKeys: pgpKeys, shares: seal.NewUnsealer()}
-	s.log.Info("rekey started", "secret_shares", cfg.Shares, "secret_threshold", cfg.Threshold, "pgp", len(pgpKeys) > 0)
+	s.rekey = &rekeyAttempt{nonce: nonce, cfg: cfg, pgpKeys: pgpKeys, fingerprints: fps, backup: backup, verify: verify, shares: seal.NewUnsealer()}
+	s.log.Info("rekey started", "secret_shares", cfg.Shares, "secret_threshold", cfg.Threshold, "pgp", len(pgpKeys) > 0, "backup", backup, "require_verification", verify)
 	return s.rekeyStatusLocked(cur), nil
 }
 
@@ -269,6 +358,9 @@ func (s *Service) rekeyUpdate(ctx context.Context, data map[string]any) (map[str
 	if a == nil {
 		return nil, badRequest("no rekey in progress")
 	}
+	if a.plan != nil {
+		return nil, badRequest("the rekey is waiting for verification of the new shares (sys/rekey/verify)")
+	}
 	key, done, err := s.addCeremonyShare(ctx, cur, a.shares, a.nonce, nonce, share, "rekey", "rekey")
 	if err != nil {
 		return nil, err
@@ -278,22 +370,193 @@ func (s *Service) rekeyUpdate(ctx context.Context, data map[string]any) (map[str
 		out["complete"] = false
 		return out, nil
 	}
-	defer key.Zero()
-	newShares, err := s.cfg.Barrier.Rekey(ctx, a.cfg)
+	key.Zero()
+	plan, err := s.cfg.Barrier.PrepareRekey(a.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("ceremony: rekey: %w", err)
 	}
-	s.dropRekeyLocked()
-	s.log.Info("rekey completed", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
-	keys, keysB64, warnings := s.encodeShares(newShares, a.pgpKeys)
+	// Encrypt the new shares before anything is in force: if that fails,
+	// the rekey fails and the old shares stay, never a plaintext share.
+	keys, keysB64, raw, err := s.encodeShares(plan.Shares(), a.pgpKeys)
+	for _, sh := range plan.TakeShares() { // the plan keeps only the key
+		clear(sh)
+	}
+	if err != nil {
+		plan.Zero()
+		s.dropRekeyLocked()
+		s.log.Error("rekey aborted: encrypting the new shares failed; the old shares stay in force", "error", err)
+		return nil, fmt.Errorf("ceremony: rekey aborted, the old unseal key stays in force: %w", err)
+	}
+	if !a.backup { // raw is kept only to back the PGP ciphertexts up
+		for _, k := range raw {
+			clear(k)
+		}
+		raw = nil
+	}
 	out := map[string]any{
 		"nonce": a.nonce, "complete": true, "keys": keys, "keys_base64": keysB64,
-		"pgp_fingerprints": nil, "backup": false, "verification_required": false, "verification_nonce": "",
+		"pgp_fingerprints": nil, "backup": a.backup, "verification_required": a.verify, "verification_nonce": "",
 	}
-	if len(warnings) > 0 {
-		out["warnings"] = warnings
+	if len(a.fingerprints) > 0 {
+		out["pgp_fingerprints"] = a.fingerprints
+	}
+	if a.verify {
+		a.plan, a.planKeys, a.verifyNonce, a.verified = plan, raw, uuid.NewString(), seal.NewUnsealer()
+		a.shares.Reset()
+		out["verification_nonce"] = a.verifyNonce
+		s.log.Info("rekey: new shares issued; they take effect once a threshold of them is verified", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
+		return out, nil
+	}
+	defer plan.Zero()
+	w, err := s.commitRekeyLocked(ctx, a, plan, raw)
+	if err != nil {
+		for _, k := range raw {
+			clear(k)
+		}
+		s.dropRekeyLocked()
+		return nil, err
+	}
+	if w != "" {
+		out["warnings"] = []string{w}
 	}
 	return out, nil
+}
+
+// commitRekeyLocked puts plan in force, stores the backup if asked, clears
+// raw and ends the attempt. It returns a warning when only the backup
+// failed. On error nothing changed and the attempt and raw are left to the
+// caller. The caller holds s.mu.
+func (s *Service) commitRekeyLocked(ctx context.Context, a *rekeyAttempt, plan *seal.RekeyPlan, raw [][]byte) (string, error) {
+	if err := s.cfg.Barrier.CommitRekey(ctx, plan); err != nil {
+		return "", fmt.Errorf("ceremony: rekey: %w", err)
+	}
+	warning := ""
+	if a.backup {
+		b := rekeyBackup{Nonce: a.nonce, Keys: map[string][]string{}}
+		for i, k := range raw {
+			fp := a.fingerprints[i]
+			b.Keys[fp] = append(b.Keys[fp], hex.EncodeToString(k))
+		}
+		enc, err := json.Marshal(b)
+		if err == nil {
+			err = s.cfg.Backup.PutBackup(ctx, enc)
+		}
+		if err != nil {
+			s.log.Error("rekey: storing the backup of the encrypted shares failed", "error", err)
+			warning = "the new shares are in force, but storing their backup failed: " + err.Error()
+		}
+	}
+	for _, k := range raw {
+		clear(k)
+	}
+	s.dropRekeyLocked()
+	s.log.Info("rekey completed", "secret_shares", a.cfg.Shares, "secret_threshold", a.cfg.Threshold)
+	return warning, nil
+}
+
+func (s *Service) rekeyVerifyStatus() (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.rekey
+	if a == nil || a.plan == nil {
+		return nil, badRequest("no rekey verification is in progress")
+	}
+	cfg := a.plan.Config()
+	return map[string]any{
+		"started": true, "nonce": a.verifyNonce, "t": cfg.Threshold, "n": cfg.Shares, "progress": a.verified.Progress().N,
+	}, nil
+}
+
+// rekeyVerify collects new shares; at the threshold, if they combine to the
+// new key, the rekey is put in force.
+func (s *Service) rekeyVerify(ctx context.Context, data map[string]any) (map[string]any, error) {
+	share, nonce, err := shareParams(data)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(share)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.rekey
+	if a == nil || a.plan == nil {
+		return nil, badRequest("no rekey verification is in progress")
+	}
+	if nonce != a.verifyNonce {
+		return nil, badRequest("incorrect nonce")
+	}
+	cfg := a.plan.Config()
+	key, p, err := a.verified.Add(cfg, share)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		return map[string]any{"nonce": a.verifyNonce, "complete": false, "started": true, "t": cfg.Threshold, "n": cfg.Shares, "progress": p.N}, nil
+	}
+	ok := a.plan.Matches(key)
+	key.Zero()
+	if !ok {
+		a.verified.Reset()
+		s.log.Warn("rekey verification: the new shares do not combine to the new key; progress reset")
+		return nil, badRequest("the shares given do not combine to the new unseal key; verification progress was reset")
+	}
+	verifyNonce, plan, raw := a.verifyNonce, a.plan, a.planKeys
+	a.plan, a.planKeys = nil, nil // owned here now: the attempt may be dropped
+	w, err := s.commitRekeyLocked(ctx, a, plan, raw)
+	if err != nil {
+		a.plan, a.planKeys = plan, raw // still pending: the keyholders may retry
+		a.verified.Reset()
+		return nil, err
+	}
+	plan.Zero()
+	out := map[string]any{"nonce": verifyNonce, "complete": true}
+	if w != "" {
+		out["warnings"] = []string{w}
+	}
+	return out, nil
+}
+
+// rekeyVerifyCancel restarts the verification (new nonce, no progress);
+// the rekey attempt and its new shares stay.
+func (s *Service) rekeyVerifyCancel() (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.rekey
+	if a == nil || a.plan == nil {
+		return nil, nil
+	}
+	a.verified.Reset()
+	a.verifyNonce = uuid.NewString()
+	cfg := a.plan.Config()
+	return map[string]any{"started": true, "nonce": a.verifyNonce, "t": cfg.Threshold, "n": cfg.Shares, "progress": 0}, nil
+}
+
+// rekeyBackupRead is GET sys/rekey/backup, in Vault's envelope.
+func (s *Service) rekeyBackupRead(ctx context.Context) (map[string]any, error) {
+	if s.cfg.Backup == nil {
+		return nil, secrets.Errorf(secrets.ErrNotFound, "no backed-up keys found")
+	}
+	raw, found, err := s.cfg.Backup.GetBackup(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, secrets.Errorf(secrets.ErrNotFound, "no backed-up keys found")
+	}
+	var b rekeyBackup
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return nil, fmt.Errorf("ceremony: rekey backup: %w", err)
+	}
+	b64 := map[string][]string{}
+	for fp, ks := range b.Keys {
+		for _, k := range ks {
+			ct, err := hex.DecodeString(k)
+			if err != nil {
+				return nil, fmt.Errorf("ceremony: rekey backup: %w", err)
+			}
+			b64[fp] = append(b64[fp], base64.StdEncoding.EncodeToString(ct))
+		}
+	}
+	return map[string]any{"data": map[string]any{"nonce": b.Nonce, "keys": b.Keys, "keys_base64": b64}}, nil
 }
 
 // ceremonyInput reads the share and nonce of a rekey or generate-root
@@ -340,33 +603,37 @@ func (s *Service) addCeremonyShare(ctx context.Context, cur *seal.Config, shares
 	return key, true, nil
 }
 
-// encodeShares returns the shares as hex and base64 strings and zeroes
-// them. With PGP keys each share is first hex-encoded and then encrypted,
-// as Vault does, so `base64 -d | gpg -d` yields the hex share. The keys
-// were checked when the attempt started; if encryption still fails, the
-// share is returned in plaintext with a warning rather than lost: the new
-// key is already in force.
-func (s *Service) encodeShares(shares [][]byte, pgpKeys []string) (keys, keysB64, warnings []string) {
+// encodeShares returns the shares as hex and base64 strings, and the raw
+// bytes returned (ciphertexts with PGP keys) for a backup; the caller
+// clears raw. With PGP keys each share is first hex-encoded and then
+// encrypted, as Vault does, so `base64 -d | gpg -d` yields the hex share.
+// If any encryption fails it returns an error and nothing else: a share is
+// never handed out in plaintext when PGP keys were asked for. shares are
+// left to their owner.
+func (s *Service) encodeShares(shares [][]byte, pgpKeys []string) (keys, keysB64 []string, raw [][]byte, err error) {
 	keys = make([]string, len(shares))
 	keysB64 = make([]string, len(shares))
+	raw = make([][]byte, len(shares))
 	for i, sh := range shares {
-		out := sh
+		out := slices.Clone(sh)
 		if len(pgpKeys) > 0 {
 			h := []byte(hex.EncodeToString(sh))
 			ct, err := s.cfg.Encrypter(h, pgpKeys[i])
 			clear(h)
+			clear(out)
 			if err != nil {
-				s.log.Error("encrypting a new share failed; returning it unencrypted", "share", i+1, "error", err)
-				warnings = append(warnings, fmt.Sprintf("encrypting share %d failed (%v): it is returned unencrypted", i+1, err))
-			} else {
-				out = ct
+				for _, r := range raw {
+					clear(r)
+				}
+				return nil, nil, nil, fmt.Errorf("encrypting new share %d to its PGP key: %w", i+1, err)
 			}
+			out = ct
 		}
 		keys[i] = hex.EncodeToString(out)
 		keysB64[i] = base64.StdEncoding.EncodeToString(out)
-		clear(sh)
+		raw[i] = out
 	}
-	return keys, keysB64, warnings
+	return keys, keysB64, raw, nil
 }
 
 // checkPGPKeys makes sure every key can encrypt before a ceremony starts,

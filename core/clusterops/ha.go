@@ -76,36 +76,22 @@ func (h *HA) StepDown(ctx context.Context) error {
 	return nil
 }
 
-// Status serves sys/ha-status as Vault answers it: the usual envelope with
-// the node list under "data" (data), and a second copy at the top level
-// (raw, the whole body), which is what vault/api's Sys().HAStatus()
-// decodes. data is kept for the audit log.
-func (h *HA) Status(ctx context.Context, requestID string) (data, raw map[string]any, err error) {
+// Status serves sys/ha-status: the nodes of the cluster (and, when
+// counted, leader_changes). Core answers it in Vault's legacy shape, with
+// each key also at the top level of the body, which is what vault/api's
+// Sys().HAStatus() decodes.
+func (h *HA) Status(ctx context.Context) (map[string]any, error) {
 	nodes, err := h.nodes(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	data = map[string]any{"nodes": nodes}
-	raw = map[string]any{
-		"nodes":          nodes,
-		"request_id":     requestID,
-		"lease_id":       "",
-		"renewable":      false,
-		"lease_duration": 0,
-		"data":           data,
-		"wrap_info":      nil,
-		"warnings":       nil,
-		"auth":           nil,
-		"mount_type":     "",
-	}
+	data := map[string]any{"nodes": nodes}
 	if h.cfg.LeaderChanges != nil {
 		// vaultd extension (issue 11): leader elections this node has
 		// observed since it started.
-		n := h.cfg.LeaderChanges()
-		data["leader_changes"] = n
-		raw["leader_changes"] = n
+		data["leader_changes"] = h.cfg.LeaderChanges()
 	}
-	return data, raw, nil
+	return data, nil
 }
 
 // nodes lists every raft member with its advertised addresses.

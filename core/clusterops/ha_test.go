@@ -23,7 +23,7 @@ func TestHA_StatusMergesPeersAndRecords(t *testing.T) {
 		LeaderChanges: func() uint64 { return 3 },
 		Now:           func() time.Time { return now },
 	})
-	data, raw, err := h.Status(context.Background(), "req-1")
+	data, err := h.Status(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +37,8 @@ func TestHA_StatusMergesPeersAndRecords(t *testing.T) {
 	if nodes[1]["active_node"] != false || nodes[1]["cluster_address"] != "https://127.0.0.2:8201" || nodes[1]["last_echo"] != nil || nodes[1]["voter"] != false {
 		t.Errorf("peer without a record: %v", nodes[1])
 	}
-	if raw["request_id"] != "req-1" || raw["leader_changes"] != uint64(3) || data["leader_changes"] != uint64(3) {
-		t.Errorf("raw %v", raw)
+	if data["leader_changes"] != uint64(3) {
+		t.Errorf("data %v", data)
 	}
 }
 
@@ -48,7 +48,7 @@ func TestHA_StandaloneListsItself(t *testing.T) {
 		NodeRecords: func(context.Context) ([]NodeAddrs, error) { return nil, nil },
 		IsLeader:    func() bool { return true }, IsActive: func() bool { return false },
 	})
-	data, _, err := h.Status(context.Background(), "")
+	data, err := h.Status(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,12 +28,18 @@ import (
 // root key, keyring): ciphertexts under the unseal key, so anyone who can
 // reach the endpoint learns no more than what a stolen disk gives. The
 // leader remembers at most MaxChallenges nonces for ChallengeTTL, one per
-// server ID, and burns a nonce on its first answer, right or wrong.
+// server ID and at most MaxChallengesPerSource per client address, and
+// burns a nonce on its first answer from the address that asked for it,
+// right or wrong. A live challenge is never replaced or burned from another
+// address, so an anonymous caller can neither fill the table for everyone
+// nor take over or spoil another joiner's pending challenge (issue 10).
 
 // Join limits.
 const (
 	ChallengeTTL  = 5 * time.Minute
 	MaxChallenges = 64
+	// MaxChallengesPerSource bounds one client address's pending challenges.
+	MaxChallengesPerSource = 4
 )
 
 // ErrJoinChallenge: the join answer does not match a pending challenge
@@ -93,8 +99,9 @@ type JoinConfig struct {
 	NodeTLS func(ctx context.Context, serverID string) ([]byte, error)
 	// RecordNode remembers how to reach the joiner.
 	RecordNode func(ctx context.Context, id, apiAddr, clusterAddr string) error
-	// Busy wraps the error for "too many pending challenges" (core's
-	// ErrNoActiveNode, a 503 the joiner retries).
+	// Busy wraps the error for "too many pending challenges" or "another
+	// address holds this server_id's challenge" (core's ErrJoinBusy, a 429
+	// with Retry-After the joiner retries).
 	Busy   error
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -112,6 +119,7 @@ type Joins struct {
 type pendingChallenge struct {
 	nonce   []byte
 	expires time.Time
+	source  string // client address that asked for it
 }
 
 // NewJoins builds the leader side of joins.
@@ -132,6 +140,11 @@ func NewJoins(cfg JoinConfig) *Joins {
 // node: a fresh nonce encrypted with the barrier, remembered for
 // ChallengeTTL (one per server ID; at most MaxChallenges pending).
 func (j *Joins) Challenge(ctx context.Context, serverID string) (*JoinChallenge, error) {
+	return j.ChallengeFrom(ctx, serverID, "")
+}
+
+// ChallengeFrom is Challenge for a caller at source (its client address).
+func (j *Joins) ChallengeFrom(ctx context.Context, serverID, source string) (*JoinChallenge, error) {
 	if err := j.cfg.Active(); err != nil {
 		return nil, err
 	}
@@ -172,12 +185,24 @@ func (j *Joins) Challenge(ctx context.Context, serverID string) (*JoinChallenge,
 		}
 	}
 	if old, ok := j.challenges[serverID]; ok {
-		clear(old.nonce)
-	} else if len(j.challenges) >= MaxChallenges {
+		if old.source != source {
+			clear(nonce)
+			return nil, fmt.Errorf("%w: server_id %q has a pending challenge asked for from another address; retry after it expires", j.cfg.Busy, serverID)
+		}
+		clear(old.nonce) // the same joiner asking again: its new challenge replaces its old one
+		delete(j.challenges, serverID)
+	}
+	perSource := 0
+	for _, pc := range j.challenges {
+		if pc.source == source {
+			perSource++
+		}
+	}
+	if perSource >= MaxChallengesPerSource || len(j.challenges) >= MaxChallenges {
 		clear(nonce)
 		return nil, fmt.Errorf("%w: too many pending join challenges; retry later", j.cfg.Busy)
 	}
-	j.challenges[serverID] = &pendingChallenge{nonce: nonce, expires: now.Add(ChallengeTTL)}
+	j.challenges[serverID] = &pendingChallenge{nonce: nonce, expires: now.Add(ChallengeTTL), source: source}
 	return out, nil
 }
 
@@ -186,6 +211,12 @@ func (j *Joins) Challenge(ctx context.Context, serverID string) (*JoinChallenge,
 // the barrier. The joiner becomes a non-voter at once and is promoted to
 // voter right after (adding an unreachable voter would stall commits).
 func (j *Joins) Answer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult, error) {
+	return j.AnswerFrom(ctx, a, "")
+}
+
+// AnswerFrom is Answer for a caller at source: only the address that asked
+// for the challenge can answer (and so burn) it.
+func (j *Joins) AnswerFrom(ctx context.Context, a JoinAnswer, source string) (*JoinAnswerResult, error) {
 	if err := j.cfg.Active(); err != nil {
 		return nil, err
 	}
@@ -198,7 +229,11 @@ func (j *Joins) Answer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult, er
 	}
 	j.mu.Lock()
 	pc := j.challenges[a.ServerID]
-	delete(j.challenges, a.ServerID)
+	if pc != nil && pc.source != source {
+		pc = nil // someone else's challenge: leave it alone
+	} else {
+		delete(j.challenges, a.ServerID)
+	}
 	j.mu.Unlock()
 	if pc == nil {
 		return nil, fmt.Errorf("%w: no pending challenge for server_id %q", ErrJoinChallenge, a.ServerID)

@@ -100,12 +100,14 @@ func TestJoins_Refusals(t *testing.T) {
 	if _, err := j.Answer(ctx, JoinAnswer{ServerID: "node3", ClusterAddr: "nope"}); !errors.Is(err, secrets.ErrInvalidRequest) {
 		t.Fatalf("a bad cluster_addr: %v", err)
 	}
+	// node3's challenge was burned above; fill the table from many sources
+	// (at most MaxChallengesPerSource each).
 	for i := range MaxChallenges {
-		if _, err := j.Challenge(ctx, fmt.Sprintf("n%d", i)); err != nil {
+		if _, err := j.ChallengeFrom(ctx, fmt.Sprintf("n%d", i), fmt.Sprintf("10.0.0.%d", i/MaxChallengesPerSource)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := j.Challenge(ctx, "one-too-many"); !errors.Is(err, errBusy) {
+	if _, err := j.ChallengeFrom(ctx, "one-too-many", "10.9.9.9"); !errors.Is(err, errBusy) {
 		t.Fatalf("challenge %d: %v, want Busy", MaxChallenges+1, err)
 	}
 	standby := errors.New("standby")

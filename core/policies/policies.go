@@ -276,6 +276,59 @@ func (ps *Store) AuthzFor(ctx context.Context, names []string) (*Authz, error) {
 	return az, nil
 }
 
+// AuthzForIdentity is AuthzFor for a token with an identity entity:
+// templated paths of the set's policies are rendered with resolve (a path
+// that does not resolve matches nothing). identityKey names the entity and
+// the identity store's generation (it must change whenever resolve's
+// answers may), so the compiled result is cached like any set. Without
+// a resolver, or when no policy of the set is templated, it is AuthzFor.
+func (ps *Store) AuthzForIdentity(ctx context.Context, names []string, resolve acl.Resolver, identityKey string) (*Authz, error) {
+	if resolve == nil || slices.Contains(names, RootPolicy) {
+		return ps.AuthzFor(ctx, names)
+	}
+	pols := make([]*acl.Policy, 0, len(names))
+	templated := false
+	for _, n := range names {
+		p, err := ps.Get(ctx, n)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		templated = templated || p.Templated
+		pols = append(pols, p)
+	}
+	if !templated {
+		return ps.AuthzFor(ctx, names)
+	}
+	key := policySetKey(names) + "\x00" + identityKey
+	ps.mu.RLock()
+	az, ok := ps.sets[key]
+	gen := ps.gen
+	ps.mu.RUnlock()
+	if ok {
+		return az, nil
+	}
+	for i, p := range pols {
+		pols[i] = p.Render(resolve)
+	}
+	a, err := acl.New(pols...)
+	if err != nil {
+		return nil, err
+	}
+	az = &Authz{acl: a, policies: pols}
+	ps.mu.Lock()
+	if ps.gen == gen {
+		if len(ps.sets) >= maxCachedPolicySets {
+			clear(ps.sets)
+		}
+		ps.sets[key] = az
+	}
+	ps.mu.Unlock()
+	return az, nil
+}
+
 var RootAuthz = &Authz{acl: acl.Root()}
 
 // maxCachedPolicySets bounds the compiled-ACL cache.

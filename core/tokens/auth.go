@@ -18,17 +18,19 @@ const (
 
 // ResponseAuth is the "auth" block of a login or token-create response.
 type ResponseAuth struct {
-	ClientToken   string            `json:"client_token"`
-	Accessor      string            `json:"accessor"`
-	Policies      []string          `json:"policies"`
-	TokenPolicies []string          `json:"token_policies"`
-	Metadata      map[string]string `json:"metadata"`
-	LeaseDuration int               `json:"lease_duration"`
-	Renewable     bool              `json:"renewable"`
-	EntityID      string            `json:"entity_id"`
-	TokenType     string            `json:"token_type"`
-	Orphan        bool              `json:"orphan"`
-	NumUses       int               `json:"num_uses"`
+	ClientToken   string   `json:"client_token"`
+	Accessor      string   `json:"accessor"`
+	Policies      []string `json:"policies"`
+	TokenPolicies []string `json:"token_policies"`
+	// IdentityPolicies are those the token's entity adds (login only).
+	IdentityPolicies []string          `json:"identity_policies,omitempty"`
+	Metadata         map[string]string `json:"metadata"`
+	LeaseDuration    int               `json:"lease_duration"`
+	Renewable        bool              `json:"renewable"`
+	EntityID         string            `json:"entity_id"`
+	TokenType        string            `json:"token_type"`
+	Orphan           bool              `json:"orphan"`
+	NumUses          int               `json:"num_uses"`
 }
 
 // AuthBlock is Vault's "auth" block for a token just issued or renewed.

@@ -48,6 +48,9 @@ type Host interface {
 	// TokenMountTTLs: the default and max TTL of the auth/token/ mount
 	// (the system's unless tuned); an error while the node is not active.
 	TokenMountTTLs() (def, max time.Duration, err error)
+	// IdentityPolicies are the policies te's identity entity adds (its
+	// own and its groups'); nil without an entity.
+	IdentityPolicies(te *Entry) []string
 }
 
 // Request is one auth/token/* request.
@@ -192,12 +195,29 @@ func (e *Endpoints) tokenCreate(ctx context.Context, reqPath string, d map[strin
 
 	isRoot := parent.IsRoot()
 	sudo := isRoot || SudoOn(parent, reqPath)
+	batch := false
 	switch typ {
 	case "", "service", "default", "default-service":
 	case "batch", "default-batch":
-		return nil, badRequest("batch tokens are not supported")
+		batch = true
 	default:
 		return nil, badRequest("invalid 'type' value %q", typ)
+	}
+	if parent.Type == TypeBatch {
+		return nil, badRequest("batch tokens cannot create more tokens")
+	}
+	if batch {
+		switch {
+		case id != "":
+			return nil, badRequest("batch tokens cannot have a custom ID")
+		case period > 0:
+			return nil, badRequest("batch tokens cannot be periodic")
+		case numUses > 0:
+			return nil, badRequest("batch tokens cannot have a use limit")
+		}
+	}
+	if IsBatch(id) {
+		return nil, badRequest("custom token IDs cannot start with %q", BatchPrefix)
 	}
 	if numUses < 0 {
 		return nil, badRequest("number of uses cannot be negative")
@@ -289,6 +309,9 @@ func (e *Endpoints) tokenCreate(ctx context.Context, reqPath string, d map[strin
 	if slices.Contains(policies, responseWrappingPolicy) {
 		return nil, badRequest("cannot assign the %q policy", responseWrappingPolicy)
 	}
+	if batch && rootToken {
+		return nil, badRequest("root tokens cannot be batch tokens")
+	}
 
 	def, sysMax, err := e.host.TokenMountTTLs()
 	if err != nil {
@@ -350,14 +373,25 @@ func (e *Endpoints) tokenCreate(ctx context.Context, reqPath string, d map[strin
 	if role != nil {
 		te.Role = role.Name
 		te.BoundCIDRs = slices.Clone(role.BoundCIDRs)
+	} else {
+		// Without a role a child keeps its parent's CIDR binding, as in
+		// Vault: a bound token must not mint an unbound one (issue 10).
+		te.BoundCIDRs = slices.Clone(parent.BoundCIDRs)
 	}
 	if !orphan {
 		te.ParentHash = parent.IDHash
 	}
+	// A child token belongs to its parent's entity, as in Vault.
+	te.EntityID = parent.EntityID
 	if period == 0 && ttl > 0 {
 		te.MaxTTL = sysMax
 	}
-	if _, err := e.ts.Create(ctx, te, id); err != nil {
+	create := func() error { _, err := e.ts.Create(ctx, te, id); return err }
+	if batch {
+		te.Renewable = false
+		create = func() error { _, err := e.ts.CreateBatch(ctx, te); return err }
+	}
+	if err := create(); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, badRequest("the parent token was revoked")
 		}
@@ -401,6 +435,9 @@ func (e *Endpoints) tokenLookupData(te *Entry, id string) map[string]any {
 	if te.Period > 0 {
 		d["period"] = secs(te.Period)
 	}
+	if ip := e.host.IdentityPolicies(te); len(ip) > 0 {
+		d["identity_policies"] = ip
+	}
 	if !te.LastRenewal.IsZero() {
 		d["last_renewal"] = te.LastRenewal.UTC().Format(time.RFC3339Nano)
 		d["last_renewal_time"] = te.LastRenewal.Unix()
@@ -426,7 +463,7 @@ func (e *Endpoints) tokenLookup(ctx context.Context, s string, d map[string]any,
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		target, err := e.ts.Lookup(ctx, tok)
+		target, err := e.ts.LookupBody(ctx, tok)
 		if errors.Is(err, ErrNotFound) {
 			return nil, secrets.Errorf(secrets.ErrPermissionDenied, "bad token")
 		}
@@ -475,7 +512,7 @@ func (e *Endpoints) tokenRenew(ctx context.Context, s string, d map[string]any, 
 		if tok == "" {
 			return nil, badRequest("missing token")
 		}
-		if target, err = e.ts.Lookup(ctx, tok); err != nil {
+		if target, err = e.ts.LookupBody(ctx, tok); err != nil {
 			if errors.Is(err, ErrNotFound) {
 				return nil, badRequest("token not found")
 			}
@@ -485,6 +522,9 @@ func (e *Endpoints) tokenRenew(ctx context.Context, s string, d map[string]any, 
 		if target, err = e.targetByAccessor(ctx, d); err != nil {
 			return nil, err
 		}
+	}
+	if target.Type == TypeBatch {
+		return nil, badRequest("batch tokens cannot be renewed")
 	}
 	updated, ttl, warnings, err := e.ts.Renew(ctx, target.IDHash, inc)
 	if errors.Is(err, ErrNotFound) {
@@ -547,6 +587,9 @@ func (e *Endpoints) tokenRevoke(ctx context.Context, s string, d map[string]any,
 	var h string
 	switch s {
 	case "revoke-self":
+		if te.Type == TypeBatch {
+			return nil, badRequest("batch tokens cannot be revoked")
+		}
 		h = te.IDHash
 	case "revoke-accessor":
 		target, err := e.targetByAccessor(ctx, d)
@@ -561,6 +604,9 @@ func (e *Endpoints) tokenRevoke(ctx context.Context, s string, d map[string]any,
 		}
 		if tok == "" {
 			return nil, badRequest("missing token")
+		}
+		if IsBatch(tok) {
+			return nil, badRequest("batch tokens cannot be revoked")
 		}
 		if h, err = e.ts.Hash(tok); err != nil {
 			return nil, err

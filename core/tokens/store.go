@@ -139,9 +139,10 @@ type Store struct {
 	b   storage.Backend
 	now func() time.Time
 
-	mu    sync.RWMutex // guards salt and hpool
-	salt  []byte
-	hpool *sync.Pool // of hash.Hash (HMAC keyed with salt)
+	mu       sync.RWMutex // guards salt, hpool and batchKey
+	salt     []byte
+	hpool    *sync.Pool // of hash.Hash (HMAC keyed with salt)
+	batchKey []byte     // seals batch tokens (batch.go), derived from salt
 
 	// locks serialise read-modify-write of one token (use, renew, revoke,
 	// creating a child under it), striped by hash.
@@ -168,8 +169,10 @@ func (ts *Store) Load(ctx context.Context) error {
 	salt := append([]byte(nil), e.Value...)
 	ts.mu.Lock()
 	clear(ts.salt)
+	clear(ts.batchKey)
 	ts.salt = salt
 	ts.hpool = &sync.Pool{New: func() any { return hmac.New(sha256.New, salt) }}
+	ts.batchKey = deriveBatchKey(salt)
 	ts.mu.Unlock()
 	ts.Purge()
 	return nil
@@ -179,7 +182,8 @@ func (ts *Store) Load(ctx context.Context) error {
 func (ts *Store) Forget() {
 	ts.mu.Lock()
 	clear(ts.salt)
-	ts.salt, ts.hpool = nil, nil
+	clear(ts.batchKey)
+	ts.salt, ts.hpool, ts.batchKey = nil, nil, nil
 	ts.mu.Unlock()
 	ts.Purge()
 }
@@ -279,7 +283,7 @@ func (ts *Store) Create(ctx context.Context, te *Entry, id string) (string, erro
 		te.CreationTime = ts.now().UTC()
 	}
 	if te.Type == "" {
-		te.Type = "service"
+		te.Type = TypeService
 	}
 	if te.TTL > 0 && te.ExpireTime.IsZero() {
 		te.ExpireTime = te.CreationTime.Add(te.TTL)
@@ -389,6 +393,9 @@ func (ts *Store) GetByHash(ctx context.Context, idHash string) (*Entry, error) {
 func (ts *Store) Lookup(ctx context.Context, id string) (*Entry, error) {
 	if id == "" {
 		return nil, ErrNotFound
+	}
+	if IsBatch(id) {
+		return ts.lookupBatch(ctx, id)
 	}
 	h, err := ts.Hash(id)
 	if err != nil {
@@ -763,4 +770,27 @@ var ErrSealed = seal.ErrSealed
 
 func badRequest(format string, args ...any) error {
 	return secrets.Errorf(secrets.ErrInvalidRequest, format, args...)
+}
+
+type remoteAddrKey struct{}
+
+// WithRemoteAddr records the request's client address in ctx, for
+// LookupBody.
+func WithRemoteAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, remoteAddrKey{}, addr)
+}
+
+// RemoteAddrOf is the client address WithRemoteAddr recorded ("" if none).
+func RemoteAddrOf(ctx context.Context) string {
+	a, _ := ctx.Value(remoteAddrKey{}).(string)
+	return a
+}
+
+// LookupBody looks up a token a request names in its body (token
+// lookup/renew, sys/capabilities, sys/wrapping/*). Its token_bound_cidrs
+// hold for it as for the caller's own token: from outside them, checked
+// against the client address in ctx (WithRemoteAddr), it is refused like
+// an unknown token (issue 10).
+func (ts *Store) LookupBody(ctx context.Context, id string) (*Entry, error) {
+	return ts.LookupFrom(ctx, id, RemoteAddrOf(ctx))
 }

@@ -49,6 +49,10 @@ type Payload struct {
 	MountType     string               `json:"mount_type,omitempty"`
 }
 
+// ErrBadWrapToken: an unknown or used-up wrapping token (a 400, as in
+// Vault, also when the token is the request's X-Vault-Token).
+var ErrBadWrapToken = errBadWrapToken
+
 var errBadWrapToken = secrets.Errorf(secrets.ErrInvalidRequest, "wrapping token is not valid or does not exist")
 
 func badRequest(format string, args ...any) error {
@@ -162,7 +166,7 @@ func (s *Service) consumeWrapToken(ctx context.Context, d map[string]any, te *to
 		}
 		return te, nil
 	}
-	w, err := s.cfg.Tokens.Lookup(ctx, tok)
+	w, err := s.cfg.Tokens.LookupBody(ctx, tok)
 	if errors.Is(err, tokens.ErrNotFound) {
 		return nil, errBadWrapToken
 	}
@@ -236,9 +240,7 @@ func (s *Service) Handle(ctx context.Context, req *Request, te *tokens.Entry) (*
 		if req.WrapTTL <= 0 {
 			return nil, badRequest("endpoint requires response wrapping to be used")
 		}
-		if len(d) == 0 {
-			return nil, badRequest("no data provided to wrap")
-		}
+		// An empty body wraps an empty response, as in Vault.
 		return &Result{Payload: Payload{Data: d}}, nil
 	case "sys/wrapping/lookup":
 		data, err := s.Lookup(ctx, req)
@@ -294,7 +296,7 @@ func (s *Service) Lookup(ctx context.Context, req *Request) (map[string]any, err
 	if tok == "" {
 		return nil, badRequest("missing token")
 	}
-	w, err := s.cfg.Tokens.Lookup(ctx, tok)
+	w, err := s.cfg.Tokens.LookupBody(ctx, tok)
 	if errors.Is(err, tokens.ErrNotFound) || (err == nil && !isWrapToken(w)) {
 		return nil, errBadWrapToken
 	}

@@ -139,9 +139,14 @@ func TestAuthMethods_UserpassAndAppRole(t *testing.T) {
 		if !errors.As(err, &re) || re.StatusCode != 403 || !slices.Equal(re.Errors, []string{"permission denied"}) {
 			t.Fatalf("token bound to 10.9.9.0/24 used over loopback: err = %v, want 403 permission denied", err)
 		}
-		look, err := c.Auth().Token().Lookup(far.Auth.ClientToken)
+		// Named in a body, the token is CIDR-bound too (issue 10): root over
+		// loopback cannot look it up by ID, only by accessor.
+		if _, err := c.Auth().Token().Lookup(far.Auth.ClientToken); !isStatus(err, 403) {
+			t.Fatalf("root lookup of the bound token by ID from outside its CIDRs: err = %v, want 403", err)
+		}
+		look, err := c.Auth().Token().LookupAccessor(far.Auth.Accessor)
 		if err != nil || !slices.Equal(amStrings(look.Data["bound_cidrs"]), []string{"10.9.9.0/24"}) {
-			t.Fatalf("root lookup of the bound token = %+v, %v", look, err)
+			t.Fatalf("root lookup of the bound token by accessor = %+v, %v", look, err)
 		}
 	})
 

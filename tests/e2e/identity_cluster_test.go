@@ -88,7 +88,36 @@ path "auth/token/create" { capabilities = ["update"] }
 	loginTok := login(1)
 	created := mustCreate(t, as(2, root), &vaultapi.TokenCreateRequest{Policies: []string{"app"}, TTL: "1h", DisplayName: "cluster"})
 	createdTok := created.Auth.ClientToken
-	tokens := map[string]string{"userpass login": loginTok, "auth/token/create": createdTok}
+	// A batch token is not stored: any node opens it (its key derives
+	// from the replicated token salt), before and after failover.
+	batch := mustCreate(t, as(1, root), &vaultapi.TokenCreateRequest{Policies: []string{"app"}, TTL: "1h", Type: "batch"})
+	tokens := map[string]string{"userpass login": loginTok, "auth/token/create": createdTok, "batch token": batch.Auth.ClientToken}
+	// alice's entity (made at her login) gets a team policy through a
+	// group, set through a standby; it must hold after failover.
+	if err := as(sb1, root).Sys().PutPolicy("team", `path "secret/data/team/*" { capabilities = ["read"] }`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as(sb2, root).KVv2("secret").Put(ctx, "team/db", map[string]any{"password": "team-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	self, err := as(sb2, loginTok).Auth().Token().LookupSelf()
+	if err != nil || self.Data["entity_id"] == "" {
+		t.Fatalf("login token lookup-self = %+v, %v", self, err)
+	}
+	if _, err := as(sb1, root).Logical().Write("identity/group", map[string]any{
+		"name": "team", "policies": "team", "member_entity_ids": []any{self.Data["entity_id"]},
+	}); err != nil {
+		t.Fatalf("identity group through a standby: %v", err)
+	}
+	readsTeam := func(i int) error {
+		_, err := as(i, loginTok).KVv2("secret").Get(ctx, "team/db")
+		return err
+	}
+	for i := range nodes {
+		if err := readsTeam(i); err != nil {
+			t.Fatalf("group policy through %s: %v", nodes[i].id, err)
+		}
+	}
 
 	// works asserts what an "app" token may and may not do through node i.
 	works := func(t *testing.T, name, tok string, i int) {
@@ -158,7 +187,7 @@ path "auth/token/create" { capabilities = ["update"] }
 			t.Fatalf("audit file: %d requests, %d responses, %d login responses", reqs, resps, logins)
 		}
 		raw, _ := os.ReadFile(auditPath)
-		for _, s := range []string{loginTok, createdTok, root, password, appSecret} {
+		for _, s := range []string{loginTok, createdTok, batch.Auth.ClientToken, root, password, appSecret} {
 			if bytes.Contains(raw, []byte(s)) {
 				t.Fatal("a token, password or secret value reached the audit file unhashed")
 			}
@@ -195,6 +224,11 @@ path "auth/token/create" { capabilities = ["update"] }
 		for name, tok := range tokens {
 			for _, i := range survivors {
 				works(t, name, tok, i)
+			}
+		}
+		for _, i := range survivors {
+			if err := readsTeam(i); err != nil {
+				t.Fatalf("group policy after failover through %s: %v", nodes[i].id, err)
 			}
 		}
 		for _, i := range survivors {

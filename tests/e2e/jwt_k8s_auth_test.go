@@ -153,6 +153,63 @@ func TestAuthMethods_JWTAndKubernetes(t *testing.T) {
 		if _, err := newClient(t, p.Addr, "").Logical().Write("auth/jwt/login", map[string]any{"role": "ci", "jwt": signJWT(t, other, "ci-1", claims)}); !isStatus(err, 400) {
 			t.Fatalf("login with a token signed by another key: %v", err)
 		}
+		// The login has an entity; its groups claim makes it a member of the
+		// external identity group aliased by one of the names on this mount.
+		if s.Auth.EntityID == "" {
+			t.Fatal("jwt login token has no entity_id")
+		}
+		if _, err := c.KVv2("secret").Put(ctx, "admin/config", map[string]any{"k": "admin-only"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Sys().PutPolicy("admin-read", `path "secret/data/admin/*" { capabilities = ["read"] }`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Logical().Write("auth/jwt/role/grp", map[string]any{
+			"role_type": "jwt", "user_claim": "sub", "bound_audiences": "vaultd", "groups_claim": "groups", "token_policies": "app-read",
+		}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := c.Logical().Write("identity/group", map[string]any{"name": "ci-admins", "type": "external", "policies": "admin-read"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auths, err := c.Sys().ListAuth()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Logical().Write("identity/group-alias", map[string]any{
+			"name": "admins", "mount_accessor": auths["jwt/"].Accessor, "canonical_id": g.Data["id"],
+		}); err != nil {
+			t.Fatal(err)
+		}
+		loginGroups := func(groups []any) string {
+			cl := map[string]any{"groups": groups}
+			for k, v := range claims {
+				cl[k] = v
+			}
+			s, err := newClient(t, p.Addr, "").Logical().Write("auth/jwt/login", map[string]any{"role": "grp", "jwt": signJWT(t, key, "ci-1", cl)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s.Auth.ClientToken
+		}
+		readsAdmin := func(tok string) error {
+			_, err := newClient(t, p.Addr, tok).KVv2("secret").Get(ctx, "admin/config")
+			return err
+		}
+		admin := loginGroups([]any{"admins", "devs"})
+		if err := readsAdmin(admin); err != nil {
+			t.Fatalf("read through the external group: %v", err)
+		}
+		// A later login without the group takes the membership away from the
+		// entity, and so from its earlier token too.
+		plain := loginGroups([]any{"devs"})
+		if err := readsAdmin(plain); !isStatus(err, 403) {
+			t.Fatalf("read without the group: %v, want 403", err)
+		}
+		if err := readsAdmin(admin); !isStatus(err, 403) {
+			t.Fatalf("read with the earlier token after leaving the group: %v, want 403", err)
+		}
 	})
 
 	t.Run("kubernetes", func(t *testing.T) {
@@ -209,6 +266,15 @@ func TestAuthMethods_JWTAndKubernetes(t *testing.T) {
 		}
 		if s.Auth == nil || s.Auth.Metadata["service_account_namespace"] != "shop" {
 			t.Fatalf("login auth = %+v", s.Auth)
+		}
+		// The service account's entity is found by its alias (the UID).
+		auths, err := c.Sys().ListAuth()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ent, err := c.Logical().Write("identity/lookup/entity", map[string]any{"alias_name": uid, "alias_mount_accessor": auths["kubernetes/"].Accessor})
+		if err != nil || ent == nil || s.Auth.EntityID == "" || ent.Data["id"] != s.Auth.EntityID {
+			t.Fatalf("kubernetes login entity %q, lookup %+v, %v", s.Auth.EntityID, ent, err)
 		}
 		canRead(t, s.Auth.ClientToken)
 		// The CLI: `vaultd write auth/kubernetes/login` and `vaultd login -method=kubernetes`.

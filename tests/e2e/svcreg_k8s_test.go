@@ -117,22 +117,30 @@ func TestServiceRegistration_Kubernetes(t *testing.T) {
 	})
 
 	t.Run("seal and unseal", func(t *testing.T) {
-		// The active node (sys/seal on a standby is forwarded to it). It
-		// keeps raft leadership while sealed, so no other node becomes
-		// active until it is unsealed again: only its own labels are
-		// checked while it is sealed.
+		// Sealing the active node hands leadership to a peer (as Vault's
+		// active steps down on seal): the sealed node is labelled sealed
+		// and not active, another node is labelled active, and once
+		// unsealed the old active comes back as a standby.
 		act := activeOf(t, nodes, -1)
-		for _, i := range []int{act} {
-			if err := newClient(t, nodes[i].addr, init.RootToken).Sys().Seal(); err != nil {
-				t.Fatal(err)
-			}
-			want(ids[i]+" labelled sealed, not active", func() bool {
-				l := labels(i)
-				return l["vault-sealed"] == "true" && l["vault-active"] == "false" && l["vault-initialized"] == "true"
-			})
-			unsealWith(t, newClient(t, nodes[i].addr, ""), init.KeysB64)
-			want("labels after unsealing "+ids[i], agree(-1))
+		if err := newClient(t, nodes[act].addr, init.RootToken).Sys().Seal(); err != nil {
+			t.Fatal(err)
 		}
+		want(ids[act]+" labelled sealed, not active", func() bool {
+			l := labels(act)
+			return l["vault-sealed"] == "true" && l["vault-active"] == "false" && l["vault-initialized"] == "true"
+		})
+		want("another node active and labelled", func() bool { a := activeOf(t, nodes, -1); return a >= 0 && a != act })
+		c := newClient(t, nodes[act].addr, "")
+		for _, k := range init.KeysB64 {
+			if _, err := c.Sys().Unseal(k); err != nil {
+				t.Fatalf("unseal: %v", err)
+			}
+		}
+		waitFor(t, 20*time.Second, ids[act]+" to be an unsealed standby", func() bool {
+			h, err := c.Sys().Health()
+			return err == nil && !h.Sealed && h.Standby
+		})
+		want("labels after unsealing "+ids[act], agree(-1))
 	})
 
 	t.Run("failover on stop", func(t *testing.T) {

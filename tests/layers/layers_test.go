@@ -62,6 +62,8 @@ var rules = []rule{
 		From: []string{"seal"}, StdlibOnly: true, Allowed: []string{"storage", "seal/shamir"}},
 	{Why: "the endpoint declarations serve engines, auth methods and core alike",
 		From: []string{"endpoint"}, StdlibOnly: true, Allowed: []string{"storage", "secrets"}},
+	{Why: "the identity store is declared like an engine and holds only its own state",
+		From: []string{"core/identity"}, StdlibOnly: true, Allowed: []string{"storage", "secrets", "endpoint"}},
 	{Why: "core's subsystems are wired by core, never the other way round",
 		From: []string{"core/*"}, Forbidden: []string{"core"}},
 	{Why: "forwarding is plain net/http",

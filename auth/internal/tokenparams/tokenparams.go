@@ -181,6 +181,7 @@ func (t *Params) Auth(displayName, alias string, meta map[string]string) *secret
 		NoDefaultPol: t.NoDefaultPolicy,
 		Alias:        alias,
 		BoundCIDRs:   slices.Clone(t.BoundCIDRs),
+		TokenType:    t.Type,
 	}
 }
 

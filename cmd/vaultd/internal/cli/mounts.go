@@ -251,12 +251,12 @@ func (a *app) newSecretsMoveCmd() *cobra.Command {
 				return nil
 			}
 			fmt.Fprintf(a.stdout, "Started moving secrets engine %s to %s, with migration ID %s\n", src, dst, out.MigrationID)
-			return a.waitRemount(cmd.Context(), c, src, dst, out.MigrationID)
+			return a.waitRemount(cmd.Context(), c, "secrets engine", src, dst, out.MigrationID)
 		},
 	}
 }
 
-func (a *app) waitRemount(ctx context.Context, c *vaultapi.Client, src, dst, id string) error {
+func (a *app) waitRemount(ctx context.Context, c *vaultapi.Client, kind, src, dst, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	for {
@@ -266,10 +266,10 @@ func (a *app) waitRemount(ctx context.Context, c *vaultapi.Client, src, dst, id 
 		}
 		switch st.MigrationInfo.MigrationStatus {
 		case "success":
-			fmt.Fprintf(a.stdout, "Success! Finished moving secrets engine %s to %s, with migration ID %s\n", src, dst, id)
+			fmt.Fprintf(a.stdout, "Success! Finished moving %s %s to %s, with migration ID %s\n", kind, src, dst, id)
 			return nil
 		case "failure":
-			return apiError("Failure! Error encountered moving secrets engine %s to %s, with migration ID %s", src, dst, id)
+			return apiError("Failure! Error encountered moving %s %s to %s, with migration ID %s", kind, src, dst, id)
 		}
 		select {
 		case <-ctx.Done():
@@ -287,7 +287,36 @@ func (a *app) newAuthCmd() *cobra.Command {
 		Short:   "Interact with auth methods",
 		Long:    `Enables, disables and lists auth methods. To log in, use "vaultd login".`,
 		Example: "  vaultd auth list\n  vaultd auth enable userpass\n  vaultd auth enable -path=apps approle",
-	}, a.newAuthEnableCmd(), a.newAuthDisableCmd(), a.newAuthListCmd())
+	}, a.newAuthEnableCmd(), a.newAuthDisableCmd(), a.newAuthListCmd(), a.newAuthMoveCmd())
+}
+
+func (a *app) newAuthMoveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "move SOURCE DESTINATION",
+		Short: "Move an auth method to a new path",
+		Long: `Moves the auth method mounted at SOURCE, with its configuration, to
+DESTINATION (both under auth/; the prefix may be left out), and waits until
+the move is done. Tokens issued through SOURCE are revoked, as in Vault.`,
+		Example: "  vaultd auth move auth/approle auth/robots",
+		Args:    exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			authPath := func(p string) string {
+				p = strings.TrimPrefix(strings.TrimPrefix(p, "/"), "auth/")
+				return "auth/" + withSlash(p)
+			}
+			src, dst := authPath(args[0]), authPath(args[1])
+			out, err := c.Sys().StartRemountWithContext(cmd.Context(), src, dst)
+			if err != nil {
+				return apiError("Error moving auth method %s to %s: %s", src, dst, describe(err))
+			}
+			fmt.Fprintf(a.stdout, "Started moving auth method %s to %s, with migration ID %s\n", src, dst, out.MigrationID)
+			return a.waitRemount(cmd.Context(), c, "auth method", src, dst, out.MigrationID)
+		},
+	}
 }
 
 func (a *app) newAuthEnableCmd() *cobra.Command {

@@ -19,7 +19,7 @@ import (
 // ---- operator rekey ----
 
 func (a *app) newRekeyCmd() *cobra.Command {
-	var init, cancel, status, nonInteractive bool
+	var init, cancel, status, nonInteractive, verify, backup, backupRetrieve, backupDelete bool
 	var shares, threshold int
 	var nonce, pgpKeys, privKey string
 	cmd := &cobra.Command{
@@ -30,7 +30,12 @@ the new -key-shares/-key-threshold), then each holder of a current share
 runs "vaultd operator rekey" and types it at the hidden prompt (or passes it
 as an argument, or "-" for stdin). When the threshold is reached the new
 shares are printed, each encrypted to its keyholder's OpenPGP key when
--pgp-keys was given at -init. The old shares stop working at once.
+-pgp-keys was given at -init. The old shares stop working at once, unless
+-verify was given at -init: then the new shares take effect only once a
+threshold of them has been entered back with "vaultd operator rekey
+-verify", so a lost answer costs nothing (cancel and start again).
+-backup (with -pgp-keys) keeps the encrypted new shares on the server
+(-backup-retrieve, -backup-delete).
 
 Unlike Vault, every rekey request needs a token with sudo on sys/rekey/*,
 so nobody can start or cancel a rekey anonymously, and each is audited.`,
@@ -38,14 +43,17 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
   vaultd operator rekey -init -key-shares=3 -key-threshold=2 -pgp-keys=a.asc,b.asc,c.asc
   vaultd operator rekey                 # each keyholder, until complete
   vaultd operator rekey -status
-  vaultd operator rekey -cancel`,
+  vaultd operator rekey -cancel
+  vaultd operator rekey -init -verify -key-shares=3 -key-threshold=2
+  vaultd operator rekey -verify         # each new keyholder, until complete
+  vaultd operator rekey -backup-retrieve`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkFormat(cmd); err != nil {
 				return err
 			}
-			if countSet(init, cancel, status) > 1 {
-				return usageError(cmd, "Only one of -init, -cancel or -status may be given")
+			if countSet(init, cancel, status, backupRetrieve, backupDelete) > 1 {
+				return usageError(cmd, "Only one of -init, -cancel, -status, -backup-retrieve or -backup-delete may be given")
 			}
 			c, err := a.client()
 			if err != nil {
@@ -54,7 +62,7 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 			ctx := cmd.Context()
 			switch {
 			case init:
-				req := &vaultapi.RekeyInitRequest{SecretShares: shares, SecretThreshold: threshold}
+				req := &vaultapi.RekeyInitRequest{SecretShares: shares, SecretThreshold: threshold, RequireVerification: verify, Backup: backup}
 				var fps []string
 				if pgpKeys != "" {
 					for _, f := range strings.Split(pgpKeys, ",") {
@@ -77,6 +85,36 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 					st.PGPFingerprints = fps
 				}
 				return a.printRekeyStatus(st)
+			case backupRetrieve:
+				b, err := c.Sys().RekeyRetrieveBackupWithContext(ctx)
+				if err != nil {
+					return apiError("Error retrieving rekey stored keys: %s", describe(err))
+				}
+				p := a.printer()
+				if ok, err := p.structured(b); ok {
+					return err
+				}
+				p.line("Nonce: " + b.Nonce)
+				for fp, ks := range b.KeysB64 {
+					for _, k := range ks {
+						p.line(fmt.Sprintf("Key fingerprint %s: %s", fp, k))
+					}
+				}
+				return nil
+			case backupDelete:
+				if err := c.Sys().RekeyDeleteBackupWithContext(ctx); err != nil {
+					return apiError("Error deleting rekey stored keys: %s", describe(err))
+				}
+				fmt.Fprintln(a.stdout, "Success! Delete stored keys (if they existed)")
+				return nil
+			case verify && cancel:
+				if err := c.Sys().RekeyVerificationCancelWithContext(ctx); err != nil {
+					return apiError("Error canceling rekey verification: %s", describe(err))
+				}
+				fmt.Fprintln(a.stdout, "Success! Restarted the rekey verification")
+				return nil
+			case verify:
+				return a.rekeyVerify(ctx, c, args, nonInteractive, privKey, nonce)
 			case cancel:
 				if err := c.Sys().RekeyCancelWithContextWithNonce(ctx, nonce); err != nil {
 					return apiError("Error canceling rekey: %s", describe(err))
@@ -134,7 +172,46 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 	f.StringVar(&pgpKeys, "pgp-keys", "", "comma-separated OpenPGP public key files to encrypt the new shares to (-init)")
 	f.StringVar(&privKey, "pgp-private-key", "", "decrypt a PGP-encrypted current share locally with this private key file")
 	f.BoolVar(&nonInteractive, "non-interactive", false, "never prompt; fail if no key is given")
+	f.BoolVar(&verify, "verify", false, "with -init: require verification of the new shares before they take effect; alone: enter one new share for the verification")
+	f.BoolVar(&backup, "backup", false, "with -init and -pgp-keys: keep the encrypted new shares on the server")
+	f.BoolVar(&backupRetrieve, "backup-retrieve", false, "print the backed-up encrypted shares")
+	f.BoolVar(&backupDelete, "backup-delete", false, "delete the backed-up encrypted shares")
 	return cmd
+}
+
+// rekeyVerify enters one new share for the verification in progress.
+func (a *app) rekeyVerify(ctx context.Context, c *vaultapi.Client, args []string, nonInteractive bool, privKey, nonce string) error {
+	st, err := c.Sys().RekeyVerificationStatusWithContext(ctx)
+	if err != nil {
+		return apiError("Error reading rekey verification status: %s", describe(err))
+	}
+	if nonce == "" {
+		nonce = st.Nonce
+	}
+	resp, err := a.postShare(ctx, c, args, nonInteractive, privKey, "/v1/sys/rekey/verify", nonce, "Rekey verification", func() (bool, int, int, error) {
+		st, err := c.Sys().RekeyVerificationStatusWithContext(ctx)
+		if err != nil {
+			return false, 0, 0, err
+		}
+		return st.Started, st.Progress, st.T, nil
+	})
+	if err != nil {
+		return err
+	}
+	var up vaultapi.RekeyVerificationUpdateResponse
+	if err := decodeJSON(resp, &up); err != nil {
+		return apiError("Error decoding the response: %v", err)
+	}
+	if up.Complete {
+		fmt.Fprintln(a.stdout, "Success! Rekey verification complete: the new unseal keys are now in force.")
+		return nil
+	}
+	st, err = c.Sys().RekeyVerificationStatusWithContext(ctx)
+	if err != nil {
+		return apiError("Error reading rekey verification status: %s", describe(err))
+	}
+	fmt.Fprintf(a.stdout, "Rekey verification progress: %d/%d (nonce %s)\n", st.Progress, st.T, st.Nonce)
+	return nil
 }
 
 // postShare reads this keyholder's share (argument, "-" for stdin, or the
@@ -239,6 +316,11 @@ func (a *app) printRekeyKeys(up *vaultapi.RekeyUpdateResponse, st *vaultapi.Reke
 	p.line("")
 	p.line("Operation nonce: " + up.Nonce)
 	p.line("")
+	if up.VerificationRequired {
+		p.line(wrap(fmt.Sprintf("The new unseal keys are NOT in force yet: a threshold of them must be entered "+
+			"with \"vaultd operator rekey -verify\" (verification nonce %s). Until then the old keys still unseal.", up.VerificationNonce), maxLineLength))
+		return nil
+	}
 	p.line(wrap(fmt.Sprintf("Vault unseal keys rotated with %d key shares and a key threshold of %d. "+
 		"Please securely distribute the key shares printed above. When Vault is re-sealed, "+
 		"restarted, or stopped, you must supply at least %d of these keys to unseal it before "+

@@ -228,6 +228,20 @@ type Listener struct {
 	TLSMaxVersion                 string
 	TLSRequireAndVerifyClientCert bool
 	TLSDisableClientCerts         bool
+	// TLSCipherSuites are Go cipher suite names (TLS 1.2; TLS 1.3 suites
+	// are not configurable in Go and are refused). Empty: Go's defaults.
+	TLSCipherSuites []string
+
+	// X-Forwarded-For handling, as Vault: when the connecting address is in
+	// XFFAuthorizedAddrs the client address is taken from the header.
+	XFFAuthorizedAddrs []string // CIDRs or addresses
+	XFFHopSkips        int
+	// XFFAllowNotAuthorized is x_forwarded_for_reject_not_authorized =
+	// false, XFFAllowNotPresent is x_forwarded_for_reject_not_present =
+	// false: stored negated so that the zero value is Vault's default
+	// (reject).
+	XFFAllowNotAuthorized bool
+	XFFAllowNotPresent    bool
 
 	// MaxRequestSize is the request body limit in bytes: Parse turns 0 into
 	// DefaultMaxRequestSize and any negative value into -1, "no limit".

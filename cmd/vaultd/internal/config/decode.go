@@ -602,29 +602,26 @@ func (d *decoder) retryJoin(body *value, n int) RetryJoin {
 
 var listenerIgnored = ignoredKeys{
 	keys: map[string]string{
-		"tls_cipher_suites":                        "Go's default suites are used",
-		"tls_prefer_server_cipher_suites":          "",
-		"tls_curve_preferences":                    "",
-		"tls_auto_reload":                          "",
-		"profiling":                                "",
-		"inflight_requests_logging":                "",
-		"custom_response_headers":                  "",
-		"disable_unauthed_rekey_endpoints":         "",
-		"disable_unauthed_generate_root_endpoints": "",
-		"disable_replication_status_endpoints":     "",
-		"chroot_namespace":                         "",
-		"agent_api":                                "",
-		"purpose":                                  "",
-		"role":                                     "",
-		"require_request_header":                   "",
-		"socket_mode":                              "",
-		"socket_user":                              "",
-		"socket_group":                             "",
-		"metrics_only":                             "",
-		"disallow_metrics":                         "",
-		"metrics_path":                             "",
+		"tls_prefer_server_cipher_suites":      "",
+		"tls_curve_preferences":                "",
+		"tls_auto_reload":                      "",
+		"profiling":                            "",
+		"inflight_requests_logging":            "",
+		"custom_response_headers":              "",
+		"disable_replication_status_endpoints": "",
+		"chroot_namespace":                     "",
+		"agent_api":                            "",
+		"purpose":                              "",
+		"role":                                 "",
+		"require_request_header":               "",
+		"socket_mode":                          "",
+		"socket_user":                          "",
+		"socket_group":                         "",
+		"metrics_only":                         "",
+		"disallow_metrics":                     "",
+		"metrics_path":                         "",
 	},
-	prefixes: []string{"x_forwarded_for_", "proxy_protocol_", "tls_acme_", "max_json_", "max_request_json_", "redact_"},
+	prefixes: []string{"x_forwarded_for_client_cert_", "proxy_protocol_", "tls_acme_", "max_json_", "max_request_json_", "redact_"},
 }
 
 func (d *decoder) listener(b labelled) (Listener, bool) {
@@ -635,6 +632,41 @@ func (d *decoder) listener(b labelled) (Listener, bool) {
 	}
 	l := Listener{Type: typ, at: d.loc(b.pos)}
 	where := fmt.Sprintf("listener %q", b.label)
+	strList := func(dst *[]string) func(*field) {
+		return func(f *field) {
+			var out []string
+			switch f.val.kind {
+			case kindString:
+				for _, p := range strings.Split(f.val.str, ",") {
+					if p = strings.TrimSpace(p); p != "" {
+						out = append(out, p)
+					}
+				}
+			case kindList:
+				for _, e := range f.val.list {
+					if e.kind != kindString {
+						d.invalid(e.pos, "%s: expected a list of strings, got %s in it", keyPath(where, f.key), kindName(e))
+						return
+					}
+					out = append(out, strings.TrimSpace(e.str))
+				}
+			default:
+				d.invalid(f.val.pos, "%s: expected a string or a list of strings, got %s", keyPath(where, f.key), kindName(f.val))
+				return
+			}
+			*dst = out
+		}
+	}
+	// refuseTrue: a security setting vaultd does not implement. Accepting
+	// it and then not acting on it would leave the operator believing in a
+	// protection that is not there, so true is refused at start.
+	refuseTrue := func(why string) func(*field) {
+		return func(f *field) {
+			if v, ok := d.boolean(f, where); ok && v {
+				d.invalid(f.val.pos, "%s = true is not supported: %s", keyPath(where, f.key), why)
+			}
+		}
+	}
 	str := func(dst *string) func(*field) {
 		return func(f *field) { *dst, _ = d.str(f, where) }
 	}
@@ -655,6 +687,13 @@ func (d *decoder) listener(b labelled) (Listener, bool) {
 		return func(f *field) {
 			if v, ok := d.boolean(f, where); ok {
 				*dst = v
+			}
+		}
+	}
+	negated := func(dst *bool) func(*field) {
+		return func(f *field) {
+			if v, ok := d.boolean(f, where); ok {
+				*dst = !v
 			}
 		}
 	}
@@ -694,7 +733,28 @@ func (d *decoder) listener(b labelled) (Listener, bool) {
 		"tls_max_version":                    tlsVersion(&l.TLSMaxVersion),
 		"tls_require_and_verify_client_cert": boolean(&l.TLSRequireAndVerifyClientCert),
 		"tls_disable_client_certs":           boolean(&l.TLSDisableClientCerts),
-		"disable_request_limiter":            boolean(&l.DisableRequestLimiter),
+		"tls_cipher_suites": func(f *field) {
+			strList(&l.TLSCipherSuites)(f)
+			if err := CheckCipherSuites(l.TLSCipherSuites); err != nil {
+				d.invalid(f.val.pos, "%s: %v", keyPath(where, f.key), err)
+			}
+		},
+		"x_forwarded_for_authorized_addrs": func(f *field) {
+			strList(&l.XFFAuthorizedAddrs)(f)
+			if err := checkAddrs(l.XFFAuthorizedAddrs); err != nil {
+				d.invalid(f.val.pos, "%s: %v", keyPath(where, f.key), err)
+			}
+		},
+		"x_forwarded_for_hop_skips": func(f *field) {
+			if n, ok := d.integer(f, where, 0, 1<<16); ok {
+				l.XFFHopSkips = int(n)
+			}
+		},
+		"x_forwarded_for_reject_not_authorized":    negated(&l.XFFAllowNotAuthorized),
+		"x_forwarded_for_reject_not_present":       negated(&l.XFFAllowNotPresent),
+		"disable_unauthed_rekey_endpoints":         refuseTrue("vaultd always serves the unauthenticated rekey endpoints, as the Vault default does"),
+		"disable_unauthed_generate_root_endpoints": refuseTrue("vaultd always serves the unauthenticated generate-root endpoints, as the Vault default does"),
+		"disable_request_limiter":                  boolean(&l.DisableRequestLimiter),
 		"max_request_size": func(f *field) {
 			if n, ok := d.integer(f, where, math.MinInt64, math.MaxInt64); ok {
 				l.MaxRequestSize = n

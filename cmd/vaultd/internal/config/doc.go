@@ -31,7 +31,19 @@
 //	  tls_key_file       = "/vault/tls/tls.key"
 //	  tls_client_ca_file = "/vault/tls/ca.pem"
 //	  tls_min_version    = "tls12"            # tls12 or tls13
+//	  tls_max_version    = "tls13"
+//	  tls_cipher_suites  = "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,..." # TLS 1.2, secure ones only
+//	  tls_require_and_verify_client_cert = true # needs tls_client_ca_file
 //	  max_request_size   = 33554432           # 0 → 32 MiB, < 0 → no limit
+//	  max_request_duration     = "90s"
+//	  http_read_header_timeout = "10s"
+//	  http_read_timeout        = "30s"        # covers the body: cuts slow bodies off
+//	  http_write_timeout       = "0"          # none
+//	  http_idle_timeout        = "5m"
+//	  x_forwarded_for_authorized_addrs      = "10.0.0.0/8"  # load balancers
+//	  x_forwarded_for_hop_skips             = 0
+//	  x_forwarded_for_reject_not_authorized = true
+//	  x_forwarded_for_reject_not_present    = true
 //	  disable_request_limiter = false         # Vault 1.16
 //	}
 //	request_limiter {           # Vault 1.16; on by default (docs/operations.md)
@@ -59,7 +71,10 @@
 //
 // Every key or stanza vaultd does not know (ha_storage, seal, audit, ...)
 // produces an entry in Config.Warnings naming the file and line; unknown
-// input is never fatal. Wrong types, bad syntax, duplicate attributes and
+// input is never fatal. A security setting vaultd cannot honour
+// (disable_unauthed_rekey_endpoints = true, an insecure or TLS 1.3 cipher
+// suite name) is refused instead: nothing security-relevant is accepted
+// and ignored. Wrong types, bad syntax, duplicate attributes and
 // unsupported storage types are errors (*Error) naming the file and line.
 // Duplicate attributes are an error, as in Vault 1.21: HCL's historical
 // "last one wins" rule let a second line silently change a setting.

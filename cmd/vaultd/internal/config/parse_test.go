@@ -440,7 +440,7 @@ listener "tcp" {
   address = "127.0.0.1:8200"
   tls_disable = true
   foo = "bar"
-  x_forwarded_for_authorized_addrs = "10.0.0.0/8"
+  x_forwarded_for_client_cert_header = "X-Cert"
   telemetry {
     unauthenticated_metrics_access = true
     bar = 1
@@ -464,7 +464,7 @@ telemetry {
 		`u.hcl:9: unsupported stanza "ha_storage" ignored: raft storage provides HA`,
 		`u.hcl:12: unsupported stanza seal "awskms" ignored`,
 		`u.hcl:19: unknown key "foo" in listener "tcp"`,
-		`u.hcl:20: unsupported key "x_forwarded_for_authorized_addrs" in listener "tcp" ignored`,
+		`u.hcl:20: unsupported key "x_forwarded_for_client_cert_header" in listener "tcp" ignored`,
 		`u.hcl:23: unknown key "bar" in listener "tcp" telemetry`,
 		`u.hcl:26: unknown key "foo"`,
 		`u.hcl:27: unknown stanza "whatever"`,

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"crypto/tls"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -295,6 +297,15 @@ func (v *validator) listeners() {
 		if errMin == nil && errMax == nil && minV > maxV {
 			v.add(l.at, ErrInvalid, "%s: tls_min_version %s is above tls_max_version %s", where, minV, maxV)
 		}
+		if err := CheckCipherSuites(l.TLSCipherSuites); err != nil {
+			v.add(l.at, ErrInvalid, "%s: tls_cipher_suites: %v", where, err)
+		}
+		if err := checkAddrs(l.XFFAuthorizedAddrs); err != nil {
+			v.add(l.at, ErrInvalid, "%s: x_forwarded_for_authorized_addrs: %v", where, err)
+		}
+		if l.XFFHopSkips < 0 {
+			v.add(l.at, ErrInvalid, "%s: x_forwarded_for_hop_skips must not be negative", where)
+		}
 		if l.MaxRequestSize > MaxMaxRequestSize {
 			v.add(l.at, ErrInvalid, "%s: max_request_size %d is above %d bytes (use a negative value for no limit)", where, l.MaxRequestSize, MaxMaxRequestSize)
 		}
@@ -401,4 +412,62 @@ func checkLogFormat(s string) error {
 		return nil
 	}
 	return fmt.Errorf("%q is not standard or json", clip(s))
+}
+
+// CheckCipherSuites accepts the names of Go's secure TLS 1.2 cipher
+// suites. TLS 1.3 suites cannot be chosen in Go and insecure ones are
+// refused, so that no listed suite is silently left out.
+func CheckCipherSuites(names []string) error {
+	_, err := CipherSuiteIDs(names)
+	return err
+}
+
+// CipherSuiteIDs maps cipher suite names to their IDs (see CheckCipherSuites).
+func CipherSuiteIDs(names []string) ([]uint16, error) {
+	var ids []uint16
+	for _, n := range names {
+		id, ok := uint16(0), false
+		for _, cs := range tls.CipherSuites() {
+			if cs.Name == n {
+				id, ok = cs.ID, true
+				if len(cs.SupportedVersions) == 1 && cs.SupportedVersions[0] == tls.VersionTLS13 {
+					return nil, fmt.Errorf("%s is a TLS 1.3 cipher suite; TLS 1.3 suites are not configurable", n)
+				}
+			}
+		}
+		if !ok {
+			for _, cs := range tls.InsecureCipherSuites() {
+				if cs.Name == n {
+					return nil, fmt.Errorf("%s is insecure and not supported", n)
+				}
+			}
+			return nil, fmt.Errorf("%q is not a known cipher suite name", clip(n))
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// checkAddrs accepts IP addresses and CIDRs.
+func checkAddrs(addrs []string) error {
+	_, err := ParsePrefixes(addrs)
+	return err
+}
+
+// ParsePrefixes parses IP addresses (as /32 or /128) and CIDRs.
+func ParsePrefixes(addrs []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(addrs))
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		ip, err := netip.ParseAddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR", clip(a))
+		}
+		ip = ip.Unmap()
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -208,7 +209,7 @@ func TestApplyDefaults(t *testing.T) {
 	}
 	before := *c
 	c.ApplyDefaults()
-	if c.LogLevel != before.LogLevel || c.Listeners[0] != before.Listeners[0] {
+	if c.LogLevel != before.LogLevel || !reflect.DeepEqual(c.Listeners[0], before.Listeners[0]) {
 		t.Error("ApplyDefaults is not idempotent")
 	}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/vaultd/vaultd/core"
+	"github.com/vaultd/vaultd/core/identity"
 	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage/inmem"
@@ -39,6 +40,36 @@ var documentedMounts = []struct {
 	{"auth/approle/", "approle", nil, "AppRole (`approle`), mounted at `auth/approle/`"},
 	{"auth/jwt/", "jwt", nil, "JWT (`jwt`), mounted at `auth/jwt/`"},
 	{"auth/kubernetes/", "kubernetes", nil, "Kubernetes (`kubernetes`), mounted at `auth/kubernetes/`"},
+}
+
+// coreBackends are core's own declared endpoints, with where they are
+// served: the node-local sys/ endpoints the HTTP layer serves, the rest of
+// sys/, the token store at auth/token/ (declared by a core that is built
+// but never run) and the identity store.
+func coreBackends(t *testing.T) []struct {
+	mount, title string
+	b            *endpoint.Backend
+} {
+	t.Helper()
+	c, err := core.New(core.Config{Storage: inmem.New(), Cluster: core.NewStandaloneCluster("docs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []struct {
+		mount, title string
+		b            *endpoint.Backend
+	}{
+		{"sys/", "System: node-local endpoints (`sys/`, served by each node, unauthenticated)", core.NodeLocalEndpoints()},
+		{"sys/", "System (`sys/`)", c.SysEndpoints()},
+		{"auth/token/", "Token store (`token`, built in), at `auth/token/`", c.TokenEndpoints()},
+		{"identity/", "Identity store (built in), at `identity/`", identity.New(nil, nil).Endpoints()},
+	}
+	for _, cb := range out {
+		if err := cb.b.Validate(); err != nil {
+			t.Fatalf("%s: %v", cb.title, err)
+		}
+	}
+	return out
 }
 
 // declared is what an engine that declares its paths through the
@@ -99,34 +130,6 @@ func isAlias(f secrets.Factory, engines map[string]secrets.Factory, listed map[s
 	return false
 }
 
-// coreSections are core's own declared endpoints: the node-local sys/
-// endpoints the HTTP layer serves, the rest of sys/, and the token store
-// at auth/token/, declared by a core that is built but never run.
-func coreSections(t *testing.T) []struct {
-	mount, title string
-	b            *endpoint.Backend
-} {
-	t.Helper()
-	c, err := core.New(core.Config{Storage: inmem.New(), Cluster: core.NewStandaloneCluster("docs")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := []struct {
-		mount, title string
-		b            *endpoint.Backend
-	}{
-		{"sys/", "System: node-local endpoints (`sys/`, served by each node, unauthenticated)", core.NodeLocalEndpoints()},
-		{"sys/", "System (`sys/`)", c.SysEndpoints()},
-		{"auth/token/", "Token store (`token`), mounted at `auth/token/`", c.TokenEndpoints()},
-	}
-	for _, s := range out {
-		if err := s.b.Validate(); err != nil {
-			t.Fatalf("%s: %v", s.title, err)
-		}
-	}
-	return out
-}
-
 const (
 	docsBegin = "<!-- BEGIN GENERATED ENDPOINTS: go test ./cmd/vaultd/internal/server -run TestAPIDocs -update -->"
 	docsEnd   = "<!-- END GENERATED ENDPOINTS -->"
@@ -147,20 +150,9 @@ func renderEndpoints(t *testing.T) string {
 		"endpoint does not declare is ignored with Vault's warning\n" +
 		"`Endpoint ignored these unrecognized parameters: [...]` (KV v1 and cubbyhole\n" +
 		"store the whole body, so they take any field; core's sys/ and auth/token/\n" +
-		"endpoints outside sys/policy*, sys/capabilities*, sys/audit*, sys/rotate*,\n" +
+		"endpoints outside sys/policy*, sys/capabilities*, sys/audit*, sys/rotate,\n" +
 		"sys/key-status and sys/seal read their bodies with their own parsers and\n" +
 		"warn about nothing).\n")
-	for _, s := range coreSections(t) {
-		fmt.Fprintf(&sb, "\n### %s\n\n", s.title)
-		sb.WriteString(s.b.Help + "\n\n")
-		rows := s.b.Endpoints(s.mount)
-		for _, r := range rows {
-			if r.Summary == "" {
-				t.Errorf("%s has no Summary: the docs would show an empty row", r.Path)
-			}
-		}
-		sb.WriteString(endpoint.MarkdownTable(rows))
-	}
 	for i, m := range documentedMounts {
 		b := backends[i]
 		if b == nil {
@@ -171,6 +163,16 @@ func renderEndpoints(t *testing.T) string {
 			sb.WriteString(b.Help + "\n\n")
 		}
 		rows := b.Endpoints(m.mount)
+		for _, r := range rows {
+			if r.Summary == "" {
+				t.Errorf("%s has no Summary: the docs would show an empty row", r.Path)
+			}
+		}
+		sb.WriteString(endpoint.MarkdownTable(rows))
+	}
+	for _, cb := range coreBackends(t) {
+		fmt.Fprintf(&sb, "\n### %s\n\n%s\n\n", cb.title, cb.b.Help)
+		rows := cb.b.Endpoints(cb.mount)
 		for _, r := range rows {
 			if r.Summary == "" {
 				t.Errorf("%s has no Summary: the docs would show an empty row", r.Path)
@@ -232,8 +234,8 @@ func TestOpenAPIValidates(t *testing.T) {
 			paths[k] = v
 		}
 	}
-	for _, s := range coreSections(t) {
-		for k, v := range s.b.OpenAPI(s.mount) {
+	for _, cb := range coreBackends(t) {
+		for k, v := range cb.b.OpenAPI(cb.mount) {
 			if _, dup := paths[k]; dup {
 				t.Fatalf("two declarations document %s", k)
 			}
@@ -254,7 +256,7 @@ func TestOpenAPIValidates(t *testing.T) {
 	if err := doc.Validate(context.Background()); err != nil {
 		t.Fatalf("the OpenAPI document does not validate: %v", err)
 	}
-	for _, want := range []string{"/secret/data/{path}", "/auth/approle/login", "/auth/userpass/users/{username}", "/sys/mounts/{path}", "/sys/health", "/auth/token/create"} {
+	for _, want := range []string{"/secret/data/{path}", "/auth/approle/login", "/auth/userpass/users/{username}", "/identity/entity/id/{id}", "/sys/mounts/{path}", "/sys/health", "/auth/token/create"} {
 		if doc.Paths.Find(want) == nil {
 			t.Errorf("the document lacks %s", want)
 		}

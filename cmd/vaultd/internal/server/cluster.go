@@ -155,6 +155,9 @@ func clusterErr(w http.ResponseWriter, log *slog.Logger, err error) {
 	switch {
 	case errors.Is(err, secrets.ErrInvalidRequest), errors.Is(err, core.ErrAlreadyJoined), errors.Is(err, core.ErrJoinChallenge):
 		writeErr(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, core.ErrJoinBusy):
+		w.Header().Set("Retry-After", "5")
+		writeErr(w, http.StatusTooManyRequests, err.Error())
 	case errors.Is(err, core.ErrSealed):
 		writeErr(w, http.StatusServiceUnavailable, "Vault is sealed")
 	case errors.Is(err, core.ErrStandby), errors.Is(err, core.ErrNoActiveNode):
@@ -207,11 +210,10 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request, c *core.Core) 
 			clusterErr(w, n.log, core.ErrAlreadyJoined)
 			return
 		}
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			n.joinLoop(n.runCtx, []*joinLeader{l})
-		}()
+		if !n.startJoinLoop([]*joinLeader{l}) {
+			writeErr(w, http.StatusBadRequest, "a join is already in progress on this node")
+			return
+		}
 		writeJSONResp(w, http.StatusOK, map[string]any{"joined": true})
 		return
 	}
@@ -230,7 +232,7 @@ func (n *Node) handleChallenge(w http.ResponseWriter, r *http.Request, c *core.C
 		writeErr(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return
 	}
-	ch, err := c.RaftChallenge(r.Context(), in.ServerID)
+	ch, err := c.RaftChallengeFrom(r.Context(), in.ServerID, api.ClientAddr(r.Context()))
 	if err != nil {
 		clusterErr(w, n.log, err)
 		return
@@ -244,7 +246,7 @@ func (n *Node) handleAnswer(w http.ResponseWriter, r *http.Request, c *core.Core
 		writeErr(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return
 	}
-	res, err := c.RaftAnswer(r.Context(), core.JoinAnswer{ServerID: in.ServerID, Answer: in.Answer, ClusterAddr: in.ClusterAddr, APIAddr: in.APIAddr, NonVoter: in.NonVoter})
+	res, err := c.RaftAnswerFrom(r.Context(), core.JoinAnswer{ServerID: in.ServerID, Answer: in.Answer, ClusterAddr: in.ClusterAddr, APIAddr: in.APIAddr, NonVoter: in.NonVoter}, api.ClientAddr(r.Context()))
 	if err != nil {
 		clusterErr(w, n.log, err)
 		return

@@ -185,6 +185,22 @@ func retryJoinLeaders(blocks []config.RetryJoin, src net.IP, log *slog.Logger) [
 	return out
 }
 
+// startJoinLoop runs joinLoop in the background unless one is already
+// running: a node runs at most one join loop, however many
+// sys/storage/raft/join calls (anonymous on a fresh node) it gets.
+func (n *Node) startJoinLoop(leaders []*joinLeader) bool {
+	if len(leaders) == 0 || !n.joining.CompareAndSwap(false, true) {
+		return false
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer n.joining.Store(false)
+		n.joinLoop(n.runCtx, leaders)
+	}()
+	return true
+}
+
 // joinLoop tries the leaders in turn, with backoff, until this node has a
 // pending join (it then waits for the operators' unseal) or belongs to a
 // cluster. A join challenge expires, so a pending join that sits unsealed

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -193,6 +194,7 @@ type Node struct {
 	servers []*http.Server
 	routes  []api.Route // of the first listener's API (Routes)
 	once    sync.Once
+	joining atomic.Bool // a join loop runs (join.go)
 }
 
 // Routes lists the routes the node's first API listener registers.
@@ -303,7 +305,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		StateChanged: reg.notify,
 		NodeID:       nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
-		ShareEncrypter:  pgp.Encrypt,
+		ShareEncrypter: pgp.Encrypt, PGPFingerprint: pgp.Fingerprint,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
 		NoBootstrap: cfg.Storage != nil && len(cfg.Storage.RetryJoin) > 0 && !isSeed(cfg, n.APIAddr),
 		ClusterTLS:  n.clusterTLS(), Members: n.members(), // cluster.go
@@ -330,9 +332,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
 	}
 	for i, l := range cfg.Listeners {
+		xff, err := xffConfig(l)
+		if err != nil {
+			return nil, err
+		}
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
 			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
-			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter}
+			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
+			MaxRequestDuration: l.MaxRequestDuration, XFF: xff}
 		if l.DisableRequestLimiter {
 			acfg.Limiter = nil
 		}
@@ -343,17 +350,18 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		h := as.Handler()
 		if i == 0 && n.Port != nil {
 			// Forwarded requests run the same handler chain, without the
-			// request limiter: the cluster port is never limited.
+			// request limiter: the cluster port is never limited. Only they
+			// may carry the client address a standby saw (api.HeaderClientAddr).
 			n.Port.SetForwardHandler(as.ClusterHandler())
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		srv := httpServer(l, h, log)
 		ln := lns[i]
 		if !l.TLSDisable {
-			cert, err := tls.LoadX509KeyPair(l.TLSCertFile, l.TLSKeyFile)
+			tc, err := listenerTLS(l)
 			if err != nil {
-				return nil, fmt.Errorf("listener %s: loading TLS certificate: %w", l.Address, err)
+				return nil, err
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+			ln = tls.NewListener(ln, tc)
 		}
 		n.servers = append(n.servers, srv)
 		n.wg.Add(1)
@@ -365,9 +373,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		}()
 	}
 	if n.Store != nil {
-		n.wg.Add(2)
+		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.peersLoop(rctx) }()
-		go func() { defer n.wg.Done(); n.joinLoop(rctx, retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log)) }()
+		n.startJoinLoop(retryJoinLeaders(cfg.Storage.RetryJoin, n.dialSrc, log))
 	}
 	ok = true
 	return n, nil
