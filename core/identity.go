@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/vaultd/vaultd/core/audit"
 	idstore "github.com/vaultd/vaultd/core/identity"
+	"github.com/vaultd/vaultd/core/mounts"
 	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/endpoint"
@@ -23,8 +22,7 @@ import (
 // teardownIdentity empties it when it steps down, so all of it is rebuilt
 // from storage (behind the barrier, replicated) on every failover.
 type identity struct {
-	auth   atomic.Pointer[authTable] // nil unless active
-	authMu sync.Mutex                // serialises auth table changes
+	auth *mounts.Set // the auth methods' mount table (authmounts.go; loaded while active)
 
 	policies policies.Store
 
@@ -47,11 +45,9 @@ func (c *Core) setupIdentity(ctx context.Context) (err error) {
 	if err := c.ident.policies.EnsureDefault(ctx); err != nil {
 		return fmt.Errorf("core: default policy: %w", err)
 	}
-	at, err := c.loadAuthTable(ctx)
-	if err != nil {
-		return err
+	if err := c.loadAuthTable(ctx); err != nil {
+		return fmt.Errorf("core: %w", err)
 	}
-	c.ident.auth.Store(at)
 	if err := c.ident.store.Load(ctx, storage.NewView(c.barrier, identityStoragePrefix)); err != nil {
 		return fmt.Errorf("core: identity store: %w", err)
 	}
@@ -72,9 +68,7 @@ func (c *Core) teardownIdentity() {
 	c.tokens.SetRevokeHook(nil)
 	c.tokens.Purge()
 	c.teardownAudit()
-	c.ident.authMu.Lock() // an auth table change in flight finishes first
-	c.ident.auth.Store(nil)
-	c.ident.authMu.Unlock()
+	c.ident.auth.Unload() // an auth table change in flight finishes first
 	c.ident.policies.Reset(nil)
 	c.ident.store.Reset()
 }

@@ -30,8 +30,8 @@ func (c *Core) TokenEndpoints() *endpoint.Backend { return c.tokenEndpoints.Back
 // declarations that serve the requests. As in Vault, any valid token may
 // ask; mounts it has no capability under are left out (root sees all).
 func (c *Core) sysOpenAPI(te *TokenEntry) (*Response, error) {
-	mt := c.mounts.Load()
-	at := c.ident.auth.Load()
+	mt := c.mounts.Current()
+	at := c.ident.auth.Current()
 	if mt == nil || at == nil {
 		return nil, ErrStandby
 	}
@@ -45,13 +45,13 @@ func (c *Core) sysOpenAPI(te *TokenEntry) (*Response, error) {
 	add("sys/", c.SysEndpoints())
 	add("auth/token/", c.TokenEndpoints())
 	add("identity/", c.ident.endpoints) // identitystore.go
-	for _, me := range mt.entries {
-		if d, ok := mt.engines[me.Path].(declared); ok {
+	for _, me := range mt.Entries() {
+		if d, ok := mt.Engine(me.Path).(declared); ok {
 			add(me.Path, d.Endpoints())
 		}
 	}
-	for _, me := range at.entries {
-		if d, ok := at.engines[me.Path].(declared); ok {
+	for _, me := range at.Entries() {
+		if d, ok := at.Engine(me.Path).(declared); ok {
 			add("auth/"+me.Path, d.Endpoints())
 		}
 	}

@@ -136,8 +136,8 @@ func (c *Core) sysMount(ctx context.Context, op secrets.Operation, path string, 
 		if err != nil {
 			return nil, err
 		}
-		mt := c.mounts.Load()
-		if me := mt.get(p); me != nil {
+		mt := c.mounts.Current()
+		if me := mt.Get(p); me != nil {
 			return &Response{Data: mountOutput(me)}, nil
 		}
 		return nil, badRequest("no matching mount at %q", p)
@@ -187,7 +187,7 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 		if err != nil {
 			return nil, err
 		}
-		me := c.mounts.Load().get(p)
+		me := c.mounts.Current().Get(p)
 		if me == nil {
 			return nil, badRequest("cannot fetch sysview for path %q", p)
 		}
@@ -235,10 +235,10 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 // sysUIMounts serves sys/internal/ui/mounts[/path]: Vault CLIs ask it which
 // KV version a path is on. A token sees only mounts it can reach.
 func (c *Core) sysUIMounts(te *TokenEntry, path string) (*Response, error) {
-	mt := c.mounts.Load()
+	mt := c.mounts.Current()
 	if path == "" {
 		secret := map[string]any{}
-		for _, me := range mt.entries {
+		for _, me := range mt.Entries() {
 			if c.canReachMount(te, me.Path) {
 				secret[me.Path] = mountOutput(me)
 			}
@@ -248,7 +248,7 @@ func (c *Core) sysUIMounts(te *TokenEntry, path string) (*Response, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
-	me := mt.match(path)
+	me := mt.Match(path)
 	if me == nil || !c.canReachMount(te, me.Path) {
 		return nil, badRequest("preflight capability check returned 403, please ensure client's policies grant access to path %q", path)
 	}
