@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -157,14 +156,6 @@ func (c *Core) authMountTTLs(me *MountEntry) (def, max time.Duration) {
 
 // ---- sys/auth ----
 
-// mountTokenType is an auth mount's token_type as Vault shows it.
-func mountTokenType(me *MountEntry) string {
-	if me.Config.TokenType == "" {
-		return "default-service"
-	}
-	return me.Config.TokenType
-}
-
 // loginTokenType resolves the type of a login's token: the mount forces
 // "service" or "batch"; otherwise the role's choice ("service", "batch")
 // wins over the mount's default.
@@ -183,14 +174,6 @@ func loginTokenType(me *MountEntry, role string) string {
 	return tokens.TypeService
 }
 
-func authMountOutput(me *MountEntry) map[string]any {
-	out := mountOutput(me)
-	if cfg, ok := out["config"].(map[string]any); ok {
-		cfg["token_type"] = mountTokenType(me)
-	}
-	return out
-}
-
 func (c *Core) sysAuth(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
 	at := c.ident.auth.Current()
 	if at == nil {
@@ -202,7 +185,7 @@ func (c *Core) sysAuth(ctx context.Context, op secrets.Operation, path string, d
 		}
 		out := map[string]any{}
 		for _, me := range at.Entries() {
-			out[me.Path] = authMountOutput(me)
+			out[me.Path] = mounts.AuthOutput(me)
 		}
 		return &Response{Data: out}, nil
 	}
@@ -229,7 +212,7 @@ func (c *Core) sysAuthRead(path string) (*Response, error) {
 	if me == nil {
 		return nil, badRequest("no auth mount at %q", "auth/"+p)
 	}
-	return &Response{Data: authMountOutput(me)}, nil
+	return &Response{Data: mounts.AuthOutput(me)}, nil
 }
 
 func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
@@ -248,8 +231,8 @@ func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path strin
 			return nil, badRequest("cannot fetch sysview for path %q", "auth/"+p)
 		}
 		def, max := c.authMountTTLs(me)
-		out := tuneOutput(me, int64(def/time.Second), int64(max/time.Second))
-		out["token_type"] = mountTokenType(me)
+		out := mounts.TuneOutput(me, int64(def/time.Second), int64(max/time.Second))
+		out["token_type"] = mounts.TokenTypeShown(me)
 		return &Response{Data: out}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
 		err := c.ident.auth.Update(ctx, func(at *mountTable) ([]*MountEntry, error) {
@@ -258,7 +241,7 @@ func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path strin
 				return nil, badRequest("no auth mount at %q", "auth/"+p)
 			}
 			return replaced(at.Entries(), old, func(cp *MountEntry) error {
-				if err := applyTune(&cp.Config, data); err != nil {
+				if err := mounts.ApplyTune(&cp.Config, data); err != nil {
 					return err
 				}
 				if cp.Type == "token" && cp.Config.TokenType != "" && cp.Config.TokenType != "service" {
@@ -278,19 +261,6 @@ func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path strin
 	return nil, unsupportedOp()
 }
 
-// tuneOutput is the body of a read of sys/mounts/<path>/tune or
-// sys/auth/<path>/tune, with the effective lease TTLs in seconds.
-func tuneOutput(me *MountEntry, defTTL, maxTTL int64) map[string]any {
-	out := map[string]any{
-		"default_lease_ttl": defTTL, "max_lease_ttl": maxTTL, "force_no_cache": me.Config.ForceNoCache,
-		"description": me.Description,
-	}
-	if len(me.Options) > 0 {
-		out["options"] = me.Options
-	}
-	return out
-}
-
 // mountWrite serves the writes of sys/mounts/<path> and sys/auth/<path>:
 // create and update enable a backend as the request body describes, delete
 // disables it.
@@ -300,7 +270,7 @@ func mountWrite(ctx context.Context, op secrets.Operation, path string, data map
 ) (*Response, error) {
 	switch op {
 	case secrets.OpCreate, secrets.OpUpdate:
-		typ, desc, opts, cfg, err := enableParams(data)
+		typ, desc, opts, cfg, err := mounts.EnableParams(data)
 		if err != nil {
 			return nil, err
 		}
@@ -315,26 +285,4 @@ func mountWrite(ctx context.Context, op secrets.Operation, path string, data map
 		return &Response{}, nil
 	}
 	return nil, unsupportedOp()
-}
-
-// enableParams reads the body of a mount-enable request (sys/mounts/<path>
-// and sys/auth/<path>): the backend type, description, options and tuning.
-func enableParams(data map[string]any) (typ, desc string, opts map[string]string, cfg MountConfig, err error) {
-	typ, _ = data["type"].(string)
-	if typ == "" {
-		return "", "", nil, MountConfig{}, badRequest("backend type must be specified as a string")
-	}
-	desc, _ = data["description"].(string)
-	opts = map[string]string{}
-	if o, ok := data["options"].(map[string]any); ok {
-		for k, v := range o {
-			opts[k] = fmt.Sprint(v)
-		}
-	}
-	if m, ok := data["config"].(map[string]any); ok {
-		if err := applyTune(&cfg, m); err != nil {
-			return "", "", nil, MountConfig{}, err
-		}
-	}
-	return typ, desc, opts, cfg, nil
 }

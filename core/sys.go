@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultd/vaultd/core/internal/reqfield"
+	"github.com/vaultd/vaultd/core/mounts"
 	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/secrets"
 )
@@ -88,44 +88,12 @@ func unsupportedOp() error {
 	return secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
 }
 
-func mountOutput(me *MountEntry) map[string]any {
-	opts := map[string]any{}
-	for k, v := range me.Options {
-		opts[k] = v
-	}
-	var optsOut any = opts
-	if len(opts) == 0 {
-		optsOut = nil
-	}
-	return map[string]any{
-		"type":        me.Type,
-		"description": me.Description,
-		"accessor":    me.Accessor,
-		"uuid":        me.UUID,
-		"config": map[string]any{
-			"default_lease_ttl": me.Config.DefaultLeaseTTL,
-			"max_lease_ttl":     me.Config.MaxLeaseTTL,
-			"force_no_cache":    me.Config.ForceNoCache,
-		},
-		"options":                 optsOut,
-		"local":                   me.Local,
-		"seal_wrap":               me.SealWrap,
-		"external_entropy_access": false,
-		"plugin_version":          "",
-		"running_plugin_version":  "v0.0.0+builtin.vaultd",
-		"running_sha256":          "",
-	}
-}
-
-// systemMount is how sys/ itself shows in sys/mounts, as in Vault.
-var systemMount = &MountEntry{Path: "sys/", Type: "system", Description: "system endpoints used for control, policy and debugging", Accessor: "system_00000000", UUID: "00000000-0000-0000-0000-000000000000"}
-
 func (c *Core) sysListMounts() *Response {
 	data := map[string]any{}
 	for _, me := range c.Mounts() {
-		data[me.Path] = mountOutput(me)
+		data[me.Path] = mounts.Output(me)
 	}
-	data[systemMount.Path] = mountOutput(systemMount)
+	data[mounts.System.Path] = mounts.Output(mounts.System)
 	return &Response{Data: data}
 }
 
@@ -138,46 +106,11 @@ func (c *Core) sysMount(ctx context.Context, op secrets.Operation, path string, 
 		}
 		mt := c.mounts.Current()
 		if me := mt.Get(p); me != nil {
-			return &Response{Data: mountOutput(me)}, nil
+			return &Response{Data: mounts.Output(me)}, nil
 		}
 		return nil, badRequest("no matching mount at %q", p)
 	}
 	return mountWrite(ctx, op, path, data, c.EnableMount, c.DisableMount)
-}
-
-func applyTune(cfg *MountConfig, m map[string]any) error {
-	if v, ok := m["default_lease_ttl"]; ok {
-		n, err := reqfield.TTLSeconds(v)
-		if err != nil {
-			return err
-		}
-		cfg.DefaultLeaseTTL = n
-	}
-	if v, ok := m["max_lease_ttl"]; ok {
-		n, err := reqfield.TTLSeconds(v)
-		if err != nil {
-			return err
-		}
-		cfg.MaxLeaseTTL = n
-	}
-	if v, ok := m["force_no_cache"].(bool); ok {
-		cfg.ForceNoCache = v
-	}
-	if v, ok := m["token_type"]; ok {
-		s, _ := v.(string)
-		switch s {
-		case "", "default", "default-service":
-			cfg.TokenType = ""
-		case "default-batch", "service", "batch":
-			cfg.TokenType = s
-		default:
-			return badRequest("invalid value for \"token_type\": %q", fmt.Sprint(v))
-		}
-	}
-	if cfg.MaxLeaseTTL > 0 && cfg.DefaultLeaseTTL > cfg.MaxLeaseTTL {
-		return badRequest("default lease TTL cannot be greater than max lease TTL")
-	}
-	return nil
 }
 
 func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
@@ -198,13 +131,13 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 		if ml == 0 {
 			ml = int64(c.cfg.MaxLeaseTTL / time.Second)
 		}
-		return &Response{Data: tuneOutput(me, dl, ml)}, nil
+		return &Response{Data: mounts.TuneOutput(me, dl, ml)}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
 		if _, ok := data["token_type"]; ok {
 			return nil, badRequest("token_type can only be modified on auth mounts")
 		}
 		err := c.TuneMount(ctx, path, func(me *MountEntry) error {
-			if err := applyTune(&me.Config, data); err != nil {
+			if err := mounts.ApplyTune(&me.Config, data); err != nil {
 				return err
 			}
 			if d, ok := data["description"].(string); ok {
@@ -240,7 +173,7 @@ func (c *Core) sysUIMounts(te *TokenEntry, path string) (*Response, error) {
 		secret := map[string]any{}
 		for _, me := range mt.Entries() {
 			if c.canReachMount(te, me.Path) {
-				secret[me.Path] = mountOutput(me)
+				secret[me.Path] = mounts.Output(me)
 			}
 		}
 		return &Response{Data: map[string]any{"secret": secret, "auth": map[string]any{}}}, nil
@@ -252,7 +185,7 @@ func (c *Core) sysUIMounts(te *TokenEntry, path string) (*Response, error) {
 	if me == nil || !c.canReachMount(te, me.Path) {
 		return nil, badRequest("preflight capability check returned 403, please ensure client's policies grant access to path %q", path)
 	}
-	out := mountOutput(me)
+	out := mounts.Output(me)
 	out["path"] = me.Path
 	return &Response{Data: out}, nil
 }

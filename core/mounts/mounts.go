@@ -5,11 +5,13 @@
 // them (engines created with their factories, storage views, the
 // engines' unauthenticated paths), swapped whole on every change.
 //
-// The rules of what may be mounted where (reserved paths, the token
-// store, kv-v2) and the sys/ endpoints over the tables stay with core,
-// which changes a Set through Update.
+// How an entry shows in the sys/ endpoints and how their bodies become
+// its configuration is here too (output.go). The rules of what may be
+// mounted where (reserved paths, the token store, kv-v2) and the sys/
+// endpoints over the tables stay with core, which changes a Set through
+// Update.
 //
-// It imports storage and secrets only.
+// It imports storage, secrets and core/internal/reqfield only.
 package mounts
 
 import (

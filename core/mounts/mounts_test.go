@@ -99,3 +99,34 @@ func TestEntry_CloneAndNormalize(t *testing.T) {
 		}
 	}
 }
+
+func TestEnableParamsAndTune(t *testing.T) {
+	typ, desc, opts, cfg, err := EnableParams(map[string]any{
+		"type": "kv", "description": "d", "options": map[string]any{"version": 2},
+		"config": map[string]any{"default_lease_ttl": "1h", "max_lease_ttl": float64(7200), "token_type": "default-batch"},
+	})
+	if err != nil || typ != "kv" || desc != "d" || opts["version"] != "2" || cfg.DefaultLeaseTTL != 3600 || cfg.MaxLeaseTTL != 7200 || cfg.TokenType != "default-batch" {
+		t.Fatalf("%q %q %v %+v %v", typ, desc, opts, cfg, err)
+	}
+	if _, _, _, _, err := EnableParams(map[string]any{}); !errors.Is(err, secrets.ErrInvalidRequest) {
+		t.Errorf("no type: %v", err)
+	}
+	for _, bad := range []map[string]any{
+		{"default_lease_ttl": float64(7200), "max_lease_ttl": float64(3600)},
+		{"token_type": "bogus"},
+		{"max_lease_ttl": "soon"},
+	} {
+		var c Config
+		if err := ApplyTune(&c, bad); err == nil {
+			t.Errorf("ApplyTune(%v) accepted", bad)
+		}
+	}
+	var c Config
+	if err := ApplyTune(&c, map[string]any{"token_type": "default"}); err != nil || c.TokenType != "" || TokenTypeShown(&Entry{Config: c}) != "default-service" {
+		t.Errorf("default token type: %+v %v", c, err)
+	}
+	out := AuthOutput(&Entry{Path: "up/", Type: "userpass", Config: Config{TokenType: "batch"}})
+	if out["config"].(map[string]any)["token_type"] != "batch" || out["options"] != nil {
+		t.Errorf("auth output %v", out)
+	}
+}
