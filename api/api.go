@@ -20,13 +20,12 @@ import (
 
 	"github.com/vaultd/vaultd/admission"
 	"github.com/vaultd/vaultd/api/forward"
+	"github.com/vaultd/vaultd/api/monitor"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
+	"github.com/vaultd/vaultd/version"
 )
-
-// Version is the server version reported by sys/health and sys/seal-status.
-const Version = "0.1.0"
 
 // DefaultMaxRequestSize is Vault's default listener max_request_size (32 MiB).
 const DefaultMaxRequestSize = 32 << 20
@@ -56,6 +55,9 @@ type Config struct {
 	StorageType string
 	// Extra registers additional node-local routes (raft bootstrap etc.).
 	Extra []Route
+	// Monitor, when set, is the node's log fan-out that GET sys/monitor
+	// streams (monitor.go); the node's logger must write through it.
+	Monitor *monitor.Broker
 	// MaxRequestDuration bounds the handling of one request (the
 	// listener's max_request_duration); 0 means no bound.
 	MaxRequestDuration time.Duration
@@ -91,6 +93,10 @@ type Server struct {
 	core Core
 	log  *slog.Logger
 	e    *echo.Echo
+	// logical is the handler chain of every non-node-local request
+	// (forwarded from a standby); the monitor's sudo check and the help's
+	// OpenAPI document go through it.
+	logical http.Handler
 	// standbyRetry forwards a request that core refused with ErrStandby
 	// before doing anything: the node lost leadership between the
 	// forwarder's check and core's, so the request was never proposed and
@@ -143,6 +149,11 @@ func New(cfg Config, c Core) *Server {
 		}))
 	}
 	generic = s.refuseRemoved(generic) // removed.go
+	s.logical = generic
+	generic = s.helpWrap(generic) // ?help=1, help.go
+	if cfg.Monitor != nil {
+		v1.GET("/sys/monitor", s.monitor) // node-local; monitor.go
+	}
 	gh := echo.WrapHandler(generic)
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch, "LIST"} {
 		v1.Add(m, "/*", gh)
@@ -196,11 +207,33 @@ func (s *Server) requestMeta(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		// The path may name secrets but never holds values or tokens.
-		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", c.Response().Status,
+		// The path may name secrets but never holds values or tokens:
+		// Vault's old token-in-path forms are redacted (logPath).
+		s.log.Debug("request", "method", r.Method, "path", logPath(r.URL.Path), "status", c.Response().Status,
 			"request_id", id, "duration", time.Since(start))
 		return nil
 	}
+}
+
+// tokenInPath are the token endpoints that, in Vault's deprecated forms,
+// take the token itself as the last path segments (auth/token/lookup/<t>).
+var tokenInPath = []string{"lookup", "renew", "revoke", "revoke-orphan"}
+
+// logPath is path as the request log shows it: a token given in the path
+// of a token endpoint (which vaultd does not serve, but a client may
+// send) is replaced by "<redacted>", so neither the log nor the live
+// stream of sys/monitor can carry it.
+func logPath(path string) string {
+	rest, ok := strings.CutPrefix(path, "/v1/auth/token/")
+	if !ok {
+		return path
+	}
+	for _, ep := range tokenInPath {
+		if tail, ok := strings.CutPrefix(rest, ep+"/"); ok && tail != "" {
+			return "/v1/auth/token/" + ep + "/<redacted>"
+		}
+	}
+	return path
 }
 
 func (s *Server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
@@ -210,7 +243,7 @@ func (s *Server) recoverer(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				s.log.Error("panic while serving a request", "panic", fmt.Sprint(r), "path", c.Request().URL.Path)
+				s.log.Error("panic while serving a request", "panic", fmt.Sprint(r), "path", logPath(c.Request().URL.Path))
 				err = writeErrors(c, http.StatusInternalServerError, "internal error")
 			}
 		}()
@@ -338,7 +371,7 @@ func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error)
 		return
 	}
 	id := RequestID(r.Context())
-	s.log.Error("request failed", "path", r.URL.Path, "request_id", id, "error", err)
+	s.log.Error("request failed", "path", logPath(r.URL.Path), "request_id", id, "error", err)
 	writeJSON(w, r, http.StatusInternalServerError, map[string]any{"errors": []string{"internal error; request_id " + id}})
 }
 
@@ -609,7 +642,7 @@ func (s *Server) sealStatusBody(st core.Status) map[string]any {
 	return map[string]any{
 		"type": "shamir", "initialized": st.Initialized, "sealed": st.Sealed,
 		"t": st.Threshold, "n": st.Shares, "progress": st.Progress, "nonce": st.Nonce,
-		"version": Version, "build_date": "", "migration": false,
+		"version": version.Get().Version, "build_date": version.Get().BuildDate, "migration": false,
 		"cluster_name": st.ClusterName, "cluster_id": st.ClusterID,
 		"recovery_seal": false, "storage_type": s.cfg.StorageType, "removed_from_cluster": s.removedFromCluster(),
 	}
@@ -719,7 +752,7 @@ func (s *Server) health(c echo.Context) error {
 		"initialized": st.Initialized, "sealed": st.Sealed, "standby": st.Standby,
 		"performance_standby": false, "replication_performance_mode": "disabled",
 		"replication_dr_mode": "disabled", "server_time_utc": time.Now().Unix(),
-		"version": Version, "enterprise": false, "echo_duration_ms": 0, "clock_skew_ms": 0,
+		"version": version.Get().Version, "enterprise": false, "echo_duration_ms": 0, "clock_skew_ms": 0,
 		"removed_from_cluster": removed,
 	}
 	if st.ClusterID != "" {

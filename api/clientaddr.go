@@ -159,14 +159,15 @@ func remoteIP(r *http.Request) string {
 // requestDeadline applies max_request_duration to the request's context.
 func (s *Server) requestDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if s.cfg.MaxRequestDuration <= 0 {
+		r := c.Request()
+		// A sys/monitor stream lasts as long as the operator watches (as
+		// in Vault, streaming endpoints get no timeout).
+		if s.cfg.MaxRequestDuration <= 0 || r.URL.Path == "/v1/sys/monitor" {
 			return next(c)
 		}
-		r := c.Request()
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxRequestDuration)
 		defer cancel()
 		c.SetRequest(r.WithContext(ctx))
 		return next(c)
 	}
 }
-

@@ -21,6 +21,7 @@ import (
 
 	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/core"
+	"github.com/vaultd/vaultd/version"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -222,6 +223,8 @@ var (
 // normalize replaces the parts that change per run.
 func normalize(b []byte) []byte {
 	b = uuidRE.ReplaceAll(b, []byte("<request-id>"))
+	b = bytes.ReplaceAll(b, []byte(`"version":"`+version.Get().Version+`"`), []byte(`"version":"<version>"`))
+	b = bytes.ReplaceAll(b, []byte(`"build_date":"`+version.Get().BuildDate+`"`), []byte(`"build_date":"<build-date>"`))
 	return serverTimeRE.ReplaceAll(b, []byte(`"server_time_utc":0`))
 }
 

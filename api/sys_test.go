@@ -21,6 +21,7 @@ import (
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/version"
 )
 
 var (
@@ -172,7 +173,7 @@ func TestHealthOfficialClient(t *testing.T) {
 			t.Fatalf("%+v: %v", st, err)
 		}
 		if h.Initialized != st.Initialized || h.Sealed != st.Sealed || h.Standby != st.Standby ||
-			h.Version != api.Version || h.ClusterID != st.ClusterID || h.ClusterName != st.ClusterName ||
+			h.Version != version.Get().Version || h.ClusterID != st.ClusterID || h.ClusterName != st.ClusterName ||
 			h.ServerTimeUTC == 0 || h.RemovedFromCluster == nil || *h.RemovedFromCluster {
 			t.Fatalf("health %+v for %+v", h, st)
 		}
@@ -193,7 +194,7 @@ func TestSealStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := vaultapi.SealStatusResponse{
-		Type: "shamir", Initialized: true, Sealed: false, T: 3, N: 5, Version: api.Version,
+		Type: "shamir", Initialized: true, Sealed: false, T: 3, N: 5, Version: version.Get().Version,
 		ClusterName: "vaultd-cluster", ClusterID: "c-1", StorageType: "raft", RemovedFromCluster: new(bool),
 	}
 	if !reflect.DeepEqual(*s, want) {

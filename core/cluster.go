@@ -47,6 +47,9 @@ type nodeRecord struct {
 	APIAddr     string    `json:"api_addr"`
 	ClusterAddr string    `json:"cluster_addr"`
 	Updated     time.Time `json:"updated"`
+	// Version is the node's version when it wrote its own record (on
+	// becoming active); a joiner's record has none until then.
+	Version string `json:"version,omitempty"`
 }
 
 // NodeRecord is a node's advertised addresses.
@@ -120,7 +123,11 @@ func (c *Core) ensureClusterTLS(ctx context.Context) {
 
 // recordNode stores a node's addresses at core/nodes/<id> (active only).
 func (c *Core) recordNode(ctx context.Context, id, apiAddr, clusterAddr string) error {
-	b, err := json.Marshal(nodeRecord{APIAddr: apiAddr, ClusterAddr: clusterAddr, Updated: c.now().UTC()})
+	rec := nodeRecord{APIAddr: apiAddr, ClusterAddr: clusterAddr, Updated: c.now().UTC()}
+	if id == c.cfg.NodeID {
+		rec.Version = c.cfg.Version // a node knows only its own version
+	}
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
@@ -147,7 +154,7 @@ func (c *Core) NodeRecords(ctx context.Context) ([]NodeRecord, error) {
 		if json.Unmarshal(e.Value, &r) != nil {
 			continue
 		}
-		out = append(out, NodeRecord{NodeID: id, APIAddr: r.APIAddr, ClusterAddr: r.ClusterAddr})
+		out = append(out, NodeRecord{NodeID: id, APIAddr: r.APIAddr, ClusterAddr: r.ClusterAddr, Version: r.Version})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })
 	return out, nil
@@ -157,7 +164,7 @@ func (c *Core) NodeRecords(ctx context.Context) ([]NodeRecord, error) {
 // node's state.
 func (c *Core) newHA() *clusterops.HA {
 	cfg := clusterops.HAConfig{
-		NodeID: c.cfg.NodeID, ClusterAddr: c.cfg.ClusterAddr,
+		NodeID: c.cfg.NodeID, ClusterAddr: c.cfg.ClusterAddr, Version: c.cfg.Version,
 		NodeRecords: c.NodeRecords,
 		IsLeader:    c.cluster.IsLeader,
 		IsActive:    c.active.Load,
@@ -172,6 +179,22 @@ func (c *Core) newHA() *clusterops.HA {
 		cfg.LeaderChanges = lc.LeaderChanges
 	}
 	return clusterops.NewHA(cfg)
+}
+
+// nodeVersions maps node IDs to their versions: this node's own, and
+// the others' from the records they wrote when they were active.
+func (c *Core) nodeVersions(ctx context.Context) map[string]string {
+	out := map[string]string{c.cfg.NodeID: c.cfg.Version}
+	recs, err := c.NodeRecords(ctx)
+	if err != nil {
+		return out
+	}
+	for _, r := range recs {
+		if r.Version != "" && r.NodeID != c.cfg.NodeID {
+			out[r.NodeID] = r.Version
+		}
+	}
+	return out
 }
 
 // hostPortOf turns "https://h:p" or "h:p" into "h:p", or "" if invalid.

@@ -80,6 +80,9 @@ type Config struct {
 	// Members manages raft membership (joins, ha-status, step-down); nil
 	// with single-process storage.
 	Members Members
+	// Version is this node's version as sys/ha-status reports it (the
+	// server's version.Get().Version); "" when unknown.
+	Version string
 	// StateChanged, when set, is called after this node's initialized,
 	// sealed or active/standby state may have changed (init, unseal, seal,
 	// becoming active, stepping down). It may run under core's state lock:

@@ -10,12 +10,13 @@ import (
 
 // The node-local endpoints answer on every node, sealed or not, from the
 // node's own state, so the HTTP layer serves them itself (api: sys/init,
-// sys/seal-status, sys/unseal, sys/health, sys/leader; the server's raft
-// routes: sys/storage/raft/join, bootstrap/challenge and answer,
-// known-peers) and they never reach core's router. They are declared
-// here, once, so the OpenAPI document and docs/api.md list them; the api
-// tests check every route the HTTP layer registers against this table.
-// Their handlers only answer a request that reached core by mistake.
+// sys/seal-status, sys/unseal, sys/health, sys/leader, sys/monitor; the
+// server's raft routes: sys/storage/raft/join, bootstrap/challenge and
+// answer, snapshot-init, known-peers) and they never reach core's router.
+// They are declared here, once, so the OpenAPI document and docs/api.md
+// list them; TestOpenAPI_CoversEveryRoute checks every route the HTTP
+// layer registers against this table. Their handlers only answer a
+// request that reached core by mistake.
 
 var (
 	nodeLocalOnce sync.Once
@@ -93,6 +94,15 @@ func NodeLocalEndpoints() *endpoint.Backend {
 					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
 				},
 				{
+					Pattern: "monitor",
+					Summary: "Stream this node's log lines until the client goes away (needs sudo on sys/monitor; never forwarded).",
+					Fields: map[string]*endpoint.Field{
+						"log_level":  query(endpoint.TypeString, "The lowest level streamed: trace, debug, info, warn or error."),
+						"log_format": query(endpoint.TypeString, "standard or json."),
+					},
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
+				},
+				{
 					Pattern: "storage/raft/join", Unauthenticated: true,
 					Summary: "Join this (uninitialised) node to a raft cluster through a leader's API address.",
 					Fields: map[string]*endpoint.Field{
@@ -120,6 +130,11 @@ func NodeLocalEndpoints() *endpoint.Backend {
 						"cluster_addr": str("The joiner's cluster address."),
 						"non_voter":    {Type: endpoint.TypeBool, Description: "Join as a non-voter."},
 					},
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: h},
+				},
+				{
+					Pattern: "storage/raft/snapshot-init", Unauthenticated: true,
+					Summary:    "Restore an operator snapshot archive (the request body) into this never-initialised node, which stays sealed until the old cluster's shares unseal it.",
 					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: h},
 				},
 				{

@@ -55,7 +55,11 @@ func (c *Core) sysOpenAPI(te *TokenEntry) (*Response, error) {
 			add("auth/"+me.Path, d.Endpoints())
 		}
 	}
-	doc := endpoint.NewOpenAPIDocument("HashiCorp Vault API", "1.0.0",
+	ver := c.cfg.Version // as Vault: info.version is the server's version
+	if ver == "" {
+		ver = "1.0.0"
+	}
+	doc := endpoint.NewOpenAPIDocument("HashiCorp Vault API", ver,
 		"HTTP API that gives you full access to vaultd. All API routes are prefixed with `/v1/`.", paths)
 	b, err := json.Marshal(doc)
 	if err != nil {

@@ -15,8 +15,14 @@ import (
 type RaftOps = clusterops.RaftOps
 
 func init() {
-	activeHooks = append(activeHooks, func(c *Core, ctx context.Context) { c.raftOps.StartAutopilot(ctx) })
-	standbyHooks = append(standbyHooks, func(c *Core) { c.raftOps.StopAutopilot() })
+	activeHooks = append(activeHooks, func(c *Core, ctx context.Context) {
+		c.raftOps.StartAutopilot(ctx)
+		c.raftOps.StartAutoSnapshots()
+	})
+	standbyHooks = append(standbyHooks, func(c *Core) {
+		c.raftOps.StopAutoSnapshots()
+		c.raftOps.StopAutopilot()
+	})
 }
 
 // newRaftOps builds the node's cluster operations (core/clusterops).
@@ -24,7 +30,7 @@ func (c *Core) newRaftOps() *clusterops.Service {
 	ops, _ := c.cluster.(RaftOps)
 	return clusterops.New(clusterops.Config{
 		NodeID: c.cfg.NodeID, Barrier: c.barrier, Ops: ops, Inactive: ErrStandby, Logger: c.log,
-		Restored: c.reloadAfterRestore,
+		Restored: c.reloadAfterRestore, NodeVersions: c.nodeVersions,
 	})
 }
 

@@ -113,7 +113,7 @@ func (s *sysRoutes) Backend() *endpoint.Backend {
 	s.once.Do(func() {
 		c := s.c
 		var paths []*endpoint.Path
-		for _, b := range []*endpoint.Backend{c.ident.policies.Backend(), c.caps.Backend(), c.ident.audit.Backend(), c.keys.Backend()} {
+		for _, b := range []*endpoint.Backend{c.ident.policies.Backend(), c.caps.Backend(), c.ident.audit.Backend(), c.keys.Backend(), c.raftOps.AutoSnapshotBackend()} {
 			paths = append(paths, b.Paths...)
 		}
 		for _, p := range s.own() {

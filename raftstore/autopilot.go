@@ -165,12 +165,49 @@ func (ct *contactTracker) isLeading() bool {
 // directory (and joining again) is the operator's way back.
 var removedKey = []byte("vaultd_removed_from_cluster")
 
+// memberKey is the stable-store flag a node sets once it has seen itself
+// in the cluster's configuration. Only a node that was a member can be
+// removed: a node that is joining may briefly hold a configuration without
+// itself (the leader's snapshot predates the entry that adds it, as after
+// every operator restore, which compacts the log into the restored
+// snapshot) and must not take that for a removal.
+var memberKey = []byte("vaultd_seen_as_member")
+
 // Removed reports whether this node was removed from the raft cluster:
 // the persisted flag, or a latest configuration that has members but no
 // longer lists this node (the leader replicates the removal entry
 // to the removed node before it stops replicating to it). The first
 // detection persists the flag.
+//
+// The API asks on every request, and reading the configuration is a round
+// through raft's main loop, which on a leader waits for the log write in
+// progress; so a negative answer is reused for removedRecheck, and
+// concurrent callers share one check (those arriving while it runs get the
+// previous answer). A positive answer is final.
 func (s *Store) Removed() bool {
+	if s.removed.Load() {
+		return true
+	}
+	now := int64(time.Since(s.born))
+	if last := s.removedAt.Load(); last != 0 && now-last < int64(removedRecheck) {
+		return false
+	}
+	if !s.removedMu.TryLock() {
+		return false
+	}
+	defer s.removedMu.Unlock()
+	r := s.checkRemoved()
+	if r {
+		s.removed.Store(true)
+	}
+	s.removedAt.Store(max(now, 1))
+	return r
+}
+
+// removedRecheck bounds how stale a "not removed" answer may be.
+const removedRecheck = 250 * time.Millisecond
+
+func (s *Store) checkRemoved() bool {
 	if v, err := s.stable.GetUint64(removedKey); err == nil && v == 1 {
 		return true
 	}
@@ -187,11 +224,24 @@ func (s *Store) Removed() bool {
 	// configuration is a node that has not joined anything yet.)
 	for _, srv := range f.Configuration().Servers {
 		if string(srv.ID) == s.cfg.NodeID {
+			if !s.member.Load() {
+				if err := s.stable.SetUint64(memberKey, 1); err != nil {
+					s.log.Error("persisting the cluster-member flag failed", "error", err)
+				} else {
+					s.member.Store(true)
+				}
+			}
 			return false
 		}
 	}
 	if len(f.Configuration().Servers) == 0 {
 		return false
+	}
+	if !s.member.Load() {
+		if v, err := s.stable.GetUint64(memberKey); err != nil || v != 1 {
+			return false // still joining: not a member yet
+		}
+		s.member.Store(true)
 	}
 	if err := s.stable.SetUint64(removedKey, 1); err != nil {
 		s.log.Error("persisting the removed-from-cluster flag failed", "error", err)

@@ -42,9 +42,12 @@ type Config struct {
 	// use larger values on slow or loaded networks. Range 1..10.
 	PerformanceMultiplier int
 	// SnapshotThreshold is how many log entries since the last snapshot
-	// trigger a new one (checked every SnapshotInterval); TrailingLogs is
-	// how many entries are kept after it so slightly-lagging followers can
-	// catch up from the log instead of a full snapshot.
+	// trigger a new one (checked every SnapshotInterval to twice that);
+	// TrailingLogs is how many entries are kept after it so
+	// slightly-lagging followers can catch up from the log instead of a
+	// full snapshot. The Store raises the threshold it gives raft while
+	// the state is large, so that the log written between two snapshots is
+	// at least half the state a snapshot writes (tuneSnapshots).
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
@@ -63,7 +66,7 @@ func DefaultConfig() Config {
 		ApplyTimeout:          10 * time.Second,
 		PerformanceMultiplier: 1,
 		SnapshotThreshold:     8192,
-		SnapshotInterval:      2 * time.Minute,
+		SnapshotInterval:      5 * time.Second,
 		TrailingLogs:          10240,
 	}
 }
@@ -157,4 +160,9 @@ func (c Config) raftConfig(notify chan<- bool, logger *slog.Logger) *raft.Config
 		rc.Logger = newHCLogger(logger, "raft")
 	}
 	return rc
+}
+
+// heartbeatTimeout is raft's HeartbeatTimeout for c.
+func (c Config) heartbeatTimeout() time.Duration {
+	return baseHeartbeat * time.Duration(c.PerformanceMultiplier)
 }

@@ -15,9 +15,13 @@
 // returns ErrNotLeader. An error never hides a committed write as "failed
 // for sure": ErrNotLeader after proposal, ErrTimeout and ErrClosed mean the
 // outcome is unknown. Reads (Get, List) come from the local FSM; making them
-// linearizable is the caller's job: on the active node, VerifyLeader (a
-// coalesced quorum check that starts after the read arrived) before the
-// read, and Barrier once after gaining leadership.
+// linearizable is the caller's job: on the active node, VerifyLeader before
+// the read, and Barrier once after gaining leadership. VerifyLeader returns
+// at once while the leader lease holds (lease.go: a quorum accepted
+// AppendEntries this leader sent less than HeartbeatTimeout/2 ago, so no
+// other node can have been elected; docs/consistency.md has the argument)
+// and otherwise runs a coalesced quorum check that starts after the read
+// arrived (VerifyLeaderRound).
 //
 // # The FSM
 //

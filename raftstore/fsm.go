@@ -35,6 +35,9 @@ type fsm struct {
 	term  uint64              // its term
 
 	batches, entries atomic.Uint64 // ApplyBatch calls and logs applied, for Stats
+	// bytes is the size of every key and value held (what a snapshot
+	// writes, less framing); written under mu, read without it.
+	bytes atomic.Int64
 }
 
 var (
@@ -97,9 +100,13 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 				// Copy: the value aliases the log's buffer.
 				v := make([]byte, len(op.Value))
 				copy(v, op.Value)
-				f.tree.ReplaceOrInsert(item{key: op.Key, value: v})
-			} else {
-				f.tree.Delete(item{key: op.Key})
+				delta := int64(len(op.Key) + len(v))
+				if old, ok := f.tree.ReplaceOrInsert(item{key: op.Key, value: v}); ok {
+					delta -= int64(len(old.key) + len(old.value))
+				}
+				f.bytes.Add(delta)
+			} else if old, ok := f.tree.Delete(item{key: op.Key}); ok {
+				f.bytes.Add(-int64(len(old.key) + len(old.value)))
 			}
 		}
 		out[i] = &applyResult{}
@@ -187,9 +194,15 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return fmt.Errorf("raftstore: restore: %w", err)
 	}
+	var n int64
+	tree.Ascend(func(it item) bool {
+		n += int64(len(it.key) + len(it.value))
+		return true
+	})
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tree, f.index, f.term = tree, meta.Index, meta.Term
+	f.bytes.Store(n)
 	return nil
 }
 

@@ -58,6 +58,23 @@ type Store struct {
 	verifier *verifier
 	watch    *leaderWatch
 
+	// lease serves reads on the leader without a quorum round (lease.go);
+	// nil when the transport cannot be observed.
+	lease     *lease
+	leaseKick chan struct{}
+	leaseWG   sync.WaitGroup
+
+	// logBytes and logEntries count the command entries written to this
+	// node's log; tuneSnapshots derives the mean entry size from them.
+	logBytes, logEntries atomic.Uint64
+	snapThreshold        atomic.Uint64 // the SnapshotThreshold raft runs with now
+
+	// Removed's cache (autopilot.go).
+	removed   atomic.Bool
+	removedAt atomic.Int64 // ns since born of the last check; 0: never
+	born      time.Time    // monotonic origin for removedAt
+	removedMu sync.Mutex
+
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
 	closeErr  error
@@ -65,6 +82,8 @@ type Store struct {
 	// diskFull is set while the log store's last write failed with ENOSPC
 	// (raft flattens that error into text, so apply cannot see it).
 	diskFull atomic.Bool
+	// member caches the persisted memberKey flag (autopilot.go).
+	member atomic.Bool
 }
 
 var _ storage.Backend = (*Store)(nil)
@@ -82,7 +101,7 @@ func Open(cfg Config) (*Store, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("component", "raftstore", "node_id", cfg.NodeID)
-	s := &Store{cfg: cfg, log: logger, fsm: newFSM(), closed: make(chan struct{})}
+	s := &Store{cfg: cfg, log: logger, fsm: newFSM(), closed: make(chan struct{}), born: time.Now()}
 
 	var undo []func()
 	fail := func(err error) (*Store, error) {
@@ -108,7 +127,15 @@ func Open(cfg Config) (*Store, error) {
 		bolt, err := raftboltdb.New(raftboltdb.Options{
 			Path: filepath.Join(cfg.DataDir, "raft.db"),
 			// Fail instead of hanging when another process holds the file.
-			BoltOptions: &bbolt.Options{Timeout: 5 * time.Second},
+			// The free-page list is not written in every commit (one page
+			// write less per log batch, which grows with the free list
+			// after log truncation); bolt rebuilds it by a scan at open.
+			// A hashmap free list keeps allocation O(1) on large files.
+			BoltOptions: &bbolt.Options{
+				Timeout:        5 * time.Second,
+				NoFreelistSync: true,
+				FreelistType:   bbolt.FreelistMapType,
+			},
 		})
 		if err != nil {
 			return fail(fmt.Errorf("raftstore: open raft.db: %w", err))
@@ -120,7 +147,11 @@ func Open(cfg Config) (*Store, error) {
 		}
 		s.bolt, s.logs, s.stable, s.snaps = bolt, bolt, bolt, snaps
 	}
-	cache, err := raft.NewLogCache(logCacheSize, &spaceWatch{LogStore: s.logs, full: &s.diskFull}) // integrity.go
+	s.lease = newLease(cfg.NodeID, cfg.heartbeatTimeout())
+	s.leaseKick = make(chan struct{}, 1)
+	watched := &configWatch{LogStore: &spaceWatch{LogStore: s.logs, full: &s.diskFull}, lease: s.lease, // lease.go, integrity.go
+		bytes: &s.logBytes, entries: &s.logEntries}
+	cache, err := raft.NewLogCache(logCacheSize, watched)
 	if err != nil {
 		return fail(fmt.Errorf("raftstore: log cache: %w", err))
 	}
@@ -133,6 +164,24 @@ func Open(cfg Config) (*Store, error) {
 		undo = append(undo, func() { _ = c.Close() })
 	}
 	s.addr = string(trans.LocalAddr())
+	if wrapped, ok := wrapTransport(trans, s.lease); ok {
+		trans = wrapped
+	} else {
+		s.lease = nil
+	}
+
+	// A restarted node has forgotten the leader it last accepted and would
+	// grant a vote at once; a leader may still hold a lease that counted on
+	// this node's refusal. Wait out one HeartbeatTimeout (lease.go).
+	if !cfg.InMemory {
+		has, err := raft.HasExistingState(s.logs, s.stable, s.snaps)
+		if err != nil {
+			return fail(fmt.Errorf("raftstore: read state: %w", err))
+		}
+		if has {
+			time.Sleep(cfg.heartbeatTimeout())
+		}
+	}
 
 	s.pump = newLeadershipPump()
 	undo = append(undo, s.pump.stop)
@@ -149,6 +198,10 @@ func Open(cfg Config) (*Store, error) {
 	s.raft = r
 	s.verifier = newVerifier(r.VerifyLeader, s.closed)
 	s.watch = startLeaderWatch(r, logger, s.closed)
+	s.leaseWG.Add(2)
+	go s.keepLease()
+	s.snapThreshold.Store(cfg.SnapshotThreshold)
+	go s.tuneSnapshots() // snapshot.go
 	logger.Info("raft started", "addr", s.addr, "in_memory", cfg.InMemory)
 	return s, nil
 }
@@ -213,6 +266,7 @@ func (s *Store) Close() error {
 		}
 		s.pump.stop()
 		s.verifier.wait()
+		s.leaseWG.Wait()
 		s.watch.stop()
 		if s.bolt != nil {
 			if err := s.bolt.Close(); err != nil {
@@ -590,12 +644,39 @@ func (s *Store) Barrier(ctx context.Context) error {
 	return mapErr("barrier", s.wait(ctx, s.raft.Barrier(timeout)))
 }
 
-// VerifyLeader confirms with a quorum that this node is still the leader.
-// Calls are coalesced: each caller joins the next raft VerifyLeader round
-// that starts after it called (never one already in flight), so one quorum
-// round serves many concurrent reads and a deposed leader never passes.
-// ErrNotLeader when the check fails.
+// VerifyLeader confirms that this node is still the leader, so that a read
+// from its FSM that follows is linearizable. While the leader lease holds
+// (lease.go: a quorum accepted this leader's heartbeats recently enough
+// that no other node can have been elected) it returns at once; otherwise
+// it runs the quorum check (VerifyLeaderRound). ErrNotLeader when the
+// check fails.
 func (s *Store) VerifyLeader(ctx context.Context) error {
+	if s.isClosed() {
+		return fmt.Errorf("raftstore: verify leader: %w", ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.leaseValid() {
+		s.lease.hits.Add(1)
+		return nil
+	}
+	if s.lease != nil {
+		s.lease.misses.Add(1)
+		select { // a new term: let the keeper confirm the voters now
+		case s.leaseKick <- struct{}{}:
+		default:
+		}
+	}
+	return s.VerifyLeaderRound(ctx)
+}
+
+// VerifyLeaderRound confirms with a quorum that this node is still the
+// leader, ignoring the lease. Calls are coalesced: each caller joins the
+// next raft VerifyLeader round that starts after it called (never one
+// already in flight), so one quorum round serves many concurrent reads and
+// a deposed leader never passes. ErrNotLeader when the check fails.
+func (s *Store) VerifyLeaderRound(ctx context.Context) error {
 	if s.isClosed() {
 		return fmt.Errorf("raftstore: verify leader: %w", ErrClosed)
 	}
@@ -606,10 +687,34 @@ func (s *Store) VerifyLeader(ctx context.Context) error {
 
 // TransferLeadership hands leadership to the most up-to-date voter and
 // waits for the transfer; leader only.
+//
+// The target's election is flagged as a transfer, which followers grant
+// although they still have this leader, so the lease is held off from
+// before the request until raft has finished the attempt (raft bounds it
+// by ElectionTimeout), even if ctx ends first.
 func (s *Store) TransferLeadership(ctx context.Context) error {
 	ctx, cancel, _ := s.opCtx(ctx)
 	defer cancel()
-	return mapErr("transfer leadership", s.wait(ctx, s.raft.LeadershipTransfer()))
+	if s.lease != nil {
+		s.lease.hold.Add(1)
+	}
+	f := s.raft.LeadershipTransfer()
+	done := make(chan error, 1)
+	go func() { // raft futures must not be waited on twice
+		err := f.Error()
+		if s.lease != nil {
+			s.lease.hold.Add(-1)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return mapErr("transfer leadership", err)
+	case <-ctx.Done():
+		return mapErr("transfer leadership", ctx.Err())
+	case <-s.closed:
+		return fmt.Errorf("raftstore: transfer leadership: %w", ErrClosed)
+	}
 }
 
 // Indexes returns raft's last applied and commit indexes on this node.
@@ -633,6 +738,12 @@ func (s *Store) Stats() map[string]string {
 	m["fsm_apply_batches"] = strconv.FormatUint(s.fsm.batches.Load(), 10)
 	m["fsm_apply_entries"] = strconv.FormatUint(s.fsm.entries.Load(), 10)
 	m["verify_leader_rounds"] = strconv.FormatUint(s.verifier.rounds.Load(), 10)
+	m["fsm_bytes"] = strconv.FormatInt(s.fsm.bytes.Load(), 10)
+	m["snapshot_threshold_effective"] = strconv.FormatUint(s.snapThreshold.Load(), 10)
+	if s.lease != nil {
+		m["lease_reads"] = strconv.FormatUint(s.lease.hits.Load(), 10)
+		m["lease_misses"] = strconv.FormatUint(s.lease.misses.Load(), 10)
+	}
 	return m
 }
 

@@ -2,9 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -52,6 +60,9 @@ func TestScripts(t *testing.T) {
 			"grepenv":       cmdGrepEnv,
 			"exitcode":      cmdExitCode,
 			"nodeconfig":    cmdNodeConfig,
+			"eventually":    cmdEventually,
+			"tlsfiles":      cmdTLSFiles,
+			"envsubst":      cmdEnvSubst,
 		},
 	})
 }
@@ -69,6 +80,13 @@ func setup(env *testscript.Env) error {
 			}
 			env.Setenv(fmt.Sprintf("%s%d", pfx, i), strconv.Itoa(p))
 		}
+	}
+	base, err := freePortRun(6)
+	if err != nil {
+		return err // the kernel has almost no free loopback ports: nothing would run
+	}
+	for i := 1; i <= 3; i++ { // server -dev -dev-cluster=3 -dev-listen-address=127.0.0.1:$DEVPORT1
+		env.Setenv(fmt.Sprintf("DEVPORT%d", i), strconv.Itoa(base+2*(i-1)))
 	}
 	env.Setenv("VAULT_ADDR", "http://127.0.0.1:"+env.Getenv("PORT1"))
 	env.Setenv("VAULT_MAX_RETRIES", "0")
@@ -98,6 +116,29 @@ func setup(env *testscript.Env) error {
 		}
 	}
 	return nil
+}
+
+// freePortRun finds n consecutive free loopback ports and returns the
+// first (a dev cluster takes API and cluster ports in a row). It looks
+// below Linux's ephemeral range (32768+), where the kernel's own port
+// choices for busy parallel tests do not fill the gaps.
+func freePortRun(n int) (int, error) {
+	for try := 0; try < 500; try++ {
+		first := 20000 + mrand.IntN(12000-n)
+		ok := true
+		for p := first; p < first+n && ok; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return first, nil
+		}
+	}
+	return 0, errors.New("no run of free ports found")
 }
 
 func freePort() (int, error) {
@@ -304,5 +345,80 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", strings.Join(args[1:], " "), got, want)
+	}
+}
+
+// cmdEventually runs a command until it succeeds (with !, until it fails),
+// every 100ms, for at most TIMEOUT; the last run's stdout and stderr are
+// kept for the next assertions:
+//
+//	! eventually 10s vaultd write sys/wrapping/lookup token=$WT
+func cmdEventually(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: [!] eventually TIMEOUT COMMAND [ARGS...]")
+	}
+	timeout, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	deadline := time.Now().Add(timeout)
+	for {
+		err := ts.Exec(args[1], args[2:]...)
+		if (err == nil) != neg {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s: not %s within %s (last: %v)", strings.Join(args[1:], " "), map[bool]string{false: "succeeded", true: "failed"}[neg], timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// cmdTLSFiles writes TLS material for 127.0.0.1 into DIR: cert.pem and
+// key.pem (a valid self-signed pair, also the CA in ca.pem), other-key.pem
+// (a key that matches no certificate) and expired.pem / expired-key.pem
+// (a pair that expired yesterday):
+//
+//	tlsfiles DIR
+func cmdTLSFiles(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: tlsfiles DIR")
+	}
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o700))
+	write := func(name, typ string, der []byte) {
+		ts.Check(os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+	}
+	pair := func(certName, keyName string, notBefore, notAfter time.Time) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		ts.Check(err)
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "127.0.0.1"},
+			NotBefore: notBefore, NotAfter: notAfter, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			BasicConstraintsValid: true, IsCA: true,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		ts.Check(err)
+		kb, err := x509.MarshalECPrivateKey(key)
+		ts.Check(err)
+		write(certName, "CERTIFICATE", der)
+		write(keyName, "EC PRIVATE KEY", kb)
+	}
+	now := time.Now()
+	pair("cert.pem", "key.pem", now.Add(-time.Hour), now.Add(365*24*time.Hour))
+	b, err := os.ReadFile(filepath.Join(dir, "cert.pem"))
+	ts.Check(err)
+	ts.Check(os.WriteFile(filepath.Join(dir, "ca.pem"), b, 0o600))
+	pair("expired.pem", "expired-key.pem", now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	pair("unused.pem", "other-key.pem", now.Add(-time.Hour), now.Add(time.Hour))
+}
+
+// cmdEnvSubst expands $VAR and ${VAR} in each FILE, in place, with the
+// script's environment: envsubst FILE...
+func cmdEnvSubst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: envsubst FILE...")
+	}
+	for _, f := range args {
+		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(os.Expand(ts.ReadFile(f), ts.Getenv)), 0o600))
 	}
 }

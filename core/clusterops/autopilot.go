@@ -408,6 +408,10 @@ func (s *Service) autopilotState(ctx context.Context) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	var versions map[string]string
+	if f := s.cfg.NodeVersions; f != nil {
+		versions = f(ctx)
+	}
 	servers := map[string]any{}
 	for _, s := range st.Servers {
 		status := "non-voter"
@@ -441,7 +445,7 @@ func (s *Service) autopilotState(ctx context.Context) (*Response, error) {
 			"id": s.ID, "name": s.ID, "address": s.Address, "node_status": nodeStatus,
 			"last_contact": lastContact, "last_term": lastTerm, "last_index": lastIndex,
 			"healthy": s.Healthy, "stable_since": stableSince, "status": status,
-			"version": "", "node_type": nodeType,
+			"version": versions[s.ID], "node_type": nodeType,
 		}
 	}
 	voters, nonVoters := st.Voters, st.NonVoters

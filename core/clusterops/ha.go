@@ -10,13 +10,17 @@ import (
 // core/nodes/<id>).
 type NodeAddrs struct {
 	NodeID, APIAddr, ClusterAddr string
+	// Version is the node's version when it wrote its own record (on
+	// becoming active); a joiner's record has none until then.
+	Version string
 }
 
 // HAConfig configures an HA: what sys/ha-status and sys/step-down need
 // from the node. Core passes its own state in as functions, so this
 // package holds no *Core.
 type HAConfig struct {
-	NodeID, ClusterAddr string
+	// NodeID, ClusterAddr and Version are this node's.
+	NodeID, ClusterAddr, Version string
 	// Peers lists the raft members; nil without raft storage (the node is
 	// alone).
 	Peers func(ctx context.Context) ([]Peer, error)
@@ -123,14 +127,14 @@ func (h *HA) nodes(ctx context.Context) ([]map[string]any, error) {
 			"raft_address":    p.Address,
 			"active_node":     self && h.cfg.IsActive(),
 			"voter":           p.Voter,
-			"version":         "",
+			"version":         r.Version,
 			"last_echo":       nil,
 		}
 		if r.ClusterAddr == "" {
 			n["cluster_address"] = "https://" + p.Address
 		}
 		if self {
-			n["last_echo"] = now
+			n["last_echo"], n["version"] = now, h.cfg.Version
 		}
 		out = append(out, n)
 	}

@@ -12,12 +12,12 @@ import (
 func TestHA_StatusMergesPeersAndRecords(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	h := NewHA(HAConfig{
-		NodeID: "n1", ClusterAddr: "https://127.0.0.1:8201",
+		NodeID: "n1", ClusterAddr: "https://127.0.0.1:8201", Version: "1.2.3",
 		Peers: func(context.Context) ([]Peer, error) {
 			return []Peer{{ID: "n1", Address: "127.0.0.1:8201", Voter: true, Leader: true}, {ID: "n2", Address: "127.0.0.2:8201"}}, nil
 		},
 		NodeRecords: func(context.Context) ([]NodeAddrs, error) {
-			return []NodeAddrs{{NodeID: "n1", APIAddr: "http://127.0.0.1:8200", ClusterAddr: "https://127.0.0.1:8201"}}, nil
+			return []NodeAddrs{{NodeID: "n1", APIAddr: "http://127.0.0.1:8200", ClusterAddr: "https://127.0.0.1:8201"}, {NodeID: "n2", Version: "1.2.2"}}, nil
 		},
 		IsLeader: func() bool { return true }, IsActive: func() bool { return true },
 		LeaderChanges: func() uint64 { return 3 },
@@ -33,6 +33,9 @@ func TestHA_StatusMergesPeersAndRecords(t *testing.T) {
 	}
 	if nodes[0]["active_node"] != true || nodes[0]["api_address"] != "http://127.0.0.1:8200" || nodes[0]["last_echo"] != now.Format(time.RFC3339Nano) {
 		t.Errorf("self: %v", nodes[0])
+	}
+	if nodes[0]["version"] != "1.2.3" || nodes[1]["version"] != "1.2.2" {
+		t.Errorf("versions: %v, %v", nodes[0]["version"], nodes[1]["version"])
 	}
 	if nodes[1]["active_node"] != false || nodes[1]["cluster_address"] != "https://127.0.0.2:8201" || nodes[1]["last_echo"] != nil || nodes[1]["voter"] != false {
 		t.Errorf("peer without a record: %v", nodes[1])

@@ -71,7 +71,7 @@ func (f *fakeOps) RestoreSnapshot(_ context.Context, r io.Reader) error {
 func archive(t testing.TB, ops RaftOps, s Sealer) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := writeSnapshotArchive(context.Background(), &buf, ops, s); err != nil {
+	if _, err := writeSnapshotArchive(context.Background(), &buf, ops, s); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

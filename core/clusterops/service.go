@@ -13,7 +13,7 @@
 // It also serves sys/ha-status and sys/step-down (HA), over functions core
 // passes in.
 //
-// It imports storage, secrets and core/internal/reqfield only.
+// It imports storage, secrets, endpoint and core/internal/reqfield only.
 package clusterops
 
 import (
@@ -27,6 +27,7 @@ import (
 	"sync"
 
 	"github.com/vaultd/vaultd/core/internal/reqfield"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -71,6 +72,9 @@ type Config struct {
 	// active (core's ErrStandby).
 	Inactive error
 	Logger   *slog.Logger
+	// NodeVersions, when set, maps server IDs to the versions autopilot
+	// state reports (the nodes' own records); unknown IDs report "".
+	NodeVersions func(ctx context.Context) map[string]string
 }
 
 // Service is the node's cluster operations. Safe for concurrent use.
@@ -79,7 +83,11 @@ type Service struct {
 	log *slog.Logger
 
 	mu        sync.Mutex
-	autopilot *autopilot // non-nil while active with raft storage
+	autopilot *autopilot      // non-nil while active with raft storage
+	autoSnap  *autoSnapRunner // non-nil while active with raft storage
+
+	autoOnce sync.Once
+	autoEP   *endpoint.Backend
 }
 
 // New builds a Service.
@@ -233,7 +241,7 @@ func (s *Service) removePeer(ctx context.Context, ops RaftOps, d map[string]any)
 
 func (s *Service) snapshotSave(ctx context.Context, ops RaftOps) (*Response, error) {
 	var buf bytes.Buffer
-	if err := writeSnapshotArchive(ctx, &buf, ops, s.cfg.Barrier); err != nil {
+	if _, err := writeSnapshotArchive(ctx, &buf, ops, s.cfg.Barrier); err != nil {
 		return nil, err
 	}
 	return &Response{RawBody: &buf, ContentType: "application/octet-stream"}, nil

@@ -77,26 +77,28 @@ func snapshotSums(meta, state []byte) []byte {
 	return fmt.Appendf(nil, "%s  meta.json\n%s  state.bin\n", hex.EncodeToString(m[:]), hex.EncodeToString(s[:]))
 }
 
-func writeSnapshotArchive(ctx context.Context, w io.Writer, ops RaftOps, b Sealer) error {
+// writeSnapshotArchive writes the archive to w and returns its meta.json.
+func writeSnapshotArchive(ctx context.Context, w io.Writer, ops RaftOps, b Sealer) (snapshotMetaJSON, error) {
 	st, err := ops.RaftStatus(ctx)
 	if err != nil {
-		return err
+		return snapshotMetaJSON{}, err
 	}
 	var state bytes.Buffer
 	if err := ops.SaveSnapshot(ctx, &state); err != nil {
-		return fmt.Errorf("clusterops: save snapshot: %w", err)
+		return snapshotMetaJSON{}, fmt.Errorf("clusterops: save snapshot: %w", err)
 	}
-	meta, err := json.Marshal(snapshotMetaJSON{
+	m := snapshotMetaJSON{
 		Format: snapshotFormat, Version: snapshotFormatVersion, Index: st.AppliedIndex, Term: st.Term,
 		Size: int64(state.Len()), CreatedAt: time.Now().UTC(),
-	})
+	}
+	meta, err := json.Marshal(m)
 	if err != nil {
-		return err
+		return m, err
 	}
 	sums := snapshotSums(meta, state.Bytes())
 	sealed, err := b.Encrypt(snapshotSumsPath, sums)
 	if err != nil {
-		return fmt.Errorf("clusterops: seal snapshot checksums: %w", err)
+		return m, fmt.Errorf("clusterops: seal snapshot checksums: %w", err)
 	}
 	zw := gzip.NewWriter(w)
 	tw := tar.NewWriter(zw)
@@ -106,16 +108,16 @@ func writeSnapshotArchive(ctx context.Context, w io.Writer, ops RaftOps, b Seale
 		data []byte
 	}{{"meta.json", meta}, {"state.bin", state.Bytes()}, {"SHA256SUMS", sums}, {"SHA256SUMS.sealed", sealed}} {
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o600, Size: int64(len(f.data)), ModTime: now, Typeflag: tar.TypeReg}); err != nil {
-			return err
+			return m, err
 		}
 		if _, err := tw.Write(f.data); err != nil {
-			return err
+			return m, err
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return err
+		return m, err
 	}
-	return zw.Close()
+	return m, zw.Close()
 }
 
 func badSnapshot(format string, args ...any) error {
@@ -132,6 +134,25 @@ func badSnapshotRead(err error) error {
 // Without force, b must open SHA256SUMS.sealed (see the format comment).
 // Every failure is a 400; it never panics on any input.
 func readSnapshotArchive(r io.Reader, b Sealer, force bool) ([]byte, error) {
+	files, err := readArchiveFiles(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := verifyArchiveFiles(files); err != nil {
+		return nil, err
+	}
+	if !force {
+		sums := files["SHA256SUMS"]
+		opened, err := b.Decrypt(snapshotSumsPath, files["SHA256SUMS.sealed"])
+		if err != nil || subtle.ConstantTimeCompare(opened, sums) != 1 {
+			return nil, ErrSnapshotKeys
+		}
+	}
+	return files["state.bin"], nil
+}
+
+// readArchiveFiles reads the archive's four entries, bounded.
+func readArchiveFiles(r io.Reader) (map[string][]byte, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, badSnapshotRead(err)
@@ -178,22 +199,68 @@ func readSnapshotArchive(r io.Reader, b Sealer, force bool) ([]byte, error) {
 			return nil, badSnapshot("archive entry %q is missing", n)
 		}
 	}
+	return files, nil
+}
+
+// verifyArchiveFiles checks meta.json's format and SHA256SUMS (no key
+// needed).
+func verifyArchiveFiles(files map[string][]byte) (snapshotMetaJSON, error) {
 	var meta snapshotMetaJSON
 	if err := json.Unmarshal(files["meta.json"], &meta); err != nil {
-		return nil, badSnapshot("meta.json: %v", err)
+		return meta, badSnapshot("meta.json: %v", err)
 	}
 	if meta.Format != snapshotFormat || meta.Version != snapshotFormatVersion {
-		return nil, badSnapshot("unsupported format %q version %d", meta.Format, meta.Version)
+		return meta, badSnapshot("unsupported format %q version %d", meta.Format, meta.Version)
 	}
 	sums := snapshotSums(files["meta.json"], files["state.bin"])
 	if subtle.ConstantTimeCompare(sums, files["SHA256SUMS"]) != 1 {
-		return nil, badSnapshot("checksum mismatch")
+		return meta, badSnapshot("checksum mismatch")
 	}
-	if !force {
-		opened, err := b.Decrypt(snapshotSumsPath, files["SHA256SUMS.sealed"])
-		if err != nil || subtle.ConstantTimeCompare(opened, sums) != 1 {
-			return nil, ErrSnapshotKeys
-		}
+	return meta, nil
+}
+
+// ArchiveInfo is what InspectArchive reads from a snapshot archive.
+type ArchiveInfo struct {
+	Format    string
+	Version   int
+	Index     uint64 // raft index the snapshot holds
+	Term      uint64 // raft term
+	CreatedAt time.Time
+	// StateSize is the size of state.bin, State its bytes (barrier
+	// ciphertexts only), to be checked by raftstore.InspectSnapshot.
+	StateSize int64
+	State     []byte
+	// SHA256 is the archive's checksum of state.bin (from SHA256SUMS,
+	// verified).
+	SHA256 string
+}
+
+// InspectArchive parses an operator snapshot archive and verifies its
+// checksums (SHA256SUMS against meta.json and state.bin) without any key:
+// the sealed checksums, which need the barrier, are not opened. A bad or
+// tampered archive is an error (a 400 kind).
+func InspectArchive(r io.Reader) (ArchiveInfo, error) {
+	files, err := readArchiveFiles(r)
+	if err != nil {
+		return ArchiveInfo{}, err
 	}
-	return files["state.bin"], nil
+	meta, err := verifyArchiveFiles(files)
+	if err != nil {
+		return ArchiveInfo{}, err
+	}
+	sum := sha256.Sum256(files["state.bin"])
+	return ArchiveInfo{
+		Format: meta.Format, Version: meta.Version, Index: meta.Index, Term: meta.Term, CreatedAt: meta.CreatedAt,
+		StateSize: int64(len(files["state.bin"])), State: files["state.bin"], SHA256: hex.EncodeToString(sum[:]),
+	}, nil
+}
+
+// ReadArchiveUnkeyed parses an operator snapshot archive and verifies its
+// checksums, without opening the sealed checksums (there is no barrier key
+// to open them with): it returns state.bin for RaftOps.RestoreSnapshot.
+// Used to initialise an empty node from a snapshot; the node then opens
+// only with the keys of the cluster the snapshot came from. Failures are
+// 400s.
+func ReadArchiveUnkeyed(r io.Reader) ([]byte, error) {
+	return readSnapshotArchive(r, nil, true)
 }

@@ -107,6 +107,7 @@ func Encode(entries []*Entry) ([]byte, error) { return json.Marshal(stored{Entri
 // Table is immutable once built; changes build a new one and swap it.
 type Table struct {
 	entries []*Entry // sorted by path
+	index   mountIndex
 	engines map[string]secrets.Backend
 	views   map[string]storage.Backend
 	unauth  map[string][]string // mount path → unauthenticated path patterns
@@ -117,27 +118,10 @@ func (t *Table) Entries() []*Entry { return t.entries }
 
 // Match returns the mount with the longest path that prefixes p (or is p
 // without its trailing slash), nil if none.
-func (t *Table) Match(p string) *Entry {
-	var best *Entry
-	for _, me := range t.entries {
-		if strings.HasPrefix(p, me.Path) || p+"/" == me.Path {
-			if best == nil || len(me.Path) > len(best.Path) {
-				best = me
-			}
-		}
-	}
-	return best
-}
+func (t *Table) Match(p string) *Entry { return t.index.match(t.entries, p) }
 
 // Get returns the mount at exactly path, nil if none.
-func (t *Table) Get(path string) *Entry {
-	for _, me := range t.entries {
-		if me.Path == path {
-			return me
-		}
-	}
-	return nil
-}
+func (t *Table) Get(path string) *Entry { return t.index.get(t.entries, path) }
 
 // Engine is the engine mounted at path (nil for an entry without one, the
 // token store).
@@ -319,6 +303,7 @@ func (s *Set) build(ctx context.Context, entries []*Entry) (*Table, error) {
 	t := &Table{engines: map[string]secrets.Backend{}, views: map[string]storage.Backend{}, unauth: map[string][]string{}}
 	for _, me := range entries {
 		t.entries = append(t.entries, me)
+		t.index.add(me)
 		if s.cfg.NoEngine != nil && s.cfg.NoEngine(me) {
 			continue
 		}

@@ -115,15 +115,28 @@ func loadConfig(ctx context.Context, s storage.Backend) (*mountConfig, error) {
 }
 
 // loadMeta returns key's metadata, or nil when the key has none.
+// Decoded records are reused while the stored bytes are unchanged
+// (metacache.go).
 func loadMeta(ctx context.Context, s storage.Backend, key string) (*keyMetadata, error) {
+	mk := metadataKey(key)
+	e, err := s.Get(ctx, mk)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kv: get %q: %w", mk, err)
+	}
+	if m, ok := metas.get(mk, e.Value); ok {
+		return m, nil
+	}
 	var m keyMetadata
-	found, err := getJSON(ctx, s, metadataKey(key), &m)
-	if err != nil || !found {
-		return nil, err
+	if err := json.Unmarshal(e.Value, &m); err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrCorrupt, mk, err)
 	}
 	if m.Versions == nil {
 		m.Versions = map[uint64]*versionMeta{}
 	}
+	metas.put(mk, e.Value, &m)
 	return &m, nil
 }
 
@@ -143,19 +156,27 @@ func metaExists(ctx context.Context, s storage.Backend, key string) (bool, error
 // json.Number so they round-trip exactly.
 func loadVersionData(ctx context.Context, s storage.Backend, key string, n uint64) (map[string]any, error) {
 	vk := versionKey(key, n)
-	var rec versionRecord
-	found, err := getJSON(ctx, s, vk, &rec)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
+	e, err := s.Get(ctx, vk)
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, fmt.Errorf("%w: could not find version data for version %d", ErrCorrupt, n)
 	}
-	data, err := decodeObject(rec.Data)
 	if err != nil {
+		return nil, fmt.Errorf("kv: get %q: %w", vk, err)
+	}
+	// One decoding pass straight into the data map (not a RawMessage that
+	// is then decoded again).
+	var rec struct {
+		Data map[string]any `json:"data"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(e.Value))
+	dec.UseNumber()
+	if err := dec.Decode(&rec); err != nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrCorrupt, vk, err)
 	}
-	return data, nil
+	if rec.Data == nil {
+		rec.Data = map[string]any{}
+	}
+	return rec.Data, nil
 }
 
 // decodeObject decodes a JSON object with json.Number numbers.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -32,6 +33,13 @@ type app struct {
 	format, field string
 	// nodes are the -node addresses of the ceremony commands.
 	nodes []string
+	// outputCurl and outputPolicy are -output-curl-string and
+	// -output-policy; captured is the request they stopped (output.go).
+	outputCurl, outputPolicy bool
+	capturedMu               sync.Mutex
+	captured                 *capturedRequest
+	// wrapTTL is -wrap-ttl: response-wrap every response of the command.
+	wrapTTL string
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -74,6 +82,9 @@ func (a *app) addHTTPFlags(cmd *cobra.Command) {
 	f.StringVar(&a.namespace, "namespace", "", "namespace (accepted for compatibility; vaultd has none)")
 	f.StringVar(&a.namespace, "ns", "", "alias of -namespace")
 	_ = f.MarkHidden("ns")
+	f.StringVar(&a.wrapTTL, "wrap-ttl", "", "wrap the response in a single-use token with this TTL, e.g. 5m (default $VAULT_WRAP_TTL)")
+	f.BoolVar(&a.outputCurl, "output-curl-string", false, "print the curl command equivalent to the request (the token reads $(vaultd print token)) instead of sending it")
+	f.BoolVar(&a.outputPolicy, "output-policy", false, "print the HCL policy the request needs instead of sending it")
 }
 
 // addFormatFlag registers -format on cmd and its subcommands.
@@ -132,10 +143,12 @@ func (a *app) client() (*vaultapi.Client, error) {
 			return nil, &exitError{code: ExitSealed, err: fmt.Errorf("Error configuring TLS: %w", err)}
 		}
 	}
+	a.captureRequests(cfg) // output.go
 	c, err := vaultapi.NewClient(cfg)
 	if err != nil {
 		return nil, &exitError{code: ExitSealed, err: fmt.Errorf("Error creating the client: %w", err)}
 	}
+	c.SetWrappingLookupFunc(a.wrapLookup)
 	if a.namespace != "" {
 		c.SetNamespace(a.namespace) // vaultd has no namespaces; the header is ignored
 	}
@@ -145,6 +158,24 @@ func (a *app) client() (*vaultapi.Client, error) {
 		}
 	}
 	return c, nil
+}
+
+// wrapLookup is the wrap TTL of a request: -wrap-ttl, else
+// $VAULT_WRAP_TTL, else 5m for sys/wrapping/wrap (as Vault's CLI).
+func (a *app) wrapLookup(operation, path string) string {
+	if strings.HasPrefix(path, "sys/internal/ui/mounts/") {
+		return "" // the CLI's own KV preflight is never wrapped
+	}
+	if a.wrapTTL != "" {
+		return a.wrapTTL
+	}
+	if v := a.getenv("VAULT_WRAP_TTL"); v != "" {
+		return v
+	}
+	if (operation == "PUT" || operation == "POST") && path == "sys/wrapping/wrap" {
+		return "5m"
+	}
+	return ""
 }
 
 func pick(flag, env string) string {

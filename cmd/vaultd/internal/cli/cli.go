@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/server"
+	"github.com/vaultd/vaultd/version"
 )
 
 // Exit codes, as Vault's CLI uses them.
@@ -34,12 +35,16 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // Run executes the command line args and returns the process exit code.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRoot(stdin, stdout, stderr)
+	a := newApp(stdin, stdout, stderr)
+	root := buildRoot(a, stdout, stderr)
 	root.SetArgs(NormalizeArgs(args))
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if a.printCaptured() { // -output-curl-string, -output-policy (output.go)
+		return ExitOK
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -79,6 +84,10 @@ func NormalizeArgs(args []string) []string {
 }
 
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	return buildRoot(newApp(stdin, stdout, stderr), stdout, stderr)
+}
+
+func buildRoot(a *app, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "vaultd",
 		Short: "vaultd: a highly available, Vault-compatible secrets vault",
@@ -96,13 +105,16 @@ Exit codes: 0 success, 1 usage error (or local error), 2 request error
   vaultd completion bash > /etc/bash_completion.d/vaultd`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.Get().String(),
 	}
+	// -version (and --version, -v) print the version line, as "vaultd version".
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError(cmd, "%s", vaultFlagError(err)) // commands.go
 	})
 	singleDashHelp(root)
 	root.AddCommand(newServerCmd(stdout, stderr))
-	addClientCommands(root, newApp(stdin, stdout, stderr)) // commands.go
+	addClientCommands(root, a) // commands.go
 	return root
 }
 

@@ -22,6 +22,13 @@ func addClientCommands(root *cobra.Command, a *app) {
 		a.newWriteCmd(),
 		a.newDeleteCmd(),
 		a.newListCmd(),
+		a.newPatchCmd(),
+		a.newUnwrapCmd(),
+		a.newPrintCmd(),
+		a.newVersionCmd(),
+		a.newLeaseCmd(),
+		a.newMonitorCmd(),
+		a.newPathHelpCmd(),
 	)
 }
 

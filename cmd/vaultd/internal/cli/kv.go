@@ -169,6 +169,9 @@ older version. If no key exists with that name an error is returned (exit 2).`,
 			if s == nil {
 				return apiError("No value found at %s", full)
 			}
+			if s.WrapInfo != nil { // -wrap-ttl: the response is the wrapping token
+				return a.printSecret(s)
+			}
 			p := a.printer()
 			if a.field != "" {
 				if v2 {

@@ -34,7 +34,7 @@ root token, rotate the encryption key and manage raft peers.`,
 	a.addHTTPFlags(cmd)
 	a.addFormatFlag(cmd)
 	cmd.AddCommand(a.newInitCmd(), a.newUnsealCmd(), a.newSealCmd(), a.newStepDownCmd(), a.newKeyStatusCmd(),
-		a.newRotateCmd(), a.newMembersCmd(), a.newRekeyCmd(), a.newGenerateRootCmd(), a.newRaftCmd(), a.newCeremonyCmd())
+		a.newRotateCmd(), a.newMembersCmd(), a.newRekeyCmd(), a.newGenerateRootCmd(), a.newRaftCmd(), a.newCeremonyCmd(), a.newOperatorDiagnoseCmd())
 	return cmd
 }
 

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +16,9 @@ import (
 
 	vaultapi "github.com/hashicorp/vault/api"
 	"github.com/spf13/cobra"
+
+	"github.com/vaultd/vaultd/core/clusterops"
+	"github.com/vaultd/vaultd/raftstore"
 )
 
 func (a *app) newRaftCmd() *cobra.Command {
@@ -35,7 +40,7 @@ func (a *app) newRaftCmd() *cobra.Command {
 		Args:    cobra.ArbitraryArgs,
 		RunE:    groupRunE,
 	}
-	snap.AddCommand(a.newSnapshotSaveCmd(), a.newSnapshotRestoreCmd())
+	snap.AddCommand(a.newSnapshotSaveCmd(), a.newSnapshotRestoreCmd(), a.newSnapshotInspectCmd())
 	ap := &cobra.Command{
 		Use:     "autopilot",
 		Short:   "Inspect raft autopilot",
@@ -188,6 +193,92 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// countingReader counts bytes for the progress line.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// snapshotInspection is what "snapshot inspect" prints.
+type snapshotInspection struct {
+	Index     uint64    `json:"index"`
+	Term      uint64    `json:"term"`
+	Size      int64     `json:"size"`
+	StateSize int64     `json:"state_size"`
+	Keys      uint64    `json:"keys"`
+	CreatedAt time.Time `json:"created_at"`
+	SHA256    string    `json:"sha256"`
+	Verified  bool      `json:"verified"`
+}
+
+func (a *app) newSnapshotInspectCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect FILE",
+		Short: "Verify a snapshot file and print what it holds",
+		Long: `Reads a snapshot saved by "snapshot save" or by automated snapshots, verifies
+its checksums (the archive's SHA256SUMS and the state's own SHA-256 trailer)
+and prints the raft index and term it holds, its size and its number of
+storage keys. It needs no server and no key: the data stays encrypted. The
+sealed checksums, which only the cluster's keys open, are checked on restore.
+Exits non-zero if the file is damaged.`,
+		Example: "  vaultd operator raft snapshot inspect backup.snap\n  vaultd operator raft snapshot inspect -format=json backup.snap",
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkFormat(cmd); err != nil {
+				return err
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return apiError("Error opening snapshot file: %v", err)
+			}
+			defer f.Close()
+			fi, err := f.Stat()
+			if err != nil {
+				return apiError("Error reading snapshot file: %v", err)
+			}
+			cr := &countingReader{r: f}
+			stop := a.progress(func() string {
+				return fmt.Sprintf("Verifying snapshot: %s of %s", byteSize(cr.n.Load()), byteSize(fi.Size()))
+			})
+			arc, err := clusterops.InspectArchive(cr)
+			var st raftstore.SnapshotInfo
+			if err == nil {
+				st, err = raftstore.InspectSnapshot(bytes.NewReader(arc.State))
+			}
+			stop()
+			if err != nil {
+				return apiError("Error: the snapshot file is not valid: %v", err)
+			}
+			out := snapshotInspection{
+				Index: arc.Index, Term: arc.Term, Size: fi.Size(), StateSize: arc.StateSize, Keys: st.Keys,
+				CreatedAt: arc.CreatedAt.UTC(), SHA256: arc.SHA256, Verified: true,
+			}
+			p := a.printer()
+			if ok, err := p.structured(out); ok {
+				return err
+			}
+			p.line(table([]string{
+				"Key | Value",
+				fmt.Sprintf("Index | %d", out.Index),
+				fmt.Sprintf("Term | %d", out.Term),
+				fmt.Sprintf("Size | %d", out.Size),
+				fmt.Sprintf("State Size | %d", out.StateSize),
+				fmt.Sprintf("Keys | %d", out.Keys),
+				fmt.Sprintf("Created | %s", out.CreatedAt.Format(time.RFC3339)),
+				fmt.Sprintf("State SHA256 | %s", out.SHA256),
+				"Checksums | verified",
+			}, "|"))
+			return nil
+		},
+	}
+}
+
 func (a *app) newSnapshotSaveCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "save FILE",
@@ -231,15 +322,26 @@ The file is written to FILE.tmp first and renamed once complete.`,
 }
 
 func (a *app) newSnapshotRestoreCmd() *cobra.Command {
-	var force bool
+	var force, initNode bool
 	cmd := &cobra.Command{
 		Use:   "restore FILE",
 		Short: "Restore a snapshot of the raft storage from FILE",
-		Long: `Restores the cluster's data from a snapshot saved by "snapshot save". With
--force, a snapshot from another cluster (other keys) is accepted too.`,
-		Example: `  vaultd operator raft snapshot restore backup.snap`,
-		Args:    exactArgs(1),
+		Long: `Restores the cluster's data from a snapshot saved by "snapshot save" (or an
+automated snapshot). With -force, a snapshot from another cluster (other keys)
+is accepted too.
+
+With -init, VAULT_ADDR is a freshly started node that was never initialised
+(and has no retry_join): the snapshot becomes its data without "operator
+init" and without a token. The node stays sealed; unseal it with the unseal
+key shares of the cluster the snapshot came from, then let the other nodes
+join it. The old cluster's tokens and secrets are all there.`,
+		Example: `  vaultd operator raft snapshot restore backup.snap
+  vaultd operator raft snapshot restore -init backup.snap && vaultd operator unseal`,
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if initNode && force {
+				return usageError(cmd, "-init and -force cannot be combined (an empty node has no keys to check)")
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
@@ -249,17 +351,44 @@ func (a *app) newSnapshotRestoreCmd() *cobra.Command {
 				return apiError("Error opening snapshot file: %v", err)
 			}
 			defer f.Close()
-			stop := a.spinner("Restoring snapshot " + filepath.Base(args[0]))
-			err = c.Sys().RaftSnapshotRestoreWithContext(cmd.Context(), f, force)
+			var total int64
+			if fi, err := f.Stat(); err == nil {
+				total = fi.Size()
+			}
+			cr := &countingReader{r: f}
+			name := filepath.Base(args[0])
+			stop := a.progress(func() string {
+				return fmt.Sprintf("Restoring snapshot %s: %s of %s sent", name, byteSize(cr.n.Load()), byteSize(total))
+			})
+			if initNode {
+				err = restoreInit(cmd.Context(), c, cr)
+			} else {
+				err = c.Sys().RaftSnapshotRestoreWithContext(cmd.Context(), cr, force)
+			}
 			stop()
 			if err != nil {
 				return apiError("Error installing the snapshot: %s", describe(err))
+			}
+			if initNode {
+				fmt.Fprintln(a.stdout, "Snapshot installed. The node is sealed: unseal it with the unseal keys of the cluster the snapshot came from (vaultd operator unseal).")
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "install a snapshot from a cluster with other keys")
+	cmd.Flags().BoolVar(&initNode, "init", false, "initialise a new, never-initialised node from the snapshot (no token needed)")
 	return cmd
+}
+
+// restoreInit posts the snapshot to the node-local snapshot-init endpoint.
+func restoreInit(ctx context.Context, c *vaultapi.Client, body io.Reader) error {
+	r := c.NewRequest(http.MethodPost, "/v1/sys/storage/raft/snapshot-init")
+	r.Body = body
+	resp, err := c.RawRequestWithContext(ctx, r) //nolint:staticcheck // unauthenticated node-local endpoint with a binary body
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	return err
 }
 
 func (a *app) newAutopilotStateCmd() *cobra.Command {

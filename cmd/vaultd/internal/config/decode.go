@@ -338,6 +338,7 @@ func (d *decoder) root(v *value) *Config {
 					continue // what vaultd does anyway
 				}
 				d.warnf(b.pos, "unsupported stanza seal %q ignored: vaultd unseals with Shamir key shares only", b.label)
+				c.UnsupportedSeals = append(c.UnsupportedSeals, b.label)
 			}
 		},
 		"service_registration": func(f *field) {

@@ -13,7 +13,7 @@
 //	  performance_multiplier = 3             # 0 → 3 (Vault: 5), at most 10
 //	  trailing_logs          = 10000
 //	  snapshot_threshold     = 8192
-//	  snapshot_interval      = "120s"        # or seconds as a number
+//	  snapshot_interval      = "5s"          # or seconds as a number (Vault: 120s)
 //	  max_entry_size         = 1048576
 //	  retry_join {
 //	    leader_api_addr         = "https://vault-1:8200"

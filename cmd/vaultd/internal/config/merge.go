@@ -37,6 +37,7 @@ func (c *Config) Merge(other *Config) *Config {
 		res.CPUPool = o.CPUPool
 	}
 	res.Warnings = append(res.Warnings, o.Warnings...)
+	res.UnsupportedSeals = append(res.UnsupportedSeals, o.UnsupportedSeals...)
 
 	// set reports whether other sets key, and records where it did.
 	set := func(key string, nonZero bool) bool {
@@ -114,6 +115,7 @@ func (c *Config) clone() *Config {
 		res.CPUPool = &cp
 	}
 	res.Warnings = slices.Clone(c.Warnings)
+	res.UnsupportedSeals = slices.Clone(c.UnsupportedSeals)
 	res.origin = maps.Clone(c.origin)
 	if res.origin == nil {
 		res.origin = make(map[string]loc)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func raft(path, nodeID string, mod func(*config.Storage)) *config.Storage {
 		PerformanceMultiplier: config.DefaultPerformanceMultiplier,
 		TrailingLogs:          10000,
 		SnapshotThreshold:     8192,
-		SnapshotInterval:      120 * time.Second,
+		SnapshotInterval:      5 * time.Second,
 		MaxEntrySize:          1 << 20,
 	}
 	if mod != nil {
@@ -471,6 +472,9 @@ telemetry {
 		`u.hcl:30: plugin_directory is accepted but unused`,
 		`u.hcl:31: unsupported stanza service_registration "consul" ignored`,
 	})
+	if !slices.Equal(c.UnsupportedSeals, []string{"awskms"}) {
+		t.Errorf("UnsupportedSeals = %q, want [awskms] (shamir is supported)", c.UnsupportedSeals)
+	}
 	for _, w := range c.Warnings {
 		if strings.Contains(w, "secret-key-id") || strings.Contains(w, "10.0.0.0/8") {
 			t.Errorf("warning %q shows an ignored value", w)

@@ -194,7 +194,7 @@ func TestApplyDefaults(t *testing.T) {
 		{"performance_multiplier", s.PerformanceMultiplier, 3},
 		{"trailing_logs", s.TrailingLogs, uint64(10000)},
 		{"snapshot_threshold", s.SnapshotThreshold, uint64(8192)},
-		{"snapshot_interval", s.SnapshotInterval, 120 * time.Second},
+		{"snapshot_interval", s.SnapshotInterval, 5 * time.Second},
 		{"max_entry_size", s.MaxEntrySize, uint64(1 << 20)},
 		{"address", l.Address, "127.0.0.1:8200"},
 		{"max_request_size", l.MaxRequestSize, int64(-1)},

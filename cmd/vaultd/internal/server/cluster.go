@@ -136,6 +136,7 @@ func (n *Node) clusterRoutes(c *core.Core, f *forward.Forwarder) []api.Route {
 	add("/sys/storage/raft/bootstrap/challenge", wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleChallenge(w, r, c) })), http.MethodPost, http.MethodPut)
 	add("/sys/storage/raft/bootstrap/answer", wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleAnswer(w, r, c) })), http.MethodPost, http.MethodPut)
 	add("/sys/storage/raft/known-peers", http.HandlerFunc(n.handleKnownPeers), http.MethodGet)
+	add("/sys/storage/raft/snapshot-init", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleSnapshotInit(w, r, c) }), http.MethodPost, http.MethodPut)
 	return rs
 }
 
@@ -222,6 +223,30 @@ func (n *Node) handleJoin(w http.ResponseWriter, r *http.Request, c *core.Core) 
 		return
 	}
 	writeJSONResp(w, http.StatusOK, map[string]any{"joined": true})
+}
+
+// handleSnapshotInit is POST sys/storage/raft/snapshot-init (node-local,
+// unauthenticated like sys/init): the body is an operator snapshot
+// archive, installed into this empty node, which stays sealed until the
+// old cluster's shares unseal it (core.RestoreInit says why that is safe).
+// The body is bounded by the listener's max_request_size.
+func (n *Node) handleSnapshotInit(w http.ResponseWriter, r *http.Request, c *core.Core) {
+	if r.Body == nil {
+		writeErr(w, http.StatusBadRequest, "the snapshot must be the request body")
+		return
+	}
+	err := c.RestoreInit(r.Context(), r.Body)
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.As(err, &mbe):
+		writeErr(w, http.StatusRequestEntityTooLarge, "the snapshot is larger than the listener's max_request_size")
+	case errors.Is(err, core.ErrAlreadyInitialized):
+		writeErr(w, http.StatusBadRequest, "Vault is already initialized: restore with sys/storage/raft/snapshot on the active node instead")
+	default:
+		clusterErr(w, n.log, err)
+	}
 }
 
 func (n *Node) handleChallenge(w http.ResponseWriter, r *http.Request, c *core.Core) {

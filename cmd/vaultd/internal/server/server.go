@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/vaultd/vaultd/api"
+	"github.com/vaultd/vaultd/api/monitor"
 	"github.com/vaultd/vaultd/auth/approle"
 	jwtauth "github.com/vaultd/vaultd/auth/jwt"
 	k8sauth "github.com/vaultd/vaultd/auth/kubernetes"
@@ -43,6 +44,7 @@ import (
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
 	"github.com/vaultd/vaultd/ui"
+	"github.com/vaultd/vaultd/version"
 )
 
 // Options are the `vaultd server` flags.
@@ -94,6 +96,11 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 	for _, w := range cfg.Warnings {
 		log.Warn("configuration", "warning", w)
 	}
+	stopProfile, err := startProfile(log) // profile.go
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	n, err := Start(ctx, cfg, log)
 	if err != nil {
 		return oneLine(err) // configsrc.go
@@ -104,7 +111,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	log.Info("vaultd server started", "api_addr", n.APIAddr, "cluster_addr", n.ClusterAddr, "version", api.Version)
+	log.Info("vaultd server started", "api_addr", n.APIAddr, "cluster_addr", n.ClusterAddr, "version", version.Get().Version)
 	// SIGHUP reopens audit files (log rotation), as Vault does, instead of
 	// killing the process.
 	hup := make(chan os.Signal, 1)
@@ -194,6 +201,7 @@ type Node struct {
 	servers []*http.Server
 	routes  []api.Route // of the first listener's API (Routes)
 	once    sync.Once
+	monitor *monitor.Broker
 	joining atomic.Bool // a join loop runs (join.go)
 }
 
@@ -206,7 +214,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, errors.New("at least one listener \"tcp\" is required")
 	}
 	ln0 := cfg.Listeners[0]
-	n := &Node{log: log}
+	// Every record of this node also reaches GET sys/monitor subscribers.
+	mon := monitor.New()
+	log = slog.New(mon.Handler(log.Handler()))
+	n := &Node{log: log, monitor: mon}
 	rctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.runCtx = rctx
@@ -302,8 +313,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, err
 	}
 	c, err := core.New(core.Config{
-		StateChanged: reg.notify,
-		NodeID:       nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
+		StateChanged: reg.notify, Version: version.Get().Version,
+		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
 		ShareEncrypter: pgp.Encrypt, PGPFingerprint: pgp.Fingerprint,
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
@@ -339,7 +350,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
 			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
 			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
-			MaxRequestDuration: l.MaxRequestDuration, XFF: xff}
+			MaxRequestDuration: l.MaxRequestDuration, XFF: xff, Monitor: mon}
 		if l.DisableRequestLimiter {
 			acfg.Limiter = nil
 		}
@@ -442,6 +453,9 @@ func (n *Node) Close() {
 	n.once.Do(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if n.monitor != nil {
+			n.monitor.Close() // end sys/monitor streams so Shutdown need not wait for them
+		}
 		for _, s := range n.servers {
 			_ = s.Shutdown(sctx)
 		}

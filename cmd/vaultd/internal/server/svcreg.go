@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	k8sreg "github.com/vaultd/vaultd/serviceregistration/kubernetes"
+	"github.com/vaultd/vaultd/version"
 )
 
 // EnvK8sServiceAccountDir overrides where service registration reads the
@@ -37,7 +37,7 @@ func (n *Node) serviceRegistration(sr *config.ServiceRegistration) (*svcReg, err
 		Namespace:         sr.Namespace,
 		PodName:           sr.PodName,
 		ServiceAccountDir: os.Getenv(EnvK8sServiceAccountDir),
-		Version:           api.Version,
+		Version:           version.Get().Version,
 		Logger:            n.log,
 		State: func(ctx context.Context) k8sreg.State {
 			if n.Core == nil {
