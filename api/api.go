@@ -34,7 +34,9 @@ const DefaultMaxRequestSize = 32 << 20
 type Core interface {
 	Status(ctx context.Context) core.Status
 	Init(ctx context.Context, req core.InitRequest, enc core.ShareEncrypter) (core.InitResult, error)
-	Unseal(ctx context.Context, share []byte) (core.Status, error)
+	// UnsealMigrate adds one share; migrate is sys/unseal's flag for a
+	// seal migration.
+	UnsealMigrate(ctx context.Context, share []byte, migrate bool) (core.Status, error)
 	ResetUnseal(ctx context.Context) core.Status
 	Leader(ctx context.Context) core.LeaderInfo
 	HandleRequest(ctx context.Context, req *core.Request) (*core.Response, error)
@@ -605,12 +607,14 @@ func (s *Server) initStatus(c echo.Context) error {
 func (s *Server) initialize(c echo.Context) error {
 	r := c.Request()
 	var body struct {
-		SecretShares    int      `json:"secret_shares"`
-		SecretThreshold int      `json:"secret_threshold"`
-		PGPKeys         []string `json:"pgp_keys"`
-		RootTokenPGPKey string   `json:"root_token_pgp_key"`
-		StoredShares    int      `json:"stored_shares"`
-		RecoveryShares  int      `json:"recovery_shares"`
+		SecretShares      int      `json:"secret_shares"`
+		SecretThreshold   int      `json:"secret_threshold"`
+		PGPKeys           []string `json:"pgp_keys"`
+		RootTokenPGPKey   string   `json:"root_token_pgp_key"`
+		StoredShares      int      `json:"stored_shares"`
+		RecoveryShares    int      `json:"recovery_shares"`
+		RecoveryThreshold int      `json:"recovery_threshold"`
+		RecoveryPGPKeys   []string `json:"recovery_pgp_keys"`
 	}
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -623,28 +627,43 @@ func (s *Server) initialize(c echo.Context) error {
 	res, err := s.core.Init(r.Context(), core.InitRequest{
 		SecretShares: body.SecretShares, SecretThreshold: body.SecretThreshold,
 		PGPKeys: body.PGPKeys, RootTokenPGPKey: body.RootTokenPGPKey,
+		RecoveryShares: body.RecoveryShares, RecoveryThreshold: body.RecoveryThreshold, RecoveryPGPKeys: body.RecoveryPGPKeys,
 	}, s.cfg.ShareEncrypter)
 	if err != nil {
 		s.respondError(c.Response(), r, err)
 		return nil
 	}
-	keys := make([]string, len(res.Shares))
-	keysB64 := make([]string, len(res.Shares))
-	for i, sh := range res.Shares {
-		keys[i] = hex.EncodeToString(sh)
-		keysB64[i] = base64.StdEncoding.EncodeToString(sh)
-		sh.Zero()
+	keys, keysB64 := encodeShares(res.Shares)
+	out := map[string]any{"keys": keys, "keys_base64": keysB64, "root_token": res.RootToken}
+	if res.RecoveryShares != nil {
+		out["recovery_keys"], out["recovery_keys_base64"] = encodeShares(res.RecoveryShares)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"keys": keys, "keys_base64": keysB64, "root_token": res.RootToken})
+	return c.JSON(http.StatusOK, out)
+}
+
+// encodeShares returns the hex and base64 forms of key shares and wipes
+// the shares.
+func encodeShares[S ~[]byte](shares []S) (hexs, b64s []string) {
+	hexs, b64s = make([]string, len(shares)), make([]string, len(shares))
+	for i, sh := range shares {
+		hexs[i] = hex.EncodeToString(sh)
+		b64s[i] = base64.StdEncoding.EncodeToString(sh)
+		clear(sh)
+	}
+	return hexs, b64s
 }
 
 func (s *Server) sealStatusBody(st core.Status) map[string]any {
+	sealType := st.SealType
+	if sealType == "" {
+		sealType = "shamir"
+	}
 	return map[string]any{
-		"type": "shamir", "initialized": st.Initialized, "sealed": st.Sealed,
+		"type": sealType, "initialized": st.Initialized, "sealed": st.Sealed,
 		"t": st.Threshold, "n": st.Shares, "progress": st.Progress, "nonce": st.Nonce,
-		"version": version.Get().Version, "build_date": version.Get().BuildDate, "migration": false,
+		"version": version.Get().Version, "build_date": version.Get().BuildDate, "migration": st.Migration,
 		"cluster_name": st.ClusterName, "cluster_id": st.ClusterID,
-		"recovery_seal": false, "storage_type": s.cfg.StorageType, "removed_from_cluster": s.removedFromCluster(),
+		"recovery_seal": st.RecoverySeal, "storage_type": s.cfg.StorageType, "removed_from_cluster": s.removedFromCluster(),
 	}
 }
 
@@ -687,7 +706,7 @@ func (s *Server) unseal(c echo.Context) error {
 			return writeErrors(c, http.StatusBadRequest, "'key' must be a valid hex or base64 string")
 		}
 	}
-	st, err := s.core.Unseal(ctx, share)
+	st, err := s.core.UnsealMigrate(ctx, share, body.Migrate)
 	clear(share)
 	if err != nil {
 		s.respondError(c.Response(), r, err)

@@ -63,6 +63,13 @@ func (f *fakeCore) Unseal(ctx context.Context, share []byte) (core.Status, error
 	return f.UnsealFunc(ctx, share)
 }
 
+func (f *fakeCore) UnsealMigrate(ctx context.Context, share []byte, migrate bool) (core.Status, error) {
+	if migrate {
+		return core.Status{}, errUnset
+	}
+	return f.Unseal(ctx, share)
+}
+
 func (f *fakeCore) ResetUnseal(ctx context.Context) core.Status {
 	if f.ResetUnsealFunc == nil {
 		return core.Status{}

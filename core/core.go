@@ -89,6 +89,12 @@ type Config struct {
 	// it must return at once (nudge a channel) and must not call back into
 	// core. Service registration uses it to keep pod labels current.
 	StateChanged func()
+	// Seal is the configured auto seal (seal "transit"); nil means Shamir.
+	// With it the node unseals itself (autoseal.go).
+	Seal seal.Wrapper
+	// MigrateFrom is a disabled auto seal (disabled = "true"): the seal to
+	// migrate away from, back to Shamir. Nil otherwise.
+	MigrateFrom seal.Wrapper
 }
 
 // Core is one vaultd node. Its methods are safe for concurrent use.
@@ -119,6 +125,12 @@ type Core struct {
 	info           atomic.Pointer[clusterInfo] // nil while sealed
 
 	kick chan struct{}
+
+	// manualSeal: an operator sealed this auto-sealed node (sys/seal); it
+	// stays sealed until restarted or unsealed with the recovery shares.
+	manualSeal atomic.Bool
+	// migrationLogged: the pending seal migration was logged once.
+	migrationLogged atomic.Bool
 
 	ceremonies *ceremony.Service // rekey and generate-root attempts
 
@@ -214,6 +226,9 @@ func (c *Core) poke() {
 // It returns when ctx is done.
 func (c *Core) Run(ctx context.Context) error {
 	changes := c.cluster.LeadershipChanges()
+	if c.cfg.Seal != nil {
+		go c.autoUnsealLoop(ctx) // autoseal.go
+	}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -406,6 +421,12 @@ type Status struct {
 	Active      bool
 	ClusterName string
 	ClusterID   string
+	// SealType is "shamir" or the auto seal's type; RecoverySeal is true
+	// under an auto seal (Threshold and Shares are then the recovery
+	// key's); Migration is true while a seal migration is pending.
+	SealType     string
+	RecoverySeal bool
+	Migration    bool
 }
 
 // Status reports the node's state. It never fails: storage errors read as
@@ -413,12 +434,15 @@ type Status struct {
 func (c *Core) Status(ctx context.Context) Status {
 	st := Status{Sealed: c.barrier.Sealed(), Active: c.active.Load()}
 	st.Initialized = c.isInitialized(ctx)
+	var scfg *seal.Config
 	if st.Initialized {
 		if cfg, err := c.barrier.SealConfig(ctx); err == nil {
 			st.Threshold, st.Shares = cfg.Threshold, cfg.Shares
+			scfg = cfg
 		}
 	}
-	c.joinStatus(&st) // join.go
+	c.sealStatus(&st, scfg) // autoseal.go
+	c.joinStatus(&st)       // join.go
 	p := c.unsealer.Progress()
 	st.Progress, st.Nonce = p.N, p.Nonce
 	if !st.Sealed {

@@ -119,6 +119,11 @@ func (c *Core) Join(ctx context.Context, t JoinTransport) error {
 			return err
 		}
 	}
+	if len(ch.WrappedKey) > 0 {
+		if err := seal.PutWrappedKey(ctx, under, ch.WrappedKey); err != nil {
+			return err
+		}
+	}
 	cfg, err := seal.NewBarrier(under, c.log).SealConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("core: join %s: seal configuration: %w", t.Leader(), err)
@@ -128,14 +133,36 @@ func (c *Core) Join(ctx context.Context, t JoinTransport) error {
 	if err := c.canJoin(ctx); err != nil {
 		return err
 	}
+	if cfg.Auto() && (c.cfg.Seal == nil || c.cfg.Seal.Type() != cfg.Type) {
+		return fmt.Errorf("core: join %s: the cluster is protected by a %q seal; configure the same seal stanza on this node", t.Leader(), cfg.Type)
+	}
 	c.ha.joinMu.Lock()
-	defer c.ha.joinMu.Unlock()
 	if c.ha.join != nil && c.ha.join.answered {
+		c.ha.joinMu.Unlock()
 		return ErrAlreadyJoined
 	}
 	c.unsealer.Reset()
-	c.ha.join = &pendingJoin{t: t, cfg: *cfg, under: under, challenge: ch.Challenge}
-	c.log.Info("join challenge received; unseal this node with the cluster's key shares", "leader", t.Leader())
+	pj := &pendingJoin{t: t, cfg: *cfg, under: under, challenge: ch.Challenge}
+	c.ha.join = pj
+	c.ha.joinMu.Unlock()
+	if !cfg.Auto() {
+		c.log.Info("join challenge received; unseal this node with the cluster's key shares", "leader", t.Leader())
+		return nil
+	}
+	// Auto seal: the joiner proves it can reach the cluster's seal key by
+	// unwrapping the unseal key itself and opening the challenge with it.
+	key, err := seal.NewBarrier(under, c.log).UnwrapKey(ctx, c.cfg.Seal)
+	if err == nil {
+		_, err = c.answerJoinLocked(ctx, pj, key)
+	}
+	if err != nil {
+		c.ha.joinMu.Lock()
+		if c.ha.join == pj {
+			c.ha.join = nil
+		}
+		c.ha.joinMu.Unlock()
+		return fmt.Errorf("core: join %s with the %s seal: %w", t.Leader(), cfg.Type, err)
+	}
 	return nil
 }
 
@@ -166,23 +193,35 @@ func (c *Core) unsealJoin(ctx context.Context, share []byte) (handled bool, wait
 	if pj.answered {
 		return true, pj.done, nil
 	}
+	if pj.cfg.Auto() {
+		return true, nil, badRequest("this node joins a cluster protected by its %s seal: the join completes without key shares", pj.cfg.Type)
+	}
 	key, _, err := c.unsealer.Add(pj.cfg, share)
 	if err != nil || key == nil {
 		return true, nil, err
 	}
+	wait, err = c.answerJoinLocked(ctx, pj, key)
+	return true, wait, err
+}
+
+// answerJoinLocked opens the challenge with the cluster's unseal key,
+// answers the leader, installs the TLS material it returns and starts
+// finishJoin, which owns key from then on (on error key is zeroed).
+// stateMu is held.
+func (c *Core) answerJoinLocked(ctx context.Context, pj *pendingJoin, key seal.Secret) (<-chan struct{}, error) {
 	tmp := seal.NewBarrier(pj.under, c.log)
 	if err := tmp.Unseal(ctx, key); err != nil {
 		key.Zero()
 		c.unsealer.Reset()
 		c.log.Warn("join: the combined key does not open the cluster's root key; progress reset")
-		return true, nil, err
+		return nil, err
 	}
 	defer tmp.Seal()
 	nonce, err := tmp.Decrypt("core/raft-challenge/"+c.cfg.NodeID, pj.challenge)
 	if err != nil {
 		key.Zero()
 		c.unsealer.Reset()
-		return true, nil, fmt.Errorf("%w: cannot open the challenge: %v", ErrJoinChallenge, err)
+		return nil, fmt.Errorf("%w: cannot open the challenge: %v", ErrJoinChallenge, err)
 	}
 	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	res, err := pj.t.Answer(actx, JoinAnswer{
@@ -193,12 +232,12 @@ func (c *Core) unsealJoin(ctx context.Context, share []byte) (handled bool, wait
 	if err != nil {
 		key.Zero()
 		c.unsealer.Reset()
-		return true, nil, fmt.Errorf("core: join %s: answer: %w", pj.t.Leader(), err)
+		return nil, fmt.Errorf("core: join %s: answer: %w", pj.t.Leader(), err)
 	}
 	plain, err := tmp.Decrypt("core/raft-tls/"+c.cfg.NodeID, res.TLS)
 	if err != nil {
 		key.Zero()
-		return true, nil, fmt.Errorf("core: join: TLS material: %w", err)
+		return nil, fmt.Errorf("core: join: TLS material: %w", err)
 	}
 	m, err := clustertls.DecodeMaterial(plain)
 	clear(plain)
@@ -207,14 +246,14 @@ func (c *Core) unsealJoin(ctx context.Context, share []byte) (handled bool, wait
 	}
 	if err != nil {
 		key.Zero()
-		return true, nil, fmt.Errorf("core: join: TLS material: %w", err)
+		return nil, fmt.Errorf("core: join: TLS material: %w", err)
 	}
 	c.unsealer.Reset()
 	pj.answered = true
 	pj.done = make(chan struct{})
 	c.log.Info("join answered; catching up with the cluster", "leader", pj.t.Leader())
 	go c.finishJoin(pj, key)
-	return true, pj.done, nil
+	return pj.done, nil
 }
 
 // finishJoin waits until raft has replicated the barrier entries to this

@@ -31,13 +31,21 @@ type InitRequest struct {
 	// RootTokenID overrides the generated root token (server -dev only;
 	// never reachable from HTTP).
 	RootTokenID string
+	// RecoveryShares, RecoveryThreshold and RecoveryPGPKeys configure the
+	// recovery key under an auto seal (refused under Shamir).
+	RecoveryShares    int
+	RecoveryThreshold int
+	RecoveryPGPKeys   []string
 }
 
 // InitResult is what sys/init returns: the shares and the root token.
 // The caller must hand them to the operator and forget them.
 type InitResult struct {
-	Shares    []seal.Secret
-	RootToken string
+	Shares []seal.Secret
+	// RecoveryShares are the recovery key's shares (auto seal only; Shares
+	// is then empty).
+	RecoveryShares []seal.Secret
+	RootToken      string
 }
 
 // ShareEncrypter encrypts unseal key shares (or the root token) to OpenPGP
@@ -51,19 +59,38 @@ type ShareEncrypter func(plain []byte, base64PubKey string) ([]byte, error)
 func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (InitResult, error) {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
+	auto := c.cfg.Seal != nil
 	cfg := seal.Config{Shares: req.SecretShares, Threshold: req.SecretThreshold}
-	if err := cfg.Validate(); err != nil {
-		return InitResult{}, badRequest("%s", err.Error())
+	pgpKeys := req.PGPKeys
+	if auto {
+		// As Vault: the unseal key belongs to the seal, so secret_shares
+		// and secret_threshold do not apply; the operators get recovery
+		// shares.
+		if len(req.PGPKeys) > 0 {
+			return InitResult{}, badRequest("pgp_keys encrypts unseal key shares, which an auto seal does not hand out; use recovery_pgp_keys")
+		}
+		cfg = seal.Config{Type: c.cfg.Seal.Type(), Shares: req.RecoveryShares, Threshold: req.RecoveryThreshold}
+		pgpKeys = req.RecoveryPGPKeys
+		if err := cfg.Validate(); err != nil {
+			return InitResult{}, badRequest("invalid recovery configuration: %s", err.Error())
+		}
+	} else {
+		if req.RecoveryShares != 0 || req.RecoveryThreshold != 0 || len(req.RecoveryPGPKeys) > 0 {
+			return InitResult{}, badRequest("parameters recovery_shares, recovery_threshold and recovery_pgp_keys are not applicable to seal type shamir")
+		}
+		if err := cfg.Validate(); err != nil {
+			return InitResult{}, badRequest("%s", err.Error())
+		}
 	}
-	if len(req.PGPKeys) > 0 && len(req.PGPKeys) != cfg.Shares {
-		return InitResult{}, badRequest("incorrect number of PGP keys: %d, want %d (one per share)", len(req.PGPKeys), cfg.Shares)
+	if len(pgpKeys) > 0 && len(pgpKeys) != cfg.Shares {
+		return InitResult{}, badRequest("incorrect number of PGP keys: %d, want %d (one per share)", len(pgpKeys), cfg.Shares)
 	}
-	if (len(req.PGPKeys) > 0 || req.RootTokenPGPKey != "") && enc == nil {
+	if (len(pgpKeys) > 0 || req.RootTokenPGPKey != "") && enc == nil {
 		return InitResult{}, badRequest("PGP encryption is not available")
 	}
 	// Check every key before anything is written: a key that fails after
 	// the barrier is initialised would lose its share, and the vault.
-	for i, k := range req.PGPKeys {
+	for i, k := range pgpKeys {
 		if _, err := enc([]byte("vaultd key check"), k); err != nil {
 			return InitResult{}, badRequest("PGP key %d: %v", i+1, err)
 		}
@@ -81,20 +108,33 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 	if err := c.bootstrap(ctx); err != nil {
 		return InitResult{}, err
 	}
-	shares, err := c.barrier.Initialize(ctx, cfg)
+	var shares [][]byte
+	var err error
+	if auto {
+		shares, err = c.barrier.InitializeAuto(ctx, cfg, c.cfg.Seal)
+	} else {
+		shares, err = c.barrier.Initialize(ctx, cfg)
+	}
 	if err != nil {
 		return InitResult{}, err
 	}
-	res := InitResult{Shares: make([]seal.Secret, len(shares))}
+	out := make([]seal.Secret, len(shares))
 	for i, s := range shares {
-		res.Shares[i] = seal.Secret(s)
+		out[i] = seal.Secret(s)
 	}
-	key, err := combine(cfg, shares)
+	res := InitResult{Shares: out}
+	if auto {
+		res = InitResult{Shares: []seal.Secret{}, RecoveryShares: out} // InitializeAuto left the barrier unsealed
+	} else {
+		var key seal.Secret
+		key, err = combine(cfg, shares)
+		if err != nil {
+			return InitResult{}, err
+		}
+		err = c.barrier.Unseal(ctx, key)
+		key.Zero()
+	}
 	if err != nil {
-		return InitResult{}, err
-	}
-	defer key.Zero()
-	if err := c.barrier.Unseal(ctx, key); err != nil {
 		return InitResult{}, fmt.Errorf("core: unseal after init: %w", err)
 	}
 	root, err := c.firstSetup(ctx, req.RootTokenID)
@@ -108,18 +148,26 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 	res.RootToken = root
 	c.initialized.Store(true)
 	c.stateChanged()
-	if len(req.PGPKeys) > 0 {
-		for i, s := range res.Shares {
+	if auto {
+		// As Vault: an auto-sealed vault is unsealed right after init.
+		if err := c.barrier.UnsealAuto(ctx, c.cfg.Seal); err != nil {
+			c.log.Warn("unseal after init failed; the auto-unseal loop retries", "error", err)
+		} else {
+			c.afterUnsealLocked(ctx, "vault unsealed by its "+cfg.Type+" seal")
+		}
+	}
+	if len(pgpKeys) > 0 {
+		for i, s := range out {
 			// Vault encrypts the hex form, so `base64 -d | gpg -d` prints
 			// a share the CLI accepts.
 			h := []byte(hex.EncodeToString(s))
-			ct, err := enc(h, req.PGPKeys[i])
+			ct, err := enc(h, pgpKeys[i])
 			clear(h)
 			if err != nil {
 				return InitResult{}, badRequest("encrypting share %d: %v", i+1, err)
 			}
 			s.Zero()
-			res.Shares[i] = ct
+			out[i] = ct
 		}
 	}
 	if req.RootTokenPGPKey != "" {
@@ -129,7 +177,7 @@ func (c *Core) Init(ctx context.Context, req InitRequest, enc ShareEncrypter) (I
 		}
 		res.RootToken = base64.StdEncoding.EncodeToString(ct) // as Vault returns it
 	}
-	c.log.Info("vault initialized", "shares", cfg.Shares, "threshold", cfg.Threshold)
+	c.log.Info("vault initialized", "seal_type", cfg.TypeName(), "shares", cfg.Shares, "threshold", cfg.Threshold)
 	return res, nil
 }
 
@@ -223,10 +271,17 @@ func (c *Core) firstSetup(ctx context.Context, rootID string) (string, error) {
 // Unseal adds one key share. At the threshold it tries the combined key;
 // a wrong key resets progress and returns ErrInvalidKey.
 func (c *Core) Unseal(ctx context.Context, share []byte) (Status, error) {
+	return c.UnsealMigrate(ctx, share, false)
+}
+
+// UnsealMigrate is Unseal with sys/unseal's migrate flag: during a seal
+// migration (autoseal.go) the shares must be given with migrate=true, and
+// only then.
+func (c *Core) UnsealMigrate(ctx context.Context, share []byte, migrate bool) (Status, error) {
 	c.stateMu.Lock()
 	joining, wait, err := c.unsealJoin(ctx, share) // join.go
 	if !joining {
-		err = c.unsealLocked(ctx, share)
+		err = c.unsealLocked(ctx, share, migrate)
 	}
 	c.stateMu.Unlock()
 	if wait != nil {
@@ -243,7 +298,7 @@ func (c *Core) Unseal(ctx context.Context, share []byte) (Status, error) {
 	return c.Status(ctx), err
 }
 
-func (c *Core) unsealLocked(ctx context.Context, share []byte) error {
+func (c *Core) unsealLocked(ctx context.Context, share []byte, migrate bool) error {
 	if !c.isInitialized(ctx) {
 		return ErrNotInitialized
 	}
@@ -251,6 +306,10 @@ func (c *Core) unsealLocked(ctx context.Context, share []byte) error {
 		return nil
 	}
 	cfg, err := c.sealConfig(ctx)
+	if err != nil {
+		return err
+	}
+	mode, err := c.checkUnsealMode(cfg, migrate) // autoseal.go
 	if err != nil {
 		return err
 	}
@@ -262,7 +321,7 @@ func (c *Core) unsealLocked(ctx context.Context, share []byte) error {
 		return nil
 	}
 	defer key.Zero()
-	if err := c.barrier.Unseal(ctx, key); err != nil {
+	if err := c.unsealKeyLocked(ctx, mode, key); err != nil {
 		c.unsealer.Reset()
 		if errors.Is(err, seal.ErrInvalidKey) {
 			c.log.Warn("unseal failed: the combined key is wrong; progress reset")
@@ -288,6 +347,11 @@ func (c *Core) SealNode() {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
 	c.teardown()
+	if c.cfg.Seal != nil {
+		// As Vault: an auto-sealed node sealed by an operator stays sealed
+		// until it restarts or is unsealed with the recovery shares.
+		c.manualSeal.Store(true)
+	}
 	c.handOffLeadership()
 	c.barrier.Seal()
 	c.unsealer.Reset()

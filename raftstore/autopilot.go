@@ -207,6 +207,29 @@ func (s *Store) Removed() bool {
 // removedRecheck bounds how stale a "not removed" answer may be.
 const removedRecheck = 250 * time.Millisecond
 
+// watchMembership records the member flag as soon as this node first sees
+// itself in the configuration, without waiting for a request to ask
+// Removed: a standby that serves no client traffic must still know it was
+// a member, or its later removal would read as "still joining". It stops
+// once the flag is set (persisted: a restarted member stops at once).
+func (s *Store) watchMembership() {
+	defer s.leaseWG.Done()
+	if v, err := s.stable.GetUint64(memberKey); err == nil && v == 1 {
+		s.member.Store(true)
+		return
+	}
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for !s.member.Load() {
+		select {
+		case <-s.closed:
+			return
+		case <-t.C:
+			s.Removed()
+		}
+	}
+}
+
 func (s *Store) checkRemoved() bool {
 	if v, err := s.stable.GetUint64(removedKey); err == nil && v == 1 {
 		return true

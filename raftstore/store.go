@@ -198,8 +198,9 @@ func Open(cfg Config) (*Store, error) {
 	s.raft = r
 	s.verifier = newVerifier(r.VerifyLeader, s.closed)
 	s.watch = startLeaderWatch(r, logger, s.closed)
-	s.leaseWG.Add(2)
+	s.leaseWG.Add(3)
 	go s.keepLease()
+	go s.watchMembership() // autopilot.go
 	s.snapThreshold.Store(cfg.SnapshotThreshold)
 	go s.tuneSnapshots() // snapshot.go
 	logger.Info("raft started", "addr", s.addr, "in_memory", cfg.InMemory)

@@ -7,9 +7,29 @@ import (
 
 // Config is the seal configuration, stored in plaintext at
 // core/seal-config because it must be readable while sealed.
+//
+// Type is "" (or "shamir") for a vault unsealed with Shamir shares of the
+// unseal key, or the type of an auto seal ("transit"): the unseal key is
+// then stored wrapped by that seal, and Shares and Threshold describe the
+// recovery key, whose shares authorise ceremonies but decrypt nothing.
 type Config struct {
-	Shares    int `json:"secret_shares"`
-	Threshold int `json:"secret_threshold"`
+	Type      string `json:"type,omitempty"`
+	Shares    int    `json:"secret_shares"`
+	Threshold int    `json:"secret_threshold"`
+}
+
+// TypeShamir is the Type name sys/seal-status shows for a Shamir seal.
+const TypeShamir = "shamir"
+
+// Auto reports whether c is the configuration of an auto seal.
+func (c Config) Auto() bool { return c.Type != "" && c.Type != TypeShamir }
+
+// TypeName is the seal type as sys/seal-status reports it.
+func (c Config) TypeName() string {
+	if c.Auto() {
+		return c.Type
+	}
+	return TypeShamir
 }
 
 // Validate checks 1 ≤ Threshold ≤ Shares ≤ 255 and that a threshold of 1
@@ -17,6 +37,8 @@ type Config struct {
 // Vault's wording.
 func (c Config) Validate() error {
 	switch {
+	case c.Type != "" && c.Type != TypeShamir && c.Type != "transit":
+		return fmt.Errorf("%w: unknown seal type %q", ErrInvalidConfig, c.Type)
 	case c.Shares < 1:
 		return fmt.Errorf("%w: shares must be at least one", ErrInvalidConfig)
 	case c.Threshold < 1:

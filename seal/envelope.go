@@ -31,11 +31,17 @@ const (
 	sealConfigPath    = "core/seal-config"
 	sealedRootKeyPath = "core/sealed-root-key"
 	keyringPath       = "core/keyring"
+	// wrappedKeyPath holds the unseal key wrapped by an auto seal.
+	wrappedKeyPath = "core/wrapped-unseal-key"
+	// recoveryCheckPath holds an envelope under the recovery key (auto
+	// seals only): opening it authenticates a recovery key.
+	recoveryCheckPath = "core/recovery-key-check"
 )
 
 // reserved reports whether key is one of the barrier's own physical keys.
 func reserved(key string) bool {
-	return key == sealConfigPath || key == sealedRootKeyPath || key == keyringPath
+	return key == sealConfigPath || key == sealedRootKeyPath || key == keyringPath ||
+		key == wrappedKeyPath || key == recoveryCheckPath
 }
 
 // newAEAD returns AES-256-GCM with random nonces for a 32-byte key: Seal

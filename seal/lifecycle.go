@@ -183,7 +183,13 @@ func (b *Barrier) readKeyring(ctx context.Context, root Secret) (*keyring, error
 // root key without unsealing: nil if it is the unseal key, ErrInvalidKey if
 // not, ErrNotInitialized if there is no root key. It works sealed or
 // unsealed (generate-root and rekey use it).
+//
+// Under an auto seal the operators hold the recovery key instead, and
+// CheckKey authenticates a recovery key.
 func (b *Barrier) CheckKey(ctx context.Context, unsealKey []byte) error {
+	if cfg, err := b.SealConfig(ctx); err == nil && cfg.Auto() {
+		return b.checkRecoveryKey(ctx, unsealKey)
+	}
 	root, err := b.openRootKey(ctx, unsealKey)
 	if err != nil {
 		return err
@@ -199,6 +205,11 @@ func (b *Barrier) CheckKey(ctx context.Context, unsealKey []byte) error {
 func (b *Barrier) Unseal(ctx context.Context, unsealKey []byte) error {
 	b.opMu.Lock()
 	defer b.opMu.Unlock()
+	return b.unsealLocked(ctx, unsealKey)
+}
+
+// unsealLocked is Unseal with opMu held.
+func (b *Barrier) unsealLocked(ctx context.Context, unsealKey []byte) error {
 	if !b.Sealed() {
 		return nil
 	}
@@ -386,6 +397,9 @@ func (b *Barrier) reloadLocked(ctx context.Context) (*keyring, error) {
 // shares no longer unseal. The data and the keyring are untouched. The
 // barrier must be unsealed; authorising the rekey (collecting the old
 // shares and checking them with CheckKey) is the caller's job.
+//
+// Under an auto seal Rekey replaces the recovery key instead (cfg's Type
+// is ignored: the seal stays what it is).
 func (b *Barrier) Rekey(ctx context.Context, cfg Config) (shares [][]byte, err error) {
 	p, err := b.PrepareRekey(cfg)
 	if err != nil {
@@ -468,7 +482,8 @@ func (p *RekeyPlan) Zero() {
 
 // CommitRekey puts the plan in force: it seals the current root key with
 // the plan's unseal key and stores it with the new configuration in one
-// Txn. The old shares no longer unseal. The data and the keyring are
+// Txn. Under an auto seal the plan's key becomes the recovery key instead
+// (the seal keeps the unseal key; the configuration keeps its type). The old shares no longer unseal. The data and the keyring are
 // untouched. Authorising it is the caller's job.
 func (b *Barrier) CommitRekey(ctx context.Context, p *RekeyPlan) error {
 	if p == nil || len(p.unsealKey) == 0 {
@@ -481,6 +496,13 @@ func (b *Barrier) CommitRekey(ctx context.Context, p *RekeyPlan) error {
 		return err
 	}
 	defer root.Zero()
+	cur, err := b.SealConfig(ctx)
+	if err != nil {
+		return err
+	}
+	if cur.Auto() {
+		return b.commitRecoveryLocked(ctx, cur, p)
+	}
 	sealedRoot, err := encryptEnvelope(p.unsealKey, sealedRootKeyPath, root)
 	if err != nil {
 		return err

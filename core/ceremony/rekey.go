@@ -157,7 +157,21 @@ type rekeyBackup struct {
 // request path); core has already checked the token and its sudo
 // capability. The result is the whole JSON body (no envelope); nil means
 // 204.
+//
+// sys/rekey-recovery-key/* is the same ceremony for the recovery key of an
+// auto-sealed vault (operator rekey -target=recovery); sys/rekey/* is
+// refused there, since the seal, not the operators, holds the unseal key.
 func (s *Service) Handle(ctx context.Context, op secrets.Operation, path string, data map[string]any) (map[string]any, error) {
+	if rest, ok := strings.CutPrefix(path, "sys/rekey-recovery-key/"); ok {
+		if err := s.checkTarget(ctx, true); err != nil {
+			return nil, err
+		}
+		path = "sys/rekey/" + rest
+	} else if strings.HasPrefix(path, "sys/rekey/") {
+		if err := s.checkTarget(ctx, false); err != nil {
+			return nil, err
+		}
+	}
 	switch path {
 	case "sys/rekey/init":
 		switch op {
@@ -216,7 +230,25 @@ func (s *Service) Handle(ctx context.Context, op secrets.Operation, path string,
 
 // IsPath reports whether path belongs to Handle.
 func IsPath(path string) bool {
-	return strings.HasPrefix(path, "sys/rekey/") || strings.HasPrefix(path, "sys/generate-root/")
+	return strings.HasPrefix(path, "sys/rekey/") || strings.HasPrefix(path, "sys/rekey-recovery-key/") ||
+		strings.HasPrefix(path, "sys/generate-root/")
+}
+
+// checkTarget refuses a rekey of the wrong key: the recovery key exists
+// only under an auto seal, and the unseal key of an auto-sealed vault is
+// the seal's, not the operators'.
+func (s *Service) checkTarget(ctx context.Context, recovery bool) error {
+	cur, err := s.cfg.Barrier.SealConfig(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case recovery && !cur.Auto():
+		return badRequest("recovery keys are only used with an auto seal; this vault uses shamir (rekey the unseal key with sys/rekey)")
+	case !recovery && cur.Auto():
+		return badRequest("the unseal key of this vault is held by its %s seal; rekey the recovery key with sys/rekey-recovery-key (operator rekey -target=recovery)", cur.Type)
+	}
+	return nil
 }
 
 func (s *Service) rekeyStatus(ctx context.Context) (map[string]any, error) {

@@ -57,7 +57,11 @@ type JoinChallenge struct {
 	SealConfig    []byte
 	SealedRootKey []byte
 	Keyring       []byte
-	Challenge     []byte // barrier ciphertext of the nonce, path core/raft-challenge/<id>
+	// WrappedKey is the unseal key wrapped by the auto seal (nil under
+	// Shamir): a joiner configured with the same seal unwraps it to answer
+	// without operators, which proves it can reach the seal's key.
+	WrappedKey []byte
+	Challenge  []byte // barrier ciphertext of the nonce, path core/raft-challenge/<id>
 }
 
 // JoinAnswer is the joiner's bootstrap/answer.
@@ -171,6 +175,12 @@ func (j *Joins) ChallengeFrom(ctx context.Context, serverID, source string) (*Jo
 			return nil, fmt.Errorf("core: challenge: read %s: %w", kv.k, err)
 		}
 		*kv.v = e.Value
+	}
+	if e, err := j.cfg.Physical.Get(ctx, "core/wrapped-unseal-key"); err == nil {
+		out.WrappedKey = e.Value
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		clear(nonce)
+		return nil, fmt.Errorf("core: challenge: read core/wrapped-unseal-key: %w", err)
 	}
 	now := j.cfg.Now()
 	j.mu.Lock()

@@ -263,6 +263,10 @@ type envVar struct {
 		FieldRef *struct {
 			FieldPath string `json:"fieldPath"`
 		} `json:"fieldRef"`
+		SecretKeyRef *struct {
+			Name string `json:"name"`
+			Key  string `json:"key"`
+		} `json:"secretKeyRef"`
 	} `json:"valueFrom"`
 }
 
@@ -589,6 +593,9 @@ func TestChart_InvalidValues(t *testing.T) {
 		{"TLS in dev mode", "server:\n  dev:\n    enabled: true\n  tls:\n    enabled: true\n    secretName: x\n", nil, []string{"server.tls.enabled is not supported with server.dev.enabled"}},
 		{"unknown key", "server:\n  replicas: 3\n", nil, []string{"replicas"}},
 		{"bad probe path", "server:\n  readinessProbe:\n    path: v1/sys/health\n", nil, []string{"/server/readinessProbe/path"}},
+		{"transit seal without a token Secret", "server:\n  seal:\n    transit:\n      enabled: true\n      address: https://t:8200\n", nil, []string{"server.seal.transit.enabled needs", "tokenSecret.name"}},
+		{"transit seal without an address", "server:\n  seal:\n    transit:\n      enabled: true\n      tokenSecret:\n        name: s\n", nil, []string{"server.seal.transit.enabled needs"}},
+		{"transit seal token inline", "server:\n  seal:\n    transit:\n      token: s.x\n", nil, []string{"token"}},
 		{"active Service without service registration", "server:\n  serviceRegistration:\n    enabled: false\n", nil, []string{"server.service.active.enabled needs server.serviceRegistration.enabled"}},
 	}
 	for _, tt := range tests {
@@ -1175,5 +1182,87 @@ func TestChart_Files(t *testing.T) {
 		if !strings.Contains(files, want) {
 			t.Errorf("the chart has no %s", want)
 		}
+	}
+}
+
+// TestChart_AutoUnseal: server.seal.transit renders a seal "transit"
+// stanza in the shared configuration, the token only as
+// VAULT_TRANSIT_SEAL_TOKEN from the named Secret (never in the ConfigMap),
+// and the transit vault's CA from its own Secret.
+func TestChart_AutoUnseal(t *testing.T) {
+	m := render(t, `
+server:
+  seal:
+    transit:
+      enabled: true
+      address: https://vault-transit.vault-system.svc:8200
+      mountPath: transit/
+      keyName: vaultd-unseal
+      keyIdPrefix: prod-
+      tokenSecret:
+        name: vaultd-seal-token
+        key: token
+      caSecretName: vault-transit-ca
+      tlsServerName: vault-transit
+`)
+	_, spec, c := m.statefulSet(t)
+	cm := m.find("ConfigMap", "vaultd-config")
+	if cm == nil {
+		t.Fatal("no ConfigMap vaultd-config")
+	}
+	hcl := cm.Data["vaultd.hcl"]
+	for _, want := range []string{
+		`seal "transit" {`,
+		`address         = "https://vault-transit.vault-system.svc:8200"`,
+		`mount_path      = "transit/"`,
+		`key_name        = "vaultd-unseal"`,
+		`key_id_prefix   = "prod-"`,
+		`tls_ca_cert     = "/vault/seal-tls/ca.crt"`,
+		`tls_server_name = "vault-transit"`,
+		`disable_renewal = false`,
+	} {
+		if !strings.Contains(hcl, want) {
+			t.Errorf("vaultd.hcl lacks %s:\n%s", want, hcl)
+		}
+	}
+	for name, content := range cm.Data {
+		if regexp.MustCompile(`(?m)^\s*token\s*=`).MatchString(content) {
+			t.Errorf("%s carries a token setting:\n%s", name, content)
+		}
+	}
+	var tok *envVar
+	for i, e := range c.Env {
+		if e.Name == "VAULT_TRANSIT_SEAL_TOKEN" {
+			tok = &c.Env[i]
+		}
+	}
+	if tok == nil || tok.Value != "" || tok.ValueFrom == nil || tok.ValueFrom.SecretKeyRef == nil ||
+		tok.ValueFrom.SecretKeyRef.Name != "vaultd-seal-token" || tok.ValueFrom.SecretKeyRef.Key != "token" {
+		t.Fatalf("VAULT_TRANSIT_SEAL_TOKEN = %+v, want it from Secret vaultd-seal-token key token", tok)
+	}
+	var vol string
+	for _, v := range spec.Template.Spec.Volumes {
+		if v.Secret != nil && v.Secret.SecretName == "vault-transit-ca" {
+			vol = v.Name
+		}
+	}
+	mounted := false
+	for _, vm := range c.VolumeMounts {
+		if vm.Name == vol && vol != "" && vm.MountPath == "/vault/seal-tls" && vm.ReadOnly {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Error("the transit CA Secret is not mounted read-only at /vault/seal-tls")
+	}
+
+	// Off by default: no stanza, no token variable.
+	m = render(t, valuesDefault)
+	_, _, c = m.statefulSet(t)
+	if strings.Contains(m.find("ConfigMap", "vaultd-config").Data["vaultd.hcl"], "seal ") {
+		t.Error("the default values render a seal stanza")
+	}
+	if _, ok := envMap(c)["VAULT_TRANSIT_SEAL_TOKEN"]; ok {
+		t.Error("the default values set VAULT_TRANSIT_SEAL_TOKEN")
 	}
 }

@@ -94,6 +94,16 @@ fails `helm template` and `helm install` with one clear message.
 {{- if and $s.service.active.enabled (not $s.serviceRegistration.enabled) (not $s.dev.enabled) -}}
 {{- fail "server.service.active.enabled needs server.serviceRegistration.enabled: the active Service selects the vault-active label that service registration keeps current" -}}
 {{- end -}}
+{{- with $s.seal.transit -}}
+{{- if .enabled -}}
+{{- if or (not .address) (not .tokenSecret.name) (not .keyName) (not .mountPath) -}}
+{{- fail "server.seal.transit.enabled needs server.seal.transit.address, tokenSecret.name, keyName and mountPath: the token comes from a Secret, never from values" -}}
+{{- end -}}
+{{- if $s.dev.enabled -}}
+{{- fail "server.seal.transit is not supported with server.dev.enabled: the dev server is unsealed by itself and keeps no data" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and $s.dev.enabled $s.tls.enabled -}}
 {{- fail "server.tls.enabled is not supported with server.dev.enabled: the dev server listens on plain HTTP" -}}
 {{- end -}}
@@ -130,6 +140,28 @@ listener "tcp" {
 # vault-perf-standby and vault-version labels current (namespace and pod
 # name from VAULT_K8S_NAMESPACE and VAULT_K8S_POD_NAME).
 service_registration "kubernetes" {}
+{{- end }}
+{{- with $s.seal.transit }}
+{{- if .enabled }}
+
+# Auto-unseal with another vault's transit key. The token comes from the
+# environment (VAULT_TRANSIT_SEAL_TOKEN, from the Secret {{ .tokenSecret.name }}).
+seal "transit" {
+  address         = {{ .address | quote }}
+  mount_path      = {{ .mountPath | quote }}
+  key_name        = {{ .keyName | quote }}
+{{- if .keyIdPrefix }}
+  key_id_prefix   = {{ .keyIdPrefix | quote }}
+{{- end }}
+{{- if .caSecretName }}
+  tls_ca_cert     = "/vault/seal-tls/{{ .caKey }}"
+{{- end }}
+{{- if .tlsServerName }}
+  tls_server_name = {{ .tlsServerName | quote }}
+{{- end }}
+  disable_renewal = {{ .disableRenewal }}
+}
+{{- end }}
 {{- end }}
 {{- end -}}
 

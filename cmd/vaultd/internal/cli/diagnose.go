@@ -537,12 +537,40 @@ func diagRetryJoin(ctx context.Context, parent *diagResult, rj *config.RetryJoin
 }
 
 func diagSeal(r *diagResult, cfg *config.Config) {
-	if len(cfg.UnsupportedSeals) > 0 {
-		r.Status = diagFail
-		r.Message = fmt.Sprintf("seal %q is not supported: vaultd would ignore it and unseal with Shamir key shares; remove the stanza", strings.Join(cfg.UnsupportedSeals, `", "`))
+	sl, from := cfg.EnabledSeal(), cfg.DisabledSeal()
+	switch {
+	case sl == nil && from == nil:
+		r.Message = "Shamir key shares: unsealed by operators, no seal service to reach"
+		return
+	case sl == nil:
+		r.Status = diagWarn
+		r.Message = fmt.Sprintf("seal %q is disabled: a migration back to Shamir is pending (operator unseal -migrate with the recovery shares, on the leader)", from.Type)
 		return
 	}
-	r.Message = "Shamir key shares: unsealed by operators, no seal service to reach"
+	t := sl.Transit
+	r.Message = fmt.Sprintf("seal %q: the unseal key is wrapped by key %q of %s at %s", sl.Type, t.KeyName, strings.Trim(t.MountPath, "/"), t.Address)
+	u, err := url.Parse(t.Address)
+	if err != nil || u.Host == "" {
+		r.Status, r.Message = diagFail, fmt.Sprintf("seal %q: address %q is not a URL", sl.Type, t.Address)
+		return
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "443"
+		if u.Scheme == "http" {
+			port = "80"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	d := net.Dialer{Timeout: 2 * time.Second}
+	conn, err := d.Dial("tcp", host)
+	if err != nil {
+		r.Status = diagWarn
+		r.Message += fmt.Sprintf("; %s does not answer now (%v): the node stays sealed and retries until it does", host, unwrapOpError(err))
+		return
+	}
+	_ = conn.Close()
+	r.Message += "; it accepts connections"
 }
 
 // bytesHuman prints n bytes with a binary unit: "512 B", "3.2 GiB".

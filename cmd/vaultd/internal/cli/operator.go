@@ -65,8 +65,8 @@ type initOutput struct {
 }
 
 func (a *app) newInitCmd() *cobra.Command {
-	var shares, threshold int
-	var pgpKeys, rootPGP, shareDir string
+	var shares, threshold, rshares, rthreshold int
+	var pgpKeys, rootPGP, shareDir, rpgpKeys string
 	var status bool
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -98,20 +98,62 @@ its own file (mode 0600) instead of the terminal.`,
 			if status {
 				return a.initStatus(cmd.Context(), c)
 			}
-			req := &vaultapi.InitRequest{SecretShares: shares, SecretThreshold: threshold}
-			if pgpKeys != "" {
-				for _, f := range strings.Split(pgpKeys, ",") {
+			// Read every key file first: usage errors before any request.
+			readKeys := func(flag, list string) ([]string, error) {
+				var out []string
+				if list == "" {
+					return nil, nil
+				}
+				for _, f := range strings.Split(list, ",") {
 					k, err := pgp.ReadKeyFile(f)
 					if err != nil {
-						return usageError(cmd, "Error parsing -pgp-keys: %v", err)
+						return nil, usageError(cmd, "Error parsing -%s: %v", flag, err)
 					}
-					req.PGPKeys = append(req.PGPKeys, k)
+					out = append(out, k)
 				}
-				if !hasFlag(cmd, "key-shares") {
-					req.SecretShares = len(req.PGPKeys)
+				return out, nil
+			}
+			unsealPGP, err := readKeys("pgp-keys", pgpKeys)
+			if err != nil {
+				return err
+			}
+			recoveryPGP, err := readKeys("recovery-pgp-keys", rpgpKeys)
+			if err != nil {
+				return err
+			}
+			// As Vault's CLI: an auto-sealed server hands out recovery
+			// shares instead of unseal shares.
+			ss, err := c.Sys().SealStatusWithContext(cmd.Context())
+			if err != nil {
+				return apiError("Error checking seal status: %s", describe(err))
+			}
+			recovery := ss.RecoverySeal
+			var req *vaultapi.InitRequest
+			if recovery {
+				if hasFlag(cmd, "key-shares") || hasFlag(cmd, "key-threshold") || len(unsealPGP) > 0 {
+					return usageError(cmd, "This server uses the %s seal: use -recovery-shares, -recovery-threshold and -recovery-pgp-keys", ss.Type)
 				}
-				if len(req.PGPKeys) != req.SecretShares {
-					return usageError(cmd, "Incorrect number of PGP keys: %d keys for %d key shares", len(req.PGPKeys), req.SecretShares)
+				req = &vaultapi.InitRequest{RecoveryShares: rshares, RecoveryThreshold: rthreshold, RecoveryPGPKeys: recoveryPGP}
+				if len(recoveryPGP) > 0 {
+					if !hasFlag(cmd, "recovery-shares") {
+						req.RecoveryShares = len(recoveryPGP)
+					}
+					if len(recoveryPGP) != req.RecoveryShares {
+						return usageError(cmd, "Incorrect number of PGP keys: %d keys for %d recovery shares", len(recoveryPGP), req.RecoveryShares)
+					}
+				}
+			} else {
+				if hasFlag(cmd, "recovery-shares") || hasFlag(cmd, "recovery-threshold") || len(recoveryPGP) > 0 {
+					return usageError(cmd, "-recovery-shares, -recovery-threshold and -recovery-pgp-keys apply only to a server with an auto seal (this one uses %s)", ss.Type)
+				}
+				req = &vaultapi.InitRequest{SecretShares: shares, SecretThreshold: threshold, PGPKeys: unsealPGP}
+				if len(unsealPGP) > 0 {
+					if !hasFlag(cmd, "key-shares") {
+						req.SecretShares = len(unsealPGP)
+					}
+					if len(unsealPGP) != req.SecretShares {
+						return usageError(cmd, "Incorrect number of PGP keys: %d keys for %d key shares", len(unsealPGP), req.SecretShares)
+					}
 				}
 			}
 			if rootPGP != "" {
@@ -125,7 +167,11 @@ its own file (mode 0600) instead of the terminal.`,
 			if shareDir != "" {
 				// Create every file before init: shares must never be lost
 				// to a file that cannot be written afterwards.
-				files, err = createShareFiles(shareDir, req.SecretShares)
+				prefix, n := "unseal-key", req.SecretShares
+				if recovery {
+					prefix, n = "recovery-key", req.RecoveryShares
+				}
+				files, err = createShareFiles(shareDir, prefix, n)
 				if err != nil {
 					return apiError("Error preparing -share-dir: %v", err)
 				}
@@ -145,7 +191,10 @@ its own file (mode 0600) instead of the terminal.`,
 	f.IntVarP(&threshold, "key-threshold", "t", 3, "number of key shares required to unseal")
 	f.StringVar(&pgpKeys, "pgp-keys", "", "comma-separated OpenPGP public key files, one per share, in order")
 	f.StringVar(&rootPGP, "root-token-pgp-key", "", "OpenPGP public key file to encrypt the root token to")
-	f.StringVar(&shareDir, "share-dir", "", "write each share to DIR/unseal-key-N (mode 0600) instead of printing it")
+	f.StringVar(&shareDir, "share-dir", "", "write each share to DIR/unseal-key-N (recovery-key-N with an auto seal; mode 0600) instead of printing it")
+	f.IntVar(&rshares, "recovery-shares", 5, "auto seal: number of shares to split the recovery key into")
+	f.IntVar(&rthreshold, "recovery-threshold", 3, "auto seal: number of recovery shares required for generate-root and rekey")
+	f.StringVar(&rpgpKeys, "recovery-pgp-keys", "", "auto seal: comma-separated OpenPGP public key files, one per recovery share, in order")
 	f.BoolVar(&status, "status", false, "print the initialization status: exit 0 if initialized, 2 if not, 1 on error")
 	return cmd
 }
@@ -171,13 +220,13 @@ func (a *app) initStatus(ctx context.Context, c *vaultapi.Client) error {
 	return nil
 }
 
-func createShareFiles(dir string, n int) ([]*os.File, error) {
+func createShareFiles(dir, prefix string, n int) ([]*os.File, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	var files []*os.File
 	for i := 1; i <= n; i++ {
-		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("unseal-key-%d", i)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("%s-%d", prefix, i)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			removeShareFiles(files)
 			return nil, err
@@ -197,9 +246,14 @@ func removeShareFiles(files []*os.File) {
 func (a *app) printInit(req *vaultapi.InitRequest, resp *vaultapi.InitResponse, files []*os.File) error {
 	var written []string
 	var werr error
+	recovery := req.RecoveryShares > 0
+	fileKeys := resp.KeysB64
+	if recovery {
+		fileKeys = resp.RecoveryKeysB64
+	}
 	for i, f := range files {
-		if i < len(resp.KeysB64) {
-			if _, err := fmt.Fprintln(f, resp.KeysB64[i]); err != nil && werr == nil {
+		if i < len(fileKeys) {
+			if _, err := fmt.Fprintln(f, fileKeys[i]); err != nil && werr == nil {
 				werr = err
 			}
 		}
@@ -220,12 +274,39 @@ func (a *app) printInit(req *vaultapi.InitRequest, resp *vaultapi.InitResponse, 
 		UnsealKeysB64: resp.KeysB64, UnsealKeysHex: resp.Keys, UnsealShares: req.SecretShares, UnsealThreshold: req.SecretThreshold,
 		RecoveryKeysB64: []string{}, RecoveryKeysHex: []string{}, RootToken: resp.RootToken, UnsealKeyFiles: written,
 	}
-	if written != nil {
+	if recovery {
+		out.UnsealKeysB64, out.UnsealKeysHex, out.UnsealShares, out.UnsealThreshold = []string{}, []string{}, 0, 0
+		out.RecoveryKeysB64, out.RecoveryKeysHex = resp.RecoveryKeysB64, resp.RecoveryKeys
+		out.RecoveryShares, out.RecoveryThreshold = req.RecoveryShares, req.RecoveryThreshold
+		if written != nil {
+			out.RecoveryKeysB64, out.RecoveryKeysHex = []string{}, []string{}
+		}
+	} else if written != nil {
 		out.UnsealKeysB64, out.UnsealKeysHex = []string{}, []string{}
 	}
 	p := a.printer()
 	if ok, err := p.structured(out); ok {
 		return err
+	}
+	if recovery {
+		for i := range resp.RecoveryKeys {
+			switch {
+			case written != nil:
+				p.line(fmt.Sprintf("Recovery Key %d: written to %s", i+1, written[i]))
+			case len(resp.RecoveryKeysB64) == len(resp.RecoveryKeys):
+				p.line(fmt.Sprintf("Recovery Key %d: %s", i+1, resp.RecoveryKeysB64[i]))
+			default:
+				p.line(fmt.Sprintf("Recovery Key %d: %s", i+1, resp.RecoveryKeys[i]))
+			}
+		}
+		p.line("")
+		p.line("Initial Root Token: " + resp.RootToken)
+		p.line("")
+		p.line("Success! Vault is initialized")
+		p.line("")
+		p.line(wrap(fmt.Sprintf("Recovery key initialized with %d key shares and a key threshold of %d. "+
+			"Please securely distribute the key shares printed above.", req.RecoveryShares, req.RecoveryThreshold), maxLineLength))
+		return nil
 	}
 	for i := range resp.Keys {
 		switch {
@@ -283,7 +364,8 @@ Exit codes: 0 on success, 1 for usage errors, 2 if a submission failed.`,
   vaultd operator unseal -all
   vaultd operator unseal -all -node=http://10.0.0.2:8200 -node=http://10.0.0.3:8200
   vaultd operator unseal -pgp-private-key=alice.key.asc -all < my-encrypted-share.txt
-  vaultd operator unseal -reset`,
+  vaultd operator unseal -reset
+  vaultd operator unseal -migrate`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkFormat(cmd); err != nil {
@@ -310,9 +392,12 @@ Exit codes: 0 on success, 1 for usage errors, 2 if a submission failed.`,
 			}
 			defer clear(share)
 			if all {
+				if migrate {
+					return usageError(cmd, "-migrate and -all cannot be combined: migrate the leader, then restart the other nodes with the new seal configuration")
+				}
 				return a.unsealAll(ctx, c, share)
 			}
-			st, err := submitShare(ctx, c, share)
+			st, err := submitShareMigrate(ctx, c, share, migrate)
 			clear(share)
 			if err != nil {
 				return a.unsealFailed(ctx, c, err)
@@ -322,7 +407,7 @@ Exit codes: 0 on success, 1 for usage errors, 2 if a submission failed.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&reset, "reset", false, "discard the shares submitted so far on this node")
-	f.BoolVar(&migrate, "migrate", false, "accepted for compatibility (seal migration is not supported)")
+	f.BoolVar(&migrate, "migrate", false, "submit the share for a seal migration (shamir to transit, or back: see docs/security.md)")
 	f.BoolVar(&all, "all", false, "submit the share to every sealed node of the cluster")
 	f.BoolVar(&nonInteractive, "non-interactive", false, "never prompt; fail if no key is given")
 	f.StringVar(&privKey, "pgp-private-key", "", "decrypt a PGP-encrypted share locally with this private key file")
@@ -422,10 +507,19 @@ func validShare(b []byte) bool {
 // submitShare PUTs share to sys/unseal. The JSON body is built in a byte
 // slice that is wiped after the request (a Go string could not be).
 func submitShare(ctx context.Context, c *vaultapi.Client, share []byte) (*vaultapi.SealStatusResponse, error) {
-	body := make([]byte, 0, len(share)+12)
+	return submitShareMigrate(ctx, c, share, false)
+}
+
+// submitShareMigrate is submitShare with sys/unseal's migrate flag.
+func submitShareMigrate(ctx context.Context, c *vaultapi.Client, share []byte, migrate bool) (*vaultapi.SealStatusResponse, error) {
+	body := make([]byte, 0, len(share)+32)
 	body = append(body, `{"key":"`...)
 	body = append(body, share...)
-	body = append(body, `"}`...)
+	body = append(body, `"`...)
+	if migrate {
+		body = append(body, `,"migrate":true`...)
+	}
+	body = append(body, `}`...)
 	defer clear(body)
 	r := c.NewRequest(http.MethodPut, "/v1/sys/unseal")
 	r.BodyBytes = body

@@ -21,7 +21,7 @@ import (
 func (a *app) newRekeyCmd() *cobra.Command {
 	var init, cancel, status, nonInteractive, verify, backup, backupRetrieve, backupDelete bool
 	var shares, threshold int
-	var nonce, pgpKeys, privKey string
+	var nonce, pgpKeys, privKey, target string
 	cmd := &cobra.Command{
 		Use:   "rekey [KEY]",
 		Short: "Generate new unseal key shares",
@@ -37,6 +37,10 @@ threshold of them has been entered back with "vaultd operator rekey
 -backup (with -pgp-keys) keeps the encrypted new shares on the server
 (-backup-retrieve, -backup-delete).
 
+With an auto seal (seal "transit") the operators hold recovery shares
+instead: rekey them with -target=recovery (sys/rekey-recovery-key/*), each
+holder typing a current recovery share.
+
 Unlike Vault, every rekey request needs a token with sudo on sys/rekey/*,
 so nobody can start or cancel a rekey anonymously, and each is audited.`,
 		Example: `  vaultd operator rekey -init -key-shares=5 -key-threshold=3
@@ -46,7 +50,8 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
   vaultd operator rekey -cancel
   vaultd operator rekey -init -verify -key-shares=3 -key-threshold=2
   vaultd operator rekey -verify         # each new keyholder, until complete
-  vaultd operator rekey -backup-retrieve`,
+  vaultd operator rekey -backup-retrieve
+  vaultd operator rekey -target=recovery -init -key-shares=5 -key-threshold=3`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkFormat(cmd); err != nil {
@@ -55,11 +60,24 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 			if countSet(init, cancel, status, backupRetrieve, backupDelete) > 1 {
 				return usageError(cmd, "Only one of -init, -cancel, -status, -backup-retrieve or -backup-delete may be given")
 			}
+			if target != "barrier" && target != "recovery" {
+				return usageError(cmd, "-target must be \"barrier\" or \"recovery\", not %q", target)
+			}
+			if target == "recovery" && (verify || backup || backupRetrieve || backupDelete) {
+				return usageError(cmd, "-verify and -backup are not supported with -target=recovery")
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
+			sys := c.Sys()
+			rekeyInit, rekeyStatus, rekeyCancel := sys.RekeyInitWithContext, sys.RekeyStatusWithContext, sys.RekeyCancelWithContextWithNonce
+			updatePath := "/v1/sys/rekey/update"
+			if target == "recovery" {
+				rekeyInit, rekeyStatus, rekeyCancel = sys.RekeyRecoveryKeyInitWithContext, sys.RekeyRecoveryKeyStatusWithContext, sys.RekeyRecoveryKeyCancelWithContextWithNonce
+				updatePath = "/v1/sys/rekey-recovery-key/update"
+			}
 			switch {
 			case init:
 				req := &vaultapi.RekeyInitRequest{SecretShares: shares, SecretThreshold: threshold, RequireVerification: verify, Backup: backup}
@@ -77,7 +95,7 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 						req.SecretShares = len(req.PGPKeys)
 					}
 				}
-				st, err := c.Sys().RekeyInitWithContext(ctx, req)
+				st, err := rekeyInit(ctx, req)
 				if err != nil {
 					return apiError("Error initializing rekey: %s", describe(err))
 				}
@@ -116,19 +134,19 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 			case verify:
 				return a.rekeyVerify(ctx, c, args, nonInteractive, privKey, nonce)
 			case cancel:
-				if err := c.Sys().RekeyCancelWithContextWithNonce(ctx, nonce); err != nil {
+				if err := rekeyCancel(ctx, nonce); err != nil {
 					return apiError("Error canceling rekey: %s", describe(err))
 				}
 				fmt.Fprintln(a.stdout, "Success! Canceled rekeying (if it was started)")
 				return nil
 			case status:
-				st, err := c.Sys().RekeyStatusWithContext(ctx)
+				st, err := rekeyStatus(ctx)
 				if err != nil {
 					return apiError("Error reading rekey status: %s", describe(err))
 				}
 				return a.printRekeyStatus(st)
 			}
-			st, err := c.Sys().RekeyStatusWithContext(ctx)
+			st, err := rekeyStatus(ctx)
 			if err != nil {
 				return apiError("Error reading rekey status: %s", describe(err))
 			}
@@ -138,8 +156,8 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 			if nonce == "" {
 				nonce = st.Nonce
 			}
-			resp, err := a.postShare(ctx, c, args, nonInteractive, privKey, "/v1/sys/rekey/update", nonce, "Rekey", func() (bool, int, int, error) {
-				st, err := c.Sys().RekeyStatusWithContext(ctx)
+			resp, err := a.postShare(ctx, c, args, nonInteractive, privKey, updatePath, nonce, "Rekey", func() (bool, int, int, error) {
+				st, err := rekeyStatus(ctx)
 				if err != nil {
 					return false, 0, 0, err
 				}
@@ -153,7 +171,7 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 				return apiError("Error decoding the response: %v", err)
 			}
 			if !up.Complete {
-				st, err := c.Sys().RekeyStatusWithContext(ctx)
+				st, err := rekeyStatus(ctx)
 				if err != nil {
 					return apiError("Error reading rekey status: %s", describe(err))
 				}
@@ -176,6 +194,7 @@ so nobody can start or cancel a rekey anonymously, and each is audited.`,
 	f.BoolVar(&backup, "backup", false, "with -init and -pgp-keys: keep the encrypted new shares on the server")
 	f.BoolVar(&backupRetrieve, "backup-retrieve", false, "print the backed-up encrypted shares")
 	f.BoolVar(&backupDelete, "backup-delete", false, "delete the backed-up encrypted shares")
+	f.StringVar(&target, "target", "barrier", "the key to rekey: \"barrier\" (the unseal key) or \"recovery\" (the recovery key of an auto seal)")
 	return cmd
 }
 

@@ -33,11 +33,16 @@ func sealStatusRows(s sealStatusOutput) []string {
 	out := []string{
 		"Key | Value",
 		"Seal Type | " + s.Type,
+	}
+	if s.RecoverySeal {
+		out = append(out, "Recovery Seal Type | shamir")
+	}
+	out = append(out,
 		fmt.Sprintf("Initialized | %t", s.Initialized),
 		fmt.Sprintf("Sealed | %t", s.Sealed),
 		fmt.Sprintf("Total Shares | %d", s.N),
 		fmt.Sprintf("Threshold | %d", s.T),
-	}
+	)
 	if s.Sealed {
 		out = append(out, fmt.Sprintf("Unseal Progress | %d/%d", s.Progress, s.T), "Unseal Nonce | "+s.Nonce)
 	}

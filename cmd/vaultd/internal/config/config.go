@@ -157,6 +157,12 @@ type Config struct {
 
 	ServiceRegistration *ServiceRegistration
 
+	// Seals are the seal stanzas other than "shamir" (the default): at most
+	// one enabled auto seal, and at most one disabled one (disabled =
+	// "true": the seal to migrate away from). Only "transit" is
+	// implemented; any other type is refused.
+	Seals []*Seal
+
 	// RequestLimiter is the request_limiter stanza (Vault 1.16); nil means
 	// the defaults (on).
 	RequestLimiter *RequestLimiter
@@ -168,13 +174,9 @@ type Config struct {
 	Telemetry map[string]any
 
 	// Warnings lists ignored input: unknown or unsupported stanzas and
-	// keys, seal stanzas, auto_join. Each names its file and line. The
+	// keys, auto_join. Each names its file and line. The
 	// server should log them at warn level.
 	Warnings []string
-	// UnsupportedSeals are the types of the seal stanzas vaultd ignored
-	// (anything but "shamir"), each also in Warnings; `operator diagnose`
-	// fails its seal check on them.
-	UnsupportedSeals []string
 
 	// origin maps a top-level key ("api_addr") to where its value came from
 	// (a file and line, or "$VAULT_API_ADDR"). Merge uses it to tell an
@@ -289,6 +291,54 @@ type CPUPool struct {
 	Disable     bool
 	Size, Queue int
 	MaxWait     time.Duration
+}
+
+// Seal is a seal stanza.
+type Seal struct {
+	Type     string // "transit"
+	Disabled bool   // the seal to migrate away from
+	Transit  TransitSeal
+	at       loc
+	envErr   string // a bad override from the environment (Validate refuses it)
+}
+
+// TransitSeal is a seal "transit" stanza. Token, KeyName, MountPath and
+// DisableRenewal may come from VAULT_TRANSIT_SEAL_TOKEN,
+// VAULT_TRANSIT_SEAL_KEY_NAME, VAULT_TRANSIT_SEAL_MOUNT_PATH and
+// VAULT_TRANSIT_SEAL_DISABLE_RENEWAL (see ApplyEnv).
+type TransitSeal struct {
+	Address        string
+	Token          Secret
+	MountPath      string
+	KeyName        string
+	KeyIDPrefix    string
+	TLSCACert      string
+	TLSClientCert  string
+	TLSClientKey   string
+	TLSServerName  string
+	TLSSkipVerify  bool
+	DisableRenewal bool
+}
+
+// EnabledSeal returns the enabled auto seal stanza, or nil (Shamir).
+func (c *Config) EnabledSeal() *Seal {
+	for _, s := range c.Seals {
+		if !s.Disabled {
+			return s
+		}
+	}
+	return nil
+}
+
+// DisabledSeal returns the disabled auto seal stanza (a migration away
+// from it), or nil.
+func (c *Config) DisabledSeal() *Seal {
+	for _, s := range c.Seals {
+		if s.Disabled {
+			return s
+		}
+	}
+	return nil
 }
 
 // ServiceRegistration is a service_registration "kubernetes" stanza. The

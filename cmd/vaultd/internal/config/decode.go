@@ -335,10 +335,22 @@ func (d *decoder) root(v *value) *Config {
 		"seal": func(f *field) {
 			for _, b := range d.labelledBlocks(f, "seal") {
 				if strings.EqualFold(b.label, "shamir") {
-					continue // what vaultd does anyway
+					continue // the default
 				}
-				d.warnf(b.pos, "unsupported stanza seal %q ignored: vaultd unseals with Shamir key shares only", b.label)
-				c.UnsupportedSeals = append(c.UnsupportedSeals, b.label)
+				if sl := d.seal(b); sl != nil {
+					for _, o := range c.Seals {
+						if o.Disabled == sl.Disabled {
+							what := "enabled"
+							if sl.Disabled {
+								what = "disabled"
+							}
+							d.invalid(b.pos, "only one %s seal stanza is allowed (another at line %d)", what, o.at.line)
+						} else if o.Type == sl.Type {
+							d.invalid(b.pos, "a seal migration between two %q seals is not supported", sl.Type)
+						}
+					}
+					c.Seals = append(c.Seals, sl)
+				}
 			}
 		},
 		"service_registration": func(f *field) {
@@ -785,6 +797,58 @@ func (d *decoder) listener(b labelled) (Listener, bool) {
 }
 
 // ---- service registration ----
+
+// seal decodes a seal stanza other than "shamir". A seal type vaultd does
+// not implement is refused, not ignored: ignoring it would leave the root
+// key under a weaker protection than the operator asked for.
+func (d *decoder) seal(b labelled) *Seal {
+	typ := strings.ToLower(b.label)
+	if typ != "transit" {
+		d.invalid(b.pos, "seal %q is not supported: vaultd implements the shamir and transit seals, and will not start with a seal it cannot apply", b.label)
+		return nil
+	}
+	sl := &Seal{Type: typ, at: d.loc(b.pos)}
+	t := &sl.Transit
+	where := fmt.Sprintf("seal %q", b.label)
+	strf := func(dst *string) func(f *field) {
+		return func(f *field) {
+			if v, ok := d.str(f, where); ok {
+				*dst = v
+			}
+		}
+	}
+	boolf := func(dst *bool) func(f *field) {
+		return func(f *field) {
+			if v, ok := d.boolean(f, where); ok {
+				*dst = v
+			}
+		}
+	}
+	d.walk(b.body, where, handlers{
+		"address":         strf(&t.Address),
+		"mount_path":      strf(&t.MountPath),
+		"key_name":        strf(&t.KeyName),
+		"key_id_prefix":   strf(&t.KeyIDPrefix),
+		"tls_ca_cert":     strf(&t.TLSCACert),
+		"tls_client_cert": strf(&t.TLSClientCert),
+		"tls_client_key":  strf(&t.TLSClientKey),
+		"tls_server_name": strf(&t.TLSServerName),
+		"tls_skip_verify": boolf(&t.TLSSkipVerify),
+		"disable_renewal": boolf(&t.DisableRenewal),
+		"disabled":        boolf(&sl.Disabled),
+		"token": func(f *field) {
+			if v, ok := d.str(f, where); ok {
+				t.Token = Secret(v)
+			}
+		},
+		"namespace": func(f *field) {
+			if v, ok := d.str(f, where); ok && strings.Trim(v, "/ ") != "" {
+				d.invalid(f.val.pos, "%s: namespace is not supported: vaultd has no namespaces, and the transit key must be in the root namespace", where)
+			}
+		},
+	}, ignoredKeys{})
+	return sl
+}
 
 func (d *decoder) serviceRegistration(b labelled) *ServiceRegistration {
 	typ := strings.ToLower(b.label)

@@ -68,13 +68,17 @@
 //	cluster_name      = "vaultd"
 //	service_registration "kubernetes" { namespace = "vault"  pod_name = "vault-0" }
 //	telemetry { ... }                         # parsed and kept, not used
+//	seal "transit" { address = "https://t:8200"  token = "…"  mount_path = "transit/"  key_name = "k" }
 //
-// Every key or stanza vaultd does not know (ha_storage, seal, audit, ...)
+// Every key or stanza vaultd does not know (ha_storage, audit, ...)
 // produces an entry in Config.Warnings naming the file and line; unknown
 // input is never fatal. A security setting vaultd cannot honour
 // (disable_unauthed_rekey_endpoints = true, an insecure or TLS 1.3 cipher
 // suite name) is refused instead: nothing security-relevant is accepted
-// and ignored. Wrong types, bad syntax, duplicate attributes and
+// and ignored. Seal stanzas likewise: "shamir" is the default, "transit"
+// is applied (Config.Seals), and any other seal type is an error, because
+// ignoring it would protect the root key less than the operator asked.
+// Wrong types, bad syntax, duplicate attributes and
 // unsupported storage types are errors (*Error) naming the file and line.
 // Duplicate attributes are an error, as in Vault 1.21: HCL's historical
 // "last one wins" rule let a second line silently change a setting.

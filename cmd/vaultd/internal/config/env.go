@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -18,9 +19,16 @@ const (
 	EnvLogFormat        = "VAULT_LOG_FORMAT"
 	EnvK8sNamespace     = "VAULT_K8S_NAMESPACE"
 	EnvK8sPodName       = "VAULT_K8S_POD_NAME"
-	envRedirectAddr     = "VAULT_REDIRECT_ADDR"  // Vault's older names for VAULT_API_ADDR
-	envAdvertiseAddr    = "VAULT_ADVERTISE_ADDR" //
-	vaultdPrefix        = "VAULTD_"
+	// The transit seal's overrides. VAULT_ADDR and VAULT_TOKEN, which
+	// Vault also reads for the seal, are deliberately not: in a server pod
+	// they usually point the local CLI at the server itself.
+	EnvTransitSealToken          = "VAULT_TRANSIT_SEAL_TOKEN"
+	EnvTransitSealKeyName        = "VAULT_TRANSIT_SEAL_KEY_NAME"
+	EnvTransitSealMountPath      = "VAULT_TRANSIT_SEAL_MOUNT_PATH"
+	EnvTransitSealDisableRenewal = "VAULT_TRANSIT_SEAL_DISABLE_RENEWAL"
+	envRedirectAddr              = "VAULT_REDIRECT_ADDR"  // Vault's older names for VAULT_API_ADDR
+	envAdvertiseAddr             = "VAULT_ADVERTISE_ADDR" //
+	vaultdPrefix                 = "VAULTD_"
 )
 
 // FromEnv parses the configuration document held in VAULTD_LOCAL_CONFIG,
@@ -113,6 +121,28 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 		}
 	}
 
+	if sl := c.EnabledSeal(); sl != nil || c.DisabledSeal() != nil {
+		if sl == nil {
+			sl = c.DisabledSeal()
+		}
+		if v, n := lookup(EnvTransitSealToken); n != "" {
+			sl.Transit.Token = Secret(v)
+		}
+		if v, n := lookup(EnvTransitSealKeyName); n != "" {
+			sl.Transit.KeyName = v
+		}
+		if v, n := lookup(EnvTransitSealMountPath); n != "" {
+			sl.Transit.MountPath = v
+		}
+		if v, n := lookup(EnvTransitSealDisableRenewal); n != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				sl.envErr = "$" + n + " is not a boolean"
+			} else {
+				sl.Transit.DisableRenewal = b
+			}
+		}
+	}
 	if sr := c.ServiceRegistration; sr != nil && sr.Type == "kubernetes" {
 		if v, n := lookup(EnvK8sNamespace); n != "" {
 			sr.Namespace = v

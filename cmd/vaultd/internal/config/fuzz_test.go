@@ -50,6 +50,9 @@ func FuzzParse(f *testing.F) {
 		"{\"a\":1}garbage",
 		"\xef\xbb\xbf{}",
 		"\x00\xff",
+		"seal \"transit\" { address = \"http://a:1\" token = 1 disabled = \"x\" }",
+		"seal \"transit\" {}\nseal \"transit\" { disabled = true }\nseal \"awskms\" {}",
+		"{\"seal\": {\"transit\": {\"namespace\": \"ns\", \"tls_skip_verify\": [1]}}}",
 	} {
 		f.Add([]byte(s))
 	}

@@ -27,6 +27,9 @@ func (c *Config) Merge(other *Config) *Config {
 	if o.ServiceRegistration != nil {
 		res.ServiceRegistration = o.ServiceRegistration
 	}
+	if o.Seals != nil { // a later file's seal stanzas replace the earlier ones
+		res.Seals = o.Seals
+	}
 	if o.Telemetry != nil {
 		res.Telemetry = o.Telemetry
 	}
@@ -37,7 +40,6 @@ func (c *Config) Merge(other *Config) *Config {
 		res.CPUPool = o.CPUPool
 	}
 	res.Warnings = append(res.Warnings, o.Warnings...)
-	res.UnsupportedSeals = append(res.UnsupportedSeals, o.UnsupportedSeals...)
 
 	// set reports whether other sets key, and records where it did.
 	set := func(key string, nonZero bool) bool {
@@ -103,6 +105,14 @@ func (c *Config) clone() *Config {
 		sr := *c.ServiceRegistration
 		res.ServiceRegistration = &sr
 	}
+	if c.Seals != nil {
+		res.Seals = make([]*Seal, len(c.Seals))
+		for i, sl := range c.Seals {
+			cp := *sl
+			cp.Transit.Token = slices.Clone(sl.Transit.Token)
+			res.Seals[i] = &cp
+		}
+	}
 	if c.Telemetry != nil {
 		res.Telemetry = deepCopy(c.Telemetry).(map[string]any)
 	}
@@ -115,7 +125,6 @@ func (c *Config) clone() *Config {
 		res.CPUPool = &cp
 	}
 	res.Warnings = slices.Clone(c.Warnings)
-	res.UnsupportedSeals = slices.Clone(c.UnsupportedSeals)
 	res.origin = maps.Clone(c.origin)
 	if res.origin == nil {
 		res.origin = make(map[string]loc)

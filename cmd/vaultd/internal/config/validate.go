@@ -142,7 +142,44 @@ func (c *Config) Validate() error {
 	if sr := c.ServiceRegistration; sr != nil && sr.Type != "kubernetes" {
 		v.add(loc{}, ErrInvalid, "service_registration type %q is not supported (vaultd supports kubernetes)", clip(sr.Type))
 	}
+	v.seals()
 	return errors.Join(v.errs...)
+}
+
+// seals checks the seal stanzas after the environment overrides: a transit
+// seal needs an address, a token, a mount path and a key name.
+func (v *validator) seals() {
+	for _, sl := range v.c.Seals {
+		if sl.Type != "transit" {
+			v.add(sl.at, ErrInvalid, "seal %q is not supported", clip(sl.Type))
+			continue
+		}
+		if sl.envErr != "" {
+			v.add(sl.at, ErrInvalid, "seal %q: %s", sl.Type, sl.envErr)
+		}
+		t := sl.Transit
+		var missing []string
+		if strings.TrimSpace(t.Address) == "" {
+			missing = append(missing, "address")
+		}
+		if len(t.Token) == 0 {
+			missing = append(missing, "token (or $"+EnvTransitSealToken+")")
+		}
+		if strings.Trim(t.MountPath, "/ ") == "" {
+			missing = append(missing, "mount_path")
+		}
+		if strings.TrimSpace(t.KeyName) == "" {
+			missing = append(missing, "key_name")
+		}
+		if len(missing) > 0 {
+			v.add(sl.at, ErrInvalid, "seal \"transit\": missing %s", strings.Join(missing, ", "))
+		} else if err := checkURL(t.Address, false); err != nil {
+			v.add(sl.at, ErrInvalid, "seal \"transit\": address: %v", err)
+		}
+		if (t.TLSClientCert == "") != (t.TLSClientKey == "") {
+			v.add(sl.at, ErrInvalid, "seal \"transit\": tls_client_cert and tls_client_key go together")
+		}
+	}
 }
 
 // loc is where a setting came from: a file and line, or an environment

@@ -262,7 +262,7 @@ func (n *Node) handleChallenge(w http.ResponseWriter, r *http.Request, c *core.C
 		clusterErr(w, n.log, err)
 		return
 	}
-	writeJSONResp(w, http.StatusOK, challengeWire{Challenge: ch.Challenge, SealConfig: ch.SealConfig, SealedRootKey: ch.SealedRootKey, Keyring: ch.Keyring})
+	writeJSONResp(w, http.StatusOK, challengeWire{Challenge: ch.Challenge, SealConfig: ch.SealConfig, SealedRootKey: ch.SealedRootKey, Keyring: ch.Keyring, WrappedKey: ch.WrappedKey})
 }
 
 func (n *Node) handleAnswer(w http.ResponseWriter, r *http.Request, c *core.Core) {

@@ -74,6 +74,7 @@ type challengeWire struct {
 	SealConfig    []byte `json:"seal_config"`
 	SealedRootKey []byte `json:"sealed_root_key"`
 	Keyring       []byte `json:"keyring"`
+	WrappedKey    []byte `json:"wrapped_unseal_key,omitempty"`
 }
 
 type answerReqWire struct {
@@ -131,7 +132,7 @@ func (j *joinLeader) Challenge(ctx context.Context, serverID string) (*core.Join
 	if err := j.call(ctx, "sys/storage/raft/bootstrap/challenge", map[string]string{"server_id": serverID}, &w); err != nil {
 		return nil, err
 	}
-	return &core.JoinChallenge{Challenge: w.Challenge, SealConfig: w.SealConfig, SealedRootKey: w.SealedRootKey, Keyring: w.Keyring}, nil
+	return &core.JoinChallenge{Challenge: w.Challenge, SealConfig: w.SealConfig, SealedRootKey: w.SealedRootKey, Keyring: w.Keyring, WrappedKey: w.WrappedKey}, nil
 }
 
 func (j *joinLeader) Answer(ctx context.Context, a core.JoinAnswer) (*core.JoinAnswerResult, error) {

@@ -312,7 +312,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	if err != nil {
 		return nil, err
 	}
+	autoSeal, fromSeal, err := seals(rctx, cfg, log) // seal.go
+	if err != nil {
+		return nil, err
+	}
 	c, err := core.New(core.Config{
+		Seal: autoSeal, MigrateFrom: fromSeal,
 		StateChanged: reg.notify, Version: version.Get().Version,
 		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,

@@ -1,7 +1,9 @@
 // Init: choose shares and threshold (and optionally one OpenPGP public key
 // per share and one for the root token), initialise one node, and show the
 // shares and root token once, with a download. Nothing is kept: leaving
-// the page or pressing "Done" drops them.
+// the page or pressing "Done" drops them. A node with an auto seal
+// (seal-status recovery_seal) gets recovery shares instead of unseal
+// shares, as Vault's init does.
 import { h, replace, errorNotice, notice } from '../dom.js';
 import { call } from '../api.js';
 import * as nodes from '../nodes.js';
@@ -42,40 +44,60 @@ export async function render(root) {
   const msg = h('div');
   const out = h('div', { id: 'init-result' });
 
+  // recoveryOf: the chosen node has an auto seal (recovery keys).
+  const recoveryOf = (node) => {
+    const s = sts.find((x) => x.node === node);
+    return !!(s && s.seal && s.seal.recovery_seal);
+  };
+
   async function submit(ev) {
     ev.preventDefault();
     replace(msg);
-    const body = { secret_shares: Number(shares.value), secret_threshold: Number(threshold.value) };
+    const recovery = recoveryOf(target.value);
+    const n = Number(shares.value);
+    const t = Number(threshold.value);
+    const body = recovery ? { recovery_shares: n, recovery_threshold: t } : { secret_shares: n, secret_threshold: t };
     try {
       if (pgp.files.length) {
-        if (pgp.files.length !== body.secret_shares) throw new Error(`choose one public key per share: ${pgp.files.length} keys for ${body.secret_shares} shares`);
-        body.pgp_keys = await Promise.all([...pgp.files].map(keyFileToB64));
+        if (pgp.files.length !== n) throw new Error(`choose one public key per share: ${pgp.files.length} keys for ${n} shares`);
+        body[recovery ? 'recovery_pgp_keys' : 'pgp_keys'] = await Promise.all([...pgp.files].map(keyFileToB64));
       }
       if (rootPgp.files.length) body.root_token_pgp_key = await keyFileToB64(rootPgp.files[0]);
       const r = await call('PUT', 'sys/init', { node: nodes.base(target.value), body, auth: false });
       form.classList.add('hidden');
-      show(r, body, target.value);
+      show(r, { recovery, n, t, pgp: pgp.files.length > 0 }, target.value);
     } catch (e) {
       replace(msg, errorNotice(e));
     }
   }
 
-  function show(r, body, node) {
+  function show(r, o, node) {
     let url = null;
+    const keysHex = (o.recovery ? r.recovery_keys : r.keys) || [];
+    const keysB64 = (o.recovery ? r.recovery_keys_base64 : r.keys_base64) || [];
+    const what = o.recovery ? 'recovery key' : 'key';
     const dl = h('a', { class: 'button secondary', id: 'init-download', download: 'vaultd-init.json' }, 'Download keys (JSON)');
-    url = URL.createObjectURL(new Blob([JSON.stringify({ unseal_keys_hex: r.keys, unseal_keys_b64: r.keys_base64, unseal_shares: body.secret_shares, unseal_threshold: body.secret_threshold, root_token: r.root_token }, null, 2)], { type: 'application/json' }));
+    const saved = o.recovery
+      ? { recovery_keys_hex: keysHex, recovery_keys_b64: keysB64, recovery_keys_shares: o.n, recovery_keys_threshold: o.t, root_token: r.root_token }
+      : { unseal_keys_hex: keysHex, unseal_keys_b64: keysB64, unseal_shares: o.n, unseal_threshold: o.t, root_token: r.root_token };
+    url = URL.createObjectURL(new Blob([JSON.stringify(saved, null, 2)], { type: 'application/json' }));
     dl.href = url;
     const done = () => {
       if (url) URL.revokeObjectURL(url);
       url = null;
-      replace(out, notice('ok', 'Initialised. The shares are no longer shown. Continue with the '), h('a', { href: '#/unseal' }, 'unseal ceremony'), '.');
+      if (o.recovery) {
+        replace(out, notice('ok', 'Initialised. The recovery shares are no longer shown. The nodes unseal themselves with their auto seal.'));
+      } else {
+        replace(out, notice('ok', 'Initialised. The shares are no longer shown. Continue with the '), h('a', { href: '#/unseal' }, 'unseal ceremony'), '.');
+      }
     };
     replace(out,
-      notice('warn', `Node ${node} is initialised with ${body.secret_shares} key shares and a threshold of ${body.secret_threshold}. `,
+      notice('warn', `Node ${node} is initialised with ${o.n} ${what} shares and a threshold of ${o.t}. `,
         'These are shown once: hand each share to its keyholder now. ',
-        body.pgp_keys ? 'Each share is encrypted to its keyholder\'s OpenPGP key.' : ''),
-      h('ol', { id: 'init-keys', class: 'card' }, r.keys_base64.map((k, i) =>
-        h('li', { class: 'share mono' }, h('code', { class: 'key-b64' }, k), h('div', { class: 'muted' }, 'hex: ', h('code', { class: 'key-hex' }, r.keys[i]))))),
+        o.recovery ? 'Recovery shares authorise generate-root and rekey; they cannot unseal or decrypt anything. ' : '',
+        o.pgp ? 'Each share is encrypted to its keyholder\'s OpenPGP key.' : ''),
+      h('ol', { id: 'init-keys', class: 'card' }, keysB64.map((k, i) =>
+        h('li', { class: 'share mono' }, h('code', { class: 'key-b64' }, k), h('div', { class: 'muted' }, 'hex: ', h('code', { class: 'key-hex' }, keysHex[i]))))),
       h('p', null, 'Initial root token: ', h('code', { id: 'init-root-token' }, r.root_token)),
       h('div', { class: 'actions' }, dl, h('button', { id: 'init-done', onclick: done }, 'Done: hide the keys')));
     cleanupFns.push(done);
