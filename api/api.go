@@ -191,6 +191,17 @@ func New(cfg Config, c Core) *Server {
 	return s
 }
 
+// Routes lists the routes the HTTP layer registers (method and path, the
+// /v1/* catch-all that hands everything else to core included), for the
+// tests that check every route is declared (core.NodeLocalEndpoints).
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.e.Routes() {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
+
 // Handler is the whole HTTP API, behind the request limiter when one is
 // configured.
 func (s *Server) Handler() http.Handler { return s.limit(s.e) }

@@ -82,8 +82,8 @@ func (c *Core) newAuditor(req *Request, te *TokenEntry) *auditor {
 	if te != nil {
 		r.ClientTokenAccessor = te.Accessor
 	}
-	if mt := c.mounts.Load(); mt != nil {
-		if me := mt.match(req.Path); me != nil {
+	if mt := c.mounts.Current(); mt != nil {
+		if me := mt.Match(req.Path); me != nil {
 			r.MountType, r.MountPoint = me.Type, me.Path
 		}
 	}

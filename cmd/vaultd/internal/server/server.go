@@ -204,10 +204,14 @@ type Node struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	servers []*http.Server
+	routes  []api.Route // of the first listener's API (Routes)
 	once    sync.Once
 	monitor *monitor.Broker
 	joining atomic.Bool // a join loop runs (join.go)
 }
+
+// Routes lists the routes the node's first API listener registers.
+func (n *Node) Routes() []api.Route { return n.routes }
 
 // Start builds and starts a node from cfg; it returns once listeners are up.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
@@ -367,6 +371,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			acfg.Limiter = nil
 		}
 		as := api.New(acfg, c)
+		if i == 0 {
+			n.routes = as.Routes()
+		}
 		h := as.Handler()
 		if i == 0 && n.Port != nil {
 			// Forwarded requests run the same handler chain, without the
