@@ -165,9 +165,51 @@ func (cn *canary) run(ctx context.Context) *Canary {
 		return *hs.N, true
 	}
 	ha0, haOK := haChanges()
+	var wg sync.WaitGroup
+	// Leader watch, in its own goroutine so a slow node never delays a
+	// canary write: every node's sys/leader, every interval.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(cn.interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			for j, n := range cn.nodes {
+				var li struct {
+					Addr string `json:"leader_address"`
+					At   string `json:"active_time"`
+				}
+				pctx, cancel := context.WithTimeout(ctx, time.Second)
+				_, err := jsonCall(pctx, hc, http.MethodGet, n, "sys/leader", "", nil, &li)
+				cancel()
+				if err != nil {
+					if ctx.Err() == nil {
+						mu.Lock()
+						res.LeaderPollErrors++
+						mu.Unlock()
+					}
+					continue
+				}
+				if li.Addr == "" {
+					continue // no leader known right now; the next one counts
+				}
+				v := &leaderView{li.Addr, li.At}
+				mu.Lock()
+				if last[j] != nil && *last[j] != *v {
+					changes[j]++
+				}
+				last[j] = v
+				mu.Unlock()
+			}
+		}
+	}()
 	t := time.NewTicker(cn.interval)
 	defer t.Stop()
-	var wg sync.WaitGroup
 	for i := 0; ; i++ {
 		select {
 		case <-ctx.Done():
@@ -177,7 +219,9 @@ func (cn *canary) run(ctx context.Context) *Canary {
 			if len(lat) > 0 {
 				res.Max = Millis(lat[len(lat)-1])
 			}
+			mu.Lock()
 			res.LeaderChanges = slices.Max(append(changes, 0))
+			mu.Unlock()
 			if ha1, ok := haChanges(); ok && haOK {
 				res.HALeaderChanges = []uint64{ha0, ha1}
 			}
@@ -207,31 +251,6 @@ func (cn *canary) run(ctx context.Context) *Canary {
 			}
 			lat = append(lat, int64(d))
 		}()
-		for j, n := range cn.nodes {
-			var li struct {
-				Addr string `json:"leader_address"`
-				At   string `json:"active_time"`
-			}
-			pctx, cancel := context.WithTimeout(ctx, cn.interval)
-			_, err := jsonCall(pctx, hc, http.MethodGet, n, "sys/leader", "", nil, &li)
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					mu.Lock()
-					res.LeaderPollErrors++
-					mu.Unlock()
-				}
-				continue
-			}
-			if li.Addr == "" {
-				continue // no leader known right now; the next one counts
-			}
-			v := &leaderView{li.Addr, li.At}
-			if last[j] != nil && *last[j] != *v {
-				changes[j]++
-			}
-			last[j] = v
-		}
 	}
 }
 

@@ -1,5 +1,5 @@
 // Package faults runs real vaultd processes, each on its own loopback
-// address (127.0.77.21, .22, …), and cuts the network between them with
+// address (127.77.<b>.21, .22, …; netfault.Addr), and cuts the network between them with
 // iptables (tests/internal/netfault): an isolated active node, an isolated
 // standby, a minority/majority split, a bridge node and a flapping link.
 // Each test checks what Vault users rely on: a cut-off active node stops

@@ -69,7 +69,7 @@ func (s *syncBuffer) String() string {
 type node struct {
 	idx     int
 	id      string
-	ip      string // the node's own loopback address (127.0.77.2x on Linux)
+	ip      string // the node's own loopback address (netfault.Addr(21+i) on Linux)
 	addr    string // http://<ip>:port
 	config  string
 	log     *syncBuffer
@@ -91,14 +91,14 @@ type procCluster struct {
 }
 
 // nodeIP is node i's own loopback address. On Linux every node gets one
-// (127.0.77.21, .22, …; tests/linearizability uses .1x), so iptables rules on
+// (127.77.<b>.21, .22, … with b from the process id: netfault.Addr), so iptables rules on
 // address pairs cut raft and forwarding between two nodes: vaultd dials
 // its peers from its cluster listener's address.
 func nodeIP(i int) string {
 	if runtime.GOOS != "linux" {
 		return "127.0.0.1"
 	}
-	return fmt.Sprintf("127.0.77.%d", 21+i)
+	return netfault.Addr(21 + i)
 }
 
 func freePort(t testing.TB, ip string) int {

@@ -83,6 +83,17 @@ func (r *recorder) history() []porcupine.Operation {
 	return append([]porcupine.Operation(nil), r.ops...)
 }
 
+// The workload uses four keys at a time and moves to four new ones every
+// -chaos.keyepoch: KV v2 keeps every version here (max_versions is raised
+// so the final check can read them all back) and a key's metadata grows
+// with each, so a key written for half an hour would make every log entry
+// hundreds of KiB and the final read-back quadratic.
+func epochKeys(e int) []string {
+	return []string{fmt.Sprintf("e%d-k0", e), fmt.Sprintf("e%d-k1", e), fmt.Sprintf("e%d-k2", e), fmt.Sprintf("e%d-k3", e)}
+}
+
+func (r *recorder) epoch() int { return int(time.Since(r.start) / *chaosKeyEpoch) }
+
 // kvRead reads a KV v2 key: value "" and version 0 when it does not exist.
 func kvRead(ctx context.Context, c *vaultapi.Client, key string, version int) (string, int, error) {
 	var q map[string][]string
@@ -122,10 +133,11 @@ func kvWrite(ctx context.Context, c *vaultapi.Client, key, value string, cas int
 }
 
 // worker runs random operations against one node until ctx is done.
-func worker(ctx context.Context, rec *recorder, c *vaultapi.Client, id int, keys []string, rng *rand.Rand) {
+func worker(ctx context.Context, rec *recorder, c *vaultapi.Client, id int, rng *rand.Rand) {
 	client := int(rec.nextClient.Add(1) - 1)
 	lastVersion := map[string]int{}
 	for seq := 0; ctx.Err() == nil; seq++ {
+		keys := epochKeys(rec.epoch())
 		key := keys[rng.IntN(len(keys))]
 		p := rng.IntN(100)
 		opCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -228,7 +240,8 @@ func nemesis(ctx context.Context, pc *procCluster, rng *rand.Rand, onlyStop bool
 // partition cuts the cluster in one of several seeded ways, holds it past
 // the election timeout and heals it: the active alone, a standby alone, a
 // minority/majority split, a bridge (one node sees both halves, which
-// cannot reach each other) or a flapping link to the active.
+// cannot reach each other), a flapping link to the active, or a partition
+// combined with SIGSTOP or kill -9.
 func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...any)) {
 	ips := make([]string, len(pc.nodes))
 	for i, nd := range pc.nodes {
@@ -237,7 +250,7 @@ func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...
 	perm := rng.Perm(len(ips))
 	hold := time.Duration(1500+rng.IntN(1500)) * time.Millisecond
 	var err error
-	switch rng.IntN(5) {
+	switch rng.IntN(7) {
 	case 0:
 		logf("nemesis: isolate the active %s for %s", act.id, hold)
 		err = pc.net.Isolate(act.ip, ips...)
@@ -275,6 +288,32 @@ func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...
 		}
 		logf("nemesis: bridge %s between %v and %v for %s", br, a, b, hold)
 		err = pc.net.Partition(append(a, br), append(b, br))
+	case 5: // combined: a standby cut off while the active is frozen
+		var sb *node
+		for _, i := range perm {
+			if pc.nodes[i] != act {
+				sb = pc.nodes[i]
+				break
+			}
+		}
+		logf("nemesis: isolate standby %s and SIGSTOP the active %s for %s", sb.id, act.id, hold)
+		err = pc.net.Isolate(sb.ip, ips...)
+		act.signal(syscall.SIGSTOP)
+		time.Sleep(hold)
+		act.signal(syscall.SIGCONT)
+		hold = 0
+	case 6: // combined: the active cut off, then killed and restarted
+		logf("nemesis: isolate the active %s, then kill -9 it, for %s", act.id, hold)
+		err = pc.net.Isolate(act.ip, ips...)
+		time.Sleep(hold / 2)
+		act.kill9()
+		time.Sleep(hold / 2)
+		hold = 0
+		defer func() {
+			pc.start(act)
+			pc.unseal(act)
+			logf("nemesis: %s restarted and unsealed", act.id)
+		}()
 	default:
 		peer := pc.nodes[perm[0]]
 		if peer == act {
@@ -321,7 +360,7 @@ func runChaos(t *testing.T, seed uint64, nodes int, dur time.Duration, onlyStop 
 		}
 		return setupErr == nil
 	}, func() string { return fmt.Sprint(setupErr) })
-	keys := []string{"k0", "k1", "k2", "k3"}
+
 	rec := newRecorder()
 	var problems []string
 	logf := func(format string, args ...any) {
@@ -339,7 +378,7 @@ func runChaos(t *testing.T, seed uint64, nodes int, dur time.Duration, onlyStop 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			worker(ctx, rec, c, i, keys, rng)
+			worker(ctx, rec, c, i, rng)
 		}()
 	}
 	nemesis(ctx, pc, rand.New(rand.NewPCG(seed, 0)), onlyStop, logf)
@@ -360,6 +399,10 @@ func runChaos(t *testing.T, seed uint64, nodes int, dur time.Duration, onlyStop 
 	act := pc.waitActive(30 * time.Second)
 	final := pc.client(act, 5*time.Second)
 	client := int(rec.nextClient.Add(1))
+	var keys []string // every key any epoch used
+	for e := 0; e <= rec.epoch(); e++ {
+		keys = append(keys, epochKeys(e)...)
+	}
 	for _, k := range keys {
 		waitFor(t, 30*time.Second, "the final read of "+k, func() bool {
 			call := rec.now()

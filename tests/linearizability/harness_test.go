@@ -26,6 +26,7 @@ var (
 	chaosDuration  = flag.Duration("chaos.duration", 15*time.Second, "how long clients run under the nemesis (the soak test: -chaos.duration=10m)")
 	chaosSeed      = flag.Uint64("chaos.seed", 1, "seed of the nemesis and the clients (0: time-based)")
 	chaosNodes     = flag.Int("chaos.nodes", 3, "cluster size")
+	chaosKeyEpoch  = flag.Duration("chaos.keyepoch", time.Minute, "how long the workload uses one set of four keys before moving to the next (bounds a key's version history in long runs)")
 	chaosArtifacts = flag.String("chaos.artifacts", "", "directory for the history and visualisation of a failing run (default: t.ArtifactDir())")
 )
 
@@ -78,7 +79,7 @@ func (s *syncBuffer) String() string {
 type node struct {
 	idx     int
 	id      string
-	ip      string // the node's own loopback address (127.0.77.1x on Linux)
+	ip      string // the node's own loopback address (netfault.Addr(11+i) on Linux)
 	addr    string // http://<ip>:port
 	config  string
 	log     *syncBuffer
@@ -100,14 +101,14 @@ type procCluster struct {
 }
 
 // nodeIP is node i's own loopback address. On Linux every node gets one
-// (127.0.77.11, .12, …; tests/faults uses .2x), so iptables rules on
+// (127.77.<b>.11, .12, … with b from the process id: netfault.Addr), so iptables rules on
 // address pairs cut raft and forwarding between two nodes: vaultd dials
 // its peers from its cluster listener's address.
 func nodeIP(i int) string {
 	if runtime.GOOS != "linux" {
 		return "127.0.0.1"
 	}
-	return fmt.Sprintf("127.0.77.%d", 11+i)
+	return netfault.Addr(11 + i)
 }
 
 func freePort(t testing.TB, ip string) int {

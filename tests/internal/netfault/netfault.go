@@ -2,7 +2,7 @@
 // iptables, for the fault tests (tests/faults, tests/linearizability).
 //
 // Every vaultd node under test listens on its own loopback address
-// (127.0.77.x; all of 127.0.0.0/8 is loopback on Linux) and, because its
+// (Addr: 127.77.<b>.x; all of 127.0.0.0/8 is loopback on Linux) and, because its
 // cluster listener is bound to that address, dials its peers from it too
 // (raft, forwarding, join). A DROP rule on a pair of addresses therefore
 // cuts raft and request forwarding between two nodes while the test's own
@@ -235,4 +235,12 @@ func (n *Net) Close() error {
 		return nil
 	}
 	return err
+}
+
+// Addr is host h (1–254) of this process's own block of loopback
+// addresses, 127.77.<b>.<h> with b derived from the process id: test runs
+// in parallel (several packages, or several checkouts on one machine)
+// then partition disjoint addresses and never cut each other's links.
+func Addr(h int) string {
+	return fmt.Sprintf("127.77.%d.%d", os.Getpid()%250+1, h)
 }

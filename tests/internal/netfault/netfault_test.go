@@ -27,9 +27,9 @@ func TestCutHealClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	ln, err := net.Listen("tcp", "127.0.77.92:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(Addr(92), "0"))
 	if err != nil {
-		t.Skipf("cannot bind 127.0.77.92: %v", err)
+		t.Skipf("cannot bind %s: %v", Addr(92), err)
 	}
 	defer ln.Close()
 	go func() {
@@ -42,40 +42,40 @@ func TestCutHealClose(t *testing.T) {
 		}
 	}()
 	dst := ln.Addr().String()
-	if err := dialFrom("127.0.77.91", dst); err != nil {
+	if err := dialFrom(Addr(91), dst); err != nil {
 		t.Fatalf("before the cut: %v", err)
 	}
-	if err := n.Partition([]string{"127.0.77.91"}, []string{"127.0.77.92", "127.0.77.93"}); err != nil {
+	if err := n.Partition([]string{Addr(91)}, []string{Addr(92), Addr(93)}); err != nil {
 		t.Fatal(err)
 	}
 	if n.Cuts() != 2 {
 		t.Fatalf("%d links cut, want 2", n.Cuts())
 	}
-	if err := dialFrom("127.0.77.91", dst); err == nil {
+	if err := dialFrom(Addr(91), dst); err == nil {
 		t.Fatal("connected across a cut link")
 	}
-	if err := dialFrom("127.0.77.93", dst); err != nil {
+	if err := dialFrom(Addr(93), dst); err != nil {
 		t.Fatalf("a link inside one group was cut: %v", err)
 	}
-	if err := dialFrom("127.0.77.94", dst); err != nil {
+	if err := dialFrom(Addr(94), dst); err != nil {
 		t.Fatalf("an uncut address was cut too: %v", err)
 	}
 	if err := n.Heal(); err != nil {
 		t.Fatal(err)
 	}
-	if err := dialFrom("127.0.77.91", dst); err != nil {
+	if err := dialFrom(Addr(91), dst); err != nil {
 		t.Fatalf("after Heal: %v", err)
 	}
-	if err := n.Cut("127.0.77.91", "127.0.77.92"); err != nil {
+	if err := n.Cut(Addr(91), Addr(92)); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := dialFrom("127.0.77.91", dst); err != nil {
+	if err := dialFrom(Addr(91), dst); err != nil {
 		t.Fatalf("after Close: %v", err)
 	}
-	if err := n.Cut("10.0.0.1", "127.0.77.92"); err == nil {
+	if err := n.Cut("10.0.0.1", Addr(92)); err == nil {
 		t.Fatal("cut a non-loopback address")
 	}
 }
@@ -90,7 +90,7 @@ func TestPartitionBridge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	a, b, br := "127.0.77.95", "127.0.77.96", "127.0.77.97"
+	a, b, br := Addr(95), Addr(96), Addr(97)
 	if err := n.Partition([]string{a, br}, []string{b, br}); err != nil {
 		t.Fatal(err)
 	}
