@@ -124,6 +124,7 @@ const (
 // renderEndpoints is the generated part of docs/api.md.
 func renderEndpoints(t *testing.T) string {
 	backends, pending := mountedBackends(t)
+	used := map[string]bool{}
 	var sb strings.Builder
 	sb.WriteString(docsBegin + "\n\n")
 	sb.WriteString("Generated from the engines' endpoint declarations (package `endpoint`), so it\n" +
@@ -135,7 +136,9 @@ func renderEndpoints(t *testing.T) string {
 		"a value that does not convert is a 400 naming the field, and a field the\n" +
 		"endpoint does not declare is ignored with Vault's warning\n" +
 		"`Endpoint ignored these unrecognized parameters: [...]` (KV v1 and cubbyhole\n" +
-		"store the whole body, so they take any field).\n")
+		"store the whole body, so they take any field). \"vs Vault\" is the endpoint's\n" +
+		"status against Vault's API: same, or different and why; the Vault endpoints\n" +
+		"vaultd does not serve are listed at the end.\n")
 	for i, m := range documentedMounts {
 		b := backends[i]
 		if b == nil {
@@ -151,15 +154,17 @@ func renderEndpoints(t *testing.T) string {
 				t.Errorf("%s has no Summary: the docs would show an empty row", r.Path)
 			}
 		}
-		sb.WriteString(endpoint.MarkdownTable(rows))
+		sb.WriteString(statusTable(t, rows, used))
 	}
 	for _, cb := range coreBackends(t) {
 		fmt.Fprintf(&sb, "\n### %s\n\n%s\n\n", cb.title, cb.b.Help)
-		sb.WriteString(endpoint.MarkdownTable(cb.b.Endpoints(cb.mount)))
+		sb.WriteString(statusTable(t, cb.b.Endpoints(cb.mount), used))
 	}
 	if len(pending) > 0 {
 		fmt.Fprintf(&sb, "\nNot yet declared through the endpoint package (see the table above): %s.\n", strings.Join(pending, "; "))
 	}
+	checkStaleStatus(t, used)
+	sb.WriteString(renderMissing())
 	sb.WriteString("\n" + docsEnd)
 	return sb.String()
 }
