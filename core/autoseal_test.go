@@ -139,3 +139,23 @@ func TestCore_AutoSeal_Modes(t *testing.T) {
 		t.Fatalf("recovery_shares under shamir: %v", err)
 	}
 }
+
+// TestRestoreInit_RefusedUnderAutoSeal: a node with an auto seal would
+// unseal itself with a restored snapshot's key, so an anonymous
+// snapshot-init is refused there (400) and the node stays empty.
+func TestRestoreInit_RefusedUnderAutoSeal(t *testing.T) {
+	ctx := context.Background()
+	c := autoCore(t, inmem.New(), newMemSeal(t), nil)
+	err := c.RestoreInit(ctx, strings.NewReader("not even an archive"))
+	if err == nil || !strings.Contains(err.Error(), "auto seal") {
+		t.Fatalf("RestoreInit under an auto seal: %v", err)
+	}
+	if st := c.Status(ctx); st.Initialized {
+		t.Fatalf("status after a refused restore: %+v", st)
+	}
+	// Without raft storage it is refused too.
+	plain := autoCore(t, inmem.New(), nil, nil)
+	if err := plain.RestoreInit(ctx, strings.NewReader("x")); err == nil || !strings.Contains(err.Error(), "raft storage is not in use") {
+		t.Fatalf("RestoreInit without raft: %v", err)
+	}
+}

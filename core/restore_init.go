@@ -28,9 +28,10 @@ const sealConfigKey = "core/seal-config"
 // sys/init, because an empty node has no tokens yet. What an anonymous
 // caller can do with it is what sys/init already allows on such a node,
 // and less: it works only on a node that is not initialised, holds no raft
-// state, has no join pending and is not configured to join a cluster
-// (retry_join); it never unseals the node nor returns anything secret,
-// and once it has succeeded it refuses (the node is initialised). The
+// state, has no join pending, is not configured to join a cluster
+// (retry_join) and has no auto seal; it never unseals the node nor
+// returns anything secret, and once it has succeeded it refuses (the node
+// is initialised). The
 // archive's checksums are verified before anything is applied; its sealed
 // checksums cannot be (no keys yet), but a snapshot whose keyring the
 // shares do not open simply never unseals. The body is bounded by the
@@ -38,6 +39,14 @@ const sealConfigKey = "core/seal-config"
 func (c *Core) RestoreInit(ctx context.Context, r io.Reader) error {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
+	// With an auto seal the node would unseal itself as soon as the
+	// snapshot is in, if its seal opens the snapshot's key: an anonymous
+	// caller with a stolen snapshot of any cluster sharing that seal (and
+	// any token valid in it) would get a node serving it. Refused until
+	// restore-init holds such a node sealed for recovery shares.
+	if c.cfg.Seal != nil {
+		return badRequest("restoring into an empty node is not available with an auto seal (seal %q): initialise the node and restore with sys/storage/raft/snapshot, or restore on a node without a seal stanza", c.cfg.Seal.Type())
+	}
 	ops, ok := c.cluster.(RaftOps)
 	if !ok {
 		return badRequest("raft storage is not in use on this node")

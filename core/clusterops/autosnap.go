@@ -186,7 +186,7 @@ func (s *Service) AutoSnapshotBackend() *endpoint.Backend {
 // IsAutoSnapshotPath reports whether path (without a trailing slash) is
 // served by AutoSnapshotBackend.
 func IsAutoSnapshotPath(path string) bool {
-	return path == "sys/storage/raft/snapshot-auto/config" || strings.HasPrefix(path, "sys/storage/raft/snapshot-auto/")
+	return strings.HasPrefix(path, "sys/storage/raft/snapshot-auto/")
 }
 
 func (s *Service) raftInUse() error {

@@ -77,8 +77,12 @@ func TestDR_AutoSnapshotsAndRestoreIntoEmptyCluster(t *testing.T) {
 	if _, err := newClient(t, nodes[act].addr, nosudo.Auth.ClientToken).Logical().Write(cfgPath, map[string]any{"interval": "1s", "path_prefix": dir, "storage_type": "local"}); !isStatus(err, 403) {
 		t.Fatalf("config without sudo: err = %v, want 403", err)
 	}
-	if _, err := ca.Logical().Write(cfgPath, map[string]any{"interval": "1s", "path_prefix": dir, "storage_type": "local", "retain": 2, "file_prefix": "dr"}); err != nil {
-		t.Fatal(err)
+	// The configuration is written with the CLI, as an operator would.
+	if _, err := runCLI(t, nodes[act].addr, root, "write", cfgPath, "interval=1s", "path_prefix="+dir, "storage_type=local", "retain=2", "file_prefix=dr"); err != nil {
+		t.Fatalf("vaultd write %s: %v", cfgPath, err)
+	}
+	if out, err := runCLI(t, nodes[act].addr, root, "read", "-format=json", cfgPath); err != nil || !strings.Contains(out, `"retain": 2`) || !strings.Contains(out, `"interval": 1`) {
+		t.Fatalf("vaultd read %s: %q %v", cfgPath, out, err)
 	}
 	l, err := ca.Logical().List("sys/storage/raft/snapshot-auto/config")
 	if err != nil || l == nil || fmt.Sprint(l.Data["keys"]) != "[every-second]" {
