@@ -286,7 +286,9 @@ var vaultMissing = []struct{ area, paths string }{
 	{"AppRole", "the per-field role endpoints `role/:role_name/policies`, `secret-id-num-uses`, `secret-id-ttl`, `token-num-uses`, `token-ttl`, `token-max-ttl`, `token-bound-cidrs`, `secret-id-bound-cidrs`, `bind-secret-id`, `period`, `local-secret-ids` and `bound-cidr-list` (write the role itself instead)"},
 	{"JWT", "`oidc/auth_url`, `oidc/callback` (the OIDC browser flow)"},
 	{"Kubernetes", "none"},
-	{"Identity", "`entity/merge`, `entity/batch-delete`, `persona*` (deprecated), `oidc/*` (identity tokens and the OIDC provider), `mfa/*`"},
+	{"Identity", "`entity/merge`, `entity/batch-delete`, `alias*` and `persona*` (deprecated), `oidc/*` (identity tokens and the OIDC provider), `mfa/*`"},
+	{"Token store (`auth/token/`)", "none"},
+	{"System (`sys/`)", "`sys/config/cors`, `sys/config/auditing/request-headers[/:name]`, `sys/config/ui/headers[/:name]`, `sys/config/ui/custom-messages*`, `sys/config/reload/:subsystem`, `sys/decode-token`, `sys/experiments`, `sys/generate-recovery-token/*`, `sys/host-info`, `sys/in-flight-req`, `sys/internal/counters/*`, `sys/internal/inspect/router/:tag`, `sys/internal/ui/feature-flags`, `sys/internal/ui/namespaces`, `sys/internal/ui/resultant-acl`, `sys/internal/ui/unauthenticated-messages`, `sys/internal/ui/version`, `sys/leases` and `sys/leases/count` (irrevocable leases), `sys/locked-users*`, `sys/loggers[/:name]`, `sys/plugins/*`, `sys/policies/password/*`, `sys/pprof/` (the index) and its `cmdline`, `profile`, `symbol` and `trace` profiles, `sys/quotas/*`, `sys/raw/*`, `sys/seal-backend-status`, `sys/tools/hash`, `sys/tools/random`, `sys/version-history`, `sys/mfa/*`, `sys/well-known/*`, and the Enterprise-only areas (`sys/namespaces`, `sys/replication/*`, `sys/license/*`, `sys/control-group/*`, `sys/managed-keys/*`, `sys/policies/rgp|egp`)"},
 }
 
 // statusTable renders rows like endpoint.MarkdownTable, with a column for
@@ -331,7 +333,10 @@ func renderMissing() string {
 	var sb strings.Builder
 	sb.WriteString("\n### Vault endpoints vaultd does not serve\n\n" +
 		"In the areas above, these endpoints of Vault's HTTP API are missing\n" +
-		"(a request is a 404). Paths are relative to the mount.\n\n" +
+		"(a request is a 404). Paths are relative to the mount. Served by the\n" +
+		"HTTP layer rather than declared, so not in the tables above: `sys/metrics`,\n" +
+		"`sys/monitor`, `sys/pprof/<profile>` and `sys/config/state/sanitized`\n" +
+		"(sections above).\n\n" +
 		"| area | missing |\n|---|---|\n")
 	for _, m := range vaultMissing {
 		sb.WriteString("| " + m.area + " | " + m.paths + " |\n")
