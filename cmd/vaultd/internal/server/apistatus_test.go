@@ -15,6 +15,8 @@ import (
 // screen, and a change of status is a one-line diff here. TestAPIDocs
 // fails when a declared endpoint has no entry, and when an entry names an
 // endpoint nothing declares (it would be a stale claim).
+// tests/e2e TestCompat_DocumentedStatus checks a sample of the claims
+// (refusals, vaultd-only behaviour, missing endpoints) on a real vaultd.
 
 // same is the status of an endpoint that takes Vault's fields and answers
 // Vault's shapes and errors.
