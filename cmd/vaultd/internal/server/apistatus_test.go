@@ -283,7 +283,7 @@ var vaultStatus = map[string]string{
 var vaultMissing = []struct{ area, paths string }{
 	{"KV v1, KV v2, cubbyhole", "none"},
 	{"Transit", "`keys/:name/import`, `keys/:name/import_version`, `wrapping_key`, `byok-export/:destination/:source[/:version]`, `keys/:name/csr`, `keys/:name/set-certificate`, `cache-config`, `config/keys`, `cmac/:name` and `sign`/`verify` with managed keys"},
-	{"PKI", "`crl/delta[/pem]`, `issuer/:ref/crl/delta[/der|/pem]`, `unified-crl*`, `unified-ocsp*`, `cert/:serial` with delta CRLs, `acme/*` and `issuer/:ref/acme/*`, `est/*`, `cmpv2/*`, `scep/*`, `config/acme`, `config/est`, `config/cmpv2`, `config/scep`, `config/cluster`, `config/auto-tidy`, `tidy-cancel`, `root/sign-self-issued`, `issuer/:ref/sign-self-issued`, `revoke-with-key`, `issuer/:ref/resign-crls`, `issuer/:ref/sign-revocation-list`, `intermediate/cross-sign`, `certs/revocation-queue`, `certs/unified-revoked`, `certs/revoked-accessors` and `eab/*`"},
+	{"PKI", "`crl/delta[/pem]`, `issuer/:ref/crl/delta[/der|/pem]`, `unified-crl*`, `unified-ocsp*`, `acme/*` and `issuer/:ref/acme/*`, `est/*`, `cmpv2/*`, `scep/*`, `config/acme`, `config/est`, `config/cmpv2`, `config/scep`, `config/cluster`, `config/auto-tidy`, `tidy-cancel`, `root/sign-self-issued`, `issuer/:ref/sign-self-issued`, `revoke-with-key`, `issuer/:ref/resign-crls`, `issuer/:ref/sign-revocation-list`, `intermediate/cross-sign`, `certs/revocation-queue`, `certs/unified-revoked`, `certs/revoked-accessors` and `eab/*`"},
 	{"Userpass", "none"},
 	{"AppRole", "the per-field role endpoints `role/:role_name/policies`, `secret-id-num-uses`, `secret-id-ttl`, `token-num-uses`, `token-ttl`, `token-max-ttl`, `token-bound-cidrs`, `secret-id-bound-cidrs`, `bind-secret-id`, `period`, `local-secret-ids` and `bound-cidr-list` (write the role itself instead)"},
 	{"JWT", "`oidc/auth_url`, `oidc/callback` (the OIDC browser flow)"},
@@ -341,7 +341,7 @@ func renderMissing() string {
 		"(sections above).\n\n" +
 		"| area | missing |\n|---|---|\n")
 	for _, m := range vaultMissing {
-		sb.WriteString("| " + m.area + " | " + m.paths + " |\n")
+		sb.WriteString("| " + m.area + " | " + strings.ReplaceAll(m.paths, "|", "\\|") + " |\n")
 	}
 	return sb.String()
 }
