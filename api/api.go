@@ -669,6 +669,14 @@ func (s *Server) initialize(c echo.Context) error {
 	if err := json.Unmarshal(raw, &body); err != nil {
 		return writeErrors(c, http.StatusBadRequest, "failed to parse JSON input: "+err.Error())
 	}
+	if body.StoredShares != 0 {
+		// Vault: stored keys exist only under an auto seal, where the
+		// unseal key is always stored wrapped by the seal; under Shamir a
+		// request for them is refused, not ignored.
+		if st := s.core.Status(r.Context()); st.SealType == "" || st.SealType == "shamir" {
+			return writeErrors(c, http.StatusBadRequest, "stored keys are not supported by the current seal type")
+		}
+	}
 	res, err := s.core.Init(r.Context(), core.InitRequest{
 		SecretShares: body.SecretShares, SecretThreshold: body.SecretThreshold,
 		PGPKeys: body.PGPKeys, RootTokenPGPKey: body.RootTokenPGPKey,

@@ -51,7 +51,7 @@ func NodeLocalEndpoints() *endpoint.Backend {
 						"secret_threshold":   {Type: endpoint.TypeInt, Description: "How many shares unseal."},
 						"pgp_keys":           {Type: endpoint.TypeCommaStringSlice, Description: "OpenPGP public keys (base64), one per share, to encrypt the shares to."},
 						"root_token_pgp_key": str("An OpenPGP public key (base64) to encrypt the root token to."),
-						"stored_shares":      {Type: endpoint.TypeInt, Description: "Vault compatibility; read and not used."},
+						"stored_shares":      {Type: endpoint.TypeInt, Description: "Vault compatibility: refused (400) under a Shamir seal; under an auto seal the unseal key is always stored, wrapped by the seal."},
 						"recovery_shares":    {Type: endpoint.TypeInt, Description: "Under an auto seal: how many recovery key shares to make."},
 						"recovery_threshold": {Type: endpoint.TypeInt, Description: "Under an auto seal: how many recovery shares authorise a rekey or root generation."},
 						"recovery_pgp_keys":  {Type: endpoint.TypeCommaStringSlice, Description: "OpenPGP public keys (base64), one per recovery share, to encrypt them to."},
