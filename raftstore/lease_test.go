@@ -76,11 +76,11 @@ func TestLease_Quorum(t *testing.T) {
 // TestLease_SendTimeCounts: an answer that arrives now to a request sent
 // long ago (a leader paused mid-heartbeat) does not extend the lease.
 func TestLease_SendTimeCounts(t *testing.T) {
-	l := newLease("a", 200*time.Millisecond) // dur 100 ms
+	l := newLease("a", 4*time.Second) // dur 2 s (long: a loaded machine may pause the test)
 	const term = 2
 	l.confirm(term, l.gen(), voters("a", "b", "c"))
-	l.record("b", term, time.Now().Add(-150*time.Millisecond))
-	l.record("c", term, time.Now().Add(-101*time.Millisecond))
+	l.record("b", term, time.Now().Add(-3*time.Second))
+	l.record("c", term, time.Now().Add(-2001*time.Millisecond))
 	if l.valid(term) {
 		t.Fatal("valid on acks of requests sent before the lease window")
 	}
@@ -94,7 +94,7 @@ func TestLease_SendTimeCounts(t *testing.T) {
 		t.Fatal("an older ack shortened the lease")
 	}
 	// Without further acks the lease ends after dur.
-	waitUntil(t, 5*time.Second, "the lease to expire", func() bool { return !l.valid(term) })
+	waitUntil(t, 20*time.Second, "the lease to expire", func() bool { return !l.valid(term) })
 }
 
 // TestLease_Terms: acks of an older term are dropped when a newer one
@@ -208,7 +208,7 @@ func TestLeaseTransport(t *testing.T) {
 	if l.valid(3) {
 		t.Fatal("an answer from a newer term counted")
 	}
-	ft.term, ft.delay = 3, 30*time.Millisecond
+	ft.term, ft.delay = 3, 200*time.Millisecond
 	before := time.Now()
 	_ = tr.AppendEntries("b", "b", req, &resp)
 	if !l.valid(3) {
