@@ -1,0 +1,329 @@
+package replication_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vaultd/vaultd/raftstore"
+	"github.com/vaultd/vaultd/replication"
+	"github.com/vaultd/vaultd/storage"
+)
+
+// source and target adapt a raftstore.Store as the server will.
+type source struct{ s *raftstore.Store }
+
+func (a source) Changes(from uint64, limit int) ([]replication.Change, uint64, error) {
+	cs, next, err := a.s.Changes(from, limit)
+	if errors.Is(err, raftstore.ErrCompacted) {
+		return nil, from, fmt.Errorf("%w: %v", replication.ErrCompacted, err)
+	}
+	out := make([]replication.Change, len(cs))
+	for i, c := range cs {
+		out[i] = replication.Change{Index: c.Index, Ops: c.Ops}
+	}
+	return out, next, err
+}
+
+func (a source) Applied() uint64 { applied, _ := a.s.Indexes(); return applied }
+
+func (a source) Snapshot(ctx context.Context) (io.ReadCloser, uint64, error) {
+	var buf bytes.Buffer
+	if err := a.s.SaveSnapshot(ctx, &buf); err != nil {
+		return nil, 0, err
+	}
+	info, err := raftstore.InspectSnapshot(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return nil, 0, err
+	}
+	return io.NopCloser(&buf), info.Index, nil
+}
+
+type target struct{ *raftstore.Store }
+
+func (t target) Restore(ctx context.Context, r io.Reader) error { return t.RestoreSnapshot(ctx, r) }
+
+func node(t *testing.T, id string) *raftstore.Store {
+	t.Helper()
+	cfg := raftstore.DefaultConfig()
+	cfg.NodeID = id
+	cfg.InMemory = true
+	cfg.BindAddr = ""
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	s, err := raftstore.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "leader "+id, s.IsLeader)
+	return s
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// serve runs p on a loopback listener and returns a dialer for it.
+func serve(t *testing.T, ctx context.Context, p *replication.Primary) func(context.Context) (net.Conn, error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.Serve(ctx, c)
+		}
+	}()
+	addr := ln.Addr().String()
+	return func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+}
+
+func put(t *testing.T, ctx context.Context, b storage.Backend, k, v string) {
+	t.Helper()
+	if err := b.Put(ctx, &storage.Entry{Key: k, Value: []byte(v)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func get(ctx context.Context, b storage.Backend, k string) string {
+	e, err := b.Get(ctx, k)
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return string(e.Value)
+}
+
+// TestDR_StreamResyncPromoteFence: a 1-node primary and a 1-node DR
+// secondary over loopback TCP. Writes on the primary reach the secondary
+// (lag measured to zero); a restore on the primary compacts its log and
+// the secondary resyncs from a streamed snapshot; the durable index
+// survives a restart of the secondary's replication; promotion bumps the
+// epoch, every write reported replicated is there; the old primary is
+// fenced by the promoted cluster's epoch and a secondary that knows the
+// newer epoch refuses the old primary's stream.
+func TestDR_StreamResyncPromoteFence(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pst, sst := node(t, "p1"), node(t, "s1")
+
+	fenced := make(chan uint64, 1)
+	prim, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{pst}, Storage: pst,
+		OnFenced: func(e uint64) { fenced <- e }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := serve(t, ctx, prim)
+	token, err := prim.AddSecondary(ctx, "dr-east")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A wrong token is refused for good.
+	bad, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr-east", Token: token + "x", Dial: dial, Target: target{sst}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Run(ctx); !errors.Is(err, replication.ErrDenied) {
+		t.Fatalf("wrong token: Run = %v, want ErrDenied", err)
+	}
+
+	for i := range 50 {
+		put(t, ctx, pst, fmt.Sprintf("logical/k%02d", i), fmt.Sprintf("ct-%d", i))
+	}
+	if err := pst.Delete(ctx, "logical/k07"); err != nil {
+		t.Fatal(err)
+	}
+
+	run := func() (*replication.Secondary, context.CancelFunc, chan error) {
+		sec, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr-east", Token: token, Dial: dial, Target: target{sst},
+			BatchLimit: 16, Wait: 200 * time.Millisecond, Retry: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- sec.Run(rctx) }()
+		return sec, stop, done
+	}
+	caughtUp := func(sec *replication.Secondary) func() bool {
+		return func() bool {
+			st := sec.Status()
+			applied, _ := pst.Indexes()
+			return st.State == "stream-wals" && st.LagEntries == 0 && st.PrimaryIndex >= applied
+		}
+	}
+	sec, stop, done := run()
+	start := time.Now()
+	waitFor(t, 20*time.Second, "catch up", caughtUp(sec))
+	t.Logf("caught up with 51 transactions in %s (batches of 16)", time.Since(start))
+	if got := get(ctx, sst, "logical/k42"); got != "ct-42" {
+		t.Fatalf("secondary k42 = %q", got)
+	}
+	if got := get(ctx, sst, "logical/k07"); !strings.Contains(got, "not found") {
+		t.Fatalf("deleted key on the secondary: %q", got)
+	}
+	if get(ctx, sst, "replication-local/dr-primary") == get(ctx, pst, "replication-local/dr-primary") {
+		t.Fatal("the primary's replication state replicated")
+	}
+	if st := sec.Status(); st.Epoch != 1 {
+		t.Fatalf("epoch = %d, want 1", st.Epoch)
+	}
+
+	// Lag while writing: each write is seen within a bounded time.
+	var worst time.Duration
+	for i := range 20 {
+		put(t, ctx, pst, fmt.Sprintf("logical/live%02d", i), "v")
+		w := time.Now()
+		waitFor(t, 10*time.Second, "live write", func() bool { return get(ctx, sst, fmt.Sprintf("logical/live%02d", i)) == "v" })
+		worst = max(worst, time.Since(w))
+	}
+	t.Logf("replication lag of a single write: worst %s over 20 writes (in-memory raft, loopback TCP, shared machine)", worst)
+
+	// Stop and restart replication: it continues from the durable index.
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	put(t, ctx, pst, "logical/after-restart", "ar")
+	sec, stop, done = run()
+	if st := sec.Status(); st.LastIndex == 0 {
+		t.Fatal("the secondary forgot its replicated index")
+	}
+	waitFor(t, 20*time.Second, "after restart", func() bool { return get(ctx, sst, "logical/after-restart") == "ar" })
+	if sec.Status().Resyncs != 0 {
+		t.Fatal("a restart resynced from a snapshot instead of continuing the log")
+	}
+
+	// A restore on the primary replaces its log: the secondary resyncs.
+	var snap bytes.Buffer
+	if err := pst.SaveSnapshot(ctx, &snap); err != nil {
+		t.Fatal(err)
+	}
+	put(t, ctx, sst, "logical/stale-on-secondary", "x") // gone after the resync
+	if err := pst.RestoreSnapshot(ctx, &snap); err != nil {
+		t.Fatal(err)
+	}
+	put(t, ctx, pst, "logical/after-resync", "rs")
+	waitFor(t, 20*time.Second, "resync", func() bool {
+		return sec.Status().Resyncs >= 1 && get(ctx, sst, "logical/after-resync") == "rs"
+	})
+	if got := get(ctx, sst, "logical/stale-on-secondary"); !strings.Contains(got, "not found") {
+		t.Fatalf("after resync the secondary still has a key the primary never had: %q", got)
+	}
+	waitFor(t, 20*time.Second, "caught up after resync", caughtUp(sec))
+
+	// Record what the secondary reports replicated, then "lose" the
+	// primary (stop streaming) and promote.
+	reported := sec.Status().LastIndex
+	stop()
+	<-done
+	want := map[string]string{}
+	keys, err := pst.List(ctx, "logical/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		want[k] = get(ctx, pst, "logical/"+k)
+	}
+	epoch, err := sec.Promote(ctx)
+	if err != nil || epoch != 2 {
+		t.Fatalf("Promote = %d, %v; want 2", epoch, err)
+	}
+	t.Logf("promoted at epoch %d with primary index %d replicated", epoch, reported)
+	for k, v := range want {
+		if got := get(ctx, sst, "logical/"+k); got != v {
+			t.Fatalf("after promotion %s = %q, want %q", k, got, v)
+		}
+	}
+	if _, _, err := func() (int, int, error) { return 0, 0, sec.Run(ctx) }(); err == nil {
+		t.Fatal("a promoted secondary streams again")
+	}
+	newPrim, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{sst}, Storage: sst, MinEpoch: epoch})
+	if err != nil || newPrim.Epoch() != 2 {
+		t.Fatalf("new primary epoch = %d, %v", newPrim.Epoch(), err)
+	}
+
+	// A third cluster follows the new primary (epoch 2) ...
+	t3 := node(t, "t1")
+	newDial := serve(t, ctx, newPrim)
+	tok3, err := newPrim.AddSecondary(ctx, "dr-west")
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr-west", Token: tok3, Dial: newDial, Target: target{t3}, Wait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx, tstop := context.WithCancel(ctx)
+	tdone := make(chan error, 1)
+	go func() { tdone <- third.Run(tctx) }()
+	waitFor(t, 20*time.Second, "third cluster", func() bool { return get(ctx, t3, "logical/after-resync") == "rs" })
+	tstop()
+	<-tdone
+	if third.Status().Epoch != 2 {
+		t.Fatalf("third epoch = %d", third.Status().Epoch)
+	}
+
+	// ... and is pointed back at the old primary (still epoch 1, token
+	// registered there too): it refuses the old epoch, and the old primary
+	// learns it was replaced and fences itself.
+	tokOld, err := prim.AddSecondary(ctx, "dr-west")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, ctx, pst, "logical/split-brain", "old")
+	back, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr-west", Token: tokOld, Dial: dial, Target: target{t3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Run(ctx); !errors.Is(err, replication.ErrFenced) {
+		t.Fatalf("old primary stream: Run = %v, want ErrFenced", err)
+	}
+	select {
+	case e := <-fenced:
+		if e != 2 {
+			t.Fatalf("fenced by %d", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the old primary never learned of the new epoch")
+	}
+	if prim.Fenced() != 2 {
+		t.Fatalf("old primary Fenced = %d", prim.Fenced())
+	}
+	if got := get(ctx, t3, "logical/split-brain"); !strings.Contains(got, "not found") {
+		t.Fatalf("the old primary's write leaked: %q", got)
+	}
+	// Fencing is durable: reopened, the old primary still refuses to serve.
+	again, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{pst}, Storage: pst})
+	if err != nil || again.Fenced() != 2 {
+		t.Fatalf("reopened old primary: Fenced = %d, %v", again.Fenced(), err)
+	}
+}
