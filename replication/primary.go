@@ -231,8 +231,9 @@ func (p *Primary) authorize(ctx context.Context, h hello) (uint64, error) {
 
 // Serve runs one secondary's stream on conn (authenticated transport, the
 // cluster port's replication protocol) until it ends or ctx is done; it
-// closes conn.
-func (p *Primary) Serve(ctx context.Context, conn net.Conn) {
+// closes conn. peerID is the secondary ID the transport authenticated
+// (its certificate); the hello must name the same secondary.
+func (p *Primary) Serve(ctx context.Context, conn net.Conn, peerID string) {
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -248,7 +249,13 @@ func (p *Primary) Serve(ctx context.Context, conn net.Conn) {
 		_ = writeFrame(conn, batch{Error: fmt.Sprintf("unsupported protocol version %d", h.Version)})
 		return
 	}
-	epoch, err := p.authorize(ctx, h)
+	var epoch uint64
+	var err error
+	if h.ID != peerID {
+		err = ErrDenied
+	} else {
+		epoch, err = p.authorize(ctx, h)
+	}
 	if err != nil {
 		p.log.Warn("replication stream refused", "secondary", h.ID, "error", err)
 		_ = writeFrame(conn, batch{Epoch: epoch, Error: err.Error(), Fenced: errors.Is(err, ErrFenced)})

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultd/vaultd/clusterport"
 	"github.com/vaultd/vaultd/raftstore"
 	"github.com/vaultd/vaultd/replication"
 	"github.com/vaultd/vaultd/storage"
@@ -82,28 +83,53 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// serve runs p on a loopback listener and returns a dialer for it.
-func serve(t *testing.T, ctx context.Context, p *replication.Primary) func(context.Context) (net.Conn, error) {
+// dialer dials a primary's replication stream.
+type dialer = func(context.Context) (net.Conn, error)
+
+// serve runs p on a real cluster port (mTLS under the primary's own
+// cluster CA, loopback) and returns a function that, for a secondary id,
+// gives the dialer a secondary cluster's port uses: the certificate the
+// primary's CA issued to that secondary.
+func serve(t *testing.T, ctx context.Context, p *replication.Primary) func(id string) dialer {
 	t.Helper()
+	ca, err := clusterport.NewCA("primary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := newPort(t, ca, "p-node")
+	port.SetReplicationHandler(func(c net.Conn, id string) { p.Serve(ctx, c, id) })
+	secPort := newPort(t, nil, "s-node") // the secondary cluster's own port and CA
+	return func(id string) dialer {
+		m, err := clusterport.IssueReplicationPeer(ca, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(ctx context.Context) (net.Conn, error) { return secPort.DialReplication(ctx, port.Addr(), m) }
+	}
+}
+
+func newPort(t *testing.T, ca *clusterport.CA, id string) *clusterport.Port {
+	t.Helper()
+	if ca == nil {
+		var err error
+		if ca, err = clusterport.NewCA("other"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.Serve(ctx, c)
-		}
-	}()
-	addr := ln.Addr().String()
-	return func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", addr)
+	port := clusterport.New(clusterport.Config{Listener: ln})
+	t.Cleanup(func() { _ = port.Close() })
+	m, err := ca.Issue(id)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if err := port.SetMaterial(m); err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
 
 func put(t *testing.T, ctx context.Context, b storage.Backend, k, v string) {
@@ -122,7 +148,7 @@ func get(ctx context.Context, b storage.Backend, k string) string {
 }
 
 // TestDR_StreamResyncPromoteFence: a 1-node primary and a 1-node DR
-// secondary over loopback TCP. Writes on the primary reach the secondary
+// secondary over the mTLS cluster port on loopback. Writes on the primary reach the secondary
 // (lag measured to zero); a restore on the primary compacts its log and
 // the secondary resyncs from a streamed snapshot; the durable index
 // survives a restart of the secondary's replication; promotion bumps the
@@ -140,7 +166,8 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dial := serve(t, ctx, prim)
+	dialPrim := serve(t, ctx, prim)
+	dial := dialPrim("dr-east")
 	token, err := prim.AddSecondary(ctx, "dr-east")
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +180,18 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 	}
 	if err := bad.Run(ctx); !errors.Is(err, replication.ErrDenied) {
 		t.Fatalf("wrong token: Run = %v, want ErrDenied", err)
+	}
+
+	// So is the right token presented with another secondary's certificate.
+	if _, err := prim.AddSecondary(ctx, "dr-other"); err != nil {
+		t.Fatal(err)
+	}
+	swapped, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr-east", Token: token, Dial: dialPrim("dr-other"), Target: target{sst}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := swapped.Run(ctx); !errors.Is(err, replication.ErrDenied) {
+		t.Fatalf("token with another secondary's certificate: Run = %v, want ErrDenied", err)
 	}
 
 	for i := range 50 {
@@ -205,7 +244,7 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 		waitFor(t, 10*time.Second, "live write", func() bool { return get(ctx, sst, fmt.Sprintf("logical/live%02d", i)) == "v" })
 		worst = max(worst, time.Since(w))
 	}
-	t.Logf("replication lag of a single write: worst %s over 20 writes (in-memory raft, loopback TCP, shared machine)", worst)
+	t.Logf("replication lag of a single write: worst %s over 20 writes (in-memory raft, mTLS cluster port on loopback, shared machine)", worst)
 
 	// Stop and restart replication: it continues from the durable index.
 	stop()
@@ -273,7 +312,7 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 
 	// A third cluster follows the new primary (epoch 2) ...
 	t3 := node(t, "t1")
-	newDial := serve(t, ctx, newPrim)
+	newDial := serve(t, ctx, newPrim)("dr-west")
 	tok3, err := newPrim.AddSecondary(ctx, "dr-west")
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +339,7 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, ctx, pst, "logical/split-brain", "old")
-	back, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr-west", Token: tokOld, Dial: dial, Target: target{t3}})
+	back, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr-west", Token: tokOld, Dial: dialPrim("dr-west"), Target: target{t3}})
 	if err != nil {
 		t.Fatal(err)
 	}
