@@ -12,7 +12,9 @@
 // progress is durable and exactly what it has applied. When the primary's
 // log no longer holds the next index ([ErrCompacted]) the secondary asks for
 // a snapshot, restores it through its raft (Target.Restore) and continues
-// from the snapshot's index.
+// from the snapshot's index. A new secondary starts the same way: its first
+// pull is a snapshot, so its own earlier data never mixes with the
+// primary's.
 //
 // # Authentication and epoch
 //

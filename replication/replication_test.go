@@ -194,6 +194,8 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 		t.Fatalf("token with another secondary's certificate: Run = %v, want ErrDenied", err)
 	}
 
+	put(t, ctx, sst, "logical/secondary-own", "x") // replaced by the first sync
+
 	for i := range 50 {
 		put(t, ctx, pst, fmt.Sprintf("logical/k%02d", i), fmt.Sprintf("ct-%d", i))
 	}
@@ -229,6 +231,12 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 	if got := get(ctx, sst, "logical/k07"); !strings.Contains(got, "not found") {
 		t.Fatalf("deleted key on the secondary: %q", got)
 	}
+	if got := get(ctx, sst, "logical/secondary-own"); !strings.Contains(got, "not found") {
+		t.Fatalf("the secondary's own data survived its first sync: %q", got)
+	}
+	if st := sec.Status(); st.Resyncs != 1 {
+		t.Fatalf("first sync: %d snapshots, want 1", st.Resyncs)
+	}
 	if get(ctx, sst, "replication-local/dr-primary") == get(ctx, pst, "replication-local/dr-primary") {
 		t.Fatal("the primary's replication state replicated")
 	}
@@ -257,7 +265,7 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 		t.Fatal("the secondary forgot its replicated index")
 	}
 	waitFor(t, 20*time.Second, "after restart", func() bool { return get(ctx, sst, "logical/after-restart") == "ar" })
-	if sec.Status().Resyncs != 0 {
+	if sec.Status().Resyncs != 0 { // a new Secondary counts from 0
 		t.Fatal("a restart resynced from a snapshot instead of continuing the log")
 	}
 

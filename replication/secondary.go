@@ -183,8 +183,14 @@ func (s *Secondary) stream(ctx context.Context) error {
 	s.setState("stream-wals", nil)
 	for {
 		s.mu.Lock()
-		from := s.st.LastIndex + 1
+		from, synced := s.st.LastIndex+1, s.st.Synced
 		s.mu.Unlock()
+		if !synced {
+			if err := s.resync(ctx, conn); err != nil {
+				return err
+			}
+			continue
+		}
 		sent := time.Now()
 		if err := writeFrame(conn, pull{From: from, Limit: s.cfg.BatchLimit, WaitMillis: int(s.cfg.Wait / time.Millisecond)}); err != nil {
 			return err
@@ -360,7 +366,7 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 	s.mu.Lock()
 	st := s.st
 	s.mu.Unlock()
-	st.LastIndex = index
+	st.LastIndex, st.Synced = index, true
 	op, err := putOp(secondaryKey, st)
 	if err != nil {
 		return err

@@ -47,6 +47,10 @@ type secondaryState struct {
 	// LastIndex is the primary raft index of the last transaction applied.
 	LastIndex uint64 `json:"last_index"`
 	Epoch     uint64 `json:"epoch"`
+	// Synced: the first full snapshot from the primary has been restored.
+	// Until then the secondary's storage holds its own old data, which
+	// must never mix with the primary's: the first pull is a snapshot.
+	Synced bool `json:"synced,omitempty"`
 	// Promoted: this secondary became a primary at Epoch.
 	Promoted bool `json:"promoted,omitempty"`
 }
