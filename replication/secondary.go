@@ -50,7 +50,9 @@ type Secondary struct {
 	st           secondaryState
 	state        string
 	primaryIndex uint64
+	covered      uint64 // primary index up to which the log has been read (LastIndex plus skipped non-storage entries)
 	caughtUp     time.Time
+	lastPull     time.Time
 	lastContact  time.Time
 	lastErr      string
 	resyncs      int
@@ -72,8 +74,11 @@ type SecondaryStatus struct {
 	LagEntries  uint64
 	LagTime     time.Duration
 	LastContact time.Time
-	LastError   string
-	Resyncs     int
+	// LastPull is when the pull that brought the last batch was sent: the
+	// primary's answer holds everything it had applied at that moment.
+	LastPull  time.Time
+	LastError string
+	Resyncs   int
 }
 
 // NewSecondary loads the secondary's durable state from its target.
@@ -105,9 +110,9 @@ func (s *Secondary) Status() SecondaryStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := SecondaryStatus{State: s.state, Epoch: s.st.Epoch, LastIndex: s.st.LastIndex, PrimaryIndex: s.primaryIndex,
-		LastContact: s.lastContact, LastError: s.lastErr, Resyncs: s.resyncs}
-	if s.primaryIndex > s.st.LastIndex {
-		st.LagEntries = s.primaryIndex - s.st.LastIndex
+		LastContact: s.lastContact, LastPull: s.lastPull, LastError: s.lastErr, Resyncs: s.resyncs}
+	if have := max(s.st.LastIndex, s.covered); s.primaryIndex > have {
+		st.LagEntries = s.primaryIndex - have
 	}
 	if st.LagEntries > 0 && !s.caughtUp.IsZero() {
 		st.LagTime = time.Since(s.caughtUp)
@@ -213,7 +218,9 @@ func (s *Secondary) stream(ctx context.Context) error {
 		}
 		s.mu.Lock()
 		s.primaryIndex = b.Applied
+		s.covered = max(s.covered, b.Next-1)
 		s.lastContact = time.Now()
+		s.lastPull = sent
 		if b.Next > b.Applied {
 			s.caughtUp = sent
 		}
@@ -378,6 +385,7 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 	s.st = st
 	s.resyncs++
 	s.primaryIndex = head.Applied
+	s.covered = index
 	s.mu.Unlock()
 	s.setState("stream-wals", nil)
 	return nil

@@ -50,7 +50,7 @@ type batch struct {
 	Epoch     uint64   `json:"epoch"`
 	Changes   []change `json:"changes,omitempty"`
 	Next      uint64   `json:"next"`
-	Applied   uint64   `json:"applied"`   // the primary's applied index
+	Applied   uint64   `json:"applied"` // the primary's applied index
 	Compacted bool     `json:"compacted,omitempty"`
 	Error     string   `json:"error,omitempty"`
 	Fenced    bool     `json:"fenced,omitempty"`
