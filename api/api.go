@@ -24,6 +24,7 @@ import (
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
+	"github.com/vaultd/vaultd/telemetry"
 	"github.com/vaultd/vaultd/version"
 )
 
@@ -81,12 +82,25 @@ type Config struct {
 	// the UI served by one node can talk to every node directly. Nil or
 	// empty: no cross-origin access. See cors.go.
 	CORSOrigins func(ctx context.Context) []string
+	// Telemetry, when set, serves GET /v1/sys/metrics from this node's
+	// registry (metrics.go). Nil: sys/metrics is routed like any path.
+	Telemetry *telemetry.Registry
+	// Requests, when set, observes every request (class, method, status,
+	// latency, in flight).
+	Requests *telemetry.Requests
+	// UnauthenticatedMetrics is the listener's telemetry
+	// unauthenticated_metrics_access: sys/metrics needs no token.
+	UnauthenticatedMetrics bool
 }
 
 // Route is an extra node-local route.
 type Route struct {
 	Method, Path string
 	Handler      http.Handler
+	// Sudo, when set, requires a client token with the sudo capability on
+	// the route's path (without /v1/), checked by the active node; the
+	// route itself is still served by this node.
+	Sudo bool
 }
 
 // Server is the HTTP API of one node.
@@ -140,8 +154,21 @@ func New(cfg Config, c Core) *Server {
 	v1.GET("/sys/health", s.health)
 	v1.HEAD("/sys/health", s.health)
 	v1.GET("/sys/leader", s.leader)
+	if cfg.Telemetry != nil {
+		v1.GET("/sys/metrics", s.metrics) // metrics.go
+	}
 	for _, r := range cfg.Extra {
-		v1.Add(r.Method, r.Path, echo.WrapHandler(r.Handler))
+		h := echo.WrapHandler(r.Handler)
+		if r.Sudo {
+			aclPath, next := strings.TrimPrefix(r.Path, "/"), h
+			h = func(c echo.Context) error {
+				if ok, err := s.tokenAllows(c, aclPath, "sudo"); !ok { // metrics.go
+					return err
+				}
+				return next(c)
+			}
+		}
+		v1.Add(r.Method, r.Path, h)
 	}
 	var generic http.Handler = http.HandlerFunc(s.serveLogical)
 	if cfg.Forward != nil {
@@ -162,6 +189,17 @@ func New(cfg Config, c Core) *Server {
 	}
 	s.e = e
 	return s
+}
+
+// Routes lists the routes the HTTP layer registers (method and path, the
+// /v1/* catch-all that hands everything else to core included), for the
+// tests that check every route is declared (core.NodeLocalEndpoints).
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.e.Routes() {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
 }
 
 // Handler is the whole HTTP API, behind the request limiter when one is
@@ -189,19 +227,37 @@ func RequestID(ctx context.Context) string {
 
 func (s *Server) requestMeta(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := uuid.NewString()
-		c.Response().Header().Set("Cache-Control", "no-store") // as Vault: init/unseal answers hold keys
 		r := c.Request()
+		id, forwardedBy := uuid.NewString(), ""
+		if isClusterForwarded(r.Context()) { // clientaddr.go
+			// A standby forwarded it: keep its request ID (one ID per
+			// request across nodes) if it is a well-formed UUID.
+			if fid, err := uuid.Parse(r.Header.Get(forward.HeaderRequestID)); err == nil {
+				id = fid.String()
+			}
+			forwardedBy = r.Header.Get(forward.HeaderForwardedBy)
+		}
+		c.Response().Header().Set("Cache-Control", "no-store") // as Vault: init/unseal answers hold keys
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
 		start := time.Now()
+		if q := s.cfg.Requests; q != nil {
+			defer q.Begin()()
+		}
 		err := next(c)
 		if err != nil {
 			c.Error(err)
 		}
+		if q := s.cfg.Requests; q != nil {
+			q.ObserveRequest(routeClass(r.URL.Path), r.Method, c.Response().Status, time.Since(start))
+		}
 		// The path may name secrets but never holds values or tokens:
 		// Vault's old token-in-path forms are redacted (logPath).
-		s.log.Debug("request", "method", r.Method, "path", logPath(r.URL.Path), "status", c.Response().Status,
-			"request_id", id, "duration", time.Since(start))
+		attrs := []any{"method", r.Method, "path", logPath(r.URL.Path), "status", c.Response().Status,
+			"request_id", id, "duration", time.Since(start)}
+		if forwardedBy != "" {
+			attrs = append(attrs, "forwarded_by", forwardedBy)
+		}
+		s.log.Debug("request", attrs...)
 		return nil
 	}
 }
@@ -612,6 +668,14 @@ func (s *Server) initialize(c echo.Context) error {
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {
 		return writeErrors(c, http.StatusBadRequest, "failed to parse JSON input: "+err.Error())
+	}
+	if body.StoredShares != 0 {
+		// Vault: stored keys exist only under an auto seal, where the
+		// unseal key is always stored wrapped by the seal; under Shamir a
+		// request for them is refused, not ignored.
+		if st := s.core.Status(r.Context()); st.SealType == "" || st.SealType == "shamir" {
+			return writeErrors(c, http.StatusBadRequest, "stored keys are not supported by the current seal type")
+		}
 	}
 	res, err := s.core.Init(r.Context(), core.InitRequest{
 		SecretShares: body.SecretShares, SecretThreshold: body.SecretThreshold,

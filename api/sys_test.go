@@ -373,7 +373,7 @@ func TestInit(t *testing.T) {
 	enc := func(plain []byte, _ string) ([]byte, error) { return plain, nil }
 	srv := newServer(t, api.Config{ShareEncrypter: enc}, fc)
 
-	body := `{"secret_shares":3,"secret_threshold":2,"pgp_keys":["k1","k2","k3"],"root_token_pgp_key":"rk","stored_shares":1,"recovery_shares":0}`
+	body := `{"secret_shares":3,"secret_threshold":2,"pgp_keys":["k1","k2","k3"],"root_token_pgp_key":"rk","stored_shares":0,"recovery_shares":0}`
 	r := do(t, srv, http.MethodPut, "/v1/sys/init", strings.NewReader(body), nil)
 	if r.code != http.StatusOK {
 		t.Fatalf("status %d: %s", r.code, r.body)
@@ -432,6 +432,7 @@ func TestInitErrors(t *testing.T) {
 		{"wrong type", `{"secret_shares":"five"}`, nil, 400, "failed to parse JSON input"},
 		{"trailing garbage", `{"secret_shares":1,"secret_threshold":1} x`, nil, 400, "failed to parse JSON input"},
 		{"array", `[]`, nil, 400, "failed to parse JSON input"},
+		{"stored shares under shamir", `{"secret_shares":1,"secret_threshold":1,"stored_shares":1}`, nil, 400, "stored keys are not supported"},
 		{"core rejects", `{"secret_shares":1,"secret_threshold":2}`, secrets.Errorf(secrets.ErrInvalidRequest, "threshold exceeds shares"), 400, "threshold exceeds shares"},
 		{"already initialized", `{"secret_shares":1,"secret_threshold":1}`, core.ErrAlreadyInitialized, 400, "Vault is already initialized"},
 		{"core failure", `{"secret_shares":1,"secret_threshold":1}`, errors.New("raft exploded"), 500, "internal error"},

@@ -65,6 +65,7 @@ func responseAuthAudit(ra *ResponseAuth) *audit.Auth {
 // when no device is enabled) and the input it has built so far.
 type auditor struct {
 	broker *audit.Broker
+	stats  *auditCounters // telemetry.go
 	in     audit.Input
 }
 
@@ -81,12 +82,12 @@ func (c *Core) newAuditor(req *Request, te *TokenEntry) *auditor {
 	if te != nil {
 		r.ClientTokenAccessor = te.Accessor
 	}
-	if mt := c.mounts.Load(); mt != nil {
-		if me := mt.match(req.Path); me != nil {
+	if mt := c.mounts.Current(); mt != nil {
+		if me := mt.Match(req.Path); me != nil {
 			r.MountType, r.MountPoint = me.Type, me.Path
 		}
 	}
-	return &auditor{broker: broker, in: audit.Input{Time: now, Auth: auditAuth(te, now), Request: r}}
+	return &auditor{broker: broker, stats: &c.auditStats, in: audit.Input{Time: now, Auth: auditAuth(te, now), Request: r}}
 }
 
 // request logs the request entry; errText is set when the request has
@@ -96,9 +97,12 @@ func (a *auditor) request(ctx context.Context, errText string) error {
 		return nil
 	}
 	a.in.Error = errText
+	done := a.stats.begin(false)
 	if err := a.broker.LogRequest(ctx, &a.in); err != nil {
+		done(true)
 		return fmt.Errorf("%w: %w", ErrAuditFailed, err)
 	}
+	done(false)
 	return nil
 }
 
@@ -125,8 +129,11 @@ func (a *auditor) response(ctx context.Context, resp *Response, reqErr error) er
 		}
 		in.Response = ar
 	}
+	done := a.stats.begin(true)
 	if err := a.broker.LogResponse(ctx, &in); err != nil {
+		done(true)
 		return fmt.Errorf("%w: %w", ErrAuditFailed, err)
 	}
+	done(false)
 	return nil
 }

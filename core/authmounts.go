@@ -2,13 +2,10 @@ package core
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/core/mounts"
 	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
@@ -25,15 +22,6 @@ var authTypes = map[string]bool{
 	"kubernetes": true, "cert": true, "github": true, "radius": true, "okta": true,
 }
 
-// authTable is immutable once built; changes build a new one and swap it.
-type authTable struct {
-	entries []*MountEntry // sorted by path; includes the built-in "token/"
-	index   mountIndex
-	engines map[string]secrets.Backend
-	views   map[string]storage.Backend
-	unauth  map[string][]string // mount path → unauthenticated path patterns
-}
-
 func tokenAuthEntry() (*MountEntry, error) {
 	me, err := newMountEntry("token/", "token", "token based credentials", nil)
 	if err != nil {
@@ -45,71 +33,14 @@ func tokenAuthEntry() (*MountEntry, error) {
 
 // loadAuthTable reads core/auth, creating it (with the built-in token
 // method) on a cluster that has none yet.
-func (c *Core) loadAuthTable(ctx context.Context) (*authTable, error) {
-	var sm storedMounts
-	e, err := c.barrier.Get(ctx, authTableKey)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
+func (c *Core) loadAuthTable(ctx context.Context) error {
+	return c.ident.auth.Load(ctx, func() ([]*MountEntry, error) {
 		tok, err := tokenAuthEntry()
 		if err != nil {
 			return nil, err
 		}
-		sm.Entries = []*MountEntry{tok}
-		b, err := json.Marshal(sm)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.barrier.Put(ctx, &storage.Entry{Key: authTableKey, Value: b}); err != nil {
-			return nil, fmt.Errorf("core: auth table: %w", err)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("core: auth table: %w", err)
-	default:
-		if err := json.Unmarshal(e.Value, &sm); err != nil {
-			return nil, fmt.Errorf("core: auth table: %w", err)
-		}
-	}
-	return c.buildAuthTable(ctx, sm.Entries)
-}
-
-func (c *Core) buildAuthTable(ctx context.Context, entries []*MountEntry) (*authTable, error) {
-	at := &authTable{engines: map[string]secrets.Backend{}, views: map[string]storage.Backend{}, unauth: map[string][]string{}}
-	for _, me := range entries {
-		at.entries = append(at.entries, me)
-		at.index.add(me)
-		if me.Type == "token" {
-			continue
-		}
-		f, ok := c.cfg.Engines[me.Type]
-		if !ok {
-			return nil, fmt.Errorf("core: auth mount %q: unknown auth method type %q", me.Path, me.Type)
-		}
-		view := storage.NewView(c.barrier, "auth/"+me.UUID+"/")
-		eng, err := f(ctx, secrets.Config{
-			Type: me.Type, Options: me.Options, Storage: view,
-			Logger: c.cfg.Logger.With("auth_mount", me.Path), Now: c.now,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("core: auth mount %q: %w", me.Path, err)
-		}
-		at.engines[me.Path] = eng
-		at.views[me.Path] = view
-		if u, ok := eng.(secrets.Unauthenticated); ok {
-			at.unauth[me.Path] = u.UnauthenticatedPaths()
-		}
-	}
-	sort.Slice(at.entries, func(i, j int) bool { return at.entries[i].Path < at.entries[j].Path })
-	return at, nil
-}
-
-// match returns the auth mount with the longest path prefixing p (p is
-// relative to "auth/").
-func (at *authTable) match(p string) *MountEntry {
-	return at.index.match(at.entries, p)
-}
-
-func (at *authTable) get(path string) *MountEntry {
-	return at.index.get(at.entries, path)
+		return []*MountEntry{tok}, nil
+	})
 }
 
 // isUnauthenticated reports whether path needs no token: a login path an
@@ -122,15 +53,15 @@ func (c *Core) isUnauthenticated(path string) bool {
 	if !ok {
 		return c.isUnauthenticatedSecret(path)
 	}
-	at := c.ident.auth.Load()
+	at := c.ident.auth.Current()
 	if at == nil {
 		return false
 	}
-	me := at.match(rest)
+	me := at.Match(rest)
 	if me == nil || me.Type == "token" {
 		return false
 	}
-	return matchUnauthPaths(at.unauth[me.Path], strings.TrimPrefix(rest, me.Path))
+	return at.Unauthenticated(me.Path, strings.TrimPrefix(rest, me.Path))
 }
 
 // isUnauthenticatedSecret reports whether path is one of a secrets
@@ -139,139 +70,70 @@ func (c *Core) isUnauthenticatedSecret(path string) bool {
 	if path == "sys" || strings.HasPrefix(path, "sys/") {
 		return false
 	}
-	mt := c.mounts.Load()
+	mt := c.mounts.Current()
 	if mt == nil {
 		return false
 	}
-	me := mt.match(path)
+	me := mt.Match(path)
 	if me == nil {
 		return false
 	}
-	return matchUnauthPaths(mt.unauth[me.Path], strings.TrimPrefix(path, me.Path))
-}
-
-// matchUnauthPaths matches sub (relative to the mount) against an
-// engine's unauthenticated patterns: a trailing "*" matches any rest, a
-// "+" segment matches exactly one non-empty segment, anything else is
-// literal (with an optional trailing slash).
-func matchUnauthPaths(patterns []string, sub string) bool {
-	for _, pat := range patterns {
-		if g, isGlob := strings.CutSuffix(pat, "*"); isGlob && !strings.Contains(g, "+") {
-			if strings.HasPrefix(sub, g) {
-				return true
-			}
-			continue
-		}
-		if !strings.Contains(pat, "+") {
-			if sub == pat || sub == pat+"/" {
-				return true
-			}
-			continue
-		}
-		ps, ss := strings.Split(pat, "/"), strings.Split(strings.TrimSuffix(sub, "/"), "/")
-		if len(ps) != len(ss) {
-			continue
-		}
-		ok := true
-		for i := range ps {
-			if ps[i] == "+" && ss[i] != "" {
-				continue
-			}
-			if ps[i] != ss[i] {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
-}
-
-// saveAuthTable persists entries and swaps in a freshly built table.
-// Callers hold ident.authMu.
-func (c *Core) saveAuthTable(ctx context.Context, entries []*MountEntry) error {
-	at, err := c.buildAuthTable(ctx, entries)
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(storedMounts{Entries: entries})
-	if err != nil {
-		return err
-	}
-	if err := c.barrier.Put(ctx, &storage.Entry{Key: authTableKey, Value: b}); err != nil {
-		return err
-	}
-	c.ident.auth.Store(at)
-	return nil
+	return mt.Unauthenticated(me.Path, strings.TrimPrefix(path, me.Path))
 }
 
 // EnableAuth enables an auth method (sys/auth/:path POST).
 func (c *Core) EnableAuth(ctx context.Context, path, typ, desc string, opts map[string]string, cfg MountConfig) error {
-	c.ident.authMu.Lock()
-	defer c.ident.authMu.Unlock()
-	at := c.ident.auth.Load()
-	if at == nil {
-		return ErrStandby
-	}
 	path, err := normalizeMountPath(path)
 	if err != nil {
 		return err
 	}
-	if typ == "token" || path == "token/" {
-		return badRequest("token credential backend cannot be instantiated")
-	}
-	if _, ok := c.cfg.Engines[typ]; !ok || !authTypes[typ] {
-		return badRequest("plugin not found in the catalog: %s", typ)
-	}
-	for _, me := range at.entries {
-		if strings.HasPrefix(me.Path, path) || strings.HasPrefix(path, me.Path) {
-			return badRequest("path is already in use at auth/%s", me.Path)
+	return c.ident.auth.Update(ctx, func(at *mountTable) ([]*MountEntry, error) {
+		if typ == "token" || path == "token/" {
+			return nil, badRequest("token credential backend cannot be instantiated")
 		}
-	}
-	me, err := newMountEntry(path, typ, desc, opts)
-	if err != nil {
-		return err
-	}
-	me.Accessor = "auth_" + me.Accessor
-	me.Config = cfg
-	return c.saveAuthTable(ctx, append(append([]*MountEntry(nil), at.entries...), me))
+		if _, ok := c.cfg.Engines[typ]; !ok || !authTypes[typ] {
+			return nil, badRequest("plugin not found in the catalog: %s", typ)
+		}
+		for _, me := range at.Entries() {
+			if strings.HasPrefix(me.Path, path) || strings.HasPrefix(path, me.Path) {
+				return nil, badRequest("path is already in use at auth/%s", me.Path)
+			}
+		}
+		me, err := newMountEntry(path, typ, desc, opts)
+		if err != nil {
+			return nil, err
+		}
+		me.Accessor = "auth_" + me.Accessor
+		me.Config = cfg
+		return append(append([]*MountEntry(nil), at.Entries()...), me), nil
+	})
 }
 
 // DisableAuth disables an auth method: it revokes every token issued
 // through it, then deletes its data. Disabling an absent method succeeds.
 func (c *Core) DisableAuth(ctx context.Context, path string) error {
-	c.ident.authMu.Lock()
-	defer c.ident.authMu.Unlock()
-	at := c.ident.auth.Load()
-	if at == nil {
-		return ErrStandby
-	}
 	path, err := normalizeMountPath(path)
 	if err != nil {
 		return err
 	}
-	me := at.get(path)
-	if me == nil {
-		return nil
-	}
-	if me.Type == "token" {
-		return badRequest("token credential backend cannot be disabled")
-	}
-	var entries []*MountEntry
-	for _, e := range at.entries {
-		if e != me {
-			entries = append(entries, e)
+	var gone *MountEntry
+	err = c.ident.auth.Update(ctx, func(at *mountTable) ([]*MountEntry, error) {
+		gone = at.Get(path)
+		if gone == nil {
+			return nil, mounts.ErrNoChange
 		}
-	}
-	if err := c.saveAuthTable(ctx, entries); err != nil {
+		if gone.Type == "token" {
+			return nil, badRequest("token credential backend cannot be disabled")
+		}
+		return without(at.Entries(), gone), nil
+	})
+	if err != nil || gone == nil {
 		return err
 	}
-	if _, err := c.leases.RevokePrefix(ctx, "auth/"+me.Path); err != nil {
+	if _, err := c.leases.RevokePrefix(ctx, "auth/"+gone.Path); err != nil {
 		return err
 	}
-	return storage.ClearPrefix(ctx, c.barrier, "auth/"+me.UUID+"/")
+	return storage.ClearPrefix(ctx, c.barrier, "auth/"+gone.UUID+"/")
 }
 
 // authMountTTLs returns the effective default and max TTLs of an auth
@@ -294,14 +156,6 @@ func (c *Core) authMountTTLs(me *MountEntry) (def, max time.Duration) {
 
 // ---- sys/auth ----
 
-// mountTokenType is an auth mount's token_type as Vault shows it.
-func mountTokenType(me *MountEntry) string {
-	if me.Config.TokenType == "" {
-		return "default-service"
-	}
-	return me.Config.TokenType
-}
-
 // loginTokenType resolves the type of a login's token: the mount forces
 // "service" or "batch"; otherwise the role's choice ("service", "batch")
 // wins over the mount's default.
@@ -320,16 +174,8 @@ func loginTokenType(me *MountEntry, role string) string {
 	return tokens.TypeService
 }
 
-func authMountOutput(me *MountEntry) map[string]any {
-	out := mountOutput(me)
-	if cfg, ok := out["config"].(map[string]any); ok {
-		cfg["token_type"] = mountTokenType(me)
-	}
-	return out
-}
-
 func (c *Core) sysAuth(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
-	at := c.ident.auth.Load()
+	at := c.ident.auth.Current()
 	if at == nil {
 		return nil, ErrStandby
 	}
@@ -338,8 +184,8 @@ func (c *Core) sysAuth(ctx context.Context, op secrets.Operation, path string, d
 			return nil, unsupportedOp()
 		}
 		out := map[string]any{}
-		for _, me := range at.entries {
-			out[me.Path] = authMountOutput(me)
+		for _, me := range at.Entries() {
+			out[me.Path] = mounts.AuthOutput(me)
 		}
 		return &Response{Data: out}, nil
 	}
@@ -354,7 +200,7 @@ func (c *Core) sysAuth(ctx context.Context, op secrets.Operation, path string, d
 }
 
 func (c *Core) sysAuthRead(path string) (*Response, error) {
-	at := c.ident.auth.Load()
+	at := c.ident.auth.Current()
 	if at == nil {
 		return nil, ErrStandby
 	}
@@ -362,11 +208,11 @@ func (c *Core) sysAuthRead(path string) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	me := at.get(p)
+	me := at.Get(p)
 	if me == nil {
 		return nil, badRequest("no auth mount at %q", "auth/"+p)
 	}
-	return &Response{Data: authMountOutput(me)}, nil
+	return &Response{Data: mounts.AuthOutput(me)}, nil
 }
 
 func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
@@ -376,66 +222,43 @@ func (c *Core) sysAuthTune(ctx context.Context, op secrets.Operation, path strin
 	}
 	switch op {
 	case secrets.OpRead:
-		at := c.ident.auth.Load()
+		at := c.ident.auth.Current()
 		if at == nil {
 			return nil, ErrStandby
 		}
-		me := at.get(p)
+		me := at.Get(p)
 		if me == nil {
 			return nil, badRequest("cannot fetch sysview for path %q", "auth/"+p)
 		}
 		def, max := c.authMountTTLs(me)
-		out := tuneOutput(me, int64(def/time.Second), int64(max/time.Second))
-		out["token_type"] = mountTokenType(me)
+		out := mounts.TuneOutput(me, int64(def/time.Second), int64(max/time.Second))
+		out["token_type"] = mounts.TokenTypeShown(me)
 		return &Response{Data: out}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
-		c.ident.authMu.Lock()
-		defer c.ident.authMu.Unlock()
-		at := c.ident.auth.Load()
-		if at == nil {
-			return nil, ErrStandby
-		}
-		old := at.get(p)
-		if old == nil {
-			return nil, badRequest("no auth mount at %q", "auth/"+p)
-		}
-		entries := make([]*MountEntry, 0, len(at.entries))
-		for _, e := range at.entries {
-			if e == old {
-				cp := *e
-				cp.Options = cloneMap(e.Options)
-				if err := applyTune(&cp.Config, data); err != nil {
-					return nil, err
+		err := c.ident.auth.Update(ctx, func(at *mountTable) ([]*MountEntry, error) {
+			old := at.Get(p)
+			if old == nil {
+				return nil, badRequest("no auth mount at %q", "auth/"+p)
+			}
+			return replaced(at.Entries(), old, func(cp *MountEntry) error {
+				if err := mounts.ApplyTune(&cp.Config, data); err != nil {
+					return err
 				}
 				if cp.Type == "token" && cp.Config.TokenType != "" && cp.Config.TokenType != "service" {
-					return nil, badRequest("the token auth method's token_type can only be default-service or service")
+					return badRequest("the token auth method's token_type can only be default-service or service")
 				}
 				if d, ok := data["description"].(string); ok {
 					cp.Description = d
 				}
-				e = &cp
-			}
-			entries = append(entries, e)
-		}
-		if err := c.saveAuthTable(ctx, entries); err != nil {
+				return nil
+			})
+		})
+		if err != nil {
 			return nil, err
 		}
 		return &Response{}, nil
 	}
 	return nil, unsupportedOp()
-}
-
-// tuneOutput is the body of a read of sys/mounts/<path>/tune or
-// sys/auth/<path>/tune, with the effective lease TTLs in seconds.
-func tuneOutput(me *MountEntry, defTTL, maxTTL int64) map[string]any {
-	out := map[string]any{
-		"default_lease_ttl": defTTL, "max_lease_ttl": maxTTL, "force_no_cache": me.Config.ForceNoCache,
-		"description": me.Description,
-	}
-	if len(me.Options) > 0 {
-		out["options"] = me.Options
-	}
-	return out
 }
 
 // mountWrite serves the writes of sys/mounts/<path> and sys/auth/<path>:
@@ -447,7 +270,7 @@ func mountWrite(ctx context.Context, op secrets.Operation, path string, data map
 ) (*Response, error) {
 	switch op {
 	case secrets.OpCreate, secrets.OpUpdate:
-		typ, desc, opts, cfg, err := enableParams(data)
+		typ, desc, opts, cfg, err := mounts.EnableParams(data)
 		if err != nil {
 			return nil, err
 		}
@@ -462,26 +285,4 @@ func mountWrite(ctx context.Context, op secrets.Operation, path string, data map
 		return &Response{}, nil
 	}
 	return nil, unsupportedOp()
-}
-
-// enableParams reads the body of a mount-enable request (sys/mounts/<path>
-// and sys/auth/<path>): the backend type, description, options and tuning.
-func enableParams(data map[string]any) (typ, desc string, opts map[string]string, cfg MountConfig, err error) {
-	typ, _ = data["type"].(string)
-	if typ == "" {
-		return "", "", nil, MountConfig{}, badRequest("backend type must be specified as a string")
-	}
-	desc, _ = data["description"].(string)
-	opts = map[string]string{}
-	if o, ok := data["options"].(map[string]any); ok {
-		for k, v := range o {
-			opts[k] = fmt.Sprint(v)
-		}
-	}
-	if m, ok := data["config"].(map[string]any); ok {
-		if err := applyTune(&cfg, m); err != nil {
-			return "", "", nil, MountConfig{}, err
-		}
-	}
-	return typ, desc, opts, cfg, nil
 }

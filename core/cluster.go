@@ -21,12 +21,9 @@ const (
 	nodeRecordsKey = "core/nodes/"      // core/nodes/<id>: nodeRecord
 )
 
-// Peer is one member of the raft configuration as core sees it.
-type Peer struct {
-	ID, Address string // raft server ID and cluster (raft) address
-	Voter       bool
-	Leader      bool
-}
+// Peer is one member of the raft configuration (ID, Address, Voter and
+// Leader are what Members reports).
+type Peer = clusterops.Peer
 
 // Members is raft membership management (the composition root adapts
 // *raftstore.Store). nil with single-process storage.
@@ -56,9 +53,7 @@ type nodeRecord struct {
 }
 
 // NodeRecord is a node's advertised addresses.
-type NodeRecord struct {
-	NodeID, APIAddr, ClusterAddr, Version string
-}
+type NodeRecord = clusterops.NodeAddrs
 
 // initClusterTLS creates the cluster CA in the same init (barrier unsealed).
 func (c *Core) initClusterTLS(ctx context.Context) error {
@@ -163,6 +158,43 @@ func (c *Core) NodeRecords(ctx context.Context) ([]NodeRecord, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NodeID < out[j].NodeID })
 	return out, nil
+}
+
+// newHA builds sys/ha-status and sys/step-down (core/clusterops) over this
+// node's state.
+func (c *Core) newHA() *clusterops.HA {
+	cfg := clusterops.HAConfig{
+		NodeID: c.cfg.NodeID, ClusterAddr: c.cfg.ClusterAddr, Version: c.cfg.Version,
+		NodeRecords: c.NodeRecords,
+		IsLeader:    c.cluster.IsLeader,
+		IsActive:    c.active.Load,
+		Stepped:     c.poke,
+		Now:         c.now,
+		Logger:      c.log,
+	}
+	if c.cfg.Members != nil {
+		cfg.Peers, cfg.TransferLeadership = c.cfg.Members.Peers, c.cfg.Members.TransferLeadership
+	}
+	if lc, ok := c.cluster.(interface{ LeaderChanges() uint64 }); ok {
+		cfg.LeaderChanges = lc.LeaderChanges
+	}
+	return clusterops.NewHA(cfg)
+}
+
+// nodeVersions maps node IDs to their versions: this node's own, and
+// the others' from the records they wrote when they were active.
+func (c *Core) nodeVersions(ctx context.Context) map[string]string {
+	out := map[string]string{c.cfg.NodeID: c.cfg.Version}
+	recs, err := c.NodeRecords(ctx)
+	if err != nil {
+		return out
+	}
+	for _, r := range recs {
+		if r.Version != "" && r.NodeID != c.cfg.NodeID {
+			out[r.NodeID] = r.Version
+		}
+	}
+	return out
 }
 
 // hostPortOf turns "https://h:p" or "h:p" into "h:p", or "" if invalid.

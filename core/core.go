@@ -15,6 +15,7 @@ import (
 	"github.com/vaultd/vaultd/core/ceremony"
 	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/core/leases"
+	"github.com/vaultd/vaultd/core/mounts"
 	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/core/wrapping"
 	"github.com/vaultd/vaultd/seal"
@@ -115,9 +116,8 @@ type Core struct {
 	activeSince atomic.Pointer[time.Time]
 	initialized atomic.Bool // cached once true
 
-	mounts  atomic.Pointer[mountTable] // nil unless active
-	mountMu sync.Mutex                 // serialises mount table changes
-	tokens  *tokens.Store
+	mounts *mounts.Set // the secrets engines' mount table (mounts.go; loaded while active)
+	tokens *tokens.Store
 	// tokenEndpoints serves auth/token/* over tokens.
 	tokenEndpoints *tokens.Endpoints
 	wrapping       *wrapping.Service           // response wrapping (wrap.go)
@@ -142,8 +142,11 @@ type Core struct {
 	joins   *clusterops.Joins   // the leader side of joins (join.go)
 	caps    *capabilities       // sys/capabilities* (capabilities.go)
 	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
+	sys     *sysRoutes          // every sys/ endpoint's declaration (sysroutes.go)
+	haOps   *clusterops.HA      // sys/ha-status, sys/step-down (core/clusterops)
 
-	remounts remountLog // sys/remount statuses (remount.go)
+	remounts   remountLog    // sys/remount statuses (remount.go)
+	auditStats auditCounters // telemetry.go
 }
 
 // clusterInfo is stored at core/cluster-info behind the barrier.
@@ -183,6 +186,7 @@ func New(cfg Config) (*Core, error) {
 		cluster:  cfg.Cluster,
 		kick:     make(chan struct{}, 1),
 	}
+	c.newMountSets() // mounts.go
 	c.tokens = tokens.NewStore(c.barrier, cfg.Now)
 	c.ident.policies.Inactive = ErrStandby
 	c.tokenEndpoints = tokens.NewEndpoints(c.tokens, tokenHost{c}, log)
@@ -194,6 +198,8 @@ func New(cfg Config) (*Core, error) {
 	c.joins = c.newJoins()     // join.go
 	c.caps = &capabilities{c: c}
 	c.keys = &sysKeys{c: c}
+	c.sys = &sysRoutes{c: c}
+	c.haOps = c.newHA() // cluster.go
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
@@ -272,19 +278,19 @@ func (c *Core) setup(ctx context.Context) error {
 	if err := c.tokens.Load(ctx); err != nil {
 		return err
 	}
-	mt, err := c.loadMounts(ctx)
-	if err != nil {
-		return err
+	if err := c.mounts.Load(ctx, nil); err != nil {
+		return fmt.Errorf("core: %w", err)
 	}
 	if err := c.advertise(ctx); err != nil {
+		c.mounts.Unload()
 		return err
 	}
 	if err := c.recordNode(ctx, c.cfg.NodeID, c.cfg.APIAddr, c.cfg.ClusterAddr); err != nil { // cluster.go
+		c.mounts.Unload()
 		return err
 	}
-	c.mounts.Store(mt)
 	if err := c.setupIdentity(ctx); err != nil { // identity.go
-		c.mounts.Store(nil)
+		c.mounts.Unload()
 		return err
 	}
 	now := c.now().UTC()
@@ -305,7 +311,7 @@ func (c *Core) teardown() {
 	c.activeSince.Store(nil)
 	c.ceremonies.Reset()
 	c.teardownIdentity() // identity.go
-	c.mounts.Store(nil)
+	c.mounts.Unload()
 	c.log.Info("node stepped down from active")
 	c.stateChanged()
 }

@@ -12,22 +12,27 @@
 // preceded by Cluster.VerifyLeader so they are linearizable. The token,
 // policy and audit model is described in docs/security.md.
 //
-// core keeps the lifecycle, the HA role, the mount and auth tables and the
-// router, the request pipeline and the sys dispatch, and wires its
-// subsystems, each a package that owns its state and storage and reaches
-// core only through interfaces or callbacks it declares:
+// core keeps the lifecycle, the HA role, the router and the rules over
+// the mount tables, the request pipeline and the declaration that routes
+// sys/ (sysroutes.go; the node-local endpoints the HTTP layer serves are
+// declared in nodelocal.go), and wires its subsystems, each a package
+// that owns its state and storage and reaches core only through
+// interfaces or callbacks it declares:
 //
+//	core/mounts      the secrets engines' and auth methods' mount tables
 //	core/tokens      token store, expiration, auth/token/* endpoints
 //	core/policies    ACL policies and their compiled form (core/acl evaluates)
+//	core/identity    entities and groups, identity/*
 //	core/audit       audit devices, broker and table
 //	core/leases      sys/leases/*
 //	core/wrapping    response wrapping, sys/wrapping/*
 //	core/ceremony    sys/rekey/*, sys/generate-root/*
-//	core/clusterops  sys/storage/raft/*, autopilot, the leader side of joins
+//	core/clusterops  sys/storage/raft/*, autopilot, the leader side of joins,
+//	                 sys/ha-status and sys/step-down
 //
-// Storage layout owned by core itself (behind the barrier): core/mounts
-// (mount table), core/auth (auth method table), core/cluster-info,
-// core/cluster-tls, core/nodes/<id>, core/leader/<id>, and the engines'
+// Storage layout owned by core itself (behind the barrier):
+// core/cluster-info, core/cluster-tls, core/nodes/<id>, core/leader/<id>.
+// core/mounts owns core/mounts and core/auth and the engines'
 // logical/<mount uuid>/... and auth/<mount uuid>/... views. The
 // subsystems document their own keys; core/seal-config (plaintext),
 // core/sealed-root-key and core/keyring are owned by seal.Barrier.

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/vaultd/vaultd/core/audit"
 	idstore "github.com/vaultd/vaultd/core/identity"
-	"github.com/vaultd/vaultd/core/leases"
+	"github.com/vaultd/vaultd/core/mounts"
 	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/endpoint"
@@ -24,8 +22,7 @@ import (
 // teardownIdentity empties it when it steps down, so all of it is rebuilt
 // from storage (behind the barrier, replicated) on every failover.
 type identity struct {
-	auth   atomic.Pointer[authTable] // nil unless active
-	authMu sync.Mutex                // serialises auth table changes
+	auth *mounts.Set // the auth methods' mount table (authmounts.go; loaded while active)
 
 	policies policies.Store
 
@@ -48,11 +45,9 @@ func (c *Core) setupIdentity(ctx context.Context) (err error) {
 	if err := c.ident.policies.EnsureDefault(ctx); err != nil {
 		return fmt.Errorf("core: default policy: %w", err)
 	}
-	at, err := c.loadAuthTable(ctx)
-	if err != nil {
-		return err
+	if err := c.loadAuthTable(ctx); err != nil {
+		return fmt.Errorf("core: %w", err)
 	}
-	c.ident.auth.Store(at)
 	if err := c.ident.store.Load(ctx, storage.NewView(c.barrier, identityStoragePrefix)); err != nil {
 		return fmt.Errorf("core: identity store: %w", err)
 	}
@@ -73,9 +68,7 @@ func (c *Core) teardownIdentity() {
 	c.tokens.SetRevokeHook(nil)
 	c.tokens.Purge()
 	c.teardownAudit()
-	c.ident.authMu.Lock() // an auth table change in flight finishes first
-	c.ident.auth.Store(nil)
-	c.ident.authMu.Unlock()
+	c.ident.auth.Unload() // an auth table change in flight finishes first
 	c.ident.policies.Reset(nil)
 	c.ident.store.Reset()
 }
@@ -86,55 +79,17 @@ var identitySudoPaths = []string{
 	"sys/leases/revoke-prefix/", "sys/leases/revoke-force/", "sys/revoke-prefix/", "sys/revoke-force/",
 }
 
-// handleSysIdentity serves the sys/ paths of issue 4 (policies,
-// capabilities, auth methods, leases, wrapping, audit). handleSys calls it
-// after the generic ACL and sudo checks; ok is false for other paths.
-func (c *Core) handleSysIdentity(ctx context.Context, path string, req *Request, te *TokenEntry) (resp *Response, ok bool, err error) {
-	op := req.Operation
+// identitySudo applies the sudo rules of the lease endpoints (revoking
+// by prefix, listing leases), which need sudo on top of the capability
+// handleSys checked.
+func identitySudo(path string, op secrets.Operation, te *TokenEntry) error {
 	for _, p := range identitySudoPaths {
 		if strings.HasPrefix(path, p) && !tokens.SudoOn(te, path) {
-			return nil, true, permissionDenied()
+			return permissionDenied()
 		}
 	}
 	if op == secrets.OpList && strings.HasPrefix(path, "sys/leases/lookup/") && !tokens.SudoOn(te, path) {
-		return nil, true, permissionDenied()
+		return permissionDenied()
 	}
-	switch {
-	case path == "sys/policy" || strings.HasPrefix(path, "sys/policy/") ||
-		path == "sys/policies/acl" || strings.HasPrefix(path, "sys/policies/acl/"):
-		resp, err = c.serveDeclared(ctx, c.ident.policies.Backend(), "sys/", path, req) // openapi.go
-		if err == nil && resp != nil && path == "sys/policy" && op == secrets.OpRead {
-			// The legacy list has keys and policies at the top level too.
-			resp = withTopLevelCopy(req.ID, resp.Data)
-		}
-	case path == "sys/capabilities" || path == "sys/capabilities-self" || path == "sys/capabilities-accessor":
-		resp, err = c.serveDeclared(withCaller(ctx, te), c.caps.Backend(), "sys/", path, req) // capabilities.go
-	case path == "sys/auth" || strings.HasPrefix(path, "sys/auth/"):
-		resp, err = c.sysAuth(ctx, op, strings.TrimPrefix(strings.TrimPrefix(path, "sys/auth"), "/"), req.Data)
-	case strings.HasPrefix(path, "sys/mounts/auth/"):
-		// vault/api reads and tunes auth mounts through sys/mounts/auth/<path>.
-		rest := strings.TrimPrefix(path, "sys/mounts/auth/")
-		if m, isTune := strings.CutSuffix(rest, "/tune"); isTune {
-			resp, err = c.sysAuthTune(ctx, op, m, req.Data)
-		} else if op == secrets.OpRead {
-			resp, err = c.sysAuthRead(rest)
-		} else {
-			resp, err = nil, badRequest("use sys/auth/%s to enable or disable an auth method", rest)
-		}
-	case path == "sys/leases" || strings.HasPrefix(path, "sys/leases/") ||
-		path == "sys/renew" || strings.HasPrefix(path, "sys/renew/") ||
-		path == "sys/revoke" || strings.HasPrefix(path, "sys/revoke/") ||
-		strings.HasPrefix(path, "sys/revoke-prefix/") || strings.HasPrefix(path, "sys/revoke-force/"):
-		var lr *leases.Response
-		if lr, err = c.leases.Handle(ctx, op, path, req.Data); err == nil {
-			resp = &Response{Data: lr.Data, Warnings: lr.Warnings, LeaseID: lr.LeaseID, LeaseDuration: lr.LeaseDuration, Renewable: lr.Renewable}
-		}
-	case strings.HasPrefix(path, "sys/wrapping/"):
-		resp, err = c.sysWrapping(ctx, path, req, te)
-	case path == "sys/audit" || strings.HasPrefix(path, "sys/audit/") || strings.HasPrefix(path, "sys/audit-hash/"):
-		resp, err = c.serveDeclared(ctx, c.ident.audit.Backend(), "sys/", path, req) // core/audit
-	default:
-		return nil, false, nil
-	}
-	return resp, true, err
+	return nil
 }

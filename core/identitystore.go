@@ -30,11 +30,11 @@ func (c *Core) newIdentityStore() {
 // authMountByAccessor finds an auth mount by accessor (aliases belong to
 // auth mounts).
 func (c *Core) authMountByAccessor(accessor string) (idstore.Mount, bool) {
-	at := c.ident.auth.Load()
+	at := c.ident.auth.Current()
 	if at == nil {
 		return idstore.Mount{}, false
 	}
-	for _, me := range at.entries {
+	for _, me := range at.Entries() {
 		if me.Accessor == accessor {
 			return idstore.Mount{Accessor: me.Accessor, Path: "auth/" + me.Path, Type: me.Type}, true
 		}

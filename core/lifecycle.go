@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vaultd/vaultd/core/mounts"
 	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/seal"
 	"github.com/vaultd/vaultd/seal/shamir"
@@ -239,7 +240,7 @@ func (c *Core) firstSetup(ctx context.Context, rootID string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	mtb, err := json.Marshal(mt)
+	mtb, err := mounts.Encode(mt) // the first mount table (core/mounts)
 	if err != nil {
 		return "", err
 	}

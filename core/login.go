@@ -23,11 +23,11 @@ func (c *Core) handleAuth(ctx context.Context, req *Request, te *TokenEntry) (*R
 		}
 		return &Response{Data: r.Data, Warnings: r.Warnings, Auth: r.Auth}, nil
 	}
-	at := c.ident.auth.Load()
+	at := c.ident.auth.Current()
 	if at == nil {
 		return nil, ErrStandby
 	}
-	me := at.match(rest)
+	me := at.Match(rest)
 	if me == nil {
 		if te == nil {
 			return nil, permissionDenied()
@@ -37,14 +37,14 @@ func (c *Core) handleAuth(ctx context.Context, req *Request, te *TokenEntry) (*R
 		}
 		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "no handler for route %q. route entry not found.", req.Path)
 	}
-	eng := at.engines[me.Path]
+	eng := at.Engine(me.Path)
 	enginePath := canonicalPath(eng, mountRelative(rest, me.Path))
 	aclPath := "auth/" + me.Path + enginePath // what the engine will touch
 	sreq := &secrets.Request{
 		Operation:  req.Operation,
 		Path:       enginePath,
 		Data:       req.Data,
-		Storage:    at.views[me.Path],
+		Storage:    at.View(me.Path),
 		MountPoint: "auth/" + me.Path,
 		RemoteAddr: req.RemoteAddr,
 	}

@@ -144,77 +144,51 @@ func (c *Core) sysRemount(ctx context.Context, op secrets.Operation, path string
 
 // Remount moves the secrets engine at from to to (both "a/b/" form).
 func (c *Core) Remount(ctx context.Context, from, to string) error {
-	c.mountMu.Lock()
-	defer c.mountMu.Unlock()
-	mt := c.mounts.Load()
-	if mt == nil {
-		return ErrStandby
-	}
-	src := mt.get(from)
-	if src == nil {
-		return badRequest("no matching mount at %q", from)
-	}
-	for _, r := range reservedMounts {
-		if strings.HasPrefix(to, r) || strings.HasPrefix(r, to) {
-			return badRequest("cannot remount to reserved path %q", to)
+	err := c.mounts.Update(ctx, func(mt *mountTable) ([]*MountEntry, error) {
+		src := mt.Get(from)
+		if src == nil {
+			return nil, badRequest("no matching mount at %q", from)
 		}
-	}
-	for _, me := range mt.entries {
-		if strings.HasPrefix(me.Path, to) || strings.HasPrefix(to, me.Path) {
-			return badRequest("path already in use at %q", me.Path)
+		for _, r := range reservedMounts {
+			if strings.HasPrefix(to, r) || strings.HasPrefix(r, to) {
+				return nil, badRequest("cannot remount to reserved path %q", to)
+			}
 		}
-	}
-	entries := make([]*MountEntry, 0, len(mt.entries))
-	for _, e := range mt.entries {
-		if e == src {
-			cp := *e
-			cp.Options = cloneMap(e.Options)
-			cp.Path = to
-			e = &cp
+		for _, me := range mt.Entries() {
+			if strings.HasPrefix(me.Path, to) || strings.HasPrefix(to, me.Path) {
+				return nil, badRequest("path already in use at %q", me.Path)
+			}
 		}
-		entries = append(entries, e)
-	}
-	if err := c.saveMounts(ctx, entries); err != nil {
+		return replaced(mt.Entries(), src, func(cp *MountEntry) error { cp.Path = to; return nil })
+	})
+	if err != nil {
 		return err
 	}
-	_, err := c.leases.RevokePrefix(ctx, from)
+	_, err = c.leases.RevokePrefix(ctx, from)
 	return err
 }
 
 // RemountAuth moves the auth method at from to to (paths relative to
 // auth/, "a/b/" form). Tokens it issued under the old path are revoked.
 func (c *Core) RemountAuth(ctx context.Context, from, to string) error {
-	c.ident.authMu.Lock()
-	defer c.ident.authMu.Unlock()
-	at := c.ident.auth.Load()
-	if at == nil {
-		return ErrStandby
-	}
-	src := at.get(from)
-	if src == nil {
-		return badRequest("no matching mount at %q", "auth/"+from)
-	}
-	if src.Type == "token" || to == "token/" {
-		return badRequest("cannot remount the token auth method")
-	}
-	for _, me := range at.entries {
-		if strings.HasPrefix(me.Path, to) || strings.HasPrefix(to, me.Path) {
-			return badRequest("path already in use at %q", "auth/"+me.Path)
+	err := c.ident.auth.Update(ctx, func(at *mountTable) ([]*MountEntry, error) {
+		src := at.Get(from)
+		if src == nil {
+			return nil, badRequest("no matching mount at %q", "auth/"+from)
 		}
-	}
-	entries := make([]*MountEntry, 0, len(at.entries))
-	for _, e := range at.entries {
-		if e == src {
-			cp := *e
-			cp.Options = cloneMap(e.Options)
-			cp.Path = to
-			e = &cp
+		if src.Type == "token" || to == "token/" {
+			return nil, badRequest("cannot remount the token auth method")
 		}
-		entries = append(entries, e)
-	}
-	if err := c.saveAuthTable(ctx, entries); err != nil {
+		for _, me := range at.Entries() {
+			if strings.HasPrefix(me.Path, to) || strings.HasPrefix(to, me.Path) {
+				return nil, badRequest("path already in use at %q", "auth/"+me.Path)
+			}
+		}
+		return replaced(at.Entries(), src, func(cp *MountEntry) error { cp.Path = to; return nil })
+	})
+	if err != nil {
 		return err
 	}
-	_, err := c.leases.RevokePrefix(ctx, "auth/"+from)
+	_, err = c.leases.RevokePrefix(ctx, "auth/"+from)
 	return err
 }

@@ -71,8 +71,8 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	if c.barrier.Sealed() {
 		return nil, ErrSealed
 	}
-	mt := c.mounts.Load()
-	if !c.active.Load() || mt == nil || c.ident.auth.Load() == nil {
+	mt := c.mounts.Current()
+	if !c.active.Load() || mt == nil || c.ident.auth.Current() == nil {
 		return nil, ErrStandby
 	}
 	if err := checkPath(req.Path); err != nil {
@@ -175,8 +175,8 @@ func (c *Core) authenticate(ctx context.Context, req *Request) (*TokenEntry, err
 func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *mountTable) (*Response, error) {
 	path := req.Path
 	switch {
-	case path == "sys/wrapping/lookup":
-		return c.wrapLookup(ctx, req)
+	case path == "sys/wrapping/lookup": // unauthenticated (te may be nil)
+		return c.serveSys(ctx, path, req, te)
 	case strings.HasPrefix(path, "sys/") || path == "sys":
 		return c.handleSys(ctx, req, te)
 	case strings.HasPrefix(path, "auth/"):
@@ -188,14 +188,14 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 	if unauth && !c.isUnauthenticatedSecret(path) {
 		return nil, permissionDenied()
 	}
-	me := mt.match(path)
+	me := mt.Match(path)
 	if me == nil {
 		if _, err := c.checkACL(te, req.Operation, path, req.Data, req.WrapTTL); err != nil {
 			return nil, err
 		}
 		return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "no handler for route %q. route entry not found.", path)
 	}
-	eng := mt.engines[me.Path]
+	eng := mt.Engine(me.Path)
 	// The engine and the ACL check see the same path: the bare mount path
 	// ("kv1" on mount "kv1/") is the mount's root, not a key named "kv1".
 	enginePath := canonicalPath(eng, mountRelative(path, me.Path))
@@ -204,7 +204,7 @@ func (c *Core) dispatch(ctx context.Context, req *Request, te *TokenEntry, mt *m
 		Operation:  req.Operation,
 		Path:       enginePath,
 		Data:       req.Data,
-		Storage:    mt.views[me.Path],
+		Storage:    mt.View(me.Path),
 		MountPoint: me.Path,
 		RemoteAddr: req.RemoteAddr,
 	}

@@ -6,9 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vaultd/vaultd/core/ceremony"
-	"github.com/vaultd/vaultd/core/clusterops"
-	"github.com/vaultd/vaultd/core/internal/reqfield"
+	"github.com/vaultd/vaultd/core/mounts"
 	"github.com/vaultd/vaultd/core/policies"
 	"github.com/vaultd/vaultd/secrets"
 )
@@ -42,20 +40,24 @@ func canonicalSysPath(path string) string {
 	return path
 }
 
-// handleSys serves the authenticated sys/ paths on the active node.
+// handleSys serves the authenticated sys/ paths on the active node: it
+// checks the token, the ACL and sudo, then sysRoutes (sysroutes.go) routes
+// the request to its declared endpoint.
 func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Response, error) {
 	path := canonicalSysPath(strings.TrimSuffix(req.Path, "/"))
 	op := req.Operation
 	// sys/internal/ui/mounts answers for any valid token; it filters below.
-	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") {
-		return c.sysUIMounts(te, strings.TrimPrefix(strings.TrimPrefix(path, "sys/internal/ui/mounts"), "/"))
-	}
 	// So does sys/internal/specs/openapi, filtered the same way (openapi.go).
-	if path == "sys/internal/specs/openapi" {
-		if err := c.verifyForRead(ctx, op); err != nil {
-			return nil, err
+	if path == "sys/internal/ui/mounts" || strings.HasPrefix(path, "sys/internal/ui/mounts/") || path == "sys/internal/specs/openapi" {
+		if te == nil {
+			return nil, permissionDenied()
 		}
-		return c.sysOpenAPI(te, op)
+		if path == "sys/internal/specs/openapi" {
+			if err := c.verifyForRead(ctx, op); err != nil {
+				return nil, err
+			}
+		}
+		return c.serveSys(ctx, path, req, te)
 	}
 	// The request's data and wrap TTL go to the ACL check, so parameter
 	// and wrapping constraints hold on sys/ as on every other path.
@@ -71,85 +73,27 @@ func (c *Core) handleSys(ctx context.Context, req *Request, te *TokenEntry) (*Re
 			return nil, err
 		}
 	}
-	if resp, ok, err := c.handleSysIdentity(ctx, path, req, te); ok { // identity.go
-		return resp, err
+	if err := identitySudo(path, op, te); err != nil { // identity.go
+		return nil, err
 	}
-	switch {
-	case path == "sys/mounts":
-		if op != secrets.OpRead {
-			return nil, unsupportedOp()
-		}
-		return c.sysListMounts(), nil
-	case strings.HasPrefix(path, "sys/mounts/"):
-		rest := strings.TrimPrefix(path, "sys/mounts/")
-		if m, ok := strings.CutSuffix(rest, "/tune"); ok {
-			return c.sysTune(ctx, op, m, req.Data)
-		}
-		return c.sysMount(ctx, op, rest, req.Data)
-	case path == "sys/rotate/config" || path == "sys/rotate/keyring/config": // autorotate.go
-		return c.sysRotateConfig(ctx, op, req.Data)
-	case path == "sys/rotate" || path == "sys/rotate/keyring" || path == "sys/key-status" || path == "sys/seal":
-		return c.serveDeclared(ctx, c.keys.Backend(), "sys/", path, req) // sys_keys.go
-	case clusterops.IsAutoSnapshotPath(path): // core/clusterops/autosnap.go
-		return c.serveDeclared(ctx, c.raftOps.AutoSnapshotBackend(), "sys/", path, req)
-	case clusterops.IsPath(path): // sys_raft.go
-		return c.handleSysRaft(ctx, path, req)
-	case path == "sys/ha-status" || path == "sys/step-down": // sys_ha.go
-		return c.handleSysHA(ctx, path, req)
-	case ceremony.IsPath(path): // core/ceremony
-		raw, err := c.ceremonies.Handle(ctx, op, path, req.Data)
-		if err != nil {
-			return nil, err
-		}
-		return &Response{Raw: raw}, nil
-	case isRemountPath(path): // remount.go
-		return c.sysRemount(ctx, op, path, req.Data, te)
+	resp, err := c.serveSys(ctx, path, req, te)
+	if err == nil && resp != nil && path == "sys/policy" && op == secrets.OpRead {
+		// The legacy list has keys and policies at the top level too.
+		resp = withTopLevelCopy(req.ID, resp.Data)
 	}
-	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
+	return resp, err
 }
 
 func unsupportedOp() error {
 	return secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
 }
 
-func mountOutput(me *MountEntry) map[string]any {
-	opts := map[string]any{}
-	for k, v := range me.Options {
-		opts[k] = v
-	}
-	var optsOut any = opts
-	if len(opts) == 0 {
-		optsOut = nil
-	}
-	return map[string]any{
-		"type":        me.Type,
-		"description": me.Description,
-		"accessor":    me.Accessor,
-		"uuid":        me.UUID,
-		"config": map[string]any{
-			"default_lease_ttl": me.Config.DefaultLeaseTTL,
-			"max_lease_ttl":     me.Config.MaxLeaseTTL,
-			"force_no_cache":    me.Config.ForceNoCache,
-		},
-		"options":                 optsOut,
-		"local":                   me.Local,
-		"seal_wrap":               me.SealWrap,
-		"external_entropy_access": false,
-		"plugin_version":          "",
-		"running_plugin_version":  "v0.0.0+builtin.vaultd",
-		"running_sha256":          "",
-	}
-}
-
-// systemMount is how sys/ itself shows in sys/mounts, as in Vault.
-var systemMount = &MountEntry{Path: "sys/", Type: "system", Description: "system endpoints used for control, policy and debugging", Accessor: "system_00000000", UUID: "00000000-0000-0000-0000-000000000000"}
-
 func (c *Core) sysListMounts() *Response {
 	data := map[string]any{}
 	for _, me := range c.Mounts() {
-		data[me.Path] = mountOutput(me)
+		data[me.Path] = mounts.Output(me)
 	}
-	data[systemMount.Path] = mountOutput(systemMount)
+	data[mounts.System.Path] = mounts.Output(mounts.System)
 	return &Response{Data: data}
 }
 
@@ -160,48 +104,13 @@ func (c *Core) sysMount(ctx context.Context, op secrets.Operation, path string, 
 		if err != nil {
 			return nil, err
 		}
-		mt := c.mounts.Load()
-		if me := mt.get(p); me != nil {
-			return &Response{Data: mountOutput(me)}, nil
+		mt := c.mounts.Current()
+		if me := mt.Get(p); me != nil {
+			return &Response{Data: mounts.Output(me)}, nil
 		}
 		return nil, badRequest("no matching mount at %q", p)
 	}
 	return mountWrite(ctx, op, path, data, c.EnableMount, c.DisableMount)
-}
-
-func applyTune(cfg *MountConfig, m map[string]any) error {
-	if v, ok := m["default_lease_ttl"]; ok {
-		n, err := reqfield.TTLSeconds(v)
-		if err != nil {
-			return err
-		}
-		cfg.DefaultLeaseTTL = n
-	}
-	if v, ok := m["max_lease_ttl"]; ok {
-		n, err := reqfield.TTLSeconds(v)
-		if err != nil {
-			return err
-		}
-		cfg.MaxLeaseTTL = n
-	}
-	if v, ok := m["force_no_cache"].(bool); ok {
-		cfg.ForceNoCache = v
-	}
-	if v, ok := m["token_type"]; ok {
-		s, _ := v.(string)
-		switch s {
-		case "", "default", "default-service":
-			cfg.TokenType = ""
-		case "default-batch", "service", "batch":
-			cfg.TokenType = s
-		default:
-			return badRequest("invalid value for \"token_type\": %q", fmt.Sprint(v))
-		}
-	}
-	if cfg.MaxLeaseTTL > 0 && cfg.DefaultLeaseTTL > cfg.MaxLeaseTTL {
-		return badRequest("default lease TTL cannot be greater than max lease TTL")
-	}
-	return nil
 }
 
 func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, data map[string]any) (*Response, error) {
@@ -211,7 +120,7 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 		if err != nil {
 			return nil, err
 		}
-		me := c.mounts.Load().get(p)
+		me := c.mounts.Current().Get(p)
 		if me == nil {
 			return nil, badRequest("cannot fetch sysview for path %q", p)
 		}
@@ -222,13 +131,13 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 		if ml == 0 {
 			ml = int64(c.cfg.MaxLeaseTTL / time.Second)
 		}
-		return &Response{Data: tuneOutput(me, dl, ml)}, nil
+		return &Response{Data: mounts.TuneOutput(me, dl, ml)}, nil
 	case secrets.OpCreate, secrets.OpUpdate:
 		if _, ok := data["token_type"]; ok {
 			return nil, badRequest("token_type can only be modified on auth mounts")
 		}
 		err := c.TuneMount(ctx, path, func(me *MountEntry) error {
-			if err := applyTune(&me.Config, data); err != nil {
+			if err := mounts.ApplyTune(&me.Config, data); err != nil {
 				return err
 			}
 			if d, ok := data["description"].(string); ok {
@@ -259,12 +168,12 @@ func (c *Core) sysTune(ctx context.Context, op secrets.Operation, path string, d
 // sysUIMounts serves sys/internal/ui/mounts[/path]: Vault CLIs ask it which
 // KV version a path is on. A token sees only mounts it can reach.
 func (c *Core) sysUIMounts(te *TokenEntry, path string) (*Response, error) {
-	mt := c.mounts.Load()
+	mt := c.mounts.Current()
 	if path == "" {
 		secret := map[string]any{}
-		for _, me := range mt.entries {
+		for _, me := range mt.Entries() {
 			if c.canReachMount(te, me.Path) {
-				secret[me.Path] = mountOutput(me)
+				secret[me.Path] = mounts.Output(me)
 			}
 		}
 		return &Response{Data: map[string]any{"secret": secret, "auth": map[string]any{}}}, nil
@@ -272,11 +181,11 @@ func (c *Core) sysUIMounts(te *TokenEntry, path string) (*Response, error) {
 	if err := checkPath(path); err != nil {
 		return nil, err
 	}
-	me := mt.match(path)
+	me := mt.Match(path)
 	if me == nil || !c.canReachMount(te, me.Path) {
 		return nil, badRequest("preflight capability check returned 403, please ensure client's policies grant access to path %q", path)
 	}
-	out := mountOutput(me)
+	out := mounts.Output(me)
 	out["path"] = me.Path
 	return &Response{Data: out}, nil
 }
@@ -289,3 +198,26 @@ func (c *Core) canReachMount(te *TokenEntry, mount string) bool {
 
 // isKVType: "generic" is Vault's old name for the kv engine.
 func isKVType(t string) bool { return t == "kv" || t == "generic" }
+
+// withTopLevelCopy is the shape of Vault's legacy sys endpoints: the usual
+// envelope with data under "data", and each data key repeated at the top
+// level, where older clients look. Data is kept for the audit log.
+func withTopLevelCopy(requestID string, data map[string]any) *Response {
+	raw := map[string]any{
+		"request_id":     requestID,
+		"lease_id":       "",
+		"renewable":      false,
+		"lease_duration": 0,
+		"data":           data,
+		"wrap_info":      nil,
+		"warnings":       nil,
+		"auth":           nil,
+		"mount_type":     "",
+	}
+	for k, v := range data {
+		if _, clash := raw[k]; !clash {
+			raw[k] = v
+		}
+	}
+	return &Response{Data: data, Raw: raw}
+}

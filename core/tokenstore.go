@@ -29,11 +29,11 @@ func (h tokenHost) VerifyForRead(ctx context.Context, op secrets.Operation) erro
 }
 
 func (h tokenHost) TokenMountTTLs() (def, max time.Duration, err error) {
-	at := h.c.ident.auth.Load()
+	at := h.c.ident.auth.Current()
 	if at == nil {
 		return 0, 0, ErrStandby
 	}
-	def, max = h.c.authMountTTLs(at.get("token/"))
+	def, max = h.c.authMountTTLs(at.Get("token/"))
 	return def, max, nil
 }
 

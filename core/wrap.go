@@ -61,13 +61,13 @@ func (c *Core) wrapLookup(ctx context.Context, req *Request) (*Response, error) 
 
 // cubbyhole returns the cubbyhole engine and its view.
 func (c *Core) cubbyhole() (secrets.Backend, storage.Backend, error) {
-	mt := c.mounts.Load()
+	mt := c.mounts.Current()
 	if mt == nil {
 		return nil, nil, ErrStandby
 	}
-	for _, me := range mt.entries {
+	for _, me := range mt.Entries() {
 		if me.Type == "cubbyhole" {
-			return mt.engines[me.Path], mt.views[me.Path], nil
+			return mt.Engine(me.Path), mt.View(me.Path), nil
 		}
 	}
 	return nil, nil, badRequest("response wrapping requires the cubbyhole secrets engine")

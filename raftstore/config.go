@@ -56,6 +56,9 @@ type Config struct {
 	// Stream it also uses an in-memory transport (a single-node cluster
 	// nobody can join).
 	InMemory bool
+	// Metrics receives commit, apply, fsync and snapshot timings (nil:
+	// none); metrics.go.
+	Metrics Metrics
 }
 
 // DefaultConfig returns the defaults; callers still set NodeID and DataDir

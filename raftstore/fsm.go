@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/btree"
 	"github.com/hashicorp/raft"
@@ -37,7 +38,8 @@ type fsm struct {
 	batches, entries atomic.Uint64 // ApplyBatch calls and logs applied, for Stats
 	// bytes is the size of every key and value held (what a snapshot
 	// writes, less framing); written under mu, read without it.
-	bytes atomic.Int64
+	bytes   atomic.Int64
+	metrics Metrics // never nil once the Store set it
 }
 
 var (
@@ -84,8 +86,14 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	f.batches.Add(1)
 	f.entries.Add(uint64(len(logs)))
 	out := make([]any, len(logs))
+	start := time.Now()
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer func() {
+		f.mu.Unlock()
+		if f.metrics != nil {
+			f.metrics.FSMApply(time.Since(start), len(logs))
+		}
+	}()
 	for i, l := range logs {
 		f.index, f.term = l.Index, l.Term
 		if l.Type != raft.LogCommand {
@@ -183,7 +191,7 @@ func (f *fsm) snapshot() *fsmSnapshot {
 	// Clone mutates the original's copy-on-write context: exclusive lock.
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return &fsmSnapshot{tree: f.tree.Clone(), meta: snapshotMeta{Index: f.index, Term: f.term}}
+	return &fsmSnapshot{tree: f.tree.Clone(), meta: snapshotMeta{Index: f.index, Term: f.term}, metrics: f.metrics}
 }
 
 // Restore implements raft.FSM: it parses and verifies the whole stream into
@@ -208,17 +216,26 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 
 // fsmSnapshot is an immutable point-in-time view of the FSM.
 type fsmSnapshot struct {
-	tree *btree.BTreeG[item]
-	meta snapshotMeta
+	tree    *btree.BTreeG[item]
+	meta    snapshotMeta
+	metrics Metrics // nil: none
 }
 
 // Persist implements raft.FSMSnapshot.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := writeSnapshot(sink, s.meta, s.tree); err != nil {
+	start := time.Now()
+	cs := &countingSink{SnapshotSink: sink}
+	if err := writeSnapshot(cs, s.meta, s.tree); err != nil {
 		_ = sink.Cancel()
 		return fmt.Errorf("raftstore: persist snapshot: %w", err)
 	}
-	return sink.Close()
+	if err := sink.Close(); err != nil {
+		return err
+	}
+	if s.metrics != nil {
+		s.metrics.Snapshot(time.Since(start), cs.n)
+	}
+	return nil
 }
 
 // Release implements raft.FSMSnapshot. The clone is garbage collected.

@@ -74,6 +74,7 @@ type Store struct {
 	removedAt atomic.Int64 // ns since born of the last check; 0: never
 	born      time.Time    // monotonic origin for removedAt
 	removedMu sync.Mutex
+	metrics   Metrics // metrics.go
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by Close
@@ -102,6 +103,11 @@ func Open(cfg Config) (*Store, error) {
 	}
 	logger = logger.With("component", "raftstore", "node_id", cfg.NodeID)
 	s := &Store{cfg: cfg, log: logger, fsm: newFSM(), closed: make(chan struct{}), born: time.Now()}
+	s.metrics = cfg.Metrics
+	if s.metrics == nil {
+		s.metrics = nopMetrics{}
+	}
+	s.fsm.metrics = s.metrics
 
 	var undo []func()
 	fail := func(err error) (*Store, error) {
@@ -149,7 +155,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s.lease = newLease(cfg.NodeID, cfg.heartbeatTimeout())
 	s.leaseKick = make(chan struct{}, 1)
-	watched := &configWatch{LogStore: &spaceWatch{LogStore: s.logs, full: &s.diskFull}, lease: s.lease, // lease.go, integrity.go
+	watched := &configWatch{LogStore: &spaceWatch{LogStore: timedLogStore{LogStore: s.logs, m: s.metrics}, full: &s.diskFull}, lease: s.lease, // lease.go, integrity.go, metrics.go
 		bytes: &s.logBytes, entries: &s.logEntries}
 	cache, err := raft.NewLogCache(logCacheSize, watched)
 	if err != nil {
@@ -354,6 +360,7 @@ func (s *Store) apply(ctx context.Context, op string, ops []storage.Op) error {
 	}
 	ctx, cancel, timeout := s.opCtx(ctx)
 	defer cancel()
+	start := time.Now()
 	f := s.raft.Apply(encodeCommand(ops), timeout)
 	if err := s.wait(ctx, f); err != nil {
 		if s.diskFull.Load() {
@@ -361,6 +368,7 @@ func (s *Store) apply(ctx context.Context, op string, ops []storage.Op) error {
 		}
 		return mapErr(op, err)
 	}
+	s.metrics.Commit(time.Since(start))
 	res, ok := f.Response().(*applyResult)
 	if !ok {
 		return fmt.Errorf("raftstore: %s: unexpected FSM response %T", op, f.Response())

@@ -33,6 +33,20 @@ type Barrier struct {
 	// kr is the installed keyring, nil while sealed. Readers Load it
 	// without a lock; writers Store it with mu held.
 	kr atomic.Pointer[keyring]
+
+	// encs and decs count the values this barrier encrypted and decrypted
+	// since the process started (Stats; the metrics read them).
+	encs, decs atomic.Uint64
+}
+
+// Stats are the barrier's cumulative operation counts.
+type Stats struct {
+	Encryptions, Decryptions uint64
+}
+
+// Stats returns the barrier's cumulative counts since the process started.
+func (b *Barrier) Stats() Stats {
+	return Stats{Encryptions: b.encs.Load(), Decryptions: b.decs.Load()}
 }
 
 var _ storage.Backend = (*Barrier)(nil)
@@ -94,6 +108,7 @@ func (b *Barrier) Put(ctx context.Context, e *storage.Entry) error {
 	if err := checkKey(e.Key); err != nil {
 		return fmt.Errorf("seal: put: %w", err)
 	}
+	b.encs.Add(1)
 	return b.under.Put(ctx, &storage.Entry{Key: e.Key, Value: encrypt(kr, e.Key, e.Value)})
 }
 
@@ -158,6 +173,7 @@ func (b *Barrier) Txn(ctx context.Context, ops []storage.Op) error {
 	}
 	for i, op := range ops {
 		if op.Kind == storage.OpPut {
+			b.encs.Add(1)
 			out[i].Value = encrypt(kr, op.Key, op.Value)
 		}
 	}
@@ -171,6 +187,7 @@ func (b *Barrier) Encrypt(path string, plaintext []byte) ([]byte, error) {
 	if kr == nil {
 		return nil, ErrSealed
 	}
+	b.encs.Add(1)
 	return encrypt(kr, path, plaintext), nil
 }
 
@@ -200,6 +217,7 @@ func encrypt(kr *keyring, path string, plaintext []byte) []byte {
 // reload the keyring once (another node rotated). If the barrier was
 // sealed while it ran, it discards the plaintext and returns ErrSealed.
 func (b *Barrier) decrypt(ctx context.Context, kr *keyring, path string, ct []byte) ([]byte, error) {
+	b.decs.Add(1)
 	term, body, err := parseEnvelope(ct)
 	if err != nil {
 		return nil, err

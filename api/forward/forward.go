@@ -20,6 +20,10 @@ const (
 	HeaderForwardedBy = "X-Vaultd-Forwarded-By"
 	// HeaderNoForwarding asks a standby for a 307 redirect instead.
 	HeaderNoForwarding = "X-Vault-No-Request-Forwarding"
+	// HeaderRequestID carries the standby's request ID to the active node,
+	// which adopts it for requests that arrive over the cluster port, so
+	// one request has one ID in both nodes' logs and in the answer.
+	HeaderRequestID = "X-Vaultd-Request-Id"
 )
 
 // Active is what the forwarder needs from core (*core.Core satisfies it).
@@ -40,6 +44,14 @@ type Options struct {
 	DialTimeout time.Duration
 	// ResponseTimeout bounds waiting for the response headers (default 60 s).
 	ResponseTimeout time.Duration
+	// Observe, when set, is called once for every request this standby
+	// tried to forward (not for loops refused nor redirects), with how long
+	// it took and whether forwarding itself failed (no active node known,
+	// or the active node unreachable): the forwarding metrics.
+	Observe func(d time.Duration, failed bool)
+	// RequestID, when set, returns the request ID of a request being
+	// forwarded (sent in HeaderRequestID).
+	RequestID func(ctx context.Context) string
 }
 
 // Forwarder forwards standby requests to the active node.
@@ -87,6 +99,12 @@ func New(a Active, dial DialFunc, localID string, log *slog.Logger, opts Options
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host
 			pr.Out.Header.Set(HeaderForwardedBy, f.localID)
+			pr.Out.Header.Del(HeaderRequestID) // never a client's
+			if f.opts.RequestID != nil {
+				if id := f.opts.RequestID(pr.In.Context()); id != "" {
+					pr.Out.Header.Set(HeaderRequestID, id)
+				}
+			}
 			// Rewrite drops inbound X-Forwarded-*; keep the client's address.
 			if xff := pr.In.Header.Values("X-Forwarded-For"); len(xff) > 0 {
 				pr.Out.Header["X-Forwarded-For"] = xff
@@ -112,6 +130,7 @@ func (f *Forwarder) Wrap(next http.Handler) http.Handler {
 			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("request forwarded by node %q reached node %q, which is not active; not forwarding it again", by, f.localID))
 			return
 		}
+		start := time.Now()
 		ctx, cancel := context.WithTimeout(r.Context(), f.opts.LookupTimeout)
 		apiAddr, clusterAddr, err := f.active.ActiveAddr(ctx)
 		cancel()
@@ -123,6 +142,7 @@ func (f *Forwarder) Wrap(next http.Handler) http.Handler {
 		}
 		if err != nil || clusterAddr == "" {
 			f.log.Debug("no active node to forward to", "error", err)
+			f.observe(start, true)
 			writeError(w, http.StatusServiceUnavailable, "no active node is known to this standby; retry after the cluster has elected one")
 			return
 		}
@@ -136,15 +156,38 @@ func (f *Forwarder) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		target := &url.URL{Scheme: "http", Host: hostPort(clusterAddr)}
-		f.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, target)))
+		f.log.Debug("forwarding to the active node", "method", r.Method, "path", r.URL.Path, "request_id", f.requestID(r), "active_cluster_addr", clusterAddr)
+		failed := false
+		ctx = context.WithValue(r.Context(), ctxKey{}, target)
+		ctx = context.WithValue(ctx, failedKey{}, &failed)
+		f.proxy.ServeHTTP(w, r.WithContext(ctx))
+		f.observe(start, failed)
 	})
 }
 
+type failedKey struct{}
+
+func (f *Forwarder) requestID(r *http.Request) string {
+	if f.opts.RequestID == nil {
+		return ""
+	}
+	return f.opts.RequestID(r.Context())
+}
+
+func (f *Forwarder) observe(start time.Time, failed bool) {
+	if f.opts.Observe != nil {
+		f.opts.Observe(time.Since(start), failed)
+	}
+}
+
 func (f *Forwarder) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if p, ok := r.Context().Value(failedKey{}).(*bool); ok {
+		*p = true
+	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away
 	}
-	f.log.Warn("forwarding to the active node failed", "path", r.URL.Path, "error", err)
+	f.log.Warn("forwarding to the active node failed", "path", r.URL.Path, "request_id", f.requestID(r), "error", err)
 	writeError(w, http.StatusServiceUnavailable, "error forwarding the request to the active node: the active node is unreachable; retry shortly")
 }
 

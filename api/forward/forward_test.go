@@ -141,3 +141,37 @@ func TestForward_Errors(t *testing.T) {
 		})
 	}
 }
+
+// The request ID hook's value travels in HeaderRequestID (a client's own
+// header never does), and Observe sees every forwarded request and
+// whether forwarding failed.
+func TestForward_RequestIDAndObserve(t *testing.T) {
+	addr, seen := activeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	type obs struct {
+		failed bool
+	}
+	var got []obs
+	opts := Options{
+		RequestID: func(ctx context.Context) string { return "the-standby-id" },
+		Observe:   func(d time.Duration, failed bool) { got = append(got, obs{failed}) },
+	}
+	f := New(&fakeActive{clAddr: "https://" + addr}, tcpDial, "standby-1", nil, opts)
+	req := httptest.NewRequest("GET", "/v1/kv/x", nil)
+	req.Header.Set(HeaderRequestID, "client-chosen")
+	rec := httptest.NewRecorder()
+	f.Wrap(http.NotFoundHandler()).ServeHTTP(rec, req)
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("code %d", rec.Code)
+	}
+	if r := <-seen; r.Header.Get(HeaderRequestID) != "the-standby-id" || len(r.Header.Values(HeaderRequestID)) != 1 {
+		t.Errorf("forwarded request ID header %v", r.Header.Values(HeaderRequestID))
+	}
+	// No active node known, then an unreachable one: both failures.
+	for _, a := range []*fakeActive{{}, {clAddr: "https://127.0.0.1:1"}} {
+		f := New(a, tcpDial, "standby-1", nil, opts)
+		f.Wrap(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/v1/kv/x", nil))
+	}
+	if len(got) != 3 || got[0].failed || !got[1].failed || !got[2].failed {
+		t.Errorf("observations %+v, want ok, failed, failed", got)
+	}
+}

@@ -10,6 +10,9 @@
 // means for the node (step down, rotate, become active again) stays with
 // core, which passes it in as Config.Restored.
 //
+// It also serves sys/ha-status and sys/step-down (HA), over functions core
+// passes in.
+//
 // It imports storage, secrets, endpoint and core/internal/reqfield only.
 package clusterops
 

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
 	"github.com/vaultd/vaultd/core/internal/reqfield"
+	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -73,6 +75,9 @@ type Endpoints struct {
 	ts   *Store
 	host Host
 	log  *slog.Logger
+
+	once sync.Once
+	ep   *endpoint.Backend // routes.go
 }
 
 // NewEndpoints builds the token endpoints over ts.
@@ -107,59 +112,15 @@ func (e *Endpoints) Handle(ctx context.Context, req *Request, te *Entry) (*Respo
 	if err := e.host.VerifyForRead(ctx, op); err != nil {
 		return nil, err
 	}
-	write := op == secrets.OpUpdate || op == secrets.OpCreate
-	switch {
-	case s == "create" || s == "create-orphan" || strings.HasPrefix(s, "create/"):
-		if !write {
-			return nil, unsupportedOp()
-		}
-		return e.tokenCreate(ctx, req.Path, d, te, s)
-	case s == "lookup" || s == "lookup-self" || s == "lookup-accessor":
-		if op != secrets.OpRead && !write {
-			return nil, unsupportedOp()
-		}
-		return e.tokenLookup(ctx, s, d, te)
-	case s == "renew" || s == "renew-self" || s == "renew-accessor":
-		if !write {
-			return nil, unsupportedOp()
-		}
-		return e.tokenRenew(ctx, s, d, te)
-	case s == "revoke" || s == "revoke-self" || s == "revoke-accessor" || s == "revoke-orphan":
-		if !write {
-			return nil, unsupportedOp()
-		}
-		return e.tokenRevoke(ctx, s, d, te)
-	case s == "accessors":
-		if op != secrets.OpList {
-			return nil, unsupportedOp()
-		}
-		accs, err := e.ts.ListAccessors(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return &Response{Data: map[string]any{"keys": accs}}, nil
-	case s == "roles":
-		if op != secrets.OpList {
-			return nil, unsupportedOp()
-		}
-		keys, err := e.ts.b.List(ctx, RolePrefix)
-		if err != nil {
-			return nil, err
-		}
-		if len(keys) == 0 {
-			return nil, secrets.Errorf(secrets.ErrNotFound, "not found")
-		}
-		return &Response{Data: map[string]any{"keys": keys}}, nil
-	case strings.HasPrefix(s, "roles/"):
-		return e.tokenRoleOp(ctx, op, strings.TrimPrefix(s, "roles/"), d)
-	case s == "tidy":
-		if !write {
-			return nil, unsupportedOp()
-		}
-		n := e.ts.RevokeExpired(ctx, e.log)
-		return &Response{Warnings: []string{fmt.Sprintf("tidy revoked %d expired token(s)", n)}}, nil
+	// The declarations (routes.go) route the request: 404 for a path
+	// none matches, 405 for an operation the path does not serve.
+	call := &tokenCall{path: req.Path, sub: s, data: d, te: te}
+	if _, err := e.Backend().HandleRequest(context.WithValue(ctx, tokenCallKey{}, call), &secrets.Request{
+		Operation: op, Path: s, Data: d, MountPoint: "auth/token/",
+	}); err != nil {
+		return nil, err
 	}
-	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
+	return call.resp, nil
 }
 
 // tokenCreate implements auth/token/create, create-orphan and

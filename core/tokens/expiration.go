@@ -179,6 +179,7 @@ func (ts *Store) RevokeExpired(ctx context.Context, log *slog.Logger) int {
 			ts.exp.track(h, now.Add(expirationTick))
 			continue
 		}
+		ts.stats.expired.Add(1)
 		n++
 	}
 	return n

@@ -155,6 +155,8 @@ type Store struct {
 	onRevoke func(ctx context.Context, idHash string) error
 
 	exp expiration
+
+	stats counters // stats.go
 }
 
 func NewStore(b storage.Backend, now func() time.Time) *Store {
@@ -322,6 +324,7 @@ func (ts *Store) Create(ctx context.Context, te *Entry, id string) (string, erro
 	}
 	ts.cachePut(te)
 	ts.exp.track(te.IDHash, te.ExpireTime)
+	ts.stats.created.Add(1)
 	te.ID = id
 	return id, nil
 }
@@ -391,6 +394,7 @@ func (ts *Store) GetByHash(ctx context.Context, idHash string) (*Entry, error) {
 // Lookup finds a live token by ID. Expired and used-up tokens are refused
 // at once, before the expiration manager gets to them.
 func (ts *Store) Lookup(ctx context.Context, id string) (*Entry, error) {
+	ts.stats.lookups.Add(1)
 	if id == "" {
 		return nil, ErrNotFound
 	}
@@ -705,6 +709,7 @@ func (ts *Store) revokeOne(ctx context.Context, idHash string, requireLeaf bool)
 		return false, err
 	}
 	ts.exp.untrack(idHash)
+	ts.stats.revoked.Add(1)
 	ts.hookMu.RLock()
 	hook := ts.onRevoke
 	ts.hookMu.RUnlock()

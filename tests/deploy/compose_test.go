@@ -130,5 +130,5 @@ func TestCompose_ThreeNodes(t *testing.T) {
 		nodes[i] = newVnode(name, "http://"+slots[i].apiAddr(), p, nil)
 		nodes[i].waitUp(t)
 	}
-	formCluster(t, nodes, []string{probePath})
+	formCluster(t, nodes, []string{readyPath, livePath})
 }

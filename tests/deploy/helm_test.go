@@ -29,8 +29,13 @@ const (
 	releaseName = "vaultd"
 	namespace   = "vaultd-test"
 
-	// probePath is the readiness and liveness path issue 6 asks for.
-	probePath = "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204"
+	// readyPath and livePath are vaultd's readiness and liveness views
+	// (docs/observability.md): ready reflects quorum, raft lag, a blocked
+	// audit device and removal, and keeps sealed and uninitialised pods
+	// routable for unseal and init; live fails only for removal or an
+	// audit write stuck for long.
+	readyPath = "/v1/sys/health/ready?sealedok=true&uninitok=true"
+	livePath  = "/v1/sys/health/live"
 )
 
 // Values files of the variants the tests render.
@@ -593,6 +598,11 @@ func TestChart_InvalidValues(t *testing.T) {
 		{"TLS in dev mode", "server:\n  dev:\n    enabled: true\n  tls:\n    enabled: true\n    secretName: x\n", nil, []string{"server.tls.enabled is not supported with server.dev.enabled"}},
 		{"unknown key", "server:\n  replicas: 3\n", nil, []string{"replicas"}},
 		{"bad probe path", "server:\n  readinessProbe:\n    path: v1/sys/health\n", nil, []string{"/server/readinessProbe/path"}},
+		{"scrape annotations without unauthenticated access", "metrics:\n  scrapeAnnotations: true\n", nil, []string{"metrics.scrapeAnnotations needs metrics.unauthenticatedAccess=true"}},
+		{"ServiceMonitor without a way in", "metrics:\n  serviceMonitor:\n    enabled: true\n", nil, []string{"metrics.serviceMonitor.enabled needs"}},
+		{"unauthenticated metrics in dev mode", "server:\n  dev:\n    enabled: true\nmetrics:\n  unauthenticatedAccess: true\n", nil, []string{"metrics.unauthenticatedAccess is not supported with server.dev.enabled"}},
+		{"bad scrape interval", "metrics:\n  serviceMonitor:\n    interval: soon\n", nil, []string{"/metrics/serviceMonitor/interval"}},
+		{"unknown metrics key", "metrics:\n  port: 9100\n", nil, []string{"port"}},
 		{"transit seal without a token Secret", "server:\n  seal:\n    transit:\n      enabled: true\n      address: https://t:8200\n", nil, []string{"server.seal.transit.enabled needs", "tokenSecret.name"}},
 		{"transit seal without an address", "server:\n  seal:\n    transit:\n      enabled: true\n      tokenSecret:\n        name: s\n", nil, []string{"server.seal.transit.enabled needs"}},
 		{"transit seal token inline", "server:\n  seal:\n    transit:\n      token: s.x\n", nil, []string{"token"}},
@@ -749,8 +759,9 @@ func TestChart_Default(t *testing.T) {
 			t.Errorf("no %s probe", name)
 			continue
 		}
-		if p.HTTPGet.Path != probePath {
-			t.Errorf("%s probe path = %q, want %q", name, p.HTTPGet.Path, probePath)
+		want := map[string]string{"readiness": readyPath, "liveness": livePath}[name]
+		if p.HTTPGet.Path != want {
+			t.Errorf("%s probe path = %q, want %q", name, p.HTTPGet.Path, want)
 		}
 		if p.HTTPGet.Port != "http" || p.HTTPGet.Scheme != "HTTP" {
 			t.Errorf("%s probe port %v scheme %s, want the http port over HTTP", name, p.HTTPGet.Port, p.HTTPGet.Scheme)
@@ -926,8 +937,8 @@ func TestChart_Dev(t *testing.T) {
 	if len(spec.VolumeClaimTemplates) != 0 {
 		t.Error("dev mode claims persistent volumes")
 	}
-	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != probePath {
-		t.Error("dev mode has no readiness probe on sys/health")
+	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != readyPath {
+		t.Error("dev mode has no readiness probe on sys/health/ready")
 	}
 }
 
@@ -1182,6 +1193,117 @@ func TestChart_Files(t *testing.T) {
 		if !strings.Contains(files, want) {
 			t.Errorf("the chart has no %s", want)
 		}
+	}
+}
+
+// TestChart_Metrics: the metrics options render an unauthenticated
+// metrics listener, scrape annotations on the pods, and a ServiceMonitor
+// that selects exactly the client Service (one scrape per pod) on its
+// http port, with a bearer token Secret or the TLS CA when asked.
+func TestChart_Metrics(t *testing.T) {
+	// Off by default: no ServiceMonitor, no annotations, a token is needed.
+	m := render(t, valuesDefault)
+	if len(m.ofKind("ServiceMonitor")) != 0 {
+		t.Error("a ServiceMonitor is rendered by default")
+	}
+	_, spec, _ := m.statefulSet(t)
+	if _, ok := spec.Template.Metadata.Annotations["prometheus.io/scrape"]; ok {
+		t.Error("scrape annotations are rendered by default")
+	}
+	if strings.Contains(m.find("ConfigMap", "vaultd-config").Data["vaultd.hcl"], "unauthenticated_metrics_access") {
+		t.Error("metrics are unauthenticated by default")
+	}
+
+	m = render(t, "metrics:\n  unauthenticatedAccess: true\n  scrapeAnnotations: true\n  serviceMonitor:\n    enabled: true\n    interval: 15s\n    labels:\n      release: prom\n")
+	hcl := m.find("ConfigMap", "vaultd-config").Data["vaultd.hcl"]
+	if !strings.Contains(hcl, "telemetry {\n    unauthenticated_metrics_access = true\n  }") {
+		t.Errorf("vaultd.hcl lacks the listener's telemetry block:\n%s", hcl)
+	}
+	_, spec, c := m.statefulSet(t)
+	ann := spec.Template.Metadata.Annotations
+	port := c.port(t, "http")
+	for k, v := range map[string]string{"prometheus.io/scrape": "true", "prometheus.io/path": "/v1/sys/metrics",
+		"prometheus.io/port": fmt.Sprint(port), "prometheus.io/scheme": "http", "prometheus.io/param_format": "prometheus"} {
+		if ann[k] != v {
+			t.Errorf("pod annotation %s = %q, want %q", k, ann[k], v)
+		}
+	}
+	sms := m.ofKind("ServiceMonitor")
+	if len(sms) != 1 {
+		t.Fatalf("%d ServiceMonitors, want 1", len(sms))
+	}
+	sm := sms[0]
+	if sm.APIVersion != "monitoring.coreos.com/v1" || sm.Metadata.Namespace != namespace || sm.Metadata.Labels["release"] != "prom" {
+		t.Errorf("ServiceMonitor %s in %q with labels %v", sm.APIVersion, sm.Metadata.Namespace, sm.Metadata.Labels)
+	}
+	type endpoint struct {
+		Port          string              `json:"port"`
+		Path          string              `json:"path"`
+		Params        map[string][]string `json:"params"`
+		Scheme        string              `json:"scheme"`
+		Interval      string              `json:"interval"`
+		TLSConfig     map[string]any      `json:"tlsConfig"`
+		Authorization *struct {
+			Type        string            `json:"type"`
+			Credentials map[string]string `json:"credentials"`
+		} `json:"authorization"`
+	}
+	type smSpec struct {
+		Selector struct {
+			MatchLabels map[string]string `json:"matchLabels"`
+		} `json:"selector"`
+		NamespaceSelector struct {
+			MatchNames []string `json:"matchNames"`
+		} `json:"namespaceSelector"`
+		Endpoints []endpoint `json:"endpoints"`
+	}
+	ss := decodeSpec[smSpec](t, sm)
+	var selected []string
+	for _, svc := range m.ofKind("Service") {
+		if subset(ss.Selector.MatchLabels, svc.Metadata.Labels) {
+			selected = append(selected, svc.Metadata.Name)
+			sv := decodeSpec[serviceSpec](t, svc)
+			found := false
+			for _, p := range sv.Ports {
+				found = found || p.Name == "http"
+			}
+			if !found {
+				t.Errorf("Service %s has no http port for the ServiceMonitor", svc.Metadata.Name)
+			}
+			if !subset(sv.Selector, spec.Template.Metadata.Labels) {
+				t.Errorf("Service %s does not select the vaultd pods", svc.Metadata.Name)
+			}
+		}
+	}
+	if len(selected) != 1 || selected[0] != "vaultd" {
+		t.Errorf("the ServiceMonitor selects Services %v, want exactly the client Service", selected)
+	}
+	if len(ss.NamespaceSelector.MatchNames) != 1 || ss.NamespaceSelector.MatchNames[0] != namespace {
+		t.Errorf("namespaceSelector %v", ss.NamespaceSelector.MatchNames)
+	}
+	if len(ss.Endpoints) != 1 {
+		t.Fatalf("%d endpoints", len(ss.Endpoints))
+	}
+	ep := ss.Endpoints[0]
+	if ep.Port != "http" || ep.Path != "/v1/sys/metrics" || len(ep.Params["format"]) != 1 || ep.Params["format"][0] != "prometheus" ||
+		ep.Scheme != "http" || ep.Interval != "15s" || ep.Authorization != nil || ep.TLSConfig != nil {
+		t.Errorf("endpoint %+v", ep)
+	}
+
+	// With a token Secret instead, over TLS.
+	m = render(t, "server:\n  tls:\n    enabled: true\n    secretName: vaultd-tls\nmetrics:\n  serviceMonitor:\n    enabled: true\n    bearerTokenSecret:\n      name: vaultd-metrics\n")
+	if strings.Contains(m.find("ConfigMap", "vaultd-config").Data["vaultd.hcl"], "unauthenticated_metrics_access") {
+		t.Error("a bearer token ServiceMonitor made metrics unauthenticated")
+	}
+	ep = decodeSpec[smSpec](t, m.ofKind("ServiceMonitor")[0]).Endpoints[0]
+	if ep.Scheme != "https" || ep.Authorization == nil || ep.Authorization.Type != "Bearer" ||
+		ep.Authorization.Credentials["name"] != "vaultd-metrics" || ep.Authorization.Credentials["key"] != "token" {
+		t.Errorf("TLS + bearer endpoint %+v", ep)
+	}
+	ca, _ := ep.TLSConfig["ca"].(map[string]any)
+	sec, _ := ca["secret"].(map[string]any)
+	if sec["name"] != "vaultd-tls" || sec["key"] != "ca.crt" {
+		t.Errorf("tlsConfig %v, want the CA from vaultd-tls/ca.crt", ep.TLSConfig)
 	}
 }
 

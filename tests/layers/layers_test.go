@@ -68,6 +68,8 @@ var rules = []rule{
 		From: []string{"endpoint"}, StdlibOnly: true, Allowed: []string{"storage", "secrets"}},
 	{Why: "the identity store is declared like an engine and holds only its own state",
 		From: []string{"core/identity"}, StdlibOnly: true, Allowed: []string{"storage", "secrets", "endpoint"}},
+	{Why: "the mount tables know engines only through the secrets contract and storage only through the barrier they are given",
+		From: []string{"core/mounts"}, StdlibOnly: true, Allowed: []string{"storage", "secrets", "core/internal/reqfield", "github.com/google/uuid"}},
 	{Why: "core's subsystems are wired by core, never the other way round",
 		From: []string{"core/*"}, Forbidden: []string{"core"}},
 	{Why: "the replication stream sees only raw storage (ciphertexts) and its own state; the server adapts raftstore and the cluster port to it",

@@ -107,6 +107,16 @@ fails `helm template` and `helm install` with one clear message.
 {{- if and $s.dev.enabled $s.tls.enabled -}}
 {{- fail "server.tls.enabled is not supported with server.dev.enabled: the dev server listens on plain HTTP" -}}
 {{- end -}}
+{{- $m := .Values.metrics -}}
+{{- if and $s.dev.enabled $m.unauthenticatedAccess -}}
+{{- fail "metrics.unauthenticatedAccess is not supported with server.dev.enabled: the dev listener has no configuration; use metrics.serviceMonitor.bearerTokenSecret" -}}
+{{- end -}}
+{{- if and $m.scrapeAnnotations (not $m.unauthenticatedAccess) -}}
+{{- fail "metrics.scrapeAnnotations needs metrics.unauthenticatedAccess=true: annotation-based scrapes send no token" -}}
+{{- end -}}
+{{- if and $m.serviceMonitor.enabled (not $m.unauthenticatedAccess) (not $m.serviceMonitor.bearerTokenSecret.name) -}}
+{{- fail "metrics.serviceMonitor.enabled needs metrics.unauthenticatedAccess=true or metrics.serviceMonitor.bearerTokenSecret.name (a Secret with a token that can read sys/metrics)" -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -132,6 +142,11 @@ listener "tcp" {
   tls_min_version = {{ $s.tls.minVersion | default "tls12" | quote }}
 {{- else }}
   tls_disable     = true
+{{- end }}
+{{- if .Values.metrics.unauthenticatedAccess }}
+  telemetry {
+    unauthenticated_metrics_access = true
+  }
 {{- end }}
 }
 {{- if $s.serviceRegistration.enabled }}

@@ -29,6 +29,7 @@ func addClientCommands(root *cobra.Command, a *app) {
 		a.newLeaseCmd(),
 		a.newMonitorCmd(),
 		a.newPathHelpCmd(),
+		a.newDebugCmd(),
 	)
 }
 

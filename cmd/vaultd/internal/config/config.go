@@ -170,7 +170,8 @@ type Config struct {
 	CPUPool *CPUPool
 
 	// Telemetry is the telemetry stanza as parsed (strings, int64, float64,
-	// bool, []any, map[string]any). vaultd does not act on it.
+	// bool, []any, map[string]any); TelemetrySettings is what vaultd
+	// applies of it (telemetry.go), the other keys are warned about.
 	Telemetry map[string]any
 
 	// Warnings lists ignored input: unknown or unsupported stanzas and

@@ -377,6 +377,7 @@ func (d *decoder) root(v *value) *Config {
 			telemetryAt = f
 			if len(bodies) == 1 {
 				c.Telemetry = toMap(bodies[0])
+				d.telemetry(bodies[0]) // telemetry.go: validates and warns
 			}
 		},
 		"request_limiter": func(f *field) {

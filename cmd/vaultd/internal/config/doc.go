@@ -67,7 +67,10 @@
 //	max_lease_ttl     = "768h"
 //	cluster_name      = "vaultd"
 //	service_registration "kubernetes" { namespace = "vault"  pod_name = "vault-0" }
-//	telemetry { ... }                         # parsed and kept, not used
+//	telemetry {                               # Config.TelemetrySettings; docs/observability.md
+//	  prometheus_retention_time = "24h"         # 0 disables ?format=prometheus
+//	  enable_hostname_label     = false
+//	}
 //	seal "transit" { address = "https://t:8200"  token = "…"  mount_path = "transit/"  key_name = "k" }
 //
 // Every key or stanza vaultd does not know (ha_storage, audit, ...)

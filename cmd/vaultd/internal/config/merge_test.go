@@ -52,7 +52,9 @@ other = 2
 		LogLevel:            "error",
 		Telemetry:           map[string]any{"statsite_address": "x:1"}, // replaced, not merged
 		ServiceRegistration: &config.ServiceRegistration{Type: "kubernetes", PodName: "p"},
-		Warnings:            []string{`1.hcl:13: unknown key "bogus"`, `2.hcl:8: unknown key "other"`},
+		Warnings: []string{`1.hcl:13: unknown key "bogus"`,
+			`2.hcl:6: unsupported key "statsite_address" in telemetry ignored: vaultd serves metrics only at /v1/sys/metrics (Prometheus pull)`,
+			`2.hcl:8: unknown key "other"`},
 	}
 	if diff := cmp.Diff(want, got, ignoreInternal); diff != "" {
 		t.Errorf("Merge mismatch (-want +got):\n%s", diff)

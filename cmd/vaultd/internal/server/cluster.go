@@ -21,6 +21,7 @@ import (
 	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/raftstore"
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/telemetry"
 )
 
 // openClusterPort binds the cluster listener (ALPN raft + forwarding).
@@ -99,11 +100,11 @@ func (m storeMembers) TransferLeadership(ctx context.Context) error {
 }
 
 // forwarder builds the standby → active forwarder (nil without a port).
-func (n *Node) forwarder(c *core.Core) *forward.Forwarder {
+func (n *Node) forwarder(c *core.Core, q *telemetry.Requests) *forward.Forwarder {
 	if n.Port == nil {
 		return nil
 	}
-	return forward.New(c, n.Port.DialForward, c.NodeID(), n.log, forward.Options{})
+	return forward.New(c, n.Port.DialForward, c.NodeID(), n.log, forward.Options{Observe: q.ObserveForward, RequestID: api.RequestID})
 }
 
 func forwardWrap(f *forward.Forwarder) func(http.Handler) http.Handler {

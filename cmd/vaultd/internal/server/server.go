@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,7 @@ import (
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
+	"github.com/vaultd/vaultd/telemetry"
 	"github.com/vaultd/vaultd/ui"
 	"github.com/vaultd/vaultd/version"
 )
@@ -188,9 +190,12 @@ type Node struct {
 	// ListenAddr is the address the API listener actually bound.
 	ListenAddr string
 	// Port is the cluster port (nil with inmem storage); cluster.go.
-	Port    *clusterport.Port
-	runCtx  context.Context
-	dataDir string
+	Port *clusterport.Port
+	// Telemetry is the node's metrics registry (metrics.go).
+	Telemetry *telemetry.Registry
+	cfg       *config.Config
+	runCtx    context.Context
+	dataDir   string
 	// dialSrc is the source address of outgoing cluster connections and
 	// join requests (cluster.go sourceIP); nil: any.
 	dialSrc net.IP
@@ -199,10 +204,14 @@ type Node struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	servers []*http.Server
+	routes  []api.Route // of the first listener's API (Routes)
 	once    sync.Once
 	monitor *monitor.Broker
 	joining atomic.Bool // a join loop runs (join.go)
 }
+
+// Routes lists the routes the node's first API listener registers.
+func (n *Node) Routes() []api.Route { return n.routes }
 
 // Start builds and starts a node from cfg; it returns once listeners are up.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
@@ -213,7 +222,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	// Every record of this node also reaches GET sys/monitor subscribers.
 	mon := monitor.New()
 	log = slog.New(mon.Handler(log.Handler()))
-	n := &Node{log: log, monitor: mon}
+	n := &Node{log: log, monitor: mon, Telemetry: newTelemetry(cfg), cfg: cfg}
 	rctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.runCtx = rctx
@@ -275,6 +284,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		rc := raftstore.DefaultConfig()
 		rc.NodeID, rc.DataDir, rc.BindAddr, rc.AdvertiseAddr = nodeID, cfg.Storage.Path, bind, advertise
 		rc.Logger = log
+		rc.Metrics = newRaftMetrics(n.Telemetry) // metrics.go
 		if cfg.Storage.PerformanceMultiplier > 0 {
 			rc.PerformanceMultiplier = cfg.Storage.PerformanceMultiplier
 		}
@@ -298,6 +308,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		n.Store = st
+		registerRaftMetrics(n.Telemetry, st)
 		phys, cluster = st, raftCluster{st} // cluster.go
 		n.ClusterAddr = "https://" + advertise
 		if cfg.ClusterAddr != "" {
@@ -326,6 +337,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, err
 	}
 	n.Core = c
+	registerCoreMetrics(n.Telemetry, c)
+	requests := telemetry.NewRequests(n.Telemetry)
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
 	c.WaitForStorage(wctx)
 	wcancel()
@@ -336,9 +349,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}()
 	reg.start(rctx, n) // svcreg.go
 
-	fwd := n.forwarder(c)                           // cluster.go
+	fwd := n.forwarder(c, requests)                 // cluster.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
 	cpu, limiter := admissionFromConfig(cfg, log)   // admission.go
+	registerAdmissionMetrics(n.Telemetry, cpu, limiter)
 	var uiHandler http.Handler
 	if cfg.UI {
 		uiHandler = ui.Handler(ui.Config{Self: n.APIAddr, Nodes: origins.Origins})
@@ -349,13 +363,17 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: n.clusterRoutes(c, fwd),
+			Forward: forwardWrap(fwd), Extra: slices.Concat(n.clusterRoutes(c, fwd), n.healthRoutes(c), n.supportRoutes()), // health.go, support.go
 			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
-			MaxRequestDuration: l.MaxRequestDuration, XFF: xff, Monitor: mon}
+			MaxRequestDuration: l.MaxRequestDuration, XFF: xff, Monitor: mon,
+			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess} // metrics.go
 		if l.DisableRequestLimiter {
 			acfg.Limiter = nil
 		}
 		as := api.New(acfg, c)
+		if i == 0 {
+			n.routes = as.Routes()
+		}
 		h := as.Handler()
 		if i == 0 && n.Port != nil {
 			// Forwarded requests run the same handler chain, without the

@@ -28,6 +28,7 @@ import (
 
 	vaultapi "github.com/hashicorp/vault/api"
 
+	"github.com/vaultd/vaultd/api"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/server"
 	"github.com/vaultd/vaultd/core"
@@ -84,6 +85,15 @@ type Node struct {
 	apiPort, clusterPort int
 	srv                  *server.Node
 	log                  *slog.Logger
+}
+
+// Routes lists the routes the node's HTTP layer registers (nil while it
+// is stopped).
+func (n *Node) Routes() []api.Route {
+	if n.srv == nil {
+		return nil
+	}
+	return n.srv.Routes()
 }
 
 // Running reports whether the node is started.

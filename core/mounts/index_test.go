@@ -1,4 +1,4 @@
-package core
+package mounts
 
 import (
 	"math/rand/v2"
@@ -10,10 +10,10 @@ import (
 // longest-prefix answer of a scan, for nested mounts and odd paths.
 func TestMountIndex_MatchesLinear(t *testing.T) {
 	paths := []string{"secret/", "sys/", "cubbyhole/", "team/", "team/a/", "team/a/kv/", "pki/", "pki_int/", "x/y/z/"}
-	var entries []*MountEntry
+	var entries []*Entry
 	var ix mountIndex
 	for _, p := range paths {
-		me := &MountEntry{Path: p}
+		me := &Entry{Path: p}
 		entries = append(entries, me)
 		ix.add(me)
 	}
@@ -39,7 +39,7 @@ func TestMountIndex_MatchesLinear(t *testing.T) {
 		t.Fatal("get by exact path")
 	}
 	// An entry without a trailing slash falls back to the scan.
-	odd := &MountEntry{Path: "odd"}
+	odd := &Entry{Path: "odd"}
 	entries = append(entries, odd)
 	ix.add(odd)
 	if got := ix.match(entries, "oddity/x"); got != odd {

@@ -1,4 +1,4 @@
-package core
+package mounts
 
 import "strings"
 
@@ -6,16 +6,16 @@ import "strings"
 // the path's segments, not by the number of mounts (every request routes
 // through it, and through the auth table's for auth/ paths).
 type mountIndex struct {
-	byPath map[string]*MountEntry
+	byPath map[string]*Entry
 	// linear: some entry's path does not end in "/" (normalizeMountPath
 	// always adds one; kept for entries stored otherwise), so the index's
 	// candidates would miss it; match scans instead.
 	linear bool
 }
 
-func (ix *mountIndex) add(me *MountEntry) {
+func (ix *mountIndex) add(me *Entry) {
 	if ix.byPath == nil {
-		ix.byPath = map[string]*MountEntry{}
+		ix.byPath = map[string]*Entry{}
 	}
 	ix.byPath[me.Path] = me
 	if !strings.HasSuffix(me.Path, "/") {
@@ -27,7 +27,7 @@ func (ix *mountIndex) add(me *MountEntry) {
 // equals p+"/" (a request for the mount itself). Mount paths end in "/",
 // so the candidates are p+"/" and every prefix of p ending at a "/",
 // longest first.
-func (ix *mountIndex) match(entries []*MountEntry, p string) *MountEntry {
+func (ix *mountIndex) match(entries []*Entry, p string) *Entry {
 	if ix.linear || ix.byPath == nil {
 		return matchLinear(entries, p)
 	}
@@ -44,7 +44,7 @@ func (ix *mountIndex) match(entries []*MountEntry, p string) *MountEntry {
 	return nil
 }
 
-func (ix *mountIndex) get(entries []*MountEntry, path string) *MountEntry {
+func (ix *mountIndex) get(entries []*Entry, path string) *Entry {
 	if ix.byPath == nil {
 		for _, me := range entries {
 			if me.Path == path {
@@ -57,8 +57,8 @@ func (ix *mountIndex) get(entries []*MountEntry, path string) *MountEntry {
 }
 
 // matchLinear is the definition match implements.
-func matchLinear(entries []*MountEntry, p string) *MountEntry {
-	var best *MountEntry
+func matchLinear(entries []*Entry, p string) *Entry {
+	var best *Entry
 	for _, me := range entries {
 		if strings.HasPrefix(p, me.Path) || p+"/" == me.Path {
 			if best == nil || len(me.Path) > len(best.Path) {
