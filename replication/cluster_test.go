@@ -80,6 +80,8 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	statusOf = func() any { return secondary.Status() }
+	t.Cleanup(func() { statusOf = nil })
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- secondary.Run(rctx) }()

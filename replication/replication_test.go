@@ -77,6 +77,9 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if statusOf != nil {
+				t.Logf("status: %+v", statusOf())
+			}
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -85,6 +88,9 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 // dialer dials a primary's replication stream.
 type dialer = func(context.Context) (net.Conn, error)
+
+// statusOf is logged when a wait times out.
+var statusOf func() any
 
 // serve runs p on a real cluster port (mTLS under the primary's own
 // cluster CA, loopback) and returns a function that, for a secondary id,
@@ -222,6 +228,8 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 		}
 	}
 	sec, stop, done := run()
+	statusOf = func() any { return sec.Status() }
+	t.Cleanup(func() { statusOf = nil })
 	start := time.Now()
 	waitFor(t, 20*time.Second, "catch up", caughtUp(sec))
 	t.Logf("caught up with 51 transactions in %s (batches of 16)", time.Since(start))
@@ -261,6 +269,7 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 	}
 	put(t, ctx, pst, "logical/after-restart", "ar")
 	sec, stop, done = run()
+	statusOf = func() any { return sec.Status() }
 	if st := sec.Status(); st.LastIndex == 0 {
 		t.Fatal("the secondary forgot its replicated index")
 	}
