@@ -275,7 +275,7 @@ func (p *Primary) Serve(ctx context.Context, conn net.Conn, peerID string) {
 		p.mu.Lock()
 		_, still := p.st.Secondaries[h.ID]
 		fenced := p.st.FencedBy
-		if still {
+		if still && !req.Snapshot {
 			p.progress[h.ID] = SecondaryProgress{Acked: max(req.From, 1) - 1, LastContact: time.Now()}
 		}
 		p.mu.Unlock()
@@ -305,8 +305,9 @@ func (p *Primary) sendBatch(ctx context.Context, conn net.Conn, epoch uint64, re
 	limit := min(max(req.Limit, 1), 4096)
 	wait := min(time.Duration(req.WaitMillis)*time.Millisecond, p.cfg.MaxWait)
 	deadline := time.Now().Add(wait)
+	from := req.From
 	for {
-		changes, next, err := p.cfg.Source.Changes(req.From, limit)
+		changes, next, err := p.cfg.Source.Changes(from, limit)
 		if errors.Is(err, ErrCompacted) {
 			return writeFrame(conn, batch{Epoch: epoch, Next: req.From, Applied: p.cfg.Source.Applied(), Compacted: true})
 		}
@@ -314,7 +315,10 @@ func (p *Primary) sendBatch(ctx context.Context, conn net.Conn, epoch uint64, re
 			_ = writeFrame(conn, batch{Epoch: epoch, Next: req.From, Error: "the primary cannot read its log"})
 			return err
 		}
-		if next == req.From && time.Now().Before(deadline) {
+		if len(changes) == 0 && time.Now().Before(deadline) {
+			// Nothing new, or only non-storage entries (skipped): wait
+			// from past them.
+			from = next
 			select {
 			case <-ctx.Done():
 				return ctx.Err()

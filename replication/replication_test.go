@@ -252,6 +252,20 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 		t.Fatalf("epoch = %d, want 1", st.Epoch)
 	}
 
+	// A log whose tail is not storage writes (raft barriers) must not make
+	// the stream spin: idle, it long-polls.
+	for range 3 {
+		if err := pst.Barrier(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "barriers read", caughtUp(sec))
+	idle := sec.Status().Pulls
+	time.Sleep(time.Second)
+	if n := sec.Status().Pulls - idle; n > 20 {
+		t.Fatalf("%d pulls in an idle second (long-poll 200 ms): the stream spins", n)
+	}
+
 	// Lag while writing: each write is seen within a bounded time.
 	var worst time.Duration
 	for i := range 20 {

@@ -56,6 +56,7 @@ type Secondary struct {
 	lastContact  time.Time
 	lastErr      string
 	resyncs      int
+	pulls        uint64
 }
 
 // SecondaryStatus is the secondary's side of sys/replication/status.
@@ -79,6 +80,8 @@ type SecondaryStatus struct {
 	LastPull  time.Time
 	LastError string
 	Resyncs   int
+	// Pulls counts the requests sent to the primary.
+	Pulls uint64
 }
 
 // NewSecondary loads the secondary's durable state from its target.
@@ -110,7 +113,7 @@ func (s *Secondary) Status() SecondaryStatus {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := SecondaryStatus{State: s.state, Epoch: s.st.Epoch, LastIndex: s.st.LastIndex, PrimaryIndex: s.primaryIndex,
-		LastContact: s.lastContact, LastPull: s.lastPull, LastError: s.lastErr, Resyncs: s.resyncs}
+		LastContact: s.lastContact, LastPull: s.lastPull, LastError: s.lastErr, Resyncs: s.resyncs, Pulls: s.pulls}
 	if have := max(s.st.LastIndex, s.covered); s.primaryIndex > have {
 		st.LagEntries = s.primaryIndex - have
 	}
@@ -188,7 +191,11 @@ func (s *Secondary) stream(ctx context.Context) error {
 	s.setState("stream-wals", nil)
 	for {
 		s.mu.Lock()
-		from, synced := s.st.LastIndex+1, s.st.Synced
+		// Non-storage entries already read (covered) are not read again:
+		// a log whose tail is raft barriers or configuration changes must
+		// not make the stream spin.
+		from, synced := max(s.st.LastIndex, s.covered)+1, s.st.Synced
+		s.pulls++
 		s.mu.Unlock()
 		if !synced {
 			if err := s.resync(ctx, conn); err != nil {
