@@ -32,7 +32,8 @@ const (
 // secondary (IssueReplicationPeer): a certificate from the cluster CA
 // with that name may speak ProtoReplication and nothing else, and only
 // such a certificate may speak ProtoReplication. A secondary cluster never
-// reaches the primary's raft or forwarding.
+// reaches the primary's raft or forwarding. Node IDs never contain ':'
+// (the configuration refuses them), so no node certificate has it.
 const ReplicationPeerPrefix = "vaultd-replication-peer:"
 
 // Errors.
