@@ -52,7 +52,9 @@ func cluster(t *testing.T, ctx context.Context, name string) []*raftstore.Store 
 // TestDR_ThreeAndThree: a 3-node primary and a 3-node DR secondary on
 // loopback (raft over TCP, bolt on disk, the stream over the mTLS cluster
 // port). A writer writes sequence-numbered keys on the primary while the
-// secondary streams; the lag is sampled. The primary cluster is killed
+// secondary streams; the lag is sampled. The secondary cluster fails over
+// mid-stream and its new leader continues from the replicated index
+// without a resync. The primary cluster is killed
 // mid-write; the secondary is promoted. Every node of the secondary
 // cluster holds the same data (it was applied through the secondary's own
 // raft), a gap-free prefix of the primary's writes that covers every write
@@ -75,8 +77,9 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dial := serve(t, ctx, primary)("dr")
 	secondary, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: token,
-		Dial: serve(t, ctx, primary)("dr"), Target: target{sl}, Wait: 200 * time.Millisecond, Retry: 50 * time.Millisecond})
+		Dial: dial, Target: target{sl}, Wait: 200 * time.Millisecond, Retry: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,22 +122,66 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	var maxLagEntries uint64
 	var maxLagTime time.Duration
 	var caughtUpAcked int64
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		before, t0 := acked.Load(), time.Now()
-		time.Sleep(20 * time.Millisecond)
-		st := secondary.Status()
-		maxLagEntries, maxLagTime = max(maxLagEntries, st.LagEntries), max(maxLagTime, st.LagTime)
-		if st.State == "stream-wals" && st.LagEntries == 0 && st.LastPull.After(t0) {
-			// The pull was sent after the first `before` writes were
-			// acknowledged (applied on the primary's leader), and the
-			// secondary reports holding all the answer had.
-			caughtUpAcked = max(caughtUpAcked, before)
+	sample := func(d time.Duration) {
+		deadline := time.Now().Add(d)
+		for time.Now().Before(deadline) {
+			before, t0 := acked.Load(), time.Now()
+			time.Sleep(20 * time.Millisecond)
+			st := secondary.Status()
+			maxLagEntries, maxLagTime = max(maxLagEntries, st.LagEntries), max(maxLagTime, st.LagTime)
+			if st.State == "stream-wals" && st.LagEntries == 0 && st.LastPull.After(t0) {
+				// The pull was sent after the first `before` writes were
+				// acknowledged (applied on the primary's leader), and the
+				// secondary reports holding all the answer had.
+				caughtUpAcked = max(caughtUpAcked, before)
+			}
 		}
 	}
+	sample(1500 * time.Millisecond)
+
+	// The secondary cluster fails over mid-stream: its new leader picks
+	// up from the replicated index (its own raft carried it), no resync.
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	held := secondary.Status().LastIndex
+	waitFor(t, 30*time.Second, "secondary leadership transfer", func() bool {
+		return sl.TransferLeadership(ctx) == nil || !sl.IsLeader()
+	})
+	waitFor(t, 30*time.Second, "a new secondary leader", func() bool {
+		for _, s := range sec {
+			if s != sl && s.IsLeader() {
+				sl = s
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, 20*time.Second, "the new leader applied", func() bool {
+		st := replication.SecondaryStatus{}
+		if s2, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: token, Dial: dial, Target: target{sl}}); err == nil {
+			st = s2.Status()
+		}
+		return st.LastIndex >= held
+	})
+	secondary, err = replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: token,
+		Dial: dial, Target: target{sl}, Wait: 200 * time.Millisecond, Retry: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop = context.WithCancel(ctx)
+	done = make(chan error, 1)
+	go func() { done <- secondary.Run(rctx) }()
+	t.Logf("secondary failover: %s took over at primary index %d", sl.LocalID(), secondary.Status().LastIndex)
+	sample(1500 * time.Millisecond)
+	if r := secondary.Status().Resyncs; r != 0 {
+		t.Fatalf("the new secondary leader resynced %d times instead of continuing the log", r)
+	}
+
 	n := acked.Load()
 	if n < 50 {
-		t.Fatalf("only %d writes in 3 s (writer: %v)", n, werr.Load())
+		t.Fatalf("only %d writes (writer: %v)", n, werr.Load())
 	}
 	// Kill the whole primary cluster mid-write.
 	for _, s := range prim {
@@ -148,7 +195,7 @@ func TestDR_ThreeAndThree(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	st := secondary.Status()
-	t.Logf("%d writes acknowledged on the primary in 3 s; lag under load: up to %d entries, %s; at the kill the secondary held primary index %d (primary at %d at the last contact)",
+	t.Logf("%d writes acknowledged on the primary in about 3 s; lag under load: up to %d entries, %s; at the kill the secondary held primary index %d (primary at %d at the last contact)",
 		n, maxLagEntries, maxLagTime, st.LastIndex, st.PrimaryIndex)
 
 	start := time.Now()
@@ -166,7 +213,7 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	for _, s := range sec {
 		waitFor(t, 20*time.Second, s.LocalID()+" applied", func() bool { a, _ := s.Indexes(); return a >= applied })
 	}
-	var held []int
+	var heldN []int
 	for i, s := range sec {
 		keys, err := s.List(ctx, "logical/w/")
 		if err != nil {
@@ -180,18 +227,18 @@ func TestDR_ThreeAndThree(t *testing.T) {
 				t.Fatalf("%s: %s = %v, %v", s.LocalID(), k, e, err)
 			}
 		}
-		held = append(held, len(keys))
-		if held[i] != held[0] {
-			t.Fatalf("secondary nodes disagree: %v writes", held)
+		heldN = append(heldN, len(keys))
+		if heldN[i] != heldN[0] {
+			t.Fatalf("secondary nodes disagree: %v writes", heldN)
 		}
 	}
 	if caughtUpAcked == 0 {
 		t.Log("the secondary never reported itself caught up while writing (loaded machine)")
 	}
-	if int64(held[0]) < caughtUpAcked {
-		t.Fatalf("the secondary reported itself caught up with at least %d writes but holds %d", caughtUpAcked, held[0])
+	if int64(heldN[0]) < caughtUpAcked {
+		t.Fatalf("the secondary reported itself caught up with at least %d writes but holds %d", caughtUpAcked, heldN[0])
 	}
-	t.Logf("RPO: %d of %d acknowledged writes not replicated at the kill", n-int64(held[0]), n)
+	t.Logf("RPO: %d of %d acknowledged writes not replicated at the kill", n-int64(heldN[0]), n)
 
 	// The promotion is durable.
 	again, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: token, Dial: serve(t, ctx, primary)("dr"), Target: target{sl}})
