@@ -207,7 +207,9 @@ func (p *Primary) Demote(ctx context.Context, newer uint64) error {
 }
 
 // authorize checks a hello: the token in constant time, then the epochs.
-func (p *Primary) authorize(ctx context.Context, h hello) (uint64, error) {
+// It returns the stored hash the token matched: the stream lives only as
+// long as that registration (a revoked or re-issued token ends it).
+func (p *Primary) authorize(ctx context.Context, h hello) (uint64, string, error) {
 	sum := sha256.Sum256([]byte(h.Token))
 	p.mu.Lock()
 	want, ok := p.st.Secondaries[h.ID]
@@ -215,18 +217,27 @@ func (p *Primary) authorize(ctx context.Context, h hello) (uint64, error) {
 	p.mu.Unlock()
 	wantSum, err := hex.DecodeString(want)
 	if !ok || err != nil || len(wantSum) != len(sum) || subtle.ConstantTimeCompare(wantSum, sum[:]) != 1 {
-		return 0, ErrDenied
+		return 0, "", ErrDenied
 	}
 	if h.Epoch > epoch {
 		if err := p.Demote(ctx, h.Epoch); err != nil {
-			return 0, err
+			return 0, "", err
 		}
-		return epoch, ErrFenced
+		return epoch, "", ErrFenced
 	}
 	if fenced != 0 {
-		return epoch, ErrFenced
+		return epoch, "", ErrFenced
 	}
-	return epoch, nil
+	return epoch, want, nil
+}
+
+// frameTimeout bounds each frame the primary writes: a secondary that
+// stops reading does not hold a goroutine forever.
+const frameTimeout = time.Minute
+
+func send(conn net.Conn, b batch) error {
+	_ = conn.SetWriteDeadline(time.Now().Add(frameTimeout))
+	return writeFrame(conn, b)
 }
 
 // Serve runs one secondary's stream on conn (authenticated transport, the
@@ -241,61 +252,63 @@ func (p *Primary) Serve(ctx context.Context, conn net.Conn, peerID string) {
 
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var h hello
-	if err := readFrame(conn, &h); err != nil {
-		p.log.Debug("replication stream: no hello", "error", err)
+	if err := readFrameMax(conn, &h, maxRequestFrame); err != nil {
+		p.log.Debug("replication stream: no hello", "secondary", peerID, "error", err)
 		return
 	}
 	if h.Version != ProtocolVersion {
-		_ = writeFrame(conn, batch{Error: fmt.Sprintf("unsupported protocol version %d", h.Version)})
+		_ = send(conn, batch{Error: fmt.Sprintf("unsupported protocol version %d", h.Version)})
 		return
 	}
 	var epoch uint64
+	var registered string
 	var err error
 	if h.ID != peerID {
 		err = ErrDenied
 	} else {
-		epoch, err = p.authorize(ctx, h)
+		epoch, registered, err = p.authorize(ctx, h)
 	}
 	if err != nil {
-		p.log.Warn("replication stream refused", "secondary", h.ID, "error", err)
-		_ = writeFrame(conn, batch{Epoch: epoch, Error: err.Error(), Fenced: errors.Is(err, ErrFenced)})
+		p.log.Warn("replication stream refused", "secondary", peerID, "error", err)
+		_ = send(conn, batch{Epoch: epoch, Error: err.Error(), Fenced: errors.Is(err, ErrFenced)})
 		return
 	}
 	// The hello is answered with an empty batch carrying the epoch.
-	if err := writeFrame(conn, batch{Epoch: epoch, Applied: p.cfg.Source.Applied()}); err != nil {
+	if err := send(conn, batch{Epoch: epoch, Applied: p.cfg.Source.Applied()}); err != nil {
 		return
 	}
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(2 * time.Minute))
 		var req pull
-		if err := readFrame(conn, &req); err != nil {
+		if err := readFrameMax(conn, &req, maxRequestFrame); err != nil {
 			return
 		}
-		// Revocation and fencing take effect at the next pull.
+		// Revocation, a re-issued token and fencing take effect at the
+		// next pull.
 		p.mu.Lock()
-		_, still := p.st.Secondaries[h.ID]
+		still := p.st.Secondaries[h.ID] == registered
 		fenced := p.st.FencedBy
 		if still && !req.Snapshot {
 			p.progress[h.ID] = SecondaryProgress{Acked: max(req.From, 1) - 1, LastContact: time.Now()}
 		}
 		p.mu.Unlock()
 		if !still {
-			_ = writeFrame(conn, batch{Epoch: epoch, Error: ErrDenied.Error()})
+			_ = send(conn, batch{Epoch: epoch, Error: ErrDenied.Error()})
 			return
 		}
 		if fenced != 0 {
-			_ = writeFrame(conn, batch{Epoch: epoch, Error: ErrFenced.Error(), Fenced: true})
+			_ = send(conn, batch{Epoch: epoch, Error: ErrFenced.Error(), Fenced: true})
 			return
 		}
 		if req.Snapshot {
 			if err := p.sendSnapshot(ctx, conn, epoch); err != nil {
-				p.log.Warn("replication snapshot failed", "secondary", h.ID, "error", err)
+				p.log.Warn("replication snapshot failed", "secondary", peerID, "error", err)
 				return
 			}
 			continue
 		}
 		if err := p.sendBatch(ctx, conn, epoch, req); err != nil {
-			p.log.Debug("replication stream ended", "secondary", h.ID, "error", err)
+			p.log.Debug("replication stream ended", "secondary", peerID, "error", err)
 			return
 		}
 	}
@@ -309,10 +322,10 @@ func (p *Primary) sendBatch(ctx context.Context, conn net.Conn, epoch uint64, re
 	for {
 		changes, next, err := p.cfg.Source.Changes(from, limit)
 		if errors.Is(err, ErrCompacted) {
-			return writeFrame(conn, batch{Epoch: epoch, Next: req.From, Applied: p.cfg.Source.Applied(), Compacted: true})
+			return send(conn, batch{Epoch: epoch, Next: req.From, Applied: p.cfg.Source.Applied(), Compacted: true})
 		}
 		if err != nil {
-			_ = writeFrame(conn, batch{Epoch: epoch, Next: req.From, Error: "the primary cannot read its log"})
+			_ = send(conn, batch{Epoch: epoch, Next: req.From, Error: "the primary cannot read its log"})
 			return err
 		}
 		if len(changes) == 0 && time.Now().Before(deadline) {
@@ -339,18 +352,18 @@ func (p *Primary) sendBatch(ctx context.Context, conn net.Conn, epoch uint64, re
 			}
 			b.Changes = append(b.Changes, change{Index: c.Index, Ops: c.Ops})
 		}
-		return writeFrame(conn, b)
+		return send(conn, b)
 	}
 }
 
 func (p *Primary) sendSnapshot(ctx context.Context, conn net.Conn, epoch uint64) error {
 	rc, index, err := p.cfg.Source.Snapshot(ctx)
 	if err != nil {
-		_ = writeFrame(conn, batch{Epoch: epoch, Error: "the primary cannot take a snapshot"})
+		_ = send(conn, batch{Epoch: epoch, Error: "the primary cannot take a snapshot"})
 		return err
 	}
 	defer rc.Close()
-	if err := writeFrame(conn, batch{Epoch: epoch, SnapIndex: index, Applied: p.cfg.Source.Applied()}); err != nil {
+	if err := send(conn, batch{Epoch: epoch, SnapIndex: index, Applied: p.cfg.Source.Applied()}); err != nil {
 		return err
 	}
 	buf := make([]byte, snapChunk)
@@ -359,10 +372,10 @@ func (p *Primary) sendSnapshot(ctx context.Context, conn net.Conn, epoch uint64)
 		if n > 0 || err != nil {
 			done := err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)
 			if err != nil && !done {
-				_ = writeFrame(conn, batch{Epoch: epoch, Error: "the primary's snapshot failed"})
+				_ = send(conn, batch{Epoch: epoch, Error: "the primary's snapshot failed"})
 				return err
 			}
-			if werr := writeFrame(conn, batch{Epoch: epoch, SnapIndex: index, Chunk: buf[:n], SnapDone: done}); werr != nil {
+			if werr := send(conn, batch{Epoch: epoch, SnapIndex: index, Chunk: buf[:n], SnapDone: done}); werr != nil {
 				return werr
 			}
 			if done {

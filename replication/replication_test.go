@@ -397,3 +397,59 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 		t.Fatalf("reopened old primary: Fenced = %d, %v", again.Fenced(), err)
 	}
 }
+
+// TestDR_RevokedOrReissuedTokenEndsStream: a running stream ends at its
+// next pull once its token is re-issued, and a revoked secondary cannot
+// reconnect.
+func TestDR_RevokedOrReissuedTokenEndsStream(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pst, sst := node(t, "p1"), node(t, "s1")
+	prim, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{pst}, Storage: pst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := serve(t, ctx, prim)("dr")
+	start := func(token string) (*replication.Secondary, chan error) {
+		sec, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: token, Dial: dial, Target: target{sst}, Wait: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- sec.Run(ctx) }()
+		return sec, done
+	}
+	expectDenied := func(what string, done chan error) {
+		t.Helper()
+		select {
+		case err := <-done:
+			if !errors.Is(err, replication.ErrDenied) {
+				t.Fatalf("%s: Run = %v, want ErrDenied", what, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: the stream went on", what)
+		}
+	}
+
+	old, err := prim.AddSecondary(ctx, "dr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, ctx, pst, "logical/a", "1")
+	_, done := start(old)
+	waitFor(t, 20*time.Second, "sync", func() bool { return get(ctx, sst, "logical/a") == "1" })
+	if _, err := prim.AddSecondary(ctx, "dr"); err != nil { // re-issued
+		t.Fatal(err)
+	}
+	expectDenied("re-issued token", done)
+
+	fresh, err := prim.AddSecondary(ctx, "dr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prim.RevokeSecondary(ctx, "dr"); err != nil {
+		t.Fatal(err)
+	}
+	_, done = start(fresh)
+	expectDenied("revoked secondary", done)
+}

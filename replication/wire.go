@@ -17,6 +17,9 @@ const ProtocolVersion = 1
 // prefix is a protocol error, never an allocation.
 const maxFrame = 64 << 20
 
+// maxRequestFrame bounds what the primary reads (hello, pull): small.
+const maxRequestFrame = 64 << 10
+
 // snapChunk is the size of the snapshot chunks the primary sends.
 const snapChunk = 1 << 20
 
@@ -79,13 +82,16 @@ func writeFrame(w io.Writer, v any) error {
 	return nil
 }
 
-func readFrame(r io.Reader, v any) error {
+func readFrame(r io.Reader, v any) error { return readFrameMax(r, v, maxFrame) }
+
+// readFrameMax reads one frame of at most limit bytes.
+func readFrameMax(r io.Reader, v any, limit uint32) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n > maxFrame {
+	if n > limit {
 		return errFrameTooLarge
 	}
 	b := make([]byte, n)
