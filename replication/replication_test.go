@@ -453,3 +453,79 @@ func TestDR_RevokedOrReissuedTokenEndsStream(t *testing.T) {
 	_, done = start(fresh)
 	expectDenied("revoked secondary", done)
 }
+
+// TestDR_NewPrimaryMeansResync: a secondary of the old primary, pointed
+// at the promoted one (a new epoch), resyncs from its snapshot instead of
+// continuing at an index of the old primary's log, which means nothing in
+// the new one's.
+func TestDR_NewPrimaryMeansResync(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pst, ast, ust := node(t, "p1"), node(t, "a1"), node(t, "u1")
+	prim, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{pst}, Storage: pst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialP := serve(t, ctx, prim)
+	follow := func(id string, dial dialer, target replication.Target, token string) (*replication.Secondary, context.CancelFunc, chan error) {
+		sec, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: id, Token: token, Dial: dial, Target: target, Wait: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- sec.Run(rctx) }()
+		return sec, stop, done
+	}
+	tokA, err := prim.AddSecondary(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokU, err := prim.AddSecondary(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 { // the old primary's log runs far ahead of A's own
+		put(t, ctx, pst, fmt.Sprintf("logical/old/%02d", i), "v")
+	}
+	a, stopA, doneA := follow("a", dialP("a"), target{ast}, tokA)
+	u, stopU, doneU := follow("u", dialP("u"), target{ust}, tokU)
+	for _, s := range []*replication.Secondary{a, u} {
+		waitFor(t, 20*time.Second, "sync", func() bool { return s.Status().LastIndex > 0 && s.Status().LagEntries == 0 })
+	}
+	// A stops following; U follows the old primary 100 writes further, far
+	// past the indexes A's own log will have.
+	stopA()
+	<-doneA
+	for i := range 100 {
+		put(t, ctx, pst, fmt.Sprintf("logical/later/%02d", i), "v")
+	}
+	waitFor(t, 20*time.Second, "u ahead", func() bool { return get(ctx, ust, "logical/later/99") == "v" && u.Status().LagEntries == 0 })
+	stopU()
+	<-doneU
+
+	epoch, err := a.Promote(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPrim, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{ast}, Storage: ast, MinEpoch: epoch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put(t, ctx, ast, "logical/new", "n") // at a low index of A's own log
+	tokU2, err := newPrim.AddSecondary(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2, stopU2, doneU2 := follow("u", serve(t, ctx, newPrim)("u"), target{ust}, tokU2)
+	defer func() { stopU2(); <-doneU2 }()
+	waitFor(t, 20*time.Second, "u follows the new primary", func() bool { return get(ctx, ust, "logical/new") == "n" })
+	if st := u2.Status(); st.Epoch != epoch || st.Resyncs != 1 {
+		t.Fatalf("u after the switch: epoch %d, %d resyncs; want %d, 1", st.Epoch, st.Resyncs, epoch)
+	}
+	// U now mirrors the new primary: the old primary's writes A never had
+	// are gone from it too.
+	if got := get(ctx, ust, "logical/later/00"); !strings.Contains(got, "not found") {
+		t.Fatalf("u kept a write of the old primary the new one never had: %q", got)
+	}
+}

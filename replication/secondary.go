@@ -264,6 +264,13 @@ func (s *Secondary) adoptEpoch(ctx context.Context, epoch uint64) error {
 		return nil
 	}
 	st := s.st
+	if st.Epoch != 0 {
+		// A new epoch is a new primary (a promoted secondary), whose log
+		// has its own indexes: continuing from LastIndex would skip or
+		// misapply. Start over from its snapshot.
+		st.Synced = false
+		s.covered = 0
+	}
 	st.Epoch = epoch
 	op, err := putOp(secondaryKey, st)
 	if err != nil {
