@@ -96,7 +96,14 @@ func NewPrimary(ctx context.Context, cfg PrimaryConfig) (*Primary, error) {
 		return nil, err
 	}
 	epoch := max(p.st.Epoch, cfg.MinEpoch, 1)
-	if epoch != p.st.Epoch {
+	if epoch != p.st.Epoch || p.st.ID == "" {
+		if p.st.ID == "" {
+			raw := make([]byte, 16)
+			if _, err := rand.Read(raw); err != nil {
+				return nil, err
+			}
+			p.st.ID = hex.EncodeToString(raw)
+		}
 		p.st.Epoch = epoch
 		if err := p.saveLocked(ctx, p.st); err != nil {
 			return nil, err
@@ -274,7 +281,10 @@ func (p *Primary) Serve(ctx context.Context, conn net.Conn, peerID string) {
 		return
 	}
 	// The hello is answered with an empty batch carrying the epoch.
-	if err := send(conn, batch{Epoch: epoch, Applied: p.cfg.Source.Applied()}); err != nil {
+	p.mu.Lock()
+	id := p.st.ID
+	p.mu.Unlock()
+	if err := send(conn, batch{Epoch: epoch, Primary: id, Applied: p.cfg.Source.Applied()}); err != nil {
 		return
 	}
 	for {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -518,7 +519,9 @@ func TestDR_NewPrimaryMeansResync(t *testing.T) {
 		t.Fatal(err)
 	}
 	u2, stopU2, doneU2 := follow("u", serve(t, ctx, newPrim)("u"), target{ust}, tokU2)
-	defer func() { stopU2(); <-doneU2 }()
+	var once sync.Once
+	stopFollowing := func() { once.Do(func() { stopU2(); <-doneU2 }) }
+	defer stopFollowing()
 	waitFor(t, 20*time.Second, "u follows the new primary", func() bool { return get(ctx, ust, "logical/new") == "n" })
 	if st := u2.Status(); st.Epoch != epoch || st.Resyncs != 1 {
 		t.Fatalf("u after the switch: epoch %d, %d resyncs; want %d, 1", st.Epoch, st.Resyncs, epoch)
@@ -527,5 +530,26 @@ func TestDR_NewPrimaryMeansResync(t *testing.T) {
 	// are gone from it too.
 	if got := get(ctx, ust, "logical/later/00"); !strings.Contains(got, "not found") {
 		t.Fatalf("u kept a write of the old primary the new one never had: %q", got)
+	}
+	// A's snapshot carried A's own replication state (a promoted secondary
+	// "a", a primary): none of it is U's.
+	if got := get(ctx, ust, "replication-local/dr-primary"); !strings.Contains(got, "not found") {
+		t.Fatalf("u kept the new primary's replication state: %q", got)
+	}
+	if got := get(ctx, ust, "replication-local/dr-secondary"); !strings.Contains(got, `"id":"u"`) || strings.Contains(got, "promoted") {
+		t.Fatalf("u's replication state: %q", got)
+	}
+	// A state that is not this secondary's (as a crash right after a
+	// restore would leave) is not taken for its own.
+	stopFollowing()
+	if err := ust.Put(ctx, &storage.Entry{Key: "replication-local/dr-secondary", Value: []byte(`{"id":"a","last_index":9,"epoch":2,"synced":true,"promoted":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "u", Token: tokU2, Dial: dialP("u"), Target: target{ust}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := other.Status(); st.State == "promoted" || st.LastIndex != 0 {
+		t.Fatalf("a foreign state was taken: %+v", st)
 	}
 }

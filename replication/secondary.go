@@ -102,6 +102,10 @@ func NewSecondary(ctx context.Context, cfg SecondaryConfig) (*Secondary, error) 
 	if _, err := loadJSON(ctx, cfg.Target, secondaryKey, &s.st); err != nil {
 		return nil, err
 	}
+	if s.st.ID != cfg.ID {
+		// Not ours (absent, or restored from a primary's snapshot).
+		s.st = secondaryState{ID: cfg.ID}
+	}
 	if s.st.Promoted {
 		s.state = "promoted"
 	}
@@ -185,7 +189,10 @@ func (s *Secondary) stream(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.adoptEpoch(ctx, b.Epoch); err != nil {
+	if b.Primary == "" {
+		return errors.New("replication: the primary did not say which log it serves")
+	}
+	if err := s.adopt(ctx, b.Epoch, b.Primary); err != nil {
 		return err
 	}
 	s.setState("stream-wals", nil)
@@ -211,7 +218,7 @@ func (s *Secondary) stream(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.adoptEpoch(ctx, b.Epoch); err != nil {
+		if err := s.adopt(ctx, b.Epoch, ""); err != nil {
 			return err
 		}
 		if b.Compacted {
@@ -253,25 +260,31 @@ func (s *Secondary) read(conn net.Conn) (batch, error) {
 	return b, nil
 }
 
-// adoptEpoch refuses an older epoch and records a newer one.
-func (s *Secondary) adoptEpoch(ctx context.Context, epoch uint64) error {
+// adopt refuses an older epoch and records a newer one, and the primary's
+// log ID when primary is set (the answer to a hello).
+func (s *Secondary) adopt(ctx context.Context, epoch uint64, primary string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if epoch < s.st.Epoch {
 		return fmt.Errorf("%w: the primary is at epoch %d, this secondary knows epoch %d", ErrFenced, epoch, s.st.Epoch)
 	}
-	if epoch == s.st.Epoch {
+	newLog := primary != "" && primary != s.st.Primary
+	if epoch == s.st.Epoch && !newLog {
 		return nil
 	}
 	st := s.st
-	if st.Epoch != 0 {
-		// A new epoch is a new primary (a promoted secondary), whose log
-		// has its own indexes: continuing from LastIndex would skip or
-		// misapply. Start over from its snapshot.
+	if st.Epoch != 0 || newLog {
+		// A new epoch is a new primary (a promoted secondary), and another
+		// primary ID another log: either has its own indexes, and
+		// continuing from LastIndex would skip or misapply. Start over
+		// from its snapshot.
 		st.Synced = false
 		s.covered = 0
 	}
 	st.Epoch = epoch
+	if primary != "" {
+		st.Primary = primary
+	}
 	op, err := putOp(secondaryKey, st)
 	if err != nil {
 		return err
@@ -357,7 +370,7 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 	if err != nil {
 		return err
 	}
-	if err := s.adoptEpoch(ctx, head.Epoch); err != nil {
+	if err := s.adopt(ctx, head.Epoch, ""); err != nil {
 		return err
 	}
 	index := head.SnapIndex
@@ -378,21 +391,23 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 	if err := s.cfg.Target.Restore(ctx, &buf); err != nil {
 		return fmt.Errorf("replication: restore primary snapshot: %w", err)
 	}
-	// The snapshot holds the primary's replication state: drop it, then
-	// record where this secondary continues. A crash in between leaves no
-	// secondary state, and the next run resyncs again.
-	if err := storage.ClearPrefix(ctx, s.cfg.Target, LocalPrefix); err != nil {
-		return fmt.Errorf("replication: after restore: %w", err)
-	}
+	// The snapshot holds the primary's replication state: drop it and
+	// record where this secondary continues, in one Txn. A crash before
+	// it leaves the primary's state, which NewSecondary does not take for
+	// its own (another ID): the next run resyncs.
 	s.mu.Lock()
 	st := s.st
 	s.mu.Unlock()
 	st.LastIndex, st.Synced = index, true
+	ops, err := clearOps(ctx, s.cfg.Target, LocalPrefix)
+	if err != nil {
+		return fmt.Errorf("replication: after restore: %w", err)
+	}
 	op, err := putOp(secondaryKey, st)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Target.Txn(ctx, []storage.Op{op}); err != nil {
+	if err := s.cfg.Target.Txn(ctx, append(ops, op)); err != nil {
 		return fmt.Errorf("replication: after restore: %w", err)
 	}
 	s.mu.Lock()

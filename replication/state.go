@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/vaultd/vaultd/storage"
 )
@@ -33,6 +34,8 @@ var (
 
 // primaryState is the primary's durable state.
 type primaryState struct {
+	// ID names this primary's log, random, made when it is first enabled.
+	ID    string `json:"id"`
 	Epoch uint64 `json:"epoch"`
 	// FencedBy is the newer epoch this node learned of; non-zero means it
 	// is no longer a primary and refuses to serve.
@@ -44,9 +47,15 @@ type primaryState struct {
 // secondaryState is the secondary's durable state; it is written in the
 // same Txn as the replicated data it accounts for.
 type secondaryState struct {
+	// ID is the secondary's ID: a state with another ID came in a
+	// primary's snapshot (the primary was once a secondary) and is not
+	// this secondary's.
+	ID string `json:"id"`
 	// LastIndex is the primary raft index of the last transaction applied.
 	LastIndex uint64 `json:"last_index"`
 	Epoch     uint64 `json:"epoch"`
+	// Primary is the ID of the primary whose log LastIndex counts in.
+	Primary string `json:"primary,omitempty"`
 	// Synced: the first full snapshot from the primary has been restored.
 	// Until then the secondary's storage holds its own old data, which
 	// must never mix with the primary's: the first pull is a snapshot.
@@ -75,4 +84,25 @@ func putOp(key string, v any) (storage.Op, error) {
 		return storage.Op{}, err
 	}
 	return storage.Op{Kind: storage.OpPut, Key: key, Value: b}, nil
+}
+
+// clearOps lists every key under prefix (recursively) as delete ops.
+func clearOps(ctx context.Context, b storage.Backend, prefix string) ([]storage.Op, error) {
+	keys, err := b.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var ops []storage.Op
+	for _, k := range keys {
+		if strings.HasSuffix(k, "/") {
+			sub, err := clearOps(ctx, b, prefix+k)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, sub...)
+			continue
+		}
+		ops = append(ops, storage.Op{Kind: storage.OpDelete, Key: prefix + k})
+	}
+	return ops, nil
 }

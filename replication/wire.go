@@ -57,6 +57,9 @@ type batch struct {
 	Compacted bool     `json:"compacted,omitempty"`
 	Error     string   `json:"error,omitempty"`
 	Fenced    bool     `json:"fenced,omitempty"`
+	// Primary identifies the primary's log (the answer to a hello only):
+	// a secondary that meets another one resyncs.
+	Primary string `json:"primary,omitempty"`
 	// Snapshot stream: the first answer to a snapshot pull has SnapIndex
 	// set; then chunks follow, the last with SnapDone.
 	SnapIndex uint64 `json:"snap_index,omitempty"`
