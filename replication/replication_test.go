@@ -90,6 +90,18 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 // dialer dials a primary's replication stream.
 type dialer = func(context.Context) (net.Conn, error)
 
+// runOnce runs a secondary that must stop by itself (refused, fenced,
+// promoted) and returns why; if it is still retrying after 20 s it is
+// stopped and its last error returned, so a failure says what happened.
+func runOnce(ctx context.Context, sec *replication.Secondary) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := sec.Run(ctx); err != nil {
+		return err
+	}
+	return fmt.Errorf("still retrying after 20 s; last error: %s", sec.Status().LastError)
+}
+
 // statusOf is logged when a wait times out.
 var statusOf func() any
 
@@ -185,7 +197,7 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bad.Run(ctx); !errors.Is(err, replication.ErrDenied) {
+	if err := runOnce(ctx, bad); !errors.Is(err, replication.ErrDenied) {
 		t.Fatalf("wrong token: Run = %v, want ErrDenied", err)
 	}
 
@@ -197,7 +209,7 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := swapped.Run(ctx); !errors.Is(err, replication.ErrDenied) {
+	if err := runOnce(ctx, swapped); !errors.Is(err, replication.ErrDenied) {
 		t.Fatalf("token with another secondary's certificate: Run = %v, want ErrDenied", err)
 	}
 
@@ -334,7 +346,7 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 			t.Fatalf("after promotion %s = %q, want %q", k, got, v)
 		}
 	}
-	if _, _, err := func() (int, int, error) { return 0, 0, sec.Run(ctx) }(); err == nil {
+	if err := runOnce(ctx, sec); err == nil {
 		t.Fatal("a promoted secondary streams again")
 	}
 	newPrim, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{sst}, Storage: sst, MinEpoch: epoch})
@@ -375,7 +387,7 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := back.Run(ctx); !errors.Is(err, replication.ErrFenced) {
+	if err := runOnce(ctx, back); !errors.Is(err, replication.ErrFenced) {
 		t.Fatalf("old primary stream: Run = %v, want ErrFenced", err)
 	}
 	select {
