@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -41,12 +42,67 @@ func cluster(t *testing.T, ctx context.Context, name string) []*raftstore.Store 
 	}
 	waitFor(t, 20*time.Second, name+" leader", nodes[0].IsLeader)
 	for _, s := range nodes[1:] {
-		// A loaded machine may cost the new leader its lease: retry.
-		waitFor(t, 30*time.Second, "add "+s.LocalID(), func() bool {
-			return nodes[0].IsLeader() && nodes[0].AddVoter(ctx, s.LocalID(), s.Addr()) == nil
+		// A loaded machine may cost the leader its lease, and leadership
+		// may move to a node already added: add through whichever node
+		// leads, until the configuration lists the new one.
+		waitFor(t, 60*time.Second, "add "+s.LocalID(), func() bool {
+			for _, l := range nodes {
+				if !l.IsLeader() {
+					continue
+				}
+				_ = l.AddVoter(ctx, s.LocalID(), s.Addr())
+				servers, err := l.Configuration(ctx)
+				if err != nil {
+					return false
+				}
+				for _, srv := range servers {
+					if srv.ID == s.LocalID() {
+						return true
+					}
+				}
+			}
+			return false
 		})
 	}
+	// The caller writes through the leader: put it first.
+	waitFor(t, 30*time.Second, name+" leader", func() bool {
+		for i, l := range nodes {
+			if l.IsLeader() {
+				nodes[0], nodes[i] = nodes[i], nodes[0]
+				return true
+			}
+		}
+		return false
+	})
 	return nodes
+}
+
+// leaderTarget writes through whichever node of a cluster leads, as the
+// server runs the secondary on its active node.
+type leaderTarget struct{ nodes []*raftstore.Store }
+
+func (l leaderTarget) leader() *raftstore.Store {
+	for _, s := range l.nodes {
+		if s.IsLeader() {
+			return s
+		}
+	}
+	return l.nodes[0] // fails with ErrNotLeader; the stream retries
+}
+
+func (l leaderTarget) Get(ctx context.Context, k string) (*storage.Entry, error) {
+	return l.leader().Get(ctx, k)
+}
+func (l leaderTarget) Put(ctx context.Context, e *storage.Entry) error { return l.leader().Put(ctx, e) }
+func (l leaderTarget) Delete(ctx context.Context, k string) error      { return l.leader().Delete(ctx, k) }
+func (l leaderTarget) List(ctx context.Context, p string) ([]string, error) {
+	return l.leader().List(ctx, p)
+}
+func (l leaderTarget) Txn(ctx context.Context, ops []storage.Op) error {
+	return l.leader().Txn(ctx, ops)
+}
+func (l leaderTarget) Restore(ctx context.Context, r io.Reader) error {
+	return l.leader().RestoreSnapshot(ctx, r)
 }
 
 // TestDR_ThreeAndThree: a 3-node primary and a 3-node DR secondary on
@@ -79,7 +135,7 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	}
 	dial := serve(t, ctx, primary)("dr")
 	secondary, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: token,
-		Dial: dial, Target: target{sl}, Wait: 200 * time.Millisecond, Retry: 50 * time.Millisecond})
+		Dial: dial, Target: leaderTarget{sec}, Wait: 200 * time.Millisecond, Retry: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +222,7 @@ func TestDR_ThreeAndThree(t *testing.T) {
 		return st.LastIndex >= held
 	})
 	secondary, err = replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: token,
-		Dial: dial, Target: target{sl}, Wait: 200 * time.Millisecond, Retry: 50 * time.Millisecond})
+		Dial: dial, Target: leaderTarget{sec}, Wait: 200 * time.Millisecond, Retry: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +259,7 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	if err != nil || epoch != 2 {
 		t.Fatalf("Promote = %d, %v", epoch, err)
 	}
-	if _, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{sl}, Storage: sl, MinEpoch: epoch}); err != nil {
+	if _, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{sl}, Storage: leaderTarget{sec}, MinEpoch: epoch}); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("promotion (replication layer only) took %s", time.Since(start))
@@ -241,7 +297,7 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	t.Logf("RPO: %d of %d acknowledged writes not replicated at the kill", n-int64(heldN[0]), n)
 
 	// The promotion is durable.
-	again, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: token, Dial: serve(t, ctx, primary)("dr"), Target: target{sl}})
+	again, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: token, Dial: serve(t, ctx, primary)("dr"), Target: leaderTarget{sec}})
 	if err != nil {
 		t.Fatal(err)
 	}
