@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/vaultd/vaultd/admission"
 
 	"github.com/vaultd/vaultd/secrets"
 )
@@ -46,5 +49,71 @@ func TestCPUHeavyOperationsUseTheGate(t *testing.T) {
 	}
 	if err := do(secrets.OpRead, "keys/ec", nil); err != nil {
 		t.Fatalf("key read went through the gate: %v", err)
+	}
+}
+
+// RSA encryption, decryption, rewrap and data keys take a slot of the
+// node's CPU pool: with the pool saturated they are refused with the
+// pool's 429 kind of refusal (a *admission.Rejection that is not
+// Unavailable), while the same operations on an AEAD key do not queue.
+func TestRSAEncryptionUsesTheCPUPool(t *testing.T) {
+	f := newTransit(t)
+	f.must(secrets.OpUpdate, "keys/r", map[string]any{"type": "rsa-2048"})
+	f.must(secrets.OpUpdate, "keys/a", nil)
+	ct := func(key string) string {
+		return f.must(secrets.OpUpdate, "encrypt/"+key, map[string]any{"plaintext": b64("x")})["ciphertext"].(string)
+	}
+	rsaCT, aeadCT := ct("r"), ct("a")
+
+	pool := admission.NewPool(admission.PoolConfig{Size: 1, Queue: 1, MaxWait: time.Millisecond})
+	hold, err := pool.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := true
+	defer func() {
+		if held {
+			hold()
+		}
+	}()
+	ctx := secrets.WithCPUGate(context.Background(), pool)
+	do := func(path string, data map[string]any) error {
+		_, err := f.eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpUpdate, Path: path, Data: data, Storage: f.view, MountPoint: "transit/"})
+		return err
+	}
+	for _, c := range []struct {
+		path string
+		data map[string]any
+	}{
+		{"encrypt/r", map[string]any{"plaintext": b64("x")}},
+		{"encrypt/r", map[string]any{"batch_input": []any{map[string]any{"plaintext": b64("x")}}}},
+		{"decrypt/r", map[string]any{"ciphertext": rsaCT}},
+		{"rewrap/r", map[string]any{"ciphertext": rsaCT}},
+		{"datakey/plaintext/r", nil},
+		{"datakey/wrapped/r", nil},
+	} {
+		err := do(c.path, c.data)
+		var rej *admission.Rejection
+		if !errors.As(err, &rej) || rej.Unavailable {
+			t.Errorf("%s with the CPU pool saturated: %v, want the pool's 429 refusal", c.path, err)
+		}
+	}
+	for _, c := range []struct {
+		path string
+		data map[string]any
+	}{
+		{"encrypt/a", map[string]any{"plaintext": b64("x")}},
+		{"decrypt/a", map[string]any{"ciphertext": aeadCT}},
+		{"rewrap/a", map[string]any{"ciphertext": aeadCT}},
+		{"datakey/wrapped/a", nil},
+	} {
+		if err := do(c.path, c.data); err != nil {
+			t.Errorf("%s (AEAD key) queued behind the CPU pool: %v", c.path, err)
+		}
+	}
+	hold()
+	held = false
+	if err := do("decrypt/r", map[string]any{"ciphertext": rsaCT}); err != nil {
+		t.Fatalf("decrypt/r with the pool free: %v", err)
 	}
 }

@@ -38,6 +38,11 @@ func (e *engine) datakey(ctx context.Context, req *secrets.Request, pr params) (
 		return nil, err
 	}
 	defer p.zero()
+	release, err := rsaCPU(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	dk := make(secretBytes, bits/8)
 	defer dk.zero()
 	if _, err := io.ReadFull(e.rand, dk); err != nil {

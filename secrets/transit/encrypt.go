@@ -148,6 +148,11 @@ func (e *engine) encrypt(ctx context.Context, req *secrets.Request, pr params) (
 		return nil, err
 	}
 	defer p.zero()
+	release, err := rsaCPU(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return runBatch(req.Data, func(item map[string]any) (map[string]any, error) {
 		if _, ok := item["plaintext"]; !ok {
 			return nil, invalidf("missing plaintext to encrypt")
@@ -168,6 +173,11 @@ func (e *engine) decrypt(ctx context.Context, req *secrets.Request, pr params) (
 		return nil, err
 	}
 	defer p.zero()
+	release, err := rsaCPU(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return runBatch(req.Data, func(item map[string]any) (map[string]any, error) {
 		plain, err := decryptItem(p, item)
 		if err != nil {
@@ -186,6 +196,11 @@ func (e *engine) rewrap(ctx context.Context, req *secrets.Request, pr params) (*
 		return nil, err
 	}
 	defer p.zero()
+	release, err := rsaCPU(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return runBatch(req.Data, func(item map[string]any) (map[string]any, error) {
 		plain, err := decryptItem(p, item)
 		if err != nil {

@@ -201,3 +201,16 @@ func cpuHeavy(h handler) handler {
 		return h(ctx, req, p)
 	}
 }
+
+// rsaCPU takes a slot of the node's CPU pool when p is an RSA key, for
+// encrypt, decrypt, rewrap and datakey: an RSA private-key operation costs
+// milliseconds of CPU (a batch many times that), the AEAD types
+// microseconds, so only RSA keys queue (issue 11). The slot is held for
+// the whole request, batch included, so a refusal is the request's 429,
+// never a half-processed batch.
+func rsaCPU(ctx context.Context, p *policy) (release func(), err error) {
+	if p.spec.rsa == 0 {
+		return func() {}, nil
+	}
+	return secrets.AcquireCPU(ctx)
+}

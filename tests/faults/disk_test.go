@@ -51,7 +51,7 @@ func fill(t testing.TB, path string) {
 
 func mountKV(t *testing.T, pc *procCluster) {
 	t.Helper()
-	admin := pc.client(pc.waitActive(30*time.Second), 10*time.Second)
+	admin := pc.Client(pc.WaitActive(30*time.Second), 10*time.Second)
 	var err error
 	waitForMsg(t, 20*time.Second, "the kv-v2 mount", func() bool {
 		_, err = admin.Logical().Write("sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}})
@@ -71,10 +71,10 @@ func TestDisk_Full(t *testing.T) {
 		mountTmpfs(t, dir, "24m")
 		raftDir = dir
 	}, "")
-	pc.initAndUnseal()
+	pc.InitAndUnseal()
 	mountKV(t, pc)
-	nd := pc.nodes[0]
-	c := pc.client(nd, 5*time.Second)
+	nd := pc.Nodes[0]
+	c := pc.Client(nd, 5*time.Second)
 	var ack acks
 	for i := range 5 {
 		v := fmt.Sprint("before", i)
@@ -103,7 +103,7 @@ func TestDisk_Full(t *testing.T) {
 		t.Fatal("200 writes of 256 KiB succeeded on a full 24 MiB file system")
 	}
 	t.Logf("write on a full disk: HTTP %d %v", failed.StatusCode, failed.Errors)
-	for _, l := range strings.Split(nd.log.String(), "\n") {
+	for _, l := range strings.Split(nd.Log.String(), "\n") {
 		if strings.Contains(l, "request failed") || strings.Contains(l, "space") {
 			t.Log(l)
 		}
@@ -130,10 +130,10 @@ func TestDisk_Full(t *testing.T) {
 	ack.add("k", "after")
 	ack.verify(t, c)
 
-	nd.kill9()
-	pc.start(nd)
-	pc.unseal(nd)
-	pc.waitActive(30 * time.Second)
+	nd.Kill9()
+	pc.Start(nd)
+	pc.Unseal(nd)
+	pc.WaitActive(30 * time.Second)
 	var verr error
 	waitForMsg(t, 20*time.Second, "reads after the restart", func() bool {
 		_, _, verr = read(c, "k")
@@ -147,10 +147,10 @@ func TestDisk_Full(t *testing.T) {
 // or the state after the restore (never a mix) and serves writes.
 func TestDisk_KillDuringRestore(t *testing.T) {
 	pc := newProcCluster(t, 1)
-	pc.initAndUnseal()
+	pc.InitAndUnseal()
 	mountKV(t, pc)
-	nd := pc.nodes[0]
-	c := pc.client(nd, 10*time.Second)
+	nd := pc.Nodes[0]
+	c := pc.Client(nd, 10*time.Second)
 	for i := range 50 { // some bulk, so the restore takes a moment
 		if err := write(c, fmt.Sprint("bulk", i), strings.Repeat("b", 4096)); err != nil {
 			t.Fatal(err)
@@ -164,17 +164,17 @@ func TestDisk_KillDuringRestore(t *testing.T) {
 		t.Fatalf("snapshot: %v", err)
 	}
 	for round, delay := range []time.Duration{0, 2 * time.Millisecond, 10 * time.Millisecond, 40 * time.Millisecond, 150 * time.Millisecond} {
-		c = pc.client(nd, 10*time.Second)
+		c = pc.Client(nd, 10*time.Second)
 		if err := write(c, "k", fmt.Sprint("after", round)); err != nil {
 			t.Fatalf("round %d: write: %v", round, err)
 		}
 		go func() { _ = c.Sys().RaftSnapshotRestore(strings.NewReader(snap.String()), true) }()
 		time.Sleep(delay)
-		nd.kill9()
-		pc.start(nd)
-		pc.unseal(nd)
-		pc.waitActive(30 * time.Second)
-		c = pc.client(nd, 10*time.Second)
+		nd.Kill9()
+		pc.Start(nd)
+		pc.Unseal(nd)
+		pc.WaitActive(30 * time.Second)
+		c = pc.Client(nd, 10*time.Second)
 		var v string
 		var err error
 		waitForMsg(t, 20*time.Second, "a read after the restart", func() bool {
@@ -200,40 +200,40 @@ func TestDisk_KillDuringRestore(t *testing.T) {
 // restarts cleanly and catches up.
 func TestDisk_KillDuringSnapshotInstall(t *testing.T) {
 	pc := newProcClusterWith(t, 3, nil, "  trailing_logs = 10\n  snapshot_threshold = 20\n  snapshot_interval = \"1s\"\n")
-	pc.initAndUnseal()
+	pc.InitAndUnseal()
 	mountKV(t, pc)
-	act := pc.waitActive(30 * time.Second)
-	victim := others(pc.nodes, act)[0]
-	c := pc.client(act, 10*time.Second)
+	act := pc.WaitActive(30 * time.Second)
+	victim := others(pc.Nodes, act)[0]
+	c := pc.Client(act, 10*time.Second)
 	for round, delay := range []time.Duration{0, 20 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond} {
-		victim.kill9()
+		victim.Kill9()
 		for i := range 150 { // far past trailing_logs: the victim needs a snapshot
 			if err := write(c, fmt.Sprintf("r%d/k%d", round, i), strings.Repeat("s", 2048)); err != nil {
 				t.Fatalf("round %d: write: %v", round, err)
 			}
 		}
 		time.Sleep(1500 * time.Millisecond) // let the leader snapshot and compact its log
-		pc.start(victim)
-		pc.unseal(victim)
+		pc.Start(victim)
+		pc.Unseal(victim)
 		time.Sleep(delay)
-		victim.kill9()
-		t.Logf("round %d: killed %s %s after its unseal (snapshot install under way or done)", round, victim.id, delay)
+		victim.Kill9()
+		t.Logf("round %d: killed %s %s after its unseal (snapshot install under way or done)", round, victim.ID, delay)
 	}
-	pc.start(victim)
-	pc.unseal(victim)
+	pc.Start(victim)
+	pc.Unseal(victim)
 	leaderIdx := func(nd *node) uint64 {
-		li, err := pc.client(nd, 2*time.Second).Sys().Leader()
+		li, err := pc.Client(nd, 2*time.Second).Sys().Leader()
 		if err != nil {
 			return 0
 		}
 		return li.RaftAppliedIndex
 	}
 	want := leaderIdx(act)
-	waitFor(t, 30*time.Second, victim.id+" to catch up with the leader", func() bool {
+	waitFor(t, 30*time.Second, victim.ID+" to catch up with the leader", func() bool {
 		return leaderIdx(victim) >= want
 	})
-	t.Logf("%s's log mentions snapshot installs %d times", victim.id, strings.Count(victim.log.String(), "snapshot"))
-	cv := pc.client(victim, 5*time.Second)
+	t.Logf("%s's log mentions snapshot installs %d times", victim.ID, strings.Count(victim.Log.String(), "snapshot"))
+	cv := pc.Client(victim, 5*time.Second)
 	for round := range 4 {
 		var v string
 		var err error

@@ -32,11 +32,11 @@ func setup(t *testing.T, n int) *procCluster {
 	t.Helper()
 	requirePartitions(t)
 	pc := newProcCluster(t, n)
-	if pc.net == nil {
+	if pc.Net == nil {
 		t.Skip("network partitions unavailable")
 	}
-	pc.initAndUnseal()
-	admin := pc.client(pc.waitActive(30*time.Second), 10*time.Second)
+	pc.InitAndUnseal()
+	admin := pc.Client(pc.WaitActive(30*time.Second), 10*time.Second)
 	var err error
 	waitForMsg(t, 20*time.Second, "the kv-v2 mount", func() bool {
 		_, err = admin.Logical().Write("sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}})
@@ -51,26 +51,26 @@ func setup(t *testing.T, n int) *procCluster {
 	return pc
 }
 
-func (pc *procCluster) ips() []string {
-	out := make([]string, len(pc.nodes))
-	for i, nd := range pc.nodes {
-		out[i] = nd.ip
+func ips(pc *procCluster) []string {
+	out := make([]string, len(pc.Nodes))
+	for i, nd := range pc.Nodes {
+		out[i] = nd.IP
 	}
 	return out
 }
 
 // activeAmong is the node of nds whose sys/health says active, or nil.
-func (pc *procCluster) activeAmong(nds []*node) *node {
-	for _, nd := range pc.active2(nds) {
+func activeAmong(pc *procCluster, nds []*node) *node {
+	for _, nd := range active2(pc, nds) {
 		return nd
 	}
 	return nil
 }
 
-func (pc *procCluster) active2(nds []*node) []*node {
+func active2(pc *procCluster, nds []*node) []*node {
 	var out []*node
 	for _, nd := range nds {
-		c := pc.client(nd, time.Second)
+		c := pc.Client(nd, time.Second)
 		h, err := c.Sys().Health()
 		if err == nil && h != nil && !h.Standby && !h.Sealed && h.Initialized {
 			out = append(out, nd)
@@ -165,15 +165,15 @@ func (a *acks) verify(t *testing.T, c *vaultapi.Client) {
 // the (possibly new) active node.
 func heal(t *testing.T, pc *procCluster) *node {
 	t.Helper()
-	if err := pc.net.Heal(); err != nil {
+	if err := pc.Net.Heal(); err != nil {
 		t.Fatal(err)
 	}
-	act := pc.waitActive(30 * time.Second)
-	for _, nd := range pc.nodes {
-		c := pc.client(nd, 3*time.Second)
+	act := pc.WaitActive(30 * time.Second)
+	for _, nd := range pc.Nodes {
+		c := pc.Client(nd, 3*time.Second)
 		var err error
-		waitForMsg(t, 30*time.Second, nd.id+" to serve after healing", func() bool {
-			err = write(c, "heal/"+nd.id, "ok")
+		waitForMsg(t, 30*time.Second, nd.ID+" to serve after healing", func() bool {
+			err = write(c, "heal/"+nd.ID, "ok")
 			return err == nil
 		}, func() string { return fmt.Sprint(err) })
 	}
@@ -186,8 +186,8 @@ func heal(t *testing.T, pc *procCluster) *node {
 // active node; after healing the old one rejoins as a standby.
 func TestPartition_IsolateActive(t *testing.T) {
 	pc := setup(t, 3)
-	old := pc.waitActive(30 * time.Second)
-	cOld := pc.client(old, 2*time.Second)
+	old := pc.WaitActive(30 * time.Second)
+	cOld := pc.Client(old, 2*time.Second)
 	var ack acks
 	if err := write(cOld, "k", "v1"); err != nil {
 		t.Fatal(err)
@@ -229,25 +229,25 @@ func TestPartition_IsolateActive(t *testing.T) {
 	}()
 
 	cutAt := time.Now()
-	if err := pc.net.Isolate(old.ip, pc.ips()...); err != nil {
+	if err := pc.Net.Isolate(old.IP, ips(pc)...); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("isolated the active %s", old.id)
-	rest := others(pc.nodes, old)
+	t.Logf("isolated the active %s", old.ID)
+	rest := others(pc.Nodes, old)
 	var nw *node
 	waitFor(t, 30*time.Second, "a new active node in the majority", func() bool {
-		nw = pc.activeAmong(rest)
+		nw = activeAmong(pc, rest)
 		return nw != nil
 	})
-	cNew := pc.client(nw, 2*time.Second)
+	cNew := pc.Client(nw, 2*time.Second)
 	var err error
-	waitForMsg(t, 20*time.Second, "a write through the new active "+nw.id, func() bool {
+	waitForMsg(t, 20*time.Second, "a write through the new active "+nw.ID, func() bool {
 		err = write(cNew, "k", "v2")
 		return err == nil
 	}, func() string { return fmt.Sprint(err) })
 	acked := time.Now()
 	ack.add("k", "v2")
-	t.Logf("new active %s elected and acknowledged v2 %.2fs after the cut", nw.id, acked.Sub(cutAt).Seconds())
+	t.Logf("new active %s elected and acknowledged v2 %.2fs after the cut", nw.ID, acked.Sub(cutAt).Seconds())
 	waitFor(t, 15*time.Second, "the isolated node to stop serving reads", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -267,11 +267,11 @@ func TestPartition_IsolateActive(t *testing.T) {
 	mu.Unlock()
 
 	act := heal(t, pc)
-	c := pc.client(old, 3*time.Second)
+	c := pc.Client(old, 3*time.Second)
 	if v, _, err := read(c, "k"); err != nil || v != "v2" {
 		t.Fatalf("read through the healed old active: %q, %v; want v2", v, err)
 	}
-	ack.verify(t, pc.client(act, 5*time.Second))
+	ack.verify(t, pc.Client(act, 5*time.Second))
 }
 
 // A standby cut off from every peer never serves stale data (it forwards
@@ -279,11 +279,11 @@ func TestPartition_IsolateActive(t *testing.T) {
 // and after healing it catches up.
 func TestPartition_IsolateStandby(t *testing.T) {
 	pc := setup(t, 3)
-	act := pc.waitActive(30 * time.Second)
-	sb := others(pc.nodes, act)[0]
-	cAct, cSb := pc.client(act, 2*time.Second), pc.client(sb, 2*time.Second)
+	act := pc.WaitActive(30 * time.Second)
+	sb := others(pc.Nodes, act)[0]
+	cAct, cSb := pc.Client(act, 2*time.Second), pc.Client(sb, 2*time.Second)
 	var ack acks
-	if err := pc.net.Isolate(sb.ip, pc.ips()...); err != nil {
+	if err := pc.Net.Isolate(sb.IP, ips(pc)...); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 20 {
@@ -298,7 +298,7 @@ func TestPartition_IsolateStandby(t *testing.T) {
 			t.Errorf("isolated standby answered %q after %q was acknowledged", got, v)
 		}
 	}
-	if pc.activeAmong([]*node{act}) == nil {
+	if activeAmong(pc, []*node{act}) == nil {
 		t.Fatal("the active node lost leadership although it kept a majority")
 	}
 	heal(t, pc)
@@ -314,32 +314,32 @@ func TestPartition_IsolateStandby(t *testing.T) {
 func TestPartition_MinorityWithActive(t *testing.T) {
 	n := *faultNodes
 	pc := setup(t, n)
-	old := pc.waitActive(30 * time.Second)
+	old := pc.WaitActive(30 * time.Second)
 	minority := []*node{old}
-	for _, nd := range others(pc.nodes, old) {
+	for _, nd := range others(pc.Nodes, old) {
 		if len(minority) < (n-1)/2 {
 			minority = append(minority, nd)
 		}
 	}
-	majority := others(pc.nodes, minority...)
+	majority := others(pc.Nodes, minority...)
 	var minIPs, majIPs []string
 	for _, nd := range minority {
-		minIPs = append(minIPs, nd.ip)
+		minIPs = append(minIPs, nd.IP)
 	}
 	for _, nd := range majority {
-		majIPs = append(majIPs, nd.ip)
+		majIPs = append(majIPs, nd.IP)
 	}
-	if err := pc.net.Partition(minIPs, majIPs); err != nil {
+	if err := pc.Net.Partition(minIPs, majIPs); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("split %v | %v", minIPs, majIPs)
 	var ack acks
 	var nw *node
 	waitFor(t, 30*time.Second, "an active node in the majority", func() bool {
-		nw = pc.activeAmong(majority)
+		nw = activeAmong(pc, majority)
 		return nw != nil
 	})
-	c := pc.client(majority[len(majority)-1], 2*time.Second) // maybe a standby: forwards within the majority
+	c := pc.Client(majority[len(majority)-1], 2*time.Second) // maybe a standby: forwards within the majority
 	for i := range 10 {
 		v := fmt.Sprint("m", i)
 		var err error
@@ -350,10 +350,10 @@ func TestPartition_MinorityWithActive(t *testing.T) {
 		ack.add("k", v)
 	}
 	waitFor(t, 15*time.Second, "the minority to have no active node", func() bool {
-		return len(pc.active2(minority)) == 0
+		return len(active2(pc, minority)) == 0
 	})
 	act := heal(t, pc)
-	ack.verify(t, pc.client(act, 5*time.Second))
+	ack.verify(t, pc.Client(act, 5*time.Second))
 }
 
 // A bridge: two nodes cannot reach each other, a third reaches both. The
@@ -361,14 +361,14 @@ func TestPartition_MinorityWithActive(t *testing.T) {
 // bridge; nothing acknowledged is lost.
 func TestPartition_Bridge(t *testing.T) {
 	pc := setup(t, 3)
-	act := pc.waitActive(30 * time.Second)
-	rest := others(pc.nodes, act)
+	act := pc.WaitActive(30 * time.Second)
+	rest := others(pc.Nodes, act)
 	bridge, far := rest[0], rest[1]
-	if err := pc.net.Cut(act.ip, far.ip); err != nil {
+	if err := pc.Net.Cut(act.IP, far.IP); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("cut %s–%s; %s bridges", act.id, far.id, bridge.id)
-	c := pc.client(bridge, 2*time.Second)
+	t.Logf("cut %s–%s; %s bridges", act.ID, far.ID, bridge.ID)
+	c := pc.Client(bridge, 2*time.Second)
 	var ack acks
 	deadline := time.Now().Add(4 * time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
@@ -382,15 +382,15 @@ func TestPartition_Bridge(t *testing.T) {
 		t.Fatal("no write succeeded through the bridge node while the cluster had a quorum")
 	}
 	act = heal(t, pc)
-	ack.verify(t, pc.client(act, 5*time.Second))
+	ack.verify(t, pc.Client(act, 5*time.Second))
 }
 
 // A link between the active node and a standby that flaps every few
 // hundred milliseconds: writes keep being acknowledged, none is lost.
 func TestPartition_FlappingLink(t *testing.T) {
 	pc := setup(t, 3)
-	act := pc.waitActive(30 * time.Second)
-	peer := others(pc.nodes, act)[0]
+	act := pc.WaitActive(30 * time.Second)
+	peer := others(pc.Nodes, act)[0]
 	stop := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
@@ -401,12 +401,12 @@ func TestPartition_FlappingLink(t *testing.T) {
 				return
 			default:
 			}
-			if err := pc.net.Cut(act.ip, peer.ip); err != nil {
+			if err := pc.Net.Cut(act.IP, peer.IP); err != nil {
 				done <- err
 				return
 			}
 			time.Sleep(300 * time.Millisecond)
-			if err := pc.net.Restore(act.ip, peer.ip); err != nil {
+			if err := pc.Net.Restore(act.IP, peer.IP); err != nil {
 				done <- err
 				return
 			}
@@ -414,7 +414,7 @@ func TestPartition_FlappingLink(t *testing.T) {
 		}
 	}()
 	var ack acks
-	cs := []*vaultapi.Client{pc.client(pc.nodes[0], 2*time.Second), pc.client(pc.nodes[1], 2*time.Second), pc.client(pc.nodes[2], 2*time.Second)}
+	cs := []*vaultapi.Client{pc.Client(pc.Nodes[0], 2*time.Second), pc.Client(pc.Nodes[1], 2*time.Second), pc.Client(pc.Nodes[2], 2*time.Second)}
 	deadline := time.Now().Add(4 * time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
 		v := fmt.Sprint("f", i)
@@ -434,7 +434,7 @@ func TestPartition_FlappingLink(t *testing.T) {
 	if total == 0 {
 		t.Fatal("no write succeeded while one link flapped")
 	}
-	t.Logf("%d writes acknowledged while the %s–%s link flapped", total, act.id, peer.id)
+	t.Logf("%d writes acknowledged while the %s–%s link flapped", total, act.ID, peer.ID)
 	a := heal(t, pc)
-	ack.verify(t, pc.client(a, 5*time.Second))
+	ack.verify(t, pc.Client(a, 5*time.Second))
 }

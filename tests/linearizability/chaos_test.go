@@ -204,9 +204,9 @@ func nemesis(ctx context.Context, pc *procCluster, rng *rand.Rand, onlyStop bool
 		}
 	}
 	for sleep(time.Duration(800+rng.IntN(1200)) * time.Millisecond) {
-		act := pc.waitActive(30 * time.Second)
+		act := pc.WaitActive(30 * time.Second)
 		kinds := 2
-		if pc.net != nil {
+		if pc.Net != nil {
 			kinds = 4 // partitions weigh double: they are the newest fault
 		}
 		kind := rng.IntN(kinds)
@@ -215,25 +215,25 @@ func nemesis(ctx context.Context, pc *procCluster, rng *rand.Rand, onlyStop bool
 		}
 		switch kind {
 		case 0:
-			logf("nemesis: kill -9 %s", act.id)
-			act.kill9()
+			logf("nemesis: kill -9 %s", act.ID)
+			act.Kill9()
 			sleep(time.Duration(200+rng.IntN(800)) * time.Millisecond)
-			pc.start(act)
-			pc.unseal(act)
-			logf("nemesis: %s restarted and unsealed", act.id)
+			pc.Start(act)
+			pc.Unseal(act)
+			logf("nemesis: %s restarted and unsealed", act.ID)
 		case 1:
 			d := time.Duration(1200+rng.IntN(1000)) * time.Millisecond
 			if onlyStop { // short freezes: requests queued on the frozen node are still awaited when it resumes
 				d = time.Duration(700+rng.IntN(500)) * time.Millisecond
 			}
-			logf("nemesis: SIGSTOP %s for %s", act.id, d)
-			act.signal(syscall.SIGSTOP)
+			logf("nemesis: SIGSTOP %s for %s", act.ID, d)
+			act.Signal(syscall.SIGSTOP)
 			time.Sleep(d) // not cut short: a frozen node must be resumed
-			act.signal(syscall.SIGCONT)
+			act.Signal(syscall.SIGCONT)
 		default:
 			partition(pc, act, rng, logf)
 		}
-		pc.waitActive(30 * time.Second)
+		pc.WaitActive(30 * time.Second)
 	}
 }
 
@@ -243,27 +243,27 @@ func nemesis(ctx context.Context, pc *procCluster, rng *rand.Rand, onlyStop bool
 // cannot reach each other), a flapping link to the active, or a partition
 // combined with SIGSTOP or kill -9.
 func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...any)) {
-	ips := make([]string, len(pc.nodes))
-	for i, nd := range pc.nodes {
-		ips[i] = nd.ip
+	ips := make([]string, len(pc.Nodes))
+	for i, nd := range pc.Nodes {
+		ips[i] = nd.IP
 	}
 	perm := rng.Perm(len(ips))
 	hold := time.Duration(1500+rng.IntN(1500)) * time.Millisecond
 	var err error
 	switch rng.IntN(7) {
 	case 0:
-		logf("nemesis: isolate the active %s for %s", act.id, hold)
-		err = pc.net.Isolate(act.ip, ips...)
+		logf("nemesis: isolate the active %s for %s", act.ID, hold)
+		err = pc.Net.Isolate(act.IP, ips...)
 	case 1:
 		var sb *node
 		for _, i := range perm {
-			if pc.nodes[i] != act {
-				sb = pc.nodes[i]
+			if pc.Nodes[i] != act {
+				sb = pc.Nodes[i]
 				break
 			}
 		}
-		logf("nemesis: isolate standby %s for %s", sb.id, hold)
-		err = pc.net.Isolate(sb.ip, ips...)
+		logf("nemesis: isolate standby %s for %s", sb.ID, hold)
+		err = pc.Net.Isolate(sb.IP, ips...)
 	case 2:
 		k := (len(ips) - 1) / 2 // the minority
 		var minority, majority []string
@@ -275,7 +275,7 @@ func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...
 			}
 		}
 		logf("nemesis: split %v | %v for %s", minority, majority, hold)
-		err = pc.net.Partition(minority, majority)
+		err = pc.Net.Partition(minority, majority)
 	case 3:
 		br := ips[perm[0]]
 		var a, b []string
@@ -287,55 +287,55 @@ func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...
 			}
 		}
 		logf("nemesis: bridge %s between %v and %v for %s", br, a, b, hold)
-		err = pc.net.Partition(append(a, br), append(b, br))
+		err = pc.Net.Partition(append(a, br), append(b, br))
 	case 5: // combined: a standby cut off while the active is frozen
 		var sb *node
 		for _, i := range perm {
-			if pc.nodes[i] != act {
-				sb = pc.nodes[i]
+			if pc.Nodes[i] != act {
+				sb = pc.Nodes[i]
 				break
 			}
 		}
-		logf("nemesis: isolate standby %s and SIGSTOP the active %s for %s", sb.id, act.id, hold)
-		err = pc.net.Isolate(sb.ip, ips...)
-		act.signal(syscall.SIGSTOP)
+		logf("nemesis: isolate standby %s and SIGSTOP the active %s for %s", sb.ID, act.ID, hold)
+		err = pc.Net.Isolate(sb.IP, ips...)
+		act.Signal(syscall.SIGSTOP)
 		time.Sleep(hold)
-		act.signal(syscall.SIGCONT)
+		act.Signal(syscall.SIGCONT)
 		hold = 0
 	case 6: // combined: the active cut off, then killed and restarted
-		logf("nemesis: isolate the active %s, then kill -9 it, for %s", act.id, hold)
-		err = pc.net.Isolate(act.ip, ips...)
+		logf("nemesis: isolate the active %s, then kill -9 it, for %s", act.ID, hold)
+		err = pc.Net.Isolate(act.IP, ips...)
 		time.Sleep(hold / 2)
-		act.kill9()
+		act.Kill9()
 		time.Sleep(hold / 2)
 		hold = 0
 		defer func() {
-			pc.start(act)
-			pc.unseal(act)
-			logf("nemesis: %s restarted and unsealed", act.id)
+			pc.Start(act)
+			pc.Unseal(act)
+			logf("nemesis: %s restarted and unsealed", act.ID)
 		}()
 	default:
-		peer := pc.nodes[perm[0]]
+		peer := pc.Nodes[perm[0]]
 		if peer == act {
-			peer = pc.nodes[perm[1]]
+			peer = pc.Nodes[perm[1]]
 		}
-		logf("nemesis: flap the link %s–%s for %s", act.id, peer.id, hold)
+		logf("nemesis: flap the link %s–%s for %s", act.ID, peer.ID, hold)
 		deadline := time.Now().Add(hold)
 		for time.Now().Before(deadline) && err == nil {
-			if err = pc.net.Cut(act.ip, peer.ip); err == nil {
+			if err = pc.Net.Cut(act.IP, peer.IP); err == nil {
 				time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
-				err = pc.net.Restore(act.ip, peer.ip)
+				err = pc.Net.Restore(act.IP, peer.IP)
 				time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
 			}
 		}
 		hold = 0
 	}
 	if err != nil {
-		pc.t.Errorf("nemesis: partition: %v", err)
+		pc.T.Errorf("nemesis: partition: %v", err)
 	}
 	time.Sleep(hold) // not cut short: a partition must be healed
-	if err := pc.net.Heal(); err != nil {
-		pc.t.Fatalf("nemesis: heal: %v", err)
+	if err := pc.Net.Heal(); err != nil {
+		pc.T.Fatalf("nemesis: heal: %v", err)
 	}
 	logf("nemesis: healed")
 }
@@ -346,8 +346,8 @@ func partition(pc *procCluster, act *node, rng *rand.Rand, logf func(string, ...
 func runChaos(t *testing.T, seed uint64, nodes int, dur time.Duration, onlyStop bool) (porcupine.CheckResult, porcupine.LinearizationInfo, []porcupine.Operation, []string) {
 	t.Helper()
 	pc := newProcCluster(t, nodes)
-	pc.initAndUnseal()
-	admin := pc.client(pc.waitActive(30*time.Second), 10*time.Second)
+	pc.InitAndUnseal()
+	admin := pc.Client(pc.WaitActive(30*time.Second), 10*time.Second)
 	var setupErr error
 	waitForMsg(t, 20*time.Second, "the kv-v2 mount", func() bool {
 		_, setupErr = admin.Logical().Write("sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}})
@@ -372,8 +372,8 @@ func runChaos(t *testing.T, seed uint64, nodes int, dur time.Duration, onlyStop 
 	var wg sync.WaitGroup
 	// Two clients per node, each bound to that node: standbys forward.
 	for i := 0; i < 2*nodes; i++ {
-		nd := pc.nodes[i%nodes]
-		c := pc.client(nd, 3*time.Second)
+		nd := pc.Nodes[i%nodes]
+		c := pc.Client(nd, 3*time.Second)
 		rng := rand.New(rand.NewPCG(seed, uint64(i)+1))
 		wg.Add(1)
 		go func() {
@@ -386,18 +386,18 @@ func runChaos(t *testing.T, seed uint64, nodes int, dur time.Duration, onlyStop 
 
 	// Heal: everything resumed, running and unsealed; then read every key
 	// (recorded like any read) through the active node.
-	for _, nd := range pc.nodes {
-		nd.signal(syscall.SIGCONT)
-		nd.mu.Lock()
-		down := nd.cmd == nil
-		nd.mu.Unlock()
+	for _, nd := range pc.Nodes {
+		nd.Signal(syscall.SIGCONT)
+		nd.Mu.Lock()
+		down := nd.Cmd == nil
+		nd.Mu.Unlock()
 		if down {
-			pc.start(nd)
+			pc.Start(nd)
 		}
-		pc.unseal(nd)
+		pc.Unseal(nd)
 	}
-	act := pc.waitActive(30 * time.Second)
-	final := pc.client(act, 5*time.Second)
+	act := pc.WaitActive(30 * time.Second)
+	final := pc.Client(act, 5*time.Second)
 	client := int(rec.nextClient.Add(1))
 	var keys []string // every key any epoch used
 	for e := 0; e <= rec.epoch(); e++ {

@@ -138,6 +138,7 @@ const (
 // renderEndpoints is the generated part of docs/api.md.
 func renderEndpoints(t *testing.T) string {
 	backends, pending := mountedBackends(t)
+	used := map[string]bool{}
 	var sb strings.Builder
 	sb.WriteString(docsBegin + "\n\n")
 	sb.WriteString("Generated from the engines' endpoint declarations (package `endpoint`), so it\n" +
@@ -152,7 +153,9 @@ func renderEndpoints(t *testing.T) string {
 		"store the whole body, so they take any field; core's sys/ and auth/token/\n" +
 		"endpoints outside sys/policy*, sys/capabilities*, sys/audit*, sys/rotate,\n" +
 		"sys/key-status and sys/seal read their bodies with their own parsers and\n" +
-		"warn about nothing).\n")
+		"warn about nothing). \"vs Vault\" is the endpoint's status against Vault's\n" +
+		"API: same, or different and why; the Vault endpoints vaultd does not serve\n" +
+		"are listed at the end.\n")
 	for i, m := range documentedMounts {
 		b := backends[i]
 		if b == nil {
@@ -168,7 +171,7 @@ func renderEndpoints(t *testing.T) string {
 				t.Errorf("%s has no Summary: the docs would show an empty row", r.Path)
 			}
 		}
-		sb.WriteString(endpoint.MarkdownTable(rows))
+		sb.WriteString(statusTable(t, rows, used))
 	}
 	for _, cb := range coreBackends(t) {
 		fmt.Fprintf(&sb, "\n### %s\n\n%s\n\n", cb.title, cb.b.Help)
@@ -178,11 +181,13 @@ func renderEndpoints(t *testing.T) string {
 				t.Errorf("%s has no Summary: the docs would show an empty row", r.Path)
 			}
 		}
-		sb.WriteString(endpoint.MarkdownTable(rows))
+		sb.WriteString(statusTable(t, rows, used))
 	}
 	if len(pending) > 0 {
 		fmt.Fprintf(&sb, "\nNot yet declared through the endpoint package (see the table above): %s.\n", strings.Join(pending, "; "))
 	}
+	checkStaleStatus(t, used)
+	sb.WriteString(renderMissing())
 	sb.WriteString("\n" + docsEnd)
 	return sb.String()
 }
