@@ -5,6 +5,16 @@
 //	"vaultd-raft/1"  raft's NetworkTransport (Port.Raft is a raft.StreamLayer)
 //	"vaultd-fwd/1"   HTTP/2 (golang.org/x/net/http2) serving the same API
 //	                 handler chain as the node's API listener
+//	"vaultd-repl/1"  a DR secondary's replication stream (package
+//	                 replication), served by the handler the server sets
+//	                 with SetReplicationHandler
+//
+// A DR secondary belongs to another cluster: it dials with a certificate
+// the primary's CA issued to it (IssueReplicationPeer, common name
+// ReplicationPeerPrefix + its ID), not with its own cluster's material
+// (DialReplication). The port accepts such a certificate for the
+// replication protocol only, and the replication protocol only from such
+// a certificate: a secondary never reaches raft or forwarding.
 //
 // # Trust
 //

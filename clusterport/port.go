@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +23,18 @@ import (
 const (
 	ProtoRaft    = "vaultd-raft/1"
 	ProtoForward = "vaultd-fwd/1"
+	// ProtoReplication carries a DR secondary's replication stream to the
+	// primary's active node (package replication).
+	ProtoReplication = "vaultd-repl/1"
 )
+
+// ReplicationPeerPrefix starts the certificate common name of a DR
+// secondary (IssueReplicationPeer): a certificate from the cluster CA
+// with that name may speak ProtoReplication and nothing else, and only
+// such a certificate may speak ProtoReplication. A secondary cluster never
+// reaches the primary's raft or forwarding. Node IDs never contain ':'
+// (the configuration refuses them), so no node certificate has it.
+const ReplicationPeerPrefix = "vaultd-replication-peer:"
 
 // Errors.
 var (
@@ -60,6 +72,7 @@ type Port struct {
 
 	state atomic.Pointer[clustertls.Compiled]
 	fwd   atomic.Pointer[http.Handler]
+	repl  atomic.Pointer[func(conn net.Conn, peerID string)]
 	h2    *http2.Server
 
 	raftConns chan net.Conn
@@ -119,6 +132,17 @@ func (p *Port) HasMaterial() bool { return p.state.Load() != nil }
 // node's API handler chain). Until set, forwarding connections are closed.
 func (p *Port) SetForwardHandler(h http.Handler) { p.fwd.Store(&h) }
 
+// SetReplicationHandler sets the function that serves a DR secondary's
+// replication stream; peerID is the secondary's ID from its certificate.
+// It owns conn. Until set (and with nil), such connections are closed.
+func (p *Port) SetReplicationHandler(h func(conn net.Conn, peerID string)) {
+	if h == nil {
+		p.repl.Store(nil)
+		return
+	}
+	p.repl.Store(&h)
+}
+
 // Addr is the advertised address.
 func (p *Port) Addr() string { return p.advertise }
 
@@ -128,7 +152,7 @@ func (p *Port) Raft() raft.StreamLayer { return p.raft }
 func (p *Port) serverConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
-		NextProtos: []string{ProtoRaft, ProtoForward},
+		NextProtos: []string{ProtoRaft, ProtoForward, ProtoReplication},
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			st := p.state.Load()
 			if st == nil {
@@ -136,7 +160,7 @@ func (p *Port) serverConfig() *tls.Config {
 			}
 			return &tls.Config{
 				MinVersion:   tls.VersionTLS13,
-				NextProtos:   []string{ProtoRaft, ProtoForward},
+				NextProtos:   []string{ProtoRaft, ProtoForward, ProtoReplication},
 				Certificates: []tls.Certificate{st.Cert},
 				ClientAuth:   tls.RequireAndVerifyClientCert,
 				ClientCAs:    st.Pool,
@@ -184,7 +208,26 @@ func (p *Port) handle(raw net.Conn) {
 		_ = raw.Close()
 		return
 	}
-	switch tc.ConnectionState().NegotiatedProtocol {
+	cs := tc.ConnectionState()
+	peerID, isReplPeer := "", false
+	if len(cs.PeerCertificates) > 0 {
+		peerID, isReplPeer = strings.CutPrefix(cs.PeerCertificates[0].Subject.CommonName, ReplicationPeerPrefix)
+	}
+	if isReplPeer != (cs.NegotiatedProtocol == ProtoReplication) {
+		p.log.Warn("cluster connection refused: a replication peer speaks only the replication protocol, and only it does",
+			"remote", raw.RemoteAddr().String(), "protocol", cs.NegotiatedProtocol)
+		_ = tc.Close()
+		return
+	}
+	switch cs.NegotiatedProtocol {
+	case ProtoReplication:
+		hp := p.repl.Load()
+		if hp == nil || peerID == "" || !p.track(tc) {
+			_ = tc.Close()
+			return
+		}
+		defer p.untrack(tc)
+		(*hp)(tc, peerID)
 	case ProtoRaft:
 		select {
 		case p.raftConns <- tc:
@@ -239,6 +282,22 @@ func (p *Port) dial(ctx context.Context, addr, proto string) (net.Conn, error) {
 	if st == nil {
 		return nil, ErrNoMaterial
 	}
+	return p.dialWith(ctx, addr, proto, st)
+}
+
+// DialReplication opens a replication stream (ALPN vaultd-repl/1) to a
+// primary cluster's node at addr with m, the material the primary issued
+// to this secondary (IssueReplicationPeer): the primary's CA and the
+// secondary's certificate, not this node's own cluster material.
+func (p *Port) DialReplication(ctx context.Context, addr string, m *Material) (net.Conn, error) {
+	st, err := m.Compile()
+	if err != nil {
+		return nil, err
+	}
+	return p.dialWith(ctx, addr, ProtoReplication, st)
+}
+
+func (p *Port) dialWith(ctx context.Context, addr, proto string, st *clustertls.Compiled) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.hsTimeout)
 	defer cancel()
 	d := tls.Dialer{NetDialer: p.netDialer(), Config: &tls.Config{

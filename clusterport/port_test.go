@@ -259,3 +259,95 @@ func FuzzDecodeMaterial(f *testing.F) {
 		}
 	})
 }
+
+// TestPort_Replication: a DR secondary's certificate (issued by the
+// primary's CA) reaches the replication handler with its ID, and nothing
+// else; a node certificate cannot speak the replication protocol; without
+// a handler the stream is closed.
+func TestPort_Replication(t *testing.T) {
+	ca := newCA(t)
+	srv, node, sec := newPort(t), newPort(t), newPort(t)
+	if err := srv.SetMaterial(issue(t, ca, "srv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.SetMaterial(issue(t, ca, "node")); err != nil {
+		t.Fatal(err)
+	}
+	// The secondary cluster has its own CA for its own peers.
+	if err := sec.SetMaterial(issue(t, newCA(t), "s1")); err != nil {
+		t.Fatal(err)
+	}
+	peer, err := IssueReplicationPeer(ca, "dr-east")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + portOf(srv)
+
+	// No handler yet: closed.
+	expectClosed := func(what string, c net.Conn) {
+		t.Helper()
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Fatalf("%s: the connection was served", what)
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("%s: the connection was left open", what)
+		}
+	}
+	c, err := sec.DialReplication(context.Background(), addr, peer)
+	if err != nil {
+		t.Fatalf("DialReplication: %v", err)
+	}
+	expectClosed("no handler", c)
+
+	got := make(chan string, 4)
+	srv.SetReplicationHandler(func(conn net.Conn, id string) {
+		defer conn.Close()
+		got <- id
+		_, _ = conn.Write([]byte("ok"))
+	})
+	c, err = sec.DialReplication(context.Background(), addr, peer)
+	if err != nil {
+		t.Fatalf("DialReplication: %v", err)
+	}
+	buf := make([]byte, 2)
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ok" {
+		t.Fatalf("replication answer %q, %v", buf, err)
+	}
+	c.Close()
+	if id := <-got; id != "dr-east" {
+		t.Fatalf("peer id = %q", id)
+	}
+
+	// A node certificate of the primary's cluster cannot speak replication.
+	nodeMat := issue(t, ca, "n2")
+	c, err = node.DialReplication(context.Background(), addr, nodeMat)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	expectClosed("node cert on replication", c)
+
+	// The secondary's certificate cannot speak raft or forwarding.
+	for _, proto := range []string{ProtoRaft, ProtoForward} {
+		st, err := peer.Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := sec.dialWith(context.Background(), addr, proto, st)
+		if err != nil {
+			t.Fatalf("dial %s: %v", proto, err)
+		}
+		expectClosed("replication peer on "+proto, c)
+	}
+	// A certificate from another CA is refused in the handshake.
+	// (TLS 1.3: the client may finish its side before the server's alert.)
+	if c, err := sec.DialReplication(context.Background(), addr, issue(t, newCA(t), ReplicationPeerPrefix+"x")); err == nil {
+		expectClosed("replication peer from another CA", c)
+	}
+	select {
+	case id := <-got:
+		t.Fatalf("handler reached by %q", id)
+	default:
+	}
+}

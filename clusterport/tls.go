@@ -24,3 +24,13 @@ var (
 	// DecodeMaterial parses Material.Encode's output and validates it.
 	DecodeMaterial = clustertls.DecodeMaterial
 )
+
+// IssueReplicationPeer issues, from the primary cluster's CA, the
+// certificate a DR secondary presents on ProtoReplication (common name
+// ReplicationPeerPrefix + id). The port refuses it for raft and forwarding.
+func IssueReplicationPeer(ca *CA, id string) (*Material, error) {
+	if id == "" {
+		return nil, ErrBadMaterial
+	}
+	return ca.Issue(ReplicationPeerPrefix + id)
+}

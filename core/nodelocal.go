@@ -144,6 +144,49 @@ func NodeLocalEndpoints() *endpoint.Backend {
 					Summary:    "The raft peers this node knows of (used by retry_join).",
 					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
 				},
+				{
+					Pattern: "metrics",
+					Summary: "This node's metrics (needs read on sys/metrics unless the listener allows unauthenticated_metrics_access); never forwarded.",
+					Fields: map[string]*endpoint.Field{
+						"format": query(endpoint.TypeString, "prometheus for the Prometheus text format; empty for Vault's JSON shape."),
+					},
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
+				},
+				{
+					Pattern: "health/ready", Unauthenticated: true,
+					Summary: "Readiness probe (GET or HEAD): 200 when every check passes (not removed, initialised, unsealed, quorum, raft lag, audit not blocked), else 503 with the failing checks.",
+					Fields: map[string]*endpoint.Field{
+						"sealedok":            query(endpoint.TypeBool, "A sealed node counts as ready."),
+						"uninitok":            query(endpoint.TypeBool, "An uninitialised node counts as ready."),
+						"standbyok":           query(endpoint.TypeBool, "A standby counts as ready (default true)."),
+						"max_lag":             query(endpoint.TypeInt, "The most raft entries this node's applied index may trail the commit index."),
+						"max_last_contact":    query(endpoint.TypeString, "The longest time since a follower last heard from the leader (a duration)."),
+						"audit_blocked_after": query(endpoint.TypeString, "How long an audit write may be pending before the node counts as blocked (a duration)."),
+					},
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
+				},
+				{
+					Pattern: "health/live", Unauthenticated: true,
+					Summary: "Liveness probe (GET or HEAD): 503 only for a node removed from the cluster or an audit write stuck past audit_blocked_after.",
+					Fields: map[string]*endpoint.Field{
+						"audit_blocked_after": query(endpoint.TypeString, "How long an audit write may be pending before the node counts as stuck (a duration, default 60s)."),
+					},
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
+				},
+				{
+					Pattern: "pprof/{profile}",
+					Summary: "A runtime profile of this node (allocs, block, goroutine, heap, mutex, threadcreate); needs sudo on the path; never forwarded.",
+					Fields: map[string]*endpoint.Field{
+						"profile": str("The profile's name."),
+						"debug":   query(endpoint.TypeInt, "0 for the binary pprof format, 1 or 2 for text."),
+					},
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
+				},
+				{
+					Pattern: "config/state/sanitized",
+					Summary: "This node's configuration with secrets removed (sudo); never forwarded.",
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
+				},
 			},
 		}
 	})

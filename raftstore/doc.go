@@ -14,7 +14,13 @@
 // after raft committed the entry and this node's FSM applied it; a follower
 // returns ErrNotLeader. An error never hides a committed write as "failed
 // for sure": ErrNotLeader after proposal, ErrTimeout and ErrClosed mean the
-// outcome is unknown. Reads (Get, List) come from the local FSM; making them
+// outcome is unknown. The caller's context bounds only the wait for raft to
+// take the command: once raft has it, the write waits for its outcome (up
+// to ApplyTimeout more) even if that context ends, so that on return the
+// entry is applied to this node's FSM or this node lost leadership. Callers
+// that hold a lock across read-modify-write (kv's cas and versions) depend
+// on it: an entry still in flight when the lock is released would be
+// invisible to the next writer's read and overwritten by its Txn. Reads (Get, List) come from the local FSM; making them
 // linearizable is the caller's job: on the active node, VerifyLeader before
 // the read, and Barrier once after gaining leadership. VerifyLeader returns
 // at once while the leader lease holds (lease.go: a quorum accepted

@@ -358,11 +358,26 @@ func (s *Store) apply(ctx context.Context, op string, ops []storage.Op) error {
 	if err := ctx.Err(); err != nil {
 		return mapErr(op, err)
 	}
+	// The caller's deadline bounds only the enqueue: a command raft did not
+	// take (ErrEnqueueTimeout) was never proposed.
 	ctx, cancel, timeout := s.opCtx(ctx)
 	defer cancel()
 	start := time.Now()
 	f := s.raft.Apply(encodeCommand(ops), timeout)
-	if err := s.wait(ctx, f); err != nil {
+	// Once raft has the command it may commit whatever the caller's context
+	// does, so its outcome is awaited past that context (bounded by
+	// ApplyTimeout and Close). Returning early would let the caller release
+	// its locks while the entry is in flight: the next read-modify-write of
+	// the same key (kv's cas and version numbering) would read an FSM
+	// without it, and its blind Txn would overwrite the entry once both
+	// commit — the lost update the seed-7 linearizability soak found (a
+	// client gone at SIGCONT of a frozen active cancelled the first write's
+	// wait; a second write took version N again). raft resolves the future
+	// when the entry is applied here, when this node stops being leader
+	// (LeaderLeaseTimeout without a quorum) or on shutdown.
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ApplyTimeout)
+	defer wcancel()
+	if err := s.wait(wctx, f); err != nil {
 		if s.diskFull.Load() {
 			return fmt.Errorf("raftstore: %s: %w: %w", op, storage.ErrNoSpace, err)
 		}

@@ -72,6 +72,8 @@ var rules = []rule{
 		From: []string{"core/mounts"}, StdlibOnly: true, Allowed: []string{"storage", "secrets", "core/internal/reqfield", "github.com/google/uuid"}},
 	{Why: "core's subsystems are wired by core, never the other way round",
 		From: []string{"core/*"}, Forbidden: []string{"core"}},
+	{Why: "the replication stream sees only raw storage (ciphertexts) and its own state; the server adapts raftstore and the cluster port to it",
+		From: []string{"replication"}, StdlibOnly: true, Allowed: []string{"storage"}},
 	{Why: "forwarding is plain net/http",
 		From: []string{"api/forward"}, StdlibOnly: true},
 	{Why: "the web UI is embedded static files; the browser reaches vaultd only through the public HTTP API",

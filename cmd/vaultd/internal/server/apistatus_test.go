@@ -182,6 +182,11 @@ var vaultStatus = map[string]string{
 	"sys/storage/raft/bootstrap/answer":    "different: vaultd's own join handshake (a Vault node cannot join a vaultd cluster, nor the reverse)",
 	"sys/storage/raft/snapshot-init":       "different: vaultd only (Vault has no such endpoint)",
 	"sys/storage/raft/known-peers":         "different: vaultd only (Vault has no such endpoint)",
+	"sys/metrics":                          "same",
+	"sys/health/ready":                     "different: vaultd only (readiness probe with its own checks; Vault has only sys/health)",
+	"sys/health/live":                      "different: vaultd only (liveness probe; Vault has only sys/health)",
+	"sys/pprof/:profile":                   "different: the named runtime profiles only (no index, cmdline, profile, symbol or trace); sudo",
+	"sys/config/state/sanitized":           "same",
 
 	// sys/.
 	"sys/policy":                                  same,
