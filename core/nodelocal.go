@@ -183,8 +183,8 @@ func NodeLocalEndpoints() *endpoint.Backend {
 					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
 				},
 				{
-					Pattern: "config/state/sanitized",
-					Summary: "This node's configuration with secrets removed (sudo); never forwarded.",
+					Pattern:    "config/state/sanitized",
+					Summary:    "This node's configuration with secrets removed (sudo); never forwarded.",
 					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
 				},
 			},
