@@ -46,6 +46,9 @@ type options struct {
 	canary     bool
 	honorRA    bool
 	canaryIvl  time.Duration
+	mix        []mixEntry // the workloads of a vault-benchmark -op (workloads.go)
+	keyType    string
+	keepMounts bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -58,7 +61,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.workers, "workers", 10, "concurrent workers (one request in flight each)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before the measured window")
-	fs.StringVar(&o.op, "op", modeWrite, "operation: write, read, mixed, cas, login (userpass logins: bcrypt, CPU-heavy)")
+	fs.StringVar(&o.op, "op", modeWrite, "operation: write, read, mixed, cas, login (userpass logins: bcrypt, CPU-heavy), or a vault-benchmark workload: "+strings.Join(workloadNames(), ", "))
+	mix := fs.String("mix", defaultMix, "with -op mix: workload=weight,... (each request picks a workload by weight)")
+	fs.StringVar(&o.keyType, "transit-key-type", "rsa-2048", "with -op transit-*: type of the transit key (vault-benchmark's default is rsa-2048)")
+	fs.BoolVar(&o.keepMounts, "keep-mounts", false, "with a vault-benchmark workload: keep the mounts it created (default: removed after the run)")
 	fs.BoolVar(&o.canary, "canary", false, "write one KV value every -canary-interval through the active node and watch sys/leader on every target for leader changes")
 	fs.BoolVar(&o.honorRA, "honor-retry-after", false, "with -op login: a worker refused with 429/503 waits Retry-After (±50%) before its next login, like a well-behaved client")
 	fs.DurationVar(&o.canaryIvl, "canary-interval", 200*time.Millisecond, "interval of the -canary writes")
@@ -113,10 +119,21 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case o.failover && o.spawn.n < 3:
 		return nil, fmt.Errorf("%w: -failover needs -spawn 3 (or more)", ErrUsage)
 	}
-	switch o.op {
-	case modeWrite, modeRead, modeMixed, modeCAS, modeLogin:
+	switch {
+	case o.op == modeWrite, o.op == modeRead, o.op == modeMixed, o.op == modeCAS, o.op == modeLogin:
+	case o.op == modeMix:
+		m, err := parseMix(*mix)
+		if err != nil {
+			return nil, err
+		}
+		o.mix = m
+	case isWorkload(o.op):
+		o.mix = []mixEntry{{name: o.op, weight: 1}}
 	default:
-		return nil, fmt.Errorf("%w: -op must be write, read, mixed, cas or login", ErrUsage)
+		return nil, fmt.Errorf("%w: -op must be write, read, mixed, cas, login or one of %s", ErrUsage, strings.Join(workloadNames(), ", "))
+	}
+	if o.mix != nil && (o.client != "http" || o.failover) {
+		return nil, fmt.Errorf("%w: -op %s needs -client http and no -failover", ErrUsage, o.op)
 	}
 	if o.op == modeLogin && o.client != "http" {
 		return nil, fmt.Errorf("%w: -op login needs -client http", ErrUsage)
@@ -224,7 +241,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		l.clients = append(l.clients, kc)
 	}
 	setupHC := &http.Client{Transport: tr, Timeout: o.timeout}
-	if o.op == modeLogin {
+	if o.mix != nil {
+		env := wlEnv{hc: setupHC, addr: o.addrs[0], token: o.token, keys: o.keys, valueSize: o.valueSize, keyType: o.keyType}
+		ws, err := setupWorkloads(ctx, env, o.mix)
+		if err != nil {
+			return err
+		}
+		if !o.keepMounts {
+			defer cleanupWorkloads(context.WithoutCancel(ctx), ws)
+		}
+		l.workloads = ws
+		for _, w := range ws {
+			l.totalWeight += w.weight
+		}
+	} else if o.op == modeLogin {
 		if err := setupLogin(ctx, setupHC, o.addrs[0], o.token); err != nil {
 			return err
 		}
