@@ -151,7 +151,7 @@ func Open(cfg Config) (*Store, error) {
 		if err != nil {
 			return fail(fmt.Errorf("raftstore: open snapshots: %w", err))
 		}
-		s.bolt, s.logs, s.stable, s.snaps = bolt, bolt, bolt, snaps
+		s.bolt, s.logs, s.stable, s.snaps = bolt, chunkedTruncate{LogStore: bolt, pause: time.Millisecond}, bolt, snaps
 	}
 	s.lease = newLease(cfg.NodeID, cfg.heartbeatTimeout())
 	s.leaseKick = make(chan struct{}, 1)
