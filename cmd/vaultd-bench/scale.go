@@ -62,16 +62,16 @@ type ScaleReport struct {
 	// A standby stopped (SIGTERM) and started again: until it is unsealed,
 	// until its applied index reaches the leader's, and until a read
 	// through it succeeds.
-	RestartNode       string `json:"restart_node"`
-	RestartUnsealed   Millis `json:"restart_to_unsealed_ms"`
-	RestartCaughtUp   Millis `json:"restart_to_caught_up_ms"`
-	RestartFirstRead  Millis `json:"restart_to_first_read_ms"`
-	RestartRSSMiB     float64      `json:"restart_rss_mib"`
-	JoinNode          string       `json:"join_node"`
-	JoinCaughtUp      Millis       `json:"join_to_caught_up_ms"` // start → applied index ≥ the leader's at start
-	JoinFigures       *NodeFigures `json:"join_figures,omitempty"`
-	LoadBefore        string       `json:"loadavg_before"`
-	After             string       `json:"loadavg_after"`
+	RestartNode      string       `json:"restart_node"`
+	RestartUnsealed  Millis       `json:"restart_to_unsealed_ms"`
+	RestartCaughtUp  Millis       `json:"restart_to_caught_up_ms"`
+	RestartFirstRead Millis       `json:"restart_to_first_read_ms"`
+	RestartRSSMiB    float64      `json:"restart_rss_mib"`
+	JoinNode         string       `json:"join_node"`
+	JoinCaughtUp     Millis       `json:"join_to_caught_up_ms"` // start → applied index ≥ the leader's at start
+	JoinFigures      *NodeFigures `json:"join_figures,omitempty"`
+	LoadBefore       string       `json:"loadavg_before"`
+	After            string       `json:"loadavg_after"`
 }
 
 func parseSteps(s string) ([]int, error) {
