@@ -567,6 +567,25 @@ func (s *Store) SaveSnapshot(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
+// SaveSnapshotSized is SaveSnapshot for a caller that must know the size
+// of the stream before it starts (an archive header): start is called
+// with the exact number of bytes that will be written, and returns the
+// writer. Nothing is buffered, so a large state costs no extra memory.
+func (s *Store) SaveSnapshotSized(ctx context.Context, start func(size int64) (io.Writer, error)) error {
+	if s.isClosed() {
+		return fmt.Errorf("raftstore: save snapshot: %w", ErrClosed)
+	}
+	snap := s.fsm.snapshot()
+	w, err := start(snapshotSize(snap.tree))
+	if err != nil {
+		return err
+	}
+	if err := writeSnapshot(ctxWriter{ctx: ctx, w: w}, snap.meta, snap.tree); err != nil {
+		return fmt.Errorf("raftstore: save snapshot: %w", err)
+	}
+	return nil
+}
+
 // RestoreSnapshot replaces the whole replicated state with a snapshot made
 // by SaveSnapshot; leader only. The stream is read and verified completely
 // (structure, key order, checksum) before anything is applied; a bad,

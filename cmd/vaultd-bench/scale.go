@@ -72,6 +72,7 @@ type ScaleReport struct {
 	JoinFigures      *NodeFigures `json:"join_figures,omitempty"`
 	LoadBefore       string       `json:"loadavg_before"`
 	After            string       `json:"loadavg_after"`
+	Error            string       `json:"error,omitempty"` // why the measurement stopped early, if it did
 }
 
 func parseSteps(s string) ([]int, error) {
@@ -90,9 +91,32 @@ func parseSteps(s string) ([]int, error) {
 	return out, nil
 }
 
-// runScale runs the whole measurement on the spawned cluster c.
+// runScale runs the whole measurement on the spawned cluster c. On an
+// error it still prints what it measured before.
 func runScale(ctx context.Context, o *options, c *cluster, stdout io.Writer) error {
-	rep := &ScaleReport{ValueSize: o.valueSize, LatencyWorkers: o.scaleLatWorkers, LatencyRun: Millis(o.duration), LoadBefore: loadavg()}
+	rep := &ScaleReport{ValueSize: o.valueSize}
+	err := measureScale(ctx, o, c, rep)
+	rep.After = loadavg()
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	var werr error
+	if o.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		werr = enc.Encode(rep)
+	} else {
+		werr = rep.writeTable(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	return werr
+}
+
+func measureScale(ctx context.Context, o *options, c *cluster, rep *ScaleReport) error {
+	c.startTimeout = 20 * time.Minute
+	*rep = ScaleReport{ValueSize: o.valueSize, LatencyWorkers: o.scaleLatWorkers, LatencyRun: Millis(o.duration), LoadBefore: loadavg()}
 	act, err := c.activeNode(ctx, nil)
 	if err != nil {
 		return err
@@ -223,13 +247,7 @@ func runScale(ctx context.Context, o *options, c *cluster, stdout io.Writer) err
 	rep.JoinCaughtUp = Millis(time.Since(t0))
 	f := c.nodeFigures(ctx, nn)
 	rep.JoinFigures = &f
-	rep.After = loadavg()
-	if o.jsonOut {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	return rep.writeTable(stdout)
+	return nil
 }
 
 func lastKey(steps []int) string { return "scale/" + strconv.Itoa(steps[len(steps)-1]-1) }
@@ -380,6 +398,9 @@ func (r *ScaleReport) writeTable(w io.Writer) error {
 		fmt.Fprintf(w, "new node %s: caught up after %s (RSS %.1f MiB, data dir %.1f MiB)\n", r.JoinNode, r.JoinCaughtUp, r.JoinFigures.RSSMiB, r.JoinFigures.DiskMiB)
 	}
 	fmt.Fprintf(w, "loadavg before: %s  after: %s\n", r.LoadBefore, r.After)
+	if r.Error != "" {
+		fmt.Fprintf(w, "stopped by an error: %s\n", r.Error)
+	}
 	return nil
 }
 

@@ -79,6 +79,9 @@ type cluster struct {
 	bin   string
 	opts  spawnOptions
 	ports []ports
+	// startTimeout bounds how long start waits for a node's HTTP listener
+	// (default 30 s; a restart with a large state takes longer).
+	startTimeout time.Duration
 }
 
 // Close stops every spawned process and removes the data directory.
@@ -194,7 +197,11 @@ func (c *cluster) start(ctx context.Context, bin, id, addr string, stdout io.Wri
 		close(n.done)
 	}()
 	c.nodes = append(c.nodes, n)
-	err = waitUntil(ctx, 30*time.Second, func() bool {
+	wait := c.startTimeout
+	if wait == 0 {
+		wait = 30 * time.Second
+	}
+	err = waitUntil(ctx, wait, func() bool {
 		if !n.alive() {
 			return true
 		}
