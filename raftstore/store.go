@@ -194,7 +194,7 @@ func Open(cfg Config) (*Store, error) {
 	rc := cfg.raftConfig(s.pump.in, logger)
 	var logStore raft.LogStore = cache
 	if s.bolt != nil { // replay committed entries at start (join_restore.go)
-		logStore = &commitTracker{LogStore: cache, stable: s.stable}
+		logStore = &commitTracker{LogStore: cache, stable: s.stable, applied: func() uint64 { i, _ := s.fsm.applied(); return i }}
 		rc.RestoreCommittedLogs = true
 	}
 	r, err := raft.NewRaft(rc, s.fsm, logStore, s.stable, s.snaps, trans)
