@@ -103,6 +103,9 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopProfile()
+	gcCtx, stopGC := context.WithCancel(ctx)
+	defer stopGC()
+	go tuneGC(gcCtx, log) // gctune.go
 	n, err := Start(ctx, cfg, log)
 	if err != nil {
 		return oneLine(err) // configsrc.go
