@@ -20,7 +20,7 @@ import (
 // values are pointer-free byte slices that the GC does not scan.
 // An explicit GOGC in the environment disables it.
 const (
-	gcMinHeadroom = 256 << 20
+	gcMinHeadroom = 64 << 20
 	gcTuneEvery   = 5 * time.Second
 	gcMinPercent  = 25
 )

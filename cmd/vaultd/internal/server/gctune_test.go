@@ -8,10 +8,10 @@ func TestGCPercentFor(t *testing.T) {
 		want int
 	}{
 		{0, 100},
-		{64 << 20, 100},  // small heap: Go's default
-		{256 << 20, 100}, // headroom 256 MiB = 100 %
-		{512 << 20, 50},  // 256 MiB of 512
-		{1024 << 20, 25}, // live/4
+		{32 << 20, 100},  // small heap: Go's default
+		{64 << 20, 100},  // headroom 64 MiB = 100 %
+		{128 << 20, 50},  // 64 MiB of 128
+		{256 << 20, 25},  // live/4
 		{4096 << 20, 25}, // live/4, the floor
 	} {
 		if got := gcPercentFor(c.live); got != c.want {
