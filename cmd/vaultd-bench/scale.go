@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -130,7 +131,11 @@ func measureScale(ctx context.Context, o *options, c *cluster, rep *ScaleReport)
 		st := ScaleStep{Secrets: n}
 		t0 := time.Now()
 		keys := keyNames("scale", n)
+		var done atomic.Int64
 		err := parallel(ctx, o.workers, n-have, func(i int) error {
+			if d := done.Add(1); d%100000 == 0 {
+				fmt.Fprintf(os.Stderr, "scale: %d of %d written (%.0f/s)\n", have+int(d), n, float64(d)/time.Since(t0).Seconds())
+			}
 			k := keys[have+i]
 			var st int
 			var err error
