@@ -71,7 +71,7 @@ func TestDevCluster_StepDownFailover(t *testing.T) {
 	p := startProc(t, addr0, "server", "-dev", "-dev-cluster=3", fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", base), "-dev-root-token-id=e2e-root")
 	waitFor(t, 60*time.Second, "the dev cluster banner", func() bool {
 		select {
-		case <-p.done:
+		case <-p.Done:
 			t.Fatalf("vaultd exited early: %s", p.Log.String())
 		default:
 		}
@@ -154,8 +154,8 @@ func TestDevCluster_StepDownFailover(t *testing.T) {
 		t.Fatalf("read on the new active: %+v, %v", s, err)
 	}
 
-	p.stop(t)
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+	p.Stop(t)
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM:\n%s", code, p.Log.String())
 	}
 	if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
