@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/jwtverify"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/endpoint"
@@ -39,18 +40,19 @@ var unsupportedConfigFields = []string{
 
 // loadConfig returns the stored config, or nil when there is none.
 func loadConfig(ctx context.Context, s storage.Backend) (*config, error) {
-	ent, err := s.Get(ctx, configKey)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("jwt: get config: %w", err)
-	}
 	var c config
-	if err := json.Unmarshal(ent.Value, &c); err != nil {
-		return nil, fmt.Errorf("%w: config: %v", ErrCorrupt, err)
+	if found, err := entries.GetJSON(ctx, s, configKey, &c, ErrCorrupt); !found || err != nil {
+		return nil, wrap(err)
 	}
 	return &c, nil
+}
+
+// wrap names the method in a storage error (nil stays nil).
+func wrap(err error) error {
+	if err == nil || errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", "jwt", err)
 }
 
 // configRead serves GET config.

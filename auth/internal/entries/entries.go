@@ -1,6 +1,7 @@
 // Package entries holds what the auth methods do alike with their named
-// records (userpass users, AppRole roles): list them, check that one
-// exists, and read one as JSON.
+// records (userpass users, AppRole, JWT and Kubernetes roles): list them,
+// check that one exists, read one as JSON, check a role name, and declare
+// the role paths.
 //
 // It imports only the standard library, storage, secrets and endpoint.
 package entries

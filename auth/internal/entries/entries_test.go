@@ -82,3 +82,19 @@ func TestGetJSON(t *testing.T) {
 		t.Errorf("GetJSON(bad) err = %v, want corrupt", err)
 	}
 }
+
+func TestCheckRoleName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"web": true, "Web-1.a@b": true, "a": true, "_x_": true,
+		"": false, "-web": false, "web.": false, "a/b": false, "a b": false, "..": false,
+		strings.Repeat("a", 16): true, strings.Repeat("a", 17): false,
+	} {
+		err := entries.CheckRoleName(name, 16)
+		if (err == nil) != ok {
+			t.Errorf("CheckRoleName(%q) = %v, want ok=%v", name, err, ok)
+		}
+		if err != nil && !errors.Is(err, secrets.ErrInvalidRequest) {
+			t.Errorf("CheckRoleName(%q) = %v, want a 400", name, err)
+		}
+	}
+}
