@@ -7,7 +7,7 @@
 //
 // It only ever listens on and connects to loopback addresses, takes its
 // ports at run time from outside the kernel's ephemeral range (see
-// FreePort), keeps data in t.TempDir(), and kills every process it started
+// internal/freeport), keeps data in t.TempDir(), and kills every process it started
 // when the test ends.
 package vaultproc
 
@@ -15,8 +15,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +26,8 @@ import (
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/vaultd/vaultd/internal/freeport"
 )
 
 // Build compiles cmd/vaultd (with the build tags, when not empty) into a
@@ -85,38 +85,15 @@ func (s *SyncBuffer) String() string {
 	return s.b.String()
 }
 
-// The ports FreePort hands out lie below the kernel's ephemeral range
-// (net.ipv4.ip_local_port_range starts at 32768 by default), so between
-// FreePort and the child's bind the kernel never gives the port to another
-// socket: not to an outgoing connection's local end, and not to a listener
-// on :0. Only a harness choosing at random from the same range at the same
-// moment can take it (a chance of about one in ten thousand per port, and
-// StartCluster-style callers retry on a bind failure).
-const (
-	portLow  = 20000
-	portHigh = 32000
-)
-
-// FreePort returns a TCP port free on ip (a loopback address) now, chosen
-// at random below the ephemeral range.
+// FreePort returns a TCP port free on ip (a loopback address) now, below
+// the kernel's ephemeral range (see internal/freeport for why).
 func FreePort(t testing.TB, ip string) int {
 	t.Helper()
-	for i := 0; i < 200; i++ {
-		port := portLow + rand.IntN(portHigh-portLow)
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port)))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port
-	}
-	// A machine whose low ports are all taken: fall back to the kernel.
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	p, err := freeport.On(ip)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // WaitFor polls cond every 25ms until it holds, failing the test after
