@@ -3,7 +3,6 @@ package jwt
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -40,19 +39,7 @@ var unsupportedConfigFields = []string{
 
 // loadConfig returns the stored config, or nil when there is none.
 func loadConfig(ctx context.Context, s storage.Backend) (*config, error) {
-	var c config
-	if found, err := entries.GetJSON(ctx, s, configKey, &c, ErrCorrupt); !found || err != nil {
-		return nil, wrap(err)
-	}
-	return &c, nil
-}
-
-// wrap names the method in a storage error (nil stays nil).
-func wrap(err error) error {
-	if err == nil || errors.Is(err, ErrCorrupt) {
-		return err
-	}
-	return fmt.Errorf("%s: %w", "jwt", err)
+	return entries.Load[config](ctx, s, configKey, ErrCorrupt, "jwt")
 }
 
 // configRead serves GET config.

@@ -75,11 +75,7 @@ func canonicalRoleName(name string) (string, error) {
 func checkRoleName(name string) error { return entries.CheckRoleName(name, maxRoleNameBytes) }
 
 func loadRole(ctx context.Context, s storage.Backend, name string) (*role, error) {
-	var r role
-	if found, err := entries.GetJSON(ctx, s, roleKey(name), &r, ErrCorrupt); !found || err != nil {
-		return nil, wrap(err)
-	}
-	return &r, nil
+	return entries.Load[role](ctx, s, roleKey(name), ErrCorrupt, "jwt")
 }
 
 // roleList serves LIST role.

@@ -3,7 +3,6 @@ package kubernetes
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -31,19 +30,7 @@ type config struct {
 }
 
 func loadConfig(ctx context.Context, s storage.Backend) (*config, error) {
-	var c config
-	if found, err := entries.GetJSON(ctx, s, configKey, &c, ErrCorrupt); !found || err != nil {
-		return nil, wrap(err)
-	}
-	return &c, nil
-}
-
-// wrap names the method in a storage error (nil stays nil).
-func wrap(err error) error {
-	if err == nil || errors.Is(err, ErrCorrupt) {
-		return err
-	}
-	return fmt.Errorf("%s: %w", "kubernetes", err)
+	return entries.Load[config](ctx, s, configKey, ErrCorrupt, "kubernetes")
 }
 
 // configRead serves GET config; the reviewer JWT is shown only as set or not.

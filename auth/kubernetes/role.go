@@ -53,11 +53,7 @@ func canonicalRoleName(name string) (string, error) {
 }
 
 func loadRole(ctx context.Context, s storage.Backend, name string) (*role, error) {
-	var r role
-	if found, err := entries.GetJSON(ctx, s, rolePrefix+name, &r, ErrCorrupt); !found || err != nil {
-		return nil, wrap(err)
-	}
-	return &r, nil
+	return entries.Load[role](ctx, s, rolePrefix+name, ErrCorrupt, "kubernetes")
 }
 
 func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {

@@ -82,3 +82,18 @@ func GetJSON(ctx context.Context, s storage.Backend, key string, v any, corrupt 
 	}
 	return true, nil
 }
+
+// Load reads the JSON record at key into a new T; it is nil when there is
+// none. A storage error is prefixed with what ("jwt"); a record that does
+// not decode is an error wrapping corrupt.
+func Load[T any](ctx context.Context, s storage.Backend, key string, corrupt error, what string) (*T, error) {
+	var v T
+	found, err := GetJSON(ctx, s, key, &v, corrupt)
+	switch {
+	case err != nil && !errors.Is(err, corrupt):
+		return nil, fmt.Errorf("%s: %w", what, err)
+	case err != nil || !found:
+		return nil, err
+	}
+	return &v, nil
+}

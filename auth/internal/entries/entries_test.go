@@ -98,3 +98,21 @@ func TestCheckRoleName(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad(t *testing.T) {
+	ctx := context.Background()
+	s := inmem.New()
+	corrupt := errors.New("corrupt")
+	put(t, s, "ok", `{"A":1}`)
+	put(t, s, "bad", `{`)
+	type rec struct{ A int }
+	if v, err := entries.Load[rec](ctx, s, "ok", corrupt, "test"); err != nil || v == nil || v.A != 1 {
+		t.Errorf("Load(ok) = %+v, %v", v, err)
+	}
+	if v, err := entries.Load[rec](ctx, s, "none", corrupt, "test"); err != nil || v != nil {
+		t.Errorf("Load(none) = %+v, %v; want nil, nil", v, err)
+	}
+	if _, err := entries.Load[rec](ctx, s, "bad", corrupt, "test"); !errors.Is(err, corrupt) {
+		t.Errorf("Load(bad) err = %v, want corrupt", err)
+	}
+}
