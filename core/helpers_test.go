@@ -99,9 +99,15 @@ func newNode(t testing.TB) *node {
 // newNodeAt is newNode with the node's clock starting at start.
 func newNodeAt(t testing.TB, start time.Time) *node {
 	t.Helper()
+	return newNodeWith(t, start, testEngines())
+}
+
+// newNodeWith is newNodeAt with the given engines.
+func newNodeWith(t testing.TB, start time.Time, engines map[string]secrets.Factory) *node {
+	t.Helper()
 	n := &node{t: t, phys: inmem.New(), clock: &clock{t: start}}
 	c, err := core.New(core.Config{
-		Storage: n.phys, Cluster: core.NewStandaloneCluster("n1"), Engines: testEngines(),
+		Storage: n.phys, Cluster: core.NewStandaloneCluster("n1"), Engines: engines,
 		Now: n.clock.Now, Logger: slog.New(slog.DiscardHandler),
 		DefaultLeaseTTL: 24 * time.Hour, MaxLeaseTTL: 48 * time.Hour,
 	})
@@ -109,6 +115,20 @@ func newNodeAt(t testing.TB, start time.Time) *node {
 		t.Fatal(err)
 	}
 	n.c = c
+	ctx := runCore(t, c)
+	res, err := c.Init(ctx, core.InitRequest{SecretShares: 1, SecretThreshold: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.root = res.RootToken
+	n.key = append([]byte(nil), res.Shares[0]...)
+	n.unseal()
+	return n
+}
+
+// runCore runs c until the test ends and returns the context it runs
+// under (cancelled, and Run waited for, at cleanup).
+func runCore(t testing.TB, c *core.Core) context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -119,14 +139,7 @@ func newNodeAt(t testing.TB, start time.Time) *node {
 		cancel()
 		<-done
 	})
-	res, err := c.Init(ctx, core.InitRequest{SecretShares: 1, SecretThreshold: 1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.root = res.RootToken
-	n.key = append([]byte(nil), res.Shares[0]...)
-	n.unseal()
-	return n
+	return ctx
 }
 
 func (n *node) unseal() {
