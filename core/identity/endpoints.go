@@ -302,53 +302,72 @@ func (s *Store) entityDelete(ctx context.Context, req *secrets.Request, d *endpo
 	s.mu.RLock()
 	gids := slices.Clone(s.entGroups[e.ID])
 	s.mu.RUnlock()
+	if err := s.leaveGroups(ctx, gids, e.ID, func(g *Group) *[]string { return &g.MemberEntityIDs }); err != nil {
+		return nil, err
+	}
+	return nil, s.deleteEntity(ctx, e)
+}
+
+// leaveGroups removes id from one member list (members picks it) of each
+// group in gids. writeMu is held.
+func (s *Store) leaveGroups(ctx context.Context, gids []string, id string, members func(*Group) *[]string) error {
 	for _, gid := range gids {
 		g := s.group(gid)
 		if g == nil {
 			continue
 		}
 		ng := cloneGroup(g)
-		ng.MemberEntityIDs = slices.DeleteFunc(ng.MemberEntityIDs, func(x string) bool { return x == e.ID })
+		m := members(ng)
+		*m = slices.DeleteFunc(*m, func(x string) bool { return x == id })
 		ng.ModifyIndex++
 		if err := s.putGroup(ctx, g, ng); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return nil, s.deleteEntity(ctx, e)
+	return nil
 }
 
 func (s *Store) entityListIDs(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.ents == nil {
-		return nil, s.inactive()
-	}
-	keys := make([]string, 0, len(s.ents))
-	info := map[string]any{}
-	for id, e := range s.ents {
-		keys = append(keys, id)
+	return listOf(s, s.ents, byID[*Entity], func(id string, e *Entity) any {
 		aliases := make([]any, 0, len(e.Aliases))
 		for _, a := range e.Aliases {
 			aliases = append(aliases, map[string]any{"id": a.ID, "mount_accessor": a.MountAccessor, "name": a.Name})
 		}
-		info[id] = map[string]any{"name": e.Name, "aliases": aliases}
-	}
-	sort.Strings(keys)
-	return listResponse(keys, info)
+		return map[string]any{"name": e.Name, "aliases": aliases}
+	})
 }
 
 func (s *Store) entityListNames(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.ents == nil {
+	return listOf(s, s.ents, func(_ string, e *Entity) string { return e.Name }, nil)
+}
+
+func byID[V any](id string, _ V) string { return id }
+
+// listOf answers a LIST of m (nil while the store is inactive): the
+// sorted key(id, v) of every entry, with info(id, v) under its key when
+// info is set. s.mu is held.
+func listOf[V any](s *Store, m map[string]V, key func(string, V) string, info func(string, V) any) (*secrets.Response, error) {
+	if m == nil {
 		return nil, s.inactive()
 	}
-	keys := make([]string, 0, len(s.ents))
-	for _, e := range s.ents {
-		keys = append(keys, e.Name)
+	keys := make([]string, 0, len(m))
+	var infos map[string]any
+	if info != nil {
+		infos = map[string]any{}
+	}
+	for id, v := range m {
+		k := key(id, v)
+		keys = append(keys, k)
+		if info != nil {
+			infos[k] = info(id, v)
+		}
 	}
 	sort.Strings(keys)
-	return listResponse(keys, nil)
+	return listResponse(keys, infos)
 }
 
 // listResponse answers a LIST; an empty list is a 404, as in Vault.
@@ -662,17 +681,8 @@ func (s *Store) groupDelete(ctx context.Context, req *secrets.Request, d *endpoi
 	s.mu.RLock()
 	pids := slices.Clone(s.parents[g.ID])
 	s.mu.RUnlock()
-	for _, pid := range pids {
-		p := s.group(pid)
-		if p == nil {
-			continue
-		}
-		np := cloneGroup(p)
-		np.MemberGroupIDs = slices.DeleteFunc(np.MemberGroupIDs, func(x string) bool { return x == g.ID })
-		np.ModifyIndex++
-		if err := s.putGroup(ctx, p, np); err != nil {
-			return nil, err
-		}
+	if err := s.leaveGroups(ctx, pids, g.ID, func(p *Group) *[]string { return &p.MemberGroupIDs }); err != nil {
+		return nil, err
 	}
 	return nil, s.deleteGroup(ctx, g)
 }
@@ -680,31 +690,15 @@ func (s *Store) groupDelete(ctx context.Context, req *secrets.Request, d *endpoi
 func (s *Store) groupListIDs(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.groups == nil {
-		return nil, s.inactive()
-	}
-	keys := make([]string, 0, len(s.groups))
-	info := map[string]any{}
-	for id, g := range s.groups {
-		keys = append(keys, id)
-		info[id] = map[string]any{"name": g.Name, "num_member_entities": len(g.MemberEntityIDs), "num_parent_groups": len(s.parents[id])}
-	}
-	sort.Strings(keys)
-	return listResponse(keys, info)
+	return listOf(s, s.groups, byID[*Group], func(id string, g *Group) any {
+		return map[string]any{"name": g.Name, "num_member_entities": len(g.MemberEntityIDs), "num_parent_groups": len(s.parents[id])}
+	})
 }
 
 func (s *Store) groupListNames(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.groups == nil {
-		return nil, s.inactive()
-	}
-	keys := make([]string, 0, len(s.groups))
-	for _, g := range s.groups {
-		keys = append(keys, g.Name)
-	}
-	sort.Strings(keys)
-	return listResponse(keys, nil)
+	return listOf(s, s.groups, func(_ string, g *Group) string { return g.Name }, nil)
 }
 
 // ---- group aliases ----
