@@ -12,7 +12,7 @@ func TestImports(t *testing.T) {
 	importcheck.Check(t, importcheck.Rule{
 		Pkg:     "auth/approle",
 		Allowed: []string{"storage", "secrets", "endpoint", "auth/internal/..."},
-		Tests:   []string{"storage/inmem", "golang.org/x/crypto/bcrypt"},
+		Tests:   []string{"storage/inmem", "secrets/enginetest", "golang.org/x/crypto/bcrypt"},
 		Says:    "the standard library, storage, secrets, endpoint and auth/internal/...",
 	})
 }
