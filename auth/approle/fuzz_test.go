@@ -2,11 +2,11 @@ package approle_test
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/secrets/enginetest"
 )
 
 // FuzzRoleWrite drives the role write path, and so every field parser
@@ -106,20 +106,4 @@ func FuzzLogin(f *testing.F) {
 	})
 }
 
-// checkTyped fails unless exactly one of resp and err is set and err is
-// a *secrets.Error.
-func checkTyped(t *testing.T, resp *secrets.Response, err error) {
-	t.Helper()
-	if err == nil && resp == nil {
-		t.Fatal("(nil, nil)")
-	}
-	var se *secrets.Error
-	if err != nil && !errors.As(err, &se) {
-		t.Fatalf("untyped error %v (%T)", err, err)
-	}
-	if err == nil {
-		if _, jerr := json.Marshal(resp.Data); jerr != nil {
-			t.Fatalf("response is not JSON: %v", jerr)
-		}
-	}
-}
+var checkTyped = enginetest.CheckTyped

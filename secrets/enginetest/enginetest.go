@@ -261,3 +261,22 @@ func (m *Mount) MustJSON(op secrets.Operation, path string, data map[string]any)
 	m.T.Helper()
 	return AsJSON(m.T, m.Must(op, path, data).Data)
 }
+
+// CheckTyped fails unless exactly one of resp and err is set, err is a
+// *secrets.Error and resp's data encodes as JSON (what a fuzz target
+// checks of every answer).
+func CheckTyped(t testing.TB, resp *secrets.Response, err error) {
+	t.Helper()
+	if err == nil && resp == nil {
+		t.Fatal("(nil, nil)")
+	}
+	var se *secrets.Error
+	if err != nil && !errors.As(err, &se) {
+		t.Fatalf("untyped error %v (%T)", err, err)
+	}
+	if err == nil {
+		if _, jerr := json.Marshal(resp.Data); jerr != nil {
+			t.Fatalf("response is not JSON: %v", jerr)
+		}
+	}
+}
