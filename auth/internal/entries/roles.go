@@ -57,3 +57,42 @@ func RolePaths(n Named, fields map[string]*endpoint.Field, h RoleHandlers) []*en
 		},
 	}
 }
+
+// JWTMethod describes the paths of a method that logs in with a JWT and a
+// role (auth/jwt, auth/kubernetes): config (read, write), the role paths
+// (RolePaths) and login (unauthenticated update with role and jwt).
+type JWTMethod struct {
+	ConfigSummary           string
+	ConfigFields            map[string]*endpoint.Field
+	ConfigRead, ConfigWrite endpoint.Handler
+	Roles                   Named
+	RoleFields              map[string]*endpoint.Field
+	RoleHandlers            RoleHandlers
+	LoginSummary            string
+	LoginRole, LoginJWT     string // the descriptions of login's role and jwt fields
+	Login                   endpoint.Handler
+}
+
+// Paths declares config, role, role/{name} and login, in that order.
+func (m JWTMethod) Paths() []*endpoint.Path {
+	ps := []*endpoint.Path{{
+		Pattern: "config",
+		Summary: m.ConfigSummary,
+		Fields:  m.ConfigFields,
+		Operations: map[secrets.Operation]endpoint.Handler{
+			secrets.OpRead:   m.ConfigRead,
+			secrets.OpUpdate: m.ConfigWrite,
+		},
+	}}
+	ps = append(ps, RolePaths(m.Roles, m.RoleFields, m.RoleHandlers)...)
+	return append(ps, &endpoint.Path{
+		Pattern:         "login",
+		Summary:         m.LoginSummary,
+		Unauthenticated: true,
+		Fields: map[string]*endpoint.Field{
+			"role": {Type: endpoint.TypeString, Description: m.LoginRole},
+			"jwt":  {Type: endpoint.TypeString, Description: m.LoginJWT},
+		},
+		Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: m.Login},
+	})
+}
