@@ -89,10 +89,13 @@ func TestDevCluster_StepDownFailover(t *testing.T) {
 	if strings.Contains(p.Log.String(), key) || strings.Contains(p.Log.String(), root) {
 		t.Fatal("the log holds the unseal key or the root token")
 	}
-	m := regexp.MustCompile(`data_dir=(\S+)`).FindStringSubmatch(p.Log.String())
-	if m == nil {
-		t.Fatalf("no data_dir in the log:\n%s", p.Log.String())
-	}
+	// The "dev cluster started" line (with data_dir) goes to the log just
+	// after the banner goes to stdout: wait for it rather than race it.
+	var m []string
+	waitFor(t, 15*time.Second, "data_dir in the log", func() bool {
+		m = regexp.MustCompile(`data_dir=(\S+)`).FindStringSubmatch(p.Log.String())
+		return m != nil
+	})
 	dataDir := m[1]
 	if _, err := os.Stat(dataDir); err != nil {
 		t.Fatalf("raft data dir: %v", err)
