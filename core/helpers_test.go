@@ -5,34 +5,19 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
+	"github.com/vaultd/vaultd/secrets/enginetest"
 	"github.com/vaultd/vaultd/secrets/kv"
 	"github.com/vaultd/vaultd/storage/inmem"
 )
 
 // clock is an injectable, advanceable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type clock = enginetest.Clock
 
 // fakeAuth is a minimal auth method for core's login plumbing: login/<user>
 // with password "pw-<user>" succeeds; "whoami" needs a token.
@@ -105,7 +90,7 @@ func newNodeAt(t testing.TB, start time.Time) *node {
 // newNodeWith is newNodeAt with the given engines.
 func newNodeWith(t testing.TB, start time.Time, engines map[string]secrets.Factory) *node {
 	t.Helper()
-	n := &node{t: t, phys: inmem.New(), clock: &clock{t: start}}
+	n := &node{t: t, phys: inmem.New(), clock: enginetest.NewClock(start)}
 	c, err := core.New(core.Config{
 		Storage: n.phys, Cluster: core.NewStandaloneCluster("n1"), Engines: engines,
 		Now: n.clock.Now, Logger: slog.New(slog.DiscardHandler),
