@@ -6,13 +6,12 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"github.com/vaultd/vaultd/internal/freeport"
+	"github.com/vaultd/vaultd/tests/internal/vaultproc"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,30 +21,11 @@ import (
 // ephemeral range (see internal/freeport).
 func freePort(t testing.TB) int {
 	t.Helper()
-	p, err := freeport.On("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return vaultproc.FreePort(t, "127.0.0.1")
 }
 
 // syncBuffer collects a process's output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = vaultproc.SyncBuffer
 
 // baseEnv is the test's environment without any VAULT_ or VAULTD_
 // variable, so a developer's shell cannot change what a process reads.
