@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,12 @@ type SecondaryConfig struct {
 	Wait time.Duration
 	// Retry is the pause after a failed stream (default 500 ms).
 	Retry time.Duration
+	// Preserve lists keys under LocalPrefix that belong to the secondary
+	// cluster itself (the server's replication mode): a snapshot restore
+	// replaces the whole storage and the primary's LocalPrefix keys are
+	// cleared, so these are read before the restore and written back in
+	// the same Txn as the secondary's new state.
+	Preserve []string
 }
 
 // Secondary pulls a primary's change stream into its own storage.
@@ -374,6 +381,20 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 		return err
 	}
 	index := head.SnapIndex
+	keep := make([]storage.Op, 0, len(s.cfg.Preserve))
+	for _, k := range s.cfg.Preserve {
+		if !strings.HasPrefix(k, LocalPrefix) || k == secondaryKey {
+			return fmt.Errorf("replication: preserved key %q is not a local key", k)
+		}
+		e, err := s.cfg.Target.Get(ctx, k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("replication: before restore: %w", err)
+		}
+		keep = append(keep, storage.Op{Kind: storage.OpPut, Key: k, Value: e.Value})
+	}
 	var buf bytes.Buffer
 	for {
 		b, err := s.read(conn)
@@ -407,6 +428,8 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 	if err != nil {
 		return err
 	}
+	ops = slices.DeleteFunc(ops, func(o storage.Op) bool { return slices.Contains(s.cfg.Preserve, o.Key) })
+	ops = append(ops, keep...)
 	if err := s.cfg.Target.Txn(ctx, append(ops, op)); err != nil {
 		return fmt.Errorf("replication: after restore: %w", err)
 	}
