@@ -91,6 +91,13 @@ type replMode struct {
 	// FencedBy: this primary learned of a newer epoch (a promoted
 	// secondary, or demote) and refuses client writes.
 	FencedBy uint64 `json:"fenced_by,omitempty"`
+	// FormerSecondaryID and FormerEpoch: this primary was promoted from
+	// the DR secondary FormerSecondaryID at FormerEpoch; until the old
+	// primary has been told (replication.Notify), the leader keeps
+	// presenting that epoch to it, so that it fences itself when it comes
+	// back.
+	FormerSecondaryID string `json:"former_secondary_id,omitempty"`
+	FormerEpoch       uint64 `json:"former_epoch,omitempty"`
 }
 
 // replLeader is a DR secondary's leader advert (raw: a DR secondary's
@@ -144,9 +151,13 @@ type drRepl struct {
 	secCfg    *drSecondaryConfig // in memory on the leader only
 	runCancel context.CancelFunc
 	runDone   chan struct{}
-	lastErr   string
-	keyCheck  time.Time
-	promoted  time.Time
+	// notifyCancel stops the loop that fences the old primary.
+	notifyCancel context.CancelFunc
+	notifyDone   chan struct{}
+	formerCfg    *drSecondaryConfig // the promoted secondary's old credentials
+	lastErr      string
+	keyCheck     time.Time
+	promoted     time.Time
 
 	// DR operation tokens: SHA-256 → expiry, in memory on the leader.
 	opTokens   map[[32]byte]time.Time
@@ -253,6 +264,9 @@ func (r *drRepl) reconcile(ctx context.Context) {
 		if err := r.ensurePrimary(ctx); err != nil {
 			r.setErr(err)
 		}
+		if m.FormerSecondaryID != "" && m.FencedBy == 0 {
+			r.ensureNotifier(ctx, m)
+		}
 	case ModeDRSecondary:
 		r.ensureSecondary(ctx, m)
 	default:
@@ -290,6 +304,10 @@ func (r *drRepl) checkKeyring(ctx context.Context) {
 		r.c.barrier.Seal()
 		r.c.unsealer.Reset()
 		r.c.info.Store(nil)
+		// The cluster CA is the primary's now too: the next unseal issues
+		// this node's certificate from it (every node of the secondary
+		// cluster does the same as it is unsealed).
+		r.c.ha.tlsLoaded.Store(false)
 		r.c.stateChanged()
 	}
 }
@@ -299,6 +317,8 @@ func (r *drRepl) stop() {
 	r.mu.Lock()
 	cancel, done := r.runCancel, r.runDone
 	r.runCancel, r.runDone = nil, nil
+	ncancel, ndone := r.notifyCancel, r.notifyDone
+	r.notifyCancel, r.notifyDone = nil, nil
 	hadPrimary := r.primary != nil
 	r.primary, r.secondary = nil, nil
 	clear(r.opTokens)
@@ -309,6 +329,10 @@ func (r *drRepl) stop() {
 	if cancel != nil {
 		cancel()
 		<-done
+	}
+	if ncancel != nil {
+		ncancel()
+		<-ndone
 	}
 	r.ceremonies.Reset()
 }
@@ -396,6 +420,9 @@ func (r *drRepl) ensureSecondary(ctx context.Context, m replMode) {
 			r.setErr(err)
 			return
 		}
+		if len(m.PrimaryClusterAddrs) > 0 {
+			sc.PrimaryClusterAddrs = m.PrimaryClusterAddrs // the operator's override, if any
+		}
 		cfg = &sc
 	}
 	if err := r.startSecondary(ctx, cfg); err != nil {
@@ -403,23 +430,22 @@ func (r *drRepl) ensureSecondary(ctx context.Context, m replMode) {
 	}
 }
 
-// startSecondary starts streaming with cfg (the caller made sure nothing
-// runs).
-func (r *drRepl) startSecondary(ctx context.Context, cfg *drSecondaryConfig) error {
+// dialer dials cfg's primary: its nodes in turn (only the active one
+// serves the stream), with the secondary's certificate.
+func (r *drRepl) dialer(cfg *drSecondaryConfig) (func(ctx context.Context) (net.Conn, error), error) {
 	raw, err := base64.StdEncoding.DecodeString(cfg.TLS)
 	if err != nil {
-		return fmt.Errorf("replication: TLS material: %w", err)
+		return nil, fmt.Errorf("replication: TLS material: %w", err)
 	}
 	mat, err := clustertls.DecodeMaterial(raw)
 	clear(raw)
 	if err != nil {
-		return fmt.Errorf("replication: TLS material: %w", err)
+		return nil, fmt.Errorf("replication: TLS material: %w", err)
 	}
 	addrs := append([]string(nil), cfg.PrimaryClusterAddrs...)
 	next := 0
 	var dialMu sync.Mutex
-	dial := func(ctx context.Context) (net.Conn, error) {
-		// Try the primary's nodes in turn: only its active node serves.
+	return func(ctx context.Context) (net.Conn, error) {
 		var errs []error
 		for range addrs {
 			dialMu.Lock()
@@ -437,6 +463,15 @@ func (r *drRepl) startSecondary(ctx context.Context, cfg *drSecondaryConfig) err
 			dialMu.Unlock()
 		}
 		return nil, errors.Join(errs...)
+	}, nil
+}
+
+// startSecondary starts streaming with cfg (the caller made sure nothing
+// runs).
+func (r *drRepl) startSecondary(ctx context.Context, cfg *drSecondaryConfig) error {
+	dial, err := r.dialer(cfg)
+	if err != nil {
+		return err
 	}
 	sec, err := replication.NewSecondary(ctx, replication.SecondaryConfig{
 		ID: cfg.ID, Token: cfg.Token, Dial: dial, Target: r.cfg.Target, Logger: r.c.log,
@@ -637,4 +672,68 @@ func sub(a, b uint64) uint64 {
 		return a - b
 	}
 	return 0
+}
+
+// ensureNotifier runs, on the leader of a promoted primary, the loop that
+// tells the old primary of the new epoch (replication.Notify) until it
+// has fenced itself: a returning old primary then refuses client writes
+// without an operator's demote.
+func (r *drRepl) ensureNotifier(ctx context.Context, m replMode) {
+	r.mu.Lock()
+	running := r.notifyCancel != nil
+	cfg := r.formerCfg
+	r.mu.Unlock()
+	if running {
+		return
+	}
+	if cfg == nil || cfg.ID != m.FormerSecondaryID {
+		if r.c.barrier.Sealed() {
+			return
+		}
+		e, err := r.c.barrier.Get(ctx, replSecondaryConfigPrefix+m.FormerSecondaryID)
+		if err != nil {
+			return
+		}
+		var sc drSecondaryConfig
+		if json.Unmarshal(e.Value, &sc) != nil {
+			return
+		}
+		cfg = &sc
+	}
+	dial, err := r.dialer(cfg)
+	if err != nil {
+		r.setErr(err)
+		return
+	}
+	nctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	r.mu.Lock()
+	r.notifyCancel, r.notifyDone, r.formerCfg = cancel, done, cfg
+	r.mu.Unlock()
+	go func() {
+		defer close(done)
+		for {
+			err := replication.Notify(nctx, dial, cfg.ID, cfg.Token, m.FormerEpoch)
+			if err == nil || errors.Is(err, replication.ErrDenied) {
+				if err == nil {
+					r.c.log.Info("replication: the old primary has fenced itself", "epoch", m.FormerEpoch)
+				} else {
+					r.c.log.Warn("replication: the old primary does not know this cluster's credentials any more; demote it by hand if it comes back", "error", err)
+				}
+				cur := r.role()
+				if cur.FormerSecondaryID == m.FormerSecondaryID {
+					cur.FormerSecondaryID, cur.FormerEpoch = "", 0
+					sctx, scancel := context.WithTimeout(nctx, 10*time.Second)
+					_ = r.saveMode(sctx, cur)
+					scancel()
+				}
+				return
+			}
+			select {
+			case <-nctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}()
 }

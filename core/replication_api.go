@@ -58,10 +58,11 @@ func (c *Core) replicationPaths() []*endpoint.Path {
 			Summary: "Revoke a DR secondary: its stream ends and it cannot reconnect (sudo).", Operations: ops(h(c.replRevokeSecondary), opUpdate)},
 		{Pattern: "replication/dr/primary/demote", Summary: "Demote this DR primary: it stops streaming and refuses client writes (sudo).", Operations: ops(h(c.replDemote), opUpdate)},
 		{Pattern: "replication/dr/secondary/enable", Fields: map[string]*endpoint.Field{
-			"token":            str("The activation token (wrap_info.token of secondary-token)."),
-			"primary_api_addr": str("The primary's API address (required: the token does not embed it)."),
-			"ca_file":          str("A PEM CA file to verify the primary's API certificate."),
-			"ca_path":          str("A directory of PEM CA files to verify the primary's API certificate."),
+			"token":                str("The activation token (wrap_info.token of secondary-token)."),
+			"primary_api_addr":     str("The primary's API address (required: the token does not embed it)."),
+			"ca_file":              str("A PEM CA file to verify the primary's API certificate."),
+			"ca_path":              str("A directory of PEM CA files to verify the primary's API certificate."),
+			"primary_cluster_addr": str("Comma-separated cluster addresses to dial instead of those in the token (a load balancer or proxy in front of the primary's cluster port)."),
 		}, Summary: "Make this cluster a DR secondary of the primary that made the token; its data is replaced (sudo).", Operations: ops(h(c.replSecondaryEnable), opUpdate)},
 	}
 }
@@ -250,7 +251,22 @@ func (r *drRepl) unwrapActivation(ctx context.Context, d map[string]any) (*drSec
 	if err != nil {
 		return nil, badRequest("redeeming the activation token at %s failed: %v", addr, err)
 	}
-	return secondaryConfigFrom(data)
+	cfg, err := secondaryConfigFrom(data)
+	if err != nil {
+		return nil, err
+	}
+	if o := dataString(d, "primary_cluster_addr"); o != "" {
+		// Dial these instead of the addresses in the token (a load
+		// balancer or a proxy in front of the primary's cluster port).
+		var addrs []string
+		for _, a := range strings.Split(o, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				addrs = append(addrs, a)
+			}
+		}
+		cfg.PrimaryClusterAddrs = addrs
+	}
+	return cfg, nil
 }
 
 // becomeSecondary records the DR secondary role and starts streaming on
@@ -381,12 +397,18 @@ func (r *drRepl) promote(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	r.mu.Lock()
+	former := r.secCfg
+	r.mu.Unlock()
 	m := replMode{Mode: ModePrimary}
+	if former != nil {
+		m.FormerSecondaryID, m.FormerEpoch = former.ID, epoch
+	}
 	if err := r.saveMode(ctx, m); err != nil {
 		return 0, err
 	}
 	r.mu.Lock()
-	r.secondary, r.secCfg = nil, nil
+	r.secondary, r.secCfg, r.formerCfg = nil, nil, former
 	clear(r.opTokens)
 	r.promoted = time.Now()
 	r.mu.Unlock()

@@ -467,3 +467,35 @@ func (s *Secondary) Promote(ctx context.Context) (uint64, error) {
 	s.state = "promoted"
 	return st.Epoch, nil
 }
+
+// Notify tells an old primary that a newer epoch exists: a promoted
+// secondary presents the credentials it streamed with (dial, id, token)
+// and the epoch it was promoted to, and the old primary, which still
+// knows them, fences itself durably (it refuses every stream, and the
+// server refuses client writes). It returns nil once the primary has
+// answered that it is fenced; ErrDenied when it does not know the
+// credentials (revoked, or it is not that primary).
+func Notify(ctx context.Context, dial func(ctx context.Context) (net.Conn, error), id, token string, epoch uint64) error {
+	conn, err := dial(ctx)
+	if err != nil {
+		return fmt.Errorf("replication: dial the old primary: %w", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := writeFrame(conn, hello{Version: ProtocolVersion, ID: id, Token: token, Epoch: epoch}); err != nil {
+		return err
+	}
+	var b batch
+	if err := readFrame(conn, &b); err != nil {
+		return err
+	}
+	switch {
+	case b.Fenced:
+		return nil
+	case b.Error == ErrDenied.Error():
+		return ErrDenied
+	case b.Error != "":
+		return fmt.Errorf("replication: the old primary answered: %s", b.Error)
+	}
+	return fmt.Errorf("replication: the old primary at epoch %d did not fence itself for epoch %d", b.Epoch, epoch)
+}

@@ -1,0 +1,425 @@
+// Package replication_test runs cross-cluster DR replication between real
+// vaultd processes on loopback (issue 16): a primary cluster and a DR
+// secondary cluster, each on its own loopback address range, the
+// secondary's stream through a delaying TCP proxy (WAN emulation).
+package replication_test
+
+import (
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/vaultd/vaultd/tests/internal/proccluster"
+)
+
+var (
+	binPath  string
+	replLong = flag.Bool("repl.long", false, "run the longer replication measurements (more writes under 50 ms emulated RTT)")
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	bin, cleanup, err := proccluster.Build("vaultd-repl-bin", "", "../../cmd/vaultd")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = bin
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+// delayProxy forwards TCP connections to target, delaying every chunk by
+// delay in each direction (one-way latency).
+type delayProxy struct {
+	ln     net.Listener
+	target string
+	delay  time.Duration
+	wg     sync.WaitGroup
+}
+
+func newDelayProxy(t *testing.T, ip, target string, delay time.Duration) *delayProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &delayProxy{ln: ln, target: target, delay: delay}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() { _ = ln.Close(); p.wg.Wait() })
+	return p
+}
+
+func (p *delayProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *delayProxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		u, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		p.wg.Add(2)
+		go p.pipe(c, u)
+		go p.pipe(u, c)
+	}
+}
+
+// pipe copies src to dst, each chunk delivered delay after it was read
+// (order kept; bandwidth not limited).
+func (p *delayProxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	type chunk struct {
+		b  []byte
+		at time.Time
+	}
+	ch := make(chan chunk, 1024)
+	go func() {
+		defer close(ch)
+		for {
+			buf := make([]byte, 32<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
+				ch <- chunk{buf[:n], time.Now().Add(p.delay)}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range ch {
+		time.Sleep(time.Until(c.at))
+		if _, err := dst.Write(c.b); err != nil {
+			break
+		}
+	}
+	_ = dst.Close()
+	_ = src.Close()
+	for range ch { //nolint:revive // drain
+	}
+}
+
+// clusterPort is the cluster address of node nd (from its config).
+func clusterPort(t *testing.T, nd *proccluster.Node) string {
+	t.Helper()
+	b, err := os.ReadFile(nd.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok && strings.TrimSpace(k) == "cluster_address" {
+			return strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
+	t.Fatal("no cluster_address in " + nd.Config)
+	return ""
+}
+
+func drStatus(c *vaultapi.Client) map[string]any {
+	s, err := c.Logical().Read("sys/replication/dr/status")
+	if err != nil || s == nil {
+		return nil
+	}
+	return s.Data
+}
+
+func num(v any) uint64 {
+	switch n := v.(type) {
+	case float64:
+		return uint64(n)
+	case interface{ Int64() (int64, error) }:
+		i, _ := n.Int64()
+		return uint64(i)
+	}
+	return 0
+}
+
+func healthCode(addr string) int {
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get(addr + "/v1/sys/health")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// rawPut PUTs body to path on addr (no token) and returns status and body.
+func rawPut(t *testing.T, addr, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, addr+"/v1/"+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// operationToken runs the DR operation-token ceremony on the secondary
+// with the keyholders' shares (the primary's unseal keys).
+func operationToken(t *testing.T, sec *vaultapi.Client, keys []string) string {
+	t.Helper()
+	r := sec.NewRequest(http.MethodPut, "/v1/sys/replication/dr/secondary/generate-operation-token/attempt")
+	resp, err := sec.RawRequest(r)
+	if err != nil {
+		t.Fatalf("operation token attempt: %v", err)
+	}
+	var st map[string]any
+	if err := resp.DecodeJSON(&st); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	otp, _ := st["otp"].(string)
+	nonce, _ := st["nonce"].(string)
+	if otp == "" || nonce == "" {
+		t.Fatalf("attempt answered %v", st)
+	}
+	var encoded string
+	for _, k := range keys {
+		r := sec.NewRequest(http.MethodPut, "/v1/sys/replication/dr/secondary/generate-operation-token/update")
+		if err := r.SetJSONBody(map[string]any{"key": k, "nonce": nonce}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := sec.RawRequest(r)
+		if err != nil {
+			t.Fatalf("operation token update: %v", err)
+		}
+		var up map[string]any
+		if err := resp.DecodeJSON(&up); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if done, _ := up["complete"].(bool); done {
+			encoded, _ = up["encoded_token"].(string)
+			break
+		}
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(encoded)
+	if err != nil || len(raw) != len(otp) {
+		t.Fatalf("encoded token %q does not decode with the OTP: %v", encoded, err)
+	}
+	for i := range raw {
+		raw[i] ^= otp[i]
+	}
+	return string(raw)
+}
+
+// TestDR_ProcessClusters (issue 16 items 3–5, through the HTTP API of real
+// processes): enable a primary, activate a DR secondary through a 25 ms
+// each-way proxy, writes arrive, the secondary refuses client requests
+// (400, health 472), the primary cluster is killed whole, the keyholders
+// make a DR operation token, the secondary is promoted and holds every
+// write its status reported replicated; the old primary restarted is
+// fenced by the promoted cluster (writes refused, nothing leaks); failback
+// makes the old primary a secondary of the new one and promotes it back.
+func TestDR_ProcessClusters(t *testing.T) {
+	if testing.Short() && *replLong {
+		t.Skip("-repl.long and -short")
+	}
+	prim := proccluster.New(t, proccluster.Options{Bin: binPath, N: 1, AddrBase: 180})
+	prim.InitAndUnseal()
+	sec := proccluster.New(t, proccluster.Options{Bin: binPath, N: 1, AddrBase: 190})
+	sec.InitAndUnseal()
+	pn, sn := prim.Nodes[0], sec.Nodes[0]
+	pc, sc := prim.Client(pn, 30*time.Second), sec.Client(sn, 30*time.Second)
+
+	if _, err := pc.Logical().Write("sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(c *vaultapi.Client, k, v string) error {
+		_, err := c.Logical().Write("secret/data/"+k, map[string]any{"data": map[string]any{"v": v}})
+		return err
+	}
+	for i := range 5 {
+		if err := put(pc, fmt.Sprintf("before-%d", i), "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Enable the primary; a secondary token is response-wrapped.
+	if _, err := pc.Logical().Write("sys/replication/dr/primary/enable", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.Logical().Write("sys/replication/dr/primary/secondary-token", map[string]any{"id": "x"}); err == nil || proccluster.StatusCode(err) != 400 {
+		t.Fatalf("secondary-token on a cluster that is not a primary: %v", err)
+	}
+	tokSecret, err := pc.Logical().Write("sys/replication/dr/primary/secondary-token", map[string]any{"id": "dr-east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tokSecret == nil || tokSecret.WrapInfo == nil || tokSecret.WrapInfo.Token == "" || len(tokSecret.Data) != 0 {
+		t.Fatalf("secondary-token must answer only wrap_info: %+v", tokSecret)
+	}
+	activation := tokSecret.WrapInfo.Token
+
+	// The secondary's stream goes through a proxy adding 25 ms each way.
+	proxy := newDelayProxy(t, sn.IP, clusterPort(t, pn), 25*time.Millisecond)
+	if _, err := sc.Logical().Write("sys/replication/dr/secondary/enable", map[string]any{
+		"token": activation, "primary_api_addr": pn.Addr, "primary_cluster_addr": proxy.Addr(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The activation token is single-use.
+	if _, err := pc.Logical().Unwrap(activation); err == nil {
+		t.Fatal("the activation token could be unwrapped twice")
+	}
+
+	// After the first sync the secondary's node holds the primary's
+	// keyring and seals; it is unsealed with the primary's keys.
+	proccluster.WaitFor(t, 60*time.Second, "the secondary to seal after its first sync", func() bool {
+		st, err := sc.Sys().SealStatus()
+		return err == nil && st.Sealed
+	})
+	sec.Keys = prim.Keys
+	sec.Unseal(sn)
+
+	// Writes on the primary arrive; status on both sides.
+	start := time.Now()
+	const n = 40
+	for i := range n {
+		if err := put(pc, fmt.Sprintf("k%03d", i), fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrote := time.Since(start)
+	var pst, sst map[string]any
+	proccluster.WaitForMsg(t, 60*time.Second, "the secondary to catch up", func() bool {
+		pst, sst = drStatus(pc), drStatus(sc)
+		return pst != nil && sst != nil && sst["state"] == "stream-wals" && num(sst["lag_entries"]) == 0 &&
+			num(sst["last_remote_wal"]) > 0 && num(sst["last_wal"]) >= num(pst["last_wal"])-1
+	}, func() string { return fmt.Sprintf("primary %v secondary %v", pst, sst) })
+	caughtUp := time.Since(start)
+	t.Logf("%d writes: written in %s, replicated (status caught up) after %s through 50 ms RTT", n, wrote, caughtUp)
+	if pst["mode"] != "primary" || sst["mode"] != "secondary" {
+		t.Fatalf("modes: %v / %v", pst["mode"], sst["mode"])
+	}
+	if ks, _ := pst["known_secondaries"].([]any); len(ks) != 1 || ks[0] != "dr-east" {
+		t.Fatalf("known_secondaries = %v", pst["known_secondaries"])
+	}
+	// sys/replication/status carries the dr part.
+	if s, err := sc.Logical().Read("sys/replication/status"); err != nil || s.Data["dr"] == nil {
+		t.Fatalf("sys/replication/status: %v %v", s, err)
+	}
+
+	// The DR secondary refuses client requests (400), health says 472.
+	_, err = sc.Logical().Read("secret/data/k000")
+	if proccluster.StatusCode(err) != 400 || !strings.Contains(err.Error(), "DR secondary") {
+		t.Fatalf("a read on the DR secondary: %v", err)
+	}
+	if err := put(sc, "nope", "x"); proccluster.StatusCode(err) != 400 {
+		t.Fatalf("a write on the DR secondary: %v", err)
+	}
+	if code := healthCode(sn.Addr); code != 472 {
+		t.Fatalf("sys/health on the DR secondary = %d, want 472", code)
+	}
+	// Promote without an operation token is refused.
+	if code, body := rawPut(t, sn.Addr, "sys/replication/dr/secondary/promote", `{"dr_operation_token":"hvs.nope"}`); code != 403 {
+		t.Fatalf("promote with a bad token: %d %s", code, body)
+	}
+
+	// Writes acknowledged and reported replicated, then the primary
+	// cluster is lost whole.
+	reported := num(sst["last_remote_wal"])
+	prim.KillAll()
+
+	opTok := operationToken(t, sc, prim.Keys)
+	promoteStart := time.Now()
+	if code, body := rawPut(t, sn.Addr, "sys/replication/dr/secondary/promote", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok)); code != 200 {
+		t.Fatalf("promote: %d %s", code, body)
+	}
+	proccluster.WaitFor(t, 60*time.Second, "the promoted cluster to be active", func() bool { return healthCode(sn.Addr) == 200 })
+	t.Logf("promotion to active took %s; the secondary had reported primary index %d", time.Since(promoteStart), reported)
+	sc.SetToken(prim.Root) // the promoted cluster holds the primary's tokens
+	if _, err := sc.Auth().Token().LookupSelf(); err != nil {
+		t.Fatalf("the primary's root token on the promoted cluster: %v", err)
+	}
+	for i := range 5 {
+		if s, err := sc.Logical().Read(fmt.Sprintf("secret/data/before-%d", i)); err != nil || s == nil {
+			t.Fatalf("before-%d missing after promotion: %v", i, err)
+		}
+	}
+	for i := range n {
+		s, err := sc.Logical().Read(fmt.Sprintf("secret/data/k%03d", i))
+		if err != nil || s == nil {
+			t.Fatalf("k%03d (reported replicated) missing after promotion: %v", i, err)
+		}
+	}
+	nst := drStatus(sc)
+	if nst["mode"] != "primary" || num(nst["epoch"]) != 2 {
+		t.Fatalf("promoted status: %v", nst)
+	}
+	if err := put(sc, "after-promote", "new"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The old primary comes back: the promoted cluster tells it of epoch
+	// 2, it fences itself and refuses writes; nothing of it leaks.
+	prim.Start(pn)
+	prim.Unseal(pn)
+	proccluster.WaitFor(t, 60*time.Second, "the old primary to be fenced", func() bool {
+		s := drStatus(pc)
+		return s != nil && s["state"] == "demoted"
+	})
+	err = put(pc, "split-brain", "old")
+	if proccluster.StatusCode(err) != 400 || !strings.Contains(err.Error(), "demoted") {
+		t.Fatalf("a write on the fenced old primary: %v", err)
+	}
+	if s, err := sc.Logical().Read("secret/data/split-brain"); err != nil || s != nil {
+		t.Fatalf("split-brain write leaked: %v %v", s, err)
+	}
+
+	// Failback: the old primary becomes a DR secondary of the new one,
+	// catches up, the new primary is demoted and the old one promoted.
+	back, err := sc.Logical().Write("sys/replication/dr/primary/secondary-token", map[string]any{"id": "dr-west"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.Logical().Write("sys/replication/dr/secondary/enable", map[string]any{"token": back.WrapInfo.Token, "primary_api_addr": sn.Addr}); err != nil {
+		t.Fatal(err)
+	}
+	proccluster.WaitForMsg(t, 60*time.Second, "the old primary to stream from the new one", func() bool {
+		s := drStatus(pc)
+		return s != nil && s["mode"] == "secondary" && s["state"] == "stream-wals" && num(s["last_remote_wal"]) > 0 && num(s["lag_entries"]) == 0
+	}, func() string { return fmt.Sprint(drStatus(pc)) })
+	if _, err := sc.Logical().Write("sys/replication/dr/primary/demote", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(sc, "after-demote", "x"); proccluster.StatusCode(err) != 400 {
+		t.Fatalf("a write on the demoted primary: %v", err)
+	}
+	opTok = operationToken(t, pc, prim.Keys)
+	if code, body := rawPut(t, pn.Addr, "sys/replication/dr/secondary/promote", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok)); code != 200 {
+		t.Fatalf("failback promote: %d %s", code, body)
+	}
+	proccluster.WaitFor(t, 60*time.Second, "the old primary to be active again", func() bool { return healthCode(pn.Addr) == 200 })
+	if s, err := pc.Logical().Read("secret/data/after-promote"); err != nil || s == nil {
+		t.Fatalf("a write made on the promoted cluster is missing after failback: %v", err)
+	}
+	if s := drStatus(pc); num(s["epoch"]) != 3 {
+		t.Fatalf("epoch after failback: %v", s)
+	}
+	if err := put(pc, "after-failback", "x"); err != nil {
+		t.Fatal(err)
+	}
+}
