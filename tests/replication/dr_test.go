@@ -234,9 +234,6 @@ func operationToken(t *testing.T, sec *vaultapi.Client, keys []string) string {
 // fenced by the promoted cluster (writes refused, nothing leaks); failback
 // makes the old primary a secondary of the new one and promotes it back.
 func TestDR_ProcessClusters(t *testing.T) {
-	if testing.Short() && *replLong {
-		t.Skip("-repl.long and -short")
-	}
 	prim := proccluster.New(t, proccluster.Options{Bin: binPath, N: 1, AddrBase: 180})
 	prim.InitAndUnseal()
 	sec := proccluster.New(t, proccluster.Options{Bin: binPath, N: 1, AddrBase: 190})
@@ -422,4 +419,155 @@ func TestDR_ProcessClusters(t *testing.T) {
 	if err := put(pc, "after-failback", "x"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestDR_ThreeAndThree (-repl.long): a 3-node primary and a 3-node DR
+// secondary, the secondary leader's stream through a proxy adding 25 ms
+// each way (50 ms RTT). A writer writes sequence-numbered keys on the
+// primary for a while, the secondary's lag is sampled; the primary
+// cluster is killed whole mid-write; the keyholders make the operation
+// token and promote through a standby of the secondary (forwarded to its
+// leader); every write acknowledged before the secondary last reported
+// itself caught up is there.
+func TestDR_ThreeAndThree(t *testing.T) {
+	if !*replLong {
+		t.Skip("3+3 processes: run with -repl.long")
+	}
+	prim := proccluster.New(t, proccluster.Options{Bin: binPath, N: 3, AddrBase: 200})
+	prim.InitAndUnseal()
+	sec := proccluster.New(t, proccluster.Options{Bin: binPath, N: 3, AddrBase: 210})
+	sec.InitAndUnseal()
+	pAct, sAct := prim.WaitActive(30*time.Second), sec.WaitActive(30*time.Second)
+	pc, sc := prim.Client(pAct, 30*time.Second), sec.Client(sAct, 30*time.Second)
+	if _, err := pc.Logical().Write("sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.Logical().Write("sys/replication/dr/primary/enable", nil); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := pc.Logical().Write("sys/replication/dr/primary/secondary-token", map[string]any{"id": "dr-3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One proxy per primary node; the secondary dials them in turn.
+	var addrs []string
+	for _, nd := range prim.Nodes {
+		addrs = append(addrs, newDelayProxy(t, sAct.IP, clusterPort(t, nd), 25*time.Millisecond).Addr())
+	}
+	if _, err := sc.Logical().Write("sys/replication/dr/secondary/enable", map[string]any{
+		"token": tok.WrapInfo.Token, "primary_api_addr": pAct.Addr, "primary_cluster_addr": strings.Join(addrs, ","),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sec.Keys = prim.Keys
+	for _, nd := range sec.Nodes {
+		c := sec.Client(nd, 10*time.Second)
+		proccluster.WaitFor(t, 60*time.Second, nd.ID+" to seal after the first sync", func() bool {
+			st, err := c.Sys().SealStatus()
+			return err == nil && st.Sealed
+		})
+	}
+	for _, nd := range sec.Nodes {
+		sec.Unseal(nd)
+	}
+	leaderStatus := func() map[string]any {
+		for _, nd := range sec.Nodes {
+			if s := drStatus(sec.Client(nd, 5*time.Second)); s != nil && s["state"] == "stream-wals" {
+				return s
+			}
+		}
+		return nil
+	}
+	proccluster.WaitFor(t, 60*time.Second, "the secondary to stream", func() bool { return leaderStatus() != nil })
+
+	// The writer.
+	dur := 8 * time.Second
+	var mu sync.Mutex
+	var acked []time.Time // acked[i]: when write i was acknowledged
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := pc.Logical().Write(fmt.Sprintf("secret/data/seq/%06d", i), map[string]any{"data": map[string]any{"i": i}}); err != nil {
+				return // the primary is gone
+			}
+			mu.Lock()
+			acked = append(acked, time.Now())
+			mu.Unlock()
+		}
+	}()
+	var maxLagEntries uint64
+	var maxLagMS uint64
+	var lastCaughtUp time.Time // when a sample last showed lag 0
+	end := time.Now().Add(dur)
+	for time.Now().Before(end) {
+		t0 := time.Now()
+		if s := leaderStatus(); s != nil {
+			le, lm := num(s["lag_entries"]), num(s["lag_ms"])
+			maxLagEntries, maxLagMS = max(maxLagEntries, le), max(maxLagMS, lm)
+			if le == 0 {
+				lastCaughtUp = t0
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	prim.KillAll()
+	close(stop)
+	<-done
+	mu.Lock()
+	total := len(acked)
+	covered := 0
+	for covered < total && acked[covered].Before(lastCaughtUp) {
+		covered++
+	}
+	mu.Unlock()
+	t.Logf("%d writes in %s (%.0f/s) on the primary; lag sampled every 50 ms: max %d entries, max %d ms; %d writes acknowledged before the last caught-up sample",
+		total, dur, float64(total)/dur.Seconds(), maxLagEntries, maxLagMS, covered)
+
+	// Promote through a standby of the secondary (forwarded to the leader).
+	var standby *proccluster.Node
+	for _, nd := range sec.Nodes {
+		if s := drStatus(sec.Client(nd, 5*time.Second)); s != nil && s["state"] != "stream-wals" && s["state"] != "connecting" {
+			standby = nd
+			break
+		}
+	}
+	if standby == nil {
+		standby = sec.Nodes[0]
+	}
+	stc := sec.Client(standby, 30*time.Second)
+	opTok := operationToken(t, stc, prim.Keys)
+	start := time.Now()
+	if code, body := rawPut(t, standby.Addr, "sys/replication/dr/secondary/promote", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok)); code != 200 {
+		t.Fatalf("promote through %s: %d %s", standby.ID, code, body)
+	}
+	act := sec.WaitActive(60 * time.Second)
+	t.Logf("promotion (through a standby) to an active node took %s", time.Since(start))
+	ac := sec.Client(act, 30*time.Second)
+	ac.SetToken(prim.Root)
+	missing := 0
+	for i := 0; i < covered; i++ {
+		if s, err := ac.Logical().Read(fmt.Sprintf("secret/data/seq/%06d", i)); err != nil || s == nil {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of the %d writes acknowledged before the secondary reported itself caught up are missing", missing, covered)
+	}
+	// Gap-free prefix, and the RPO.
+	present := 0
+	for i := 0; i < total; i++ {
+		if s, err := ac.Logical().Read(fmt.Sprintf("secret/data/seq/%06d", i)); err == nil && s != nil {
+			present++
+		} else {
+			break
+		}
+	}
+	t.Logf("RPO: %d of %d acknowledged writes not on the promoted cluster", total-present, total)
 }
