@@ -147,6 +147,7 @@ type drRepl struct {
 
 	mu        sync.Mutex
 	primary   *replication.Primary
+	primStop  context.CancelFunc // ends the streams the Primary serves
 	secondary *replication.Secondary
 	secCfg    *drSecondaryConfig // in memory on the leader only
 	runCancel context.CancelFunc
@@ -248,8 +249,17 @@ func (r *drRepl) reconcile(ctx context.Context) {
 	if r == nil || r.cfg == nil {
 		return
 	}
-	if m, err := r.loadMode(ctx); err == nil {
-		r.mode.Store(&m)
+	r.mu.Lock()
+	streaming := r.secondary != nil && r.runCancel != nil
+	r.mu.Unlock()
+	if !streaming {
+		// While this node streams as a DR secondary it is the only writer
+		// of the role, and a snapshot restore briefly puts the primary's
+		// record there (until the Txn after it puts this cluster's back):
+		// memory is right then, storage is not.
+		if m, err := r.loadMode(ctx); err == nil {
+			r.mode.Store(&m)
+		}
 	}
 	m := r.role()
 	if m.Mode == ModeDRSecondary {
@@ -319,12 +329,15 @@ func (r *drRepl) stop() {
 	r.runCancel, r.runDone = nil, nil
 	ncancel, ndone := r.notifyCancel, r.notifyDone
 	r.notifyCancel, r.notifyDone = nil, nil
-	hadPrimary := r.primary != nil
-	r.primary, r.secondary = nil, nil
+	hadPrimary, primStop := r.primary != nil, r.primStop
+	r.primary, r.secondary, r.primStop = nil, nil, nil
 	clear(r.opTokens)
 	r.mu.Unlock()
 	if hadPrimary && r.cfg.Serve != nil {
 		r.cfg.Serve(nil)
+	}
+	if primStop != nil {
+		primStop() // a node that is no longer the leader serves no stream
 	}
 	if cancel != nil {
 		cancel()
@@ -361,9 +374,9 @@ func (r *drRepl) ensurePrimary(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("replication: start primary: %w", err)
 	}
-	r.primary = p
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.primary, r.primStop = p, cancel
 	if r.cfg.Serve != nil {
-		sctx := context.WithoutCancel(ctx)
 		r.cfg.Serve(func(conn net.Conn, peer string) { p.Serve(sctx, conn, peer) })
 	}
 	if f := p.Fenced(); f > 0 && r.role().FencedBy == 0 {

@@ -83,6 +83,8 @@ func (c *Core) replPrimaryEnable(ctx context.Context, _ *sysCall) (*Response, er
 	case m.Mode == ModePrimary:
 		return nil, badRequest("this primary was demoted (epoch %d is newer): enable it as a DR secondary of the new primary", m.FencedBy)
 	}
+	c.stateMu.Lock() // serialised with the leadership loop's reconcile
+	defer c.stateMu.Unlock()
 	if err := r.saveMode(ctx, replMode{Mode: ModePrimary}); err != nil {
 		return nil, err
 	}
@@ -272,6 +274,8 @@ func (r *drRepl) unwrapActivation(ctx context.Context, d map[string]any) (*drSec
 // becomeSecondary records the DR secondary role and starts streaming on
 // this node (the leader; the caller's request reached the active node).
 func (r *drRepl) becomeSecondary(ctx context.Context, cfg *drSecondaryConfig) error {
+	r.c.stateMu.Lock() // serialised with the leadership loop's reconcile
+	defer r.c.stateMu.Unlock()
 	r.stop()
 	if err := r.saveMode(ctx, replMode{Mode: ModeDRSecondary, SecondaryID: cfg.ID, PrimaryAPIAddr: cfg.PrimaryAPIAddr, PrimaryClusterAddrs: cfg.PrimaryClusterAddrs}); err != nil {
 		return err
@@ -381,6 +385,8 @@ func (c *Core) HandleReplication(ctx context.Context, req *ReplicationRequest) (
 
 // promote makes this DR secondary the primary at the next epoch.
 func (r *drRepl) promote(ctx context.Context) (uint64, error) {
+	r.c.stateMu.Lock() // serialised with the leadership loop's reconcile
+	defer r.c.stateMu.Unlock()
 	r.mu.Lock()
 	sec, cancel, done := r.secondary, r.runCancel, r.runDone
 	r.runCancel, r.runDone = nil, nil
