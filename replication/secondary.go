@@ -2,6 +2,7 @@ package replication
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,6 +60,7 @@ type Secondary struct {
 	primaryIndex uint64
 	covered      uint64 // primary index up to which the log has been read (LastIndex plus skipped non-storage entries)
 	caughtUp     time.Time
+	started      time.Time // NewSecondary: a lag before the first catch-up counts from here
 	lastPull     time.Time
 	lastContact  time.Time
 	lastErr      string
@@ -78,7 +80,8 @@ type SecondaryStatus struct {
 	PrimaryIndex uint64
 	// LagEntries = PrimaryIndex - LastIndex (raft entries, at the last
 	// contact); LagTime is how long ago this secondary last held
-	// everything the primary had (0 when caught up).
+	// everything the primary had (0 when caught up; counted from the
+	// Secondary's start if it has not caught up since).
 	LagEntries  uint64
 	LagTime     time.Duration
 	LastContact time.Time
@@ -105,7 +108,7 @@ func NewSecondary(ctx context.Context, cfg SecondaryConfig) (*Secondary, error) 
 	if cfg.Retry <= 0 {
 		cfg.Retry = 500 * time.Millisecond
 	}
-	s := &Secondary{cfg: cfg, log: cfg.Logger.With("component", "replication", "role", "dr-secondary"), state: "idle"}
+	s := &Secondary{cfg: cfg, log: cfg.Logger.With("component", "replication", "role", "dr-secondary"), state: "idle", started: time.Now()}
 	if _, err := loadJSON(ctx, cfg.Target, secondaryKey, &s.st); err != nil {
 		return nil, err
 	}
@@ -128,8 +131,10 @@ func (s *Secondary) Status() SecondaryStatus {
 	if have := max(s.st.LastIndex, s.covered); s.primaryIndex > have {
 		st.LagEntries = s.primaryIndex - have
 	}
-	if st.LagEntries > 0 && !s.caughtUp.IsZero() {
-		st.LagTime = time.Since(s.caughtUp)
+	if st.LagEntries > 0 {
+		// Not caught up since this Secondary started (a new leader of the
+		// secondary cluster): at least that long.
+		st.LagTime = time.Since(cmp.Or(s.caughtUp, s.started))
 	}
 	return st
 }

@@ -180,8 +180,13 @@ func rawPut(t *testing.T, addr, path, body string) (int, string) {
 // with the keyholders' shares (the primary's unseal keys).
 func operationToken(t *testing.T, sec *vaultapi.Client, keys []string) string {
 	t.Helper()
-	r := sec.NewRequest(http.MethodPut, "/v1/sys/replication/dr/secondary/generate-operation-token/attempt")
-	resp, err := sec.RawRequest(r)
+	var resp *vaultapi.Response
+	var err error
+	proccluster.WaitForMsg(t, 30*time.Second, "the operation token attempt to start", func() bool {
+		// A node that just restarted may not know its leader yet (503).
+		resp, err = sec.RawRequest(sec.NewRequest(http.MethodPut, "/v1/sys/replication/dr/secondary/generate-operation-token/attempt"))
+		return proccluster.StatusCode(err) != http.StatusServiceUnavailable
+	}, func() string { return fmt.Sprint(err) })
 	if err != nil {
 		t.Fatalf("operation token attempt: %v", err)
 	}
@@ -319,6 +324,30 @@ func TestDR_ProcessClusters(t *testing.T) {
 		t.Fatalf("sys/replication/status: %v %v", s, err)
 	}
 
+	// A restart of the secondary resumes the role by itself once it is
+	// unsealed (with the primary's keys): the stream continues from its
+	// durable index, without a resync, and new writes arrive.
+	sn.Kill9()
+	sec.Start(sn)
+	if code := healthCode(sn.Addr); code != 503 {
+		t.Fatalf("the restarted secondary: health %d, want 503 (sealed)", code)
+	}
+	sec.Unseal(sn)
+	for i := range 5 {
+		if err := put(pc, fmt.Sprintf("after-restart-%d", i), "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := num(sst["last_remote_wal"])
+	proccluster.WaitForMsg(t, 60*time.Second, "the restarted secondary to catch up", func() bool {
+		pst, sst = drStatus(pc), drStatus(sc)
+		return pst != nil && sst != nil && sst["state"] == "stream-wals" && num(sst["lag_entries"]) == 0 &&
+			num(sst["last_remote_wal"]) > before && num(sst["last_wal"]) >= num(pst["last_wal"])-1
+	}, func() string { return fmt.Sprintf("primary %v secondary %v", pst, sst) })
+	if num(sst["resyncs"]) != 0 {
+		t.Fatalf("the restarted secondary resynchronised: %v", sst)
+	}
+
 	// The DR secondary refuses client requests (400), health says 472.
 	_, err = sc.Logical().Read("secret/data/k000")
 	if proccluster.StatusCode(err) != 400 || !strings.Contains(err.Error(), "DR secondary") {
@@ -360,6 +389,11 @@ func TestDR_ProcessClusters(t *testing.T) {
 		s, err := sc.Logical().Read(fmt.Sprintf("secret/data/k%03d", i))
 		if err != nil || s == nil {
 			t.Fatalf("k%03d (reported replicated) missing after promotion: %v", i, err)
+		}
+	}
+	for i := range 5 {
+		if s, err := sc.Logical().Read(fmt.Sprintf("secret/data/after-restart-%d", i)); err != nil || s == nil {
+			t.Fatalf("after-restart-%d (reported replicated) missing after promotion: %v", i, err)
 		}
 	}
 	nst := drStatus(sc)
@@ -424,7 +458,9 @@ func TestDR_ProcessClusters(t *testing.T) {
 // TestDR_ThreeAndThree (-repl.long): a 3-node primary and a 3-node DR
 // secondary, the secondary leader's stream through a proxy adding 25 ms
 // each way (50 ms RTT). A writer writes sequence-numbered keys on the
-// primary for a while, the secondary's lag is sampled; the primary
+// primary for a while, the secondary's lag is sampled, and a third of the
+// way through the secondary's streaming leader is killed (another node
+// takes the stream over, restarted later); the primary
 // cluster is killed whole mid-write; the keyholders make the operation
 // token and promote through a standby of the secondary (forwarded to its
 // leader); every write acknowledged before the secondary last reported
@@ -470,14 +506,21 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	for _, nd := range sec.Nodes {
 		sec.Unseal(nd)
 	}
-	leaderStatus := func() map[string]any {
+	streamer := func() (*proccluster.Node, map[string]any) {
 		for _, nd := range sec.Nodes {
-			if s := drStatus(sec.Client(nd, 5*time.Second)); s != nil && s["state"] == "stream-wals" {
-				return s
+			nd.Mu.Lock()
+			down := nd.Cmd == nil
+			nd.Mu.Unlock()
+			if down {
+				continue
+			}
+			if s := drStatus(sec.Client(nd, 2*time.Second)); s != nil && s["state"] == "stream-wals" {
+				return nd, s
 			}
 		}
-		return nil
+		return nil, nil
 	}
+	leaderStatus := func() map[string]any { _, s := streamer(); return s }
 	proccluster.WaitFor(t, 60*time.Second, "the secondary to stream", func() bool { return leaderStatus() != nil })
 
 	// The writer.
@@ -506,7 +549,23 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	var maxLagMS uint64
 	var lastCaughtUp time.Time // when a sample last showed lag 0
 	end := time.Now().Add(dur)
+	failover := time.Now().Add(dur / 3)
+	var killed *proccluster.Node
 	for time.Now().Before(end) {
+		if killed == nil && time.Now().After(failover) {
+			// Failover inside the secondary cluster: its streaming leader
+			// dies; another node (unsealed with the primary's keys) reads
+			// the stream credentials from the replicated barrier and
+			// continues from the durable index.
+			if nd, _ := streamer(); nd != nil {
+				killed = nd
+				nd.Kill9()
+				t0 := time.Now()
+				proccluster.WaitFor(t, 60*time.Second, "another secondary node to stream", func() bool { return leaderStatus() != nil })
+				t.Logf("secondary leader %s killed; another node streamed after %s", nd.ID, time.Since(t0))
+				lastCaughtUp = time.Time{}
+			}
+		}
 		t0 := time.Now()
 		if s := leaderStatus(); s != nil {
 			le, lm := num(s["lag_entries"]), num(s["lag_ms"])
@@ -520,6 +579,10 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	prim.KillAll()
 	close(stop)
 	<-done
+	if killed != nil {
+		sec.Start(killed)
+		sec.Unseal(killed)
+	}
 	mu.Lock()
 	total := len(acked)
 	covered := 0
