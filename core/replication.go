@@ -456,14 +456,19 @@ func (r *drRepl) dialer(cfg *drSecondaryConfig) (func(ctx context.Context) (net.
 		return nil, fmt.Errorf("replication: TLS material: %w", err)
 	}
 	addrs := append([]string(nil), cfg.PrimaryClusterAddrs...)
-	next := 0
-	var dialMu sync.Mutex
+	if len(addrs) == 0 {
+		return nil, errors.New("replication: no primary cluster address")
+	}
+	var next atomic.Uint64
 	return func(ctx context.Context) (net.Conn, error) {
+		// Each attempt starts at the next address: a healthy stream lives
+		// long, so a new dial means the last one failed, perhaps at a
+		// node of the primary that is not (or no longer) its leader and
+		// closed the stream.
+		start := next.Add(1) - 1
 		var errs []error
-		for range addrs {
-			dialMu.Lock()
-			a := addrs[next%len(addrs)]
-			dialMu.Unlock()
+		for i := range uint64(len(addrs)) {
+			a := addrs[(start+i)%uint64(len(addrs))]
 			dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			conn, err := r.cfg.Dial(dctx, hostPort(a), mat)
 			cancel()
@@ -471,9 +476,6 @@ func (r *drRepl) dialer(cfg *drSecondaryConfig) (func(ctx context.Context) (net.
 				return conn, nil
 			}
 			errs = append(errs, err)
-			dialMu.Lock()
-			next++
-			dialMu.Unlock()
 		}
 		return nil, errors.Join(errs...)
 	}, nil

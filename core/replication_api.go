@@ -170,16 +170,19 @@ func (c *Core) replSecondaryToken(ctx context.Context, sc *sysCall) (*Response, 
 	return c.wrapResponse(ctx, sc.path, ttl, &Response{Data: cfg.data()})
 }
 
-// clusterAddrs lists the cluster addresses of this cluster's nodes, the
-// active one first.
+// clusterAddrs lists the cluster addresses of this cluster's raft
+// members (raft runs over the cluster port), the active node first.
 func (c *Core) clusterAddrs(ctx context.Context) ([]string, error) {
-	recs, err := c.NodeRecords(ctx)
+	out := []string{hostPort(c.cfg.ClusterAddr)}
+	if c.cfg.Members == nil {
+		return out, nil
+	}
+	peers, err := c.cfg.Members.Peers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := []string{hostPort(c.cfg.ClusterAddr)}
-	for _, r := range recs {
-		if a := hostPort(r.ClusterAddr); a != "" && a != out[0] {
+	for _, p := range peers {
+		if a := hostPort(p.Address); a != "" && a != out[0] && p.ID != c.cfg.NodeID {
 			out = append(out, a)
 		}
 	}

@@ -460,7 +460,9 @@ func TestDR_ProcessClusters(t *testing.T) {
 // each way (50 ms RTT). A writer writes sequence-numbered keys on the
 // primary for a while, the secondary's lag is sampled, and a third of the
 // way through the secondary's streaming leader is killed (another node
-// takes the stream over, restarted later); the primary
+// takes the stream over, restarted later), two thirds of the way the
+// primary's active node steps down (the stream follows its new leader);
+// the primary
 // cluster is killed whole mid-write; the keyholders make the operation
 // token and promote through a standby of the secondary (forwarded to its
 // leader); every write acknowledged before the secondary last reported
@@ -538,7 +540,11 @@ func TestDR_ThreeAndThree(t *testing.T) {
 			default:
 			}
 			if _, err := pc.Logical().Write(fmt.Sprintf("secret/data/seq/%06d", i), map[string]any{"data": map[string]any{"i": i}}); err != nil {
-				return // the primary is gone
+				// A step-down (retry the same key) or the primary is gone
+				// (stop follows).
+				i--
+				time.Sleep(50 * time.Millisecond)
+				continue
 			}
 			mu.Lock()
 			acked = append(acked, time.Now())
@@ -551,8 +557,32 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	var lastCaughtUp time.Time // when a sample last showed lag 0
 	end := time.Now().Add(dur)
 	failover := time.Now().Add(dur / 3)
+	stepDown := time.Now().Add(dur * 2 / 3)
 	var killed *proccluster.Node
+	steppedDown := false
 	for time.Now().Before(end) {
+		if !steppedDown && time.Now().After(stepDown) {
+			// The primary's leadership moves: the secondary's stream ends
+			// and it dials the primary's nodes in turn until the new
+			// leader serves it.
+			steppedDown = true
+			if err := pc.Sys().StepDown(); err != nil {
+				t.Fatalf("step-down on the primary: %v", err)
+			}
+			t0 := time.Now()
+			proccluster.WaitFor(t, 60*time.Second, "the stream to follow the primary's new leader", func() bool {
+				// The new leader's Primary knows the secondary only once
+				// it has streamed from it.
+				act := prim.Active()
+				if act == nil || act == pAct {
+					return false
+				}
+				s := drStatus(prim.Client(act, 2*time.Second))
+				secs, _ := s["secondaries"].([]any)
+				return len(secs) == 1 && secs[0].(map[string]any)["last_heartbeat"] != nil
+			})
+			t.Logf("primary step-down: the secondary streamed from the new leader %s later", time.Since(t0))
+		}
 		if killed == nil && time.Now().After(failover) {
 			// Failover inside the secondary cluster: its streaming leader
 			// dies; another node (unsealed with the primary's keys) reads
