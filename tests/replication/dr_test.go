@@ -453,6 +453,49 @@ func TestDR_ProcessClusters(t *testing.T) {
 	if err := put(pc, "after-failback", "x"); err != nil {
 		t.Fatal(err)
 	}
+
+	// The demoted cluster follows the old primary again, then is pointed
+	// at it with a new activation token through update-primary (operation
+	// token required); the stream goes on.
+	tok2, err := pc.Logical().Write("sys/replication/dr/primary/secondary-token", map[string]any{"id": "dr-east-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.Logical().Write("sys/replication/dr/secondary/enable", map[string]any{"token": tok2.WrapInfo.Token, "primary_api_addr": pn.Addr}); err != nil {
+		t.Fatal(err)
+	}
+	streaming := func(id string) func() bool {
+		return func() bool {
+			s := drStatus(sc)
+			return s != nil && s["secondary_id"] == id && s["state"] == "stream-wals" && num(s["lag_entries"]) == 0
+		}
+	}
+	proccluster.WaitForMsg(t, 60*time.Second, "the demoted cluster to stream from the old primary", streaming("dr-east-2"), func() string { return fmt.Sprint(drStatus(sc)) })
+	tok3, err := pc.Logical().Write("sys/replication/dr/primary/secondary-token", map[string]any{"id": "dr-east-3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"token":%q,"primary_api_addr":%q}`, tok3.WrapInfo.Token, pn.Addr)
+	if code, b := rawPut(t, sn.Addr, "sys/replication/dr/secondary/update-primary", body); code != 400 {
+		t.Fatalf("update-primary without an operation token: %d %s", code, b)
+	}
+	opTok = operationToken(t, sc, prim.Keys)
+	body = fmt.Sprintf(`{"dr_operation_token":%q,"token":%q,"primary_api_addr":%q}`, opTok, tok3.WrapInfo.Token, pn.Addr)
+	if code, b := rawPut(t, sn.Addr, "sys/replication/dr/secondary/update-primary", body); code != 200 {
+		t.Fatalf("update-primary: %d %s", code, b)
+	}
+	if err := put(pc, "after-update-primary", "x"); err != nil {
+		t.Fatal(err)
+	}
+	proccluster.WaitForMsg(t, 60*time.Second, "the secondary to stream with its new activation", streaming("dr-east-3"), func() string { return fmt.Sprint(drStatus(sc)) })
+	// The old secondary ID's registration still exists on the primary;
+	// revoking it ends nothing of the new one.
+	if _, err := pc.Logical().Write("sys/replication/dr/primary/revoke-secondary", map[string]any{"id": "dr-east-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := drStatus(pc); fmt.Sprint(s["known_secondaries"]) != "[dr-east-3 dr-west]" && fmt.Sprint(s["known_secondaries"]) != "[dr-east-3]" {
+		t.Fatalf("known_secondaries after revoke: %v", s["known_secondaries"])
+	}
 }
 
 // TestDR_ThreeAndThree (-repl.long): a 3-node primary and a 3-node DR
