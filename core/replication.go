@@ -158,7 +158,6 @@ type drRepl struct {
 	formerCfg    *drSecondaryConfig // the promoted secondary's old credentials
 	lastErr      string
 	keyCheck     time.Time
-	promoted     time.Time
 
 	// DR operation tokens: SHA-256 → expiry, in memory on the leader.
 	opTokens   map[[32]byte]time.Time
@@ -209,7 +208,7 @@ func (c *Core) ReplicationRefusal(op secrets.Operation, path string) error {
 			return nil
 		}
 		return secrets.Errorf(secrets.ErrInvalidRequest,
-			"this cluster was demoted: a DR secondary was promoted at replication epoch %d; writes are refused (enable this cluster as a DR secondary of the new primary, or promote it back)", m.FencedBy)
+			"this cluster was demoted: replication epoch %d is newer (a promoted DR secondary, or an operator's demote); writes are refused (enable this cluster as a DR secondary of the new primary to fail back)", m.FencedBy)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vaultd/vaultd/endpoint"
+	"github.com/vaultd/vaultd/replication"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/storage"
 )
@@ -95,7 +96,7 @@ func (c *Core) replPrimaryEnable(ctx context.Context, _ *sysCall) (*Response, er
 	return &Response{Warnings: []string{"This cluster is now a DR primary; make activation tokens for its secondaries with sys/replication/dr/primary/secondary-token."}}, nil
 }
 
-func (r *drRepl) activePrimary() (*drPrimaryHandle, error) {
+func (r *drRepl) activePrimary() (*replication.Primary, error) {
 	m := r.role()
 	if m.Mode != ModePrimary {
 		return nil, badRequest("this cluster is not a DR primary")
@@ -109,7 +110,7 @@ func (r *drRepl) activePrimary() (*drPrimaryHandle, error) {
 	if p == nil {
 		return nil, ErrStandby
 	}
-	return &drPrimaryHandle{p}, nil
+	return p, nil
 }
 
 func (c *Core) replSecondaryToken(ctx context.Context, sc *sysCall) (*Response, error) {
@@ -154,7 +155,7 @@ func (c *Core) replSecondaryToken(ctx context.Context, sc *sysCall) (*Response, 
 	if err != nil {
 		return nil, err
 	}
-	tok, err := ph.p.AddSecondary(ctx, id)
+	tok, err := ph.AddSecondary(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +200,7 @@ func (c *Core) replRevokeSecondary(ctx context.Context, sc *sysCall) (*Response,
 	if err != nil {
 		return nil, err
 	}
-	if err := ph.p.RevokeSecondary(ctx, id); err != nil {
+	if err := ph.RevokeSecondary(ctx, id); err != nil {
 		return nil, err
 	}
 	if err := c.barrier.Delete(ctx, replSecondaryConfigPrefix+id); err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -214,7 +215,7 @@ func (c *Core) replDemote(ctx context.Context, _ *sysCall) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ph.p.Demote(ctx, 0); err != nil { // OnFenced records it in the mode
+	if err := ph.Demote(ctx, 0); err != nil { // OnFenced records it in the mode
 		return nil, err
 	}
 	return &Response{Warnings: []string{"This cluster no longer streams and refuses client writes; enable it as a DR secondary of the new primary to fail back."}}, nil
@@ -289,15 +290,6 @@ func (r *drRepl) becomeSecondary(ctx context.Context, cfg *drSecondaryConfig) er
 	r.c.log.Info("replication: this cluster is now a DR secondary", "secondary_id", cfg.ID, "primary", cfg.PrimaryAPIAddr)
 	r.c.poke() // steps the active node down: a DR secondary serves nothing
 	return nil
-}
-
-// drPrimaryHandle keeps the Primary the handlers use.
-type drPrimaryHandle struct{ p primaryOps }
-
-type primaryOps interface {
-	AddSecondary(ctx context.Context, id string) (string, error)
-	RevokeSecondary(ctx context.Context, id string) error
-	Demote(ctx context.Context, newer uint64) error
 }
 
 // ---- the HTTP layer's replication endpoints ----
@@ -419,7 +411,6 @@ func (r *drRepl) promote(ctx context.Context) (uint64, error) {
 	r.mu.Lock()
 	r.secondary, r.secCfg, r.formerCfg = nil, nil, former
 	clear(r.opTokens)
-	r.promoted = time.Now()
 	r.mu.Unlock()
 	if err := r.ensurePrimary(ctx); err != nil {
 		return 0, err
