@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -710,4 +711,83 @@ func TestDR_ThreeAndThree(t *testing.T) {
 		}
 	}
 	t.Logf("RPO: %d of %d acknowledged writes not on the promoted cluster", total-present, total)
+}
+
+// TestDR_JoinDRSecondary (-repl.long): a node joins a DR secondary
+// cluster after its activation: the join challenge is forwarded to the
+// secondary's leader (it has no active node), the joiner is unsealed with
+// the primary's keys, and the replicated data reaches it through raft.
+func TestDR_JoinDRSecondary(t *testing.T) {
+	if !*replLong {
+		t.Skip("run with -repl.long")
+	}
+	prim := proccluster.New(t, proccluster.Options{Bin: binPath, N: 1, AddrBase: 220})
+	prim.InitAndUnseal()
+	pn := prim.Nodes[0]
+	pc := prim.Client(pn, 30*time.Second)
+	sec := proccluster.New(t, proccluster.Options{Bin: binPath, N: 3, AddrBase: 230})
+	late := sec.Nodes[2]
+	late.Signal(syscall.SIGSTOP) // joins only after the activation
+	// Initialise the secondary with two nodes.
+	s0 := sec.Client(sec.Nodes[0], 30*time.Second)
+	res, err := s0.Sys().Init(&vaultapi.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.Keys, sec.Root = res.KeysB64, res.RootToken
+	sec.Unseal(sec.Nodes[0])
+	sec.Unseal(sec.Nodes[1])
+	act := sec.WaitActive(30 * time.Second)
+	proccluster.WaitFor(t, 30*time.Second, "two voters", func() bool {
+		s, err := sec.Client(act, 5*time.Second).Logical().Read("sys/storage/raft/configuration")
+		if err != nil || s == nil {
+			return false
+		}
+		servers, _ := s.Data["config"].(map[string]any)["servers"].([]any)
+		return len(servers) == 2
+	})
+
+	if _, err := pc.Logical().Write("sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.Logical().Write("sys/replication/dr/primary/enable", nil); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := pc.Logical().Write("sys/replication/dr/primary/secondary-token", map[string]any{"id": "dr-join"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sec.Client(act, 30*time.Second).Logical().Write("sys/replication/dr/secondary/enable", map[string]any{"token": tok.WrapInfo.Token, "primary_api_addr": pn.Addr}); err != nil {
+		t.Fatal(err)
+	}
+	sec.Keys = prim.Keys
+	for _, nd := range sec.Nodes[:2] {
+		c := sec.Client(nd, 10*time.Second)
+		proccluster.WaitFor(t, 60*time.Second, nd.ID+" to seal after the first sync", func() bool {
+			st, err := c.Sys().SealStatus()
+			return err == nil && st.Sealed
+		})
+	}
+	for _, nd := range sec.Nodes[:2] {
+		sec.Unseal(nd)
+	}
+	if _, err := pc.Logical().Write("secret/data/joined", map[string]any{"data": map[string]any{"v": "1"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	late.Signal(syscall.SIGCONT)
+	lc := sec.Client(late, 10*time.Second)
+	proccluster.WaitFor(t, 60*time.Second, "the late node to hold the join challenge", func() bool {
+		st, err := lc.Sys().SealStatus()
+		return err == nil && st.Initialized
+	})
+	sec.Unseal(late)
+	var st map[string]any
+	proccluster.WaitForMsg(t, 60*time.Second, "the late node to hold the replicated data", func() bool {
+		st = drStatus(lc)
+		return st != nil && st["mode"] == "secondary" && num(st["last_remote_wal"]) > 0
+	}, func() string { return fmt.Sprint(st) })
+	if code := healthCode(late.Addr); code != 472 {
+		t.Fatalf("the joined node's health = %d, want 472", code)
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/vaultd/vaultd/raftstore"
 	"github.com/vaultd/vaultd/replication"
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/telemetry"
 )
 
 // The composition root's side of cross-cluster DR replication
@@ -158,14 +159,21 @@ func (a replActive) ActiveAddr(ctx context.Context) (string, string, error) {
 	return a.c.ReplicationActiveAddr(ctx)
 }
 
+// leaderForwarder forwards to the node that serves the cluster's
+// replication endpoints and joins: the active node, or a DR secondary's
+// leader (replActive). On a cluster that is not a DR secondary it is the
+// standby forwarder.
+func (n *Node) leaderForwarder(c *core.Core, q *telemetry.Requests) *forward.Forwarder {
+	if n.Port == nil {
+		return nil
+	}
+	return forward.New(replActive{c}, n.Port.DialForward, c.NodeID(), n.log, forward.Options{Observe: q.ObserveForward, RequestID: api.RequestID})
+}
+
 // replicationRoutes are the node-local replication endpoints (declared in
 // core/nodelocal.go): the status on every node; promote, update-primary
 // and the operation-token ceremony forwarded to the leader.
-func (n *Node) replicationRoutes(c *core.Core) []api.Route {
-	var fwd *forward.Forwarder
-	if n.Port != nil {
-		fwd = forward.New(replActive{c}, n.Port.DialForward, c.NodeID(), n.log, forward.Options{RequestID: api.RequestID})
-	}
+func (n *Node) replicationRoutes(c *core.Core, fwd *forward.Forwarder) []api.Route {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleReplication(w, r, c) })
 	var leader http.Handler = h
 	if fwd != nil {
