@@ -30,6 +30,11 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if b := os.Getenv("VAULTD_TEST_BIN"); b != "" {
+		// A prebuilt binary (e.g. go build -race) instead of building one.
+		binPath = b
+		os.Exit(m.Run())
+	}
 	bin, cleanup, err := proccluster.Build("vaultd-repl-bin", "", "../../cmd/vaultd")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
