@@ -323,11 +323,37 @@ func (c *Core) requireActive() error {
 	return nil
 }
 
+// joinLeader: joins are answered by the active node, or on a DR
+// secondary (which has none) by its raft leader once it is unsealed with
+// the primary's keys (replication.go).
+func (c *Core) joinLeader() error {
+	if c.IsDRSecondary() {
+		if c.barrier.Sealed() {
+			return ErrSealed
+		}
+		if !c.cluster.IsLeader() {
+			return ErrStandby
+		}
+		return nil
+	}
+	return c.requireActive()
+}
+
+// recordJoiner records a joiner's addresses, except on a DR secondary,
+// which writes nothing outside replication-local/ (its storage is the
+// primary's).
+func (c *Core) recordJoiner(ctx context.Context, id, apiAddr, clusterAddr string) error {
+	if c.IsDRSecondary() {
+		return nil
+	}
+	return c.recordNode(ctx, id, apiAddr, clusterAddr)
+}
+
 // newJoins builds the leader side of joins (core/clusterops).
 func (c *Core) newJoins() *clusterops.Joins {
 	jc := clusterops.JoinConfig{
-		Barrier: c.barrier, Physical: c.physical, Active: c.requireActive,
-		NodeTLS: c.issueNodeTLS, RecordNode: c.recordNode,
+		Barrier: c.barrier, Physical: c.physical, Active: c.joinLeader,
+		NodeTLS: c.issueNodeTLS, RecordNode: c.recordJoiner,
 		Busy: ErrJoinBusy, Now: c.now, Logger: c.log,
 	}
 	if c.cfg.Members != nil {
