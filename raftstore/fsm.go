@@ -40,6 +40,11 @@ type fsm struct {
 	// writes, less framing); written under mu, read without it.
 	bytes   atomic.Int64
 	metrics Metrics // never nil once the Store set it
+
+	// hook, when set, sees the keys of every applied batch (readindex.go);
+	// waiters are released only after it returned.
+	hook atomic.Pointer[ChangeHook]
+	wait appliedWaiter // readindex.go
 }
 
 var (
@@ -93,6 +98,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		if f.metrics != nil {
 			f.metrics.FSMApply(time.Since(start), len(logs))
 		}
+		f.notifyApplied(logs, func(i int) []storage.Op { return dec[i].ops })
 	}()
 	for i, l := range logs {
 		f.index, f.term = l.Index, l.Term
@@ -208,9 +214,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return true
 	})
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.tree, f.index, f.term = tree, meta.Index, meta.Term
 	f.bytes.Store(n)
+	f.mu.Unlock()
+	f.notifyRestored(meta.Index)
 	return nil
 }
 

@@ -1,0 +1,105 @@
+package raftstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vaultd/vaultd/raftstore"
+	"github.com/vaultd/vaultd/storage"
+)
+
+// threeNodes starts a 3-voter cluster led by n1.
+func threeNodes(t *testing.T) []*raftstore.Store {
+	t.Helper()
+	ctx := ctxTimeout(t, time.Minute)
+	var nodes []*raftstore.Store
+	for i := 1; i <= 3; i++ {
+		nodes = append(nodes, openStore(t, nodeConfig(t, fmt.Sprintf("n%d", i), t.TempDir())))
+	}
+	if err := nodes[0].Bootstrap(ctx); err != nil {
+		t.Fatalf("Bootstrap: %v", err)
+	}
+	for _, s := range nodes[1:] {
+		if err := nodes[0].AddVoter(ctx, s.LocalID(), s.Addr()); err != nil {
+			t.Fatalf("AddVoter(%s): %v", s.LocalID(), err)
+		}
+	}
+	for _, s := range nodes {
+		waitFor(t, 10*time.Second, s.LocalID()+" to know the leader", func() bool {
+			id, _ := s.Leader()
+			return id == "n1"
+		})
+	}
+	return nodes
+}
+
+// A read that waits for the leader's read index on a follower sees every
+// write acknowledged before the read index was asked for, and the change
+// hook saw the keys before the wait returned.
+func TestReadIndex_FollowerSeesAcknowledgedWrites(t *testing.T) {
+	nodes := threeNodes(t)
+	leader, follower := nodes[0], nodes[1]
+	ctx := ctxTimeout(t, 30*time.Second)
+
+	var mu sync.Mutex
+	var hooked []string
+	follower.SetChangeHook(func(keys []string, all bool) {
+		mu.Lock()
+		hooked = append(hooked, keys...)
+		mu.Unlock()
+	})
+
+	for i := range 50 {
+		key := fmt.Sprintf("k/%d", i)
+		if err := leader.Put(ctx, &storage.Entry{Key: key, Value: []byte{byte(i)}}); err != nil {
+			t.Fatalf("Put: %v", err)
+		}
+		idx, err := leader.ReadIndex(ctx)
+		if err != nil {
+			t.Fatalf("ReadIndex: %v", err)
+		}
+		if err := follower.WaitApplied(ctx, idx); err != nil {
+			t.Fatalf("WaitApplied(%d): %v", idx, err)
+		}
+		mu.Lock()
+		seen := slices.Contains(hooked, key)
+		mu.Unlock()
+		if !seen {
+			t.Fatalf("the change hook had not seen %q when WaitApplied(%d) returned", key, idx)
+		}
+		e, err := follower.Get(ctx, key)
+		if err != nil || len(e.Value) != 1 || e.Value[0] != byte(i) {
+			t.Fatalf("follower read of %q after the read index: %v %v", key, e, err)
+		}
+	}
+	// An idle cluster: the read index must still be reachable (it is an
+	// index the FSM applies, never a trailing no-op or barrier entry).
+	if err := leader.Barrier(ctx); err != nil {
+		t.Fatalf("Barrier: %v", err)
+	}
+	idx, err := leader.ReadIndex(ctx)
+	if err != nil {
+		t.Fatalf("ReadIndex: %v", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := follower.WaitApplied(wctx, idx); err != nil {
+		t.Fatalf("WaitApplied(%d) after a barrier: %v", idx, err)
+	}
+
+	// Followers refuse to hand out read indexes.
+	if _, err := follower.ReadIndex(ctx); !errors.Is(err, raftstore.ErrNotLeader) {
+		t.Fatalf("ReadIndex on a follower = %v, want ErrNotLeader", err)
+	}
+	// A bounded wait for an index never reached ends with an error.
+	wctx2, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel2()
+	if err := follower.WaitApplied(wctx2, idx+1000); err == nil {
+		t.Fatal("WaitApplied of a future index returned nil")
+	}
+}
