@@ -611,11 +611,27 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		}
 		req.WrapTTL = d
 	}
+	if ms := r.Header.Get(HeaderMaxStaleness); ms != "" {
+		d, err := parseDuration(ms)
+		if err != nil || d <= 0 {
+			s.respondError(w, r, secrets.Errorf(secrets.ErrInvalidRequest, "invalid %s %q: want a positive duration (\"2s\", \"500ms\") or seconds", HeaderMaxStaleness, ms))
+			return
+		}
+		req.MaxStaleness = d
+	}
 	resp, err := s.core.HandleRequest(secrets.WithCPUGate(r.Context(), s.cfg.CPU), req)
+	if errors.Is(err, core.ErrForward) && raw != nil {
+		// A standby declined to answer this itself (standby reads): the
+		// active node does.
+		r2 := forward.ForceForward(r.Clone(r.Context()))
+		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
+		s.standbyRetry.ServeHTTP(w, r2)
+		return
+	}
 	if errors.Is(err, core.ErrStandby) && raw != nil {
 		s.log.Info("node stopped being active before the request started; forwarding it to the new active node",
 			"path", r.URL.Path, "request_id", req.ID)
-		r2 := r.Clone(r.Context())
+		r2 := forward.ForceForward(r.Clone(r.Context()))
 		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
 		s.standbyRetry.ServeHTTP(w, r2)
 		return

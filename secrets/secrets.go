@@ -115,6 +115,18 @@ type ExistenceChecker interface {
 	Exists(ctx context.Context, req *Request) (exists, ok bool, err error)
 }
 
+// Invalidator is implemented by engines that cache state derived from
+// their storage.
+type Invalidator interface {
+	// Invalidate is called with a key relative to the engine's storage
+	// view after a replicated write to it was applied on this node (a
+	// standby, later a performance secondary), before any read that
+	// follows the write is served. The engine must drop what it derived
+	// from the key. It runs on the node's apply path: it must be quick and
+	// must not write.
+	Invalidate(ctx context.Context, key string)
+}
+
 // Unauthenticated is implemented by engines (auth methods) with paths that
 // need no token, such as "login" or "login/*".
 type Unauthenticated interface {

@@ -148,8 +148,9 @@ type Store struct {
 	// creating a child under it), striped by hash.
 	locks [lockStripes]sync.Mutex
 
-	cacheMu sync.Mutex
-	cache   map[string]*Entry // by IDHash; values are never modified
+	cacheMu  sync.Mutex
+	cache    map[string]*Entry // by IDHash; values are never modified
+	cacheGen uint64            // bumped by InvalidateKey (guarded by cacheMu)
 
 	hookMu   sync.RWMutex // guards onRevoke
 	onRevoke func(ctx context.Context, idHash string) error
@@ -193,6 +194,7 @@ func (ts *Store) Forget() {
 // Purge empties the token cache.
 func (ts *Store) Purge() {
 	ts.cacheMu.Lock()
+	ts.cacheGen++ // a read in flight must not re-insert what it read before
 	clear(ts.cache)
 	ts.cacheMu.Unlock()
 }
@@ -356,6 +358,39 @@ func (ts *Store) cachePut(te *Entry) {
 	ts.cacheMu.Unlock()
 }
 
+// cachePutIf caches te read from storage unless an invalidation happened
+// since gen was taken (the read may predate the write that invalidated).
+func (ts *Store) cachePutIf(te *Entry, gen uint64) {
+	cp := te.clone()
+	ts.cacheMu.Lock()
+	defer ts.cacheMu.Unlock()
+	if ts.cacheGen != gen {
+		return
+	}
+	if len(ts.cache) >= tokenCacheSize {
+		for k := range ts.cache { // evict an arbitrary entry
+			delete(ts.cache, k)
+			break
+		}
+	}
+	ts.cache[cp.IDHash] = cp
+}
+
+// InvalidateKey drops what the cache holds for a storage key the token
+// store owns. A standby calls it for every replicated write (core's change
+// hook), so its cache never outlives a revocation or an update made on the
+// active node.
+func (ts *Store) InvalidateKey(key string) {
+	h, ok := strings.CutPrefix(key, tokenIDPrefix)
+	if !ok {
+		return
+	}
+	ts.cacheMu.Lock()
+	ts.cacheGen++
+	delete(ts.cache, h)
+	ts.cacheMu.Unlock()
+}
+
 func (ts *Store) cacheDel(idHash string) {
 	ts.cacheMu.Lock()
 	delete(ts.cache, idHash)
@@ -370,6 +405,7 @@ func (ts *Store) GetByHash(ctx context.Context, idHash string) (*Entry, error) {
 		ts.cacheMu.Unlock()
 		return te.clone(), nil
 	}
+	gen := ts.cacheGen
 	ts.cacheMu.Unlock()
 	e, err := ts.b.Get(ctx, tokenIDPrefix+idHash)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -387,7 +423,7 @@ func (ts *Store) GetByHash(ctx context.Context, idHash string) (*Entry, error) {
 	if !hmac.Equal([]byte(te.IDHash), []byte(idHash)) {
 		return nil, ErrNotFound
 	}
-	ts.cachePut(&te)
+	ts.cachePutIf(&te, gen)
 	return &te, nil
 }
 
