@@ -203,7 +203,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		if o.spawn.n > 1 {
-			rep.Spawned += "; workers on " + o.targets + " nodes (standbys forward)"
+			rep.Spawned += "; workers on " + o.targets + " nodes (standbys answer KV reads after a read index, forward the rest)"
 		}
 	}
 	rep.Targets = o.addrs
@@ -257,6 +257,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rep.LoadBefore = loadavg()
 	idx0, idxOK := appliedIndex(ctx, tr, o.addrs[0])
+	sb0, sbOK := standbyCounters(ctx, tr, o.token, o.addrs) // standby.go
 	cpu0 := selfCPU()
 	var canaryRes chan *Canary
 	cctx, stopCanary := context.WithCancel(ctx)
@@ -271,6 +272,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cpu1 := selfCPU()
 	idx1, idxOK1 := appliedIndex(ctx, tr, o.addrs[0])
+	if sb1, ok := standbyCounters(ctx, tr, o.token, o.addrs); ok && sbOK {
+		d := sb1.minus(sb0)
+		if d != (StandbyReads{}) {
+			rep.Standby = &d
+		}
+	}
 	rep.LoadAfter = loadavg()
 	if ctx.Err() != nil {
 		return ctx.Err()
