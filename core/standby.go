@@ -374,10 +374,11 @@ type indexBatcher struct {
 }
 
 type indexRound struct {
-	done  chan struct{}
-	index uint64
-	at    time.Time
-	err   error
+	done    chan struct{}
+	index   uint64
+	at      time.Time
+	err     error
+	waiters int // callers that joined (guarded by indexBatcher.mu)
 }
 
 func (b *indexBatcher) get(ctx context.Context, fetch func(context.Context) (uint64, error)) (uint64, time.Time, error) {
@@ -386,6 +387,7 @@ func (b *indexBatcher) get(ctx context.Context, fetch func(context.Context) (uin
 		b.pending = &indexRound{done: make(chan struct{})}
 	}
 	r := b.pending
+	r.waiters++
 	if !b.running {
 		b.running = true
 		b.pending = nil

@@ -1,6 +1,7 @@
 package raftstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -101,5 +102,53 @@ func TestReadIndex_FollowerSeesAcknowledgedWrites(t *testing.T) {
 	defer cancel2()
 	if err := follower.WaitApplied(wctx2, idx+1000); err == nil {
 		t.Fatal("WaitApplied of a future index returned nil")
+	}
+}
+
+// A snapshot restore tells the change hook that everything changed, and a
+// write tells it its keys (deletes included), before WaitApplied returns.
+func TestChangeHook_WritesAndRestore(t *testing.T) {
+	s := bootstrapped(t, nodeConfig(t, "n1", t.TempDir()))
+	ctx := ctxTimeout(t, 30*time.Second)
+	waitLeader(t, 10*time.Second, s)
+	type call struct {
+		keys []string
+		all  bool
+	}
+	var mu sync.Mutex
+	var calls []call
+	s.SetChangeHook(func(keys []string, all bool) {
+		mu.Lock()
+		calls = append(calls, call{slices.Clone(keys), all})
+		mu.Unlock()
+	})
+	last := func() call {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(calls) == 0 {
+			return call{}
+		}
+		return calls[len(calls)-1]
+	}
+	if err := s.Txn(ctx, []storage.Op{{Kind: storage.OpPut, Key: "a", Value: []byte("1")}, {Kind: storage.OpDelete, Key: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if c := last(); c.all || !slices.Equal(c.keys, []string{"a", "b"}) {
+		t.Fatalf("hook after a txn: %+v", c)
+	}
+	var snap bytes.Buffer
+	if err := s.SaveSnapshot(ctx, &snap); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RestoreSnapshot(ctx, &snap); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the restore to reach the hook", func() bool { return last().all })
+	s.SetChangeHook(nil)
+	if err := s.Put(ctx, &storage.Entry{Key: "c", Value: []byte("2")}); err != nil {
+		t.Fatal(err)
+	}
+	if c := last(); !c.all {
+		t.Fatalf("a removed hook was called: %+v", c)
 	}
 }
