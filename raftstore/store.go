@@ -605,9 +605,24 @@ func (s *Store) RestoreSnapshot(ctx context.Context, r io.Reader) error {
 	case <-s.closed:
 		return fmt.Errorf("raftstore: restore snapshot: %w", ErrClosed)
 	}
+	// The FSM now reports the snapshot's own (older) index, which followers
+	// that have not installed the restore yet may already have passed: a
+	// read index handed out now would let them answer with the state from
+	// before the restore. Commit one entry after the restore so the applied
+	// index moves past every follower's pre-restore index before the
+	// restore is acknowledged (readindex.go). Deleting a key that is never
+	// written changes nothing else.
+	if err := s.apply(ctx, "restore snapshot", []storage.Op{{Kind: storage.OpDelete, Key: restoreMarkerKey}}); err != nil {
+		return err
+	}
 	s.log.Info("restored operator snapshot", "keys", meta.Count, "bytes", buf.Len())
 	return nil
 }
+
+// restoreMarkerKey is deleted right after an operator restore (above); no
+// layer ever writes it.
+const restoreMarkerKey = "core/raft/restore-marker"
+
 
 // ctxWriter and ctxReader stop a snapshot stream when ctx is done.
 type ctxWriter struct {
