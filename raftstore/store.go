@@ -623,7 +623,6 @@ func (s *Store) RestoreSnapshot(ctx context.Context, r io.Reader) error {
 // layer ever writes it.
 const restoreMarkerKey = "core/raft/restore-marker"
 
-
 // ctxWriter and ctxReader stop a snapshot stream when ctx is done.
 type ctxWriter struct {
 	ctx context.Context
