@@ -129,7 +129,9 @@ func (s *Store) WaitApplied(ctx context.Context, index uint64) error {
 // log this node's FSM applied, taken after the call, confirmed by
 // VerifyLeader (the lease, or a quorum round). Every write acknowledged
 // before the call was applied here before it was acknowledged (or, from an
-// earlier leader, before this node became active: core's Barrier), so a
+// earlier leader, by the Barrier this node ran in its current term: core
+// runs one before it serves, and ReadIndex runs one if the term moved on
+// since), so a
 // node whose FSM has applied the returned index reflects all of them.
 // It is the applied index and not raft's commit index on purpose: raft
 // delivers only commands and configuration changes to the FSM, so a
@@ -138,6 +140,15 @@ func (s *Store) WaitApplied(ctx context.Context, index uint64) error {
 func (s *Store) ReadIndex(ctx context.Context) (uint64, error) {
 	if s.raft.State() != raft.Leader {
 		return 0, fmt.Errorf("raftstore: read index: %w", ErrNotLeader)
+	}
+	if s.barrierTerm.Load() != s.raft.CurrentTerm() {
+		// No Barrier in this term yet (core runs one before it serves, but
+		// leadership may have been lost and regained since): entries an
+		// earlier leader committed and acknowledged may not be applied
+		// here yet.
+		if err := s.Barrier(ctx); err != nil {
+			return 0, err
+		}
 	}
 	idx := s.AppliedIndex()
 	if err := s.VerifyLeader(ctx); err != nil {

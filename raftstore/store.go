@@ -56,7 +56,11 @@ type Store struct {
 
 	pump     *leadershipPump
 	verifier *verifier
-	watch    *leaderWatch
+	// barrierTerm is the term in which a Barrier last completed on this
+	// node: in that term its FSM holds everything earlier leaders
+	// committed (ReadIndex, readindex.go).
+	barrierTerm atomic.Uint64
+	watch       *leaderWatch
 
 	// lease serves reads on the leader without a quorum round (lease.go);
 	// nil when the transport cannot be observed.
@@ -679,7 +683,12 @@ func (s *Store) LeadershipChanges() <-chan bool { return s.pump.out }
 func (s *Store) Barrier(ctx context.Context) error {
 	ctx, cancel, timeout := s.opCtx(ctx)
 	defer cancel()
-	return mapErr("barrier", s.wait(ctx, s.raft.Barrier(timeout)))
+	term := s.raft.CurrentTerm()
+	err := mapErr("barrier", s.wait(ctx, s.raft.Barrier(timeout)))
+	if err == nil {
+		s.barrierTerm.Store(term) // readindex.go
+	}
+	return err
 }
 
 // VerifyLeader confirms that this node is still the leader, so that a read
