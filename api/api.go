@@ -619,6 +619,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		}
 		req.MaxStaleness = d
 	}
+	req.StateTokens = r.Header.Values(HeaderIndex)
 	resp, err := s.core.HandleRequest(secrets.WithCPUGate(r.Context(), s.cfg.CPU), req)
 	if errors.Is(err, core.ErrForward) && raw != nil {
 		// A standby declined to answer this itself (standby reads): the
@@ -639,6 +640,11 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.respondError(w, r, err)
 		return
+	}
+	if sc, ok := s.core.(stateTokener); ok { // core/stateindex.go
+		if st := sc.StateToken(); st != "" {
+			w.Header().Set(HeaderIndex, st)
+		}
 	}
 	s.respond(w, r, resp)
 }

@@ -17,6 +17,10 @@ const (
 	// it completed a read index less than this long ago (a Go duration or
 	// seconds).
 	HeaderMaxStaleness = "X-Vaultd-Max-Staleness"
+	// HeaderIndex is Vault's state token header: answers carry the index
+	// the node had applied; a read presenting tokens is answered by a
+	// standby only once it has applied the highest of them.
+	HeaderIndex = "X-Vault-Index"
 )
 
 // LocalReadCandidate reports whether a standby may try to answer r itself
@@ -47,3 +51,7 @@ func LocalReadCandidate(r *http.Request) bool {
 	}
 	return p != ""
 }
+
+// stateTokener is implemented by a core that makes X-Vault-Index state
+// tokens (*core.Core).
+type stateTokener interface{ StateToken() string }

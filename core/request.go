@@ -40,6 +40,9 @@ type Request struct {
 	// read index less than this long ago (X-Vaultd-Max-Staleness;
 	// standby.go). Zero: linearizable.
 	MaxStaleness time.Duration
+	// StateTokens are the request's X-Vault-Index values: a standby
+	// answers only once it has applied the highest (stateindex.go).
+	StateTokens []string
 }
 
 // Response is what core answers; api encodes Vault's envelope from it.

@@ -43,6 +43,8 @@ type ReadIndexer interface {
 	// WaitApplied returns once this node has applied index (and Invalidate
 	// has seen every write up to it), or ctx's error.
 	WaitApplied(ctx context.Context, index uint64) error
+	// AppliedIndex is the index this node has applied (X-Vault-Index).
+	AppliedIndex() uint64
 }
 
 // ErrForward: a standby does not answer this request itself; the HTTP
@@ -128,7 +130,11 @@ func (c *Core) standbyRead(ctx context.Context, req *Request) (*Response, error)
 	if p := req.Path; p == "sys" || strings.HasPrefix(p, "sys/") || strings.HasPrefix(p, "auth/") || p == "identity" || strings.HasPrefix(p, "identity/") {
 		return nil, ErrForward
 	}
-	if err := c.readBarrier(ctx, req.MaxStaleness); err != nil {
+	minIndex, err := c.stateIndex(req.StateTokens) // stateindex.go
+	if err != nil {
+		return nil, err
+	}
+	if err := c.readBarrier(ctx, req.MaxStaleness, minIndex); err != nil {
 		c.log.Debug("no read index; forwarding the read", "request_id", req.ID, "error", err)
 		return nil, ErrForward
 	}
@@ -181,9 +187,10 @@ func (c *Core) standbyRead(ctx context.Context, req *Request) (*Response, error)
 // readBarrier makes the local state fresh enough for a read: with
 // maxStale > 0, a read index completed less than maxStale ago is enough;
 // otherwise (or when there is none) it gets a new read index from the
-// active node and waits until it is applied here.
-func (c *Core) readBarrier(ctx context.Context, maxStale time.Duration) error {
-	if chaosSkipReadIndex { // chaosbug.go: the deliberately broken build
+// active node and waits until it is applied here. Either way the node
+// must also have applied minIndex (the request's X-Vault-Index tokens).
+func (c *Core) readBarrier(ctx context.Context, maxStale time.Duration, minIndex uint64) error {
+	if chaosSkipReadIndex { // chaosbug_standby.go: the deliberately broken build
 		return nil
 	}
 	r := &c.replica
@@ -191,7 +198,7 @@ func (c *Core) readBarrier(ctx context.Context, maxStale time.Duration) error {
 		if m := r.fresh.Load(); m != nil {
 			if age := time.Since(m.at); age < maxStale {
 				wctx, cancel := context.WithTimeout(ctx, maxStale-age)
-				err := c.cfg.Reads.WaitApplied(wctx, m.index)
+				err := c.cfg.Reads.WaitApplied(wctx, maxU(m.index, minIndex))
 				cancel()
 				if err == nil {
 					return nil
@@ -205,7 +212,7 @@ func (c *Core) readBarrier(ctx context.Context, maxStale time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if err := c.cfg.Reads.WaitApplied(ctx, idx); err != nil {
+	if err := c.cfg.Reads.WaitApplied(ctx, maxU(idx, minIndex)); err != nil {
 		return err
 	}
 	for {

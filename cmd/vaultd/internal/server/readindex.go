@@ -120,6 +120,8 @@ func (s *standbyReads) WaitApplied(ctx context.Context, index uint64) error {
 	return s.st.WaitApplied(ctx, index)
 }
 
+func (s *standbyReads) AppliedIndex() uint64 { return s.st.AppliedIndex() }
+
 // localReads is forward.Options.Local: the reads a standby tries itself.
 func localReads(c *core.Core) func(*http.Request) bool {
 	return func(r *http.Request) bool { return c.ServesLocalReads() && api.LocalReadCandidate(r) }

@@ -1,8 +1,10 @@
 package testcluster_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -92,6 +94,32 @@ func TestStandbyReads_LinearizableAndFresh(t *testing.T) {
 	if _, err := bad.Logical().Read("more/x"); statusOf(err) != http.StatusBadRequest {
 		t.Fatalf("invalid X-Vaultd-Max-Staleness: %v, want 400", err)
 	}
+
+	// X-Vault-Index: a write's answer carries a state token in Vault's
+	// format; a bounded-staleness read presenting it is answered locally
+	// and sees the write; a tampered token is refused.
+	var state string
+	mustWriteState := ca.WithResponseCallbacks(vaultapi.RecordState(&state))
+	if _, err := mustWriteState.Logical().Write("more/x", map[string]any{"v": "indexed"}); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := vaultapi.ParseReplicationState(state, nil)
+	if err != nil || ws.LocalIndex == 0 {
+		t.Fatalf("X-Vault-Index %q: %+v, %v", state, ws, err)
+	}
+	ryw := st.WithRequestCallbacks(vaultapi.RequireState(state))
+	before = served()
+	if s, err := ryw.Logical().Read("more/x"); err != nil || s == nil || s.Data["v"] != "indexed" {
+		t.Fatalf("bounded-staleness read with the write's state token: %v %v", s, err)
+	}
+	if served() != before+1 {
+		t.Fatal("a read with a state token was not served by the standby")
+	}
+	forged := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("v1:%s:%d:0:%s", ws.ClusterID, ws.LocalIndex+1, strings.Repeat("00", 32))))
+	if _, err := st.WithRequestCallbacks(vaultapi.RequireState(forged)).Logical().Read("more/x"); statusOf(err) != http.StatusBadRequest {
+		t.Fatalf("read with a forged state token: %v, want 400", err)
+	}
+	mustWrite(t, ca, "more/x", map[string]any{"v": "y"})
 
 	// A token with uses left is used on the active node: forwarded, and
 	// its uses run out as they should.
