@@ -1,11 +1,19 @@
 package core
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vaultd/vaultd/core/tokens"
+	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
+	"github.com/vaultd/vaultd/storage/inmem"
 )
 
 // Concurrent reads share read index requests, and no read is answered by
@@ -84,4 +92,62 @@ func waitUntil(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+type fakeReads struct{ applied uint64 }
+
+func (f fakeReads) ReadIndex(context.Context) (uint64, error) { return f.applied, nil }
+func (f fakeReads) WaitApplied(context.Context, uint64) error { return nil }
+func (f fakeReads) AppliedIndex() uint64                      { return f.applied }
+
+// stateCore is a Core with just what state tokens need.
+func stateCore(t testing.TB, clusterID string, salt byte, applied uint64) *Core {
+	t.Helper()
+	b := inmem.New()
+	if err := b.Put(context.Background(), &storage.Entry{Key: tokens.SaltKey, Value: bytes.Repeat([]byte{salt}, 32)}); err != nil {
+		t.Fatal(err)
+	}
+	c := &Core{cfg: Config{Reads: fakeReads{applied}}, tokens: tokens.NewStore(b, time.Now)}
+	if err := c.tokens.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.info.Store(&clusterInfo{ID: clusterID})
+	return c
+}
+
+func TestStateToken_RoundTripAndRefusals(t *testing.T) {
+	c := stateCore(t, "cluster-a", 1, 42)
+	tok := c.StateToken()
+	if idx, err := c.stateIndex([]string{tok}); err != nil || idx != 42 {
+		t.Fatalf("own token: %d, %v", idx, err)
+	}
+	other := stateCore(t, "cluster-b", 2, 99).StateToken()
+	sameIDOtherSalt := stateCore(t, "cluster-a", 3, 99).StateToken()
+	for name, bad := range map[string]string{
+		"another cluster": other, "another salt": sameIDOtherSalt, "not base64": "%%%", "empty": "",
+		"no mac": base64.StdEncoding.EncodeToString([]byte("v1:cluster-a:50:0")),
+	} {
+		if _, err := c.stateIndex([]string{tok, bad}); !errors.Is(err, secrets.ErrInvalidRequest) {
+			t.Errorf("%s: err = %v, want a 400", name, err)
+		}
+	}
+	c2 := stateCore(t, "cluster-a", 1, 7)
+	if idx, err := c.stateIndex([]string{tok, c2.StateToken()}); err != nil || idx != 42 {
+		t.Fatalf("highest of two: %d, %v", idx, err)
+	}
+}
+
+func FuzzStateToken(f *testing.F) {
+	c := stateCore(f, "cluster-a", 1, 42)
+	f.Add(c.StateToken())
+	f.Add("")
+	f.Add(base64.StdEncoding.EncodeToString([]byte("v1:cluster-a:1:0:00")))
+	f.Fuzz(func(t *testing.T, s string) {
+		idx, err := c.stateIndex([]string{s})
+		if err == nil && idx != 42 {
+			// Only a state this cluster signed parses, and it signed only
+			// index 42.
+			t.Fatalf("accepted a token the cluster did not make: %q (index %d)", s, idx)
+		}
+	})
 }

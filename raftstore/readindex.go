@@ -54,6 +54,12 @@ func (w *appliedWaiter) advance(index uint64) {
 	w.mu.Unlock()
 }
 
+func (w *appliedWaiter) get() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.index
+}
+
 func (w *appliedWaiter) state() (uint64, <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -96,7 +102,7 @@ func (f *fsm) notifyRestored(index uint64) {
 // (and whose change hook has run). Every write acknowledged on this node
 // has an index at most this.
 func (s *Store) AppliedIndex() uint64 {
-	idx, _ := s.fsm.wait.state()
+	idx := s.fsm.wait.get()
 	if idx == 0 {
 		idx, _ = s.fsm.applied() // nothing applied since start: the restored snapshot's
 	}

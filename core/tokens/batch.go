@@ -152,14 +152,16 @@ const stateKeyLabel = "vaultd x-vault-index state v1"
 func (ts *Store) StateMAC(msg []byte) ([]byte, error) {
 	ts.mu.RLock()
 	defer ts.mu.RUnlock()
-	if ts.salt == nil {
+	if ts.stateKey == nil {
 		return nil, ErrSealed
 	}
-	k := hmac.New(sha256.New, ts.salt)
-	k.Write([]byte(stateKeyLabel))
-	key := k.Sum(nil)
-	defer clear(key)
-	m := hmac.New(sha256.New, key)
+	m := hmac.New(sha256.New, ts.stateKey)
 	m.Write(msg)
 	return m.Sum(nil), nil
+}
+
+func deriveStateKey(salt []byte) []byte {
+	m := hmac.New(sha256.New, salt)
+	m.Write([]byte(stateKeyLabel))
+	return m.Sum(nil)
 }

@@ -143,6 +143,7 @@ type Store struct {
 	salt     []byte
 	hpool    *sync.Pool // of hash.Hash (HMAC keyed with salt)
 	batchKey []byte     // seals batch tokens (batch.go), derived from salt
+	stateKey []byte     // keys X-Vault-Index state tokens (batch.go), derived from salt
 
 	// locks serialise read-modify-write of one token (use, renew, revoke,
 	// creating a child under it), striped by hash.
@@ -173,9 +174,11 @@ func (ts *Store) Load(ctx context.Context) error {
 	ts.mu.Lock()
 	clear(ts.salt)
 	clear(ts.batchKey)
+	clear(ts.stateKey)
 	ts.salt = salt
 	ts.hpool = &sync.Pool{New: func() any { return hmac.New(sha256.New, salt) }}
 	ts.batchKey = deriveBatchKey(salt)
+	ts.stateKey = deriveStateKey(salt)
 	ts.mu.Unlock()
 	ts.Purge()
 	return nil
@@ -186,7 +189,8 @@ func (ts *Store) Forget() {
 	ts.mu.Lock()
 	clear(ts.salt)
 	clear(ts.batchKey)
-	ts.salt, ts.hpool, ts.batchKey = nil, nil, nil
+	clear(ts.stateKey)
+	ts.salt, ts.hpool, ts.batchKey, ts.stateKey = nil, nil, nil, nil
 	ts.mu.Unlock()
 	ts.Purge()
 }
