@@ -24,9 +24,9 @@ const (
 )
 
 // LocalReadCandidate reports whether a standby may try to answer r itself
-// (forward.Options.Local): a read or list without response wrapping and
-// without X-Vault-Inconsistent: forward-active-node, outside sys/, auth/
-// and identity/. Core decides the rest (the mount's engine, the token) and
+// (forward.Options.Local): a read or list without response wrapping,
+// X-Vault-Inconsistent: forward-active-node or X-Vault-No-Request-Forwarding,
+// outside sys/, auth/ and identity/. Core decides the rest (the mount's engine, the token) and
 // declines with core.ErrForward, which forwards the request.
 func LocalReadCandidate(r *http.Request) bool {
 	switch r.Method {
@@ -34,7 +34,9 @@ func LocalReadCandidate(r *http.Request) bool {
 	default:
 		return false
 	}
-	if r.Header.Get("X-Vault-Wrap-TTL") != "" || strings.EqualFold(strings.TrimSpace(r.Header.Get(HeaderInconsistent)), InconsistentForwardActive) {
+	// X-Vault-No-Request-Forwarding keeps its meaning: the client is sent
+	// to the active node (307) rather than answered here.
+	if r.Header.Get("X-Vault-No-Request-Forwarding") != "" || r.Header.Get("X-Vault-Wrap-TTL") != "" || strings.EqualFold(strings.TrimSpace(r.Header.Get(HeaderInconsistent)), InconsistentForwardActive) {
 		return false
 	}
 	if r.URL.Query().Has("help") {
