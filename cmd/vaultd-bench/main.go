@@ -24,28 +24,31 @@ func (a *addrList) String() string     { return strings.Join(*a, ",") }
 func (a *addrList) Set(s string) error { *a = append(*a, s); return nil }
 
 type options struct {
-	addrs      []string
-	token      string
-	workers    int
-	duration   time.Duration
-	warmup     time.Duration
-	op         string
-	valueSize  int
-	keys       int
-	mount      string
-	prefix     string
-	readRatio  float64
-	client     string
-	timeout    time.Duration
-	jsonOut    bool
-	insecure   bool
-	cpuprofile string
-	spawn      spawnOptions
-	failover   bool
-	targets    string
-	canary     bool
-	honorRA    bool
-	canaryIvl  time.Duration
+	// maxStaleness, when set, is sent as X-Vaultd-Max-Staleness with every
+	// KV request (bounded-staleness standby reads).
+	maxStaleness time.Duration
+	addrs        []string
+	token        string
+	workers      int
+	duration     time.Duration
+	warmup       time.Duration
+	op           string
+	valueSize    int
+	keys         int
+	mount        string
+	prefix       string
+	readRatio    float64
+	client       string
+	timeout      time.Duration
+	jsonOut      bool
+	insecure     bool
+	cpuprofile   string
+	spawn        spawnOptions
+	failover     bool
+	targets      string
+	canary       bool
+	honorRA      bool
+	canaryIvl    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -79,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.spawn.logLevel, "server-log-level", "info", "log_level of spawned nodes")
 	fs.IntVar(&o.spawn.perfMulti, "performance-multiplier", 0, "raft performance_multiplier of spawned nodes (0: server default)")
 	fs.BoolVar(&o.spawn.keep, "keep", false, "keep the spawned nodes' data directory and logs")
+	fs.DurationVar(&o.maxStaleness, "max-staleness", 0, "send X-Vaultd-Max-Staleness with every KV request (bounded-staleness reads on standbys; -client http only)")
 	fs.StringVar(&o.targets, "targets", "all", "with -spawn > 1: which nodes the workers talk to: all, active, standbys")
 	fs.BoolVar(&o.failover, "failover", false, "with -spawn >= 3: kill -9 the active under write load and measure until writes succeed again")
 	if err := fs.Parse(args); err != nil {
@@ -117,6 +121,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case modeWrite, modeRead, modeMixed, modeCAS, modeLogin:
 	default:
 		return nil, fmt.Errorf("%w: -op must be write, read, mixed, cas or login", ErrUsage)
+	}
+	if o.maxStaleness < 0 || o.maxStaleness > 0 && o.client != "http" {
+		return nil, fmt.Errorf("%w: -max-staleness must be positive and needs -client http", ErrUsage)
 	}
 	if o.op == modeLogin && o.client != "http" {
 		return nil, fmt.Errorf("%w: -op login needs -client http", ErrUsage)
@@ -213,7 +220,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if o.client == "api" {
 			return newAPIClient(addr, o.mount, o.token, value, tr, o.timeout)
 		}
-		return newRawClient(addr, o.mount, o.token, value, tr, o.timeout), nil
+		rc := newRawClient(addr, o.mount, o.token, value, tr, o.timeout)
+		rc.maxStaleness = o.maxStaleness
+		return rc, nil
 	}
 	l := &load{mode: o.op, workers: o.workers, keys: keyNames(o.prefix, o.keys), readRatio: o.readRatio, warmup: o.warmup, duration: o.duration}
 	for _, a := range o.addrs {
