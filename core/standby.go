@@ -263,6 +263,9 @@ func (c *Core) loadReplica(ctx context.Context) error {
 		if err := c.barrier.Reload(ctx); err != nil {
 			return fmt.Errorf("core: standby keyring: %w", err)
 		}
+		if err := c.loadClusterInfo(ctx); err != nil { // the ID state tokens name
+			return err
+		}
 		if err := c.tokens.Load(ctx); err != nil { // salt; purges the cache
 			return err
 		}

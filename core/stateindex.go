@@ -56,8 +56,8 @@ func (c *Core) stateIndex(tokens []string) (uint64, error) {
 
 func (c *Core) parseStateToken(t string) (uint64, error) {
 	ci := c.info.Load()
-	if ci == nil {
-		return 0, ErrSealed
+	if ci == nil { // not loaded on this standby yet: the active node answers
+		return 0, ErrForward
 	}
 	raw, err := base64.StdEncoding.DecodeString(t)
 	if err != nil || len(raw) > 512 {
