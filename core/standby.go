@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vaultd/vaultd/core/audit"
 	"github.com/vaultd/vaultd/core/mounts"
 	"github.com/vaultd/vaultd/core/tokens"
 	"github.com/vaultd/vaultd/secrets"
@@ -30,8 +29,10 @@ import (
 // Everything else is forwarded: core answers ErrForward and the HTTP layer
 // sends the request to the active node. That covers every write, every
 // path outside the engines listed in localReadMountTypes, tokens with
-// num_uses, wrapping, audit (while any audit device is enabled), and any
-// read that tried to write (the standby's storage refuses writes).
+// num_uses, wrapping, and any read that tried to write (the standby's
+// storage refuses writes). A standby audits what it answers on its own
+// audit devices (the table is the cluster's; each node writes its own
+// files), failing closed as the active node does.
 
 // ReadIndexer is what a standby needs to serve reads locally; the
 // composition root implements it over the cluster port and raftstore. nil
@@ -73,7 +74,6 @@ type replica struct {
 	mu                    sync.RWMutex // readers: local reads; writer: load and drop
 	loaded                bool
 	builtCore, builtIdent uint64 // the generations the loaded state includes
-	auditOn               bool
 
 	// invalidators are the loaded engines that cache storage-derived state,
 	// by their view prefix ("logical/<uuid>/", "auth/<uuid>/").
@@ -148,7 +148,7 @@ func (c *Core) standbyRead(ctx context.Context, req *Request) (*Response, error)
 	}
 	defer unlock()
 	mt := c.mounts.Current()
-	if mt == nil || c.replica.auditOn {
+	if mt == nil {
 		return nil, ErrForward
 	}
 	me := mt.Match(req.Path)
@@ -158,7 +158,7 @@ func (c *Core) standbyRead(ctx context.Context, req *Request) (*Response, error)
 	ctx = tokens.WithRemoteAddr(ctx, req.RemoteAddr)
 	te, err := c.tokens.LookupFrom(ctx, req.ClientToken, req.RemoteAddr)
 	if errors.Is(err, tokens.ErrNotFound) {
-		return nil, permissionDenied()
+		return nil, c.auditRefused(ctx, req, permissionDenied())
 	}
 	if err != nil {
 		return nil, ErrForward
@@ -168,20 +168,44 @@ func (c *Core) standbyRead(ctx context.Context, req *Request) (*Response, error)
 	}
 	if te.Authz, _, err = c.effectiveAuthz(ctx, te); err != nil {
 		if errors.Is(err, secrets.ErrPermissionDenied) {
-			return nil, err
+			return nil, c.auditRefused(ctx, req, err)
 		}
 		return nil, ErrForward
 	}
+	// Audited here, on this node's own devices (as Vault's performance
+	// standbys do), failing closed like the active node.
+	a := c.newAuditor(req, te)
+	if err := a.request(ctx, ""); err != nil {
+		c.log.Error("refusing a request that no audit device recorded", "request_id", req.ID)
+		return nil, err
+	}
 	resp, err := c.dispatch(context.WithValue(ctx, localReadKey{}, true), req, te, mt)
-	if err != nil && (errors.Is(err, storage.ErrUnavailable) || errors.Is(err, ErrNoActiveNode)) {
-		// The read tried to write (a standby's storage refuses), or the
-		// state moved under it: the active node answers instead.
+	if err != nil && (errors.Is(err, storage.ErrUnavailable) || errors.Is(err, ErrNoActiveNode)) ||
+		resp != nil && (resp.Auth != nil || resp.LeaseID != "" || resp.WrapInfo != nil) {
+		// The read tried to write (a standby's storage refuses; nothing
+		// was written), or answered what only the active node may (never
+		// for the engines above): the active node answers instead, and
+		// audits it too.
+		_ = a.response(ctx, nil, ErrForward)
 		return nil, ErrForward
 	}
-	if resp != nil && (resp.Auth != nil || resp.LeaseID != "" || resp.WrapInfo != nil) {
-		return nil, ErrForward // never for the engines above; be sure
+	if aerr := a.response(ctx, resp, err); aerr != nil {
+		c.log.Error("no audit device recorded a response; failing the request", "request_id", req.ID)
+		return nil, aerr
 	}
 	return resp, err
+}
+
+// auditRefused audits a request refused before it ran (as HandleRequest
+// does) and returns err.
+func (c *Core) auditRefused(ctx context.Context, req *Request, err error) error {
+	a := c.newAuditor(req, nil)
+	if aerr := a.request(ctx, err.Error()); aerr != nil {
+		c.log.Error("audit failed for a refused request", "error", aerr)
+	} else if aerr := a.response(ctx, nil, err); aerr != nil {
+		c.log.Error("audit failed for a refused request", "error", aerr)
+	}
+	return err
 }
 
 // readBarrier makes the local state fresh enough for a read: with
@@ -276,11 +300,10 @@ func (c *Core) loadReplica(ctx context.Context) error {
 			return fmt.Errorf("core: standby auth table: %w", err)
 		}
 		c.ident.policies.Reset(c.barrier)
-		on, err := audit.HasDevices(ctx, c.barrier)
-		if err != nil {
-			return err
+		c.teardownAudit() // reopened with the table as it is now
+		if err := c.setupAudit(ctx); err != nil {
+			return fmt.Errorf("core: standby audit devices: %w", err)
 		}
-		r.auditOn = on
 		c.installInvalidators()
 		r.builtCore = cg
 	}
@@ -316,6 +339,7 @@ func (c *Core) installInvalidators() {
 func (c *Core) dropReplica() {
 	r := &c.replica
 	r.mu.Lock()
+	c.teardownAudit() // the standby's devices (idempotent); setup opens the active's
 	r.loaded = false
 	r.invalidators.Store(nil)
 	r.mu.Unlock()

@@ -160,24 +160,6 @@ func (t *Table) Reopen() error {
 	return st.broker.Reopen()
 }
 
-// HasDevices reports whether the audit table stored in b enables any
-// device (a standby that serves reads locally must audit them; until it
-// can, it forwards while any device is enabled).
-func HasDevices(ctx context.Context, b storage.Backend) (bool, error) {
-	e, err := b.Get(ctx, auditTableKey)
-	if errors.Is(err, storage.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	var st storedTable
-	if err := json.Unmarshal(e.Value, &st); err != nil {
-		return false, fmt.Errorf("audit table: %w", err)
-	}
-	return len(st.Entries) > 0, nil
-}
-
 func (t *Table) save(ctx context.Context, entries []*tableEntry, extra ...storage.Op) error {
 	b, err := json.Marshal(storedTable{Entries: entries})
 	if err != nil {

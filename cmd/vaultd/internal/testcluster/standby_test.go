@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -148,6 +150,26 @@ func TestStandbyReads_LinearizableAndFresh(t *testing.T) {
 	}
 	if _, err := cs.Logical().Read("secret/data/a"); statusOf(err) != http.StatusForbidden {
 		t.Fatalf("read with a revoked token: %v, want 403", err)
+	}
+
+	// With an audit device enabled, the standby still answers reads
+	// itself and audits them on its own devices (request and response).
+	auditPath := filepath.Join(t.TempDir(), "audit.log")
+	mustWrite(t, ca, "sys/audit/file", map[string]any{"type": "file", "options": map[string]any{"file_path": auditPath}})
+	before = served()
+	reqs := sb.Core.Stats().Audit.Requests
+	resps := sb.Core.Stats().Audit.Responses
+	if s, err := croot.Logical().Read("more/x"); err != nil || s == nil {
+		t.Fatalf("standby read with audit on: %v %v", s, err)
+	}
+	if served() != before+1 {
+		t.Fatal("with an audit device enabled, the read was not served by the standby")
+	}
+	if st := sb.Core.Stats().Audit; st.Requests != reqs+1 || st.Responses != resps+1 {
+		t.Fatalf("the standby audited %d requests and %d responses, want 1 and 1", st.Requests-reqs, st.Responses-resps)
+	}
+	if b, err := os.ReadFile(auditPath); err != nil || !strings.Contains(string(b), `"path":"more/x"`) {
+		t.Fatalf("audit file after a standby read: %v\n%s", err, b)
 	}
 
 	// Writes through the standby are forwarded as before.
