@@ -79,6 +79,9 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	if c.barrier.Sealed() {
 		return nil, ErrSealed
 	}
+	if err := c.ReplicationRefusal(req.Operation, req.Path); err != nil { // replication.go
+		return nil, err
+	}
 	if !c.active.Load() {
 		return c.handleStandbyRead(ctx, req) // standby.go
 	}
