@@ -132,7 +132,7 @@ func secondaryConfigFrom(d map[string]any) (*drSecondaryConfig, error) {
 		return nil, err
 	}
 	var s drSecondaryConfig
-	if err := json.Unmarshal(b, &s); err != nil || s.ID == "" || s.Token == "" || s.TLS == "" || len(s.PrimaryClusterAddrs) == 0 {
+	if err := json.Unmarshal(b, &s); err != nil || !secondaryIDPattern.MatchString(s.ID) || s.Token == "" || s.TLS == "" || len(s.PrimaryClusterAddrs) == 0 {
 		return nil, badRequest("the activation token does not hold a DR secondary activation")
 	}
 	return &s, nil
