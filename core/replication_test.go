@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/vaultd/vaultd/secrets/enginetest"
 	"io"
 	"log/slog"
 	"strings"
@@ -37,7 +38,7 @@ func (memSource) Snapshot(context.Context) (io.ReadCloser, uint64, error) {
 // newReplNode is newNode with replication configured over inmem storage.
 func newReplNode(t *testing.T) *node {
 	t.Helper()
-	n := &node{t: t, phys: inmem.New(), clock: &clock{t: time.Now()}}
+	n := &node{t: t, phys: inmem.New(), clock: enginetest.NewClock(time.Now())}
 	c, err := core.New(core.Config{
 		Storage: n.phys, Cluster: core.NewStandaloneCluster("n1"), Engines: testEngines(),
 		Logger: slog.New(slog.DiscardHandler), Replication: &core.ReplicationConfig{Source: memSource{}, Target: memTarget{n.phys}},
