@@ -603,7 +603,7 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	var maxLagEntries uint64
 	var maxLagMS uint64
 	var steadyEntries, steadyMS uint64 // before the failover
-	var lastCaughtUp time.Time // when a sample last showed lag 0
+	var lastCaughtUp time.Time         // when a sample last showed lag 0
 	end := time.Now().Add(dur)
 	failover := time.Now().Add(dur / 3)
 	stepDown := time.Now().Add(dur * 2 / 3)
