@@ -179,4 +179,3 @@ func TestStandbyReads_LinearizableAndFresh(t *testing.T) {
 	}
 }
 
-var _ = testcluster.New
