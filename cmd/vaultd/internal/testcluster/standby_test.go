@@ -178,4 +178,3 @@ func TestStandbyReads_LinearizableAndFresh(t *testing.T) {
 		t.Fatalf("read after a write through the standby: %v %v", s, err)
 	}
 }
-
