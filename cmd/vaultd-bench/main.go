@@ -24,31 +24,32 @@ func (a *addrList) String() string     { return strings.Join(*a, ",") }
 func (a *addrList) Set(s string) error { *a = append(*a, s); return nil }
 
 type options struct {
+	addrs      []string
+	token      string
+	workers    int
+	duration   time.Duration
+	warmup     time.Duration
+	op         string
+	valueSize  int
+	keys       int
+	mount      string
+	prefix     string
+	readRatio  float64
+	client     string
+	timeout    time.Duration
+	jsonOut    bool
+	insecure   bool
+	cpuprofile string
+	spawn      spawnOptions
+	failover   bool
+	targets    string
+	canary     bool
+	honorRA    bool
+	canaryIvl  time.Duration
+
 	// maxStaleness, when set, is sent as X-Vaultd-Max-Staleness with every
 	// KV request (bounded-staleness standby reads).
 	maxStaleness time.Duration
-	addrs        []string
-	token        string
-	workers      int
-	duration     time.Duration
-	warmup       time.Duration
-	op           string
-	valueSize    int
-	keys         int
-	mount        string
-	prefix       string
-	readRatio    float64
-	client       string
-	timeout      time.Duration
-	jsonOut      bool
-	insecure     bool
-	cpuprofile   string
-	spawn        spawnOptions
-	failover     bool
-	targets      string
-	canary       bool
-	honorRA      bool
-	canaryIvl    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
