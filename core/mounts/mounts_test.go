@@ -147,7 +147,10 @@ func TestSet_CleansUpDroppedEngines(t *testing.T) {
 	s := NewSet(SetConfig{
 		Key: "core/mounts", ViewPrefix: "logical/", What: "mount", Barrier: inmem.New(), Inactive: errInactive,
 		Engines: map[string]secrets.Factory{
-			"c": func(context.Context, secrets.Config) (secrets.Backend, error) { built++; return cleaner{n: &cleaned}, nil },
+			"c": func(context.Context, secrets.Config) (secrets.Backend, error) {
+				built++
+				return cleaner{n: &cleaned}, nil
+			},
 		},
 	})
 	a, _ := NewEntry("a/", "c", "", nil)
