@@ -11,12 +11,11 @@ import (
 
 // The Go collector starts a cycle each time the heap grows by GOGC % (100)
 // over the live heap. vaultd's live heap is small (a few MiB), so under
-// load it collected ten times a second or more, and every cycle also
-// shrinks the stacks of idle goroutines: each kept-alive HTTP connection's
-// goroutine then grew its stack again (runtime.copystack) on its next
-// request. In profiles of vault-benchmark's read and transit workloads
-// that regrowth alone was 6-11 % of the active node's CPU
-// (docs/benchmarks.md, "vault-benchmark workloads: hot spots").
+// load it collected about ten times a second: in profiles of
+// vault-benchmark's read and transit workloads the collector's mark
+// workers were 4-5 % of the active node's CPU, 0.5 % with the next cycle
+// near 64 MiB (docs/benchmarks.md, "vault-benchmark workloads: hot
+// spots").
 //
 // gcTuner gives a small heap headroom: while the live heap is under
 // gcMinGoal/2 it raises the percentage so the next cycle starts near
