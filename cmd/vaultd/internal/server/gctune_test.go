@@ -37,8 +37,7 @@ func TestGCPercentFor(t *testing.T) {
 // kept-alive connections, each request decoding and encoding a small JSON
 // document (as a KV read does), a small live heap. The same binary runs
 // with Go's default percentage and with the tuner's; the difference is
-// the collector's work and the goroutine stacks it shrinks and the next
-// request grows again.
+// the collector's work (GCs/1000req).
 func BenchmarkKeptAliveRequests(b *testing.B) {
 	doc := []byte(`{"request_id":"x","data":{"data":{"foo":"` + strings.Repeat("a", 100) + `"},"metadata":{"created_time":"2026-01-01T00:00:00Z","custom_metadata":null,"deletion_time":"","destroyed":false,"version":1}}}`)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
