@@ -63,7 +63,7 @@ func BenchmarkVaultBenchmarkTransit(b *testing.B) {
 			fb := f.with(b)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := fb.do(secrets.OpUpdate, c.path, c.data); err != nil {
+				if _, err := fb.Do(secrets.OpUpdate, c.path, c.data); err != nil {
 					b.Fatal(err)
 				}
 			}
