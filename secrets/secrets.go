@@ -127,6 +127,15 @@ type Invalidator interface {
 	Invalidate(ctx context.Context, key string)
 }
 
+// Cleaner is implemented by engines that keep state between requests
+// that must not outlive them, such as parsed key material. Core calls
+// Cleanup once when it drops the engine: unmount, remount, any rebuild of
+// the mount table, step-down and seal. Requests still in flight may finish
+// after it, so the engine must stay safe to use (it just keeps nothing).
+type Cleaner interface {
+	Cleanup()
+}
+
 // Unauthenticated is implemented by engines (auth methods) with paths that
 // need no token, such as "login" or "login/*".
 type Unauthenticated interface {

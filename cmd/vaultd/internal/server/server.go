@@ -103,6 +103,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopProfile()
+	startGCTuner(ctx, log) // gctune.go
 	n, err := Start(ctx, cfg, log)
 	if err != nil {
 		return oneLine(err) // configsrc.go
