@@ -22,6 +22,16 @@ type applyResult struct {
 	Err error
 }
 
+// hasCheck reports whether ops hold a precondition (storage.OpCheck).
+func hasCheck(ops []storage.Op) bool {
+	for _, op := range ops {
+		if op.Kind == storage.OpCheck {
+			return true
+		}
+	}
+	return false
+}
+
 // fsm is the replicated state: an ordered map of ciphertexts in memory.
 //
 // Contract (from hashicorp/raft's fsm.go): Apply/ApplyBatch, Snapshot and
@@ -35,6 +45,15 @@ type fsm struct {
 	index uint64              // raft index of the last log applied (commands and configuration changes)
 	term  uint64              // its term
 
+	// rejected holds the indexes of the commands whose precondition
+	// (storage.OpCheck) failed, so applied nothing, among those this FSM
+	// applied since restoredAt, the index of the snapshot it was last
+	// restored from (0: it applied the log from the start). The change
+	// feed needs it: the log alone does not say whether a conditional
+	// entry took effect. Guarded by mu.
+	rejected   map[uint64]struct{}
+	restoredAt uint64
+
 	batches, entries atomic.Uint64 // ApplyBatch calls and logs applied, for Stats
 	// bytes is the size of every key and value held (what a snapshot
 	// writes, less framing); written under mu, read without it.
@@ -47,7 +66,7 @@ var (
 	_ raft.FSMSnapshot = (*fsmSnapshot)(nil)
 )
 
-func newFSM() *fsm { return &fsm{tree: newTree()} }
+func newFSM() *fsm { return &fsm{tree: newTree(), rejected: map[uint64]struct{}{}} }
 
 // Apply implements raft.FSM.
 func (f *fsm) Apply(l *raft.Log) any {
@@ -103,7 +122,18 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 			out[i] = &applyResult{Err: dec[i].err}
 			continue
 		}
+		// Preconditions first, against the state before this command (and
+		// after every earlier one): deterministic, so every node accepts or
+		// refuses the command alike.
+		if err := f.checkLocked(dec[i].ops); err != nil {
+			f.rejected[l.Index] = struct{}{}
+			out[i] = &applyResult{Err: err}
+			continue
+		}
 		for _, op := range dec[i].ops {
+			if op.Kind == storage.OpCheck {
+				continue
+			}
 			if op.Kind == storage.OpPut {
 				// Copy: the value aliases the log's buffer.
 				v := make([]byte, len(op.Value))
@@ -120,6 +150,46 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		out[i] = &applyResult{}
 	}
 	return out
+}
+
+// checkLocked evaluates every storage.OpCheck of ops against the tree;
+// f.mu is held.
+func (f *fsm) checkLocked(ops []storage.Op) error {
+	for _, op := range ops {
+		if op.Kind != storage.OpCheck {
+			continue
+		}
+		it, ok := f.tree.Get(item{key: op.Key})
+		if err := storage.CheckOp(op, it.value, ok); err != nil {
+			return fmt.Errorf("raftstore: apply: check %q: %w", op.Key, err)
+		}
+	}
+	return nil
+}
+
+// wasRejected reports whether the command at index failed its
+// precondition; known is false when this FSM cannot tell (it was restored
+// from a snapshot at or past index, so it never applied that entry).
+func (f *fsm) wasRejected(index uint64) (rejected, known bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if index <= f.restoredAt || index > f.index {
+		return false, false
+	}
+	_, rejected = f.rejected[index]
+	return rejected, true
+}
+
+// forgetRejectedBelow drops the record of rejected commands below index
+// (the log no longer holds them).
+func (f *fsm) forgetRejectedBelow(index uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.rejected {
+		if i < index {
+			delete(f.rejected, i)
+		}
+	}
 }
 
 // get returns a copy of key's value.
@@ -210,6 +280,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tree, f.index, f.term = tree, meta.Index, meta.Term
+	f.restoredAt, f.rejected = meta.Index, map[uint64]struct{}{}
 	f.bytes.Store(n)
 	return nil
 }

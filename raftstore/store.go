@@ -408,7 +408,7 @@ func (s *Store) Get(ctx context.Context, key string) (*storage.Entry, error) {
 	if !ok {
 		return nil, storage.ErrNotFound
 	}
-	return &storage.Entry{Key: key, Value: v}, nil
+	return &storage.Entry{Key: key, Value: v, Rev: storage.RevOf(v)}, nil
 }
 
 // List implements storage.Backend from the local FSM (see Get).
