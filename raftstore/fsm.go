@@ -54,6 +54,10 @@ type fsm struct {
 	rejected   map[uint64]struct{}
 	restoredAt uint64
 
+	// paused, when set, holds ApplyBatch until it is closed
+	// (Store.PauseApplyForTesting).
+	paused atomic.Pointer[chan struct{}]
+
 	batches, entries atomic.Uint64 // ApplyBatch calls and logs applied, for Stats
 	// bytes is the size of every key and value held (what a snapshot
 	// writes, less framing); written under mu, read without it.
@@ -81,6 +85,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 // bytes) panics: this node is too old or the log is corrupt, and crashing is
 // the only way not to diverge from the other replicas.
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	if p := f.paused.Load(); p != nil {
+		<-*p
+	}
 	// Decode outside the lock; decoding is pure.
 	type decoded struct {
 		ops []storage.Op

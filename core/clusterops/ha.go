@@ -38,17 +38,9 @@ type HAConfig struct {
 	// Stepped is called after a successful step-down (core re-evaluates
 	// its role at once).
 	Stepped func()
-	// StepDownHold is how long after a step-down this node hands
-	// leadership off again if it finds itself raft leader once more
-	// (default DefaultStepDownHold).
-	StepDownHold time.Duration
-	Now          func() time.Time
-	Logger       *slog.Logger
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
-
-// DefaultStepDownHold is HAConfig.StepDownHold's default: several raft
-// election timeouts at the default performance multiplier (3: 0.9–1.8 s).
-const DefaultStepDownHold = 10 * time.Second
 
 // HA serves sys/ha-status and sys/step-down on the active node.
 type HA struct{ cfg HAConfig }
@@ -60,9 +52,6 @@ func NewHA(cfg HAConfig) *HA {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.StepDownHold <= 0 {
-		cfg.StepDownHold = DefaultStepDownHold
 	}
 	return &HA{cfg: cfg}
 }
@@ -88,39 +77,7 @@ func (h *HA) StepDown(ctx context.Context) error {
 	if h.cfg.Stepped != nil {
 		h.cfg.Stepped()
 	}
-	go h.holdOff()
 	return nil
-}
-
-// holdOff keeps a node that stepped down from leading again at once, as
-// Vault's active node waits before it contends for the lock again. raft
-// alone does not: the transfer target can lose its election (a follower
-// with a longer log refuses it) and this node, a follower again with the
-// newest log, then wins the next one. For StepDownHold after a step-down,
-// if this node is raft leader again it hands leadership off again (at most
-// three times, so a node that is the only viable leader keeps it).
-func (h *HA) holdOff() {
-	const poll = 25 * time.Millisecond
-	deadline := h.cfg.Now().Add(h.cfg.StepDownHold)
-	handoffs := 0
-	for h.cfg.Now().Before(deadline) && handoffs < 3 {
-		time.Sleep(poll)
-		if !h.cfg.IsLeader() {
-			continue
-		}
-		handoffs++
-		h.cfg.Logger.Warn("this node stepped down and became raft leader again; handing leadership off again", "attempt", handoffs)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := h.cfg.TransferLeadership(ctx)
-		cancel()
-		if err != nil && h.cfg.IsLeader() {
-			h.cfg.Logger.Warn("handing leadership off again failed", "error", err)
-			continue
-		}
-		if h.cfg.Stepped != nil {
-			h.cfg.Stepped()
-		}
-	}
 }
 
 // Status serves sys/ha-status: the nodes of the cluster (and, when

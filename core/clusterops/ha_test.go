@@ -3,7 +3,6 @@ package clusterops
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,37 +93,5 @@ func TestHA_StepDownRetriesWhileLeader(t *testing.T) {
 	})
 	if err := failing.StepDown(context.Background()); err == nil {
 		t.Error("a transfer that always fails while leading: no error")
-	}
-}
-
-// TestHA_StepDownHoldsOff: a node that stepped down and then won an
-// election again within the hold-off hands leadership off again; after the
-// hold-off it keeps what it wins.
-func TestHA_StepDownHoldsOff(t *testing.T) {
-	var leader atomic.Bool
-	var transfers atomic.Int32
-	leader.Store(true)
-	h := NewHA(HAConfig{
-		NodeID: "n1",
-		TransferLeadership: func(context.Context) error {
-			transfers.Add(1)
-			leader.Store(false)
-			return nil
-		},
-		IsLeader:     leader.Load,
-		IsActive:     leader.Load,
-		StepDownHold: 2 * time.Second,
-	})
-	if err := h.StepDown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	// raft elects this node again right away (its log was the longest).
-	leader.Store(true)
-	deadline := time.Now().Add(10 * time.Second)
-	for leader.Load() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if leader.Load() || transfers.Load() != 2 {
-		t.Fatalf("leader %v after %d transfers: leadership taken back within the hold-off was kept", leader.Load(), transfers.Load())
 	}
 }

@@ -3,6 +3,7 @@ package testcluster_test
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,8 @@ func TestStepDown_HandsOffAndStays(t *testing.T) {
 	c.WaitMembers(t)
 	// Writes keep arriving through every node while leadership moves: the
 	// old active's log runs ahead of the transfer target's.
+	mustWrite(t, c.Client(t, c.Active(t).Index), "sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}})
+	var written atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	defer func() { close(stop); wg.Wait() }()
@@ -33,7 +36,9 @@ func TestStepDown_HandsOffAndStays(t *testing.T) {
 					return
 				default:
 				}
-				_, _ = cl.Logical().Write(fmt.Sprintf("secret/data/load-%d", w), map[string]any{"data": map[string]any{"i": i}})
+				if _, err := cl.Logical().Write(fmt.Sprintf("secret/data/load-%d", w), map[string]any{"data": map[string]any{"i": i}}); err == nil {
+					written.Add(1)
+				}
 			}
 		})
 	}
@@ -62,6 +67,6 @@ func TestStepDown_HandsOffAndStays(t *testing.T) {
 		if a := c.Active(t); a == old {
 			t.Fatalf("round %d: the old active %s is active again", round, old.ID)
 		}
-		t.Logf("round %d: %s -> %s", round, old.ID, next.ID)
+		t.Logf("round %d: %s -> %s (%d writes so far)", round, old.ID, next.ID, written.Load())
 	}
 }
