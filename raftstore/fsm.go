@@ -50,9 +50,12 @@ type fsm struct {
 	// applied since restoredAt, the index of the snapshot it was last
 	// restored from (0: it applied the log from the start). The change
 	// feed needs it: the log alone does not say whether a conditional
-	// entry took effect. Guarded by mu.
-	rejected   map[uint64]struct{}
+	// entry took effect. restoredAt is guarded by mu, rejected by rejMu
+	// (taken inside mu when both are), so the change feed can prune it
+	// without holding up applies and reads.
 	restoredAt uint64
+	rejMu      sync.Mutex
+	rejected   map[uint64]struct{}
 
 	// paused, when set, holds ApplyBatch until it is closed
 	// (Store.PauseApplyForTesting).
@@ -133,7 +136,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		// after every earlier one): deterministic, so every node accepts or
 		// refuses the command alike.
 		if err := f.checkLocked(dec[i].ops); err != nil {
+			f.rejMu.Lock()
 			f.rejected[l.Index] = struct{}{}
+			f.rejMu.Unlock()
 			out[i] = &applyResult{Err: err}
 			continue
 		}
@@ -183,6 +188,8 @@ func (f *fsm) wasRejected(index uint64) (rejected, known bool) {
 	if index <= f.restoredAt || index > f.index {
 		return false, false
 	}
+	f.rejMu.Lock()
+	defer f.rejMu.Unlock()
 	_, rejected = f.rejected[index]
 	return rejected, true
 }
@@ -190,8 +197,8 @@ func (f *fsm) wasRejected(index uint64) (rejected, known bool) {
 // forgetRejectedBelow drops the record of rejected commands below index
 // (the log no longer holds them).
 func (f *fsm) forgetRejectedBelow(index uint64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.rejMu.Lock()
+	defer f.rejMu.Unlock()
 	for i := range f.rejected {
 		if i < index {
 			delete(f.rejected, i)
@@ -287,7 +294,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tree, f.index, f.term = tree, meta.Index, meta.Term
-	f.restoredAt, f.rejected = meta.Index, map[uint64]struct{}{}
+	f.restoredAt = meta.Index
+	f.rejMu.Lock()
+	f.rejected = map[uint64]struct{}{}
+	f.rejMu.Unlock()
 	f.bytes.Store(n)
 	return nil
 }
