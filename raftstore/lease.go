@@ -193,7 +193,8 @@ func (l *lease) recompute() {
 // through untouched.
 //
 // It also keeps a node that stepped down from campaigning (holdCampaigns):
-// its own pre-vote and vote requests fail until the hold ends.
+// its own pre-vote and vote requests fail until the hold ends, except in
+// an election a leader asked it to run by a leadership transfer.
 type leaseTransport struct {
 	raft.Transport
 	lease *lease
@@ -221,9 +222,11 @@ func (t *leaseTransport) holding() bool {
 	return u != 0 && int64(time.Since(t.base)) < u
 }
 
-// RequestVote implements raft.Transport (see holdCampaigns).
+// RequestVote implements raft.Transport (see holdCampaigns). An election
+// the current leader asked this node to run (a leadership transfer to it:
+// another step-down, or a leader being sealed) is not held back.
 func (t *leaseTransport) RequestVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestVoteRequest, resp *raft.RequestVoteResponse) error {
-	if t.holding() {
+	if t.holding() && !args.LeadershipTransfer {
 		return errCampaignHold
 	}
 	return t.Transport.RequestVote(id, target, args, resp)

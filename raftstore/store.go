@@ -734,6 +734,16 @@ func (s *Store) TransferLeadership(ctx context.Context) error {
 	done := make(chan error, 1)
 	go func() { // raft futures must not be waited on twice
 		err := f.Error()
+		if err == nil && s.leaseT != nil {
+			// raft alone lets this node win the next election at once (a
+			// new leader that loses its quorum under load leaves this
+			// node, whose log is as long as anyone's, the favourite): it
+			// does not campaign for StepDownHold, as Vault's active waits
+			// before it contends for the lock again. It still votes. Set
+			// here, not in the caller, so a caller gone first still gets
+			// it.
+			s.leaseT.holdCampaigns(StepDownHold)
+		}
 		if s.lease != nil {
 			s.lease.hold.Add(-1)
 		}
@@ -741,14 +751,6 @@ func (s *Store) TransferLeadership(ctx context.Context) error {
 	}()
 	select {
 	case err := <-done:
-		if err == nil && s.leaseT != nil {
-			// raft alone lets this node win the next election at once (a
-			// transfer target refused by a voter with a longer log, a new
-			// leader that loses its quorum under load): it does not
-			// campaign for StepDownHold, as Vault's active waits before it
-			// contends for the lock again. It still votes.
-			s.leaseT.holdCampaigns(StepDownHold)
-		}
 		return mapErr("transfer leadership", err)
 	case <-ctx.Done():
 		return mapErr("transfer leadership", ctx.Err())
