@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -816,6 +817,8 @@ func (s *Server) health(c echo.Context) error {
 		status = codes["uninitcode"]
 	case st.Sealed:
 		status = codes["sealedcode"]
+	case st.DRMode == "secondary":
+		status = codes["drsecondarycode"]
 	case st.Standby:
 		status = codes["standbycode"]
 		if boolParam("standbyok") {
@@ -825,7 +828,7 @@ func (s *Server) health(c echo.Context) error {
 	body := map[string]any{
 		"initialized": st.Initialized, "sealed": st.Sealed, "standby": st.Standby,
 		"performance_standby": false, "replication_performance_mode": "disabled",
-		"replication_dr_mode": "disabled", "server_time_utc": time.Now().Unix(),
+		"replication_dr_mode": cmp.Or(st.DRMode, "disabled"), "server_time_utc": time.Now().Unix(),
 		"version": version.Get().Version, "enterprise": false, "echo_duration_ms": 0, "clock_skew_ms": 0,
 		"removed_from_cluster": removed,
 	}

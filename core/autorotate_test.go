@@ -69,7 +69,7 @@ func TestAutoRotate_Interval(t *testing.T) {
 	if termOf(t, n) != t0 {
 		t.Fatal("rotated before the interval")
 	}
-	n.clock.Add(25 * time.Hour)
+	n.clock.Advance(25 * time.Hour)
 	// The barrier stamps install times with the real clock, so on this
 	// test's clock every new term is "older" than 24h too and rotates again:
 	// wait for at least one rotation.

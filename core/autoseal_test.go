@@ -68,10 +68,7 @@ func autoCore(t *testing.T, phys storage.Backend, w, from *memSeal) *core.Core {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = c.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runCore(t, c)
 	return c
 }
 

@@ -63,7 +63,7 @@ path "auth/token/create" { capabilities = ["update"] }`)
 	// ... and at its TTL (an orphan one, from root).
 	o := n.token(map[string]any{"type": "batch", "policies": []any{"reader"}, "ttl": "10m"})
 	n.must(o.ClientToken, secrets.OpRead, "kv/app", nil)
-	n.clock.Add(11 * time.Minute)
+	n.clock.Advance(11 * time.Minute)
 	n.wantErr(o.ClientToken, secrets.OpRead, "kv/app", nil, errDenied)
 
 	// Logins through a role with token_type=batch (fakeAuth honours

@@ -3,7 +3,6 @@ package core_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"reflect"
 	"testing"
 	"time"
@@ -11,43 +10,15 @@ import (
 	"github.com/vaultd/vaultd/auth/userpass"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
-	"github.com/vaultd/vaultd/storage/inmem"
 )
 
 // newNodeWithUserpass is newNode with the real userpass engine in place
 // of the fake one.
 func newNodeWithUserpass(t *testing.T) *node {
 	t.Helper()
-	n := &node{t: t, phys: inmem.New(), clock: &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	engines := testEngines()
 	engines["userpass"] = userpass.Factory
-	c, err := core.New(core.Config{
-		Storage: n.phys, Cluster: core.NewStandaloneCluster("n1"), Engines: engines,
-		Now: n.clock.Now, Logger: slog.New(slog.DiscardHandler),
-		DefaultLeaseTTL: 24 * time.Hour, MaxLeaseTTL: 48 * time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.c = c
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		_ = c.Run(ctx)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	res, err := c.Init(ctx, core.InitRequest{SecretShares: 1, SecretThreshold: 1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.root = res.RootToken
-	n.key = append([]byte(nil), res.Shares[0]...)
-	n.unseal()
-	return n
+	return newNodeWith(t, time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), engines)
 }
 
 // doFrom runs one request from the client address remote.

@@ -55,16 +55,7 @@ func newCerNode(t *testing.T) *cerNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		_ = c.Run(ctx)
-		close(done)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	ctx := runCore(t, c)
 	res, err := c.Init(ctx, core.InitRequest{SecretShares: 5, SecretThreshold: 3}, fakeEnc)
 	if err != nil {
 		t.Fatal(err)

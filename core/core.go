@@ -95,6 +95,9 @@ type Config struct {
 	// MigrateFrom is a disabled auto seal (disabled = "true"): the seal to
 	// migrate away from, back to Shamir. Nil otherwise.
 	MigrateFrom seal.Wrapper
+	// Replication wires cross-cluster DR replication (replication.go);
+	// nil without raft storage.
+	Replication *ReplicationConfig
 }
 
 // Core is one vaultd node. Its methods are safe for concurrent use.
@@ -144,6 +147,8 @@ type Core struct {
 	keys    *sysKeys            // sys/rotate, sys/key-status, sys/seal (sys_keys.go)
 	sys     *sysRoutes          // every sys/ endpoint's declaration (sysroutes.go)
 	haOps   *clusterops.HA      // sys/ha-status, sys/step-down (core/clusterops)
+
+	repl *drRepl // cross-cluster DR replication (replication.go)
 
 	remounts   remountLog    // sys/remount statuses (remount.go)
 	auditStats auditCounters // telemetry.go
@@ -199,7 +204,8 @@ func New(cfg Config) (*Core, error) {
 	c.caps = &capabilities{c: c}
 	c.keys = &sysKeys{c: c}
 	c.sys = &sysRoutes{c: c}
-	c.haOps = c.newHA() // cluster.go
+	c.haOps = c.newHA()   // cluster.go
+	c.repl = newDRRepl(c) // replication.go
 	c.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(cfg.ShareEncrypter), Logger: log,
 		RandomID: tokens.RandomID, MintRoot: c.mintRootToken,
@@ -250,7 +256,10 @@ func (c *Core) Run(ctx context.Context) error {
 func (c *Core) reconcile(ctx context.Context) {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
-	want := c.cluster.IsLeader() && !c.barrier.Sealed()
+	c.repl.reconcile(ctx) // replication.go
+	// A DR secondary's leader streams but is never active: it serves no
+	// client request, and its storage is the primary's.
+	want := c.cluster.IsLeader() && !c.barrier.Sealed() && !c.IsDRSecondary()
 	c.ensureClusterTLS(ctx) // cluster.go
 	switch {
 	case want && !c.active.Load():
@@ -422,6 +431,9 @@ type Status struct {
 	Active      bool
 	ClusterName string
 	ClusterID   string
+	// DRMode is the cluster's DR replication mode as sys/health reports
+	// it: "disabled", "primary" or "secondary".
+	DRMode string
 	// SealType is "shamir" or the auto seal's type; RecoverySeal is true
 	// under an auto seal (Threshold and Shares are then the recovery
 	// key's); Migration is true while a seal migration is pending.
@@ -433,7 +445,13 @@ type Status struct {
 // Status reports the node's state. It never fails: storage errors read as
 // "not initialized".
 func (c *Core) Status(ctx context.Context) Status {
-	st := Status{Sealed: c.barrier.Sealed(), Active: c.active.Load()}
+	st := Status{Sealed: c.barrier.Sealed(), Active: c.active.Load(), DRMode: "disabled"}
+	switch c.ReplicationMode() {
+	case ModePrimary:
+		st.DRMode = "primary"
+	case ModeDRSecondary:
+		st.DRMode = "secondary"
+	}
 	st.Initialized = c.isInitialized(ctx)
 	var scfg *seal.Config
 	if st.Initialized {

@@ -16,3 +16,9 @@ func (c *Core) AddEncryptionsForTest(n uint64) error {
 
 // SetRotationCheckEvery shortens the automatic rotation check period.
 func SetRotationCheckEvery(d time.Duration) { rotationCheckEvery = d }
+
+// ParseActivationForTest parses an unwrapped activation payload.
+func ParseActivationForTest(d map[string]any) error {
+	_, err := secondaryConfigFrom(d)
+	return err
+}

@@ -5,34 +5,19 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/secrets"
 	"github.com/vaultd/vaultd/secrets/cubbyhole"
+	"github.com/vaultd/vaultd/secrets/enginetest"
 	"github.com/vaultd/vaultd/secrets/kv"
 	"github.com/vaultd/vaultd/storage/inmem"
 )
 
 // clock is an injectable, advanceable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type clock = enginetest.Clock
 
 // fakeAuth is a minimal auth method for core's login plumbing: login/<user>
 // with password "pw-<user>" succeeds; "whoami" needs a token.
@@ -99,9 +84,15 @@ func newNode(t testing.TB) *node {
 // newNodeAt is newNode with the node's clock starting at start.
 func newNodeAt(t testing.TB, start time.Time) *node {
 	t.Helper()
-	n := &node{t: t, phys: inmem.New(), clock: &clock{t: start}}
+	return newNodeWith(t, start, testEngines())
+}
+
+// newNodeWith is newNodeAt with the given engines.
+func newNodeWith(t testing.TB, start time.Time, engines map[string]secrets.Factory) *node {
+	t.Helper()
+	n := &node{t: t, phys: inmem.New(), clock: enginetest.NewClock(start)}
 	c, err := core.New(core.Config{
-		Storage: n.phys, Cluster: core.NewStandaloneCluster("n1"), Engines: testEngines(),
+		Storage: n.phys, Cluster: core.NewStandaloneCluster("n1"), Engines: engines,
 		Now: n.clock.Now, Logger: slog.New(slog.DiscardHandler),
 		DefaultLeaseTTL: 24 * time.Hour, MaxLeaseTTL: 48 * time.Hour,
 	})
@@ -109,6 +100,20 @@ func newNodeAt(t testing.TB, start time.Time) *node {
 		t.Fatal(err)
 	}
 	n.c = c
+	ctx := runCore(t, c)
+	res, err := c.Init(ctx, core.InitRequest{SecretShares: 1, SecretThreshold: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.root = res.RootToken
+	n.key = append([]byte(nil), res.Shares[0]...)
+	n.unseal()
+	return n
+}
+
+// runCore runs c until the test ends and returns the context it runs
+// under (cancelled, and Run waited for, at cleanup).
+func runCore(t testing.TB, c *core.Core) context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -119,14 +124,7 @@ func newNodeAt(t testing.TB, start time.Time) *node {
 		cancel()
 		<-done
 	})
-	res, err := c.Init(ctx, core.InitRequest{SecretShares: 1, SecretThreshold: 1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.root = res.RootToken
-	n.key = append([]byte(nil), res.Shares[0]...)
-	n.unseal()
-	return n
+	return ctx
 }
 
 func (n *node) unseal() {

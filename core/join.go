@@ -232,7 +232,20 @@ func (c *Core) answerJoinLocked(ctx context.Context, pj *pendingJoin, key seal.S
 	if err != nil {
 		key.Zero()
 		c.unsealer.Reset()
-		return nil, fmt.Errorf("core: join %s: answer: %w", pj.t.Leader(), err)
+		// The leader allows one answer per challenge and forgets it at
+		// the first (even when adding the node then fails, as when it
+		// loses leadership meanwhile), so this challenge is spent: drop
+		// it, and the join loop asks for a new one at its next attempt.
+		// Keeping it would refuse every later unseal until the loop's
+		// re-ask after minutes.
+		c.ha.joinMu.Lock()
+		if c.ha.join == pj {
+			c.ha.join = nil
+		}
+		c.ha.joinMu.Unlock()
+		c.log.Warn("join: the leader did not take this node's answer; a new join challenge will be asked for, then submit the key shares again",
+			"leader", pj.t.Leader(), "error", err)
+		return nil, fmt.Errorf("core: join %s: answer: %w (the join challenge is spent: submit the key shares again once this node has a new one)", pj.t.Leader(), err)
 	}
 	plain, err := tmp.Decrypt("core/raft-tls/"+c.cfg.NodeID, res.TLS)
 	if err != nil {
@@ -310,11 +323,37 @@ func (c *Core) requireActive() error {
 	return nil
 }
 
+// joinLeader: joins are answered by the active node, or on a DR
+// secondary (which has none) by its raft leader once it is unsealed with
+// the primary's keys (replication.go).
+func (c *Core) joinLeader() error {
+	if c.IsDRSecondary() {
+		if c.barrier.Sealed() {
+			return ErrSealed
+		}
+		if !c.cluster.IsLeader() {
+			return ErrStandby
+		}
+		return nil
+	}
+	return c.requireActive()
+}
+
+// recordJoiner records a joiner's addresses, except on a DR secondary,
+// which writes nothing outside replication-local/ (its storage is the
+// primary's).
+func (c *Core) recordJoiner(ctx context.Context, id, apiAddr, clusterAddr string) error {
+	if c.IsDRSecondary() {
+		return nil
+	}
+	return c.recordNode(ctx, id, apiAddr, clusterAddr)
+}
+
 // newJoins builds the leader side of joins (core/clusterops).
 func (c *Core) newJoins() *clusterops.Joins {
 	jc := clusterops.JoinConfig{
-		Barrier: c.barrier, Physical: c.physical, Active: c.requireActive,
-		NodeTLS: c.issueNodeTLS, RecordNode: c.recordNode,
+		Barrier: c.barrier, Physical: c.physical, Active: c.joinLeader,
+		NodeTLS: c.issueNodeTLS, RecordNode: c.recordJoiner,
 		Busy: ErrJoinBusy, Now: c.now, Logger: c.log,
 	}
 	if c.cfg.Members != nil {

@@ -25,11 +25,17 @@ type fakeMembers struct {
 	nonvoters []string
 	voters    []string
 	onAdd     func()
+	failAdds  int // the next failAdds AddNonvoter calls fail (leadership lost mid-join)
 }
 
 func (m *fakeMembers) Peers(context.Context) ([]core.Peer, error) { return nil, nil }
 func (m *fakeMembers) AddNonvoter(_ context.Context, id, addr string) error {
 	m.mu.Lock()
+	if m.failAdds > 0 {
+		m.failAdds--
+		m.mu.Unlock()
+		return errors.New("leadership lost while committing log")
+	}
 	m.nonvoters = append(m.nonvoters, id+"@"+addr)
 	f := m.onAdd
 	m.mu.Unlock()
@@ -229,6 +235,44 @@ func TestJoin_UnsealProvenChallenge(t *testing.T) {
 			t.Fatalf("second join = %v, want ErrAlreadyJoined", err)
 		}
 	})
+}
+
+// TestJoin_FailedAnswerAsksAgain: the leader burns a challenge at the
+// first answer, so when that answer fails (here: raft lost leadership
+// while adding the node) the joiner must forget the spent challenge and
+// let its join loop ask for a new one; keeping it left a dev-cluster node
+// sealed until the 4-minute re-ask (TestScripts/cli-cluster).
+func TestJoin_FailedAnswerAsksAgain(t *testing.T) {
+	e := newJoinEnv(t)
+	ctx := context.Background()
+	e.members.mu.Lock()
+	e.members.failAdds = 1
+	e.members.mu.Unlock()
+	if err := e.joiner.Join(ctx, directTransport{e.leader}); err != nil {
+		t.Fatalf("Join: %v", err)
+	}
+	var err error
+	for _, s := range e.shares[:2] {
+		_, err = e.joiner.Unseal(ctx, s)
+	}
+	if err == nil {
+		t.Fatal("unseal succeeded although the leader failed to add the node")
+	}
+	if e.joiner.JoinPending() {
+		t.Fatal("the spent challenge is still pending: the join loop would not ask again")
+	}
+	if st := e.joiner.Status(ctx); st.Initialized || !st.Sealed {
+		t.Fatalf("joiner status after a failed answer = %+v, want uninitialised and sealed", st)
+	}
+	if err := e.joiner.Join(ctx, directTransport{e.leader}); err != nil {
+		t.Fatalf("second Join: %v", err)
+	}
+	for _, s := range e.shares[:2] {
+		if _, err := e.joiner.Unseal(ctx, s); err != nil {
+			t.Fatalf("unseal after a new challenge: %v", err)
+		}
+	}
+	waitFor(t, 5*time.Second, "joiner unsealed", func() bool { return !e.joiner.Status(ctx).Sealed })
 }
 
 func TestJoin_LeaderSide(t *testing.T) {

@@ -183,6 +183,58 @@ func NodeLocalEndpoints() *endpoint.Backend {
 					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
 				},
 				{
+					Pattern: "replication/status", Unauthenticated: true,
+					Summary:    "This node's view of the cluster's replication: dr (mode, state, epoch, known_secondaries or primary_cluster_addr, last_wal, last_remote_wal, lag_entries, lag_ms, last_contact) and performance (disabled).",
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
+				},
+				{
+					Pattern: "replication/dr/status", Unauthenticated: true,
+					Summary:    "This node's view of the cluster's DR replication (the dr part of replication/status).",
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
+				},
+				{
+					Pattern: "replication/dr/secondary/generate-operation-token/attempt", Unauthenticated: true,
+					Summary: "On a DR secondary: read, start or cancel the generation of a DR operation token from the keyholders' unseal key shares (as generate-root); forwarded to the leader.",
+					Fields: map[string]*endpoint.Field{
+						"otp":     str("A one-time password to XOR the token with (default: the server makes one and returns it once)."),
+						"pgp_key": str("An OpenPGP public key (base64) to encrypt the token to instead."),
+						"nonce":   str("The attempt's nonce (cancel)."),
+					},
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h, secrets.OpUpdate: h, secrets.OpDelete: h},
+				},
+				{
+					Pattern: "replication/dr/secondary/generate-operation-token/update", Unauthenticated: true,
+					Summary: "On a DR secondary: submit an unseal key share (of the primary's unseal key) to the operation-token generation in progress.",
+					Fields: map[string]*endpoint.Field{
+						"key":   str("An unseal key share."),
+						"nonce": str("The attempt's nonce."),
+					},
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: h},
+				},
+				{
+					Pattern: "replication/dr/secondary/promote", Unauthenticated: true,
+					Summary: "Promote this DR secondary to primary at the next replication epoch (needs dr_operation_token); forwarded to the leader.",
+					Fields: map[string]*endpoint.Field{
+						"dr_operation_token":   str("A DR operation token (generate-operation-token)."),
+						"primary_cluster_addr": str("Vault compatibility: the new primary's cluster addresses are its nodes' own."),
+						"force":                {Type: endpoint.TypeBool, Description: "Vault compatibility: promotion never waits for the old primary."},
+					},
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: h},
+				},
+				{
+					Pattern: "replication/dr/secondary/update-primary", Unauthenticated: true,
+					Summary: "Point this DR secondary at another primary with a new activation token (needs dr_operation_token); it resynchronises from that primary.",
+					Fields: map[string]*endpoint.Field{
+						"dr_operation_token":   str("A DR operation token."),
+						"token":                str("An activation token made by the new primary (wrap_info.token)."),
+						"primary_api_addr":     str("The new primary's API address."),
+						"ca_file":              str("A PEM CA file to verify the primary's API certificate."),
+						"ca_path":              str("A directory of PEM CA files."),
+						"primary_cluster_addr": str("Comma-separated cluster addresses to dial instead of those in the token."),
+					},
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: h},
+				},
+				{
 					Pattern:    "config/state/sanitized",
 					Summary:    "This node's configuration with secrets removed (sudo); never forwarded.",
 					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},

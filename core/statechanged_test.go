@@ -1,7 +1,6 @@
 package core_test
 
 import (
-	"context"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -23,10 +22,7 @@ func TestStateChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = c.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	ctx := runCore(t, c)
 
 	res, err := c.Init(ctx, core.InitRequest{SecretShares: 1, SecretThreshold: 1}, nil)
 	if err != nil {

@@ -116,7 +116,7 @@ func (s *sysRoutes) Backend() *endpoint.Backend {
 		for _, b := range []*endpoint.Backend{c.ident.policies.Backend(), c.caps.Backend(), c.ident.audit.Backend(), c.keys.Backend(), c.raftOps.AutoSnapshotBackend()} {
 			paths = append(paths, b.Paths...)
 		}
-		for _, p := range s.own() {
+		for _, p := range append(s.own(), c.replicationPaths()...) {
 			p.TakesArbitraryInput = true
 			paths = append(paths, p)
 		}

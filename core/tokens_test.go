@@ -182,7 +182,7 @@ func TestTokens_ExpiryAndExpirationManager(t *testing.T) {
 	a := n.token(map[string]any{"ttl": "60s", "policies": []any{"creator"}})
 	child := n.tokenAs(a.ClientToken, map[string]any{"ttl": "1h"})
 	n.must(a.ClientToken, secrets.OpRead, "auth/token/lookup-self", nil)
-	n.clock.Add(61 * time.Second)
+	n.clock.Advance(61 * time.Second)
 	// Refused at once, before any cleanup ran.
 	n.wantErr(a.ClientToken, secrets.OpRead, "auth/token/lookup-self", nil, errDenied)
 	// The manager revokes it, with its child (whose own TTL is not over).
@@ -196,7 +196,7 @@ func TestTokens_ExpiryAndExpirationManager(t *testing.T) {
 	if !n.alive(b.ClientToken) {
 		t.Fatal("token lost over seal/unseal")
 	}
-	n.clock.Add(31 * time.Second)
+	n.clock.Advance(31 * time.Second)
 	waitFor(t, 10*time.Second, "the rebuilt expiration manager to revoke a token", func() bool {
 		_, err := n.do(n.root, secrets.OpUpdate, "auth/token/lookup-accessor", map[string]any{"accessor": b.Accessor})
 		return err != nil
@@ -206,7 +206,7 @@ func TestTokens_ExpiryAndExpirationManager(t *testing.T) {
 func TestTokens_Renew(t *testing.T) {
 	n := newNode(t)
 	a := n.token(map[string]any{"ttl": "1h", "explicit_max_ttl": "3h"})
-	n.clock.Add(30 * time.Minute)
+	n.clock.Advance(30 * time.Minute)
 	r := n.must(a.ClientToken, secrets.OpUpdate, "auth/token/renew-self", map[string]any{"increment": "2h"})
 	if r.Auth == nil || r.Auth.LeaseDuration != 7200 || r.Auth.ClientToken != a.ClientToken {
 		t.Fatalf("renew-self = %+v", r.Auth)
@@ -227,7 +227,7 @@ func TestTokens_Renew(t *testing.T) {
 	// Periodic tokens renew to their period and escape the max TTL.
 	p := n.token(map[string]any{"period": "2h", "policies": []any{"default"}})
 	for range 40 { // 60 h in all, past the 48 h max TTL
-		n.clock.Add(90 * time.Minute)
+		n.clock.Advance(90 * time.Minute)
 		if r := n.must(p.ClientToken, secrets.OpUpdate, "auth/token/renew-self", nil); r.Auth.LeaseDuration != 7200 {
 			t.Fatalf("periodic renew = %d, want 7200", r.Auth.LeaseDuration)
 		}

@@ -170,7 +170,7 @@ func TestWrapping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.clock.Add(2 * time.Minute)
+	n.clock.Advance(2 * time.Minute)
 	n.wantErr(user, secrets.OpUpdate, "sys/wrapping/unwrap", map[string]any{"token": resp.WrapInfo.Token}, errInvalid)
 	// A policy's max_wrapping_ttl is enforced.
 	n.policy("wrapcap", `path "kv/*" { capabilities = ["read"]
@@ -205,7 +205,7 @@ func TestLeases(t *testing.T) {
 		t.Fatalf("lease lookup = %v", lk)
 	}
 	n.wantErr(n.root, secrets.OpUpdate, "sys/leases/lookup", map[string]any{"lease_id": "auth/up/login/alice/" + strings.Repeat("0", 64)}, errInvalid)
-	n.clock.Add(time.Hour)
+	n.clock.Advance(time.Hour)
 	rn := n.must(n.root, secrets.OpUpdate, "sys/leases/renew", map[string]any{"lease_id": leaseID, "increment": "30m"})
 	if rn.LeaseID != leaseID || rn.LeaseDuration != 1800 || !rn.Renewable {
 		t.Fatalf("lease renew = %+v", rn)

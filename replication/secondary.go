@@ -2,12 +2,14 @@ package replication
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +41,12 @@ type SecondaryConfig struct {
 	Wait time.Duration
 	// Retry is the pause after a failed stream (default 500 ms).
 	Retry time.Duration
+	// Preserve lists keys under LocalPrefix that belong to the secondary
+	// cluster itself (the server's replication mode): a snapshot restore
+	// replaces the whole storage and the primary's LocalPrefix keys are
+	// cleared, so these are read before the restore and written back in
+	// the same Txn as the secondary's new state.
+	Preserve []string
 }
 
 // Secondary pulls a primary's change stream into its own storage.
@@ -52,6 +60,7 @@ type Secondary struct {
 	primaryIndex uint64
 	covered      uint64 // primary index up to which the log has been read (LastIndex plus skipped non-storage entries)
 	caughtUp     time.Time
+	started      time.Time // NewSecondary: a lag before the first catch-up counts from here
 	lastPull     time.Time
 	lastContact  time.Time
 	lastErr      string
@@ -71,7 +80,8 @@ type SecondaryStatus struct {
 	PrimaryIndex uint64
 	// LagEntries = PrimaryIndex - LastIndex (raft entries, at the last
 	// contact); LagTime is how long ago this secondary last held
-	// everything the primary had (0 when caught up).
+	// everything the primary had (0 when caught up; counted from the
+	// Secondary's start if it has not caught up since).
 	LagEntries  uint64
 	LagTime     time.Duration
 	LastContact time.Time
@@ -98,7 +108,7 @@ func NewSecondary(ctx context.Context, cfg SecondaryConfig) (*Secondary, error) 
 	if cfg.Retry <= 0 {
 		cfg.Retry = 500 * time.Millisecond
 	}
-	s := &Secondary{cfg: cfg, log: cfg.Logger.With("component", "replication", "role", "dr-secondary"), state: "idle"}
+	s := &Secondary{cfg: cfg, log: cfg.Logger.With("component", "replication", "role", "dr-secondary"), state: "idle", started: time.Now()}
 	if _, err := loadJSON(ctx, cfg.Target, secondaryKey, &s.st); err != nil {
 		return nil, err
 	}
@@ -121,8 +131,10 @@ func (s *Secondary) Status() SecondaryStatus {
 	if have := max(s.st.LastIndex, s.covered); s.primaryIndex > have {
 		st.LagEntries = s.primaryIndex - have
 	}
-	if st.LagEntries > 0 && !s.caughtUp.IsZero() {
-		st.LagTime = time.Since(s.caughtUp)
+	if st.LagEntries > 0 {
+		// Not caught up since this Secondary started (a new leader of the
+		// secondary cluster): at least that long.
+		st.LagTime = time.Since(cmp.Or(s.caughtUp, s.started))
 	}
 	return st
 }
@@ -374,6 +386,20 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 		return err
 	}
 	index := head.SnapIndex
+	keep := make([]storage.Op, 0, len(s.cfg.Preserve))
+	for _, k := range s.cfg.Preserve {
+		if !strings.HasPrefix(k, LocalPrefix) || k == secondaryKey {
+			return fmt.Errorf("replication: preserved key %q is not a local key", k)
+		}
+		e, err := s.cfg.Target.Get(ctx, k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("replication: before restore: %w", err)
+		}
+		keep = append(keep, storage.Op{Kind: storage.OpPut, Key: k, Value: e.Value})
+	}
 	var buf bytes.Buffer
 	for {
 		b, err := s.read(conn)
@@ -407,6 +433,8 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 	if err != nil {
 		return err
 	}
+	ops = slices.DeleteFunc(ops, func(o storage.Op) bool { return slices.Contains(s.cfg.Preserve, o.Key) })
+	ops = append(ops, keep...)
 	if err := s.cfg.Target.Txn(ctx, append(ops, op)); err != nil {
 		return fmt.Errorf("replication: after restore: %w", err)
 	}
@@ -443,4 +471,36 @@ func (s *Secondary) Promote(ctx context.Context) (uint64, error) {
 	s.st = st
 	s.state = "promoted"
 	return st.Epoch, nil
+}
+
+// Notify tells an old primary that a newer epoch exists: a promoted
+// secondary presents the credentials it streamed with (dial, id, token)
+// and the epoch it was promoted to, and the old primary, which still
+// knows them, fences itself durably (it refuses every stream, and the
+// server refuses client writes). It returns nil once the primary has
+// answered that it is fenced; ErrDenied when it does not know the
+// credentials (revoked, or it is not that primary).
+func Notify(ctx context.Context, dial func(ctx context.Context) (net.Conn, error), id, token string, epoch uint64) error {
+	conn, err := dial(ctx)
+	if err != nil {
+		return fmt.Errorf("replication: dial the old primary: %w", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := writeFrame(conn, hello{Version: ProtocolVersion, ID: id, Token: token, Epoch: epoch}); err != nil {
+		return err
+	}
+	var b batch
+	if err := readFrame(conn, &b); err != nil {
+		return err
+	}
+	switch {
+	case b.Fenced:
+		return nil
+	case b.Error == ErrDenied.Error():
+		return ErrDenied
+	case b.Error != "":
+		return fmt.Errorf("replication: the old primary answered: %s", b.Error)
+	}
+	return fmt.Errorf("replication: the old primary at epoch %d did not fence itself for epoch %d", b.Epoch, epoch)
 }

@@ -106,3 +106,24 @@ func clearOps(ctx context.Context, b storage.Backend, prefix string) ([]storage.
 	}
 	return ops, nil
 }
+
+// SecondaryRecord is the durable part of a DR secondary's state, which
+// every node of the secondary cluster can read from its own storage (the
+// standbys' sys/replication/status).
+type SecondaryRecord struct {
+	ID        string
+	LastIndex uint64
+	Epoch     uint64
+	Promoted  bool
+}
+
+// LoadSecondaryRecord reads the secondary state from b (found = false when
+// there is none).
+func LoadSecondaryRecord(ctx context.Context, b storage.Backend) (SecondaryRecord, bool, error) {
+	var st secondaryState
+	found, err := loadJSON(ctx, b, secondaryKey, &st)
+	if err != nil || !found {
+		return SecondaryRecord{}, found, err
+	}
+	return SecondaryRecord{ID: st.ID, LastIndex: st.LastIndex, Epoch: st.Epoch, Promoted: st.Promoted}, true, nil
+}

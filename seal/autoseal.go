@@ -65,37 +65,17 @@ func (b *Barrier) InitializeAuto(ctx context.Context, cfg Config, w Wrapper) (re
 	} else if ok {
 		return nil, ErrAlreadyInitialized
 	}
-	keys := make([]Secret, 0, 4)
-	defer func() {
-		for _, k := range keys {
-			k.Zero()
-		}
-	}()
-	for range 4 {
-		k, err := randomKey()
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	unsealKey, root, dataKey, recovery := keys[0], keys[1], keys[2], keys[3]
-	t, err := newTermKey(1, clone(dataKey), now())
+	unsealKey, root, sealedRoot, sealedKeyring, err := newBarrierKeys()
 	if err != nil {
 		return nil, err
 	}
-	kr := &keyring{terms: []*termKey{t}}
-	defer kr.zero()
-	plain := kr.encode()
-	defer plain.Zero()
-
-	sealedRoot, err := encryptEnvelope(unsealKey, sealedRootKeyPath, root)
+	defer unsealKey.Zero()
+	defer root.Zero()
+	recovery, err := randomKey()
 	if err != nil {
 		return nil, err
 	}
-	sealedKeyring, err := encryptEnvelope(root, keyringPath, plain)
-	if err != nil {
-		return nil, err
-	}
+	defer recovery.Zero()
 	check, err := encryptEnvelope(recovery, recoveryCheckPath, recoveryCheckPlain)
 	if err != nil {
 		return nil, err
@@ -104,26 +84,15 @@ func (b *Barrier) InitializeAuto(ctx context.Context, cfg Config, w Wrapper) (re
 	if err != nil {
 		return nil, fmt.Errorf("seal: wrap the unseal key with the %s seal: %w", w.Type(), err)
 	}
-	cfgJSON, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("seal: encode seal config: %w", err)
-	}
 	recoveryShares, err = makeShares(recovery, cfg)
 	if err != nil {
 		return nil, err
 	}
-	err = b.under.Txn(ctx, []storage.Op{
-		{Kind: storage.OpPut, Key: sealConfigPath, Value: cfgJSON},
-		{Kind: storage.OpPut, Key: sealedRootKeyPath, Value: sealedRoot},
-		{Kind: storage.OpPut, Key: keyringPath, Value: sealedKeyring},
-		{Kind: storage.OpPut, Key: wrappedKeyPath, Value: wrapped},
-		{Kind: storage.OpPut, Key: recoveryCheckPath, Value: check},
-	})
-	if err != nil {
-		for _, s := range recoveryShares {
-			clear(s)
-		}
-		return nil, fmt.Errorf("seal: initialize: %w", err)
+	if err := b.storeInit(ctx, cfg, sealedRoot, sealedKeyring, recoveryShares,
+		storage.Op{Kind: storage.OpPut, Key: wrappedKeyPath, Value: wrapped},
+		storage.Op{Kind: storage.OpPut, Key: recoveryCheckPath, Value: check},
+	); err != nil {
+		return nil, err
 	}
 	b.logger.Info("barrier initialized with an auto seal", "seal_type", cfg.Type,
 		"recovery_shares", cfg.Shares, "recovery_threshold", cfg.Threshold)

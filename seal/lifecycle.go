@@ -57,6 +57,65 @@ func makeShares(key Secret, cfg Config) ([][]byte, error) {
 	return shares, nil
 }
 
+// newBarrierKeys makes the keys of a new barrier: a random unseal key and
+// root key (the caller zeroes both) and a keyring with term 1, and returns
+// them with the root sealed by the unseal key and the keyring sealed by
+// the root. The keyring's plaintext is zeroed before it returns.
+func newBarrierKeys() (unsealKey, root Secret, sealedRoot, sealedKeyring []byte, err error) {
+	defer func() {
+		if err != nil {
+			unsealKey.Zero()
+			root.Zero()
+			unsealKey, root = nil, nil
+		}
+	}()
+	if unsealKey, err = randomKey(); err != nil {
+		return
+	}
+	if root, err = randomKey(); err != nil {
+		return
+	}
+	dataKey, err := randomKey()
+	if err != nil {
+		return
+	}
+	t, err := newTermKey(1, dataKey, now())
+	if err != nil {
+		dataKey.Zero()
+		return
+	}
+	kr := &keyring{terms: []*termKey{t}}
+	defer kr.zero()
+	plain := kr.encode()
+	defer plain.Zero()
+	if sealedRoot, err = encryptEnvelope(unsealKey, sealedRootKeyPath, root); err != nil {
+		return
+	}
+	sealedKeyring, err = encryptEnvelope(root, keyringPath, plain)
+	return
+}
+
+// storeInit writes, in one Txn on the underlying storage, the seal
+// configuration, the sealed root key and keyring, and extra. When it fails
+// nothing was stored and the shares made for it are cleared.
+func (b *Barrier) storeInit(ctx context.Context, cfg Config, sealedRoot, sealedKeyring []byte, shares [][]byte, extra ...storage.Op) error {
+	cfgJSON, err := json.Marshal(cfg)
+	if err == nil {
+		err = b.under.Txn(ctx, append([]storage.Op{
+			{Kind: storage.OpPut, Key: sealConfigPath, Value: cfgJSON},
+			{Kind: storage.OpPut, Key: sealedRootKeyPath, Value: sealedRoot},
+			{Kind: storage.OpPut, Key: keyringPath, Value: sealedKeyring},
+		}, extra...))
+	}
+	if err != nil {
+		for _, s := range shares {
+			clear(s)
+		}
+		return fmt.Errorf("seal: initialize: %w", err)
+	}
+	return nil
+}
+
 // Initialize creates the keys of a new vault: a random unseal key, a random
 // root key and a keyring with term 1. In one Txn on the underlying storage
 // it writes the seal configuration, the root key sealed by the unseal key
@@ -77,58 +136,20 @@ func (b *Barrier) Initialize(ctx context.Context, cfg Config) (shares [][]byte, 
 		return nil, ErrAlreadyInitialized
 	}
 
-	unsealKey, err := randomKey()
+	unsealKey, root, sealedRoot, sealedKeyring, err := newBarrierKeys()
 	if err != nil {
 		return nil, err
 	}
 	defer unsealKey.Zero()
-	root, err := randomKey()
-	if err != nil {
-		return nil, err
-	}
 	defer root.Zero()
-	dataKey, err := randomKey()
-	if err != nil {
-		return nil, err
-	}
-	t, err := newTermKey(1, dataKey, now())
-	if err != nil {
-		dataKey.Zero()
-		return nil, err
-	}
-	kr := &keyring{terms: []*termKey{t}}
-	defer kr.zero()
-	plain := kr.encode()
-	defer plain.Zero()
-
-	sealedRoot, err := encryptEnvelope(unsealKey, sealedRootKeyPath, root)
-	if err != nil {
-		return nil, err
-	}
-	sealedKeyring, err := encryptEnvelope(root, keyringPath, plain)
-	if err != nil {
-		return nil, err
-	}
-	cfgJSON, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("seal: encode seal config: %w", err)
-	}
 	// Make the shares before writing anything: once the keys are stored,
 	// losing the shares would lose the vault.
 	shares, err = makeShares(unsealKey, cfg)
 	if err != nil {
 		return nil, err
 	}
-	err = b.under.Txn(ctx, []storage.Op{
-		{Kind: storage.OpPut, Key: sealConfigPath, Value: cfgJSON},
-		{Kind: storage.OpPut, Key: sealedRootKeyPath, Value: sealedRoot},
-		{Kind: storage.OpPut, Key: keyringPath, Value: sealedKeyring},
-	})
-	if err != nil {
-		for _, s := range shares {
-			clear(s)
-		}
-		return nil, fmt.Errorf("seal: initialize: %w", err)
+	if err := b.storeInit(ctx, cfg, sealedRoot, sealedKeyring, shares); err != nil {
+		return nil, err
 	}
 	b.logger.Info("barrier initialized", "shares", cfg.Shares, "threshold", cfg.Threshold)
 	return shares, nil

@@ -14,11 +14,11 @@ func BenchmarkLogin(b *testing.B) {
 	f := newFixture(b)
 	id := f.role("web", map[string]any{"token_policies": "app", "token_ttl": "1h"})
 	sid, _ := f.secretID("web", map[string]any{"metadata": `{"app":"web"}`})
-	req := f.req(secrets.OpUpdate, "login", map[string]any{"role_id": id, "secret_id": sid}, "10.0.0.1")
+	req := f.Req(secrets.OpUpdate, "login", map[string]any{"role_id": id, "secret_id": sid}, "10.0.0.1")
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
-		resp, err := f.eng.HandleRequest(ctx, req)
+		resp, err := f.Eng.HandleRequest(ctx, req)
 		if err != nil || resp.Auth == nil {
 			b.Fatalf("login: %v", err)
 		}
@@ -31,11 +31,11 @@ func BenchmarkLogin_NumUses(b *testing.B) {
 	f := newFixture(b)
 	id := f.role("web", nil)
 	sid, _ := f.secretID("web", map[string]any{"num_uses": 1 << 30})
-	req := f.req(secrets.OpUpdate, "login", map[string]any{"role_id": id, "secret_id": sid}, "10.0.0.1")
+	req := f.Req(secrets.OpUpdate, "login", map[string]any{"role_id": id, "secret_id": sid}, "10.0.0.1")
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := f.eng.HandleRequest(ctx, req); err != nil {
+		if _, err := f.Eng.HandleRequest(ctx, req); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -55,9 +55,9 @@ func BenchmarkLogin_Parallel(b *testing.B) {
 	var n atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		sid := sids[int(n.Add(1))%len(sids)]
-		req := f.req(secrets.OpUpdate, "login", map[string]any{"role_id": id, "secret_id": sid}, "10.0.0.1")
+		req := f.Req(secrets.OpUpdate, "login", map[string]any{"role_id": id, "secret_id": sid}, "10.0.0.1")
 		for pb.Next() {
-			if _, err := f.eng.HandleRequest(ctx, req); err != nil {
+			if _, err := f.Eng.HandleRequest(ctx, req); err != nil {
 				b.Error(err)
 				return
 			}

@@ -2,11 +2,11 @@ package approle_test
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/secrets/enginetest"
 )
 
 // FuzzRoleWrite drives the role write path, and so every field parser
@@ -34,19 +34,19 @@ func FuzzRoleWrite(f *testing.F) {
 			data = map[string]any{"role_id": body}
 		}
 		fx := fx.with(t)
-		resp, err := fx.do(secrets.OpUpdate, "role/"+name, data)
+		resp, err := fx.Do(secrets.OpUpdate, "role/"+name, data)
 		checkTyped(t, resp, err)
-		fx.assertContained()
+		fx.AssertContained()
 		if err != nil {
 			return
 		}
-		got := fx.mustJSON(secrets.OpRead, "role/"+strings.ToUpper(name), nil)
+		got := fx.MustJSON(secrets.OpRead, "role/"+strings.ToUpper(name), nil)
 		for _, k := range []string{"token_ttl", "token_max_ttl", "token_period", "secret_id_ttl", "secret_id_num_uses", "token_num_uses"} {
 			if n, _ := got[k].(float64); n < 0 {
 				t.Fatalf("%s = %v is negative", k, n)
 			}
 		}
-		if id := fx.mustJSON(secrets.OpRead, "role/"+name+"/role-id", nil)["role_id"]; id == "" {
+		if id := fx.MustJSON(secrets.OpRead, "role/"+name+"/role-id", nil)["role_id"]; id == "" {
 			t.Fatal("role without a role_id")
 		}
 	})
@@ -69,7 +69,7 @@ func FuzzSecretIDParams(f *testing.F) {
 			data = map[string]any{"metadata": body}
 		}
 		fx := fx.with(t)
-		resp, err := fx.do(secrets.OpUpdate, "role/web/secret-id", data)
+		resp, err := fx.Do(secrets.OpUpdate, "role/web/secret-id", data)
 		checkTyped(t, resp, err)
 		if err != nil {
 			return
@@ -80,7 +80,7 @@ func FuzzSecretIDParams(f *testing.F) {
 		if ttl <= 0 || ttl > 3600 || uses <= 0 || uses > 10 {
 			t.Fatalf("secret ID outside the role's bounds: %v", got)
 		}
-		fx.must(secrets.OpUpdate, "role/web/secret-id/destroy", map[string]any{"secret_id": got["secret_id"]})
+		fx.Must(secrets.OpUpdate, "role/web/secret-id/destroy", map[string]any{"secret_id": got["secret_id"]})
 	})
 }
 
@@ -94,10 +94,10 @@ func FuzzLogin(f *testing.F) {
 	f.Add(" rid ", "sid-real\n", "::ffff:10.0.0.1")
 	fx := newFixture(f)
 	fx.role("web", map[string]any{"role_id": "rid", "secret_id_bound_cidrs": "10.0.0.0/8"})
-	fx.must(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{"secret_id": "sid-real"})
+	fx.Must(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{"secret_id": "sid-real"})
 	f.Fuzz(func(t *testing.T, roleID, secretID, remote string) {
 		fx := fx.with(t)
-		resp, err := fx.eng.HandleRequest(t.Context(), fx.req(secrets.OpUpdate, "login",
+		resp, err := fx.Eng.HandleRequest(t.Context(), fx.Req(secrets.OpUpdate, "login",
 			map[string]any{"role_id": roleID, "secret_id": secretID}, remote))
 		checkTyped(t, resp, err)
 		if err == nil && (strings.TrimSpace(roleID) != "rid" || strings.TrimSpace(secretID) != "sid-real") {
@@ -106,20 +106,4 @@ func FuzzLogin(f *testing.F) {
 	})
 }
 
-// checkTyped fails unless exactly one of resp and err is set and err is
-// a *secrets.Error.
-func checkTyped(t *testing.T, resp *secrets.Response, err error) {
-	t.Helper()
-	if err == nil && resp == nil {
-		t.Fatal("(nil, nil)")
-	}
-	var se *secrets.Error
-	if err != nil && !errors.As(err, &se) {
-		t.Fatalf("untyped error %v (%T)", err, err)
-	}
-	if err == nil {
-		if _, jerr := json.Marshal(resp.Data); jerr != nil {
-			t.Fatalf("response is not JSON: %v", jerr)
-		}
-	}
-}
+var checkTyped = enginetest.CheckTyped

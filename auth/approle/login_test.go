@@ -40,18 +40,18 @@ func TestLogin_Success(t *testing.T) {
 	}
 	// Whitespace around the credentials is ignored, as in Vault.
 	f.mustLogin(" "+id+"\n", "\t"+sid)
-	f.assertContained()
+	f.AssertContained()
 }
 
 func TestLogin_MissingRoleID(t *testing.T) {
 	f := newFixture(t)
 	for _, data := range []map[string]any{nil, {}, {"role_id": " "}, {"secret_id": "x"}} {
-		se := f.fails(secrets.OpUpdate, "login", data, secrets.ErrInvalidRequest)
+		se := f.Fails(secrets.OpUpdate, "login", data, secrets.ErrInvalidRequest)
 		if se.Msg != "missing role_id" {
 			t.Fatalf("error = %q", se.Msg)
 		}
 	}
-	se := f.fails(secrets.OpUpdate, "login", map[string]any{"role_id": map[string]any{}}, secrets.ErrInvalidRequest)
+	se := f.Fails(secrets.OpUpdate, "login", map[string]any{"role_id": map[string]any{}}, secrets.ErrInvalidRequest)
 	if se.Msg != `error converting input for field "role_id": expected a string` {
 		t.Fatalf("error = %q", se.Msg)
 	}
@@ -66,7 +66,7 @@ func TestLogin_NoEnumeration(t *testing.T) {
 	f.role("other", nil)
 	otherSID, _ := f.secretID("other", nil)
 	destroyed, _ := f.secretID("web", nil)
-	f.must(secrets.OpUpdate, "role/web/secret-id/destroy", map[string]any{"secret_id": destroyed})
+	f.Must(secrets.OpUpdate, "role/web/secret-id/destroy", map[string]any{"secret_id": destroyed})
 	used, _ := f.secretID("web", map[string]any{"num_uses": 1})
 	f.mustLogin(id, used)
 
@@ -104,15 +104,15 @@ func TestLogin_NumUses(t *testing.T) {
 	for i := range 3 {
 		f.mustLogin(id, sid)
 		if i < 2 {
-			look := f.mustJSON(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": sid})
+			look := f.MustJSON(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": sid})
 			if look["secret_id_num_uses"] != float64(2-i) {
 				t.Fatalf("after %d logins: secret_id_num_uses = %v", i+1, look["secret_id_num_uses"])
 			}
 		}
 	}
 	f.failsLogin(id, sid)
-	f.fails(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}, secrets.ErrNotFound)
-	for _, k := range f.storedKeys() {
+	f.Fails(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}, secrets.ErrNotFound)
+	for _, k := range f.StoredKeys() {
 		if strings.HasPrefix(k, "secret-id/") || strings.HasPrefix(k, "accessor/") {
 			t.Fatalf("used-up secret ID left %q", k)
 		}
@@ -132,7 +132,7 @@ func TestLogin_NumUsesConcurrent(t *testing.T) {
 	for range clients {
 		wg.Go(func() {
 			<-start
-			resp, err := f.eng.HandleRequest(context.Background(), f.req(secrets.OpUpdate, "login",
+			resp, err := f.Eng.HandleRequest(context.Background(), f.Req(secrets.OpUpdate, "login",
 				map[string]any{"role_id": id, "secret_id": sid}, "127.0.0.1"))
 			switch {
 			case err == nil && resp.Auth != nil:
@@ -228,15 +228,15 @@ func TestSecretIDs_NoPlaintextInStorage(t *testing.T) {
 		ids = append(ids, sid)
 	}
 	custom := "custom-Secret-ID-value-0123456789"
-	f.must(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{"secret_id": custom})
+	f.Must(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{"secret_id": custom})
 	ids = append(ids, custom)
 	for _, sid := range ids {
 		f.mustLogin(id, sid) // consumes a use: the entry is rewritten
 	}
 	for _, sid := range ids {
-		f.assertNoPlaintext(sid)
+		f.AssertNoPlaintext(sid)
 	}
-	f.assertContained()
+	f.AssertContained()
 }
 
 // TestRestart: a new engine on the same storage (a restart, or another
@@ -255,8 +255,8 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f2 := *f
-	f2.eng = eng2
+	f2 := f.with(t) // its own Mount: the engine swap below leaves f alone
+	f2.Eng = eng2
 	f2.mustLogin(id, sid)
 	f2.failsLogin(id, sid) // the second use was the last
 	again, err := f.view.Get(context.Background(), "salt")
@@ -270,7 +270,7 @@ func TestRestart(t *testing.T) {
 func TestLogin_BeforeAnyRole(t *testing.T) {
 	f := newFixture(t)
 	f.failsLogin("some-role", "some-secret")
-	if keys := f.storedKeys(); len(keys) != 0 {
+	if keys := f.StoredKeys(); len(keys) != 0 {
 		t.Fatalf("a failed login stored %q", keys)
 	}
 }

@@ -37,24 +37,24 @@ func TestPaths_Unsupported(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.op)+" "+tt.path, func(t *testing.T) {
-			f.with(t).fails(tt.op, tt.path, nil, tt.kind)
+			f.with(t).Fails(tt.op, tt.path, nil, tt.kind)
 		})
 	}
-	f.assertContained()
+	f.AssertContained()
 }
 
 func TestHandleRequest_BadRequests(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.eng.HandleRequest(ctx, nil); !errors.Is(err, secrets.ErrInvalidRequest) {
+	if _, err := f.Eng.HandleRequest(ctx, nil); !errors.Is(err, secrets.ErrInvalidRequest) {
 		t.Fatalf("nil request: %v", err)
 	}
-	if _, err := f.eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpUpdate, Path: "login"}); !errors.Is(err, approle.ErrNoStorage) {
+	if _, err := f.Eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpUpdate, Path: "login"}); !errors.Is(err, approle.ErrNoStorage) {
 		t.Fatalf("no storage: %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := f.eng.HandleRequest(cctx, f.req(secrets.OpRead, "role/a", nil, "")); !errors.Is(err, context.Canceled) {
+	if _, err := f.Eng.HandleRequest(cctx, f.Req(secrets.OpRead, "role/a", nil, "")); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled ctx: %v", err)
 	}
 }
@@ -62,7 +62,7 @@ func TestHandleRequest_BadRequests(t *testing.T) {
 func TestExists(t *testing.T) {
 	f := newFixture(t)
 	f.role("web", nil)
-	ec := f.eng.(secrets.ExistenceChecker)
+	ec := f.Eng.(secrets.ExistenceChecker)
 	tests := []struct {
 		path       string
 		exists, ok bool
@@ -75,7 +75,7 @@ func TestExists(t *testing.T) {
 		{"login", false, false},
 	}
 	for _, tt := range tests {
-		exists, ok, err := ec.Exists(context.Background(), f.req(secrets.OpUpdate, tt.path, nil, ""))
+		exists, ok, err := ec.Exists(context.Background(), f.Req(secrets.OpUpdate, tt.path, nil, ""))
 		if err != nil || exists != tt.exists || ok != tt.ok {
 			t.Errorf("Exists(%q) = %v, %v, %v; want %v, %v, nil", tt.path, exists, ok, err, tt.exists, tt.ok)
 		}
@@ -84,7 +84,7 @@ func TestExists(t *testing.T) {
 
 func TestUnauthenticatedPaths(t *testing.T) {
 	f := newFixture(t)
-	u, ok := f.eng.(secrets.Unauthenticated)
+	u, ok := f.Eng.(secrets.Unauthenticated)
 	if !ok {
 		t.Fatal("engine does not implement secrets.Unauthenticated")
 	}

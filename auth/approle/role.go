@@ -25,23 +25,33 @@ func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ *endpoint
 	return entries.List(ctx, req.Storage, rolePrefix, "approle: roles")
 }
 
-// roleRead serves GET role/:role_name. The role ID is read separately.
-func (e *engine) roleRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
-	name := d.String("role_name")
-	name, err := canonicalRoleName(name)
+// readRole loads the role a request's role_name names under its read
+// lock (held until unlock); an absent role is a 404.
+func (e *engine) readRole(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*roleEntry, func(), error) {
+	name, err := canonicalRoleName(d.String("role_name"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mu := e.roleLocks.ForKey(name)
 	mu.RLock()
-	defer mu.RUnlock()
 	r, err := loadRole(ctx, req.Storage, name)
+	if err == nil && r == nil {
+		err = notFound()
+	}
+	if err != nil {
+		mu.RUnlock()
+		return nil, nil, err
+	}
+	return r, mu.RUnlock, nil
+}
+
+// roleRead serves GET role/:role_name. The role ID is read separately.
+func (e *engine) roleRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
+	r, unlock, err := e.readRole(ctx, req, d)
 	if err != nil {
 		return nil, err
 	}
-	if r == nil {
-		return nil, notFound()
-	}
+	defer unlock()
 	data := map[string]any{
 		"bind_secret_id":        r.BindSecretID,
 		"secret_id_bound_cidrs": tokenparams.NonNil(r.SecretIDBoundCIDRs),
@@ -225,21 +235,11 @@ func (e *engine) roleDelete(ctx context.Context, req *secrets.Request, d *endpoi
 
 // roleIDRead serves GET role/:role_name/role-id.
 func (e *engine) roleIDRead(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
-	name := d.String("role_name")
-	name, err := canonicalRoleName(name)
+	r, unlock, err := e.readRole(ctx, req, d)
 	if err != nil {
 		return nil, err
 	}
-	mu := e.roleLocks.ForKey(name)
-	mu.RLock()
-	defer mu.RUnlock()
-	r, err := loadRole(ctx, req.Storage, name)
-	if err != nil {
-		return nil, err
-	}
-	if r == nil {
-		return nil, notFound()
-	}
+	defer unlock()
 	return &secrets.Response{Data: map[string]any{"role_id": r.RoleID}}, nil
 }
 

@@ -13,8 +13,8 @@ var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-
 
 func TestRole_CRUD(t *testing.T) {
 	f := newFixture(t)
-	f.fails(secrets.OpList, "role/", nil, secrets.ErrNotFound)
-	f.fails(secrets.OpRead, "role/web", nil, secrets.ErrNotFound)
+	f.Fails(secrets.OpList, "role/", nil, secrets.ErrNotFound)
+	f.Fails(secrets.OpRead, "role/web", nil, secrets.ErrNotFound)
 
 	roleID := f.role("Web", map[string]any{
 		"secret_id_ttl":         "10m",
@@ -29,7 +29,7 @@ func TestRole_CRUD(t *testing.T) {
 	if !uuidRE.MatchString(roleID) {
 		t.Fatalf("role_id %q is not a random UUID", roleID)
 	}
-	got := f.mustJSON(secrets.OpRead, "role/web", nil)
+	got := f.MustJSON(secrets.OpRead, "role/web", nil)
 	want := map[string]any{
 		"bind_secret_id":          true,
 		"secret_id_bound_cidrs":   []any{"10.0.0.0/8"},
@@ -53,27 +53,27 @@ func TestRole_CRUD(t *testing.T) {
 	}
 
 	// A partial update keeps the other fields and the role ID.
-	f.must(secrets.OpUpdate, "role/web", map[string]any{"token_ttl": "5m", "policies": "c"})
-	got = f.mustJSON(secrets.OpRead, "role/web", nil)
+	f.Must(secrets.OpUpdate, "role/web", map[string]any{"token_ttl": "5m", "policies": "c"})
+	got = f.MustJSON(secrets.OpRead, "role/web", nil)
 	if got["token_ttl"] != 300.0 || got["secret_id_num_uses"] != 40.0 || !reflect.DeepEqual(got["token_policies"], []any{"c"}) {
 		t.Fatalf("after partial update: %v", got)
 	}
-	if id := f.mustJSON(secrets.OpRead, "role/web/role-id", nil)["role_id"]; id != roleID {
+	if id := f.MustJSON(secrets.OpRead, "role/web/role-id", nil)["role_id"]; id != roleID {
 		t.Fatalf("role_id changed on update: %v, want %v", id, roleID)
 	}
 
 	f.role("db", nil)
-	if list := f.mustJSON(secrets.OpList, "role/", nil); !reflect.DeepEqual(list["keys"], []any{"db", "web"}) {
+	if list := f.MustJSON(secrets.OpList, "role/", nil); !reflect.DeepEqual(list["keys"], []any{"db", "web"}) {
 		t.Fatalf("LIST role = %v", list)
 	}
-	f.must(secrets.OpDelete, "role/web", nil)
-	f.must(secrets.OpDelete, "role/web", nil) // idempotent
-	f.fails(secrets.OpRead, "role/web", nil, secrets.ErrNotFound)
-	f.fails(secrets.OpRead, "role/web/role-id", nil, secrets.ErrNotFound)
-	if list := f.mustJSON(secrets.OpList, "role", nil); !reflect.DeepEqual(list["keys"], []any{"db"}) {
+	f.Must(secrets.OpDelete, "role/web", nil)
+	f.Must(secrets.OpDelete, "role/web", nil) // idempotent
+	f.Fails(secrets.OpRead, "role/web", nil, secrets.ErrNotFound)
+	f.Fails(secrets.OpRead, "role/web/role-id", nil, secrets.ErrNotFound)
+	if list := f.MustJSON(secrets.OpList, "role", nil); !reflect.DeepEqual(list["keys"], []any{"db"}) {
 		t.Fatalf("LIST role = %v", list)
 	}
-	f.assertContained()
+	f.AssertContained()
 }
 
 func TestRole_Validation(t *testing.T) {
@@ -107,16 +107,16 @@ func TestRole_Validation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			se := f.with(t).fails(secrets.OpUpdate, tt.path, tt.data, secrets.ErrInvalidRequest)
+			se := f.with(t).Fails(secrets.OpUpdate, tt.path, tt.data, secrets.ErrInvalidRequest)
 			if se.Msg != tt.msg {
 				t.Fatalf("error = %q, want %q", se.Msg, tt.msg)
 			}
 		})
 	}
-	if list := f.mustJSON(secrets.OpList, "role/", nil); !reflect.DeepEqual(list["keys"], []any{"existing"}) {
+	if list := f.MustJSON(secrets.OpList, "role/", nil); !reflect.DeepEqual(list["keys"], []any{"existing"}) {
 		t.Fatalf("LIST role = %v", list)
 	}
-	if got := f.mustJSON(secrets.OpRead, "role/existing", nil); got["bind_secret_id"] != true {
+	if got := f.MustJSON(secrets.OpRead, "role/existing", nil); got["bind_secret_id"] != true {
 		t.Fatalf("role/existing changed: %v", got)
 	}
 }
@@ -131,19 +131,19 @@ func TestRole_RoleID(t *testing.T) {
 	f.mustLogin(old, sid)
 
 	// Two roles can never share a role ID.
-	se := f.fails(secrets.OpUpdate, "role/b/role-id", map[string]any{"role_id": "custom-a"}, secrets.ErrInvalidRequest)
+	se := f.Fails(secrets.OpUpdate, "role/b/role-id", map[string]any{"role_id": "custom-a"}, secrets.ErrInvalidRequest)
 	if se.Msg != "role_id already in use" {
 		t.Fatalf("error = %q", se.Msg)
 	}
-	se = f.fails(secrets.OpUpdate, "role/c", map[string]any{"role_id": "custom-a"}, secrets.ErrInvalidRequest)
+	se = f.Fails(secrets.OpUpdate, "role/c", map[string]any{"role_id": "custom-a"}, secrets.ErrInvalidRequest)
 	if se.Msg != "role_id already in use" {
 		t.Fatalf("error = %q", se.Msg)
 	}
-	f.fails(secrets.OpRead, "role/c", nil, secrets.ErrNotFound)
+	f.Fails(secrets.OpRead, "role/c", nil, secrets.ErrNotFound)
 
 	// Changing a role ID retires the old one at once.
-	f.must(secrets.OpUpdate, "role/b/role-id", map[string]any{"role_id": "custom-b"})
-	if id := f.mustJSON(secrets.OpRead, "role/b/role-id", nil)["role_id"]; id != "custom-b" {
+	f.Must(secrets.OpUpdate, "role/b/role-id", map[string]any{"role_id": "custom-b"})
+	if id := f.MustJSON(secrets.OpRead, "role/b/role-id", nil)["role_id"]; id != "custom-b" {
 		t.Fatalf("role_id = %v", id)
 	}
 	f.failsLogin(old, sid)
@@ -151,9 +151,9 @@ func TestRole_RoleID(t *testing.T) {
 		t.Fatalf("auth = %+v", a)
 	}
 	// The old one is free again; setting the same value again is a no-op.
-	f.must(secrets.OpUpdate, "role/a/role-id", map[string]any{"role_id": old})
-	f.must(secrets.OpUpdate, "role/a/role-id", map[string]any{"role_id": old})
-	f.must(secrets.OpUpdate, "role/a", map[string]any{"role_id": old, "token_ttl": 5})
+	f.Must(secrets.OpUpdate, "role/a/role-id", map[string]any{"role_id": old})
+	f.Must(secrets.OpUpdate, "role/a/role-id", map[string]any{"role_id": old})
+	f.Must(secrets.OpUpdate, "role/a", map[string]any{"role_id": old, "token_ttl": 5})
 	sidA, _ := f.secretID("a", nil)
 	f.mustLogin(old, sidA)
 }
@@ -162,19 +162,19 @@ func TestRole_DeleteRemovesSecretIDs(t *testing.T) {
 	f := newFixture(t)
 	f.role("web", map[string]any{"role_id": "rid"})
 	sid1, _ := f.secretID("web", nil)
-	f.must(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{"secret_id": "my-custom-secret"})
+	f.Must(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{"secret_id": "my-custom-secret"})
 	f.role("other", nil)
 	otherSID, _ := f.secretID("other", nil)
 
-	f.must(secrets.OpDelete, "role/web", nil)
-	for _, k := range f.storedKeys() {
+	f.Must(secrets.OpDelete, "role/web", nil)
+	for _, k := range f.StoredKeys() {
 		if strings.HasPrefix(k, "role/web") {
 			t.Fatalf("role key %q left behind", k)
 		}
 	}
 	// Exactly the other role's secret ID and accessor remain.
 	var secretKeys, accessorKeys int
-	for _, k := range f.storedKeys() {
+	for _, k := range f.StoredKeys() {
 		switch {
 		case strings.HasPrefix(k, "secret-id/"):
 			secretKeys++
@@ -183,20 +183,20 @@ func TestRole_DeleteRemovesSecretIDs(t *testing.T) {
 		}
 	}
 	if secretKeys != 1 || accessorKeys != 1 {
-		t.Fatalf("after delete: %d secret ID and %d accessor keys, want 1 and 1: %q", secretKeys, accessorKeys, f.storedKeys())
+		t.Fatalf("after delete: %d secret ID and %d accessor keys, want 1 and 1: %q", secretKeys, accessorKeys, f.StoredKeys())
 	}
 	// A role recreated with the same name and role ID inherits nothing.
 	f.role("web", map[string]any{"role_id": "rid"})
 	f.failsLogin("rid", sid1)
 	f.failsLogin("rid", "my-custom-secret")
-	f.fails(secrets.OpList, "role/web/secret-id", nil, secrets.ErrNotFound)
-	f.mustLogin(f.mustJSON(secrets.OpRead, "role/other/role-id", nil)["role_id"].(string), otherSID)
+	f.Fails(secrets.OpList, "role/web/secret-id", nil, secrets.ErrNotFound)
+	f.mustLogin(f.MustJSON(secrets.OpRead, "role/other/role-id", nil)["role_id"].(string), otherSID)
 }
 
 func TestRole_CaseInsensitive(t *testing.T) {
 	f := newFixture(t)
 	id := f.role("My App", nil)
-	if got := f.mustJSON(secrets.OpRead, "role/MY APP/role-id", nil)["role_id"]; got != id {
+	if got := f.MustJSON(secrets.OpRead, "role/MY APP/role-id", nil)["role_id"]; got != id {
 		t.Fatalf("role-id via upper case = %v", got)
 	}
 	sid, _ := f.secretID("my app", nil)

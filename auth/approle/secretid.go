@@ -262,22 +262,32 @@ func (e *engine) secretIDList(ctx context.Context, req *secrets.Request, d *endp
 	return &secrets.Response{Data: map[string]any{"keys": keys}}, nil
 }
 
+// secretIDTarget reads the required secret_id of a request on
+// role/:role_name/secret-id/... and returns the role (its lock held until
+// unlock), the mount's HMAC key and the secret ID's HMAC.
+func (e *engine) secretIDTarget(ctx context.Context, req *secrets.Request, d *endpoint.Data) (r *roleEntry, k hmacKey, sh string, unlock func(), err error) {
+	id, _, err := idField(d, "secret_id")
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	if id == "" {
+		return nil, nil, "", nil, invalidf("missing secret_id")
+	}
+	r, k, unlock, err = e.roleForSecretIDs(ctx, req, d)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	return r, k, k.mac(domainSecretID, id), unlock, nil
+}
+
 // secretIDLookup serves POST role/:role_name/secret-id/lookup {secret_id}.
 // An unknown or expired secret ID is an empty answer (204), as in Vault.
 func (e *engine) secretIDLookup(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
-	id, _, err := idField(d, "secret_id")
-	if err != nil {
-		return nil, err
-	}
-	if id == "" {
-		return nil, invalidf("missing secret_id")
-	}
-	r, k, unlock, err := e.roleForSecretIDs(ctx, req, d)
+	r, k, sh, unlock, err := e.secretIDTarget(ctx, req, d)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	sh := k.mac(domainSecretID, id)
 	mu := e.secretLocks.ForKey(sh)
 	mu.RLock()
 	defer mu.RUnlock()
@@ -294,19 +304,11 @@ func (e *engine) secretIDLookup(ctx context.Context, req *secrets.Request, d *en
 // secretIDDestroy serves POST/DELETE role/:role_name/secret-id/destroy
 // {secret_id} (idempotent).
 func (e *engine) secretIDDestroy(ctx context.Context, req *secrets.Request, d *endpoint.Data) (*secrets.Response, error) {
-	id, _, err := idField(d, "secret_id")
-	if err != nil {
-		return nil, err
-	}
-	if id == "" {
-		return nil, invalidf("missing secret_id")
-	}
-	r, k, unlock, err := e.roleForSecretIDs(ctx, req, d)
+	r, k, sh, unlock, err := e.secretIDTarget(ctx, req, d)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	sh := k.mac(domainSecretID, id)
 	if err := e.destroySecretID(ctx, req.Storage, k, r.Name, sh); err != nil {
 		return nil, err
 	}

@@ -12,9 +12,9 @@ import (
 func TestSecretID_GenerateLookupDestroy(t *testing.T) {
 	f := newFixture(t)
 	f.role("web", map[string]any{"secret_id_ttl": "1h", "secret_id_num_uses": 10})
-	f.fails(secrets.OpList, "role/web/secret-id", nil, secrets.ErrNotFound)
+	f.Fails(secrets.OpList, "role/web/secret-id", nil, secrets.ErrNotFound)
 
-	gen := f.mustJSON(secrets.OpUpdate, "role/web/secret-id", map[string]any{
+	gen := f.MustJSON(secrets.OpUpdate, "role/web/secret-id", map[string]any{
 		"metadata": `{"tag1":"production","team":"a"}`,
 		"ttl":      600,
 		"num_uses": 5,
@@ -27,7 +27,7 @@ func TestSecretID_GenerateLookupDestroy(t *testing.T) {
 		t.Fatalf("generate = %v", gen)
 	}
 	// Defaults come from the role.
-	def := f.mustJSON(secrets.OpUpdate, "role/web/secret-id", nil)
+	def := f.MustJSON(secrets.OpUpdate, "role/web/secret-id", nil)
 	if def["secret_id_ttl"] != 3600.0 || def["secret_id_num_uses"] != 10.0 {
 		t.Fatalf("generate with role defaults = %v", def)
 	}
@@ -43,35 +43,35 @@ func TestSecretID_GenerateLookupDestroy(t *testing.T) {
 		"cidr_list":          []any{},
 		"token_bound_cidrs":  []any{},
 	}
-	got := f.mustJSON(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": sid})
+	got := f.MustJSON(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": sid})
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("lookup =\n%v\nwant\n%v", got, want)
 	}
-	got = f.mustJSON(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc})
+	got = f.MustJSON(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc})
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("accessor lookup =\n%v\nwant\n%v", got, want)
 	}
-	list := f.mustJSON(secrets.OpList, "role/web/secret-id/", nil)
+	list := f.MustJSON(secrets.OpList, "role/web/secret-id/", nil)
 	keys, _ := list["keys"].([]any)
 	if len(keys) != 2 || (keys[0] != acc && keys[1] != acc) {
 		t.Fatalf("LIST secret-id = %v, want 2 accessors including %s", list, acc)
 	}
 
 	// Destroy by secret ID (POST), then by accessor (DELETE).
-	f.must(secrets.OpUpdate, "role/web/secret-id/destroy", map[string]any{"secret_id": sid})
-	f.must(secrets.OpUpdate, "role/web/secret-id/destroy", map[string]any{"secret_id": sid}) // idempotent
-	if resp := f.must(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": sid}); resp.Data != nil {
+	f.Must(secrets.OpUpdate, "role/web/secret-id/destroy", map[string]any{"secret_id": sid})
+	f.Must(secrets.OpUpdate, "role/web/secret-id/destroy", map[string]any{"secret_id": sid}) // idempotent
+	if resp := f.Must(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": sid}); resp.Data != nil {
 		t.Fatalf("lookup after destroy = %v, want no data (204)", resp.Data)
 	}
-	se := f.fails(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}, secrets.ErrNotFound)
+	se := f.Fails(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}, secrets.ErrNotFound)
 	if !strings.Contains(se.Msg, "failed to find accessor entry for secret_id_accessor") {
 		t.Fatalf("error = %q", se.Msg)
 	}
-	f.must(secrets.OpDelete, "role/web/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": def["secret_id_accessor"]})
-	f.failsLogin(f.mustJSON(secrets.OpRead, "role/web/role-id", nil)["role_id"].(string), def["secret_id"].(string))
-	f.fails(secrets.OpUpdate, "role/web/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": def["secret_id_accessor"]}, secrets.ErrNotFound)
-	f.fails(secrets.OpList, "role/web/secret-id", nil, secrets.ErrNotFound)
-	for _, k := range f.storedKeys() {
+	f.Must(secrets.OpDelete, "role/web/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": def["secret_id_accessor"]})
+	f.failsLogin(f.MustJSON(secrets.OpRead, "role/web/role-id", nil)["role_id"].(string), def["secret_id"].(string))
+	f.Fails(secrets.OpUpdate, "role/web/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": def["secret_id_accessor"]}, secrets.ErrNotFound)
+	f.Fails(secrets.OpList, "role/web/secret-id", nil, secrets.ErrNotFound)
+	for _, k := range f.StoredKeys() {
 		if strings.HasPrefix(k, "secret-id/") || strings.HasPrefix(k, "accessor/") {
 			t.Fatalf("key %q left after destroying every secret ID", k)
 		}
@@ -83,27 +83,27 @@ func TestSecretID_AccessorOfAnotherRole(t *testing.T) {
 	f.role("a", nil)
 	f.role("b", nil)
 	_, accA := f.secretID("a", nil)
-	f.fails(secrets.OpUpdate, "role/b/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": accA}, secrets.ErrNotFound)
-	f.fails(secrets.OpUpdate, "role/b/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": accA}, secrets.ErrNotFound)
-	f.mustJSON(secrets.OpUpdate, "role/a/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": accA})
+	f.Fails(secrets.OpUpdate, "role/b/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": accA}, secrets.ErrNotFound)
+	f.Fails(secrets.OpUpdate, "role/b/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": accA}, secrets.ErrNotFound)
+	f.MustJSON(secrets.OpUpdate, "role/a/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": accA})
 }
 
 func TestSecretID_Custom(t *testing.T) {
 	f := newFixture(t)
 	id := f.role("web", nil)
-	got := f.mustJSON(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{"secret_id": "testsecretid", "ttl": "10m", "num_uses": 50})
+	got := f.MustJSON(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{"secret_id": "testsecretid", "ttl": "10m", "num_uses": 50})
 	if got["secret_id"] != "testsecretid" || got["secret_id_ttl"] != 600.0 || got["secret_id_num_uses"] != 50.0 || !uuidRE.MatchString(got["secret_id_accessor"].(string)) {
 		t.Fatalf("custom-secret-id = %v", got)
 	}
-	se := f.fails(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{"secret_id": "testsecretid"}, secrets.ErrInvalidRequest)
+	se := f.Fails(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{"secret_id": "testsecretid"}, secrets.ErrInvalidRequest)
 	if se.Msg != "SecretID is already registered" {
 		t.Fatalf("error = %q", se.Msg)
 	}
 	// The same custom value on another role is a different secret ID.
 	f.role("other", nil)
-	f.must(secrets.OpUpdate, "role/other/custom-secret-id", map[string]any{"secret_id": "testsecretid"})
+	f.Must(secrets.OpUpdate, "role/other/custom-secret-id", map[string]any{"secret_id": "testsecretid"})
 	f.mustLogin(id, "testsecretid")
-	f.fails(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{}, secrets.ErrInvalidRequest)
+	f.Fails(secrets.OpUpdate, "role/web/custom-secret-id", map[string]any{}, secrets.ErrInvalidRequest)
 }
 
 func TestSecretID_Validation(t *testing.T) {
@@ -141,20 +141,20 @@ func TestSecretID_Validation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			se := f.with(t).fails(secrets.OpUpdate, tt.path, tt.data, secrets.ErrInvalidRequest)
+			se := f.with(t).Fails(secrets.OpUpdate, tt.path, tt.data, secrets.ErrInvalidRequest)
 			if se.Msg != tt.msg {
 				t.Fatalf("error = %q, want %q", se.Msg, tt.msg)
 			}
 		})
 	}
-	f.fails(secrets.OpList, "role/web/secret-id", nil, secrets.ErrNotFound)
+	f.Fails(secrets.OpList, "role/web/secret-id", nil, secrets.ErrNotFound)
 
 	// Within bounds: accepted, with map metadata too.
-	got := f.mustJSON(secrets.OpUpdate, "role/web/secret-id", map[string]any{
+	got := f.MustJSON(secrets.OpUpdate, "role/web/secret-id", map[string]any{
 		"num_uses": 5, "ttl": "1h", "cidr_list": "10.2.3.0/24,10.9.9.9", "token_bound_cidrs": "10.1.2.0/24",
 		"metadata": map[string]any{"k": "v"},
 	})
-	look := f.mustJSON(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": got["secret_id"]})
+	look := f.MustJSON(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": got["secret_id"]})
 	if !reflect.DeepEqual(look["cidr_list"], []any{"10.2.3.0/24", "10.9.9.9"}) ||
 		!reflect.DeepEqual(look["token_bound_cidrs"], []any{"10.1.2.0/24"}) ||
 		!reflect.DeepEqual(look["metadata"], map[string]any{"k": "v"}) {
@@ -173,30 +173,30 @@ func TestSecretID_TTLAndTidy(t *testing.T) {
 	f.mustLogin(id, short)
 	f.clock.Advance(time.Second) // exactly at expiration_time: expired
 	f.failsLogin(id, short)
-	if resp := f.must(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": short}); resp.Data != nil {
+	if resp := f.Must(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": short}); resp.Data != nil {
 		t.Fatalf("lookup of an expired secret ID = %v", resp.Data)
 	}
-	f.fails(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": shortAcc}, secrets.ErrNotFound)
+	f.Fails(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": shortAcc}, secrets.ErrNotFound)
 
 	f.clock.Advance(time.Hour)
-	list := f.mustJSON(secrets.OpList, "role/web/secret-id", nil)
+	list := f.MustJSON(secrets.OpList, "role/web/secret-id", nil)
 	if keys := list["keys"].([]any); len(keys) != 1 {
 		t.Fatalf("LIST after expiry = %v, want only the secret ID without a TTL", list)
 	}
-	got := f.mustJSON(secrets.OpUpdate, "tidy/secret-id", nil)
+	got := f.MustJSON(secrets.OpUpdate, "tidy/secret-id", nil)
 	if got["secret_ids_deleted"] != 1.0 { // the short one went at its failed login
 		t.Fatalf("tidy = %v", got)
 	}
 	f.failsLogin(id, long)
 	f.mustLogin(id, forever)
 	var n int
-	for _, k := range f.storedKeys() {
+	for _, k := range f.StoredKeys() {
 		if strings.HasPrefix(k, "secret-id/") {
 			n++
 		}
 	}
 	if n != 1 {
-		t.Fatalf("%d secret ID entries after tidy, want 1: %q", n, f.storedKeys())
+		t.Fatalf("%d secret ID entries after tidy, want 1: %q", n, f.StoredKeys())
 	}
 }
 
@@ -214,8 +214,8 @@ func TestSecretID_CIDRsAsSubmitted(t *testing.T) {
 		"token_bound_cidrs": {"127.0.0.1/32", "10.0.0.0/8"},
 	}
 	for _, look := range []map[string]any{
-		f.mustJSON(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": id}),
-		f.mustJSON(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}),
+		f.MustJSON(secrets.OpUpdate, "role/web/secret-id/lookup", map[string]any{"secret_id": id}),
+		f.MustJSON(secrets.OpUpdate, "role/web/secret-id-accessor/lookup", map[string]any{"secret_id_accessor": acc}),
 	} {
 		for field, w := range want {
 			if !reflect.DeepEqual(look[field], w) {

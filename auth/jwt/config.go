@@ -3,11 +3,11 @@ package jwt
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/jwtverify"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/endpoint"
@@ -39,18 +39,7 @@ var unsupportedConfigFields = []string{
 
 // loadConfig returns the stored config, or nil when there is none.
 func loadConfig(ctx context.Context, s storage.Backend) (*config, error) {
-	ent, err := s.Get(ctx, configKey)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("jwt: get config: %w", err)
-	}
-	var c config
-	if err := json.Unmarshal(ent.Value, &c); err != nil {
-		return nil, fmt.Errorf("%w: config: %v", ErrCorrupt, err)
-	}
-	return &c, nil
+	return entries.Load[config](ctx, s, configKey, ErrCorrupt, "jwt")
 }
 
 // configRead serves GET config.

@@ -115,43 +115,19 @@ func (e *engine) paths() *endpoint.Backend {
 	return &endpoint.Backend{
 		Help:      "Authenticates workloads with JWTs signed by a trusted issuer (CI systems, identity providers).",
 		NoStorage: ErrNoStorage,
-		Paths: []*endpoint.Path{
-			{
-				Pattern: "config",
-				Summary: "Configure the keys that verify JWTs.",
-				Fields:  configFields,
-				Operations: map[secrets.Operation]endpoint.Handler{
-					secrets.OpRead:   e.configRead,
-					secrets.OpUpdate: e.configWrite,
-				},
-			},
-			{
-				Pattern:    "role",
-				Summary:    "List the roles.",
-				Operations: map[secrets.Operation]endpoint.Handler{secrets.OpList: e.roleList},
-			},
-			{
-				Pattern: "role/{name}",
-				Summary: "Create, read, update or delete a role.",
-				Fields:  roleFields,
-				Exists:  roleNames.Exists,
-				Operations: map[secrets.Operation]endpoint.Handler{
-					secrets.OpRead:   e.roleRead,
-					secrets.OpUpdate: e.roleWrite,
-					secrets.OpDelete: e.roleDelete,
-				},
-			},
-			{
-				Pattern:         "login",
-				Summary:         "Log in with a JWT.",
-				Unauthenticated: true,
-				Fields: map[string]*endpoint.Field{
-					"role": str("Role to log in with (default: the config's default_role)."),
-					"jwt":  str("The signed JWT."),
-				},
-				Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: e.login},
-			},
-		},
+		Paths: entries.JWTMethod{
+			ConfigSummary: "Configure the keys that verify JWTs.",
+			ConfigFields:  configFields,
+			ConfigRead:    e.configRead,
+			ConfigWrite:   e.configWrite,
+			Roles:         roleNames,
+			RoleFields:    roleFields,
+			RoleHandlers:  entries.RoleHandlers{List: e.roleList, Read: e.roleRead, Write: e.roleWrite, Delete: e.roleDelete},
+			LoginSummary:  "Log in with a JWT.",
+			LoginRole:     "Role to log in with (default: the config's default_role).",
+			LoginJWT:      "The signed JWT.",
+			Login:         e.login,
+		}.Paths(),
 	}
 }
 

@@ -3,7 +3,6 @@ package jwt
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -73,41 +72,10 @@ func canonicalRoleName(name string) (string, error) {
 	return name, nil
 }
 
-func checkRoleName(name string) error {
-	if name == "" {
-		return invalidf("missing role name")
-	}
-	if len(name) > maxRoleNameBytes {
-		return invalidf("role name is longer than %d bytes", maxRoleNameBytes)
-	}
-	word := func(c byte) bool {
-		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !word(c) && c != '-' && c != '.' && c != '@' {
-			return invalidf("invalid role name %q", name)
-		}
-	}
-	if !word(name[0]) || !word(name[len(name)-1]) {
-		return invalidf("invalid role name %q", name)
-	}
-	return nil
-}
+func checkRoleName(name string) error { return entries.CheckRoleName(name, maxRoleNameBytes) }
 
 func loadRole(ctx context.Context, s storage.Backend, name string) (*role, error) {
-	ent, err := s.Get(ctx, roleKey(name))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("jwt: get role: %w", err)
-	}
-	var r role
-	if err := json.Unmarshal(ent.Value, &r); err != nil {
-		return nil, fmt.Errorf("%w: role %q: %v", ErrCorrupt, name, err)
-	}
-	return &r, nil
+	return entries.Load[role](ctx, s, roleKey(name), ErrCorrupt, "jwt")
 }
 
 // roleList serves LIST role.

@@ -3,10 +3,10 @@ package kubernetes
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/vaultd/vaultd/auth/internal/entries"
 	"github.com/vaultd/vaultd/auth/internal/jwtverify"
 	"github.com/vaultd/vaultd/auth/internal/tokenparams"
 	"github.com/vaultd/vaultd/endpoint"
@@ -30,18 +30,7 @@ type config struct {
 }
 
 func loadConfig(ctx context.Context, s storage.Backend) (*config, error) {
-	ent, err := s.Get(ctx, configKey)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes: get config: %w", err)
-	}
-	var c config
-	if err := json.Unmarshal(ent.Value, &c); err != nil {
-		return nil, fmt.Errorf("%w: config: %v", ErrCorrupt, err)
-	}
-	return &c, nil
+	return entries.Load[config](ctx, s, configKey, ErrCorrupt, "kubernetes")
 }
 
 // configRead serves GET config; the reviewer JWT is shown only as set or not.

@@ -91,52 +91,28 @@ func (e *engine) paths() *endpoint.Backend {
 	return &endpoint.Backend{
 		Help:      "Authenticates Kubernetes workloads with their service-account tokens, checked by the API server's TokenReview.",
 		NoStorage: ErrNoStorage,
-		Paths: []*endpoint.Path{
-			{
-				Pattern: "config",
-				Summary: "Configure the Kubernetes API server that reviews tokens.",
-				Fields: map[string]*endpoint.Field{
-					"kubernetes_host":                   str("URL of the Kubernetes API server (required)."),
-					"kubernetes_ca_cert":                str("PEM CA certificate of the API server (default: the pod's CA, else the system roots)."),
-					"token_reviewer_jwt":                str("JWT that authenticates the TokenReview requests (default: the pod's token, else the client's JWT)."),
-					"pem_keys":                          {Type: endpoint.TypeStringSlice, Description: "PEM public keys that verify service-account tokens locally, before the TokenReview."},
-					"issuer":                            str("Required iss claim when disable_iss_validation is false (default kubernetes/serviceaccount)."),
-					"disable_iss_validation":            {Type: endpoint.TypeBool, Description: "Do not check iss (default true)."},
-					"disable_local_ca_jwt":              {Type: endpoint.TypeBool, Description: "Do not use the pod's own CA and token."},
-					"use_annotations_as_alias_metadata": {Type: endpoint.TypeRaw, Description: "Not supported by vaultd: refused when set."},
-				},
-				Operations: map[secrets.Operation]endpoint.Handler{
-					secrets.OpRead:   e.configRead,
-					secrets.OpUpdate: e.configWrite,
-				},
+		Paths: entries.JWTMethod{
+			ConfigSummary: "Configure the Kubernetes API server that reviews tokens.",
+			ConfigFields: map[string]*endpoint.Field{
+				"kubernetes_host":                   str("URL of the Kubernetes API server (required)."),
+				"kubernetes_ca_cert":                str("PEM CA certificate of the API server (default: the pod's CA, else the system roots)."),
+				"token_reviewer_jwt":                str("JWT that authenticates the TokenReview requests (default: the pod's token, else the client's JWT)."),
+				"pem_keys":                          {Type: endpoint.TypeStringSlice, Description: "PEM public keys that verify service-account tokens locally, before the TokenReview."},
+				"issuer":                            str("Required iss claim when disable_iss_validation is false (default kubernetes/serviceaccount)."),
+				"disable_iss_validation":            {Type: endpoint.TypeBool, Description: "Do not check iss (default true)."},
+				"disable_local_ca_jwt":              {Type: endpoint.TypeBool, Description: "Do not use the pod's own CA and token."},
+				"use_annotations_as_alias_metadata": {Type: endpoint.TypeRaw, Description: "Not supported by vaultd: refused when set."},
 			},
-			{
-				Pattern:    "role",
-				Summary:    "List the roles.",
-				Operations: map[secrets.Operation]endpoint.Handler{secrets.OpList: e.roleList},
-			},
-			{
-				Pattern: "role/{name}",
-				Summary: "Create, read, update or delete a role.",
-				Fields:  roleFields,
-				Exists:  roleNames.Exists,
-				Operations: map[secrets.Operation]endpoint.Handler{
-					secrets.OpRead:   e.roleRead,
-					secrets.OpUpdate: e.roleWrite,
-					secrets.OpDelete: e.roleDelete,
-				},
-			},
-			{
-				Pattern:         "login",
-				Summary:         "Log in with a service-account token.",
-				Unauthenticated: true,
-				Fields: map[string]*endpoint.Field{
-					"role": str("Role to log in with."),
-					"jwt":  str("The pod's service-account token."),
-				},
-				Operations: map[secrets.Operation]endpoint.Handler{secrets.OpUpdate: e.login},
-			},
-		},
+			ConfigRead:   e.configRead,
+			ConfigWrite:  e.configWrite,
+			Roles:        roleNames,
+			RoleFields:   roleFields,
+			RoleHandlers: entries.RoleHandlers{List: e.roleList, Read: e.roleRead, Write: e.roleWrite, Delete: e.roleDelete},
+			LoginSummary: "Log in with a service-account token.",
+			LoginRole:    "Role to log in with.",
+			LoginJWT:     "The pod's service-account token.",
+			Login:        e.login,
+		}.Paths(),
 	}
 }
 

@@ -3,7 +3,6 @@ package kubernetes
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,39 +46,14 @@ var legacyFields = map[string]string{
 // canonicalRoleName lowercases a role name (Vault's kubernetes roles are
 // case-insensitive) and checks it is one safe segment.
 func canonicalRoleName(name string) (string, error) {
-	if name == "" {
-		return "", invalidf("missing role name")
-	}
-	if len(name) > maxRoleNameBytes {
-		return "", invalidf("role name is longer than %d bytes", maxRoleNameBytes)
-	}
-	word := func(c byte) bool {
-		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
-	}
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; !word(c) && c != '-' && c != '.' && c != '@' {
-			return "", invalidf("invalid role name %q", name)
-		}
-	}
-	if !word(name[0]) || !word(name[len(name)-1]) {
-		return "", invalidf("invalid role name %q", name)
+	if err := entries.CheckRoleName(name, maxRoleNameBytes); err != nil {
+		return "", err
 	}
 	return strings.ToLower(name), nil
 }
 
 func loadRole(ctx context.Context, s storage.Backend, name string) (*role, error) {
-	ent, err := s.Get(ctx, rolePrefix+name)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes: get role: %w", err)
-	}
-	var r role
-	if err := json.Unmarshal(ent.Value, &r); err != nil {
-		return nil, fmt.Errorf("%w: role %q: %v", ErrCorrupt, name, err)
-	}
-	return &r, nil
+	return entries.Load[role](ctx, s, rolePrefix+name, ErrCorrupt, "kubernetes")
 }
 
 func (e *engine) roleList(ctx context.Context, req *secrets.Request, _ *endpoint.Data) (*secrets.Response, error) {

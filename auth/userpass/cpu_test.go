@@ -28,10 +28,10 @@ func TestBcryptRunsThroughCPUGate(t *testing.T) {
 	f := newFixture(t)
 	g := &gate{}
 	ctx := secrets.WithCPUGate(context.Background(), g)
-	if _, err := f.eng.HandleRequest(ctx, f.req(secrets.OpCreate, "users/alice", map[string]any{"password": "pw"}, "127.0.0.1")); err != nil {
+	if _, err := f.Eng.HandleRequest(ctx, f.Req(secrets.OpCreate, "users/alice", map[string]any{"password": "pw"}, "127.0.0.1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.eng.HandleRequest(ctx, f.req(secrets.OpUpdate, "login/alice", map[string]any{"password": "pw"}, "127.0.0.1")); err != nil {
+	if _, err := f.Eng.HandleRequest(ctx, f.Req(secrets.OpUpdate, "login/alice", map[string]any{"password": "pw"}, "127.0.0.1")); err != nil {
 		t.Fatal(err)
 	}
 	if g.acquired != 2 || g.released != 2 {
@@ -39,7 +39,7 @@ func TestBcryptRunsThroughCPUGate(t *testing.T) {
 	}
 	busy := errors.New("overloaded")
 	g.refuse = busy
-	_, err := f.eng.HandleRequest(ctx, f.req(secrets.OpUpdate, "login/alice", map[string]any{"password": "pw"}, "127.0.0.1"))
+	_, err := f.Eng.HandleRequest(ctx, f.Req(secrets.OpUpdate, "login/alice", map[string]any{"password": "pw"}, "127.0.0.1"))
 	if !errors.Is(err, busy) {
 		t.Fatalf("login with a refusing gate: %v, want the refusal", err)
 	}

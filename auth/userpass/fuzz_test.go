@@ -2,11 +2,11 @@ package userpass_test
 
 import (
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/secrets/enginetest"
 )
 
 // FuzzUserWrite drives the user write path, and so every field parser
@@ -37,13 +37,13 @@ func FuzzUserWrite(f *testing.F) {
 			data = map[string]any{"password": body}
 		}
 		fx := fx.with(t)
-		resp, err := fx.do(secrets.OpUpdate, "users/"+name, data)
+		resp, err := fx.Do(secrets.OpUpdate, "users/"+name, data)
 		checkTyped(t, resp, err)
-		fx.assertContained()
+		fx.AssertContained()
 		if err != nil {
 			return
 		}
-		got := fx.mustJSON(secrets.OpRead, "users/"+strings.ToUpper(name), nil)
+		got := fx.MustJSON(secrets.OpRead, "users/"+strings.ToUpper(name), nil)
 		if _, ok := got["password"]; ok {
 			t.Fatalf("read shows the password: %v", got)
 		}
@@ -72,7 +72,7 @@ func FuzzLogin(f *testing.F) {
 	f.Add("../x", "p", "garbage")
 	f.Add("alice", "right\x00", "::ffff:127.0.0.1")
 	fx := newFixture(f)
-	fx.must(secrets.OpUpdate, "users/alice", map[string]any{"password": "right", "token_bound_cidrs": "127.0.0.0/8,::1"})
+	fx.Must(secrets.OpUpdate, "users/alice", map[string]any{"password": "right", "token_bound_cidrs": "127.0.0.0/8,::1"})
 	f.Fuzz(func(t *testing.T, user, password, remote string) {
 		fx := fx.with(t)
 		resp, err := fx.login(remote, user, password)
@@ -83,20 +83,4 @@ func FuzzLogin(f *testing.F) {
 	})
 }
 
-// checkTyped fails unless exactly one of resp and err is set and err is
-// a *secrets.Error.
-func checkTyped(t *testing.T, resp *secrets.Response, err error) {
-	t.Helper()
-	if err == nil && resp == nil {
-		t.Fatal("(nil, nil)")
-	}
-	var se *secrets.Error
-	if err != nil && !errors.As(err, &se) {
-		t.Fatalf("untyped error %v (%T)", err, err)
-	}
-	if err == nil {
-		if _, jerr := json.Marshal(resp.Data); jerr != nil {
-			t.Fatalf("response is not JSON: %v", jerr)
-		}
-	}
-}
+var checkTyped = enginetest.CheckTyped

@@ -1,46 +1,18 @@
 package userpass_test
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/vaultd/vaultd/internal/importcheck"
 )
 
-// TestImports enforces the engine's import rule (style.md section 3): the standard library, storage, secrets, golang.org/x/crypto and auth/internal/...;
-// tests may also use storage/inmem and the package itself.
+// TestImports enforces the engine's import rule (style.md section 3):
+// the standard library, storage, secrets, endpoint, golang.org/x/crypto and auth/internal/....
 func TestImports(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const mod = "github.com/vaultd/vaultd/"
-	fset := token.NewFileSet()
-	for _, name := range files {
-		src, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := parser.ParseFile(fset, name, src, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		isTest := strings.HasSuffix(name, "_test.go")
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			first, _, _ := strings.Cut(path, "/")
-			switch {
-			case !strings.Contains(first, "."): // standard library
-			case path == mod+"storage" || path == mod+"secrets" || path == mod+"endpoint":
-			case path == "golang.org/x/crypto" || strings.HasPrefix(path, "golang.org/x/crypto/"):
-			case strings.HasPrefix(path, mod+"auth/internal/"): // the auth methods' shared helpers
-			case isTest && (path == mod+"storage/inmem" || path == mod+"auth/userpass" || path == "golang.org/x/crypto/bcrypt"):
-			default:
-				t.Errorf("%s imports %q: auth/userpass may import only the standard library, storage, secrets, golang.org/x/crypto and auth/internal/...", name, path)
-			}
-		}
-	}
+	importcheck.Check(t, importcheck.Rule{
+		Pkg:     "auth/userpass",
+		Allowed: []string{"storage", "secrets", "endpoint", "golang.org/x/crypto/...", "auth/internal/..."},
+		Tests:   []string{"storage/inmem", "secrets/enginetest", "golang.org/x/crypto/bcrypt"},
+		Says:    "the standard library, storage, secrets, endpoint, golang.org/x/crypto and auth/internal/...",
+	})
 }

@@ -18,7 +18,7 @@ import (
 
 func TestLogin_Success(t *testing.T) {
 	f := newFixture(t)
-	f.must(secrets.OpUpdate, "users/alice", map[string]any{
+	f.Must(secrets.OpUpdate, "users/alice", map[string]any{
 		"password":                "pw",
 		"token_policies":          "dev,ops",
 		"token_ttl":               "1h",
@@ -64,7 +64,7 @@ func TestLogin_Success(t *testing.T) {
 // same cost as real hashes.
 func TestLogin_NoEnumeration(t *testing.T) {
 	f := newFixture(t)
-	f.must(secrets.OpUpdate, "users/alice", map[string]any{"password": "right"})
+	f.Must(secrets.OpUpdate, "users/alice", map[string]any{"password": "right"})
 	f.spy.Take()
 
 	type attempt struct{ user, password string }
@@ -83,7 +83,7 @@ func TestLogin_NoEnumeration(t *testing.T) {
 		if len(hashes) != 1 {
 			t.Fatalf("%s: %d bcrypt comparisons, want 1", name, len(hashes))
 		}
-		if a.user != "alice" && !bytes.Equal(hashes[0], userpass.DummyHash(f.eng)) {
+		if a.user != "alice" && !bytes.Equal(hashes[0], userpass.DummyHash(f.Eng)) {
 			t.Fatalf("%s: compared against %q, want the dummy hash", name, hashes[0])
 		}
 	}
@@ -96,7 +96,7 @@ func TestLogin_NoEnumeration(t *testing.T) {
 	f.mustLogin("alice", "right")
 	real := f.spy.Take()[0]
 	rc, err1 := bcrypt.Cost(real)
-	dc, err2 := bcrypt.Cost(userpass.DummyHash(f.eng))
+	dc, err2 := bcrypt.Cost(userpass.DummyHash(f.Eng))
 	if err1 != nil || err2 != nil || rc != dc {
 		t.Fatalf("cost of a user's hash %d (%v), of the dummy %d (%v); want equal", rc, err1, dc, err2)
 	}
@@ -105,7 +105,7 @@ func TestLogin_NoEnumeration(t *testing.T) {
 func TestLogin_MissingPassword(t *testing.T) {
 	f := newFixture(t)
 	for _, data := range []map[string]any{nil, {}, {"password": ""}} {
-		se := f.fails(secrets.OpUpdate, "login/alice", data, secrets.ErrInvalidRequest)
+		se := f.Fails(secrets.OpUpdate, "login/alice", data, secrets.ErrInvalidRequest)
 		if se.Msg != "missing password" {
 			t.Fatalf("error = %q, want %q", se.Msg, "missing password")
 		}
@@ -117,7 +117,7 @@ func TestLogin_MissingPassword(t *testing.T) {
 
 func TestLogin_BoundCIDRs(t *testing.T) {
 	f := newFixture(t)
-	f.must(secrets.OpUpdate, "users/alice", map[string]any{
+	f.Must(secrets.OpUpdate, "users/alice", map[string]any{
 		"password": "pw", "token_bound_cidrs": []any{"10.0.0.0/8", "192.168.1.5", "2001:db8::/32"},
 	})
 	tests := []struct {

@@ -12,7 +12,7 @@ import (
 
 func TestPaths_Unsupported(t *testing.T) {
 	f := newFixture(t)
-	f.must(secrets.OpUpdate, "users/alice", map[string]any{"password": "pw"})
+	f.Must(secrets.OpUpdate, "users/alice", map[string]any{"password": "pw"})
 	tests := []struct {
 		op   secrets.Operation
 		path string
@@ -37,25 +37,25 @@ func TestPaths_Unsupported(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.op)+" "+tt.path, func(t *testing.T) {
-			f.with(t).fails(tt.op, tt.path, nil, tt.kind)
+			f.with(t).Fails(tt.op, tt.path, nil, tt.kind)
 		})
 	}
-	f.assertContained()
+	f.AssertContained()
 }
 
 func TestHandleRequest_BadRequests(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.eng.HandleRequest(ctx, nil); !errors.Is(err, secrets.ErrInvalidRequest) {
+	if _, err := f.Eng.HandleRequest(ctx, nil); !errors.Is(err, secrets.ErrInvalidRequest) {
 		t.Fatalf("nil request: %v", err)
 	}
-	_, err := f.eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpRead, Path: "users/a"})
+	_, err := f.Eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpRead, Path: "users/a"})
 	if !errors.Is(err, userpass.ErrNoStorage) {
 		t.Fatalf("no storage: %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = f.eng.HandleRequest(cctx, f.req(secrets.OpRead, "users/a", nil, ""))
+	_, err = f.Eng.HandleRequest(cctx, f.Req(secrets.OpRead, "users/a", nil, ""))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled ctx: %v", err)
 	}
@@ -63,8 +63,8 @@ func TestHandleRequest_BadRequests(t *testing.T) {
 
 func TestExists(t *testing.T) {
 	f := newFixture(t)
-	f.must(secrets.OpUpdate, "users/alice", map[string]any{"password": "pw"})
-	ec := f.eng.(secrets.ExistenceChecker)
+	f.Must(secrets.OpUpdate, "users/alice", map[string]any{"password": "pw"})
+	ec := f.Eng.(secrets.ExistenceChecker)
 	tests := []struct {
 		path       string
 		exists, ok bool
@@ -77,20 +77,20 @@ func TestExists(t *testing.T) {
 		{"nope", false, false},
 	}
 	for _, tt := range tests {
-		exists, ok, err := ec.Exists(context.Background(), f.req(secrets.OpUpdate, tt.path, nil, ""))
+		exists, ok, err := ec.Exists(context.Background(), f.Req(secrets.OpUpdate, tt.path, nil, ""))
 		if err != nil || exists != tt.exists || ok != tt.ok {
 			t.Errorf("Exists(%q) = %v, %v, %v; want %v, %v, nil", tt.path, exists, ok, err, tt.exists, tt.ok)
 		}
 	}
 	// A create of a new user is served (create falls back to the write handler).
-	if _, err := f.eng.HandleRequest(context.Background(), f.req(secrets.OpCreate, "users/new", map[string]any{"password": "p"}, "")); err != nil {
+	if _, err := f.Eng.HandleRequest(context.Background(), f.Req(secrets.OpCreate, "users/new", map[string]any{"password": "p"}, "")); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestUnauthenticatedPaths(t *testing.T) {
 	f := newFixture(t)
-	u, ok := f.eng.(secrets.Unauthenticated)
+	u, ok := f.Eng.(secrets.Unauthenticated)
 	if !ok {
 		t.Fatal("engine does not implement secrets.Unauthenticated")
 	}

@@ -15,10 +15,10 @@ import (
 
 func TestUsers_CRUD(t *testing.T) {
 	f := newFixture(t)
-	f.fails(secrets.OpList, "users/", nil, secrets.ErrNotFound)
-	f.fails(secrets.OpRead, "users/alice", nil, secrets.ErrNotFound)
+	f.Fails(secrets.OpList, "users/", nil, secrets.ErrNotFound)
+	f.Fails(secrets.OpRead, "users/alice", nil, secrets.ErrNotFound)
 
-	f.must(secrets.OpUpdate, "users/alice", map[string]any{
+	f.Must(secrets.OpUpdate, "users/alice", map[string]any{
 		"password":                "correct horse",
 		"token_policies":          []any{"Dev", "ops", "dev"},
 		"token_ttl":               "1h",
@@ -30,7 +30,7 @@ func TestUsers_CRUD(t *testing.T) {
 		"token_no_default_policy": true,
 		"token_type":              "service",
 	})
-	got := f.mustJSON(secrets.OpRead, "users/alice", nil)
+	got := f.MustJSON(secrets.OpRead, "users/alice", nil)
 	want := map[string]any{
 		"token_policies":          []any{"dev", "ops"},
 		"token_ttl":               3600.0,
@@ -47,40 +47,40 @@ func TestUsers_CRUD(t *testing.T) {
 	}
 
 	// A partial update keeps the other fields.
-	f.must(secrets.OpUpdate, "users/alice", map[string]any{"token_ttl": 60})
-	got = f.mustJSON(secrets.OpRead, "users/alice", nil)
+	f.Must(secrets.OpUpdate, "users/alice", map[string]any{"token_ttl": 60})
+	got = f.MustJSON(secrets.OpRead, "users/alice", nil)
 	if got["token_ttl"] != 60.0 || got["token_max_ttl"] != 7200.0 || !reflect.DeepEqual(got["token_policies"], []any{"dev", "ops"}) {
 		t.Fatalf("after partial update: %v", got)
 	}
 	f.mustLogin("alice", "correct horse") // the password is unchanged
 
-	f.must(secrets.OpUpdate, "users/bob", map[string]any{"password": "b"})
-	bob := f.mustJSON(secrets.OpRead, "users/bob", nil)
+	f.Must(secrets.OpUpdate, "users/bob", map[string]any{"password": "b"})
+	bob := f.MustJSON(secrets.OpRead, "users/bob", nil)
 	if !reflect.DeepEqual(bob["token_policies"], []any{}) || !reflect.DeepEqual(bob["token_bound_cidrs"], []any{}) || bob["token_type"] != "default" {
 		t.Fatalf("defaults of users/bob = %v", bob)
 	}
-	list := f.mustJSON(secrets.OpList, "users/", nil)
+	list := f.MustJSON(secrets.OpList, "users/", nil)
 	if !reflect.DeepEqual(list["keys"], []any{"alice", "bob"}) {
 		t.Fatalf("LIST users = %v", list)
 	}
 
-	f.must(secrets.OpDelete, "users/alice", nil)
-	f.must(secrets.OpDelete, "users/alice", nil) // idempotent
-	f.fails(secrets.OpRead, "users/alice", nil, secrets.ErrNotFound)
+	f.Must(secrets.OpDelete, "users/alice", nil)
+	f.Must(secrets.OpDelete, "users/alice", nil) // idempotent
+	f.Fails(secrets.OpRead, "users/alice", nil, secrets.ErrNotFound)
 	if _, err := f.login("127.0.0.1", "alice", "correct horse"); err == nil {
 		t.Fatal("login of a deleted user succeeded")
 	}
-	list = f.mustJSON(secrets.OpList, "users", nil) // LIST without the trailing slash
+	list = f.MustJSON(secrets.OpList, "users", nil) // LIST without the trailing slash
 	if !reflect.DeepEqual(list["keys"], []any{"bob"}) {
 		t.Fatalf("LIST users = %v", list)
 	}
-	f.assertContained()
+	f.AssertContained()
 }
 
 func TestUsers_ReadNeverShowsPassword(t *testing.T) {
 	f := newFixture(t)
-	f.must(secrets.OpUpdate, "users/alice", map[string]any{"password": "s3cr3t-pw", "token_policies": "a"})
-	resp := f.must(secrets.OpRead, "users/alice", nil)
+	f.Must(secrets.OpUpdate, "users/alice", map[string]any{"password": "s3cr3t-pw", "token_policies": "a"})
+	resp := f.Must(secrets.OpRead, "users/alice", nil)
 	for k := range resp.Data {
 		if k == "password" || k == "password_hash" {
 			t.Fatalf("read shows %q", k)
@@ -94,10 +94,10 @@ func TestUsers_ReadNeverShowsPassword(t *testing.T) {
 
 func TestUsers_CaseInsensitive(t *testing.T) {
 	f := newFixture(t)
-	f.must(secrets.OpUpdate, "users/Alice.Smith", map[string]any{"password": "pw"})
-	f.mustJSON(secrets.OpRead, "users/alice.smith", nil)
-	f.mustJSON(secrets.OpRead, "users/ALICE.SMITH", nil)
-	list := f.mustJSON(secrets.OpList, "users/", nil)
+	f.Must(secrets.OpUpdate, "users/Alice.Smith", map[string]any{"password": "pw"})
+	f.MustJSON(secrets.OpRead, "users/alice.smith", nil)
+	f.MustJSON(secrets.OpRead, "users/ALICE.SMITH", nil)
+	list := f.MustJSON(secrets.OpList, "users/", nil)
 	if !reflect.DeepEqual(list["keys"], []any{"alice.smith"}) {
 		t.Fatalf("LIST users = %v", list)
 	}
@@ -106,8 +106,8 @@ func TestUsers_CaseInsensitive(t *testing.T) {
 		t.Fatalf("auth = %+v, want the lowercased username", a)
 	}
 	// The existence check is case-insensitive too: this is an update.
-	req := f.req(secrets.OpUpdate, "users/ALICE.SMITH", nil, "")
-	exists, ok, err := f.eng.(secrets.ExistenceChecker).Exists(t.Context(), req)
+	req := f.Req(secrets.OpUpdate, "users/ALICE.SMITH", nil, "")
+	exists, ok, err := f.Eng.(secrets.ExistenceChecker).Exists(t.Context(), req)
 	if err != nil || !ok || !exists {
 		t.Fatalf("Exists(users/ALICE.SMITH) = %v, %v, %v; want true, true, nil", exists, ok, err)
 	}
@@ -115,7 +115,7 @@ func TestUsers_CaseInsensitive(t *testing.T) {
 
 func TestUsers_Validation(t *testing.T) {
 	f := newFixture(t)
-	f.must(secrets.OpUpdate, "users/existing", map[string]any{"password": "pw"})
+	f.Must(secrets.OpUpdate, "users/existing", map[string]any{"password": "pw"})
 	long := make([]byte, 73)
 	for i := range long {
 		long[i] = 'x'
@@ -157,18 +157,18 @@ func TestUsers_Validation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			se := f.with(t).fails(secrets.OpUpdate, tt.path, tt.data, secrets.ErrInvalidRequest)
+			se := f.with(t).Fails(secrets.OpUpdate, tt.path, tt.data, secrets.ErrInvalidRequest)
 			if se.Msg != tt.msg {
 				t.Fatalf("error = %q, want %q", se.Msg, tt.msg)
 			}
 		})
 	}
 	// Nothing was created and the existing user is unchanged.
-	list := f.mustJSON(secrets.OpList, "users/", nil)
+	list := f.MustJSON(secrets.OpList, "users/", nil)
 	if !reflect.DeepEqual(list["keys"], []any{"existing"}) {
 		t.Fatalf("LIST users = %v", list)
 	}
-	got := f.mustJSON(secrets.OpRead, "users/existing", nil)
+	got := f.MustJSON(secrets.OpRead, "users/existing", nil)
 	if got["token_ttl"] != 0.0 || got["token_type"] != "default" || !reflect.DeepEqual(got["token_policies"], []any{}) {
 		t.Fatalf("users/existing changed: %v", got)
 	}
@@ -180,7 +180,7 @@ func TestUsers_PasswordHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.must(secrets.OpUpdate, "users/carol", map[string]any{"password_hash": string(h)})
+	f.Must(secrets.OpUpdate, "users/carol", map[string]any{"password_hash": string(h)})
 	f.mustLogin("carol", "pre-hashed")
 	if _, err := f.login("127.0.0.1", "carol", string(h)); err == nil {
 		t.Fatal("login with the hash itself as the password succeeded")
@@ -189,25 +189,25 @@ func TestUsers_PasswordHash(t *testing.T) {
 
 func TestUsers_PasswordAndPolicyPaths(t *testing.T) {
 	f := newFixture(t)
-	f.must(secrets.OpUpdate, "users/dave", map[string]any{"password": "old", "token_policies": "a", "token_ttl": "5m"})
+	f.Must(secrets.OpUpdate, "users/dave", map[string]any{"password": "old", "token_policies": "a", "token_ttl": "5m"})
 
-	f.must(secrets.OpUpdate, "users/dave/password", map[string]any{"password": "new"})
+	f.Must(secrets.OpUpdate, "users/dave/password", map[string]any{"password": "new"})
 	if _, err := f.login("127.0.0.1", "dave", "old"); err == nil {
 		t.Fatal("old password still works")
 	}
 	f.mustLogin("dave", "new")
 
-	f.must(secrets.OpUpdate, "users/dave/policies", map[string]any{"token_policies": []any{"X", "y"}})
+	f.Must(secrets.OpUpdate, "users/dave/policies", map[string]any{"token_policies": []any{"X", "y"}})
 	if a := f.mustLogin("dave", "new"); !reflect.DeepEqual(a.Policies, []string{"x", "y"}) || a.TTL != 5*time.Minute {
 		t.Fatalf("after policies update: policies %v ttl %v", a.Policies, a.TTL)
 	}
 	// The deprecated field name works on the policies path too.
-	f.must(secrets.OpUpdate, "users/dave/policies", map[string]any{"policies": "z"})
+	f.Must(secrets.OpUpdate, "users/dave/policies", map[string]any{"policies": "z"})
 	if a := f.mustLogin("dave", "new"); !reflect.DeepEqual(a.Policies, []string{"z"}) {
 		t.Fatalf("after legacy policies update: %v", a.Policies)
 	}
 	// As in Vault, no policies clears them.
-	f.must(secrets.OpUpdate, "users/dave/policies", map[string]any{})
+	f.Must(secrets.OpUpdate, "users/dave/policies", map[string]any{})
 	if a := f.mustLogin("dave", "new"); len(a.Policies) != 0 {
 		t.Fatalf("after clearing: %v", a.Policies)
 	}
@@ -215,17 +215,17 @@ func TestUsers_PasswordAndPolicyPaths(t *testing.T) {
 
 func TestUsers_LegacyFields(t *testing.T) {
 	f := newFixture(t)
-	f.must(secrets.OpUpdate, "users/erin", map[string]any{
+	f.Must(secrets.OpUpdate, "users/erin", map[string]any{
 		"password": "pw", "policies": "p1,p2", "ttl": "10m", "max_ttl": "1h", "bound_cidrs": "127.0.0.0/8",
 	})
-	got := f.mustJSON(secrets.OpRead, "users/erin", nil)
+	got := f.MustJSON(secrets.OpRead, "users/erin", nil)
 	if !reflect.DeepEqual(got["token_policies"], []any{"p1", "p2"}) || got["token_ttl"] != 600.0 ||
 		got["token_max_ttl"] != 3600.0 || !reflect.DeepEqual(got["token_bound_cidrs"], []any{"127.0.0.0/8"}) {
 		t.Fatalf("legacy fields not applied: %v", got)
 	}
 	// When both are given, the token_* field wins.
-	f.must(secrets.OpUpdate, "users/erin", map[string]any{"policies": "old", "token_policies": "new", "ttl": 1, "token_ttl": 2})
-	got = f.mustJSON(secrets.OpRead, "users/erin", nil)
+	f.Must(secrets.OpUpdate, "users/erin", map[string]any{"policies": "old", "token_policies": "new", "ttl": 1, "token_ttl": 2})
+	got = f.MustJSON(secrets.OpRead, "users/erin", nil)
 	if !reflect.DeepEqual(got["token_policies"], []any{"new"}) || got["token_ttl"] != 2.0 {
 		t.Fatalf("token_* did not win: %v", got)
 	}
@@ -234,15 +234,15 @@ func TestUsers_LegacyFields(t *testing.T) {
 func TestUsers_NoPlaintextInStorage(t *testing.T) {
 	f := newFixture(t)
 	pws := []string{"first-Pa55word-alpha", "second-Pa55word-beta", "third-Pa55word-gamma"}
-	f.must(secrets.OpUpdate, "users/alice", map[string]any{"password": pws[0]})
-	f.must(secrets.OpUpdate, "users/bob", map[string]any{"password": pws[1], "token_policies": "p"})
-	f.must(secrets.OpUpdate, "users/alice/password", map[string]any{"password": pws[2]})
+	f.Must(secrets.OpUpdate, "users/alice", map[string]any{"password": pws[0]})
+	f.Must(secrets.OpUpdate, "users/bob", map[string]any{"password": pws[1], "token_policies": "p"})
+	f.Must(secrets.OpUpdate, "users/alice/password", map[string]any{"password": pws[2]})
 	f.mustLogin("alice", pws[2])
 	f.mustLogin("bob", pws[1])
 	for _, pw := range pws {
-		f.assertNoPlaintext(pw)
+		f.AssertNoPlaintext(pw)
 	}
-	f.assertContained()
+	f.AssertContained()
 }
 
 // TestUsers_Concurrent runs writers and logins on a few users at once
@@ -252,7 +252,7 @@ func TestUsers_Concurrent(t *testing.T) {
 	f := newFixture(t)
 	users := []string{"u0", "u1", "u2"}
 	for _, u := range users {
-		f.must(secrets.OpUpdate, "users/"+u, map[string]any{"password": "pw"})
+		f.Must(secrets.OpUpdate, "users/"+u, map[string]any{"password": "pw"})
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
@@ -262,7 +262,7 @@ func TestUsers_Concurrent(t *testing.T) {
 			for j := range 5 {
 				var err error
 				if i%2 == 0 {
-					_, err = f.do(secrets.OpUpdate, "users/"+u, map[string]any{"token_num_uses": j + 1, "token_policies": "p"})
+					_, err = f.Do(secrets.OpUpdate, "users/"+u, map[string]any{"token_num_uses": j + 1, "token_policies": "p"})
 				} else {
 					_, err = f.login("127.0.0.1", u, "pw")
 				}
@@ -279,7 +279,7 @@ func TestUsers_Concurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range users {
-		got := f.mustJSON(secrets.OpRead, "users/"+u, nil)
+		got := f.MustJSON(secrets.OpRead, "users/"+u, nil)
 		if got["token_num_uses"] != 5.0 {
 			t.Fatalf("users/%s token_num_uses = %v", u, got["token_num_uses"])
 		}

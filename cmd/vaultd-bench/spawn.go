@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/vaultd/vaultd/internal/freeport"
 )
 
 // Errors of the -spawn machinery.
@@ -114,14 +115,9 @@ type spawnOptions struct {
 	stderr      io.Writer
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort is a loopback port below the ephemeral range, which a port
+// chosen now and bound later by a child needs (see internal/freeport).
+func freePort() (int, error) { return freeport.On("127.0.0.1") }
 
 // buildVaultd compiles ./cmd/vaultd of the module the tool runs in.
 func buildVaultd(ctx context.Context, dir string, stderr io.Writer) (string, error) {

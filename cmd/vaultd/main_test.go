@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/cli"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/pgp"
+	"github.com/vaultd/vaultd/internal/freeport"
 )
 
 // The CLI tests are testscript scripts (testdata/*.txtar) that run the real
@@ -118,37 +118,11 @@ func setup(env *testscript.Env) error {
 	return nil
 }
 
-// freePortRun finds n consecutive free loopback ports and returns the
-// first (a dev cluster takes API and cluster ports in a row). It looks
-// below Linux's ephemeral range (32768+), where the kernel's own port
-// choices for busy parallel tests do not fill the gaps.
-func freePortRun(n int) (int, error) {
-	for try := 0; try < 500; try++ {
-		first := 20000 + mrand.IntN(12000-n)
-		ok := true
-		for p := first; p < first+n && ok; p++ {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				ok = false
-				break
-			}
-			l.Close()
-		}
-		if ok {
-			return first, nil
-		}
-	}
-	return 0, errors.New("no run of free ports found")
-}
+// freePortRun finds n consecutive free loopback ports below the
+// ephemeral range (see internal/freeport) and returns the first.
+func freePortRun(n int) (int, error) { return freeport.Run("127.0.0.1", n) }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return freeport.On("127.0.0.1") }
 
 // cmdWaitFor waits until ADDR answers GET /v1/sys/health (any status);
 // with -active until it answers 200 (unsealed and active), with

@@ -63,52 +63,73 @@ func withField(m map[string]*endpoint.Field, name string, f *endpoint.Field) map
 	return m
 }
 
+// family is one kind of identity object whose paths have the same
+// shape: <pattern> creates, <pattern>/id lists and <pattern>/id/{id}
+// reads, updates and deletes; with listNames, <pattern>/name and
+// <pattern>/name/{name} do the same by name.
+type family struct {
+	pattern                              string // "entity"
+	an, plural                           string // "an entity", "entities"
+	createSuffix                         string // the create summary's tail: "(or update the one with this name or id)"
+	fields                               func() map[string]*endpoint.Field
+	write, read, del, listIDs, listNames endpoint.Handler
+}
+
+func (f family) paths() []*endpoint.Path {
+	rd, up, del, ls := secrets.OpRead, secrets.OpUpdate, secrets.OpDelete, secrets.OpList
+	crud := map[secrets.Operation]endpoint.Handler{rd: f.read, up: f.write, del: f.del}
+	byID := "."
+	if f.listNames != nil {
+		byID = " by ID."
+	}
+	ps := []*endpoint.Path{
+		{Pattern: f.pattern, Fields: f.fields(), Summary: "Create " + f.an + " " + f.createSuffix + ".",
+			Operations: map[secrets.Operation]endpoint.Handler{up: f.write}},
+		{Pattern: f.pattern + "/id", Summary: "List " + f.plural + " by ID.",
+			Operations: map[secrets.Operation]endpoint.Handler{ls: f.listIDs}},
+		{Pattern: f.pattern + "/id/{id}", Fields: withField(f.fields(), "id", &endpoint.Field{Type: endpoint.TypeString, Description: "ID."}),
+			Summary: "Read, update or delete " + f.an + byID, Operations: crud},
+	}
+	if f.listNames != nil {
+		ps = append(ps,
+			&endpoint.Path{Pattern: f.pattern + "/name", Summary: "List " + f.plural + " by name.",
+				Operations: map[secrets.Operation]endpoint.Handler{ls: f.listNames}},
+			&endpoint.Path{Pattern: f.pattern + "/name/{name}", Fields: withField(f.fields(), "name", &endpoint.Field{Type: endpoint.TypeString, Description: "Name."}),
+				Summary: "Read, create, update or delete " + f.an + " by name.", Operations: crud},
+		)
+	}
+	return ps
+}
+
 // Endpoints declares the identity/ paths.
 func (s *Store) Endpoints() *endpoint.Backend {
-	rd, up, del, ls := secrets.OpRead, secrets.OpUpdate, secrets.OpDelete, secrets.OpList
-	capID := &endpoint.Field{Type: endpoint.TypeString, Description: "ID."}
-	capName := &endpoint.Field{Type: endpoint.TypeString, Description: "Name."}
+	families := []family{
+		{pattern: "entity", an: "an entity", plural: "entities", createSuffix: "(or update the one with this name or id)",
+			fields: entityFields, write: s.entityWrite, read: s.entityRead, del: s.entityDelete,
+			listIDs: s.entityListIDs, listNames: s.entityListNames},
+		{pattern: "entity-alias", an: "an entity alias", plural: "entity aliases", createSuffix: "(or update the one with this id)",
+			fields: aliasFields, write: s.aliasWrite, read: s.aliasRead, del: s.aliasDelete, listIDs: s.aliasList},
+		{pattern: "group", an: "a group", plural: "groups", createSuffix: "(or update the one with this name or id)",
+			fields: groupFields, write: s.groupWrite, read: s.groupRead, del: s.groupDelete,
+			listIDs: s.groupListIDs, listNames: s.groupListNames},
+		{pattern: "group-alias", an: "a group alias", plural: "group aliases", createSuffix: "for an external group (or update the one with this id)",
+			fields: aliasFields, write: s.groupAliasWrite, read: s.groupAliasRead, del: s.groupAliasDelete, listIDs: s.groupAliasList},
+	}
+	var paths []*endpoint.Path
+	for _, f := range families {
+		paths = append(paths, f.paths()...)
+	}
+	up := secrets.OpUpdate
+	paths = append(paths,
+		&endpoint.Path{Pattern: "lookup/entity", Fields: lookupFields(), Summary: "Find an entity by name, ID, alias ID or alias name and mount.",
+			Operations: map[secrets.Operation]endpoint.Handler{up: s.lookupEntity}},
+		&endpoint.Path{Pattern: "lookup/group", Fields: lookupFields(), Summary: "Find a group by name, ID, alias ID or alias name and mount.",
+			Operations: map[secrets.Operation]endpoint.Handler{up: s.lookupGroup}},
+	)
 	return &endpoint.Backend{
 		Help:            "The identity store: entities, entity aliases, groups and group aliases.",
 		StorageOptional: true,
-		Paths: []*endpoint.Path{
-			{Pattern: "entity", Fields: entityFields(), Summary: "Create an entity (or update the one with this name or id).",
-				Operations: map[secrets.Operation]endpoint.Handler{up: s.entityWrite}},
-			{Pattern: "entity/id", Summary: "List entities by ID.",
-				Operations: map[secrets.Operation]endpoint.Handler{ls: s.entityListIDs}},
-			{Pattern: "entity/id/{id}", Fields: withField(entityFields(), "id", capID), Summary: "Read, update or delete an entity by ID.",
-				Operations: map[secrets.Operation]endpoint.Handler{rd: s.entityRead, up: s.entityWrite, del: s.entityDelete}},
-			{Pattern: "entity/name", Summary: "List entities by name.",
-				Operations: map[secrets.Operation]endpoint.Handler{ls: s.entityListNames}},
-			{Pattern: "entity/name/{name}", Fields: withField(entityFields(), "name", capName), Summary: "Read, create, update or delete an entity by name.",
-				Operations: map[secrets.Operation]endpoint.Handler{rd: s.entityRead, up: s.entityWrite, del: s.entityDelete}},
-			{Pattern: "entity-alias", Fields: aliasFields(), Summary: "Create an entity alias (or update the one with this id).",
-				Operations: map[secrets.Operation]endpoint.Handler{up: s.aliasWrite}},
-			{Pattern: "entity-alias/id", Summary: "List entity aliases by ID.",
-				Operations: map[secrets.Operation]endpoint.Handler{ls: s.aliasList}},
-			{Pattern: "entity-alias/id/{id}", Fields: withField(aliasFields(), "id", capID), Summary: "Read, update or delete an entity alias.",
-				Operations: map[secrets.Operation]endpoint.Handler{rd: s.aliasRead, up: s.aliasWrite, del: s.aliasDelete}},
-			{Pattern: "group", Fields: groupFields(), Summary: "Create a group (or update the one with this name or id).",
-				Operations: map[secrets.Operation]endpoint.Handler{up: s.groupWrite}},
-			{Pattern: "group/id", Summary: "List groups by ID.",
-				Operations: map[secrets.Operation]endpoint.Handler{ls: s.groupListIDs}},
-			{Pattern: "group/id/{id}", Fields: withField(groupFields(), "id", capID), Summary: "Read, update or delete a group by ID.",
-				Operations: map[secrets.Operation]endpoint.Handler{rd: s.groupRead, up: s.groupWrite, del: s.groupDelete}},
-			{Pattern: "group/name", Summary: "List groups by name.",
-				Operations: map[secrets.Operation]endpoint.Handler{ls: s.groupListNames}},
-			{Pattern: "group/name/{name}", Fields: withField(groupFields(), "name", capName), Summary: "Read, create, update or delete a group by name.",
-				Operations: map[secrets.Operation]endpoint.Handler{rd: s.groupRead, up: s.groupWrite, del: s.groupDelete}},
-			{Pattern: "group-alias", Fields: aliasFields(), Summary: "Create a group alias for an external group (or update the one with this id).",
-				Operations: map[secrets.Operation]endpoint.Handler{up: s.groupAliasWrite}},
-			{Pattern: "group-alias/id", Summary: "List group aliases by ID.",
-				Operations: map[secrets.Operation]endpoint.Handler{ls: s.groupAliasList}},
-			{Pattern: "group-alias/id/{id}", Fields: withField(aliasFields(), "id", capID), Summary: "Read, update or delete a group alias.",
-				Operations: map[secrets.Operation]endpoint.Handler{rd: s.groupAliasRead, up: s.groupAliasWrite, del: s.groupAliasDelete}},
-			{Pattern: "lookup/entity", Fields: lookupFields(), Summary: "Find an entity by name, ID, alias ID or alias name and mount.",
-				Operations: map[secrets.Operation]endpoint.Handler{up: s.lookupEntity}},
-			{Pattern: "lookup/group", Fields: lookupFields(), Summary: "Find a group by name, ID, alias ID or alias name and mount.",
-				Operations: map[secrets.Operation]endpoint.Handler{up: s.lookupGroup}},
-		},
+		Paths:           paths,
 	}
 }
 
@@ -281,53 +302,72 @@ func (s *Store) entityDelete(ctx context.Context, req *secrets.Request, d *endpo
 	s.mu.RLock()
 	gids := slices.Clone(s.entGroups[e.ID])
 	s.mu.RUnlock()
+	if err := s.leaveGroups(ctx, gids, e.ID, func(g *Group) *[]string { return &g.MemberEntityIDs }); err != nil {
+		return nil, err
+	}
+	return nil, s.deleteEntity(ctx, e)
+}
+
+// leaveGroups removes id from one member list (members picks it) of each
+// group in gids. writeMu is held.
+func (s *Store) leaveGroups(ctx context.Context, gids []string, id string, members func(*Group) *[]string) error {
 	for _, gid := range gids {
 		g := s.group(gid)
 		if g == nil {
 			continue
 		}
 		ng := cloneGroup(g)
-		ng.MemberEntityIDs = slices.DeleteFunc(ng.MemberEntityIDs, func(x string) bool { return x == e.ID })
+		m := members(ng)
+		*m = slices.DeleteFunc(*m, func(x string) bool { return x == id })
 		ng.ModifyIndex++
 		if err := s.putGroup(ctx, g, ng); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return nil, s.deleteEntity(ctx, e)
+	return nil
 }
 
 func (s *Store) entityListIDs(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.ents == nil {
-		return nil, s.inactive()
-	}
-	keys := make([]string, 0, len(s.ents))
-	info := map[string]any{}
-	for id, e := range s.ents {
-		keys = append(keys, id)
+	return listOf(s, s.ents, byID[*Entity], func(id string, e *Entity) any {
 		aliases := make([]any, 0, len(e.Aliases))
 		for _, a := range e.Aliases {
 			aliases = append(aliases, map[string]any{"id": a.ID, "mount_accessor": a.MountAccessor, "name": a.Name})
 		}
-		info[id] = map[string]any{"name": e.Name, "aliases": aliases}
-	}
-	sort.Strings(keys)
-	return listResponse(keys, info)
+		return map[string]any{"name": e.Name, "aliases": aliases}
+	})
 }
 
 func (s *Store) entityListNames(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.ents == nil {
+	return listOf(s, s.ents, func(_ string, e *Entity) string { return e.Name }, nil)
+}
+
+func byID[V any](id string, _ V) string { return id }
+
+// listOf answers a LIST of m (nil while the store is inactive): the
+// sorted key(id, v) of every entry, with info(id, v) under its key when
+// info is set. s.mu is held.
+func listOf[V any](s *Store, m map[string]V, key func(string, V) string, info func(string, V) any) (*secrets.Response, error) {
+	if m == nil {
 		return nil, s.inactive()
 	}
-	keys := make([]string, 0, len(s.ents))
-	for _, e := range s.ents {
-		keys = append(keys, e.Name)
+	keys := make([]string, 0, len(m))
+	var infos map[string]any
+	if info != nil {
+		infos = map[string]any{}
+	}
+	for id, v := range m {
+		k := key(id, v)
+		keys = append(keys, k)
+		if info != nil {
+			infos[k] = info(id, v)
+		}
 	}
 	sort.Strings(keys)
-	return listResponse(keys, nil)
+	return listResponse(keys, infos)
 }
 
 // listResponse answers a LIST; an empty list is a 404, as in Vault.
@@ -641,17 +681,8 @@ func (s *Store) groupDelete(ctx context.Context, req *secrets.Request, d *endpoi
 	s.mu.RLock()
 	pids := slices.Clone(s.parents[g.ID])
 	s.mu.RUnlock()
-	for _, pid := range pids {
-		p := s.group(pid)
-		if p == nil {
-			continue
-		}
-		np := cloneGroup(p)
-		np.MemberGroupIDs = slices.DeleteFunc(np.MemberGroupIDs, func(x string) bool { return x == g.ID })
-		np.ModifyIndex++
-		if err := s.putGroup(ctx, p, np); err != nil {
-			return nil, err
-		}
+	if err := s.leaveGroups(ctx, pids, g.ID, func(p *Group) *[]string { return &p.MemberGroupIDs }); err != nil {
+		return nil, err
 	}
 	return nil, s.deleteGroup(ctx, g)
 }
@@ -659,31 +690,15 @@ func (s *Store) groupDelete(ctx context.Context, req *secrets.Request, d *endpoi
 func (s *Store) groupListIDs(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.groups == nil {
-		return nil, s.inactive()
-	}
-	keys := make([]string, 0, len(s.groups))
-	info := map[string]any{}
-	for id, g := range s.groups {
-		keys = append(keys, id)
-		info[id] = map[string]any{"name": g.Name, "num_member_entities": len(g.MemberEntityIDs), "num_parent_groups": len(s.parents[id])}
-	}
-	sort.Strings(keys)
-	return listResponse(keys, info)
+	return listOf(s, s.groups, byID[*Group], func(id string, g *Group) any {
+		return map[string]any{"name": g.Name, "num_member_entities": len(g.MemberEntityIDs), "num_parent_groups": len(s.parents[id])}
+	})
 }
 
 func (s *Store) groupListNames(context.Context, *secrets.Request, *endpoint.Data) (*secrets.Response, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.groups == nil {
-		return nil, s.inactive()
-	}
-	keys := make([]string, 0, len(s.groups))
-	for _, g := range s.groups {
-		keys = append(keys, g.Name)
-	}
-	sort.Strings(keys)
-	return listResponse(keys, nil)
+	return listOf(s, s.groups, func(_ string, g *Group) string { return g.Name }, nil)
 }
 
 // ---- group aliases ----

@@ -114,36 +114,11 @@ func (e *engine) generateRoot(ctx context.Context, req *secrets.Request, d *fiel
 	if err != nil {
 		return nil, err
 	}
-	alg, err := signatureAlgorithm(signer.Public(), sigBits, pss)
+	der, _, err := e.createCA(ctx, req.Storage, caSpec{subj: subj, notBefore: notBefore, notAfter: notAfter,
+		maxPath: maxPath, permitted: permitted, sigBits: sigBits, pss: pss,
+		pub: signer.Public(), signer: signer, what: "create the root certificate"})
 	if err != nil {
 		return nil, err
-	}
-	serial, err := randomSerial(e.rand)
-	if err != nil {
-		return nil, err
-	}
-	name := subj.name
-	name.CommonName = subj.cn
-	tmpl := &x509.Certificate{
-		SerialNumber: new(big.Int).SetBytes(serial), Subject: name,
-		NotBefore: notBefore, NotAfter: notAfter, SignatureAlgorithm: alg,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true, IsCA: true,
-		DNSNames: subj.dns, EmailAddresses: subj.emails, IPAddresses: subj.ips, URIs: subj.uris,
-		PermittedDNSDomains: permitted,
-	}
-	setPathLen(tmpl, maxPath)
-	if err := e.applyURLs(ctx, req.Storage, nil, tmpl); err != nil {
-		return nil, err
-	}
-	release, err := secrets.AcquireCPU(ctx)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.CreateCertificate(e.rand, tmpl, tmpl, signer.Public(), signer)
-	release()
-	if err != nil {
-		return nil, invalidf("unable to create the root certificate: %v", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -181,6 +156,64 @@ func (e *engine) generateRoot(ctx context.Context, req *secrets.Request, d *fiel
 		}
 	}
 	return &secrets.Response{Data: data}, nil
+}
+
+// caSpec is a CA certificate to make: a root (parent nil: self-signed
+// with signer) or an intermediate signed by the issuer iss.
+type caSpec struct {
+	subj                subjectReq
+	notBefore, notAfter time.Time
+	maxPath             int
+	permitted           []string
+	sigBits             int
+	pss                 bool
+	iss                 *issuerEntry      // the signing issuer (nil for a root)
+	parent              *x509.Certificate // its certificate (nil for a root)
+	pub                 crypto.PublicKey  // the new CA's public key
+	signer              crypto.Signer     // the signing key
+	what                string            // for the error: "sign the intermediate"
+}
+
+// createCA builds the CA template (key usage cert and CRL signing, the
+// subject and SANs, path length, permitted DNS domains and the mount's
+// URLs) and signs it; it returns the DER and the template.
+func (e *engine) createCA(ctx context.Context, s storage.Backend, c caSpec) ([]byte, *x509.Certificate, error) {
+	alg, err := signatureAlgorithm(c.signer.Public(), c.sigBits, c.pss)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := randomSerial(e.rand)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := c.subj.name
+	name.CommonName = c.subj.cn
+	tmpl := &x509.Certificate{
+		SerialNumber: new(big.Int).SetBytes(serial), Subject: name,
+		NotBefore: c.notBefore, NotAfter: c.notAfter, SignatureAlgorithm: alg,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true, IsCA: true,
+		DNSNames: c.subj.dns, EmailAddresses: c.subj.emails, IPAddresses: c.subj.ips, URIs: c.subj.uris,
+		PermittedDNSDomains: c.permitted,
+	}
+	setPathLen(tmpl, c.maxPath)
+	if err := e.applyURLs(ctx, s, c.iss, tmpl); err != nil {
+		return nil, nil, err
+	}
+	parent := c.parent
+	if parent == nil {
+		parent = tmpl
+	}
+	release, err := secrets.AcquireCPU(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := x509.CreateCertificate(e.rand, tmpl, parent, c.pub, c.signer)
+	release()
+	if err != nil {
+		return nil, nil, invalidf("unable to %s: %v", c.what, err)
+	}
+	return der, tmpl, nil
 }
 
 // setPathLen applies max_path_length: -1 is unlimited, 0 is "no
@@ -485,17 +518,7 @@ func (e *engine) signIntermediate(ctx context.Context, req *secrets.Request, d *
 	if err := d.err(); err != nil {
 		return nil, err
 	}
-	iss, err := resolveIssuer(ctx, req.Storage, d.str("issuer_ref", "default"))
-	if err != nil {
-		return nil, err
-	}
-	if !iss.hasUsage("issuing-certificates") {
-		return nil, invalidf("issuer %s is not allowed to issue certificates (usage)", iss.ID)
-	}
-	if iss.Revoked {
-		return nil, invalidf("issuer %s is revoked and cannot issue certificates", iss.ID)
-	}
-	parent, signer, err := issuerSigner(ctx, req.Storage, iss)
+	iss, parent, signer, err := issuingSigner(ctx, req.Storage, d.str("issuer_ref", "default"))
 	if err != nil {
 		return nil, err
 	}
@@ -509,36 +532,11 @@ func (e *engine) signIntermediate(ctx context.Context, req *secrets.Request, d *
 	if notAfter, warnings, err = capToIssuer(iss, parent, notAfter, warnings); err != nil {
 		return nil, err
 	}
-	alg, err := signatureAlgorithm(signer.Public(), sigBits, pss)
+	der, tmpl, err := e.createCA(ctx, req.Storage, caSpec{subj: subj, notBefore: notBefore, notAfter: notAfter,
+		maxPath: maxPath, permitted: permitted, sigBits: sigBits, pss: pss,
+		iss: iss, parent: parent, pub: csr.PublicKey, signer: signer, what: "sign the intermediate"})
 	if err != nil {
 		return nil, err
-	}
-	serial, err := randomSerial(e.rand)
-	if err != nil {
-		return nil, err
-	}
-	name := subj.name
-	name.CommonName = subj.cn
-	tmpl := &x509.Certificate{
-		SerialNumber: new(big.Int).SetBytes(serial), Subject: name,
-		NotBefore: notBefore, NotAfter: notAfter, SignatureAlgorithm: alg,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true, IsCA: true,
-		DNSNames: subj.dns, EmailAddresses: subj.emails, IPAddresses: subj.ips, URIs: subj.uris,
-		PermittedDNSDomains: permitted,
-	}
-	setPathLen(tmpl, maxPath)
-	if err := e.applyURLs(ctx, req.Storage, iss, tmpl); err != nil {
-		return nil, err
-	}
-	release, err := secrets.AcquireCPU(ctx)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.CreateCertificate(e.rand, tmpl, parent, csr.PublicKey, signer)
-	release()
-	if err != nil {
-		return nil, invalidf("unable to sign the intermediate: %v", err)
 	}
 	if err := putJSON(ctx, req.Storage, certPrefix+storageSerial(tmpl.SerialNumber), &certEntry{DER: der, IssuerID: iss.ID}); err != nil {
 		return nil, err

@@ -266,17 +266,7 @@ func (e *engine) signLeaf(ctx context.Context, req *secrets.Request, d *fieldDat
 	if ref == "" {
 		ref = in.role.IssuerRef
 	}
-	iss, err := resolveIssuer(ctx, req.Storage, ref)
-	if err != nil {
-		return nil, err
-	}
-	if !iss.hasUsage("issuing-certificates") {
-		return nil, invalidf("issuer %s is not allowed to issue certificates (usage)", iss.ID)
-	}
-	if iss.Revoked {
-		return nil, invalidf("issuer %s is revoked and cannot issue certificates", iss.ID)
-	}
-	ca, signer, err := issuerSigner(ctx, req.Storage, iss)
+	iss, ca, signer, err := issuingSigner(ctx, req.Storage, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -30,58 +30,49 @@ func listIDs(ctx context.Context, s storage.Backend, prefix string) ([]string, e
 	return out, nil
 }
 
-func loadIssuer(ctx context.Context, s storage.Backend, id string) (*issuerEntry, error) {
-	var i issuerEntry
-	ok, err := getJSON(ctx, s, issuerPrefix+id, &i)
+// loadOne reads the record at key; nil when there is none.
+func loadOne[T any](ctx context.Context, s storage.Backend, key string) (*T, error) {
+	var v T
+	ok, err := getJSON(ctx, s, key, &v)
 	if err != nil || !ok {
 		return nil, err
 	}
-	return &i, nil
+	return &v, nil
+}
+
+// loadAll reads every record under prefix (sub-folders are not records).
+func loadAll[T any](ctx context.Context, s storage.Backend, prefix string) ([]*T, error) {
+	ids, err := listIDs(ctx, s, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []*T
+	for _, id := range ids {
+		v, err := loadOne[T](ctx, s, prefix+id)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func loadIssuer(ctx context.Context, s storage.Backend, id string) (*issuerEntry, error) {
+	return loadOne[issuerEntry](ctx, s, issuerPrefix+id)
 }
 
 func loadIssuers(ctx context.Context, s storage.Backend) ([]*issuerEntry, error) {
-	ids, err := listIDs(ctx, s, issuerPrefix)
-	if err != nil {
-		return nil, err
-	}
-	var out []*issuerEntry
-	for _, id := range ids {
-		i, err := loadIssuer(ctx, s, id)
-		if err != nil {
-			return nil, err
-		}
-		if i != nil {
-			out = append(out, i)
-		}
-	}
-	return out, nil
+	return loadAll[issuerEntry](ctx, s, issuerPrefix)
 }
 
 func loadKey(ctx context.Context, s storage.Backend, id string) (*keyEntry, error) {
-	var k keyEntry
-	ok, err := getJSON(ctx, s, keyPrefix+id, &k)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return &k, nil
+	return loadOne[keyEntry](ctx, s, keyPrefix+id)
 }
 
 func loadKeys(ctx context.Context, s storage.Backend) ([]*keyEntry, error) {
-	ids, err := listIDs(ctx, s, keyPrefix)
-	if err != nil {
-		return nil, err
-	}
-	var out []*keyEntry
-	for _, id := range ids {
-		k, err := loadKey(ctx, s, id)
-		if err != nil {
-			return nil, err
-		}
-		if k != nil {
-			out = append(out, k)
-		}
-	}
-	return out, nil
+	return loadAll[keyEntry](ctx, s, keyPrefix)
 }
 
 func loadIssuersConf(ctx context.Context, s storage.Backend) (*issuersConf, error) {
@@ -94,58 +85,73 @@ func loadIssuersConf(ctx context.Context, s storage.Backend) (*issuersConf, erro
 
 // resolveIssuer finds an issuer by "default" (or ""), ID or name.
 func resolveIssuer(ctx context.Context, s storage.Backend, ref string) (*issuerEntry, error) {
+	return resolveRef(ctx, s, ref, "issuer", issuerPrefix, func() (string, error) {
+		c, err := loadIssuersConf(ctx, s)
+		if err != nil {
+			return "", err
+		}
+		return c.Default, nil
+	}, func(i *issuerEntry) string { return i.Name })
+}
+
+// resolveKey finds a key by "default" (or ""), ID or name.
+func resolveKey(ctx context.Context, s storage.Backend, ref string) (*keyEntry, error) {
+	return resolveRef(ctx, s, ref, "key", keyPrefix, func() (string, error) {
+		var c keysConf
+		_, err := getJSON(ctx, s, keysConfig, &c)
+		return c.Default, err
+	}, func(k *keyEntry) string { return k.Name })
+}
+
+// resolveRef finds the record under prefix that ref names: "default" (or
+// "") is the one defaultID returns, else ref is an ID or else a name.
+func resolveRef[T any](ctx context.Context, s storage.Backend, ref, what, prefix string,
+	defaultID func() (string, error), name func(*T) string) (*T, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" || ref == "default" {
-		c, err := loadIssuersConf(ctx, s)
+		id, err := defaultID()
 		if err != nil {
 			return nil, err
 		}
-		if c.Default == "" {
-			return nil, invalidf("no default issuer currently configured")
+		if id == "" {
+			return nil, invalidf("no default %s currently configured", what)
 		}
-		ref = c.Default
+		ref = id
 	}
-	if i, err := loadIssuer(ctx, s, ref); err != nil || i != nil {
-		return i, err
+	if v, err := loadOne[T](ctx, s, prefix+ref); err != nil || v != nil {
+		return v, err
 	}
-	all, err := loadIssuers(ctx, s)
+	all, err := loadAll[T](ctx, s, prefix)
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range all {
-		if i.Name != "" && i.Name == ref {
-			return i, nil
+	for _, v := range all {
+		if n := name(v); n != "" && n == ref {
+			return v, nil
 		}
 	}
-	return nil, invalidf("unable to find PKI issuer for reference: %s", ref)
+	return nil, invalidf("unable to find PKI %s for reference: %s", what, ref)
 }
 
-// resolveKey finds a key by "default", ID or name.
-func resolveKey(ctx context.Context, s storage.Backend, ref string) (*keyEntry, error) {
-	ref = strings.TrimSpace(ref)
-	if ref == "" || ref == "default" {
-		var c keysConf
-		if _, err := getJSON(ctx, s, keysConfig, &c); err != nil {
-			return nil, err
-		}
-		if c.Default == "" {
-			return nil, invalidf("no default key currently configured")
-		}
-		ref = c.Default
-	}
-	if k, err := loadKey(ctx, s, ref); err != nil || k != nil {
-		return k, err
-	}
-	all, err := loadKeys(ctx, s)
+// issuingSigner resolves ref to an issuer that may issue (its usage has
+// issuing-certificates and it is not revoked) and returns it with its
+// certificate and signer.
+func issuingSigner(ctx context.Context, s storage.Backend, ref string) (*issuerEntry, *x509.Certificate, crypto.Signer, error) {
+	iss, err := resolveIssuer(ctx, s, ref)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	for _, k := range all {
-		if k.Name != "" && k.Name == ref {
-			return k, nil
-		}
+	if !iss.hasUsage("issuing-certificates") {
+		return nil, nil, nil, invalidf("issuer %s is not allowed to issue certificates (usage)", iss.ID)
 	}
-	return nil, invalidf("unable to find PKI key for reference: %s", ref)
+	if iss.Revoked {
+		return nil, nil, nil, invalidf("issuer %s is revoked and cannot issue certificates", iss.ID)
+	}
+	ca, signer, err := issuerSigner(ctx, s, iss)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return iss, ca, signer, nil
 }
 
 // issuerSigner loads an issuer's certificate and private key.

@@ -26,17 +26,11 @@ type backupDoc struct {
 
 // backup answers GET backup/:name.
 func (e *engine) backup(ctx context.Context, req *secrets.Request, pr params) (*secrets.Response, error) {
-	mu := e.lock(pr.name)
-	mu.Lock()
-	defer mu.Unlock()
-	p, err := loadPolicy(ctx, req.Storage, pr.name)
+	p, release, err := e.lockPolicy(ctx, req.Storage, pr.name, invalidf("key %q not found", pr.name))
 	if err != nil {
 		return nil, err
 	}
-	if p == nil {
-		return nil, invalidf("key %q not found", pr.name)
-	}
-	defer p.zero()
+	defer release()
 	if !p.Exportable {
 		return nil, invalidf("exporting is disallowed on the policy")
 	}
@@ -140,17 +134,11 @@ func (e *engine) keyTrim(ctx context.Context, req *secrets.Request, pr params) (
 	if v <= 0 {
 		return nil, invalidf("minimum available version should be positive")
 	}
-	mu := e.lock(pr.name)
-	mu.Lock()
-	defer mu.Unlock()
-	p, err := loadPolicy(ctx, req.Storage, pr.name)
+	p, release, err := e.lockPolicy(ctx, req.Storage, pr.name, invalidf("invalid key name %q", pr.name))
 	if err != nil {
 		return nil, err
 	}
-	if p == nil {
-		return nil, invalidf("invalid key name %q", pr.name)
-	}
-	defer p.zero()
+	defer release()
 	switch {
 	case v < p.MinAvailableVersion:
 		return nil, invalidf("minimum available version cannot be decremented")

@@ -102,7 +102,7 @@ func TestTrim(t *testing.T) {
 	f.fail(secrets.OpUpdate, "keys/k/trim", map[string]any{"min_available_version": 1}, secrets.ErrInvalidRequest, "cannot be decremented")
 	f.fail(secrets.OpUpdate, "keys/absent/trim", map[string]any{"min_available_version": 1}, secrets.ErrInvalidRequest, "absent")
 	// The trimmed material is gone from storage too.
-	raw, err := f.view.Get(t.Context(), "policy/k")
+	raw, err := f.View.Get(t.Context(), "policy/k")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func TestBatch_PerItemErrors(t *testing.T) {
 		map[string]any{"ciphertext": "vault:v7:AAAA"},
 		map[string]any{},
 	}
-	resp, err := f.do(secrets.OpUpdate, "decrypt/k", map[string]any{"batch_input": items})
+	resp, err := f.Do(secrets.OpUpdate, "decrypt/k", map[string]any{"batch_input": items})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,16 +80,16 @@ func TestBatch_PerItemErrors(t *testing.T) {
 		}
 	}
 	// partial_failure_response_code applies when some items succeeded.
-	resp, err = f.do(secrets.OpUpdate, "decrypt/k", map[string]any{"batch_input": items, "partial_failure_response_code": 207})
+	resp, err = f.Do(secrets.OpUpdate, "decrypt/k", map[string]any{"batch_input": items, "partial_failure_response_code": 207})
 	if err != nil || resp.StatusCode != 207 {
 		t.Fatalf("partial failure code: %+v, %v", resp, err)
 	}
-	resp, err = f.do(secrets.OpUpdate, "decrypt/k", map[string]any{"batch_input": items[1:], "partial_failure_response_code": 207})
+	resp, err = f.Do(secrets.OpUpdate, "decrypt/k", map[string]any{"batch_input": items[1:], "partial_failure_response_code": 207})
 	if err != nil || resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("all failed: %+v, %v", resp, err)
 	}
 	// Encrypt batch with a bad item.
-	resp, err = f.do(secrets.OpUpdate, "encrypt/k", map[string]any{"batch_input": []any{
+	resp, err = f.Do(secrets.OpUpdate, "encrypt/k", map[string]any{"batch_input": []any{
 		map[string]any{"plaintext": "***"}, map[string]any{"plaintext": b64("x")},
 	}})
 	if err != nil || resp.StatusCode != http.StatusBadRequest {

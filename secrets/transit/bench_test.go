@@ -21,15 +21,15 @@ func BenchmarkEncryptDecrypt1KiB(b *testing.B) {
 			b.SetBytes(1024)
 			b.ReportAllocs()
 			for b.Loop() {
-				resp, err := f.eng.HandleRequest(ctx, &secrets.Request{
-					Operation: secrets.OpUpdate, Path: "encrypt/bench", Storage: f.view,
+				resp, err := f.Eng.HandleRequest(ctx, &secrets.Request{
+					Operation: secrets.OpUpdate, Path: "encrypt/bench", Storage: f.View,
 					Data: map[string]any{"plaintext": pt},
 				})
 				if err != nil {
 					b.Fatal(err)
 				}
-				resp, err = f.eng.HandleRequest(ctx, &secrets.Request{
-					Operation: secrets.OpUpdate, Path: "decrypt/bench", Storage: f.view,
+				resp, err = f.Eng.HandleRequest(ctx, &secrets.Request{
+					Operation: secrets.OpUpdate, Path: "decrypt/bench", Storage: f.View,
 					Data: map[string]any{"ciphertext": resp.Data["ciphertext"]},
 				})
 				if err != nil || resp.Data["plaintext"] != pt {

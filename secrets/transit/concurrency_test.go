@@ -22,13 +22,13 @@ func TestConcurrency(t *testing.T) {
 		wg.Go(func() {
 			for i := range iters {
 				pt := b64(fmt.Sprintf("w%d-i%d", w, i))
-				resp, err := f.do(secrets.OpUpdate, "encrypt/shared", map[string]any{"plaintext": pt})
+				resp, err := f.Do(secrets.OpUpdate, "encrypt/shared", map[string]any{"plaintext": pt})
 				if err != nil {
 					errs <- err
 					return
 				}
 				ct := resp.Data["ciphertext"].(string)
-				resp, err = f.do(secrets.OpUpdate, "decrypt/shared", map[string]any{"ciphertext": ct})
+				resp, err = f.Do(secrets.OpUpdate, "decrypt/shared", map[string]any{"ciphertext": ct})
 				if err != nil {
 					errs <- err
 					return
@@ -39,18 +39,18 @@ func TestConcurrency(t *testing.T) {
 				}
 			}
 			// Upsert races on fresh keys: exactly one creation wins.
-			if _, err := f.do(secrets.OpUpdate, fmt.Sprintf("encrypt/upsert-%d", w%2), map[string]any{"plaintext": b64("x")}); err != nil {
+			if _, err := f.Do(secrets.OpUpdate, fmt.Sprintf("encrypt/upsert-%d", w%2), map[string]any{"plaintext": b64("x")}); err != nil {
 				errs <- err
 			}
 		})
 	}
 	wg.Go(func() {
 		for range rotations {
-			if _, err := f.do(secrets.OpUpdate, "keys/shared/rotate", nil); err != nil {
+			if _, err := f.Do(secrets.OpUpdate, "keys/shared/rotate", nil); err != nil {
 				errs <- err
 				return
 			}
-			if _, err := f.do(secrets.OpUpdate, "keys/shared/config", map[string]any{"deletion_allowed": true}); err != nil {
+			if _, err := f.Do(secrets.OpUpdate, "keys/shared/config", map[string]any{"deletion_allowed": true}); err != nil {
 				errs <- err
 				return
 			}

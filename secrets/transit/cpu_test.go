@@ -28,7 +28,7 @@ func TestCPUHeavyOperationsUseTheGate(t *testing.T) {
 	g := &refusingGate{}
 	ctx := secrets.WithCPUGate(context.Background(), g)
 	do := func(op secrets.Operation, path string, data map[string]any) error {
-		_, err := f.eng.HandleRequest(ctx, &secrets.Request{Operation: op, Path: path, Data: data, Storage: f.view, MountPoint: "transit/"})
+		_, err := f.Eng.HandleRequest(ctx, &secrets.Request{Operation: op, Path: path, Data: data, Storage: f.View, MountPoint: "transit/"})
 		return err
 	}
 	for _, c := range []struct {
@@ -78,7 +78,7 @@ func TestRSAEncryptionUsesTheCPUPool(t *testing.T) {
 	}()
 	ctx := secrets.WithCPUGate(context.Background(), pool)
 	do := func(path string, data map[string]any) error {
-		_, err := f.eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpUpdate, Path: path, Data: data, Storage: f.view, MountPoint: "transit/"})
+		_, err := f.Eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpUpdate, Path: path, Data: data, Storage: f.View, MountPoint: "transit/"})
 		return err
 	}
 	for _, c := range []struct {

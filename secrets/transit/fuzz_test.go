@@ -58,7 +58,7 @@ func FuzzDecrypt(f *testing.F) {
 	f.Add("vault:v0:" + strings.Repeat("A", 64))
 	f.Fuzz(func(t *testing.T, ct string) {
 		g := fx.with(t)
-		_, err := g.do(secrets.OpUpdate, "decrypt/k", map[string]any{"ciphertext": ct})
+		_, err := g.Do(secrets.OpUpdate, "decrypt/k", map[string]any{"ciphertext": ct})
 		if err != nil && !errors.Is(err, secrets.ErrInvalidRequest) {
 			t.Fatalf("decrypt %q: %v", ct, err)
 		}
@@ -77,7 +77,7 @@ func FuzzRestore(f *testing.F) {
 	f.Add(base64.StdEncoding.EncodeToString([]byte(`{"format":"vaultd-transit-backup-v1","policy":{"name":"x","type":"rsa-2048","latest_version":1,"min_decryption_version":1,"versions":{"1":{"key":"AAAA"}}}}`)))
 	f.Fuzz(func(t *testing.T, b string) {
 		dst := newTransit(t)
-		_, err := dst.do(secrets.OpUpdate, "restore/r", map[string]any{"backup": b})
+		_, err := dst.Do(secrets.OpUpdate, "restore/r", map[string]any{"backup": b})
 		if err != nil {
 			if !errors.Is(err, secrets.ErrInvalidRequest) {
 				t.Fatalf("restore: %v", err)

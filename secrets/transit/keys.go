@@ -228,17 +228,11 @@ func publicKeyString(kv *keyVersion) (string, error) {
 // keyDelete answers DELETE keys/:name; allowed only once
 // deletion_allowed is set.
 func (e *engine) keyDelete(ctx context.Context, req *secrets.Request, pr params) (*secrets.Response, error) {
-	mu := e.lock(pr.name)
-	mu.Lock()
-	defer mu.Unlock()
-	p, err := loadPolicy(ctx, req.Storage, pr.name)
+	p, release, err := e.lockPolicy(ctx, req.Storage, pr.name, invalidf("error deleting policy %s: could not delete key; not found", pr.name))
 	if err != nil {
 		return nil, err
 	}
-	if p == nil {
-		return nil, invalidf("error deleting policy %s: could not delete key; not found", pr.name)
-	}
-	p.zero()
+	defer release()
 	if !p.DeletionAllowed {
 		return nil, invalidf("error deleting policy %s: deletion is not allowed for this key", pr.name)
 	}
@@ -251,17 +245,11 @@ func (e *engine) keyDelete(ctx context.Context, req *secrets.Request, pr params)
 
 // keyRotate answers keys/:name/rotate.
 func (e *engine) keyRotate(ctx context.Context, req *secrets.Request, pr params) (*secrets.Response, error) {
-	mu := e.lock(pr.name)
-	mu.Lock()
-	defer mu.Unlock()
-	p, err := loadPolicy(ctx, req.Storage, pr.name)
+	p, release, err := e.lockPolicy(ctx, req.Storage, pr.name, invalidf("key not found"))
 	if err != nil {
 		return nil, err
 	}
-	if p == nil {
-		return nil, invalidf("key not found")
-	}
-	defer p.zero()
+	defer release()
 	if err := p.rotate(e.now(), e.rand); err != nil {
 		return nil, err
 	}
@@ -275,17 +263,11 @@ func (e *engine) keyRotate(ctx context.Context, req *secrets.Request, pr params)
 // keyConfig answers keys/:name/config.
 func (e *engine) keyConfig(ctx context.Context, req *secrets.Request, pr params) (*secrets.Response, error) {
 	d := req.Data
-	mu := e.lock(pr.name)
-	mu.Lock()
-	defer mu.Unlock()
-	p, err := loadPolicy(ctx, req.Storage, pr.name)
+	p, release, err := e.lockPolicy(ctx, req.Storage, pr.name, invalidf("no existing key named %s could be found", pr.name))
 	if err != nil {
 		return nil, err
 	}
-	if p == nil {
-		return nil, invalidf("no existing key named %s could be found", pr.name)
-	}
-	defer p.zero()
+	defer release()
 	var warnings []string
 	changed := false
 
@@ -325,29 +307,25 @@ func (e *engine) keyConfig(ctx context.Context, req *secrets.Request, pr params)
 	if p.MinEncryptionVersion > 0 && p.MinEncryptionVersion < p.MinDecryptionVersion {
 		return nil, invalidf("min encryption version should not be less than min decryption version")
 	}
-	if b, set, err := boolField(d, "deletion_allowed"); err != nil {
-		return nil, err
-	} else if set && b != p.DeletionAllowed {
-		p.DeletionAllowed, changed = b, true
-	}
-	if b, set, err := boolField(d, "exportable"); err != nil {
-		return nil, err
-	} else if set {
-		if p.Exportable && !b {
-			return nil, invalidf("exportable key setting cannot be disabled")
-		}
-		if b != p.Exportable {
-			p.Exportable, changed = b, true
-		}
-	}
-	if b, set, err := boolField(d, "allow_plaintext_backup"); err != nil {
-		return nil, err
-	} else if set {
-		if p.AllowPlaintextBackup && !b {
-			return nil, invalidf("plaintext backup cannot be disabled")
-		}
-		if b != p.AllowPlaintextBackup {
-			p.AllowPlaintextBackup, changed = b, true
+	for _, f := range []struct {
+		name   string
+		v      *bool
+		oneWay string // when set, the flag cannot go back to false: the error
+	}{
+		{"deletion_allowed", &p.DeletionAllowed, ""},
+		{"exportable", &p.Exportable, "exportable key setting cannot be disabled"},
+		{"allow_plaintext_backup", &p.AllowPlaintextBackup, "plaintext backup cannot be disabled"},
+	} {
+		b, set, err := boolField(d, f.name)
+		switch {
+		case err != nil:
+			return nil, err
+		case !set:
+			continue
+		case f.oneWay != "" && *f.v && !b:
+			return nil, invalidf("%s", f.oneWay)
+		case b != *f.v:
+			*f.v, changed = b, true
 		}
 	}
 	if period, set, err := durationField(d, "auto_rotate_period"); err != nil {

@@ -178,14 +178,14 @@ func TestRSA_SignVerify(t *testing.T) {
 // an unknown field gets Vault's warning, a known one does not.
 func TestDeclaredFields(t *testing.T) {
 	f := newTransit(t)
-	resp, err := f.do(secrets.OpUpdate, "keys/k", map[string]any{"type": "aes256-gcm96", "tpye": "x"})
+	resp, err := f.Do(secrets.OpUpdate, "keys/k", map[string]any{"type": "aes256-gcm96", "tpye": "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "tpye") {
 		t.Fatalf("warnings %v", resp.Warnings)
 	}
-	resp, err = f.do(secrets.OpUpdate, "encrypt/k", map[string]any{"plaintext": b64("x"), "context": ""})
+	resp, err = f.Do(secrets.OpUpdate, "encrypt/k", map[string]any{"plaintext": b64("x"), "context": ""})
 	if err != nil || len(resp.Warnings) != 0 {
 		t.Fatalf("encrypt: %v %v", resp, err)
 	}

@@ -111,7 +111,7 @@ func TestSign_Errors(t *testing.T) {
 		t.Fatalf("garbage signature valid = %v", v)
 	}
 	// Batch sign with a per-item error.
-	resp, err := f.do(secrets.OpUpdate, "sign/ec", map[string]any{"batch_input": []any{
+	resp, err := f.Do(secrets.OpUpdate, "sign/ec", map[string]any{"batch_input": []any{
 		map[string]any{"input": in}, map[string]any{"input": "!!"},
 	}})
 	if err != nil || resp.StatusCode != 400 {

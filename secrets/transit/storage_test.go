@@ -30,7 +30,7 @@ func TestStorage_CorruptAndFailing(t *testing.T) {
 		`{"name":"bad","type":"aes256-gcm96","latest_version":1,"min_decryption_version":1,"versions":{"1":{"key":"AAAA"}}}`,
 		`{"name":"bad","type":"ed25519","latest_version":1,"min_decryption_version":1,"versions":{"1":{"key":"AAAA"}}}`,
 	} {
-		if err := f.view.Put(ctx, &storage.Entry{Key: "policy/bad", Value: []byte(v)}); err != nil {
+		if err := f.View.Put(ctx, &storage.Entry{Key: "policy/bad", Value: []byte(v)}); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range []string{"keys/bad", "decrypt/bad", "sign/bad", "export/public-key/bad"} {
@@ -38,7 +38,7 @@ func TestStorage_CorruptAndFailing(t *testing.T) {
 			if strings.HasPrefix(p, "keys/") || strings.HasPrefix(p, "export/") {
 				op = secrets.OpRead
 			}
-			_, err := f.eng.HandleRequest(ctx, &secrets.Request{Operation: op, Path: p, Storage: f.view,
+			_, err := f.Eng.HandleRequest(ctx, &secrets.Request{Operation: op, Path: p, Storage: f.View,
 				Data: map[string]any{"ciphertext": "vault:v1:AA==", "input": "AA=="}})
 			var se *secrets.Error
 			if !errors.Is(err, transit.ErrCorrupt) || errors.As(err, &se) {
@@ -48,23 +48,23 @@ func TestStorage_CorruptAndFailing(t *testing.T) {
 	}
 
 	// Write failures surface wrapped, as internal errors.
-	bad := failing{f.view}
+	bad := failing{f.View}
 	for _, p := range []string{"keys/new", "encrypt/new"} {
-		_, err := f.eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpCreate, Path: p, Storage: bad,
+		_, err := f.Eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpCreate, Path: p, Storage: bad,
 			Data: map[string]any{"plaintext": "AA=="}})
 		if !errors.Is(err, errDisk) {
 			t.Fatalf("%s with failing storage: %v", p, err)
 		}
 	}
 	f.must(secrets.OpUpdate, "keys/ok", nil)
-	_, err := f.eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpUpdate, Path: "keys/ok/rotate", Storage: bad})
+	_, err := f.Eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpUpdate, Path: "keys/ok/rotate", Storage: bad})
 	if !errors.Is(err, errDisk) {
 		t.Fatalf("rotate with failing storage: %v", err)
 	}
 	// Cancelled context.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := f.eng.HandleRequest(cctx, &secrets.Request{Operation: secrets.OpRead, Path: "keys/ok", Storage: f.view}); !errors.Is(err, context.Canceled) {
+	if _, err := f.Eng.HandleRequest(cctx, &secrets.Request{Operation: secrets.OpRead, Path: "keys/ok", Storage: f.View}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
 )
 
 // Errors returned by this package that are not user-facing *secrets.Error values.
@@ -89,6 +90,23 @@ func (e *engine) lock(name string) *sync.Mutex {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(name))
 	return &e.locks[h.Sum32()%lockStripes]
+}
+
+// lockPolicy takes name's lock and loads its policy; missing is the error
+// when there is none (each endpoint words it as Vault does). release
+// zeroes the policy's keys and unlocks.
+func (e *engine) lockPolicy(ctx context.Context, s storage.Backend, name string, missing error) (p *policy, release func(), err error) {
+	mu := e.lock(name)
+	mu.Lock()
+	p, err = loadPolicy(ctx, s, name)
+	if err == nil && p == nil {
+		err = missing
+	}
+	if err != nil {
+		mu.Unlock()
+		return nil, nil, err
+	}
+	return p, func() { p.zero(); mu.Unlock() }, nil
 }
 
 // invalidf is a 400 with Vault's message.

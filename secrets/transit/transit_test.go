@@ -3,14 +3,13 @@ package transit_test
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/secrets/enginetest"
 	"github.com/vaultd/vaultd/secrets/transit"
 	"github.com/vaultd/vaultd/storage"
 	"github.com/vaultd/vaultd/storage/inmem"
@@ -20,78 +19,37 @@ const viewPrefix = "logical/0b7e-transit-mount/"
 
 var t0 = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// clock is an injectable, advanceable clock.
-type clock struct {
-	mu sync.Mutex // guards t
-	t  time.Time
-}
+type clock = enginetest.Clock
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// fixture is one transit mount over inmem through a storage.View.
+// fixture is one transit mount over inmem through a storage.View
+// (secrets/enginetest).
 type fixture struct {
+	*enginetest.Mount
 	t     testing.TB
-	under *inmem.Backend
-	view  *storage.View
-	eng   secrets.Backend
 	clock *clock
 }
 
 func newTransit(t testing.TB) *fixture {
 	t.Helper()
-	under := inmem.New()
-	view := storage.NewView(under, viewPrefix)
-	clk := &clock{t: t0}
-	eng, err := transit.Factory(context.Background(), secrets.Config{Type: "transit", Storage: view, Now: clk.Now})
-	if err != nil {
-		t.Fatalf("Factory: %v", err)
-	}
-	return &fixture{t: t, under: under, view: view, eng: eng, clock: clk}
+	clk := enginetest.NewClock(t0)
+	m := enginetest.New(t, enginetest.Options{ViewPrefix: viewPrefix, MountPoint: "transit/",
+		Engine: func(view storage.Backend) (secrets.Backend, error) {
+			return transit.Factory(context.Background(), secrets.Config{Type: "transit", Storage: view, Now: clk.Now})
+		}})
+	return &fixture{Mount: m, t: t, clock: clk}
 }
 
 func (f *fixture) with(t testing.TB) *fixture {
 	cp := *f
-	cp.t = t
+	cp.t, cp.Mount = t, f.Mount.With(t)
 	return &cp
-}
-
-// do sends one request; an OpUpdate goes through the existence check
-// first, as core does, and becomes OpCreate when the path is absent.
-func (f *fixture) do(op secrets.Operation, path string, data map[string]any) (*secrets.Response, error) {
-	f.t.Helper()
-	ctx := context.Background()
-	req := &secrets.Request{Operation: op, Path: path, Data: data, Storage: f.view, MountPoint: "transit/"}
-	if op == secrets.OpUpdate {
-		exists, checked, err := f.eng.(secrets.ExistenceChecker).Exists(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		if checked && !exists {
-			req.Operation = secrets.OpCreate
-		}
-	}
-	resp, err := f.eng.HandleRequest(ctx, req)
-	if err == nil && resp == nil {
-		f.t.Fatalf("%s %s: (nil, nil)", op, path)
-	}
-	return resp, err
 }
 
 // must sends a request that must succeed and returns its data as generic
 // JSON (what a client sees).
 func (f *fixture) must(op secrets.Operation, path string, data map[string]any) map[string]any {
 	f.t.Helper()
-	resp, err := f.do(op, path, data)
+	resp, err := f.Do(op, path, data)
 	if err != nil {
 		f.t.Fatalf("%s %s: %v", op, path, err)
 	}
@@ -104,7 +62,7 @@ func (f *fixture) must(op secrets.Operation, path string, data map[string]any) m
 // fail sends a request that must fail with kind and a message containing msg.
 func (f *fixture) fail(op secrets.Operation, path string, data map[string]any, kind error, msg string) {
 	f.t.Helper()
-	resp, err := f.do(op, path, data)
+	resp, err := f.Do(op, path, data)
 	if err == nil {
 		f.t.Fatalf("%s %s: want error %q, got %+v", op, path, msg, resp)
 	}
@@ -116,18 +74,7 @@ func (f *fixture) fail(op secrets.Operation, path string, data map[string]any, k
 	}
 }
 
-func asJSON(t testing.TB, v any) map[string]any {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+var asJSON = enginetest.AsJSON
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
@@ -214,8 +161,8 @@ func TestEncrypt_UpsertCreatesKey(t *testing.T) {
 	// A signing type cannot be upserted by encrypt.
 	f.fail(secrets.OpUpdate, "encrypt/ed", map[string]any{"plaintext": b64("x"), "type": "ed25519"}, secrets.ErrInvalidRequest, "unknown key type")
 	// Without an existence check (a plain update) an absent key is not created.
-	_, err := f.eng.HandleRequest(context.Background(), &secrets.Request{
-		Operation: secrets.OpUpdate, Path: "encrypt/nokey", Storage: f.view, Data: map[string]any{"plaintext": b64("x")},
+	_, err := f.Eng.HandleRequest(context.Background(), &secrets.Request{
+		Operation: secrets.OpUpdate, Path: "encrypt/nokey", Storage: f.View, Data: map[string]any{"plaintext": b64("x")},
 	})
 	if !errors.Is(err, secrets.ErrInvalidRequest) || err.Error() != "encryption key not found" {
 		t.Fatalf("update encrypt on absent key: %v", err)
@@ -275,7 +222,7 @@ func TestAssociatedData(t *testing.T) {
 func TestWrongKeyName(t *testing.T) {
 	f := newTransit(t)
 	for _, p := range []string{"keys/-bad", "keys/a/b/c", "encrypt/", "encrypt/a b", "nope/x", "keys/bad-", "decrypt/..", "keys/a\x00b"} {
-		_, err := f.do(secrets.OpUpdate, p, map[string]any{"plaintext": b64("x")})
+		_, err := f.Do(secrets.OpUpdate, p, map[string]any{"plaintext": b64("x")})
 		if !errors.Is(err, secrets.ErrUnsupportedPath) {
 			t.Errorf("%q: %v, want unsupported path", p, err)
 		}
@@ -291,7 +238,7 @@ func TestWrongKeyName(t *testing.T) {
 	f.fail(secrets.OpUpdate, "rewrap/k", map[string]any{"ciphertext": "vault:v1:AA=="}, secrets.ErrInvalidRequest, "encryption key not found")
 	f.fail(secrets.OpUpdate, "datakey/plaintext/k", nil, secrets.ErrInvalidRequest, "encryption key not found")
 	f.fail(secrets.OpDelete, "keys/k", nil, secrets.ErrInvalidRequest, "could not delete key; not found")
-	_, err := f.eng.HandleRequest(context.Background(), &secrets.Request{Operation: secrets.OpRead, Path: "keys/x"})
+	_, err := f.Eng.HandleRequest(context.Background(), &secrets.Request{Operation: secrets.OpRead, Path: "keys/x"})
 	if !errors.Is(err, transit.ErrNoStorage) {
 		t.Fatalf("request without storage: %v", err)
 	}

@@ -6,46 +6,26 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"github.com/vaultd/vaultd/tests/internal/vaultproc"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// freePort returns a loopback TCP port that is free right now.
+// freePort returns a loopback TCP port that is free right now, below the
+// ephemeral range (see internal/freeport).
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return vaultproc.FreePort(t, "127.0.0.1")
 }
 
 // syncBuffer collects a process's output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = vaultproc.SyncBuffer
 
 // baseEnv is the test's environment without any VAULT_ or VAULTD_
 // variable, so a developer's shell cannot change what a process reads.

@@ -20,14 +20,7 @@ import (
 // credentials fail without telling which part was wrong and that no
 // password or secret ID reaches the log or the disk in plaintext.
 func TestAuthMethods_UserpassAndAppRole(t *testing.T) {
-	p, _ := singleNode(t)
-	c := newClient(t, p.Addr, "")
-	init, err := c.Sys().Init(&vaultapi.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unsealWith(t, c, init.Keys)
-	c.SetToken(init.RootToken)
+	p, c, _ := unsealedNode(t)
 	ctx := t.Context()
 
 	if err := c.Sys().Mount("secret", &vaultapi.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {

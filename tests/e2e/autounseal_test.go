@@ -109,7 +109,7 @@ func writeExtra(t *testing.T, path, extra string) {
 // restart stops n and starts it again with its (possibly rewritten) config.
 func (n *clusterNode) restart(t *testing.T) {
 	t.Helper()
-	n.p.stop(t)
+	n.p.Stop(t)
 	old := n.p
 	n.p = startProc(t, n.addr, "server", "-config", old.Config)
 	n.p.DataDir, n.p.Config = old.DataDir, old.Config
@@ -193,7 +193,7 @@ func TestAutoUnseal_Cluster(t *testing.T) {
 
 	// A full restart of the protected cluster: back unsealed, no keyholder.
 	for _, n := range nodes {
-		n.p.stop(t)
+		n.p.Stop(t)
 	}
 	for _, n := range nodes {
 		old := n.p
@@ -339,8 +339,8 @@ func TestAutoUnseal_RemoteDownAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	n.p.stop(t)
-	prov.stop(t)
+	n.p.Stop(t)
+	prov.Stop(t)
 	old := n.p
 	n.p = startProc(t, n.addr, "server", "-config", old.Config)
 	n.p.DataDir, n.p.Config = old.DataDir, old.Config

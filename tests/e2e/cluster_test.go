@@ -15,6 +15,8 @@ import (
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/vaultd/vaultd/tests/internal/vaultproc"
 )
 
 // clusterNode is one process of the 3-node test cluster.
@@ -27,30 +29,7 @@ type clusterNode struct {
 // clusterConfig writes a raft node config with retry_join blocks.
 func clusterConfig(t *testing.T, dir, id string, apiPort, clPort int, joins []string) string {
 	t.Helper()
-	var rj strings.Builder
-	for _, j := range joins {
-		fmt.Fprintf(&rj, "  retry_join {\n    leader_api_addr = %q\n  }\n", j)
-	}
-	cfg := fmt.Sprintf(`
-storage "raft" {
-  path    = %q
-  node_id = %q
-%s}
-listener "tcp" {
-  address          = "127.0.0.1:%d"
-  cluster_address  = "127.0.0.1:%d"
-  tls_disable      = true
-}
-api_addr      = "http://127.0.0.1:%d"
-cluster_addr  = "https://127.0.0.1:%d"
-disable_mlock = true
-log_level     = "debug"
-`, filepath.Join(dir, "raft"), id, rj.String(), apiPort, clPort, apiPort, clPort)
-	p := filepath.Join(dir, "node.hcl")
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return vaultproc.Node{Dir: dir, ID: id, APIPort: apiPort, ClusterPort: clPort, Joins: joins, LogLevel: "debug"}.Write(t)
 }
 
 func startNode(t *testing.T, id string, apiPort, clPort int, joins []string) *clusterNode {
@@ -69,20 +48,6 @@ func startNode(t *testing.T, id string, apiPort, clPort int, joins []string) *cl
 		}
 	})
 	return &clusterNode{id: id, p: p, addr: addr}
-}
-
-// tail returns the last n log lines, leaving out the per-request lines.
-func tail(s string, n int) string {
-	var l []string
-	for _, line := range strings.Split(s, "\n") {
-		if !strings.Contains(line, "msg=request ") {
-			l = append(l, line)
-		}
-	}
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
 }
 
 // activeOf returns the index of the active node (-1 if none answers so).
@@ -298,7 +263,7 @@ func TestCluster_JoinForwardFailover(t *testing.T) {
 		if ns, _ := s.Data["nodes"].([]any); len(ns) != 3 {
 			t.Fatalf("node4 joined with a wrong key: %v", ns)
 		}
-		n4.p.kill()
+		n4.p.Kill()
 	})
 
 	t.Run("kill -9 the active under load", func(t *testing.T) {
@@ -348,7 +313,7 @@ func TestCluster_JoinForwardFailover(t *testing.T) {
 		before := len(acked)
 		killedAt = time.Now()
 		mu.Unlock()
-		nodes[victim].p.kill() // returns once the process is gone
+		nodes[victim].p.Kill() // returns once the process is gone
 		mu.Lock()
 		deadAt = time.Now()
 		mu.Unlock()

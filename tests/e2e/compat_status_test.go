@@ -14,14 +14,7 @@ import (
 // differences are 400s, the vaultd-only behaviours are there, and the
 // endpoints listed as missing are 404s.
 func TestCompat_DocumentedStatus(t *testing.T) {
-	p, _ := singleNode(t)
-	c := newClient(t, p.Addr, "")
-	init, err := c.Sys().Init(&vaultapi.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unsealWith(t, c, init.Keys)
-	c.SetToken(init.RootToken)
+	_, c, _ := unsealedNode(t)
 	for _, m := range []struct{ path, typ string }{{"transit", "transit"}, {"pki", "pki"}} {
 		if err := c.Sys().Mount(m.path, &vaultapi.MountInput{Type: m.typ}); err != nil {
 			t.Fatal(err)

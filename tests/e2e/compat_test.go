@@ -15,14 +15,7 @@ import (
 // remount, wrapping edge cases, the legacy policy list, and the identity
 // store with logins, group policies and ACL templating.
 func TestCompat(t *testing.T) {
-	p, _ := singleNode(t)
-	c := newClient(t, p.Addr, "")
-	init, err := c.Sys().Init(&vaultapi.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unsealWith(t, c, init.Keys)
-	c.SetToken(init.RootToken)
+	p, c, root := unsealedNode(t)
 	as := func(tok string) *vaultapi.Client { return newClient(t, p.Addr, tok) }
 
 	t.Run("remount", func(t *testing.T) {
@@ -68,7 +61,7 @@ func TestCompat(t *testing.T) {
 	})
 
 	t.Run("wrapping", func(t *testing.T) {
-		wc := as(init.RootToken)
+		wc := as(root)
 		wc.SetWrappingLookupFunc(func(string, string) string { return "5m" })
 		w, err := wc.Logical().Write("sys/wrapping/wrap", nil)
 		if err != nil || w == nil || w.WrapInfo == nil || w.WrapInfo.Token == "" {

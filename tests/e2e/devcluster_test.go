@@ -71,7 +71,7 @@ func TestDevCluster_StepDownFailover(t *testing.T) {
 	p := startProc(t, addr0, "server", "-dev", "-dev-cluster=3", fmt.Sprintf("-dev-listen-address=127.0.0.1:%d", base), "-dev-root-token-id=e2e-root")
 	waitFor(t, 60*time.Second, "the dev cluster banner", func() bool {
 		select {
-		case <-p.done:
+		case <-p.Done:
 			t.Fatalf("vaultd exited early: %s", p.Log.String())
 		default:
 		}
@@ -89,10 +89,13 @@ func TestDevCluster_StepDownFailover(t *testing.T) {
 	if strings.Contains(p.Log.String(), key) || strings.Contains(p.Log.String(), root) {
 		t.Fatal("the log holds the unseal key or the root token")
 	}
-	m := regexp.MustCompile(`data_dir=(\S+)`).FindStringSubmatch(p.Log.String())
-	if m == nil {
-		t.Fatalf("no data_dir in the log:\n%s", p.Log.String())
-	}
+	// The "dev cluster started" line (with data_dir) goes to the log just
+	// after the banner goes to stdout: wait for it rather than race it.
+	var m []string
+	waitFor(t, 15*time.Second, "data_dir in the log", func() bool {
+		m = regexp.MustCompile(`data_dir=(\S+)`).FindStringSubmatch(p.Log.String())
+		return m != nil
+	})
 	dataDir := m[1]
 	if _, err := os.Stat(dataDir); err != nil {
 		t.Fatalf("raft data dir: %v", err)
@@ -154,8 +157,8 @@ func TestDevCluster_StepDownFailover(t *testing.T) {
 		t.Fatalf("read on the new active: %+v, %v", s, err)
 	}
 
-	p.stop(t)
-	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+	p.Stop(t)
+	if code := p.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM:\n%s", code, p.Log.String())
 	}
 	if _, err := os.Stat(dataDir); !os.IsNotExist(err) {

@@ -191,7 +191,7 @@ func TestDR_AutoSnapshotsAndRestoreIntoEmptyCluster(t *testing.T) {
 
 	// Lose the whole cluster.
 	for _, n := range nodes {
-		n.p.kill()
+		n.p.Kill()
 	}
 
 	// Three brand new nodes: node1 empty, node2 and node3 retry_join it.

@@ -32,9 +32,9 @@ func singleNode(t *testing.T) (*proc, string) {
 func restart(t *testing.T, p *proc, hard bool) *proc {
 	t.Helper()
 	if hard {
-		p.kill()
+		p.Kill()
 	} else {
-		p.stop(t)
+		p.Stop(t)
 	}
 	np := startProc(t, p.Addr, "server", "-config", p.Config)
 	np.DataDir, np.Config = p.DataDir, p.Config
@@ -167,7 +167,7 @@ func TestSingleNode_NothingReadableOnDisk(t *testing.T) {
 	if _, err := c.Logical().Write("sys/rotate", nil); err != nil {
 		t.Fatalf("rotate: %v", err)
 	}
-	p.stop(t)
+	p.Stop(t)
 
 	needles := map[string][]byte{
 		"secret":            []byte(secret),
@@ -357,5 +357,5 @@ func TestDevServer(t *testing.T) {
 	if strings.Contains(p.Log.String(), key) {
 		t.Fatal("unseal key in the server log")
 	}
-	p.stop(t)
+	p.Stop(t)
 }

@@ -2,193 +2,53 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
-	"context"
-	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/vaultd/vaultd/tests/internal/vaultproc"
 )
 
 // binPath is the vaultd binary built once for the whole package.
 var binPath string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "vaultd-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "vaultd")
-	build := exec.Command("go", "build", "-o", binPath, "../../cmd/vaultd")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building vaultd:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { vaultproc.Main(m, "vaultd-e2e-bin", &binPath) }
+
+// The process harness is shared with the other real-process suites
+// (tests/internal/vaultproc).
+type (
+	proc = vaultproc.Proc
+)
+
+var (
+	waitFor = vaultproc.WaitFor
+	tail    = vaultproc.Tail
+)
 
 // freePort returns a loopback port that is free right now.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// proc is one vaultd process.
-type proc struct {
-	t       testing.TB
-	cmd     *exec.Cmd
-	Addr    string // http://127.0.0.1:port
-	DataDir string
-	Config  string
-	Log     *syncBuffer
-	Stdout  *syncBuffer
-	done    chan struct{}
+	return vaultproc.FreePort(t, "127.0.0.1")
 }
 
 // nodeConfig writes a single-node raft config and returns its path.
 func nodeConfig(t testing.TB, dir, nodeID string, apiPort, clusterPort int, extra string) string {
 	t.Helper()
-	data := filepath.Join(dir, "raft")
-	cfg := fmt.Sprintf(`
-storage "raft" {
-  path    = %q
-  node_id = %q
-}
-listener "tcp" {
-  address         = "127.0.0.1:%d"
-  cluster_address = "127.0.0.1:%d"
-  tls_disable     = true
-  max_request_size = 1048576
-}
-api_addr      = "http://127.0.0.1:%d"
-cluster_addr  = "https://127.0.0.1:%d"
-disable_mlock = true
-log_level     = "debug"
-%s
-`, data, nodeID, apiPort, clusterPort, apiPort, clusterPort, extra)
-	p := filepath.Join(dir, "node.hcl")
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return vaultproc.Node{Dir: dir, ID: nodeID, APIPort: apiPort, ClusterPort: clusterPort,
+		Listener: "  max_request_size = 1048576\n", LogLevel: "debug", Extra: extra}.Write(t)
 }
 
 // startProc starts `vaultd args...` and waits until addr answers sys/health.
 func startProc(t testing.TB, addr string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, Addr: addr, Log: &syncBuffer{}, Stdout: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binPath, args...)
-	p.cmd.Stdout = p.Stdout
-	p.cmd.Stderr = p.Log
-	p.cmd.Env = append(os.Environ(), "VAULT_ADDR=", "VAULT_TOKEN=")
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() { p.kill() })
-	waitFor(t, 20*time.Second, "vaultd to listen on "+addr, func() bool {
-		select {
-		case <-p.done:
-			t.Fatalf("vaultd exited early: %s", p.Log.String())
-		default:
-		}
-		resp, err := http.Get(addr + "/v1/sys/health")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
-	})
-	return p
-}
-
-func (p *proc) kill() {
-	if p.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-// stop sends SIGTERM and waits (bounded) for a graceful exit.
-func (p *proc) stop(t testing.TB) {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		p.kill()
-		t.Fatalf("vaultd did not stop on SIGTERM")
-	}
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	return vaultproc.Start(t, binPath, addr, vaultproc.Opts{SplitStdout: true}, args...)
 }
 
 func newClient(t testing.TB, addr, token string) *vaultapi.Client {
 	t.Helper()
-	cfg := vaultapi.DefaultConfig()
-	cfg.Address = addr
-	cfg.MaxRetries = 0
-	cfg.Timeout = 10 * time.Second
-	c, err := vaultapi.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetToken(token)
-	return c
+	return vaultproc.NewClient(t, addr, token, 10*time.Second)
 }
 
 // unsealWith submits shares until the node is unsealed and active.
@@ -224,4 +84,18 @@ func devOutput(out string) (root, key string) {
 	return
 }
 
-var _ = context.Background
+// unsealedNode starts one raft node (singleNode), initialises it with one
+// key share, unseals it and returns it with a client holding the root
+// token.
+func unsealedNode(t *testing.T) (*proc, *vaultapi.Client, string) {
+	t.Helper()
+	p, _ := singleNode(t)
+	c := newClient(t, p.Addr, "")
+	init, err := c.Sys().Init(&vaultapi.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsealWith(t, c, init.Keys)
+	c.SetToken(init.RootToken)
+	return p, c, init.RootToken
+}

@@ -101,7 +101,7 @@ func TestHealthProbes_RemovedAndQuorumLoss(t *testing.T) {
 	waitProbe(t, victim.addr, "/v1/sys/health/ready?sealedok=true", 503, "removed")
 	// Kill the other standby: the active node is alone among two voters.
 	other := nodes[(a+2)%3]
-	other.p.kill()
+	other.p.Kill()
 	pa = waitProbe(t, nodes[a].addr, "/v1/sys/health/ready?sealedok=true", 503, "quorum")
 	if pa.Ready == nil || *pa.Ready {
 		t.Errorf("after quorum loss: ready = %v", pa.Ready)

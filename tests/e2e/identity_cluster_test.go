@@ -202,7 +202,7 @@ path "auth/token/create" { capabilities = ["update"] }
 	short := mustCreate(t, as(act, root), &vaultapi.TokenCreateRequest{Policies: []string{"app"}, TTL: "2s"})
 	child := mustCreate(t, as(act, short.Auth.ClientToken), &vaultapi.TokenCreateRequest{Policies: []string{"app"}, TTL: "1h"})
 	victim := act
-	nodes[victim].p.kill()
+	nodes[victim].p.Kill()
 	if d := time.Since(began); d > 1500*time.Millisecond {
 		t.Fatalf("the 2s token was made %s before the kill; too slow to tell which node expired it", d)
 	}

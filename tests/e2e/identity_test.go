@@ -17,15 +17,7 @@ import (
 // response wrapping, leases and the file audit device of one real vaultd
 // process through the official client.
 func TestIdentity(t *testing.T) {
-	p, _ := singleNode(t)
-	c := newClient(t, p.Addr, "")
-	init, err := c.Sys().Init(&vaultapi.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unsealWith(t, c, init.Keys)
-	root := init.RootToken
-	c.SetToken(root)
+	p, c, root := unsealedNode(t)
 	auditPath := filepath.Join(t.TempDir(), "audit.log")
 	if err := c.Sys().EnableAuditWithOptions("file", &vaultapi.EnableAuditOptions{
 		Type: "file", Description: "e2e", Options: map[string]string{"file_path": auditPath},

@@ -58,14 +58,7 @@ func certPEM(s *httptest.Server) string {
 // tokens carry the role's policies, that a bad token is refused, and that
 // no JWT reaches the log.
 func TestAuthMethods_JWTAndKubernetes(t *testing.T) {
-	p, _ := singleNode(t)
-	c := newClient(t, p.Addr, "")
-	init, err := c.Sys().Init(&vaultapi.InitRequest{SecretShares: 1, SecretThreshold: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	unsealWith(t, c, init.Keys)
-	c.SetToken(init.RootToken)
+	p, c, _ := unsealedNode(t)
 	ctx := t.Context()
 	if err := c.Sys().Mount("secret", &vaultapi.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
 		t.Fatal(err)

@@ -267,7 +267,7 @@ func TestMetrics_ClusterTrafficAndFailover(t *testing.T) {
 			oldChanges[i] = scrape(t, n, root).must(t, n.id, "vault_raft_leader_changes", nil)
 		}
 	}
-	nodes[a].p.kill()
+	nodes[a].p.Kill()
 	na := -1
 	waitFor(t, 30*time.Second, "a new active node", func() bool {
 		na = activeOf(t, nodes, a)

@@ -145,7 +145,7 @@ func TestServiceRegistration_Kubernetes(t *testing.T) {
 
 	t.Run("failover on stop", func(t *testing.T) {
 		act := waitAgreedActive(t, nodes)
-		nodes[act].p.stop(t)
+		nodes[act].p.Stop(t)
 		want("the stopped node labelled not active", func() bool { return labels(act)["vault-active"] == "false" })
 		want("a new active node labelled", agree(act))
 	})

@@ -171,5 +171,5 @@ func TestTransit_DevServer(t *testing.T) {
 	if strings.Contains(p.Log.String(), b64("card 4111")) || strings.Contains(p.Log.String(), "card 4111") {
 		t.Fatal("plaintext in the server log")
 	}
-	p.stop(t)
+	p.Stop(t)
 }

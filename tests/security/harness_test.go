@@ -8,83 +8,34 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/vaultd/vaultd/tests/internal/vaultproc"
 )
 
 var binPath string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "vaultd-security-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binPath = filepath.Join(dir, "vaultd")
-	build := exec.Command("go", "build", "-o", binPath, "../../cmd/vaultd")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building vaultd:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { vaultproc.Main(m, "vaultd-security-bin", &binPath) }
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return vaultproc.FreePort(t, "127.0.0.1")
 }
 
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *logBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *logBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+var waitFor = vaultproc.WaitFor
 
 // node is one vaultd process.
 type node struct {
 	id   string
 	addr string // http://127.0.0.1:port
 	host string // 127.0.0.1:port
-	cmd  *exec.Cmd
-	log  *logBuf
-	done chan struct{}
+	p    *vaultproc.Proc
 }
 
-func (n *node) kill() {
-	select {
-	case <-n.done:
-	default:
-		_ = n.cmd.Process.Signal(syscall.SIGKILL)
-		<-n.done
-	}
-}
+func (n *node) kill() { n.p.Kill() }
 
 // listenerExtra is added to every node's listener stanza: the cluster sits
 // behind a "load balancer" on 127.0.0.1, whose X-Forwarded-For is believed;
@@ -109,83 +60,16 @@ func startNode(t *testing.T, id string, apiPort, clPort int, joins []string) *no
 // (typically a port taken since freePort chose it).
 func tryStartNode(t *testing.T, id string, apiPort, clPort int, joins []string) (*node, error) {
 	t.Helper()
-	dir := t.TempDir()
-	var rj strings.Builder
-	for _, j := range joins {
-		fmt.Fprintf(&rj, "  retry_join {\n    leader_api_addr = %q\n  }\n", j)
+	nc := vaultproc.Node{Dir: t.TempDir(), ID: id, APIPort: apiPort, ClusterPort: clPort, Joins: joins, Listener: listenerExtra}
+	cfg := nc.Write(t)
+	n := &node{id: id, addr: nc.Addr(), host: fmt.Sprintf("127.0.0.1:%d", apiPort)}
+	p, err := vaultproc.TryStart(t, binPath, n.addr, vaultproc.Opts{}, "server", "-config", cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", id, err)
 	}
-	cfg := fmt.Sprintf(`
-storage "raft" {
-  path    = %q
-  node_id = %q
-%s}
-listener "tcp" {
-  address          = "127.0.0.1:%d"
-  cluster_address  = "127.0.0.1:%d"
-  tls_disable      = true
-%s}
-api_addr      = "http://127.0.0.1:%d"
-cluster_addr  = "https://127.0.0.1:%d"
-disable_mlock = true
-log_level     = "info"
-`, filepath.Join(dir, "raft"), id, rj.String(), apiPort, clPort, listenerExtra, apiPort, clPort)
-	p := filepath.Join(dir, "node.hcl")
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{id: id, host: fmt.Sprintf("127.0.0.1:%d", apiPort), log: &logBuf{}, done: make(chan struct{})}
-	n.addr = "http://" + n.host
-	n.cmd = exec.Command(binPath, "server", "-config", p)
-	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
-	n.cmd.Env = append(os.Environ(), "VAULT_ADDR=", "VAULT_TOKEN=")
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = n.cmd.Wait(); close(n.done) }()
-	t.Cleanup(func() {
-		n.kill()
-		if t.Failed() {
-			t.Logf("---- %s log (tail) ----\n%s", id, tailLines(n.log.String(), 40))
-		}
-	})
-	var exited error
-	waitFor(t, 30*time.Second, id+" to listen", func() bool {
-		select {
-		case <-n.done:
-			exited = fmt.Errorf("%s exited: %s", id, n.log.String())
-			return true
-		default:
-		}
-		resp, err := http.Get(n.addr + "/v1/sys/health")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
-	})
-	if exited != nil {
-		return nil, exited
-	}
+	n.p = p
+	vaultproc.LogOnFailure(t, id, p, 40)
 	return n, nil
-}
-
-func tailLines(s string, k int) string {
-	l := strings.Split(s, "\n")
-	if len(l) > k {
-		l = l[len(l)-k:]
-	}
-	return strings.Join(l, "\n")
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // cluster is a running 3-node cluster: one active node and two standbys.

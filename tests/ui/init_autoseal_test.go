@@ -2,8 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,34 +27,13 @@ func TestUIInitAutoSeal(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	api, cl := freePort(t), freePort(t)
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`
-ui = true
-storage "raft" {
-  path    = %q
-  node_id = "solo"
-}
-listener "tcp" {
-  address         = "127.0.0.1:%d"
-  cluster_address = "127.0.0.1:%d"
-  tls_disable     = true
-}
-api_addr      = "http://127.0.0.1:%d"
-cluster_addr  = "https://127.0.0.1:%d"
-disable_mlock = true
-seal "transit" {
+	cfgPath, addr := soloConfig(t, fmt.Sprintf(`seal "transit" {
   address    = %q
   token      = "devroot"
   mount_path = "transit/"
   key_name   = "autounseal"
 }
-`, filepath.Join(dir, "raft"), api, cl, api, cl, paddr)
-	cfgPath := filepath.Join(dir, "node.hcl")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("http://127.0.0.1:%d", api)
+`, paddr))
 	startNode(t, "solo", addr, "server", "-config", cfgPath)
 
 	b := newBrowser(t, chrome)

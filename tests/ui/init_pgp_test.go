@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -66,28 +65,7 @@ func pgpDecrypt(t *testing.T, b64 string, e *openpgp.Entity) string {
 // unseals with the shares the keyholders decrypt.
 func TestUIInitWithPGPKeys(t *testing.T) {
 	chrome := chromiumPath(t)
-	api, cl := freePort(t), freePort(t)
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`
-ui = true
-storage "raft" {
-  path    = %q
-  node_id = "solo"
-}
-listener "tcp" {
-  address         = "127.0.0.1:%d"
-  cluster_address = "127.0.0.1:%d"
-  tls_disable     = true
-}
-api_addr      = "http://127.0.0.1:%d"
-cluster_addr  = "https://127.0.0.1:%d"
-disable_mlock = true
-`, filepath.Join(dir, "raft"), api, cl, api, cl)
-	cfgPath := filepath.Join(dir, "node.hcl")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("http://127.0.0.1:%d", api)
+	cfgPath, addr := soloConfig(t, "")
 	startNode(t, "solo", addr, "server", "-config", cfgPath)
 
 	keyDir := t.TempDir()

@@ -1,6 +1,7 @@
 // Package entries holds what the auth methods do alike with their named
-// records (userpass users, AppRole roles): list them, check that one
-// exists, and read one as JSON.
+// records (userpass users, AppRole, JWT and Kubernetes roles): list them,
+// check that one exists, read one as JSON, check a role name, and declare
+// the role paths.
 //
 // It imports only the standard library, storage, secrets and endpoint.
 package entries
@@ -80,4 +81,19 @@ func GetJSON(ctx context.Context, s storage.Backend, key string, v any, corrupt 
 		return false, fmt.Errorf("%w: %q: %v", corrupt, key, err)
 	}
 	return true, nil
+}
+
+// Load reads the JSON record at key into a new T; it is nil when there is
+// none. A storage error is prefixed with what ("jwt"); a record that does
+// not decode is an error wrapping corrupt.
+func Load[T any](ctx context.Context, s storage.Backend, key string, corrupt error, what string) (*T, error) {
+	var v T
+	found, err := GetJSON(ctx, s, key, &v, corrupt)
+	switch {
+	case err != nil && !errors.Is(err, corrupt):
+		return nil, fmt.Errorf("%s: %w", what, err)
+	case err != nil || !found:
+		return nil, err
+	}
+	return &v, nil
 }

@@ -82,3 +82,37 @@ func TestGetJSON(t *testing.T) {
 		t.Errorf("GetJSON(bad) err = %v, want corrupt", err)
 	}
 }
+
+func TestCheckRoleName(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"web": true, "Web-1.a@b": true, "a": true, "_x_": true,
+		"": false, "-web": false, "web.": false, "a/b": false, "a b": false, "..": false,
+		strings.Repeat("a", 16): true, strings.Repeat("a", 17): false,
+	} {
+		err := entries.CheckRoleName(name, 16)
+		if (err == nil) != ok {
+			t.Errorf("CheckRoleName(%q) = %v, want ok=%v", name, err, ok)
+		}
+		if err != nil && !errors.Is(err, secrets.ErrInvalidRequest) {
+			t.Errorf("CheckRoleName(%q) = %v, want a 400", name, err)
+		}
+	}
+}
+
+func TestLoad(t *testing.T) {
+	ctx := context.Background()
+	s := inmem.New()
+	corrupt := errors.New("corrupt")
+	put(t, s, "ok", `{"A":1}`)
+	put(t, s, "bad", `{`)
+	type rec struct{ A int }
+	if v, err := entries.Load[rec](ctx, s, "ok", corrupt, "test"); err != nil || v == nil || v.A != 1 {
+		t.Errorf("Load(ok) = %+v, %v", v, err)
+	}
+	if v, err := entries.Load[rec](ctx, s, "none", corrupt, "test"); err != nil || v != nil {
+		t.Errorf("Load(none) = %+v, %v; want nil, nil", v, err)
+	}
+	if _, err := entries.Load[rec](ctx, s, "bad", corrupt, "test"); !errors.Is(err, corrupt) {
+		t.Errorf("Load(bad) err = %v, want corrupt", err)
+	}
+}

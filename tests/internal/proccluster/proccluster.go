@@ -11,10 +11,7 @@
 package proccluster
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,48 +25,16 @@ import (
 	vaultapi "github.com/hashicorp/vault/api"
 
 	"github.com/vaultd/vaultd/tests/internal/netfault"
+	"github.com/vaultd/vaultd/tests/internal/vaultproc"
 )
 
-// Build compiles cmd/vaultd (with the build tags, when not empty) into a
-// new temporary directory named after prefix. The package's TestMain calls
-// it once; cleanup removes the directory. pkgDir is the path of cmd/vaultd
-// from the calling test's directory ("../../cmd/vaultd").
+// Build compiles cmd/vaultd (see vaultproc.Build).
 func Build(prefix, tags, pkgDir string) (bin string, cleanup func(), err error) {
-	dir, err := os.MkdirTemp("", prefix)
-	if err != nil {
-		return "", nil, err
-	}
-	bin = filepath.Join(dir, "vaultd")
-	args := []string{"build", "-o", bin}
-	if tags != "" {
-		args = append(args, "-tags", tags)
-	}
-	build := exec.Command("go", append(args, pkgDir)...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("building vaultd: %w", err)
-	}
-	return bin, func() { os.RemoveAll(dir) }, nil
+	return vaultproc.Build(prefix, tags, pkgDir)
 }
 
 // SyncBuffer is a goroutine-safe log sink.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type SyncBuffer = vaultproc.SyncBuffer
 
 // Node is one vaultd process slot: it keeps its ports, config and data
 // across restarts. Mu guards Cmd, Done and Stopped.
@@ -126,15 +91,10 @@ func NodeIP(base, i int) string {
 	return netfault.Addr(base + i)
 }
 
-// FreePort is a TCP port free on ip now.
+// FreePort is a TCP port free on ip now (see vaultproc.FreePort).
 func FreePort(t testing.TB, ip string) int {
 	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return vaultproc.FreePort(t, ip)
 }
 
 // New writes the nodes' configurations, sets up netfault (when
@@ -167,33 +127,16 @@ func New(t testing.TB, o Options) *Cluster {
 		if o.Prep != nil {
 			o.Prep(i, filepath.Join(dir, "raft"))
 		}
-		join := ""
+		var joins []string
 		if i > 0 {
 			for j := range ps {
 				if j != i {
-					join += fmt.Sprintf("  retry_join {\n    leader_api_addr = \"http://%s:%d\"\n  }\n", ip(j), ps[j].api)
+					joins = append(joins, fmt.Sprintf("http://%s:%d", ip(j), ps[j].api))
 				}
 			}
 		}
-		cfg := fmt.Sprintf(`
-storage "raft" {
-  path    = %q
-  node_id = "node%d"
-%s%s}
-listener "tcp" {
-  address         = "%[5]s:%[6]d"
-  cluster_address = "%[5]s:%[7]d"
-  tls_disable     = true
-}
-api_addr      = "http://%[5]s:%[6]d"
-cluster_addr  = "https://%[5]s:%[7]d"
-disable_mlock = true
-log_level     = "info"
-`, filepath.Join(dir, "raft"), i+1, o.RaftExtra, join, ip(i), ps[i].api, ps[i].cl)
-		p := filepath.Join(dir, "node.hcl")
-		if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		p := vaultproc.Node{Dir: dir, ID: fmt.Sprintf("node%d", i+1), IP: ip(i), APIPort: ps[i].api,
+			ClusterPort: ps[i].cl, Joins: joins, RaftExtra: o.RaftExtra}.Write(t)
 		pc.Nodes = append(pc.Nodes, &Node{Idx: i, ID: fmt.Sprintf("node%d", i+1), IP: ip(i),
 			Addr: fmt.Sprintf("http://%s:%d", ip(i), ps[i].api), Config: p, Log: &SyncBuffer{}})
 	}
@@ -368,30 +311,14 @@ func (pc *Cluster) WaitActive(timeout time.Duration) *Node {
 // timeout.
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	WaitForMsg(t, timeout, what, cond, nil)
+	vaultproc.WaitForMsg(t, timeout, what, cond, nil)
 }
 
 // WaitForMsg is WaitFor whose failure adds detail() (the last error).
 func WaitForMsg(t testing.TB, timeout time.Duration, what string, cond func() bool, detail func() string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			msg := ""
-			if detail != nil {
-				msg = " (last error: " + detail() + ")"
-			}
-			t.Fatalf("timed out after %s waiting for %s%s", timeout, what, msg)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	vaultproc.WaitForMsg(t, timeout, what, cond, detail)
 }
 
 // StatusCode is the HTTP status of a Vault API client error, or 0.
-func StatusCode(err error) int {
-	var re *vaultapi.ResponseError
-	if errors.As(err, &re) {
-		return re.StatusCode
-	}
-	return 0
-}
+func StatusCode(err error) int { return vaultproc.StatusCode(err) }

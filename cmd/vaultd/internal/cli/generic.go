@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	vaultapi "github.com/hashicorp/vault/api"
 	"github.com/spf13/cobra"
 )
 
@@ -90,17 +91,7 @@ object. -force writes with no data.`,
 			if err != nil {
 				return apiError("Error writing data to %s: %s", path, describe(err))
 			}
-			p := a.printer()
-			if s == nil {
-				if p.format == "table" {
-					p.line("Success! Data written to: " + path)
-				}
-				return nil
-			}
-			if a.field != "" {
-				return p.rawField(s, a.field)
-			}
-			return p.secret(s)
+			return a.printWritten(path, s)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "write even with no data")
@@ -158,4 +149,20 @@ func (a *app) newListCmd() *cobra.Command {
 		},
 	}
 	return a.clientCmd(cmd)
+}
+
+// printWritten prints the answer of a write to path: the secret (or its
+// -field), or, when the server answered 204, "Success! Data written to".
+func (a *app) printWritten(path string, s *vaultapi.Secret) error {
+	p := a.printer()
+	if s == nil {
+		if p.format == "table" {
+			p.line("Success! Data written to: " + path)
+		}
+		return nil
+	}
+	if a.field != "" {
+		return p.rawField(s, a.field)
+	}
+	return p.secret(s)
 }

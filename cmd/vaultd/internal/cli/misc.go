@@ -144,17 +144,7 @@ capability) and the data must exist. Data arguments are as for "write";
 			if err != nil {
 				return apiError("Error writing data to %s: %s", path, describe(err))
 			}
-			p := a.printer()
-			if s == nil {
-				if p.format == "table" {
-					p.line("Success! Data written to: " + path)
-				}
-				return nil
-			}
-			if a.field != "" {
-				return p.rawField(s, a.field)
-			}
-			return p.secret(s)
+			return a.printWritten(path, s)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "patch even with no data")

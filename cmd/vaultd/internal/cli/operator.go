@@ -289,16 +289,7 @@ func (a *app) printInit(req *vaultapi.InitRequest, resp *vaultapi.InitResponse, 
 		return err
 	}
 	if recovery {
-		for i := range resp.RecoveryKeys {
-			switch {
-			case written != nil:
-				p.line(fmt.Sprintf("Recovery Key %d: written to %s", i+1, written[i]))
-			case len(resp.RecoveryKeysB64) == len(resp.RecoveryKeys):
-				p.line(fmt.Sprintf("Recovery Key %d: %s", i+1, resp.RecoveryKeysB64[i]))
-			default:
-				p.line(fmt.Sprintf("Recovery Key %d: %s", i+1, resp.RecoveryKeys[i]))
-			}
-		}
+		printKeys(p, "Recovery Key", resp.RecoveryKeys, resp.RecoveryKeysB64, written)
 		p.line("")
 		p.line("Initial Root Token: " + resp.RootToken)
 		p.line("")
@@ -308,16 +299,7 @@ func (a *app) printInit(req *vaultapi.InitRequest, resp *vaultapi.InitResponse, 
 			"Please securely distribute the key shares printed above.", req.RecoveryShares, req.RecoveryThreshold), maxLineLength))
 		return nil
 	}
-	for i := range resp.Keys {
-		switch {
-		case written != nil:
-			p.line(fmt.Sprintf("Unseal Key %d: written to %s", i+1, written[i]))
-		case len(resp.KeysB64) == len(resp.Keys):
-			p.line(fmt.Sprintf("Unseal Key %d: %s", i+1, resp.KeysB64[i]))
-		default:
-			p.line(fmt.Sprintf("Unseal Key %d: %s", i+1, resp.Keys[i]))
-		}
-	}
+	printKeys(p, "Unseal Key", resp.Keys, resp.KeysB64, written)
 	p.line("")
 	p.line("Initial Root Token: " + resp.RootToken)
 	p.line("")
@@ -755,5 +737,21 @@ func (a *app) newMembersCmd() *cobra.Command {
 			p.line(table(rows, "|"))
 			return nil
 		},
+	}
+}
+
+// printKeys prints one line per key share: where it was written (written
+// set), else its base64 form when there is one for every share, else the
+// hex form.
+func printKeys(p *printer, label string, hex, b64, written []string) {
+	for i := range hex {
+		switch {
+		case written != nil:
+			p.line(fmt.Sprintf("%s %d: written to %s", label, i+1, written[i]))
+		case len(b64) == len(hex):
+			p.line(fmt.Sprintf("%s %d: %s", label, i+1, b64[i]))
+		default:
+			p.line(fmt.Sprintf("%s %d: %s", label, i+1, hex[i]))
+		}
 	}
 }

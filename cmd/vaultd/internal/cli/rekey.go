@@ -384,7 +384,7 @@ func decodeToken(encoded, otp string) (string, error) {
 }
 
 func (a *app) newGenerateRootCmd() *cobra.Command {
-	var init, cancel, status, genOTP, nonInteractive bool
+	var init, cancel, status, genOTP, nonInteractive, drToken bool
 	var decode, otp, pgpKey, nonce, privKey string
 	cmd := &cobra.Command{
 		Use:   "generate-root [KEY]",
@@ -397,12 +397,18 @@ the threshold is reached the encoded token is printed; decode it with
 to that OpenPGP key instead.
 
 Every request needs a token with sudo on sys/generate-root/* besides the
-shares, and each is audited.`,
+shares, and each is audited.
+
+With -dr-token the same ceremony, on a DR secondary, makes a DR operation
+token instead (sys/replication/dr/secondary/generate-operation-token/*, no
+client token needed; the shares are the primary's unseal key shares): it
+authorises sys/replication/dr/secondary/promote and update-primary.`,
 		Example: `  vaultd operator generate-root -init
   vaultd operator generate-root                 # each keyholder, until complete
   vaultd operator generate-root -decode=ENCODED_TOKEN -otp=OTP
   vaultd operator generate-root -status
-  vaultd operator generate-root -cancel`,
+  vaultd operator generate-root -cancel
+  vaultd operator generate-root -dr-token -init   # on a DR secondary`,
 		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkFormat(cmd); err != nil {
@@ -446,6 +452,13 @@ shares, and each is audited.`,
 				return err
 			}
 			ctx := cmd.Context()
+			sys := c.Sys()
+			initFn, statusFn, cancelFn := sys.GenerateRootInitWithContext, sys.GenerateRootStatusWithContext, sys.GenerateRootCancelWithContext
+			updatePath := "/v1/sys/generate-root/update"
+			if drToken {
+				initFn, statusFn, cancelFn = sys.GenerateDROperationTokenInitWithContext, sys.GenerateDROperationTokenStatusWithContext, sys.GenerateDROperationTokenCancelWithContext
+				updatePath = "/v1/sys/replication/dr/secondary/generate-operation-token/update"
+			}
 			switch {
 			case init:
 				var key string
@@ -456,7 +469,7 @@ shares, and each is audited.`,
 					}
 					key = k
 				}
-				st, err := c.Sys().GenerateRootInitWithContext(ctx, otp, key)
+				st, err := initFn(ctx, otp, key)
 				if err != nil {
 					return apiError("Error initializing root generation: %s", describe(err))
 				}
@@ -465,19 +478,19 @@ shares, and each is audited.`,
 				}
 				return a.printGenRootStatus(st)
 			case cancel:
-				if err := c.Sys().GenerateRootCancelWithContext(ctx); err != nil {
+				if err := cancelFn(ctx); err != nil {
 					return apiError("Error canceling root token generation: %s", describe(err))
 				}
 				fmt.Fprintln(a.stdout, "Success! Root token generation canceled (if it was started)")
 				return nil
 			case status:
-				st, err := c.Sys().GenerateRootStatusWithContext(ctx)
+				st, err := statusFn(ctx)
 				if err != nil {
 					return apiError("Error getting root generation status: %s", describe(err))
 				}
 				return a.printGenRootStatus(st)
 			}
-			st, err := c.Sys().GenerateRootStatusWithContext(ctx)
+			st, err := statusFn(ctx)
 			if err != nil {
 				return apiError("Error getting root generation status: %s", describe(err))
 			}
@@ -487,8 +500,8 @@ shares, and each is audited.`,
 			if nonce == "" {
 				nonce = st.Nonce
 			}
-			resp, err := a.postShare(ctx, c, args, nonInteractive, privKey, "/v1/sys/generate-root/update", nonce, "Root generation", func() (bool, int, int, error) {
-				st, err := c.Sys().GenerateRootStatusWithContext(ctx)
+			resp, err := a.postShare(ctx, c, args, nonInteractive, privKey, updatePath, nonce, "Root generation", func() (bool, int, int, error) {
+				st, err := statusFn(ctx)
 				if err != nil {
 					return false, 0, 0, err
 				}
@@ -515,6 +528,7 @@ shares, and each is audited.`,
 	f.StringVar(&nonce, "nonce", "", "nonce of the root generation in progress (default: read from the server)")
 	f.StringVar(&privKey, "pgp-private-key", "", "decrypt a PGP-encrypted share locally with this private key file")
 	f.BoolVar(&nonInteractive, "non-interactive", false, "never prompt; fail if no key is given")
+	f.BoolVar(&drToken, "dr-token", false, "generate a DR operation token on a DR secondary instead of a root token")
 	return cmd
 }
 

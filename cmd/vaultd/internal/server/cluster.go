@@ -115,8 +115,9 @@ func forwardWrap(f *forward.Forwarder) func(http.Handler) http.Handler {
 }
 
 // clusterRoutes are the node-local raft endpoints. The bootstrap
-// challenge and answer must reach the active node, so a standby forwards
-// them (as OpenBao 2.6 does; joins through a load balancer work).
+// challenge and answer must reach the active node (on a DR secondary, its
+// raft leader: f is the leader forwarder), so a standby forwards them (as
+// OpenBao 2.6 does; joins through a load balancer work).
 func (n *Node) clusterRoutes(c *core.Core, f *forward.Forwarder) []api.Route {
 	if n.Store == nil {
 		return nil

@@ -332,6 +332,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		DefaultLeaseTTL: cfg.DefaultLeaseTTL, MaxLeaseTTL: cfg.MaxLeaseTTL,
 		NoBootstrap: cfg.Storage != nil && len(cfg.Storage.RetryJoin) > 0 && !isSeed(cfg, n.APIAddr),
 		ClusterTLS:  n.clusterTLS(), Members: n.members(), // cluster.go
+		Replication: n.replicationConfig(), // replication.go
 	})
 	if err != nil {
 		return nil, err
@@ -350,6 +351,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	reg.start(rctx, n) // svcreg.go
 
 	fwd := n.forwarder(c, requests)                 // cluster.go
+	lfwd := n.leaderForwarder(c, requests)          // replication.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
 	cpu, limiter := admissionFromConfig(cfg, log)   // admission.go
 	registerAdmissionMetrics(n.Telemetry, cpu, limiter)
@@ -363,7 +365,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: forwardWrap(fwd), Extra: slices.Concat(n.clusterRoutes(c, fwd), n.healthRoutes(c), n.supportRoutes()), // health.go, support.go
+			Forward: gatedForward(c, fwd), Extra: slices.Concat(n.clusterRoutes(c, lfwd), n.healthRoutes(c), n.supportRoutes(), n.replicationRoutes(c, lfwd)), // health.go, support.go, replication.go
 			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
 			MaxRequestDuration: l.MaxRequestDuration, XFF: xff, Monitor: mon,
 			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess} // metrics.go

@@ -58,27 +58,58 @@ func TestRaftOps_ThreeNodes(t *testing.T) {
 func TestAutopilot_DeadServerCleanup(t *testing.T) {
 	c := testcluster.New(t, 3)
 	c.InitAndUnseal(t)
-	act := c.Active(t)
-	ca := c.Client(t, act.Index)
-	mustWrite(t, ca, "sys/storage/raft/autopilot/configuration", map[string]any{
-		"cleanup_dead_servers": true, "min_quorum": 2,
-		"last_contact_threshold": "500ms", "dead_server_last_contact_threshold": "2s",
+	// A 503 here means the active lost leadership during the write (a
+	// loaded machine re-elects); the answer says to retry, and the write is
+	// idempotent.
+	var act *testcluster.Node
+	waitFor(t, "the autopilot configuration to be written", func() bool {
+		act = c.Active(t)
+		_, err := c.Client(t, act.Index).Logical().Write("sys/storage/raft/autopilot/configuration", map[string]any{
+			"cleanup_dead_servers": true, "min_quorum": 2,
+			"last_contact_threshold": "500ms", "dead_server_last_contact_threshold": "2s",
+		})
+		return err == nil
 	})
-	sbs := c.Standbys(t)
-	c.Stop(sbs[0].Index)
+	var dead, other *testcluster.Node
+	for _, n := range c.Nodes() {
+		switch {
+		case n == act:
+		case dead == nil:
+			dead = n
+		default:
+			other = n
+		}
+	}
+	c.Stop(dead.Index)
 	start := time.Now()
+	// Asked through the surviving standby: it forwards to whichever of the
+	// two live nodes leads.
+	co := c.Client(t, other.Index)
 	waitFor(t, "autopilot to remove the dead server", func() bool {
-		st, err := ca.Sys().RaftAutopilotState()
-		return err == nil && len(st.Voters) == 2 && st.Servers[sbs[0].ID] == nil
+		st, err := co.Sys().RaftAutopilotState()
+		return err == nil && len(st.Voters) == 2 && st.Servers[dead.ID] == nil
 	})
 	if d := time.Since(start); d < 2*time.Second {
 		t.Fatalf("removed after %s, before the 2s threshold", d)
 	}
 	// The min_quorum and per-pass budget rules are pinned by core's
 	// TestDeadServers; a second failure here would also cost the quorum.
-	if st, err := ca.Sys().RaftAutopilotState(); err != nil || st.Leader != act.ID {
-		t.Fatalf("after cleanup: %v, %v", st, err)
-	}
+	// Only the dead server went: the two live nodes are the voters and one
+	// of them leads. Which one is not pinned: with two voters on a starved
+	// machine a missed heartbeat re-elects (seen under load), as in Vault.
+	live := map[string]bool{act.ID: true, other.ID: true}
+	waitFor(t, "a leader among the two live voters", func() bool {
+		st, err := co.Sys().RaftAutopilotState()
+		if err != nil || len(st.Voters) != 2 || !live[st.Leader] {
+			return false
+		}
+		for _, v := range st.Voters {
+			if !live[v] {
+				t.Fatalf("after cleanup the voters are %v, want the live nodes %s and %s", st.Voters, act.ID, other.ID)
+			}
+		}
+		return true
+	})
 }
 
 // TestSealActive_HandsOverToAStandby: sealing the active node through

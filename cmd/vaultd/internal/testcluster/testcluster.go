@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,6 +31,7 @@ import (
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/server"
 	"github.com/vaultd/vaultd/core"
+	"github.com/vaultd/vaultd/internal/freeport"
 	"github.com/vaultd/vaultd/raftstore"
 )
 
@@ -389,14 +389,15 @@ func (c *Cluster) waitFor(t testing.TB, what string, cond func() bool, detail fu
 	}
 }
 
+// freePort is a loopback port below the ephemeral range (nodes restart
+// on their ports: see internal/freeport).
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.On("127.0.0.1")
 	if err != nil {
 		t.Fatalf("testcluster: free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // testLogger logs to t.Log with a node prefix until the test's cleanup,
