@@ -25,14 +25,28 @@ type inFlight struct {
 	mu   sync.Mutex
 	arm  bool
 	held []storage.Op
+	// landFirst: the held entry lands just before the next Txn applies
+	// (raft orders it first), after that Txn's writer read the state.
+	landFirst bool
+	txns      int // Txns that reached the backend
 }
 
 func (f *inFlight) Txn(ctx context.Context, ops []storage.Op) error {
 	f.mu.Lock()
+	f.txns++
 	if f.arm {
 		f.arm, f.held = false, ops
 		f.mu.Unlock()
 		return fmt.Errorf("test: entry in flight, outcome unknown: %w", storage.ErrUnavailable)
+	}
+	if f.landFirst {
+		f.landFirst = false
+		held := f.held
+		f.held = nil
+		if err := f.Backend.Txn(ctx, held); err != nil {
+			f.mu.Unlock()
+			return fmt.Errorf("test: the held entry did not apply: %w", err)
+		}
 	}
 	f.mu.Unlock()
 	return f.Backend.Txn(ctx, ops)
@@ -122,6 +136,80 @@ func TestV2_InFlightWriteCannotOverwriteALaterOne(t *testing.T) {
 			md, _ := resp.Data["metadata"].(map[string]any)
 			if fmt.Sprint(md["version"]) != "2" || data == nil || data["w"] != "B" {
 				t.Fatalf("read after A landed = %v: B's acknowledged version 2 was overwritten", resp.Data)
+			}
+		})
+	}
+}
+
+// TestV2_ConflictingWriteIsRedone: write A is in flight (its client got
+// "unknown"); write B reads the metadata without A, and A's entry lands
+// just before B's applies. B's precondition fails, nothing of B is
+// written, and KV runs B again from a fresh read: A keeps version 2, B
+// gets version 3, and the client sees only B's success. With cas 1, B's
+// rerun answers Vault's check-and-set mismatch instead.
+func TestV2_ConflictingWriteIsRedone(t *testing.T) {
+	for _, withCAS := range []bool{false, true} {
+		t.Run(fmt.Sprint("cas=", withCAS), func(t *testing.T) {
+			ctx := context.Background()
+			fl := &inFlight{Backend: inmem.New()}
+			view := storage.NewView(fl, viewPrefix)
+			eng, err := kv.Factory(ctx, secrets.Config{Type: "kv", Options: map[string]string{"version": "2"}, Storage: view, Now: (&clock{t: t0}).Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			write := func(w string, opts map[string]any) (*secrets.Response, error) {
+				data := map[string]any{"data": map[string]any{"w": w}}
+				if opts != nil {
+					data["options"] = opts
+				}
+				return eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpUpdate, Path: "data/k", Data: data, Storage: view, MountPoint: "secret/"})
+			}
+			read := func(v int) string {
+				resp, err := eng.HandleRequest(ctx, &secrets.Request{Operation: secrets.OpRead, Path: "data/k", Data: map[string]any{"version": v}, Storage: view, MountPoint: "secret/"})
+				if err != nil {
+					t.Fatalf("read version %d: %v", v, err)
+				}
+				data, _ := resp.Data["data"].(map[string]any)
+				return fmt.Sprint(data["w"])
+			}
+			if _, err := write("1", nil); err != nil {
+				t.Fatal(err)
+			}
+			fl.mu.Lock()
+			fl.arm = true
+			fl.mu.Unlock()
+			if _, err := write("A", nil); !errors.Is(err, storage.ErrUnavailable) {
+				t.Fatalf("write A = %v, want the in-flight ErrUnavailable", err)
+			}
+			fl.mu.Lock()
+			fl.landFirst, fl.txns = true, 0
+			fl.mu.Unlock()
+
+			var opts map[string]any
+			if withCAS {
+				opts = map[string]any{"cas": 1}
+			}
+			resp, err := write("B", opts)
+			fl.mu.Lock()
+			txns := fl.txns
+			fl.mu.Unlock()
+			if txns != 2 && !withCAS || withCAS && txns != 1 {
+				t.Errorf("B reached storage %d times", txns)
+			}
+			if read(2) != "A" {
+				t.Fatalf("version 2 = %q, want A's entry that landed", read(2))
+			}
+			if withCAS {
+				if !errors.Is(err, secrets.ErrCASMismatch) {
+					t.Fatalf("B with cas 1 after A took version 2: %v, want a cas mismatch", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("write B: %v", err)
+			}
+			if v := fmt.Sprint(resp.Data["version"]); v != "3" || read(3) != "B" {
+				t.Fatalf("B got version %s (data %q), want 3 holding B", v, read(3))
 			}
 		})
 	}
