@@ -772,7 +772,8 @@ func (s *Store) Indexes() (applied, committed uint64) {
 // PauseApplyForTesting stops this node's FSM from applying entries until
 // resume is called (which is idempotent): raft keeps replicating and
 // committing, so the node's apply lag grows. For tests and fault drills
-// only; a paused leader cannot acknowledge writes.
+// only; a paused leader cannot acknowledge writes, and Close waits for
+// the FSM, so call resume before it.
 func (s *Store) PauseApplyForTesting() (resume func()) {
 	ch := make(chan struct{})
 	s.fsm.paused.Store(&ch)
