@@ -373,6 +373,7 @@ var statusOf = []struct {
 	{context.DeadlineExceeded, http.StatusServiceUnavailable}, // max_request_duration
 	{storage.ErrUnavailable, http.StatusServiceUnavailable},
 	{storage.ErrNoSpace, http.StatusInsufficientStorage},
+	{storage.ErrConflict, http.StatusConflict},
 }
 
 // messageOf is the text Vault shows for errors that carry no user message.
@@ -387,6 +388,7 @@ var messageOf = map[error]string{
 	errBodyTooLarge:            "request body too large",
 	storage.ErrNoSpace:         "the active node's storage is full: no space left on the device holding its raft data directory; writes fail until space is freed, reads go on",
 	storage.ErrUnavailable:     "the active node lost leadership or storage timed out while handling the request; the outcome of a write is unknown, retry it",
+	storage.ErrConflict:        "a concurrent write changed the data this request read before it was written; nothing was written, retry it",
 }
 
 func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error) {
