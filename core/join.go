@@ -359,6 +359,11 @@ func (c *Core) newJoins() *clusterops.Joins {
 	if c.cfg.Members != nil {
 		jc.Members = c.cfg.Members
 	}
+	jc.WantVoter = func(ctx context.Context, id, addr string) error {
+		// A DR secondary's storage is the primary's: keep the record in
+		// memory there.
+		return c.raftOps.WantVoter(ctx, id, addr, !c.IsDRSecondary())
+	}
 	return clusterops.NewJoins(jc)
 }
 

@@ -20,7 +20,8 @@ import (
 // follower answers again. A follower with no failure on record since this
 // node became leader is being heartbeated successfully, i.e. was in contact
 // within the last heartbeat interval. raft does not expose followers' log
-// indexes, so autopilot cannot compute their lag from here.
+// indexes: each member reports its own (Progress) and the composition root
+// carries those reports to the leader's autopilot.
 
 // contactTracker records heartbeat failures seen by this node while it leads.
 type contactTracker struct {
@@ -276,4 +277,16 @@ func (s *Store) checkRemoved() bool {
 	}
 	s.log.Warn("this node was removed from the raft cluster; it will not serve again: wipe its data directory to join a cluster anew")
 	return true
+}
+
+// Progress is this node's log position as a member reports it to the
+// leader's autopilot: the last log index and term (a snapshot counts as
+// its last entry) and the last index its FSM applied. Cheap: it does not
+// go through raft's main loop.
+func (s *Store) Progress() (lastIndex, lastTerm, applied uint64) {
+	lastIndex = s.raft.LastIndex()
+	if v, err := strconv.ParseUint(s.raft.Stats()["last_log_term"], 10, 64); err == nil {
+		lastTerm = v
+	}
+	return lastIndex, lastTerm, s.AppliedIndex()
 }

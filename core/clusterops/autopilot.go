@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -34,14 +35,113 @@ import (
 // server is removed dead_server_last_contact_threshold after the new
 // leader took over, never earlier.
 //
-// raft does not tell a leader its followers' log indexes, so last_index and
-// last_term are reported for the leader only (0 for others) and
-// max_trailing_logs is stored but not enforced.
+// Health also needs the server's log position: each peer reports its last
+// log index and term and its FSM's applied index (Peer.Progress: the
+// composition root asks every member over the cluster port about once a
+// second while this node leads). A server is healthy only if that report
+// is at most last_contact_threshold old and it trails the leader by at
+// most max_trailing_logs entries, counting both its log (last_index) and
+// its FSM (applied index): a follower that stores entries but cannot
+// apply them trails just as much.
+//
+// Promotion: a node that joined as a voter is added as a non-voter and
+// recorded under autopilotPromoteKey; autopilot makes it a voter once it is
+// healthy (caught up within max_trailing_logs) and stable for
+// server_stabilization_time, so a joiner that is still installing the
+// snapshot or replaying the log never counts toward the quorum (with
+// 1 → 2 nodes an early promotion stalls every write until the newcomer
+// catches up; with 3 → 4 it silently lowers the failure tolerance). Nodes
+// that asked to be non-voters are never recorded and stay non-voters.
 
 const (
 	autopilotConfigKey = "core/raft/autopilot/configuration"
 	autopilotInterval  = time.Second
+	// autopilotPromoteKey + server ID: a joined non-voter that wants a
+	// vote (value: promoteRecord).
+	autopilotPromoteKey = "core/raft/autopilot/promote/"
+	// promoteTimeout bounds one AddVoter call; staleRecordAge is how long
+	// a promotion record for a server that is not in the configuration is
+	// kept (the join adds the server before it writes the record, so only
+	// a removed server's record grows old).
+	promoteTimeout = 10 * time.Second
+	staleRecordAge = time.Minute
 )
+
+// promoteRecord is stored at autopilotPromoteKey+id.
+type promoteRecord struct {
+	Address     string    `json:"address"`
+	RequestedAt time.Time `json:"requested_at"`
+}
+
+// WantVoter records that the joined non-voter id (raft address addr)
+// should become a voter once autopilot finds it healthy and stable. With
+// persist false (a DR secondary, whose storage is the primary's) the
+// record is kept in memory only, on this node.
+func (s *Service) WantVoter(ctx context.Context, id, addr string, persist bool) error {
+	rec := promoteRecord{Address: addr, RequestedAt: time.Now()}
+	if persist {
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		if err := s.cfg.Barrier.Put(ctx, &storage.Entry{Key: autopilotPromoteKey + id, Value: b}); err != nil {
+			return fmt.Errorf("clusterops: recording %s for promotion: %w", id, err)
+		}
+	}
+	s.mu.Lock()
+	if s.pending == nil {
+		s.pending = map[string]promoteRecord{}
+	}
+	s.pending[id] = rec
+	s.mu.Unlock()
+	return nil
+}
+
+// promotions returns the servers waiting for a vote: the stored records
+// (a previous active node's joins included) and the in-memory ones.
+func (s *Service) promotions(ctx context.Context) (map[string]promoteRecord, error) {
+	out := map[string]promoteRecord{}
+	keys, err := s.cfg.Barrier.List(ctx, autopilotPromoteKey)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		e, err := s.cfg.Barrier.Get(ctx, autopilotPromoteKey+k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var r promoteRecord
+		if err := json.Unmarshal(e.Value, &r); err != nil {
+			s.log.Warn("ignoring a malformed autopilot promotion record", "server_id", k, "error", err)
+			continue
+		}
+		out[k] = r
+	}
+	s.mu.Lock()
+	for id, r := range s.pending {
+		out[id] = r
+	}
+	s.mu.Unlock()
+	return out, nil
+}
+
+// promoted forgets id's promotion record.
+func (s *Service) promoted(ctx context.Context, id string) {
+	s.mu.Lock()
+	delete(s.pending, id)
+	s.mu.Unlock()
+	if err := s.cfg.Barrier.Delete(ctx, autopilotPromoteKey+id); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.log.Warn("deleting an autopilot promotion record failed", "server_id", id, "error", err)
+	}
+}
+
+// Voters is what autopilot needs to promote a server (raft storage has it).
+type Voters interface {
+	AddVoter(ctx context.Context, id, addr string) error
+}
 
 // autopilotConfig is stored behind the barrier at autopilotConfigKey.
 type autopilotConfig struct {
@@ -195,6 +295,7 @@ func (s *Service) autopilotConfigure(ctx context.Context, d map[string]any) (*Re
 type autopilot struct {
 	log    *slog.Logger
 	ops    RaftOps
+	svc    *Service
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -223,7 +324,7 @@ func (s *Service) StartAutopilot(ctx context.Context) {
 		cfg = defaultAutopilotConfig()
 	}
 	lctx, cancel := context.WithCancel(context.Background())
-	a := &autopilot{log: s.log, ops: ops, cancel: cancel, done: make(chan struct{}), cfg: cfg, stable: map[string]time.Time{}}
+	a := &autopilot{log: s.log, ops: ops, svc: s, cancel: cancel, done: make(chan struct{}), cfg: cfg, stable: map[string]time.Time{}}
 	s.mu.Lock()
 	s.autopilot = a
 	s.mu.Unlock()
@@ -279,15 +380,70 @@ func (a *autopilot) evaluate(ctx context.Context, act bool) (apState, error) {
 			a.log.Warn("autopilot removed a dead server", "server_id", id, "dead_server_last_contact_threshold", cfg.DeadServerLastContactThreshold)
 		}
 	}
+	if act {
+		if err := a.promote(ctx, now, state); err != nil {
+			return state, err
+		}
+	}
 	return state, nil
+}
+
+// promote makes voters of the recorded joiners that are healthy and
+// stable, and forgets records that are done (already a voter) or stale
+// (the server left the configuration). Each AddVoter is bounded by
+// promoteTimeout; a failure is retried on the next pass.
+func (a *autopilot) promote(ctx context.Context, now time.Time, state apState) error {
+	recs, err := a.svc.promotions(ctx)
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	byID := map[string]apServer{}
+	for _, s := range state.Servers {
+		byID[s.ID] = s
+	}
+	vs, _ := a.ops.(Voters)
+	for _, id := range slices.Sorted(maps.Keys(recs)) {
+		rec := recs[id]
+		s, ok := byID[id]
+		switch {
+		case !ok:
+			if now.Sub(rec.RequestedAt) > staleRecordAge {
+				a.svc.promoted(ctx, id)
+			}
+			continue
+		case s.Voter:
+			a.svc.promoted(ctx, id)
+			continue
+		case !s.Healthy || !s.Stable || vs == nil:
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err // stepped down: no promotion while not active
+		}
+		pctx, cancel := context.WithTimeout(ctx, promoteTimeout)
+		err := vs.AddVoter(pctx, id, s.Address)
+		cancel()
+		if err != nil {
+			a.log.Warn("autopilot could not promote a joined node; retrying", "server_id", id, "error", err)
+			continue
+		}
+		a.log.Info("autopilot promoted a caught-up node to voter", "server_id", id,
+			"last_index", s.LastIndex, "trailing_logs", s.Trailing, "stable_since", s.StableSince)
+		a.svc.promoted(ctx, id)
+	}
+	return nil
 }
 
 type apServer struct {
 	Peer
 	LastContact time.Duration // -1: unknown
-	Healthy     bool
-	StableSince time.Time
-	Stable      bool
+	// LastIndex/LastTerm: the server's log position (its report, or the
+	// local node's own); Trailing: how far it is behind the leader.
+	LastIndex, LastTerm uint64
+	Trailing            uint64
+	Healthy             bool
+	StableSince         time.Time
+	Stable              bool
 }
 
 type apState struct {
@@ -301,6 +457,49 @@ type apState struct {
 	LastTerm         uint64
 }
 
+// trailingLogs is how far a server whose progress is p is behind the
+// leader whose status is st: the larger of the log and the FSM gaps.
+func trailingLogs(st Status, p Progress) uint64 {
+	var t uint64
+	if st.LastIndex > p.LastIndex {
+		t = st.LastIndex - p.LastIndex
+	}
+	if st.FSMApplied > p.Applied {
+		t = max(t, st.FSMApplied-p.Applied)
+	}
+	return t
+}
+
+// serverHealth is autopilot's health rule for one peer at now: the leader
+// heard from it within last_contact_threshold, its progress report is no
+// older than that, and it trails by at most max_trailing_logs. The local
+// node (the leader) is healthy with nothing to trail.
+func serverHealth(now time.Time, st Status, p Peer, cfg autopilotConfig) (s apServer) {
+	s = apServer{Peer: p, LastContact: -1}
+	if p.Self {
+		s.LastIndex, s.LastTerm = st.LastIndex, st.LastTerm
+	} else if p.Progress.Known {
+		s.LastIndex, s.LastTerm = p.Progress.LastIndex, p.Progress.LastTerm
+	}
+	if !p.Contact.Known {
+		return s
+	}
+	s.LastContact = max(now.Sub(p.Contact.LastContact), 0)
+	if p.Self {
+		s.Healthy = true
+		return s
+	}
+	if !p.Progress.Known {
+		s.Trailing = st.LastIndex
+		return s
+	}
+	s.Trailing = trailingLogs(st, p.Progress)
+	s.Healthy = s.LastContact <= cfg.LastContactThreshold &&
+		now.Sub(p.Progress.At) <= cfg.LastContactThreshold &&
+		s.Trailing <= cfg.MaxTrailingLogs
+	return s
+}
+
 // computeAutopilot derives health from st at now, updating stable (server
 // ID → healthy since) in place. Pure apart from that map.
 func computeAutopilot(now time.Time, st Status, cfg autopilotConfig, stable map[string]time.Time) apState {
@@ -309,11 +508,7 @@ func computeAutopilot(now time.Time, st Status, cfg autopilotConfig, stable map[
 	healthyStableVoters, voters := 0, 0
 	for _, p := range st.Peers {
 		seen[p.ID] = true
-		s := apServer{Peer: p, LastContact: -1}
-		if p.Contact.Known {
-			s.LastContact = max(now.Sub(p.Contact.LastContact), 0)
-			s.Healthy = s.LastContact <= cfg.LastContactThreshold
-		}
+		s := serverHealth(now, st, p, cfg)
 		if s.Healthy {
 			since, ok := stable[p.ID]
 			if !ok {
@@ -429,10 +624,6 @@ func (s *Service) autopilotState(ctx context.Context) (*Response, error) {
 		if s.LastContact >= 0 {
 			lastContact = s.LastContact.Round(time.Millisecond).String()
 		}
-		var lastTerm, lastIndex uint64
-		if s.Self {
-			lastTerm, lastIndex = st.LastTerm, st.LastIndex
-		}
 		stableSince := "0001-01-01T00:00:00Z"
 		if !s.StableSince.IsZero() {
 			stableSince = s.StableSince.UTC().Format(time.RFC3339Nano)
@@ -443,8 +634,9 @@ func (s *Service) autopilotState(ctx context.Context) (*Response, error) {
 		}
 		servers[s.ID] = map[string]any{
 			"id": s.ID, "name": s.ID, "address": s.Address, "node_status": nodeStatus,
-			"last_contact": lastContact, "last_term": lastTerm, "last_index": lastIndex,
-			"healthy": s.Healthy, "stable_since": stableSince, "status": status,
+			"last_contact": lastContact, "last_term": s.LastTerm, "last_index": s.LastIndex,
+			"trailing_logs": s.Trailing,
+			"healthy":       s.Healthy, "stable_since": stableSince, "status": status,
 			"version": versions[s.ID], "node_type": nodeType,
 		}
 	}

@@ -125,7 +125,52 @@ func FuzzReadSnapshotArchive(f *testing.F) {
 
 func peer(id string, voter, leader, self bool, last time.Time, known bool) Peer {
 	return Peer{ID: id, Address: id + ":8201", Voter: voter, Leader: leader, Self: self,
-		Contact: Contact{Known: known, LastContact: last}}
+		Contact:  Contact{Known: known, LastContact: last},
+		Progress: Progress{Known: known, At: last, LastIndex: 10, LastTerm: 2, Applied: 9}}
+}
+
+// TestServerHealth: contact, a fresh progress report and trailing within
+// max_trailing_logs (log and FSM alike) are all needed.
+func TestServerHealth(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := defaultAutopilotConfig()
+	cfg.MaxTrailingLogs = 100
+	st := Status{Term: 3, LastIndex: 1000, LastTerm: 3, FSMApplied: 998}
+	ok := Peer{ID: "b", Contact: Contact{Known: true, LastContact: now},
+		Progress: Progress{Known: true, At: now, LastIndex: 950, LastTerm: 3, Applied: 948}}
+	cases := []struct {
+		name     string
+		mod      func(p *Peer)
+		healthy  bool
+		trailing uint64
+	}{
+		{"caught up within max", func(*Peer) {}, true, 50},
+		{"exactly max", func(p *Peer) { p.Progress.LastIndex, p.Progress.Applied = 900, 898 }, true, 100},
+		{"log behind", func(p *Peer) { p.Progress.LastIndex = 899 }, false, 101},
+		{"fsm behind, log current", func(p *Peer) { p.Progress.LastIndex, p.Progress.Applied = 1000, 500 }, false, 498},
+		{"no report", func(p *Peer) { p.Progress = Progress{} }, false, 1000},
+		{"stale report", func(p *Peer) { p.Progress.At = now.Add(-cfg.LastContactThreshold - time.Second) }, false, 50},
+		{"no contact", func(p *Peer) { p.Contact.LastContact = now.Add(-time.Minute) }, false, 50},
+		{"ahead of the leader's view", func(p *Peer) { p.Progress.LastIndex, p.Progress.Applied = 1005, 1003 }, true, 0},
+	}
+	for _, c := range cases {
+		p := ok
+		c.mod(&p)
+		s := serverHealth(now, st, p, cfg)
+		if s.Healthy != c.healthy || s.Trailing != c.trailing {
+			t.Errorf("%s: healthy %v trailing %d, want %v %d", c.name, s.Healthy, s.Trailing, c.healthy, c.trailing)
+		}
+	}
+	self := Peer{ID: "a", Self: true, Leader: true, Voter: true, Contact: Contact{Known: true, LastContact: now}}
+	if s := serverHealth(now, st, self, cfg); !s.Healthy || s.LastIndex != 1000 || s.LastTerm != 3 {
+		t.Errorf("leader itself: %+v", s)
+	}
+	cfg.MaxTrailingLogs = 0
+	p := ok
+	p.Progress.LastIndex, p.Progress.Applied = 1000, 998
+	if s := serverHealth(now, st, p, cfg); !s.Healthy {
+		t.Errorf("max_trailing_logs 0, fully caught up: %+v", s)
+	}
 }
 
 func TestComputeAutopilot(t *testing.T) {
@@ -133,7 +178,7 @@ func TestComputeAutopilot(t *testing.T) {
 	cfg := defaultAutopilotConfig()
 	cfg.ServerStabilizationTime = 5 * time.Second
 	stable := map[string]time.Time{}
-	st := Status{Term: 2, LastIndex: 10, Peers: []Peer{
+	st := Status{Term: 2, LastIndex: 10, FSMApplied: 9, Peers: []Peer{
 		peer("a", true, true, true, t0, true),
 		peer("b", true, false, false, t0, true),
 		peer("c", true, false, false, t0.Add(-time.Minute), true), // 60s > 10s threshold
@@ -147,18 +192,19 @@ func TestComputeAutopilot(t *testing.T) {
 	}
 	// 6 s later a and b are stable; c is still dead: 2 healthy voters, quorum 2.
 	st.Peers[0].Contact.LastContact, st.Peers[1].Contact.LastContact = t0.Add(6*time.Second), t0.Add(6*time.Second)
+	st.Peers[1].Progress.At = t0.Add(6 * time.Second)
 	s = computeAutopilot(t0.Add(6*time.Second), st, cfg, stable)
 	if s.FailureTolerance != 0 || s.Servers[2].Healthy || !s.Servers[0].Stable || !s.Servers[0].StableSince.Equal(t0) {
 		t.Fatalf("state %+v", s)
 	}
 	// c comes back: healthy at once, stable only after 5 s.
-	st.Peers[2].Contact.LastContact = t0.Add(6 * time.Second)
+	st.Peers[2].Contact.LastContact, st.Peers[2].Progress.At = t0.Add(6*time.Second), t0.Add(6*time.Second)
 	s = computeAutopilot(t0.Add(6*time.Second), st, cfg, stable)
 	if !s.Healthy || s.FailureTolerance != 0 || s.Servers[2].Stable {
 		t.Fatalf("c back: %+v", s)
 	}
 	for i := range st.Peers {
-		st.Peers[i].Contact.LastContact = t0.Add(12 * time.Second)
+		st.Peers[i].Contact.LastContact, st.Peers[i].Progress.At = t0.Add(12*time.Second), t0.Add(12*time.Second)
 	}
 	s = computeAutopilot(t0.Add(12*time.Second), st, cfg, stable)
 	if !s.Healthy || s.FailureTolerance != 1 {

@@ -103,6 +103,10 @@ type JoinConfig struct {
 	NodeTLS func(ctx context.Context, serverID string) ([]byte, error)
 	// RecordNode remembers how to reach the joiner.
 	RecordNode func(ctx context.Context, id, apiAddr, clusterAddr string) error
+	// WantVoter records a joiner that asked for a vote; autopilot promotes
+	// it once it has caught up and is stable (Service.WantVoter). Nil
+	// leaves every joiner a non-voter.
+	WantVoter func(ctx context.Context, id, addr string) error
 	// Busy wraps the error for "too many pending challenges" or "another
 	// address holds this server_id's challenge" (core's ErrJoinBusy, a 429
 	// with Retry-After the joiner retries).
@@ -218,8 +222,11 @@ func (j *Joins) ChallengeFrom(ctx context.Context, serverID, source string) (*Jo
 
 // Answer checks a joiner's answer (constant time; one attempt per
 // challenge), adds it to raft and returns its TLS material encrypted under
-// the barrier. The joiner becomes a non-voter at once and is promoted to
-// voter right after (adding an unreachable voter would stall commits).
+// the barrier. The joiner becomes a non-voter at once; unless it asked to
+// stay one, it is recorded for autopilot, which promotes it to voter only
+// once it has caught up and been healthy for server_stabilization_time
+// (a voter that is still installing the snapshot would stall commits or
+// lower the failure tolerance).
 func (j *Joins) Answer(ctx context.Context, a JoinAnswer) (*JoinAnswerResult, error) {
 	return j.AnswerFrom(ctx, a, "")
 }
@@ -272,29 +279,16 @@ func (j *Joins) AnswerFrom(ctx context.Context, a JoinAnswer, source string) (*J
 		return nil, fmt.Errorf("core: join: add %s to raft: %w", a.ServerID, err)
 	}
 	j.log.Info("node joined as non-voter", "server_id", a.ServerID, "cluster_addr", addr)
-	if !a.NonVoter {
-		go j.promote(a.ServerID, addr)
+	if !a.NonVoter && j.cfg.WantVoter != nil {
+		if err := j.cfg.WantVoter(ctx, a.ServerID, addr); err != nil {
+			// The node is a member; only its vote waits. An operator can
+			// remove it and join again.
+			j.log.Error("recording a joined node for promotion failed; it stays a non-voter", "server_id", a.ServerID, "error", err)
+		} else {
+			j.log.Info("joined node will be promoted to voter once it has caught up and is stable", "server_id", a.ServerID)
+		}
 	}
 	return &JoinAnswerResult{TLS: ct}, nil
-}
-
-// promote makes a freshly joined node a voter (a few attempts, while the
-// node stays active).
-func (j *Joins) promote(id, addr string) {
-	for i := range 5 {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := j.cfg.Members.AddVoter(ctx, id, addr)
-		cancel()
-		if err == nil {
-			j.log.Info("node promoted to voter", "server_id", id)
-			return
-		}
-		if j.cfg.Active() != nil {
-			return
-		}
-		j.log.Warn("promoting a joined node failed; retrying", "server_id", id, "attempt", i+1, "error", err)
-		time.Sleep(time.Second)
-	}
 }
 
 // HostPort turns "https://h:p" or "h:p" into "h:p", or "" if invalid.

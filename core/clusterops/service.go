@@ -84,8 +84,9 @@ type Service struct {
 	log *slog.Logger
 
 	mu        sync.Mutex
-	autopilot *autopilot      // non-nil while active with raft storage
-	autoSnap  *autoSnapRunner // non-nil while active with raft storage
+	autopilot *autopilot               // non-nil while active with raft storage
+	autoSnap  *autoSnapRunner          // non-nil while active with raft storage
+	pending   map[string]promoteRecord // joiners waiting for a vote (autopilot.go)
 
 	autoOnce sync.Once
 	autoEP   *endpoint.Backend

@@ -18,6 +18,23 @@ type Peer struct {
 	// Contact is meaningful only when the local node leads: it is what the
 	// leader's heartbeats to this peer tell.
 	Contact Contact
+
+	// Progress is meaningful only when the local node leads: the peer's
+	// own report of its log position (the composition root asks every
+	// peer over the cluster port about once a second). For the local node
+	// computeAutopilot takes it from Status.
+	Progress Progress
+}
+
+// Progress is a member's log position as it last reported it.
+type Progress struct {
+	// Known: the peer has answered at least once since this node leads.
+	Known bool
+	// At is when the answer arrived.
+	At time.Time
+	// LastIndex and LastTerm are those of the peer's last log entry (or
+	// installed snapshot); Applied is the last index its FSM applied.
+	LastIndex, LastTerm, Applied uint64
 }
 
 // Contact describes the leader's heartbeats to one follower.
@@ -43,5 +60,9 @@ type Status struct {
 	Term, LastIndex, LastTerm uint64
 	// CommitIndex and AppliedIndex are the local node's.
 	CommitIndex, AppliedIndex uint64
-	Peers                     []Peer
+	// FSMApplied is the last index the local FSM applied (raft's
+	// AppliedIndex counts entries handed to the FSM, which may not have
+	// applied them yet); it is what a peer's Progress.Applied compares to.
+	FSMApplied uint64
+	Peers      []Peer
 }

@@ -393,7 +393,10 @@ func writeFileAtomic(path string, v any) error {
 // *raftstore.Store (core finds Bootstrapper, RaftOps and the rest by type
 // assertion), with RaftStatus converted to core's own status type, because
 // core and raftstore each declare theirs and import neither the other.
-type raftCluster struct{ *raftstore.Store }
+type raftCluster struct {
+	*raftstore.Store
+	progress *peerProgress // members' log positions (progress.go); nil: unknown
+}
 
 // RaftStatus implements clusterops.RaftOps.
 func (r raftCluster) RaftStatus(ctx context.Context) (clusterops.Status, error) {
@@ -403,7 +406,7 @@ func (r raftCluster) RaftStatus(ctx context.Context) (clusterops.Status, error) 
 	}
 	out := clusterops.Status{
 		Index: st.Index, Term: st.Term, LastIndex: st.LastIndex, LastTerm: st.LastTerm,
-		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex,
+		CommitIndex: st.CommitIndex, AppliedIndex: st.AppliedIndex, FSMApplied: r.Store.AppliedIndex(),
 		Peers: make([]clusterops.Peer, 0, len(st.Peers)),
 	}
 	for _, p := range st.Peers {
@@ -412,7 +415,13 @@ func (r raftCluster) RaftStatus(ctx context.Context) (clusterops.Status, error) 
 			Contact: clusterops.Contact{Known: p.Contact.Known, LastContact: p.Contact.LastContact, Failing: p.Contact.Failing},
 		})
 	}
+	if r.progress != nil {
+		r.progress.fill(ctx, &out)
+	}
 	return out, nil
 }
 
-var _ clusterops.RaftOps = raftCluster{}
+var (
+	_ clusterops.RaftOps = raftCluster{}
+	_ clusterops.Voters  = raftCluster{}
+)

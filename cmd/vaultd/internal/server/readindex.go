@@ -29,10 +29,15 @@ type readIndexAnswer struct {
 	Index uint64 `json:"index"`
 }
 
-// clusterMux serves the read index on the active node and everything else
-// with the forwarded-request handler.
+// clusterMux serves the read index on the active node, the node's
+// progress (progress.go) on every node, and everything else with the
+// forwarded-request handler.
 func clusterMux(fwd http.Handler, c *core.Core, st *raftstore.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == progressPath {
+			serveProgress(w, r, c.NodeID(), st)
+			return
+		}
 		if r.URL.Path != readIndexPath {
 			fwd.ServeHTTP(w, r)
 			return
