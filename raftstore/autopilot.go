@@ -281,12 +281,16 @@ func (s *Store) checkRemoved() bool {
 
 // Progress is this node's log position as a member reports it to the
 // leader's autopilot: the last log index and term (a snapshot counts as
-// its last entry) and the last index its FSM applied. Cheap: it does not
-// go through raft's main loop.
+// its last entry) and the last index its FSM applied. It does not go
+// through raft's main loop (raft's Stats does), so it answers even while
+// that loop waits for a busy FSM.
 func (s *Store) Progress() (lastIndex, lastTerm, applied uint64) {
 	lastIndex = s.raft.LastIndex()
-	if v, err := strconv.ParseUint(s.raft.Stats()["last_log_term"], 10, 64); err == nil {
-		lastTerm = v
+	var l raft.Log
+	if lastIndex > 0 && s.logs.GetLog(lastIndex, &l) == nil {
+		lastTerm = l.Term
+	} else if metas, err := s.snaps.List(); err == nil && len(metas) > 0 && metas[0].Index == lastIndex {
+		lastTerm = metas[0].Term
 	}
 	return lastIndex, lastTerm, s.AppliedIndex()
 }

@@ -42,7 +42,9 @@ import (
 // is at most last_contact_threshold old and it trails the leader by at
 // most max_trailing_logs entries, counting both its log (last_index) and
 // its FSM (applied index): a follower that stores entries but cannot
-// apply them trails just as much.
+// apply them trails just as much. The gap is measured against the
+// leader's own position when it asked (Progress.Ref*), so a busy leader's
+// followers do not look behind by the writes of the last second.
 //
 // Promotion: a node that joined as a voter is added as a non-voter and
 // recorded under autopilotPromoteKey; autopilot makes it a voter once it is
@@ -458,14 +460,16 @@ type apState struct {
 }
 
 // trailingLogs is how far a server whose progress is p is behind the
-// leader whose status is st: the larger of the log and the FSM gaps.
-func trailingLogs(st Status, p Progress) uint64 {
+// leader: the larger of the log and the FSM gaps, measured against the
+// leader's position when it asked (p.Ref*), so that writes arriving
+// between the answer and now do not count against the server.
+func trailingLogs(p Progress) uint64 {
 	var t uint64
-	if st.LastIndex > p.LastIndex {
-		t = st.LastIndex - p.LastIndex
+	if p.RefLastIndex > p.LastIndex {
+		t = p.RefLastIndex - p.LastIndex
 	}
-	if st.FSMApplied > p.Applied {
-		t = max(t, st.FSMApplied-p.Applied)
+	if p.RefApplied > p.Applied {
+		t = max(t, p.RefApplied-p.Applied)
 	}
 	return t
 }
@@ -493,7 +497,7 @@ func serverHealth(now time.Time, st Status, p Peer, cfg autopilotConfig) (s apSe
 		s.Trailing = st.LastIndex
 		return s
 	}
-	s.Trailing = trailingLogs(st, p.Progress)
+	s.Trailing = trailingLogs(p.Progress)
 	s.Healthy = s.LastContact <= cfg.LastContactThreshold &&
 		now.Sub(p.Progress.At) <= cfg.LastContactThreshold &&
 		s.Trailing <= cfg.MaxTrailingLogs

@@ -126,7 +126,7 @@ func FuzzReadSnapshotArchive(f *testing.F) {
 func peer(id string, voter, leader, self bool, last time.Time, known bool) Peer {
 	return Peer{ID: id, Address: id + ":8201", Voter: voter, Leader: leader, Self: self,
 		Contact:  Contact{Known: known, LastContact: last},
-		Progress: Progress{Known: known, At: last, LastIndex: 10, LastTerm: 2, Applied: 9}}
+		Progress: Progress{Known: known, At: last, LastIndex: 10, LastTerm: 2, Applied: 9, RefLastIndex: 10, RefApplied: 9}}
 }
 
 // TestServerHealth: contact, a fresh progress report and trailing within
@@ -135,9 +135,9 @@ func TestServerHealth(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cfg := defaultAutopilotConfig()
 	cfg.MaxTrailingLogs = 100
-	st := Status{Term: 3, LastIndex: 1000, LastTerm: 3, FSMApplied: 998}
+	st := Status{Term: 3, LastIndex: 5000, LastTerm: 3, FSMApplied: 4998} // now; the reports carry the leader's index at asking
 	ok := Peer{ID: "b", Contact: Contact{Known: true, LastContact: now},
-		Progress: Progress{Known: true, At: now, LastIndex: 950, LastTerm: 3, Applied: 948}}
+		Progress: Progress{Known: true, At: now, LastIndex: 950, LastTerm: 3, Applied: 948, RefLastIndex: 1000, RefApplied: 998}}
 	cases := []struct {
 		name     string
 		mod      func(p *Peer)
@@ -148,10 +148,12 @@ func TestServerHealth(t *testing.T) {
 		{"exactly max", func(p *Peer) { p.Progress.LastIndex, p.Progress.Applied = 900, 898 }, true, 100},
 		{"log behind", func(p *Peer) { p.Progress.LastIndex = 899 }, false, 101},
 		{"fsm behind, log current", func(p *Peer) { p.Progress.LastIndex, p.Progress.Applied = 1000, 500 }, false, 498},
-		{"no report", func(p *Peer) { p.Progress = Progress{} }, false, 1000},
+		{"no report", func(p *Peer) { p.Progress = Progress{} }, false, 5000},
 		{"stale report", func(p *Peer) { p.Progress.At = now.Add(-cfg.LastContactThreshold - time.Second) }, false, 50},
 		{"no contact", func(p *Peer) { p.Contact.LastContact = now.Add(-time.Minute) }, false, 50},
 		{"ahead of the leader's view", func(p *Peer) { p.Progress.LastIndex, p.Progress.Applied = 1005, 1003 }, true, 0},
+		// The leader moved on since it asked: only the gap at asking counts.
+		{"leader wrote since", func(p *Peer) { p.Progress.RefLastIndex, p.Progress.RefApplied = 960, 958 }, true, 10},
 	}
 	for _, c := range cases {
 		p := ok
@@ -162,7 +164,7 @@ func TestServerHealth(t *testing.T) {
 		}
 	}
 	self := Peer{ID: "a", Self: true, Leader: true, Voter: true, Contact: Contact{Known: true, LastContact: now}}
-	if s := serverHealth(now, st, self, cfg); !s.Healthy || s.LastIndex != 1000 || s.LastTerm != 3 {
+	if s := serverHealth(now, st, self, cfg); !s.Healthy || s.LastIndex != 5000 || s.LastTerm != 3 {
 		t.Errorf("leader itself: %+v", s)
 	}
 	cfg.MaxTrailingLogs = 0

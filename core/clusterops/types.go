@@ -35,6 +35,10 @@ type Progress struct {
 	// LastIndex and LastTerm are those of the peer's last log entry (or
 	// installed snapshot); Applied is the last index its FSM applied.
 	LastIndex, LastTerm, Applied uint64
+	// RefLastIndex and RefApplied are the local (leader's) last log index
+	// and FSM applied index just before it asked: the peer trails by how
+	// far it was behind those, however many writes arrived since.
+	RefLastIndex, RefApplied uint64
 }
 
 // Contact describes the leader's heartbeats to one follower.

@@ -76,7 +76,17 @@ func startCluster(t *testing.T) ([]*clusterNode, string) {
 		t.Fatalf("init node1: %v", err)
 	}
 	unsealWith(t, c, init.KeysB64)
+	// Autopilot promotes joiners after server_stabilization_time (10 s by
+	// default): shorten it so the tests do not wait for nothing.
+	rc := newClient(t, nodes[0].addr, init.RootToken)
+	waitFor(t, 20*time.Second, "node1 to take the autopilot configuration", func() bool {
+		_, err := rc.Logical().Write("sys/storage/raft/autopilot/configuration", map[string]any{"server_stabilization_time": "1s"})
+		return err == nil
+	})
 	unsealJoiners(t, nodes[1:], init.KeysB64, 1, 1)
-	waitAgreedActive(t, nodes)
+	a := waitAgreedActive(t, nodes)
+	waitFor(t, 30*time.Second, "autopilot to promote both joiners", func() bool {
+		return len(voters(t, newClient(t, nodes[a].addr, init.RootToken))) == 3
+	})
 	return nodes, init.RootToken
 }

@@ -55,6 +55,8 @@ func serveProgress(w http.ResponseWriter, r *http.Request, nodeID string, st *ra
 // peerProgress asks members for their progress and remembers the answers.
 type peerProgress struct {
 	client *http.Client
+	// local is the leader's own position (raftstore.Store.Progress).
+	local func() (lastIndex, lastTerm, applied uint64)
 
 	refresh sync.Mutex // one round at a time
 	mu      sync.Mutex
@@ -62,7 +64,7 @@ type peerProgress struct {
 	lastRun time.Time
 }
 
-func newPeerProgress(port *clusterport.Port) *peerProgress {
+func newPeerProgress(port *clusterport.Port, st *raftstore.Store) *peerProgress {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
 			return port.DialForward(ctx, addr)
@@ -73,7 +75,7 @@ func newPeerProgress(port *clusterport.Port) *peerProgress {
 	var protos http.Protocols
 	protos.SetUnencryptedHTTP2(true) // prior knowledge over the mTLS conn
 	tr.Protocols = &protos
-	return &peerProgress{client: &http.Client{Transport: tr}, known: map[string]clusterops.Progress{}}
+	return &peerProgress{client: &http.Client{Transport: tr}, local: st.Progress, known: map[string]clusterops.Progress{}}
 }
 
 // fill sets Progress on st's peers when the local node leads, asking the
@@ -132,12 +134,14 @@ func (pp *peerProgress) ask(ctx context.Context, peers []clusterops.Peer) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			refLast, _, refApplied := pp.local()
 			a, err := pp.askOne(ctx, p.Address)
 			if err != nil || a.NodeID != p.ID {
 				return // unreachable, or another node now answers at that address
 			}
 			pp.mu.Lock()
-			pp.known[p.ID] = clusterops.Progress{Known: true, At: time.Now(), LastIndex: a.LastIndex, LastTerm: a.LastTerm, Applied: a.Applied}
+			pp.known[p.ID] = clusterops.Progress{Known: true, At: time.Now(), LastIndex: a.LastIndex, LastTerm: a.LastTerm, Applied: a.Applied,
+				RefLastIndex: refLast, RefApplied: refApplied}
 			pp.mu.Unlock()
 		}()
 	}

@@ -310,7 +310,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		}
 		n.Store = st
 		registerRaftMetrics(n.Telemetry, st)
-		phys, cluster = st, raftCluster{Store: st, progress: newPeerProgress(port)} // cluster.go, progress.go
+		phys, cluster = st, raftCluster{Store: st, progress: newPeerProgress(port, st)} // cluster.go, progress.go
 		n.ClusterAddr = "https://" + advertise
 		if cfg.ClusterAddr != "" {
 			n.ClusterAddr = cfg.ClusterAddr
