@@ -258,13 +258,16 @@ func (c *Cluster) InitAndUnseal(t testing.TB) string {
 	c.mu.Unlock()
 	c.Unseal(t, 0)
 	act := c.Active(t)
-	// Autopilot promotes joiners after server_stabilization_time (10 s by
-	// default): shorten it so that WaitMembers does not wait for nothing.
-	rc := c.client(t, act.Index, res.RootToken)
-	c.waitFor(t, "the autopilot configuration", func() bool {
-		_, err := rc.Logical().Write("sys/storage/raft/autopilot/configuration", map[string]any{"server_stabilization_time": "1s"})
-		return err == nil
-	}, nil)
+	if len(c.nodes) > 1 {
+		// Autopilot promotes joiners after server_stabilization_time (10 s
+		// by default): shorten it so that WaitMembers does not wait for
+		// nothing. (A one-node cluster keeps the defaults.)
+		rc := c.client(t, act.Index, res.RootToken)
+		c.waitFor(t, "the autopilot configuration", func() bool {
+			_, err := rc.Logical().Write("sys/storage/raft/autopilot/configuration", map[string]any{"server_stabilization_time": "1s"})
+			return err == nil
+		}, nil)
+	}
 	for i := 1; i < len(c.nodes); i++ {
 		if c.nodes[i].Running() {
 			c.Unseal(t, i)
