@@ -32,6 +32,15 @@ func raftCluster(t *testing.T, n int) (nodes []*clusterNode, key, root string) {
 	}
 	key, root = res.KeysB64[0], res.RootToken
 	unsealWith(t, c0, []string{key})
+	if n > 1 {
+		// Autopilot promotes joiners after server_stabilization_time (10 s
+		// by default): shorten it so the tests do not wait for nothing.
+		rc := newClient(t, nodes[0].addr, root)
+		waitFor(t, 20*time.Second, "node1 to take the autopilot configuration", func() bool {
+			_, err := rc.Logical().Write("sys/storage/raft/autopilot/configuration", map[string]any{"server_stabilization_time": "1s"})
+			return err == nil
+		})
+	}
 	for _, nd := range nodes[1:] {
 		c := newClient(t, nd.addr, "")
 		waitFor(t, 20*time.Second, nd.id+" to unseal", func() bool {
