@@ -36,6 +36,7 @@ import (
 	"github.com/vaultd/vaultd/cmd/vaultd/internal/config"
 	"github.com/vaultd/vaultd/core"
 	"github.com/vaultd/vaultd/seal"
+	"github.com/vaultd/vaultd/secrets"
 )
 
 // MaxDevClusterNodes is the largest -dev-cluster accepted.
@@ -266,6 +267,13 @@ func StartDevCluster(ctx context.Context, cfg DevClusterConfig) (_ *DevCluster, 
 	}
 	if err := n1.Core.EnableMount(wctx, "secret", "kv", "key/value secret storage", map[string]string{"version": "2"}, core.MountConfig{}); err != nil {
 		return nil, fmt.Errorf("dev cluster: mount secret/: %w", err)
+	}
+	// Autopilot promotes a joined node once it has been healthy for
+	// server_stabilization_time (10 s by default); a dev cluster's nodes
+	// share one host, so 1 s is plenty and startup stays quick.
+	if _, err := n1.Core.HandleRequest(wctx, &core.Request{Operation: secrets.OpUpdate, Path: "sys/storage/raft/autopilot/configuration",
+		Data: map[string]any{"server_stabilization_time": "1s"}, ClientToken: res.RootToken}); err != nil {
+		return nil, fmt.Errorf("dev cluster: autopilot configuration: %w", err)
 	}
 
 	// Nodes 2..N: start together (they join node 1 through retry_join)
