@@ -136,12 +136,23 @@ func TestCluster_JoinForwardFailover(t *testing.T) {
 	start := time.Now()
 	unsealWith(t, clients[0], keys)
 
+	// Autopilot promotes the joiners once caught up and stable for
+	// server_stabilization_time (10 s by default): shorten it.
+	rc := newClient(t, nodes[0].addr, root)
+	waitFor(t, 20*time.Second, "node1 to take the autopilot configuration", func() bool {
+		_, err := rc.Logical().Write("sys/storage/raft/autopilot/configuration", map[string]any{"server_stabilization_time": "1s"})
+		return err == nil
+	})
 	unsealJoiners(t, nodes[1:], keys, 3, 5)
 	t.Logf("first unseal to three unsealed nodes: %s", time.Since(start))
-	waitAgreedActive(t, nodes)
+	a0 := waitAgreedActive(t, nodes)
 	for _, c := range clients {
 		c.SetToken(root)
 	}
+	// The failover below needs a quorum of two once the active node dies.
+	waitFor(t, 30*time.Second, "autopilot to promote both joiners", func() bool {
+		return len(voters(t, clients[a0])) == 3
+	})
 	if !strings.Contains(nodes[2].p.Log.String(), "join attempt failed") {
 		t.Errorf("node3 did not report the unreachable retry_join leader")
 	}
