@@ -53,6 +53,11 @@ type Config struct {
 	// Forward, when set, wraps the handler of every request that is not
 	// node-local (standby → active forwarding).
 	Forward func(http.Handler) http.Handler
+	// ForwardPrimary, when set, serves a request core refused with
+	// core.ErrPerfSecondaryWrite (a performance secondary: a read that
+	// would write, e.g. a token with num_uses or a lease): it sends the
+	// request to the primary.
+	ForwardPrimary http.Handler
 	// ShareEncrypter encrypts init shares to OpenPGP keys (pgp_keys).
 	ShareEncrypter core.ShareEncrypter
 	// StorageType is reported by sys/seal-status ("raft" or "inmem").
@@ -372,6 +377,7 @@ var statusOf = []struct {
 	{core.ErrNoActiveNode, http.StatusServiceUnavailable},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable}, // max_request_duration
 	{storage.ErrUnavailable, http.StatusServiceUnavailable},
+	{core.ErrPerfSecondaryWrite, http.StatusServiceUnavailable}, // not forwarded: the primary is not configured or unreachable
 	{storage.ErrNoSpace, http.StatusInsufficientStorage},
 }
 
@@ -514,7 +520,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	// never for a request that was forwarded to us already, nor for raft
 	// snapshot streams. bodyLimit bounds it.
 	var raw []byte
-	if s.standbyRetry != nil && r.Header.Get(forward.HeaderForwardedBy) == "" &&
+	if (s.standbyRetry != nil || s.cfg.ForwardPrimary != nil) && r.Header.Get(forward.HeaderForwardedBy) == "" &&
 		path != "sys/storage/raft/snapshot" && path != "sys/storage/raft/snapshot-force" {
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -613,7 +619,13 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		req.WrapTTL = d
 	}
 	resp, err := s.core.HandleRequest(secrets.WithCPUGate(r.Context(), s.cfg.CPU), req)
-	if errors.Is(err, core.ErrStandby) && raw != nil {
+	if errors.Is(err, core.ErrPerfSecondaryWrite) && s.cfg.ForwardPrimary != nil && (raw != nil || r.Method == http.MethodGet || r.Method == "LIST") {
+		r2 := r.Clone(r.Context())
+		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
+		s.cfg.ForwardPrimary.ServeHTTP(w, r2)
+		return
+	}
+	if errors.Is(err, core.ErrStandby) && s.standbyRetry != nil && raw != nil {
 		s.log.Info("node stopped being active before the request started; forwarding it to the new active node",
 			"path", r.URL.Path, "request_id", req.ID)
 		r2 := r.Clone(r.Context())

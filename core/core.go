@@ -116,6 +116,8 @@ type Core struct {
 	stateMu sync.Mutex
 	// active is true only between a finished setup and the start of teardown.
 	active      atomic.Bool
+	// perfActive: active as a performance secondary (no active hooks ran).
+	perfActive atomic.Bool
 	activeSince atomic.Pointer[time.Time]
 	initialized atomic.Bool // cached once true
 
@@ -262,6 +264,13 @@ func (c *Core) reconcile(ctx context.Context) {
 	want := c.cluster.IsLeader() && !c.barrier.Sealed() && !c.IsDRSecondary()
 	c.ensureClusterTLS(ctx) // cluster.go
 	switch {
+	case want && c.active.Load() && c.repl.reloadDue(): // perfsecondary.go
+		c.teardown()
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := c.setup(sctx); err != nil {
+			c.log.Warn("reloading a performance secondary's tables failed; will retry", "error", err)
+		}
 	case want && !c.active.Load():
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
@@ -290,13 +299,16 @@ func (c *Core) setup(ctx context.Context) error {
 	if err := c.mounts.Load(ctx, nil); err != nil {
 		return fmt.Errorf("core: %w", err)
 	}
-	if err := c.advertise(ctx); err != nil {
-		c.mounts.Unload()
-		return err
-	}
-	if err := c.recordNode(ctx, c.cfg.NodeID, c.cfg.APIAddr, c.cfg.ClusterAddr); err != nil { // cluster.go
-		c.mounts.Unload()
-		return err
+	perf := c.IsPerfSecondary()
+	if !perf { // a performance secondary writes nothing above the barrier (its leader advert is raw)
+		if err := c.advertise(ctx); err != nil {
+			c.mounts.Unload()
+			return err
+		}
+		if err := c.recordNode(ctx, c.cfg.NodeID, c.cfg.APIAddr, c.cfg.ClusterAddr); err != nil { // cluster.go
+			c.mounts.Unload()
+			return err
+		}
 	}
 	if err := c.setupIdentity(ctx); err != nil { // identity.go
 		c.mounts.Unload()
@@ -304,7 +316,10 @@ func (c *Core) setup(ctx context.Context) error {
 	}
 	now := c.now().UTC()
 	c.activeSince.Store(&now)
-	c.onActive(ctx) // hooks.go
+	if !perf { // key rotation, autopilot, auto snapshots: the primary's business
+		c.onActive(ctx) // hooks.go
+	}
+	c.perfActive.Store(perf)
 	c.active.Store(true)
 	c.log.Info("node is active")
 	c.stateChanged()
@@ -316,7 +331,9 @@ func (c *Core) teardown() {
 	if !c.active.Swap(false) {
 		return
 	}
-	c.onStandby() // hooks.go
+	if !c.perfActive.Swap(false) {
+		c.onStandby() // hooks.go
+	}
 	c.activeSince.Store(nil)
 	c.ceremonies.Reset()
 	c.teardownIdentity() // identity.go
@@ -351,6 +368,11 @@ func (c *Core) advertise(ctx context.Context) error {
 func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err error) {
 	if c.active.Load() {
 		return c.cfg.APIAddr, c.cfg.ClusterAddr, nil
+	}
+	if c.IsPerfSecondary() {
+		// core/leader/ holds the primary's adverts here: the secondary's
+		// leader advertises itself in raw storage.
+		return c.replLeaderAddr(ctx)
 	}
 	id, _ := c.cluster.Leader()
 	if id == "" {
@@ -448,7 +470,9 @@ func (c *Core) Status(ctx context.Context) Status {
 	st := Status{Sealed: c.barrier.Sealed(), Active: c.active.Load(), DRMode: "disabled"}
 	switch c.ReplicationMode() {
 	case ModePrimary:
-		st.DRMode = "primary"
+		if !c.repl.role().NoDR {
+			st.DRMode = "primary"
+		}
 	case ModeDRSecondary:
 		st.DRMode = "secondary"
 	}

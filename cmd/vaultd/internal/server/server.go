@@ -352,6 +352,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 
 	fwd := n.forwarder(c, requests)                 // cluster.go
 	lfwd := n.leaderForwarder(c, requests)          // replication.go
+	pprox := newPrimaryProxy(c, log)                // perfsecondary.go
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
 	cpu, limiter := admissionFromConfig(cfg, log)   // admission.go
 	registerAdmissionMetrics(n.Telemetry, cpu, limiter)
@@ -365,7 +366,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: gatedForward(c, fwd), Extra: slices.Concat(n.clusterRoutes(c, lfwd), n.healthRoutes(c), n.supportRoutes(), n.replicationRoutes(c, lfwd)), // health.go, support.go, replication.go
+			Forward: gatedForward(c, fwd, pprox), ForwardPrimary: pprox, Extra: slices.Concat(n.clusterRoutes(c, lfwd), n.healthRoutes(c), n.supportRoutes(), n.replicationRoutes(c, lfwd)), // health.go, support.go, replication.go
 			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
 			MaxRequestDuration: l.MaxRequestDuration, XFF: xff, Monitor: mon,
 			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess} // metrics.go

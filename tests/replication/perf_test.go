@@ -1,0 +1,252 @@
+package replication_test
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/vaultd/vaultd/tests/internal/proccluster"
+)
+
+func perfStatus(c *vaultapi.Client) map[string]any {
+	s, err := c.Logical().Read("sys/replication/performance/status")
+	if err != nil || s == nil {
+		return nil
+	}
+	return s.Data
+}
+
+// setupPerf makes prim a performance primary and sec its performance
+// secondary (through a delaying proxy on the stream, 25 ms each way), and
+// unseals the secondary's nodes with the primary's keys after the first
+// sync. It returns a client on the secondary's first node holding the
+// primary's root token.
+func setupPerf(t *testing.T, prim, sec *proccluster.Cluster, id string) *vaultapi.Client {
+	t.Helper()
+	pn, sn := prim.WaitActive(60*time.Second), sec.Nodes[0]
+	pc, sc := prim.Client(pn, 30*time.Second), sec.Client(sn, 30*time.Second)
+	if _, err := pc.Logical().Write("sys/replication/performance/primary/enable", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.Logical().Write("sys/replication/performance/primary/enable", nil); proccluster.StatusCode(err) != 400 {
+		t.Fatalf("enabling the performance primary twice: %v", err)
+	}
+	tokSecret, err := pc.Logical().Write("sys/replication/performance/primary/secondary-token", map[string]any{"id": id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tokSecret == nil || tokSecret.WrapInfo == nil || tokSecret.WrapInfo.Token == "" || len(tokSecret.Data) != 0 {
+		t.Fatalf("secondary-token must answer only wrap_info: %+v", tokSecret)
+	}
+	var addrs []string
+	for _, n := range prim.Nodes {
+		addrs = append(addrs, newDelayProxy(t, sn.IP, clusterPort(t, n), 25*time.Millisecond).Addr())
+	}
+	if _, err := sc.Logical().Write("sys/replication/performance/secondary/enable", map[string]any{
+		"token": tokSecret.WrapInfo.Token, "primary_api_addr": pn.Addr, "primary_cluster_addr": strings.Join(addrs, ","),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range sec.Nodes {
+		nc := sec.Client(n, 30*time.Second)
+		proccluster.WaitFor(t, 60*time.Second, "the secondary's node to seal after its first sync", func() bool {
+			st, err := nc.Sys().SealStatus()
+			return err == nil && st.Sealed
+		})
+	}
+	sec.Keys, sec.Root = prim.Keys, prim.Root
+	for _, n := range sec.Nodes {
+		sec.Unseal(n)
+	}
+	return sec.Client(sn, 30*time.Second)
+}
+
+// TestPerf_ProcessClusters: a 1-node primary and a 1-node performance
+// secondary (real processes, 50 ms RTT on the stream): activation, reads
+// served by the secondary with its lag reported, writes sent to the
+// secondary landing on the primary, a policy change on the primary
+// enforced on the secondary, tokens with num_uses, the status fields.
+func TestPerf_ProcessClusters(t *testing.T) {
+	prim := proccluster.New(t, proccluster.Options{Bin: binPath, N: 1, AddrBase: 200})
+	prim.InitAndUnseal()
+	sec := proccluster.New(t, proccluster.Options{Bin: binPath, N: 1, AddrBase: 210})
+	sec.InitAndUnseal()
+	pn, sn := prim.Nodes[0], sec.Nodes[0]
+	pc := prim.Client(pn, 30*time.Second)
+	if _, err := pc.Logical().Write("sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(c *vaultapi.Client, k, v string) error {
+		_, err := c.Logical().Write("secret/data/"+k, map[string]any{"data": map[string]any{"v": v}})
+		return err
+	}
+	get := func(c *vaultapi.Client, k string) (string, error) {
+		s, err := c.Logical().Read("secret/data/" + k)
+		if err != nil {
+			return "", err
+		}
+		if s == nil {
+			return "", nil
+		}
+		d, _ := s.Data["data"].(map[string]any)
+		v, _ := d["v"].(string)
+		return v, nil
+	}
+	if err := put(pc, "before", "b"); err != nil {
+		t.Fatal(err)
+	}
+	sc := setupPerf(t, prim, sec, "perf-west")
+
+	// Writes on the primary are read on the secondary (served there); the
+	// lag is reported.
+	start := time.Now()
+	const n = 30
+	for i := range n {
+		if err := put(pc, fmt.Sprintf("k%03d", i), fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sst map[string]any
+	proccluster.WaitForMsg(t, 60*time.Second, "the performance secondary to catch up", func() bool {
+		sst = perfStatus(sc)
+		v, err := get(sc, fmt.Sprintf("k%03d", n-1))
+		return sst != nil && sst["state"] == "stream-wals" && num(sst["lag_entries"]) == 0 && err == nil && v == fmt.Sprint(n-1)
+	}, func() string { return fmt.Sprintf("secondary %v", sst) })
+	t.Logf("%d writes on the primary readable on the secondary after %s (50 ms RTT)", n, time.Since(start))
+	for _, f := range []string{"mode", "state", "secondary_id", "last_remote_wal", "last_wal", "lag_entries", "lag_ms", "last_contact", "primaries"} {
+		if _, ok := sst[f]; !ok {
+			t.Errorf("performance status lacks %q: %v", f, sst)
+		}
+	}
+	if sst["mode"] != "secondary" || sst["secondary_id"] != "perf-west" {
+		t.Fatalf("performance status on the secondary: %v", sst)
+	}
+	if v, err := get(sc, "before"); err != nil || v != "b" {
+		t.Fatalf("a key written before activation, read on the secondary: %q %v", v, err)
+	}
+	if s, err := sc.Logical().Read("sys/replication/status"); err != nil || s.Data["dr"].(map[string]any)["mode"] != "disabled" ||
+		s.Data["performance"].(map[string]any)["mode"] != "secondary" {
+		t.Fatalf("sys/replication/status on the secondary: %v %v", s, err)
+	}
+	pst := perfStatus(pc)
+	if ks, _ := pst["known_secondaries"].([]any); pst["mode"] != "primary" || len(ks) != 1 || ks[0] != "perf-west" {
+		t.Fatalf("performance status on the primary: %v", pst)
+	}
+	if d := drStatus(pc); d["mode"] != "disabled" {
+		t.Fatalf("a performance-only primary reports dr %v", d)
+	}
+	if code := healthCode(sn.Addr); code != 200 {
+		t.Fatalf("sys/health on the performance secondary's active node = %d", code)
+	}
+
+	// The secondary's reads are its own: with the primary's process
+	// stopped, they still work.
+	pn.Signal(syscall.SIGSTOP)
+	if v, err := get(sc, "k000"); err != nil || v != "0" {
+		pn.Signal(syscall.SIGCONT)
+		t.Fatalf("a read on the secondary with the primary stopped: %q %v", v, err)
+	}
+	pn.Signal(syscall.SIGCONT)
+
+	// A write sent to the secondary lands on the primary, and replicates
+	// back.
+	if err := put(sc, "from-secondary", "s"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := get(pc, "from-secondary"); err != nil || v != "s" {
+		t.Fatalf("the write sent to the secondary, read on the primary: %q %v", v, err)
+	}
+	proccluster.WaitFor(t, 30*time.Second, "the forwarded write to replicate back", func() bool {
+		v, err := get(sc, "from-secondary")
+		return err == nil && v == "s"
+	})
+
+	// A policy and a token made through the secondary (forwarded); the
+	// token works on both clusters; the policy's change on the primary is
+	// enforced on the secondary.
+	if err := sc.Sys().PutPolicy("reader", `path "secret/data/*" { capabilities = ["read"] }`); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := sc.Auth().Token().Create(&vaultapi.TokenCreateRequest{Policies: []string{"reader"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := sc.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.SetToken(ts.Auth.ClientToken)
+	proccluster.WaitFor(t, 30*time.Second, "the reader token to work on the secondary", func() bool {
+		v, err := get(rc, "k001")
+		return err == nil && v == "1"
+	})
+	if err := put(rc, "k001", "nope"); proccluster.StatusCode(err) != 403 {
+		t.Fatalf("a write with the read-only token through the secondary: %v", err)
+	}
+	if err := pc.Sys().PutPolicy("reader", `path "secret/data/other" { capabilities = ["read"] }`); err != nil {
+		t.Fatal(err)
+	}
+	proccluster.WaitFor(t, 30*time.Second, "the narrowed policy to be enforced on the secondary", func() bool {
+		_, err := get(rc, "k001")
+		return proccluster.StatusCode(err) == 403
+	})
+	// A token revoked on the primary stops working on the secondary.
+	if err := pc.Auth().Token().RevokeTree(ts.Auth.ClientToken); err != nil {
+		t.Fatal(err)
+	}
+	proccluster.WaitFor(t, 30*time.Second, "the revoked token to be refused on the secondary", func() bool {
+		_, err := rc.Auth().Token().LookupSelf()
+		return proccluster.StatusCode(err) == 403
+	})
+
+	// A token with num_uses: each use is a write (the count), so even its
+	// reads go to the primary; the uses run out.
+	if err := pc.Sys().PutPolicy("reader", `path "secret/data/*" { capabilities = ["read"] }`); err != nil {
+		t.Fatal(err)
+	}
+	lim, err := pc.Auth().Token().Create(&vaultapi.TokenCreateRequest{Policies: []string{"reader"}, NumUses: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, _ := sc.Clone()
+	lc.SetToken(lim.Auth.ClientToken)
+	proccluster.WaitFor(t, 30*time.Second, "the limited token to replicate", func() bool {
+		_, err := get(lc, "k002")
+		return err == nil
+	})
+	if _, err := get(lc, "k002"); err != nil {
+		t.Fatalf("the second use: %v", err)
+	}
+	if _, err := get(lc, "k002"); proccluster.StatusCode(err) != 403 {
+		t.Fatalf("a third use of a token with num_uses=2 through the secondary: %v", err)
+	}
+
+	// A response-wrapped read is a write (the wrapping token): forwarded.
+	wc, _ := sc.Clone()
+	wc.SetToken(prim.Root)
+	wc.SetWrappingLookupFunc(func(string, string) string { return "60s" })
+	ws, err := wc.Logical().Read("secret/data/k003")
+	if err != nil || ws == nil || ws.WrapInfo == nil {
+		t.Fatalf("a wrapped read through the secondary: %v %v", ws, err)
+	}
+	uw, err := pc.Logical().Unwrap(ws.WrapInfo.Token)
+	if err != nil || uw == nil {
+		t.Fatalf("unwrapping on the primary: %v", err)
+	}
+
+	// revoke-secondary: the stream ends; it is not a DR secondary.
+	if _, err := pc.Logical().Write("sys/replication/dr/primary/revoke-secondary", map[string]any{"id": "perf-west"}); proccluster.StatusCode(err) != 400 {
+		t.Fatalf("revoking a performance secondary at the DR endpoint: %v", err)
+	}
+	if _, err := pc.Logical().Write("sys/replication/performance/primary/revoke-secondary", map[string]any{"id": "perf-west"}); err != nil {
+		t.Fatal(err)
+	}
+	proccluster.WaitFor(t, 30*time.Second, "the revoked secondary's stream to fail", func() bool {
+		st := perfStatus(sc)
+		return st != nil && st["state"] != "stream-wals"
+	})
+}
