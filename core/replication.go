@@ -177,7 +177,7 @@ func secondaryConfigFrom(d map[string]any) (*drSecondaryConfig, error) {
 		return nil, err
 	}
 	var s drSecondaryConfig
-	if err := json.Unmarshal(b, &s); err != nil || s.ID == "" || s.Token == "" || s.TLS == "" || len(s.PrimaryClusterAddrs) == 0 {
+	if err := json.Unmarshal(b, &s); err != nil || !secondaryIDPattern.MatchString(s.ID) || s.Token == "" || s.TLS == "" || len(s.PrimaryClusterAddrs) == 0 {
 		return nil, badRequest("the activation token does not hold a DR secondary activation")
 	}
 	return &s, nil
@@ -413,6 +413,16 @@ func (r *drRepl) ensurePrimary(ctx context.Context) error {
 		r.mu.Lock()
 	}
 	defer r.mu.Unlock()
+	// A new leader serves only once it has applied everything committed
+	// before it: the applied index each answer reports (the secondary's
+	// lag is measured against it) then covers every write the old leader
+	// acknowledged.
+	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := r.c.cluster.Barrier(bctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("replication: raft barrier before serving: %w", err)
+	}
 	minEpoch := uint64(0)
 	if rec, found, err := replication.LoadSecondaryRecord(ctx, r.cfg.Target); err == nil && found && rec.Promoted {
 		minEpoch = rec.Epoch
@@ -786,6 +796,11 @@ func (c *Core) secondaryStatus(ctx context.Context, m replMode) map[string]any {
 		d["last_remote_wal"], d["epoch"] = st.LastIndex, st.Epoch
 		d["last_wal"] = st.PrimaryIndex // the primary's, at the last contact
 		d["lag_entries"], d["lag_ms"] = st.LagEntries, st.LagTime.Milliseconds()
+		if st.LagEntries == 0 && !st.LastPull.IsZero() {
+			// Every write the primary had applied at this moment (when
+			// the last pull was sent) is here: the RPO in time.
+			d["caught_up_as_of"] = st.LastPull.UTC().Format(time.RFC3339Nano)
+		}
 		d["resyncs"] = st.Resyncs
 		if !st.LastContact.IsZero() {
 			d["last_contact"] = st.LastContact.UTC().Format(time.RFC3339Nano)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -85,6 +86,10 @@ func (c *Core) replicationPaths() []*endpoint.Path {
 	return out
 }
 
+// secondaryIDPattern: a secondary ID names a storage key and a
+// certificate's common name.
+var secondaryIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
 func dataString(d map[string]any, k string) string {
 	s, _ := d[k].(string)
 	return strings.TrimSpace(s)
@@ -157,8 +162,8 @@ func (c *Core) replSecondaryToken(ctx context.Context, sc *sysCall, kind string)
 	if id == "" {
 		return nil, badRequest("missing required field \"id\"")
 	}
-	if len(id) > 128 || strings.ContainsAny(id, "/ \t\r\n") {
-		return nil, badRequest("invalid secondary id: at most 128 characters, no slashes or spaces")
+	if !secondaryIDPattern.MatchString(id) {
+		return nil, badRequest("invalid secondary id: 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	ttl := 30 * time.Minute
 	if v, ok := sc.req.Data["ttl"]; ok && v != nil {
@@ -237,6 +242,9 @@ func (c *Core) replRevokeSecondary(ctx context.Context, sc *sysCall, kind string
 	id := dataString(sc.req.Data, "id")
 	if id == "" {
 		return nil, badRequest("missing required field \"id\"")
+	}
+	if !secondaryIDPattern.MatchString(id) {
+		return nil, badRequest("invalid secondary id")
 	}
 	if k, ok := c.secondaryKinds(ctx)[id]; ok && k != kind {
 		return nil, badRequest("%q is a %s secondary: revoke it at sys/replication/%s/primary/revoke-secondary", id, kindName(k), k)

@@ -88,7 +88,20 @@ func TestReplication_RoleGate(t *testing.T) {
 		t.Fatalf("status without a role: %v", st)
 	}
 
+	setRole(t, n, map[string]any{"mode": "primary"})
+	waitFor(t, 10*time.Second, "the primary role", func() bool { return n.c.ReplicationMode() == core.ModePrimary })
+	for _, id := range []string{"../x", "a/b", ".", "", strings.Repeat("x", 129)} {
+		_, err := do(secrets.OpUpdate, "sys/replication/dr/primary/secondary-token", map[string]any{"id": id})
+		if !errors.Is(err, secrets.ErrInvalidRequest) {
+			t.Fatalf("secondary-token id %q: %v", id, err)
+		}
+	}
+	if _, err := do(secrets.OpUpdate, "secret/a", map[string]any{"v": "1"}); err != nil {
+		t.Fatalf("a write on an unfenced primary: %v", err)
+	}
+
 	setRole(t, n, map[string]any{"mode": "primary", "fenced_by": 2})
+	waitFor(t, 10*time.Second, "the fenced role", func() bool { return n.c.ReplicationRefusal(secrets.OpUpdate, "secret/a") != nil })
 	waitFor(t, 10*time.Second, "the fenced role", func() bool { return n.c.ReplicationMode() == core.ModePrimary })
 	_, err := do(secrets.OpUpdate, "secret/a", map[string]any{"v": "2"})
 	if !errors.Is(err, secrets.ErrInvalidRequest) || !strings.Contains(err.Error(), "demoted") {

@@ -603,7 +603,7 @@ func TestDR_ThreeAndThree(t *testing.T) {
 	var maxLagEntries uint64
 	var maxLagMS uint64
 	var steadyEntries, steadyMS uint64 // before the failover
-	var lastCaughtUp time.Time // when a sample last showed lag 0
+	var lastCaughtUp time.Time         // when a sample last showed lag 0
 	end := time.Now().Add(dur)
 	failover := time.Now().Add(dur / 3)
 	stepDown := time.Now().Add(dur * 2 / 3)
@@ -646,15 +646,14 @@ func TestDR_ThreeAndThree(t *testing.T) {
 				lastCaughtUp = time.Time{}
 			}
 		}
-		t0 := time.Now()
 		if s := leaderStatus(); s != nil {
 			le, lm := num(s["lag_entries"]), num(s["lag_ms"])
 			maxLagEntries, maxLagMS = max(maxLagEntries, le), max(maxLagMS, lm)
+			if at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(s["caught_up_as_of"])); le == 0 && err == nil {
+				lastCaughtUp = at // every write acknowledged before it is on the secondary
+			}
 			if killed == nil {
 				steadyEntries, steadyMS = max(steadyEntries, le), max(steadyMS, lm)
-			}
-			if le == 0 {
-				lastCaughtUp = t0
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
