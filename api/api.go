@@ -837,7 +837,7 @@ func (s *Server) health(c echo.Context) error {
 	}
 	body := map[string]any{
 		"initialized": st.Initialized, "sealed": st.Sealed, "standby": st.Standby,
-		"performance_standby": false, "replication_performance_mode": "disabled",
+		"performance_standby": false, "replication_performance_mode": cmp.Or(st.PerfMode, "disabled"),
 		"replication_dr_mode": cmp.Or(st.DRMode, "disabled"), "server_time_utc": time.Now().Unix(),
 		"version": version.Get().Version, "enterprise": false, "echo_duration_ms": 0, "clock_skew_ms": 0,
 		"removed_from_cluster": removed,

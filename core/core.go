@@ -456,6 +456,8 @@ type Status struct {
 	// DRMode is the cluster's DR replication mode as sys/health reports
 	// it: "disabled", "primary" or "secondary".
 	DRMode string
+	// PerfMode is the performance replication mode, likewise.
+	PerfMode string
 	// SealType is "shamir" or the auto seal's type; RecoverySeal is true
 	// under an auto seal (Threshold and Shares are then the recovery
 	// key's); Migration is true while a seal migration is pending.
@@ -467,12 +469,17 @@ type Status struct {
 // Status reports the node's state. It never fails: storage errors read as
 // "not initialized".
 func (c *Core) Status(ctx context.Context) Status {
-	st := Status{Sealed: c.barrier.Sealed(), Active: c.active.Load(), DRMode: "disabled"}
-	switch c.ReplicationMode() {
+	st := Status{Sealed: c.barrier.Sealed(), Active: c.active.Load(), DRMode: "disabled", PerfMode: "disabled"}
+	switch m := c.repl.role(); m.Mode {
 	case ModePrimary:
-		if !c.repl.role().NoDR {
+		if !m.NoDR {
 			st.DRMode = "primary"
 		}
+		if m.Perf {
+			st.PerfMode = "primary"
+		}
+	case ModePerfSecondary:
+		st.PerfMode = "secondary"
 	case ModeDRSecondary:
 		st.DRMode = "secondary"
 	}

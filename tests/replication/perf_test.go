@@ -2,7 +2,9 @@ package replication_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,6 +48,9 @@ func setupPerf(t *testing.T, prim, sec *proccluster.Cluster, id string) *vaultap
 	for _, n := range prim.Nodes {
 		addrs = append(addrs, newDelayProxy(t, sn.IP, clusterPort(t, n), 25*time.Millisecond).Addr())
 	}
+	// Cleanups run last-in first-out: the secondary's processes must be
+	// gone before the proxies wait for their connections to end.
+	t.Cleanup(sec.KillAll)
 	if _, err := sc.Logical().Write("sys/replication/performance/secondary/enable", map[string]any{
 		"token": tokSecret.WrapInfo.Token, "primary_api_addr": pn.Addr, "primary_cluster_addr": strings.Join(addrs, ","),
 	}); err != nil {
@@ -75,7 +80,7 @@ func TestPerf_ProcessClusters(t *testing.T) {
 	prim.InitAndUnseal()
 	sec := proccluster.New(t, proccluster.Options{Bin: binPath, N: 1, AddrBase: 210})
 	sec.InitAndUnseal()
-	pn, sn := prim.Nodes[0], sec.Nodes[0]
+	pn := prim.Nodes[0]
 	pc := prim.Client(pn, 30*time.Second)
 	if _, err := pc.Logical().Write("sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}}); err != nil {
 		t.Fatal(err)
@@ -139,8 +144,11 @@ func TestPerf_ProcessClusters(t *testing.T) {
 	if d := drStatus(pc); d["mode"] != "disabled" {
 		t.Fatalf("a performance-only primary reports dr %v", d)
 	}
-	if code := healthCode(sn.Addr); code != 200 {
-		t.Fatalf("sys/health on the performance secondary's active node = %d", code)
+	if h, err := sc.Sys().Health(); err != nil || h.ReplicationPerformanceMode != "secondary" || h.ReplicationDRMode != "disabled" {
+		t.Fatalf("sys/health on the performance secondary: %+v %v", h, err)
+	}
+	if h, err := pc.Sys().Health(); err != nil || h.ReplicationPerformanceMode != "primary" {
+		t.Fatalf("sys/health on the performance primary: %+v %v", h, err)
 	}
 
 	// The secondary's reads are its own: with the primary's process
@@ -249,4 +257,190 @@ func TestPerf_ProcessClusters(t *testing.T) {
 		st := perfStatus(sc)
 		return st != nil && st["state"] != "stream-wals"
 	})
+}
+
+// TestPerf_ThreeAndThree (-repl.long): a 3-node primary and a 3-node
+// performance secondary, 50 ms RTT on the stream. A writer on the primary
+// for a few seconds while readers read on every secondary node: the lag
+// (sampled from the streaming node's status) and the read throughput on
+// the secondary are logged; every node of the secondary reads the last
+// write once caught up; a write sent to a standby of the secondary lands
+// on the primary.
+func TestPerf_ThreeAndThree(t *testing.T) {
+	if !*replLong {
+		t.Skip("3+3 processes: run with -repl.long")
+	}
+	prim := proccluster.New(t, proccluster.Options{Bin: binPath, N: 3, AddrBase: 220})
+	prim.InitAndUnseal()
+	sec := proccluster.New(t, proccluster.Options{Bin: binPath, N: 3, AddrBase: 230})
+	sec.InitAndUnseal()
+	pAct := prim.WaitActive(30 * time.Second)
+	pc := prim.Client(pAct, 30*time.Second)
+	if _, err := pc.Logical().Write("sys/mounts/secret", map[string]any{"type": "kv", "options": map[string]any{"version": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.Logical().Write("secret/data/seq/000000", map[string]any{"data": map[string]any{"i": 0}}); err != nil {
+		t.Fatal(err)
+	}
+	setupPerf(t, prim, sec, "perf-3")
+	sAct := sec.WaitActive(60 * time.Second)
+	streaming := func() map[string]any {
+		for _, nd := range sec.Nodes {
+			if s := perfStatus(sec.Client(nd, 2*time.Second)); s != nil && s["state"] == "stream-wals" {
+				return s
+			}
+		}
+		return nil
+	}
+	proccluster.WaitFor(t, 60*time.Second, "the secondary to stream", func() bool { return streaming() != nil })
+	for _, nd := range sec.Nodes {
+		c := sec.Client(nd, 10*time.Second)
+		proccluster.WaitFor(t, 60*time.Second, nd.ID+" to serve reads", func() bool {
+			s, err := c.Logical().Read("secret/data/seq/000000")
+			return err == nil && s != nil
+		})
+	}
+
+	dur := 6 * time.Second
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	written, reads, readErrs := 0, 0, 0
+	var lagE []uint64
+	var lagMS []uint64
+	wg.Add(1)
+	go func() { // the writer
+		defer wg.Done()
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := pc.Logical().Write(fmt.Sprintf("secret/data/seq/%06d", i), map[string]any{"data": map[string]any{"i": i}}); err != nil {
+				t.Errorf("write %d: %v", i, err)
+				return
+			}
+			mu.Lock()
+			written = i
+			mu.Unlock()
+		}
+	}()
+	for r := range 4 { // readers on every secondary node
+		nd := sec.Nodes[r%len(sec.Nodes)]
+		c := sec.Client(nd, 10*time.Second)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := c.Logical().Read("secret/data/seq/000000")
+				mu.Lock()
+				if err != nil {
+					readErrs++
+				} else {
+					reads++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	var gapE []uint64
+	wg.Add(1)
+	go func() { // lag sampler: the secondary's status, and the primary's index against it
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			ps := perfStatus(pc)
+			if s := streaming(); s != nil && ps != nil {
+				mu.Lock()
+				lagE, lagMS = append(lagE, num(s["lag_entries"])), append(lagMS, num(s["lag_ms"]))
+				gapE = append(gapE, sub(num(ps["last_wal"]), num(s["last_remote_wal"])))
+				mu.Unlock()
+			}
+		}
+	}()
+	var visible []time.Duration
+	wg.Add(1)
+	go func() { // visibility: a probe written on the primary, polled on a secondary standby
+		defer wg.Done()
+		var sb *proccluster.Node
+		for _, nd := range sec.Nodes {
+			if nd != sAct {
+				sb = nd
+			}
+		}
+		c := sec.Client(sb, 10*time.Second)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			k := fmt.Sprintf("secret/data/probe/%d", i)
+			if _, err := pc.Logical().Write(k, map[string]any{"data": map[string]any{"i": i}}); err != nil {
+				continue
+			}
+			w := time.Now()
+			for time.Since(w) < 10*time.Second {
+				if s, err := c.Logical().Read(k); err == nil && s != nil {
+					mu.Lock()
+					visible = append(visible, time.Since(w))
+					mu.Unlock()
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}()
+	time.Sleep(dur)
+	close(stop)
+	wg.Wait()
+	if readErrs > 0 {
+		t.Errorf("%d reads on the secondary failed", readErrs)
+	}
+	maxOf := func(xs []uint64) uint64 {
+		var m uint64
+		for _, x := range xs {
+			m = max(m, x)
+		}
+		return m
+	}
+	slices.Sort(visible)
+	var med, worst time.Duration
+	if len(visible) > 0 {
+		med, worst = visible[len(visible)/2], visible[len(visible)-1]
+	}
+	t.Logf("primary: %d writes in %s; secondary (3 nodes, 4 readers): %d reads (%.0f/s); status sampled %d times: lag_entries max %d, lag_ms max %d; primary last_wal - secondary last_remote_wal max %d; a probe write visible on a secondary standby after median %s, worst %s (%d probes)",
+		written, dur, reads, float64(reads)/dur.Seconds(), len(lagE), maxOf(lagE), maxOf(lagMS), maxOf(gapE), med, worst, len(visible))
+	last := fmt.Sprintf("secret/data/seq/%06d", written)
+	for _, nd := range sec.Nodes {
+		c := sec.Client(nd, 10*time.Second)
+		proccluster.WaitFor(t, 30*time.Second, nd.ID+" to read the last write", func() bool {
+			s, err := c.Logical().Read(last)
+			return err == nil && s != nil
+		})
+	}
+	// A write sent to a standby of the secondary lands on the primary.
+	var sb *proccluster.Node
+	for _, nd := range sec.Nodes {
+		if nd != sAct {
+			sb = nd
+			break
+		}
+	}
+	if _, err := sec.Client(sb, 10*time.Second).Logical().Write("secret/data/from-standby", map[string]any{"data": map[string]any{"v": "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := pc.Logical().Read("secret/data/from-standby"); err != nil || s == nil {
+		t.Fatalf("the write sent to a standby of the secondary, on the primary: %v %v", s, err)
+	}
 }
