@@ -173,6 +173,11 @@ func TestPerf_ProcessClusters(t *testing.T) {
 		return err == nil && v == "s"
 	})
 
+	// A local mount is refused on the secondary (it would replicate).
+	if _, err := sc.Logical().Write("sys/mounts/mine", map[string]any{"type": "kv", "local": true}); proccluster.StatusCode(err) != 400 || !strings.Contains(err.Error(), "local mounts") {
+		t.Fatalf("a local mount on the performance secondary: %v", err)
+	}
+
 	// A policy and a token made through the secondary (forwarded); the
 	// token works on both clusters; the policy's change on the primary is
 	// enforced on the secondary.
@@ -443,4 +448,11 @@ func TestPerf_ThreeAndThree(t *testing.T) {
 	if s, err := pc.Logical().Read("secret/data/from-standby"); err != nil || s == nil {
 		t.Fatalf("the write sent to a standby of the secondary, on the primary: %v %v", s, err)
 	}
+}
+
+func sub(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return 0
 }

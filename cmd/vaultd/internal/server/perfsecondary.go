@@ -1,11 +1,15 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -47,11 +51,45 @@ func perfWrites(r *http.Request) bool {
 func perfGate(c *core.Core, p *primaryProxy, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c.IsPerfSecondary() && !c.Sealed() && r.Header.Get(forward.HeaderForwardedBy) == "" && perfWrites(r) {
+			if localMount(r) {
+				writeErr(w, http.StatusBadRequest, "local mounts are not supported on a performance secondary in this version: every mount replicates from the primary (mount it there without local=true)")
+				return
+			}
 			p.ServeHTTP(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// localMount reports whether r enables a mount or auth method with
+// local=true (the body is read and put back; bodyLimit bounds it).
+// Forwarded, such a mount would be made on the primary and replicate,
+// the opposite of what local asks for: it is refused instead.
+func localMount(r *http.Request) bool {
+	path := strings.TrimPrefix(r.URL.Path, "/v1/")
+	if !strings.HasPrefix(path, "sys/mounts/") && !strings.HasPrefix(path, "sys/auth/") || r.Body == nil {
+		return false
+	}
+	b, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	if err != nil {
+		return false // the primary answers the truncated body's error
+	}
+	var d struct {
+		Local any `json:"local"`
+	}
+	if json.Unmarshal(b, &d) != nil {
+		return false
+	}
+	switch v := d.Local.(type) {
+	case bool:
+		return v
+	case string:
+		ok, _ := strconv.ParseBool(v)
+		return ok
+	}
+	return false
 }
 
 // primaryProxy is the reverse proxy to the primary's API.
