@@ -256,6 +256,9 @@ func (s *Server) requestMeta(next echo.HandlerFunc) echo.HandlerFunc {
 		if q := s.cfg.Requests; q != nil {
 			q.ObserveRequest(routeClass(r.URL.Path), r.Method, c.Response().Status, time.Since(start))
 		}
+		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+			return nil // the request log line below is debug-level
+		}
 		// The path may name secrets but never holds values or tokens:
 		// Vault's old token-in-path forms are redacted (logPath).
 		attrs := []any{"method", r.Method, "path", logPath(r.URL.Path), "status", c.Response().Status,
@@ -379,6 +382,7 @@ var statusOf = []struct {
 	{storage.ErrUnavailable, http.StatusServiceUnavailable},
 	{core.ErrPerfSecondaryWrite, http.StatusServiceUnavailable}, // not forwarded: the primary is not configured or unreachable
 	{storage.ErrNoSpace, http.StatusInsufficientStorage},
+	{storage.ErrConflict, http.StatusConflict},
 }
 
 // messageOf is the text Vault shows for errors that carry no user message.
@@ -393,6 +397,7 @@ var messageOf = map[error]string{
 	errBodyTooLarge:            "request body too large",
 	storage.ErrNoSpace:         "the active node's storage is full: no space left on the device holding its raft data directory; writes fail until space is freed, reads go on",
 	storage.ErrUnavailable:     "the active node lost leadership or storage timed out while handling the request; the outcome of a write is unknown, retry it",
+	storage.ErrConflict:        "a concurrent write changed the data this request read before it was written; nothing was written, retry it",
 }
 
 func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error) {
@@ -489,14 +494,37 @@ func Token(r *http.Request) string {
 	return ""
 }
 
+// readBody reads the whole request body. With a Content-Length (which
+// bodyLimit has checked against max_request_size) it reads into one buffer
+// of that size instead of growing one by doubling; net/http ends the body
+// at Content-Length.
+func readBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= presizeBodyMax {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err // a body shorter than its Content-Length
+		}
+		return b, nil
+	}
+	return io.ReadAll(r.Body)
+}
+
+// presizeBodyMax bounds readBody's up-front buffer.
+const presizeBodyMax = 1 << 20
+
 // decodeBody parses a JSON object body; an empty body is an empty object.
-func decodeBody(r *http.Request) (map[string]any, error) {
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
+// raw, when not nil, is the body already read (serveLogical keeps it for a
+// retry), so it is not read and copied a second time.
+func decodeBody(r *http.Request, raw []byte) (map[string]any, error) {
+	b := raw
+	if b == nil {
+		var err error
+		if b, err = readBody(r); err != nil {
+			return nil, err
+		}
 	}
 	out := map[string]any{}
-	if len(strings.TrimSpace(string(b))) == 0 {
+	if len(bytes.TrimSpace(b)) == 0 {
 		return out, nil
 	}
 	// UseNumber keeps big integers in secrets exact; engines accept both
@@ -522,7 +550,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	var raw []byte
 	if (s.standbyRetry != nil || s.cfg.ForwardPrimary != nil) && r.Header.Get(forward.HeaderForwardedBy) == "" &&
 		path != "sys/storage/raft/snapshot" && path != "sys/storage/raft/snapshot-force" {
-		b, err := io.ReadAll(r.Body)
+		b, err := readBody(r)
 		if err != nil {
 			s.respondError(w, r, err)
 			return
@@ -578,7 +606,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 			req.Data = map[string]any{"http_raw_body": b}
 			break
 		}
-		data, err := decodeBody(r)
+		data, err := decodeBody(r, raw)
 		if err != nil {
 			s.respondError(w, r, err)
 			return
@@ -597,7 +625,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if r.Method == http.MethodDelete && r.ContentLength != 0 { // -1: chunked
-			data, err := decodeBody(r)
+			data, err := decodeBody(r, raw)
 			if err != nil {
 				s.respondError(w, r, err)
 				return
@@ -618,17 +646,36 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		}
 		req.WrapTTL = d
 	}
+	if ms := r.Header.Get(HeaderMaxStaleness); ms != "" {
+		d, err := parseDuration(ms)
+		if err != nil || d <= 0 {
+			s.respondError(w, r, secrets.Errorf(secrets.ErrInvalidRequest, "invalid %s %q: want a positive duration (\"2s\", \"500ms\") or seconds", HeaderMaxStaleness, ms))
+			return
+		}
+		req.MaxStaleness = d
+	}
+	req.StateTokens = r.Header.Values(HeaderIndex)
 	resp, err := s.core.HandleRequest(secrets.WithCPUGate(r.Context(), s.cfg.CPU), req)
 	if errors.Is(err, core.ErrPerfSecondaryWrite) && s.cfg.ForwardPrimary != nil && (raw != nil || r.Method == http.MethodGet || r.Method == "LIST") {
+		// A performance secondary: this request writes (a token with
+		// num_uses, a lease); the primary answers it.
 		r2 := r.Clone(r.Context())
 		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
 		s.cfg.ForwardPrimary.ServeHTTP(w, r2)
 		return
 	}
+	if errors.Is(err, core.ErrForward) && s.standbyRetry != nil && raw != nil {
+		// A standby declined to answer this itself (standby reads): the
+		// active node does.
+		r2 := forward.ForceForward(r.Clone(r.Context()))
+		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
+		s.standbyRetry.ServeHTTP(w, r2)
+		return
+	}
 	if errors.Is(err, core.ErrStandby) && s.standbyRetry != nil && raw != nil {
 		s.log.Info("node stopped being active before the request started; forwarding it to the new active node",
 			"path", r.URL.Path, "request_id", req.ID)
-		r2 := r.Clone(r.Context())
+		r2 := forward.ForceForward(r.Clone(r.Context()))
 		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
 		s.standbyRetry.ServeHTTP(w, r2)
 		return
@@ -636,6 +683,11 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.respondError(w, r, err)
 		return
+	}
+	if sc, ok := s.core.(stateTokener); ok { // core/stateindex.go
+		if st := sc.StateToken(); st != "" {
+			w.Header().Set(HeaderIndex, st)
+		}
 	}
 	s.respond(w, r, resp)
 }
