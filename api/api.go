@@ -381,6 +381,8 @@ var statusOf = []struct {
 	{context.DeadlineExceeded, http.StatusServiceUnavailable}, // max_request_duration
 	{storage.ErrUnavailable, http.StatusServiceUnavailable},
 	{core.ErrPerfSecondaryWrite, http.StatusServiceUnavailable}, // not forwarded: the primary is not configured or unreachable
+	{core.ErrPerfBehind, http.StatusServiceUnavailable},
+	{core.ErrPerfStateNotReached, http.StatusPreconditionFailed},
 	{storage.ErrNoSpace, http.StatusInsufficientStorage},
 	{storage.ErrConflict, http.StatusConflict},
 }
@@ -655,8 +657,9 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		req.MaxStaleness = d
 	}
 	req.StateTokens = r.Header.Values(HeaderIndex)
+	req.InconsistentFail = strings.EqualFold(strings.TrimSpace(r.Header.Get(HeaderInconsistent)), "fail")
 	resp, err := s.core.HandleRequest(secrets.WithCPUGate(r.Context(), s.cfg.CPU), req)
-	if errors.Is(err, core.ErrPerfSecondaryWrite) && s.cfg.ForwardPrimary != nil && (raw != nil || r.Method == http.MethodGet || r.Method == "LIST") {
+	if (errors.Is(err, core.ErrPerfSecondaryWrite) || errors.Is(err, core.ErrPerfBehind)) && s.cfg.ForwardPrimary != nil && (raw != nil || r.Method == http.MethodGet || r.Method == "LIST") {
 		// A performance secondary: this request writes (a token with
 		// num_uses, a lease); the primary answers it.
 		r2 := r.Clone(r.Context())

@@ -118,9 +118,9 @@ type Core struct {
 	// stateMu serialises init, unseal, seal, setup and teardown.
 	stateMu sync.Mutex
 	// active is true only between a finished setup and the start of teardown.
-	active      atomic.Bool
+	active atomic.Bool
 	// perfActive: active as a performance secondary (no active hooks ran).
-	perfActive atomic.Bool
+	perfActive  atomic.Bool
 	activeSince atomic.Pointer[time.Time]
 	initialized atomic.Bool // cached once true
 

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"strings"
 	"sync/atomic"
+	"time"
+
+	"github.com/vaultd/vaultd/replication"
 )
 
 // Performance secondaries (docs/replication.md, "Performance
@@ -111,4 +114,74 @@ func (c *Core) perfStatus(ctx context.Context) map[string]any {
 		return c.primaryStatus(ctx, m, KindPerformance)
 	}
 	return map[string]any{"mode": "disabled"}
+}
+
+// X-Vault-Index across clusters. The state tokens (stateindex.go) name
+// the primary's cluster ID and a raft index of the primary, with an HMAC
+// keyed from the token salt: the cluster info and the salt replicate, so
+// a token the primary made verifies on its performance secondaries. Here
+// the index is compared with the primary index this secondary has
+// applied (the stream's durable last_index), and the tokens this
+// secondary makes carry that index too, so tokens mean the same on every
+// cluster.
+
+// PerfIndexWait bounds how long a read on a performance secondary waits
+// for the state its X-Vault-Index names before it is sent to the primary
+// (or refused, with X-Vault-Inconsistent: fail).
+var PerfIndexWait = 2 * time.Second
+
+// ErrPerfBehind: this performance secondary has not replicated the state
+// a read's X-Vault-Index names within PerfIndexWait; the HTTP layer sends
+// the read to the primary.
+var ErrPerfBehind = errors.New("this performance secondary has not replicated the state the X-Vault-Index header names yet; the request must be sent to the primary")
+
+// ErrPerfStateNotReached: as ErrPerfBehind, with X-Vault-Inconsistent:
+// fail (412).
+var ErrPerfStateNotReached = errors.New("this performance secondary has not replicated the state the X-Vault-Index header names (X-Vault-Inconsistent: fail); retry, or send the request without fail to have it forwarded to the primary")
+
+// perfReplicatedIndex is the primary index this secondary has applied.
+func (c *Core) perfReplicatedIndex(ctx context.Context) uint64 {
+	r := c.repl
+	r.mu.Lock()
+	sec := r.secondary
+	r.mu.Unlock()
+	if sec != nil {
+		return sec.Status().LastIndex
+	}
+	if rec, found, err := replication.LoadSecondaryRecord(ctx, c.physical); err == nil && found {
+		return rec.LastIndex
+	}
+	return 0
+}
+
+// perfWaitState makes a read on a performance secondary wait (bounded)
+// until this cluster has replicated the state its tokens name.
+func (c *Core) perfWaitState(ctx context.Context, req *Request) error {
+	min, err := c.stateIndex(req.StateTokens)
+	if errors.Is(err, ErrForward) { // cannot check here (salt not loaded): the primary can
+		return ErrPerfBehind
+	}
+	if err != nil {
+		return err
+	}
+	if c.perfReplicatedIndex(ctx) >= min {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, PerfIndexWait)
+	defer cancel()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-wctx.Done():
+			if req.InconsistentFail {
+				return ErrPerfStateNotReached
+			}
+			return ErrPerfBehind
+		case <-t.C:
+		}
+		if c.perfReplicatedIndex(ctx) >= min {
+			return nil
+		}
+	}
 }
