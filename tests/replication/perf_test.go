@@ -3,6 +3,7 @@ package replication_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -436,6 +437,36 @@ func TestPerf_ThreeAndThree(t *testing.T) {
 			return err == nil && s != nil
 		})
 	}
+	// The secondary's standbys answered reads themselves (the standby
+	// read path: a read index from the secondary's active node, then the
+	// local state kept fresh by the replicated changes).
+	for _, nd := range sec.Nodes {
+		if nd == sAct {
+			continue
+		}
+		req, _ := http.NewRequest(http.MethodGet, nd.Addr+"/v1/sys/metrics?format=prometheus", nil)
+		req.Header.Set("X-Vault-Token", prim.Root)
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var local float64
+		for _, l := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(l, "vaultd_standby_reads_declined ") {
+				t.Logf("%s: %s", nd.ID, l)
+			}
+			if strings.HasPrefix(l, "vaultd_standby_reads_local ") {
+				fmt.Sscan(strings.TrimPrefix(l, "vaultd_standby_reads_local "), &local)
+			}
+		}
+		t.Logf("%s (a standby of the secondary) answered %.0f reads itself", nd.ID, local)
+		if local == 0 {
+			t.Errorf("%s served no read itself: %d bytes of metrics", nd.ID, len(body))
+		}
+	}
+
 	// A write sent to a standby of the secondary lands on the primary.
 	var sb *proccluster.Node
 	for _, nd := range sec.Nodes {
