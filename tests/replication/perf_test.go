@@ -265,6 +265,27 @@ func TestPerf_ProcessClusters(t *testing.T) {
 		st := perfStatus(sc)
 		return st != nil && st["state"] != "stream-wals"
 	})
+
+	// update-primary with a new activation token (a sudo token of the
+	// secondary's: the primary's root, replicated) resumes under the new
+	// ID, after a resync, without sealing (same keyring).
+	tok2, err := pc.Logical().Write("sys/replication/performance/primary/secondary-token", map[string]any{"id": "perf-west-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := put(pc, "after-revoke", "r"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.Logical().Write("sys/replication/performance/secondary/update-primary", map[string]any{
+		"token": tok2.WrapInfo.Token, "primary_api_addr": pn.Addr,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	proccluster.WaitForMsg(t, 60*time.Second, "the secondary to stream under its new ID", func() bool {
+		sst = perfStatus(sc)
+		v, err := get(sc, "after-revoke")
+		return sst != nil && sst["state"] == "stream-wals" && sst["secondary_id"] == "perf-west-2" && err == nil && v == "r"
+	}, func() string { return fmt.Sprintf("secondary %v", sst) })
 }
 
 // TestPerf_ThreeAndThree (-repl.long): a 3-node primary and a 3-node
