@@ -550,7 +550,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	// never for a request that was forwarded to us already, nor for raft
 	// snapshot streams. bodyLimit bounds it.
 	var raw []byte
-	if (s.standbyRetry != nil || s.cfg.ForwardPrimary != nil) && r.Header.Get(forward.HeaderForwardedBy) == "" &&
+	if (s.standbyRetry != nil || s.cfg.ForwardPrimary != nil) && r.Body != nil && r.Header.Get(forward.HeaderForwardedBy) == "" &&
 		path != "sys/storage/raft/snapshot" && path != "sys/storage/raft/snapshot-force" {
 		b, err := readBody(r)
 		if err != nil {

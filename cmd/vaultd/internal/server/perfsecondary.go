@@ -149,6 +149,14 @@ func (p *primaryProxy) proxy() (*httputil.ReverseProxy, error) {
 	return rp, nil
 }
 
+// handler is p as api.Config.ForwardPrimary (nil without replication).
+func (p *primaryProxy) handler() http.Handler {
+	if p == nil {
+		return nil
+	}
+	return p
+}
+
 // ServeHTTP forwards r to the primary.
 func (p *primaryProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rp, err := p.proxy()
