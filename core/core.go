@@ -390,10 +390,7 @@ func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err
 		// by ctx) for the setup to finish instead.
 		return c.waitSelfActive(ctx)
 	}
-	e, err := c.barrier.Get(ctx, "core/leader/"+id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return "", "", ErrNoActiveNode
-	}
+	e, err := c.leaderAdvert(ctx, id)
 	if err != nil {
 		return "", "", err
 	}
@@ -402,6 +399,32 @@ func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err
 		return "", "", fmt.Errorf("core: leader advert: %w", err)
 	}
 	return ad.APIAddr, ad.ClusterAddr, nil
+}
+
+// leaderAdvert reads the advert of leader id. A leader elected moments ago
+// writes its advert when its setup finishes, and this node sees it once it
+// has applied that write: until then it polls (bounded by ctx and 2 s, and
+// only while id still leads), so a request that reaches a standby right
+// after a failover or step-down is forwarded instead of refused.
+func (c *Core) leaderAdvert(ctx context.Context, id string) (*storage.Entry, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		e, err := c.barrier.Get(ctx, "core/leader/"+id)
+		if !errors.Is(err, storage.ErrNotFound) {
+			return e, err
+		}
+		if cur, _ := c.cluster.Leader(); cur != id || c.barrier.Sealed() {
+			return nil, ErrNoActiveNode
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ErrNoActiveNode
+		case <-t.C:
+		}
+	}
 }
 
 // waitSelfActive polls until this node is active (its own addresses), or
