@@ -135,8 +135,18 @@ func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) > 0 && (args[0] == "-active" || args[0] == "-initialized") {
 		mode, args = args[0], args[1:]
 	}
+	voters := 0
+	if len(args) > 1 && args[0] == "-voters" {
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		mode, voters, args = args[0], n, args[2:]
+	}
 	if neg || len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: waitfor [-active|-initialized] ADDR [TIMEOUT]")
+		ts.Fatalf("usage: waitfor [-active|-initialized|-voters N] ADDR [TIMEOUT]")
+	}
+	if mode == "-voters" {
+		waitForVoters(ts, args, voters)
+		return
 	}
 	timeout := 20 * time.Second
 	if len(args) == 2 {
@@ -162,6 +172,54 @@ func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s not ready within %s: %v", args[0], timeout, err)
 		}
 		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// waitForVoters waits until sys/storage/raft/configuration at args[0]
+// (read with $VAULT_TOKEN) lists n voters: autopilot promotes joined nodes
+// once they have caught up and are stable.
+func waitForVoters(ts *testscript.TestScript, args []string, n int) {
+	timeout := 30 * time.Second
+	if len(args) == 2 {
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		timeout = d
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	got := -1
+	for {
+		req, err := http.NewRequest(http.MethodGet, strings.TrimRight(args[0], "/")+"/v1/sys/storage/raft/configuration", nil)
+		ts.Check(err)
+		req.Header.Set("X-Vault-Token", ts.Getenv("VAULT_TOKEN"))
+		if resp, err := client.Do(req); err == nil {
+			var body struct {
+				Data struct {
+					Config struct {
+						Servers []struct {
+							Voter bool `json:"voter"`
+						} `json:"servers"`
+					} `json:"config"`
+				} `json:"data"`
+			}
+			if json.NewDecoder(resp.Body).Decode(&body) == nil && resp.StatusCode == http.StatusOK {
+				got = 0
+				for _, s := range body.Data.Config.Servers {
+					if s.Voter {
+						got++
+					}
+				}
+				if got == n {
+					resp.Body.Close()
+					return
+				}
+			}
+			resp.Body.Close()
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s: %d voters after %s, want %d", args[0], got, timeout, n)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
