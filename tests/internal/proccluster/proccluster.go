@@ -242,7 +242,18 @@ func (pc *Cluster) InitAndUnseal() {
 		t.Fatalf("init: %v", err)
 	}
 	pc.Keys, pc.Root = res.KeysB64, res.RootToken
-	for _, nd := range pc.Nodes {
+	pc.Unseal(pc.Nodes[0])
+	if len(pc.Nodes) > 1 {
+		// Autopilot promotes a joined node once it has caught up and been
+		// stable for server_stabilization_time (10 s by default): shorten it.
+		pc.WaitActive(30 * time.Second)
+		WaitFor(t, 30*time.Second, "the autopilot configuration", func() bool {
+			_, err := pc.Client(pc.Nodes[0], 5*time.Second).Logical().Write("sys/storage/raft/autopilot/configuration",
+				map[string]any{"server_stabilization_time": "1s"})
+			return err == nil
+		})
+	}
+	for _, nd := range pc.Nodes[1:] {
 		pc.Unseal(nd)
 	}
 	pc.WaitActive(30 * time.Second)
