@@ -36,10 +36,11 @@ import (
 // leader took over, never earlier.
 //
 // Health also needs the server's log position: each peer reports its last
-// log index and term and its FSM's applied index (Peer.Progress: the
-// composition root asks every member over the cluster port about once a
-// second while this node leads). A server is healthy only if that report
-// is at most last_contact_threshold old and it trails the leader by at
+// log index and term and its FSM's applied index (Peer.Progress, filled in
+// by a ProgressReporter: the composition root asks every member over the
+// cluster port about once a second while this node leads). A server is
+// healthy only if that report is at most last_contact_threshold old (at
+// least minProgressAge) and it trails the leader by at
 // most max_trailing_logs entries, counting both its log (last_index) and
 // its FSM (applied index): a follower that stores entries but cannot
 // apply them trails just as much. The gap is measured against the
@@ -139,6 +140,23 @@ func (s *Service) promoted(ctx context.Context, id string) {
 		s.log.Warn("deleting an autopilot promotion record failed", "server_id", id, "error", err)
 	}
 }
+
+// ProgressReporter, when the RaftOps implements it, fills in the peers'
+// Progress on the leader (the composition root asks every member over the
+// cluster port, at most about twice a second, each round bounded by a
+// second). Autopilot calls it before each evaluation; nothing else does.
+type ProgressReporter interface {
+	FillProgress(ctx context.Context, st *Status)
+}
+
+// progressMaxAge is how old a member's latest progress report may be for
+// it to count as healthy: last_contact_threshold, but at least
+// minProgressAge, since reports arrive about once a second.
+func progressMaxAge(cfg autopilotConfig) time.Duration {
+	return max(cfg.LastContactThreshold, minProgressAge)
+}
+
+const minProgressAge = 5 * time.Second
 
 // Voters is what autopilot needs to promote a server (raft storage has it).
 type Voters interface {
@@ -369,6 +387,9 @@ func (a *autopilot) evaluate(ctx context.Context, act bool) (apState, error) {
 	if err != nil {
 		return apState{}, err
 	}
+	if pr, ok := a.ops.(ProgressReporter); ok {
+		pr.FillProgress(ctx, &st)
+	}
 	now := time.Now()
 	a.mu.Lock()
 	cfg := a.cfg
@@ -499,7 +520,7 @@ func serverHealth(now time.Time, st Status, p Peer, cfg autopilotConfig) (s apSe
 	}
 	s.Trailing = trailingLogs(p.Progress)
 	s.Healthy = s.LastContact <= cfg.LastContactThreshold &&
-		now.Sub(p.Progress.At) <= cfg.LastContactThreshold &&
+		now.Sub(p.Progress.At) <= progressMaxAge(cfg) &&
 		s.Trailing <= cfg.MaxTrailingLogs
 	return s
 }

@@ -150,6 +150,7 @@ func TestServerHealth(t *testing.T) {
 		{"fsm behind, log current", func(p *Peer) { p.Progress.LastIndex, p.Progress.Applied = 1000, 500 }, false, 498},
 		{"no report", func(p *Peer) { p.Progress = Progress{} }, false, 5000},
 		{"stale report", func(p *Peer) { p.Progress.At = now.Add(-cfg.LastContactThreshold - time.Second) }, false, 50},
+		{"report 4s old, threshold 10s", func(p *Peer) { p.Progress.At = now.Add(-4 * time.Second) }, true, 50},
 		{"no contact", func(p *Peer) { p.Contact.LastContact = now.Add(-time.Minute) }, false, 50},
 		{"ahead of the leader's view", func(p *Peer) { p.Progress.LastIndex, p.Progress.Applied = 1005, 1003 }, true, 0},
 		// The leader moved on since it asked: only the gap at asking counts.
@@ -167,8 +168,21 @@ func TestServerHealth(t *testing.T) {
 	if s := serverHealth(now, st, self, cfg); !s.Healthy || s.LastIndex != 5000 || s.LastTerm != 3 {
 		t.Errorf("leader itself: %+v", s)
 	}
-	cfg.MaxTrailingLogs = 0
+	// A short last_contact_threshold does not make a report that arrived
+	// on the usual second-by-second schedule stale.
+	short := cfg
+	short.LastContactThreshold = 200 * time.Millisecond
 	p := ok
+	p.Progress.At = now.Add(-1500 * time.Millisecond)
+	if s := serverHealth(now, st, p, short); !s.Healthy {
+		t.Errorf("short last_contact_threshold, report 1.5s old: %+v", s)
+	}
+	p.Progress.At = now.Add(-minProgressAge - time.Second)
+	if s := serverHealth(now, st, p, short); s.Healthy {
+		t.Errorf("short last_contact_threshold, report older than %s: %+v", minProgressAge, s)
+	}
+	cfg.MaxTrailingLogs = 0
+	p = ok
 	p.Progress.LastIndex, p.Progress.Applied = 1000, 998
 	if s := serverHealth(now, st, p, cfg); !s.Healthy {
 		t.Errorf("max_trailing_logs 0, fully caught up: %+v", s)

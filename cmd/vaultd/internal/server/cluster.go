@@ -415,13 +415,20 @@ func (r raftCluster) RaftStatus(ctx context.Context) (clusterops.Status, error) 
 			Contact: clusterops.Contact{Known: p.Contact.Known, LastContact: p.Contact.LastContact, Failing: p.Contact.Failing},
 		})
 	}
-	if r.progress != nil {
-		r.progress.fill(ctx, &out)
-	}
 	return out, nil
 }
 
+// FillProgress implements clusterops.ProgressReporter: on the leader, the
+// members' own reports of their log positions (progress.go). Only
+// autopilot asks, so other status readers never wait on a slow member.
+func (r raftCluster) FillProgress(ctx context.Context, st *clusterops.Status) {
+	if r.progress != nil {
+		r.progress.fill(ctx, st)
+	}
+}
+
 var (
-	_ clusterops.RaftOps = raftCluster{}
-	_ clusterops.Voters  = raftCluster{}
+	_ clusterops.RaftOps          = raftCluster{}
+	_ clusterops.Voters           = raftCluster{}
+	_ clusterops.ProgressReporter = raftCluster{}
 )
