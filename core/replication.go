@@ -162,6 +162,10 @@ type drRepl struct {
 	// DR operation tokens: SHA-256 → expiry, in memory on the leader.
 	opTokens   map[[32]byte]time.Time
 	ceremonies *ceremony.Service
+
+	// epochs: the leader's epoch confirmation before its first client
+	// write (replication_epoch.go).
+	epochs epochGate
 }
 
 func newDRRepl(c *Core) *drRepl {
@@ -332,6 +336,7 @@ func (r *drRepl) stop() {
 	r.primary, r.secondary, r.primStop = nil, nil, nil
 	clear(r.opTokens)
 	r.mu.Unlock()
+	r.epochs.reset()
 	if hadPrimary && r.cfg.Serve != nil {
 		r.cfg.Serve(nil)
 	}
@@ -499,7 +504,7 @@ func (r *drRepl) startSecondary(ctx context.Context, cfg *drSecondaryConfig) err
 	}
 	sec, err := replication.NewSecondary(ctx, replication.SecondaryConfig{
 		ID: cfg.ID, Token: cfg.Token, Dial: dial, Target: r.cfg.Target, Logger: r.c.log,
-		Preserve: []string{replModeKey, replLeaderKey},
+		Preserve: []string{replModeKey, replLeaderKey}, Addrs: []string{r.c.cfg.ClusterAddr},
 	})
 	if err != nil {
 		return fmt.Errorf("replication: start secondary: %w", err)

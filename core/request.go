@@ -74,6 +74,9 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	if err := c.ReplicationRefusal(req.Operation, req.Path); err != nil { // replication.go
 		return nil, err
 	}
+	if err := c.confirmEpoch(ctx, req.Operation, req.Path); err != nil { // replication_epoch.go
+		return nil, err
+	}
 	mt := c.mounts.Current()
 	if !c.active.Load() || mt == nil || c.ident.auth.Current() == nil {
 		return nil, ErrStandby

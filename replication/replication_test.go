@@ -565,3 +565,56 @@ func TestDR_NewPrimaryMeansResync(t *testing.T) {
 		t.Fatalf("a foreign state was taken: %+v", st)
 	}
 }
+
+// TestDR_EpochProbe: a secondary's hello records its addresses in the
+// primary's durable state (PrimaryPeers); a probe needs no token and
+// answers the newest epoch the node knows, its fencing included; a
+// revoked secondary's addresses are forgotten.
+func TestDR_EpochProbe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pst, sst := node(t, "p1"), node(t, "s1")
+	prim, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{pst}, Storage: pst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := serve(t, ctx, prim)("dr")
+	tok, err := prim.AddSecondary(ctx, "dr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: tok, Dial: dial, Target: target{sst},
+		Wait: 100 * time.Millisecond, Addrs: []string{"127.0.0.9:8201"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sec.Run(sctx) }()
+	waitFor(t, 20*time.Second, "the secondary's addresses recorded", func() bool {
+		_, _, addrs, found, err := replication.PrimaryPeers(ctx, pst)
+		return err == nil && found && len(addrs["dr"]) == 1 && addrs["dr"][0] == "127.0.0.9:8201"
+	})
+	scancel()
+	<-done
+
+	if e, err := replication.ProbeEpoch(ctx, dial, "dr"); err != nil || e != 1 {
+		t.Fatalf("probe of a primary at epoch 1: %d, %v", e, err)
+	}
+	if err := prim.Demote(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := replication.ProbeEpoch(ctx, dial, "dr"); err != nil || e != 4 {
+		t.Fatalf("probe of a primary fenced by epoch 4: %d, %v", e, err)
+	}
+	epoch, fenced, _, _, err := replication.PrimaryPeers(ctx, pst)
+	if err != nil || epoch != 1 || fenced != 4 {
+		t.Fatalf("PrimaryPeers: epoch %d fenced %d, %v", epoch, fenced, err)
+	}
+	if err := prim.RevokeSecondary(ctx, "dr"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, addrs, _, err := replication.PrimaryPeers(ctx, pst); err != nil || len(addrs) != 0 {
+		t.Fatalf("a revoked secondary's addresses: %v, %v", addrs, err)
+	}
+}

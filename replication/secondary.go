@@ -47,6 +47,10 @@ type SecondaryConfig struct {
 	// cleared, so these are read before the restore and written back in
 	// the same Txn as the secondary's new state.
 	Preserve []string
+	// Addrs are the cluster addresses of this node, announced to the
+	// primary in the hello (the primary probes them for a newer epoch
+	// when it restarts: ProbeEpoch).
+	Addrs []string
 }
 
 // Secondary pulls a primary's change stream into its own storage.
@@ -194,7 +198,7 @@ func (s *Secondary) stream(ctx context.Context) error {
 	s.mu.Lock()
 	known := s.st.Epoch
 	s.mu.Unlock()
-	if err := writeFrame(conn, hello{Version: ProtocolVersion, ID: s.cfg.ID, Token: s.cfg.Token, Epoch: known}); err != nil {
+	if err := writeFrame(conn, hello{Version: ProtocolVersion, ID: s.cfg.ID, Token: s.cfg.Token, Epoch: known, Addrs: s.cfg.Addrs}); err != nil {
 		return err
 	}
 	b, err := s.read(conn)

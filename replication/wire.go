@@ -30,6 +30,15 @@ type hello struct {
 	Token   string `json:"token"`
 	// Epoch is the highest epoch the secondary knows.
 	Epoch uint64 `json:"epoch"`
+	// Addrs: the cluster addresses where the secondary's leader can be
+	// reached; the primary records them to confirm its epoch after a
+	// restart (ProbeEpoch).
+	Addrs []string `json:"addrs,omitempty"`
+	// Probe asks only for the epoch this side knows (no token: the epoch
+	// is not secret, and the TLS handshake already required a certificate
+	// from the cluster CA). The answer is a batch with Epoch (the newest
+	// this node knows, FencedBy included) and Fenced.
+	Probe bool `json:"probe,omitempty"`
 }
 
 // pull asks for the transactions from From on (or a snapshot).

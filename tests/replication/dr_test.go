@@ -410,10 +410,26 @@ func TestDR_ProcessClusters(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The old primary comes back: the promoted cluster tells it of epoch
-	// 2, it fences itself and refuses writes; nothing of it leaks.
+	// The old primary comes back while the promoted cluster is up: its
+	// very first write is refused, never acknowledged (before it accepts
+	// a write it asks its known secondary for the newest epoch; the
+	// promoted cluster's own notice comes only every 2 s). Writes are
+	// sent from the moment it is unsealed; a 503 (not active yet) is
+	// retried, anything acknowledged fails the test.
 	prim.Start(pn)
 	prim.Unseal(pn)
+	var first error
+	proccluster.WaitForMsg(t, 60*time.Second, "the old primary to answer a write", func() bool {
+		first = put(pc, "split-brain", "old")
+		if first == nil {
+			t.Fatal("the old primary acknowledged a write after the promotion (it must fence itself first)")
+		}
+		code := proccluster.StatusCode(first)
+		return code != 0 && code != 503
+	}, func() string { return fmt.Sprint(first) })
+	if proccluster.StatusCode(first) != 400 || !strings.Contains(first.Error(), "demoted") {
+		t.Fatalf("the first write on the returning old primary: %v", first)
+	}
 	proccluster.WaitFor(t, 60*time.Second, "the old primary to be fenced", func() bool {
 		s := drStatus(pc)
 		return s != nil && s["state"] == "demoted"
