@@ -171,5 +171,3 @@ func (r *drRepl) runEpochConfirm(ec *epochConfirm) {
 	}
 	r.c.log.Info("replication: epoch confirmed before the first write", "epoch", epoch, "answers", reached, "addresses", n)
 }
-
-
