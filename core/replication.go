@@ -59,6 +59,9 @@ type ReplicationConfig struct {
 	// Unwrap unwraps a wrapping token at a primary's API address and
 	// returns the wrapped data.
 	Unwrap func(ctx context.Context, apiAddr, token, caFile, caPath string) (map[string]any, error)
+	// SpoolDir is where a DR secondary writes a resync snapshot while it
+	// arrives (the node's data directory).
+	SpoolDir string
 }
 
 // Replication modes (replMode.Mode).
@@ -505,6 +508,7 @@ func (r *drRepl) startSecondary(ctx context.Context, cfg *drSecondaryConfig) err
 	sec, err := replication.NewSecondary(ctx, replication.SecondaryConfig{
 		ID: cfg.ID, Token: cfg.Token, Dial: dial, Target: r.cfg.Target, Logger: r.c.log,
 		Preserve: []string{replModeKey, replLeaderKey}, Addrs: []string{r.c.cfg.ClusterAddr},
+		SpoolDir: r.cfg.SpoolDir,
 	})
 	if err != nil {
 		return fmt.Errorf("replication: start secondary: %w", err)

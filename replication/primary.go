@@ -474,6 +474,8 @@ func (p *Primary) sendSnapshot(ctx context.Context, conn net.Conn, epoch uint64)
 		return err
 	}
 	buf := make([]byte, snapChunk)
+	sum := sha256.New()
+	var size int64
 	for {
 		n, err := io.ReadFull(rc, buf)
 		if n > 0 || err != nil {
@@ -482,7 +484,13 @@ func (p *Primary) sendSnapshot(ctx context.Context, conn net.Conn, epoch uint64)
 				_ = send(conn, batch{Epoch: epoch, Error: "the primary's snapshot failed"})
 				return err
 			}
-			if werr := send(conn, batch{Epoch: epoch, SnapIndex: index, Chunk: buf[:n], SnapDone: done}); werr != nil {
+			sum.Write(buf[:n])
+			size += int64(n)
+			b := batch{Epoch: epoch, SnapIndex: index, Chunk: buf[:n], SnapDone: done}
+			if done {
+				b.SnapSHA256, b.SnapSize = hex.EncodeToString(sum.Sum(nil)), size
+			}
+			if werr := send(conn, b); werr != nil {
 				return werr
 			}
 			if done {

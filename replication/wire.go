@@ -74,6 +74,11 @@ type batch struct {
 	SnapIndex uint64 `json:"snap_index,omitempty"`
 	Chunk     []byte `json:"chunk,omitempty"`
 	SnapDone  bool   `json:"snap_done,omitempty"`
+	// SnapSHA256 (hex) and SnapSize, on the last chunk: what the whole
+	// snapshot stream hashed to and its length; the secondary verifies
+	// both before it restores.
+	SnapSHA256 string `json:"snap_sha256,omitempty"`
+	SnapSize   int64  `json:"snap_size,omitempty"`
 }
 
 var errFrameTooLarge = errors.New("replication: frame too large")

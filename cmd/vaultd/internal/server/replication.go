@@ -81,6 +81,7 @@ func (n *Node) replicationConfig() *core.ReplicationConfig {
 		},
 		IssuePeer: clusterport.IssueReplicationPeer,
 		Unwrap:    unwrapAt,
+		SpoolDir:  n.dataDir,
 	}
 }
 
