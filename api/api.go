@@ -373,6 +373,7 @@ var statusOf = []struct {
 	{context.DeadlineExceeded, http.StatusServiceUnavailable}, // max_request_duration
 	{storage.ErrUnavailable, http.StatusServiceUnavailable},
 	{storage.ErrNoSpace, http.StatusInsufficientStorage},
+	{storage.ErrConflict, http.StatusConflict},
 }
 
 // messageOf is the text Vault shows for errors that carry no user message.
@@ -387,6 +388,7 @@ var messageOf = map[error]string{
 	errBodyTooLarge:            "request body too large",
 	storage.ErrNoSpace:         "the active node's storage is full: no space left on the device holding its raft data directory; writes fail until space is freed, reads go on",
 	storage.ErrUnavailable:     "the active node lost leadership or storage timed out while handling the request; the outcome of a write is unknown, retry it",
+	storage.ErrConflict:        "a concurrent write changed the data this request read before it was written; nothing was written, retry it",
 }
 
 func (s *Server) respondError(w http.ResponseWriter, r *http.Request, err error) {
@@ -612,11 +614,28 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		}
 		req.WrapTTL = d
 	}
+	if ms := r.Header.Get(HeaderMaxStaleness); ms != "" {
+		d, err := parseDuration(ms)
+		if err != nil || d <= 0 {
+			s.respondError(w, r, secrets.Errorf(secrets.ErrInvalidRequest, "invalid %s %q: want a positive duration (\"2s\", \"500ms\") or seconds", HeaderMaxStaleness, ms))
+			return
+		}
+		req.MaxStaleness = d
+	}
+	req.StateTokens = r.Header.Values(HeaderIndex)
 	resp, err := s.core.HandleRequest(secrets.WithCPUGate(r.Context(), s.cfg.CPU), req)
+	if errors.Is(err, core.ErrForward) && raw != nil {
+		// A standby declined to answer this itself (standby reads): the
+		// active node does.
+		r2 := forward.ForceForward(r.Clone(r.Context()))
+		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
+		s.standbyRetry.ServeHTTP(w, r2)
+		return
+	}
 	if errors.Is(err, core.ErrStandby) && raw != nil {
 		s.log.Info("node stopped being active before the request started; forwarding it to the new active node",
 			"path", r.URL.Path, "request_id", req.ID)
-		r2 := r.Clone(r.Context())
+		r2 := forward.ForceForward(r.Clone(r.Context()))
 		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
 		s.standbyRetry.ServeHTTP(w, r2)
 		return
@@ -624,6 +643,11 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.respondError(w, r, err)
 		return
+	}
+	if sc, ok := s.core.(stateTokener); ok { // core/stateindex.go
+		if st := sc.StateToken(); st != "" {
+			w.Header().Set(HeaderIndex, st)
+		}
 	}
 	s.respond(w, r, resp)
 }

@@ -75,6 +75,23 @@ func TestLeadershipLossIs503NotRaftText(t *testing.T) {
 	}
 }
 
+// A write whose storage precondition kept failing (storage.ErrConflict:
+// nothing was written) is a 409 that says so, not a 500 and not the
+// "outcome unknown" 503.
+func TestStorageConflictIs409(t *testing.T) {
+	c := &fakeCore{HandleRequestFunc: func(context.Context, *core.Request) (*core.Response, error) {
+		return nil, fmt.Errorf("kv: txn: raftstore: apply: check %q: %w", "logical/x/metadata/k", storage.ErrConflict)
+	}}
+	w := doReq(t, api.New(api.Config{}, c).Handler(), http.MethodPut, "/v1/secret/data/k")
+	if w.Code != http.StatusConflict {
+		t.Fatalf("status %d, want 409", w.Code)
+	}
+	e := limitErrors(t, w)
+	if len(e) != 1 || !strings.Contains(e[0], "nothing was written") || strings.Contains(e[0], "logical/") {
+		t.Fatalf("errors %q", e)
+	}
+}
+
 // Above the request limit, client requests get 503 with Retry-After at
 // once; health, seal status, leader and the cluster port never do.
 func TestRequestLimiter(t *testing.T) {

@@ -92,6 +92,9 @@ type Config struct {
 	// Seal is the configured auto seal (seal "transit"); nil means Shamir.
 	// With it the node unseals itself (autoseal.go).
 	Seal seal.Wrapper
+	// Reads lets this node answer reads itself while it is a standby
+	// (standby.go); nil: a standby forwards everything.
+	Reads ReadIndexer
 	// MigrateFrom is a disabled auto seal (disabled = "true"): the seal to
 	// migrate away from, back to Shamir. Nil otherwise.
 	MigrateFrom seal.Wrapper
@@ -148,7 +151,8 @@ type Core struct {
 	sys     *sysRoutes          // every sys/ endpoint's declaration (sysroutes.go)
 	haOps   *clusterops.HA      // sys/ha-status, sys/step-down (core/clusterops)
 
-	repl *drRepl // cross-cluster DR replication (replication.go)
+	replica replica // a standby's state for local reads (standby.go)
+	repl    *drRepl // cross-cluster DR replication (replication.go)
 
 	remounts   remountLog    // sys/remount statuses (remount.go)
 	auditStats auditCounters // telemetry.go
@@ -275,6 +279,7 @@ func (c *Core) reconcile(ctx context.Context) {
 
 // setup runs on a node that just became leader and is unsealed. Callers hold stateMu.
 func (c *Core) setup(ctx context.Context) error {
+	c.dropReplica() // standby.go: the active state is loaded below
 	if err := c.cluster.Barrier(ctx); err != nil {
 		return fmt.Errorf("raft barrier: %w", err)
 	}

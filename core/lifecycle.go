@@ -347,6 +347,7 @@ func (c *Core) SealNode() {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
 	c.teardown()
+	c.dropReplica() // standby.go
 	if c.cfg.Seal != nil {
 		// As Vault: an auto-sealed node sealed by an operator stays sealed
 		// until it restarts or is unsealed with the recovery shares.

@@ -317,6 +317,7 @@ func (r *drRepl) checkKeyring(ctx context.Context) {
 	if errors.Is(err, seal.ErrBadCiphertext) {
 		r.c.log.Warn("this DR secondary now holds the primary cluster's keyring; sealing this node: unseal it with the primary cluster's unseal keys")
 		r.c.teardown()
+		r.c.dropReplica() // standby.go: its state was loaded with the old keys
 		r.c.barrier.Seal()
 		r.c.unsealer.Reset()
 		r.c.info.Store(nil)

@@ -35,6 +35,14 @@ type Request struct {
 	// binary one (raft snapshot restore); Data is empty then. api bounds it
 	// by the listener's max_request_size.
 	Body io.Reader
+	// MaxStaleness, when positive, lets a standby answer a read from its
+	// local state without contacting the active node if it completed a
+	// read index less than this long ago (X-Vaultd-Max-Staleness;
+	// standby.go). Zero: linearizable.
+	MaxStaleness time.Duration
+	// StateTokens are the request's X-Vault-Index values: a standby
+	// answers only once it has applied the highest (stateindex.go).
+	StateTokens []string
 }
 
 // Response is what core answers; api encodes Vault's envelope from it.
@@ -77,8 +85,11 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	if err := c.confirmEpoch(ctx, req.Operation, req.Path); err != nil { // replication_epoch.go
 		return nil, err
 	}
+	if !c.active.Load() {
+		return c.handleStandbyRead(ctx, req) // standby.go
+	}
 	mt := c.mounts.Current()
-	if !c.active.Load() || mt == nil || c.ident.auth.Current() == nil {
+	if mt == nil || c.ident.auth.Current() == nil {
 		return nil, ErrStandby
 	}
 	if err := checkPath(req.Path); err != nil {
@@ -282,6 +293,9 @@ func canonicalPath(eng secrets.Backend, path string) string {
 // quorum that it still leads before answering from its local state.
 func (c *Core) verifyForRead(ctx context.Context, op secrets.Operation) error {
 	if op != secrets.OpRead && op != secrets.OpList || chaosSkipVerifyLeader { // chaosbug.go
+		return nil
+	}
+	if isLocalRead(ctx) { // a standby's read, after its read index (standby.go)
 		return nil
 	}
 	if err := c.cluster.VerifyLeader(ctx); err != nil {

@@ -73,6 +73,7 @@ func (c *Core) reloadAfterRestore(reqCtx context.Context) {
 	defer c.stateMu.Unlock()
 	defer c.poke()
 	c.teardown()
+	c.dropReplica() // standby.go
 	c.info.Store(nil)
 	c.tokens.Forget()
 	if c.barrier.Sealed() {

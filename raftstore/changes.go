@@ -3,6 +3,7 @@ package raftstore
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/raft"
 
@@ -48,13 +49,17 @@ func (s *Store) Changes(from uint64, limit int) (changes []Change, next uint64, 
 	if err != nil {
 		return nil, from, fmt.Errorf("raftstore: changes: %w", err)
 	}
-	applied := s.raft.AppliedIndex()
+	// The FSM's own index, not raft's AppliedIndex: raft advances that when
+	// it hands entries to the FSM, before they are applied, and whether a
+	// conditional entry took effect is known only once it is.
+	applied, _ := s.fsm.applied()
 	if from > applied {
 		return nil, from, nil
 	}
 	if first == 0 || from < first {
 		return nil, from, fmt.Errorf("%w: asked for %d, the log starts at %d", ErrCompacted, from, first)
 	}
+	s.fsm.forgetRejectedBelow(first)
 	next = from
 	for idx := from; idx <= applied && len(changes) < limit; idx++ {
 		var l raft.Log
@@ -72,6 +77,18 @@ func (s *Store) Changes(from uint64, limit int) (changes []Change, next uint64, 
 		ops, err := decodeCommand(l.Data)
 		if err != nil {
 			return nil, from, fmt.Errorf("raftstore: changes: entry %d: %w", idx, err)
+		}
+		if hasCheck(ops) {
+			// A conditional Txn took effect only if its preconditions held
+			// when the FSM applied it; the FSM remembers which did not.
+			rejected, known := s.fsm.wasRejected(idx)
+			if !known {
+				return nil, from, fmt.Errorf("%w: the outcome of conditional entry %d predates this node's last snapshot restore", ErrCompacted, idx)
+			}
+			if rejected {
+				continue
+			}
+			ops = slices.DeleteFunc(ops, func(op storage.Op) bool { return op.Kind == storage.OpCheck })
 		}
 		for i := range ops {
 			if ops[i].Value != nil {

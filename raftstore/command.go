@@ -17,11 +17,23 @@ import (
 // does not know it skips it, so newer nodes can add optional markers without
 // breaking older ones. Any other unknown kind or version is an error, and the
 // FSM panics on it rather than let replicas diverge.
+//
+// Version 2 is version 1 plus kind 3, a precondition (storage.OpCheck):
+// value is the expected storage.Rev (32 bytes) or empty for "absent". A
+// precondition cannot be ignorable (a node that skipped it would apply a
+// Txn the others refused), so it needs a version an older node refuses
+// (it stops with "unknown version 2" instead of diverging). A Txn without
+// checks is still encoded as version 1, so the entries a node writes do
+// not change until it uses a check, and every old log and snapshot reads
+// as before. Upgrade every node before the active node writes version-2
+// entries: followers first, the active node last.
 const (
 	commandVersion1 byte = 1
+	commandVersion2 byte = 2
 
 	kindPut    byte = byte(storage.OpPut)
 	kindDelete byte = byte(storage.OpDelete)
+	kindCheck  byte = byte(storage.OpCheck) // version 2 only
 
 	// kindIgnorableFlag marks kinds that older nodes skip.
 	kindIgnorableFlag byte = 0x80
@@ -35,21 +47,26 @@ const (
 // into a panic.
 var errBadCommand = errors.New("raftstore: malformed command")
 
-// encodeCommand encodes ops as one version-1 command. It does not validate
-// keys; callers do that first (validateOps).
+// encodeCommand encodes ops as one command: version 1, or version 2 when
+// ops hold a precondition. It does not validate keys; callers do that
+// first (validateOps).
 func encodeCommand(ops []storage.Op) []byte {
 	n := 1 + binary.MaxVarintLen64
+	version := commandVersion1
 	for _, op := range ops {
 		n += 1 + 2*binary.MaxVarintLen64 + len(op.Key) + len(op.Value)
+		if op.Kind == storage.OpCheck {
+			version = commandVersion2
+		}
 	}
 	buf := make([]byte, 0, n)
-	buf = append(buf, commandVersion1)
+	buf = append(buf, version)
 	buf = binary.AppendUvarint(buf, uint64(len(ops)))
 	for _, op := range ops {
 		buf = append(buf, byte(op.Kind))
 		buf = binary.AppendUvarint(buf, uint64(len(op.Key)))
 		buf = append(buf, op.Key...)
-		if op.Kind == storage.OpPut {
+		if op.Kind == storage.OpPut || op.Kind == storage.OpCheck {
 			buf = binary.AppendUvarint(buf, uint64(len(op.Value)))
 			buf = append(buf, op.Value...)
 		} else {
@@ -66,7 +83,8 @@ func decodeCommand(data []byte) ([]storage.Op, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty", errBadCommand)
 	}
-	if data[0] != commandVersion1 {
+	version := data[0]
+	if version != commandVersion1 && version != commandVersion2 {
 		return nil, fmt.Errorf("%w: unknown version %d", errBadCommand, data[0])
 	}
 	rest := data[1:]
@@ -102,6 +120,15 @@ func decodeCommand(data []byte) ([]storage.Op, error) {
 				return nil, fmt.Errorf("%w: op %d: delete with a value", errBadCommand, i)
 			}
 			ops = append(ops, storage.Op{Kind: storage.OpDelete, Key: string(key)})
+		case kind == kindCheck && version >= commandVersion2:
+			if len(val) != 0 && len(val) != storage.RevSize {
+				return nil, fmt.Errorf("%w: op %d: check of %d bytes", errBadCommand, i, len(val))
+			}
+			op := storage.Op{Kind: storage.OpCheck, Key: string(key)}
+			if len(val) != 0 {
+				op.Value = val
+			}
+			ops = append(ops, op)
 		case kind&kindIgnorableFlag != 0:
 			// A newer node's optional marker: skip it.
 		default:
@@ -134,8 +161,8 @@ func validateOps(ops []storage.Op) error {
 		if err := storage.ValidateKey(op.Key); err != nil {
 			return fmt.Errorf("%w: %q", err, op.Key)
 		}
-		if op.Kind != storage.OpPut && op.Kind != storage.OpDelete {
-			return fmt.Errorf("%w: %d", ErrInvalidArgument, op.Kind)
+		if err := storage.ValidateOp(op); err != nil {
+			return fmt.Errorf("%w: %w: op %q of kind %d", ErrInvalidArgument, err, op.Key, op.Kind)
 		}
 	}
 	return nil

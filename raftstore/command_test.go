@@ -24,6 +24,15 @@ var goldenOps = []storage.Op{
 	{Kind: storage.OpPut, Key: "sys/token/id/h", Value: bytes.Repeat([]byte{0xab}, 200)},
 }
 
+// goldenOpsV2 is the conditional Txn pinned by testdata/command-v2.bin:
+// a check for a revision, a check for absence, and writes.
+var goldenOpsV2 = []storage.Op{
+	storage.CheckRev("logical/9f3e/metadata/k", storage.RevOf([]byte("stored ciphertext"))),
+	storage.CheckRev("logical/9f3e/metadata/new", storage.Rev{}),
+	{Kind: storage.OpPut, Key: "logical/9f3e/metadata/k", Value: []byte{0x01, 0x02}},
+	{Kind: storage.OpDelete, Key: "logical/9f3e/versions/x/1"},
+}
+
 // checkGolden compares got with testdata/name, rewriting it with -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
@@ -73,6 +82,31 @@ func TestCommand_Golden(t *testing.T) {
 	}
 }
 
+// TestCommand_GoldenV2: the conditional Txn format is pinned too, a Txn
+// without checks still encodes as version 1 (what older nodes read), and
+// version 1 entries keep decoding (TestCommand_Golden).
+func TestCommand_GoldenV2(t *testing.T) {
+	enc := encodeCommand(goldenOpsV2)
+	if enc[0] != commandVersion2 {
+		t.Fatalf("a Txn with checks encodes as version %d, want 2", enc[0])
+	}
+	checkGolden(t, "command-v2.bin", enc)
+	data, err := os.ReadFile(filepath.Join("testdata", "command-v2.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeCommand(data)
+	if err != nil {
+		t.Fatalf("decode golden v2: %v", err)
+	}
+	if diff := cmp.Diff(normalize(goldenOpsV2), normalize(got)); diff != "" {
+		t.Fatalf("decode golden v2 (-want +got):\n%s", diff)
+	}
+	if v := encodeCommand(goldenOps)[0]; v != commandVersion1 {
+		t.Fatalf("a Txn without checks encodes as version %d, want 1", v)
+	}
+}
+
 func TestCommand_RoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
@@ -84,6 +118,8 @@ func TestCommand_RoundTrip(t *testing.T) {
 		{"delete drops value", []storage.Op{{Kind: storage.OpDelete, Key: "k", Value: []byte("ignored")}}},
 		{"long value", []storage.Op{{Kind: storage.OpPut, Key: "big", Value: bytes.Repeat([]byte("x"), 70000)}}},
 		{"golden", goldenOps},
+		{"golden v2", goldenOpsV2},
+		{"check only", []storage.Op{storage.CheckRev("k", storage.Rev{})}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +141,7 @@ func TestCommand_DecodeErrors(t *testing.T) {
 		data []byte
 	}{
 		{"empty", nil},
-		{"unknown version", append([]byte{2}, valid[1:]...)},
+		{"unknown version", append([]byte{3}, valid[1:]...)},
 		{"version zero", append([]byte{0}, valid[1:]...)},
 		{"missing count", []byte{1}},
 		{"count overflows data", []byte{1, 5, 1, 0, 0}},
@@ -113,7 +149,10 @@ func TestCommand_DecodeErrors(t *testing.T) {
 		{"truncated key", valid[:4]},
 		{"truncated value", valid[:len(valid)-1]},
 		{"trailing bytes", append(append([]byte(nil), valid...), 0)},
-		{"unknown kind", []byte{1, 1, 3, 1, 'k', 0}},
+		{"unknown kind", []byte{1, 1, 4, 1, 'k', 0}},
+		{"check in version 1", []byte{1, 1, 3, 1, 'k', 0}},
+		{"check of a bad length", []byte{2, 1, 3, 1, 'k', 1, 'x'}},
+		{"unknown kind in version 2", []byte{2, 1, 4, 1, 'k', 0}},
 		{"kind zero", []byte{1, 1, 0, 1, 'k', 0}},
 		{"delete with value", []byte{1, 1, 2, 1, 'k', 1, 'v'}},
 		{"bad varint", []byte{1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
@@ -153,6 +192,9 @@ func TestValidateOps(t *testing.T) {
 		{"dotdot", storage.Op{Kind: storage.OpPut, Key: "a/../b"}, storage.ErrInvalidKey},
 		{"leading slash", storage.Op{Kind: storage.OpDelete, Key: "/a"}, storage.ErrInvalidKey},
 		{"unknown kind", storage.Op{Kind: 9, Key: "a"}, ErrInvalidArgument},
+		{"ok check absent", storage.CheckRev("a", storage.Rev{}), nil},
+		{"ok check rev", storage.CheckRev("a", storage.RevOf([]byte("v"))), nil},
+		{"short check", storage.Op{Kind: storage.OpCheck, Key: "a", Value: []byte("v")}, ErrInvalidArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,6 +214,7 @@ func FuzzDecodeCommand(f *testing.F) {
 	f.Add([]byte{1, 2, 1, 1, 'k', 1, 'v', 0x81, 1, 'm', 1, 'x'})
 	f.Add([]byte{1, 1, 3, 1, 'k', 0})
 	f.Add([]byte{2})
+	f.Add(encodeCommand(goldenOpsV2))
 	if data, err := os.ReadFile(filepath.Join("testdata", "command-v1.bin")); err == nil {
 		f.Add(data)
 	}

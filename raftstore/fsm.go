@@ -22,6 +22,16 @@ type applyResult struct {
 	Err error
 }
 
+// hasCheck reports whether ops hold a precondition (storage.OpCheck).
+func hasCheck(ops []storage.Op) bool {
+	for _, op := range ops {
+		if op.Kind == storage.OpCheck {
+			return true
+		}
+	}
+	return false
+}
+
 // fsm is the replicated state: an ordered map of ciphertexts in memory.
 //
 // Contract (from hashicorp/raft's fsm.go): Apply/ApplyBatch, Snapshot and
@@ -35,11 +45,32 @@ type fsm struct {
 	index uint64              // raft index of the last log applied (commands and configuration changes)
 	term  uint64              // its term
 
+	// rejected holds the indexes of the commands whose precondition
+	// (storage.OpCheck) failed, so applied nothing, among those this FSM
+	// applied since restoredAt, the index of the snapshot it was last
+	// restored from (0: it applied the log from the start). The change
+	// feed needs it: the log alone does not say whether a conditional
+	// entry took effect. restoredAt is guarded by mu, rejected by rejMu
+	// (taken inside mu when both are), so the change feed can prune it
+	// without holding up applies and reads.
+	restoredAt uint64
+	rejMu      sync.Mutex
+	rejected   map[uint64]struct{}
+
+	// paused, when set, holds ApplyBatch until it is closed
+	// (Store.PauseApplyForTesting).
+	paused atomic.Pointer[chan struct{}]
+
 	batches, entries atomic.Uint64 // ApplyBatch calls and logs applied, for Stats
 	// bytes is the size of every key and value held (what a snapshot
 	// writes, less framing); written under mu, read without it.
 	bytes   atomic.Int64
 	metrics Metrics // never nil once the Store set it
+
+	// hook, when set, sees the keys of every applied batch (readindex.go);
+	// waiters are released only after it returned.
+	hook atomic.Pointer[ChangeHook]
+	wait appliedWaiter // readindex.go
 }
 
 var (
@@ -47,7 +78,7 @@ var (
 	_ raft.FSMSnapshot = (*fsmSnapshot)(nil)
 )
 
-func newFSM() *fsm { return &fsm{tree: newTree()} }
+func newFSM() *fsm { return &fsm{tree: newTree(), rejected: map[uint64]struct{}{}} }
 
 // Apply implements raft.FSM.
 func (f *fsm) Apply(l *raft.Log) any {
@@ -62,6 +93,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 // bytes) panics: this node is too old or the log is corrupt, and crashing is
 // the only way not to diverge from the other replicas.
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	if p := f.paused.Load(); p != nil {
+		<-*p
+	}
 	// Decode outside the lock; decoding is pure.
 	type decoded struct {
 		ops []storage.Op
@@ -93,6 +127,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		if f.metrics != nil {
 			f.metrics.FSMApply(time.Since(start), len(logs))
 		}
+		f.notifyApplied(logs, func(i int) []storage.Op { return dec[i].ops })
 	}()
 	for i, l := range logs {
 		f.index, f.term = l.Index, l.Term
@@ -103,7 +138,20 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 			out[i] = &applyResult{Err: dec[i].err}
 			continue
 		}
+		// Preconditions first, against the state before this command (and
+		// after every earlier one): deterministic, so every node accepts or
+		// refuses the command alike.
+		if err := f.checkLocked(dec[i].ops); err != nil {
+			f.rejMu.Lock()
+			f.rejected[l.Index] = struct{}{}
+			f.rejMu.Unlock()
+			out[i] = &applyResult{Err: err}
+			continue
+		}
 		for _, op := range dec[i].ops {
+			if op.Kind == storage.OpCheck {
+				continue
+			}
 			if op.Kind == storage.OpPut {
 				// Copy: the value aliases the log's buffer.
 				v := make([]byte, len(op.Value))
@@ -120,6 +168,48 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		out[i] = &applyResult{}
 	}
 	return out
+}
+
+// checkLocked evaluates every storage.OpCheck of ops against the tree;
+// f.mu is held.
+func (f *fsm) checkLocked(ops []storage.Op) error {
+	for _, op := range ops {
+		if op.Kind != storage.OpCheck {
+			continue
+		}
+		it, ok := f.tree.Get(item{key: op.Key})
+		if err := storage.CheckOp(op, it.value, ok); err != nil {
+			return fmt.Errorf("raftstore: apply: check %q: %w", op.Key, err)
+		}
+	}
+	return nil
+}
+
+// wasRejected reports whether the command at index failed its
+// precondition; known is false when this FSM cannot tell (it was restored
+// from a snapshot at or past index, so it never applied that entry).
+func (f *fsm) wasRejected(index uint64) (rejected, known bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if index <= f.restoredAt || index > f.index {
+		return false, false
+	}
+	f.rejMu.Lock()
+	defer f.rejMu.Unlock()
+	_, rejected = f.rejected[index]
+	return rejected, true
+}
+
+// forgetRejectedBelow drops the record of rejected commands below index
+// (the log no longer holds them).
+func (f *fsm) forgetRejectedBelow(index uint64) {
+	f.rejMu.Lock()
+	defer f.rejMu.Unlock()
+	for i := range f.rejected {
+		if i < index {
+			delete(f.rejected, i)
+		}
+	}
 }
 
 // get returns a copy of key's value.
@@ -208,9 +298,14 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return true
 	})
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.tree, f.index, f.term = tree, meta.Index, meta.Term
+	f.restoredAt = meta.Index
+	f.rejMu.Lock()
+	f.rejected = map[uint64]struct{}{}
+	f.rejMu.Unlock()
 	f.bytes.Store(n)
+	f.mu.Unlock()
+	f.notifyRestored(meta.Index)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package raftstore
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"sync"
@@ -190,9 +191,45 @@ func (l *lease) recompute() {
 // synchronous AppendEntries (raft's heartbeats, every HeartbeatTimeout/10,
 // and non-pipelined replication) is observed; pipelined appends pass
 // through untouched.
+//
+// It also keeps a node that stepped down from campaigning (holdCampaigns):
+// its own pre-vote and vote requests fail until the hold ends, except in
+// an election a leader asked it to run by a leadership transfer.
 type leaseTransport struct {
 	raft.Transport
 	lease *lease
+
+	base      time.Time    // monotonic origin of holdUntil
+	holdUntil atomic.Int64 // ns since base; this node sends no (pre-)vote request before it
+}
+
+// errCampaignHold is what this node's own vote requests fail with while
+// it holds off after a step-down.
+var errCampaignHold = errors.New("raftstore: this node stepped down and does not campaign yet")
+
+// holdCampaigns makes this node's (pre-)vote requests fail for d (0 lifts
+// the hold).
+func (t *leaseTransport) holdCampaigns(d time.Duration) {
+	if d <= 0 {
+		t.holdUntil.Store(0)
+		return
+	}
+	t.holdUntil.Store(int64(time.Since(t.base) + d))
+}
+
+func (t *leaseTransport) holding() bool {
+	u := t.holdUntil.Load()
+	return u != 0 && int64(time.Since(t.base)) < u
+}
+
+// RequestVote implements raft.Transport (see holdCampaigns). An election
+// the current leader asked this node to run (a leadership transfer to it:
+// another step-down, or a leader being sealed) is not held back.
+func (t *leaseTransport) RequestVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestVoteRequest, resp *raft.RequestVoteResponse) error {
+	if t.holding() && !args.LeadershipTransfer {
+		return errCampaignHold
+	}
+	return t.Transport.RequestVote(id, target, args, resp)
 }
 
 func (t *leaseTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress, args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
@@ -207,6 +244,9 @@ func (t *leaseTransport) AppendEntries(id raft.ServerID, target raft.ServerAddre
 // RequestPreVote keeps raft's pre-vote enabled (raft checks the
 // transport for raft.WithPreVote).
 func (t *leaseTransport) RequestPreVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestPreVoteRequest, resp *raft.RequestPreVoteResponse) error {
+	if t.holding() {
+		return errCampaignHold
+	}
 	return t.Transport.(raft.WithPreVote).RequestPreVote(id, target, args, resp)
 }
 
@@ -226,7 +266,7 @@ func wrapTransport(trans raft.Transport, l *lease) (raft.Transport, bool) {
 	if _, ok := trans.(raft.WithPreVote); !ok {
 		return trans, false
 	}
-	return &leaseTransport{Transport: trans, lease: l}, true
+	return &leaseTransport{Transport: trans, lease: l, base: time.Now()}, true
 }
 
 var (

@@ -56,11 +56,16 @@ type Store struct {
 
 	pump     *leadershipPump
 	verifier *verifier
-	watch    *leaderWatch
+	// barrierTerm is the term in which a Barrier last completed on this
+	// node: in that term its FSM holds everything earlier leaders
+	// committed (ReadIndex, readindex.go).
+	barrierTerm atomic.Uint64
+	watch       *leaderWatch
 
 	// lease serves reads on the leader without a quorum round (lease.go);
 	// nil when the transport cannot be observed.
 	lease     *lease
+	leaseT    *leaseTransport // nil when the transport is not wrapped
 	leaseKick chan struct{}
 	leaseWG   sync.WaitGroup
 
@@ -172,6 +177,7 @@ func Open(cfg Config) (*Store, error) {
 	s.addr = string(trans.LocalAddr())
 	if wrapped, ok := wrapTransport(trans, s.lease); ok {
 		trans = wrapped
+		s.leaseT, _ = wrapped.(*leaseTransport)
 	} else {
 		s.lease = nil
 	}
@@ -408,7 +414,7 @@ func (s *Store) Get(ctx context.Context, key string) (*storage.Entry, error) {
 	if !ok {
 		return nil, storage.ErrNotFound
 	}
-	return &storage.Entry{Key: key, Value: v}, nil
+	return &storage.Entry{Key: key, Value: v, Rev: storage.RevOf(v)}, nil
 }
 
 // List implements storage.Backend from the local FSM (see Get).
@@ -633,9 +639,23 @@ func (s *Store) RestoreSnapshot(ctx context.Context, r io.Reader) error {
 	case <-s.closed:
 		return fmt.Errorf("raftstore: restore snapshot: %w", ErrClosed)
 	}
+	// The FSM now reports the snapshot's own (older) index, which followers
+	// that have not installed the restore yet may already have passed: a
+	// read index handed out now would let them answer with the state from
+	// before the restore. Commit one entry after the restore so the applied
+	// index moves past every follower's pre-restore index before the
+	// restore is acknowledged (readindex.go). Deleting a key that is never
+	// written changes nothing else.
+	if err := s.apply(ctx, "restore snapshot", []storage.Op{{Kind: storage.OpDelete, Key: restoreMarkerKey}}); err != nil {
+		return err
+	}
 	s.log.Info("restored operator snapshot", "keys", meta.Count, "bytes", size)
 	return nil
 }
+
+// restoreMarkerKey is deleted right after an operator restore (above); no
+// layer ever writes it.
+const restoreMarkerKey = "core/raft/restore-marker"
 
 // ctxWriter and ctxReader stop a snapshot stream when ctx is done.
 type ctxWriter struct {
@@ -693,7 +713,12 @@ func (s *Store) LeadershipChanges() <-chan bool { return s.pump.out }
 func (s *Store) Barrier(ctx context.Context) error {
 	ctx, cancel, timeout := s.opCtx(ctx)
 	defer cancel()
-	return mapErr("barrier", s.wait(ctx, s.raft.Barrier(timeout)))
+	term := s.raft.CurrentTerm()
+	err := mapErr("barrier", s.wait(ctx, s.raft.Barrier(timeout)))
+	if err == nil {
+		s.barrierTerm.Store(term) // readindex.go
+	}
+	return err
 }
 
 // VerifyLeader confirms that this node is still the leader, so that a read
@@ -737,8 +762,14 @@ func (s *Store) VerifyLeaderRound(ctx context.Context) error {
 	return mapErr("verify leader", s.verifier.verify(ctx))
 }
 
+// StepDownHold is how long a node that handed leadership off
+// (TransferLeadership) sends no pre-vote or vote request of its own, so it
+// cannot take leadership back at once; it keeps voting for others.
+const StepDownHold = 10 * time.Second
+
 // TransferLeadership hands leadership to the most up-to-date voter and
-// waits for the transfer; leader only.
+// waits for the transfer; leader only. After a successful transfer this
+// node does not campaign for StepDownHold.
 //
 // The target's election is flagged as a transfer, which followers grant
 // although they still have this leader, so the lease is held off from
@@ -754,6 +785,16 @@ func (s *Store) TransferLeadership(ctx context.Context) error {
 	done := make(chan error, 1)
 	go func() { // raft futures must not be waited on twice
 		err := f.Error()
+		if err == nil && s.leaseT != nil {
+			// raft alone lets this node win the next election at once (a
+			// new leader that loses its quorum under load leaves this
+			// node, whose log is as long as anyone's, the favourite): it
+			// does not campaign for StepDownHold, as Vault's active waits
+			// before it contends for the lock again. It still votes. Set
+			// here, not in the caller, so a caller gone first still gets
+			// it.
+			s.leaseT.holdCampaigns(StepDownHold)
+		}
 		if s.lease != nil {
 			s.lease.hold.Add(-1)
 		}
@@ -769,9 +810,31 @@ func (s *Store) TransferLeadership(ctx context.Context) error {
 	}
 }
 
-// Indexes returns raft's last applied and commit indexes on this node.
+// Indexes returns the index of the last entry this node's FSM applied and
+// raft's commit index on this node; committed - applied is the node's
+// apply lag (the readiness check's raft_lag). raft's own AppliedIndex is
+// not used: raft advances it when it hands entries to the FSM, before
+// they are applied, so a stalled FSM would show no lag.
 func (s *Store) Indexes() (applied, committed uint64) {
-	return s.raft.AppliedIndex(), s.raft.CommitIndex()
+	applied, _ = s.fsm.applied()
+	return applied, s.raft.CommitIndex()
+}
+
+// PauseApplyForTesting stops this node's FSM from applying entries until
+// resume is called (which is idempotent): raft keeps replicating and
+// committing, so the node's apply lag grows. For tests and fault drills
+// only; a paused leader cannot acknowledge writes, and Close waits for
+// the FSM, so call resume before it.
+func (s *Store) PauseApplyForTesting() (resume func()) {
+	ch := make(chan struct{})
+	s.fsm.paused.Store(&ch)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.fsm.paused.Store(nil)
+			close(ch)
+		})
+	}
 }
 
 // Term is this node's current raft term.

@@ -92,7 +92,9 @@ func (b *Barrier) Get(ctx context.Context, key string) (*storage.Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: get %q: %w", key, err)
 	}
-	return &storage.Entry{Key: key, Value: pt}, nil
+	// Rev is the digest of the ciphertext below: passed through unchanged,
+	// so a Txn's OpCheck is evaluated against what storage holds.
+	return &storage.Entry{Key: key, Value: pt, Rev: e.Rev}, nil
 }
 
 // Put implements storage.Backend: it encrypts the value with the active
@@ -156,6 +158,8 @@ func (b *Barrier) List(ctx context.Context, prefix string) ([]string, error) {
 
 // Txn implements storage.Backend: every put is encrypted and the whole
 // batch goes down as one Txn. Nothing is written if any op is invalid.
+// An OpCheck passes through as it is: its Rev came from Get, which
+// returns the Rev of the ciphertext below (see storage.Rev).
 func (b *Barrier) Txn(ctx context.Context, ops []storage.Op) error {
 	kr := b.kr.Load()
 	if kr == nil {
@@ -166,10 +170,13 @@ func (b *Barrier) Txn(ctx context.Context, ops []storage.Op) error {
 		if err := checkKey(op.Key); err != nil {
 			return fmt.Errorf("seal: txn: %w", err)
 		}
-		if op.Kind != storage.OpPut && op.Kind != storage.OpDelete {
-			return fmt.Errorf("seal: txn: unknown op kind %d", op.Kind)
+		if err := storage.ValidateOp(op); err != nil {
+			return fmt.Errorf("seal: txn: op %q (kind %d): %w", op.Key, op.Kind, err)
 		}
 		out[i] = storage.Op{Kind: op.Kind, Key: op.Key}
+		if op.Kind == storage.OpCheck {
+			out[i].Value = op.Value
+		}
 	}
 	for i, op := range ops {
 		if op.Kind == storage.OpPut {

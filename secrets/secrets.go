@@ -115,6 +115,27 @@ type ExistenceChecker interface {
 	Exists(ctx context.Context, req *Request) (exists, ok bool, err error)
 }
 
+// Invalidator is implemented by engines that cache state derived from
+// their storage.
+type Invalidator interface {
+	// Invalidate is called with a key relative to the engine's storage
+	// view after a replicated write to it was applied on this node (a
+	// standby, later a performance secondary), before any read that
+	// follows the write is served. The engine must drop what it derived
+	// from the key. It runs on the node's apply path: it must be quick and
+	// must not write.
+	Invalidate(ctx context.Context, key string)
+}
+
+// Cleaner is implemented by engines that keep state between requests
+// that must not outlive them, such as parsed key material. Core calls
+// Cleanup once when it drops the engine: unmount, remount, any rebuild of
+// the mount table, step-down and seal. Requests still in flight may finish
+// after it, so the engine must stay safe to use (it just keeps nothing).
+type Cleaner interface {
+	Cleanup()
+}
+
 // Unauthenticated is implemented by engines (auth methods) with paths that
 // need no token, such as "login" or "login/*".
 type Unauthenticated interface {

@@ -8,6 +8,7 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strings"
 )
@@ -16,7 +17,26 @@ import (
 type Entry struct {
 	Key   string
 	Value []byte
+	// Rev is the revision of the stored value Get read: a digest of the
+	// bytes the bottom backend holds for the key (for the barrier, the
+	// ciphertext). Get always sets it; Put and Txn ignore it. Pass it to
+	// CheckRev to make a Txn conditional on the key being unchanged since.
+	Rev Rev
 }
+
+// Rev identifies the bytes stored under a key: the SHA-256 of the value as
+// the bottom backend (raftstore, inmem) holds it. Layers that transform
+// values (the barrier encrypts them) pass the Rev from below unchanged, so
+// a Rev never reveals anything about a plaintext: above the barrier it is
+// the digest of a ciphertext under a fresh random nonce, and two writes of
+// the same plaintext get different Revs. The zero Rev stands for "absent".
+type Rev [sha256.Size]byte
+
+// RevOf is the Rev of stored bytes; backends that hold values call it.
+func RevOf(stored []byte) Rev { return sha256.Sum256(stored) }
+
+// IsZero reports whether r is the zero Rev ("absent").
+func (r Rev) IsZero() bool { return r == Rev{} }
 
 // OpKind says what an Op does.
 type OpKind uint8
@@ -25,13 +45,74 @@ type OpKind uint8
 const (
 	OpPut    OpKind = 1
 	OpDelete OpKind = 2
+	// OpCheck is a precondition, not a write: the Txn applies only if Key
+	// currently holds the value whose Rev is Value (RevSize bytes), or, when
+	// Value is empty, only if Key is absent. Every check of a Txn is
+	// evaluated against the state before the Txn, atomically with its
+	// writes (in raftstore: inside the FSM, on every node alike). If any
+	// check fails, nothing is written and Txn returns an error wrapping
+	// ErrConflict. Build checks with CheckRev.
+	OpCheck OpKind = 3
 )
 
-// Op is one write inside a Txn.
+// RevSize is the length of a Rev in an OpCheck's Value.
+const RevSize = sha256.Size
+
+// Op is one write (or, for OpCheck, one precondition) inside a Txn.
 type Op struct {
 	Kind  OpKind
 	Key   string
-	Value []byte // OpPut only
+	Value []byte // OpPut: the value; OpCheck: the expected Rev, or empty for "absent"
+}
+
+// CheckRev is the precondition "key still holds the value whose revision
+// is rev" (what Get returned in Entry.Rev), or "key is absent" when rev is
+// the zero Rev (Get returned ErrNotFound).
+func CheckRev(key string, rev Rev) Op {
+	if rev.IsZero() {
+		return Op{Kind: OpCheck, Key: key}
+	}
+	return Op{Kind: OpCheck, Key: key, Value: append([]byte(nil), rev[:]...)}
+}
+
+// CheckOp evaluates an OpCheck against the key's current stored bytes
+// (present reports whether the key exists). Backends that implement Txn
+// call it. A malformed check (Value neither empty nor RevSize bytes) is
+// ErrInvalidOp.
+func CheckOp(op Op, stored []byte, present bool) error {
+	switch {
+	case len(op.Value) != 0 && len(op.Value) != RevSize:
+		return ErrInvalidOp
+	case len(op.Value) == 0 && !present:
+		return nil
+	case len(op.Value) == 0:
+		return ErrConflict
+	case !present:
+		return ErrConflict
+	}
+	rev := RevOf(stored)
+	if string(rev[:]) != string(op.Value) {
+		return ErrConflict
+	}
+	return nil
+}
+
+// ValidateOp checks one Txn op: its key, its kind, and an OpCheck's length.
+func ValidateOp(op Op) error {
+	if err := ValidateKey(op.Key); err != nil {
+		return err
+	}
+	switch op.Kind {
+	case OpPut, OpDelete:
+		return nil
+	case OpCheck:
+		if len(op.Value) != 0 && len(op.Value) != RevSize {
+			return ErrInvalidOp
+		}
+		return nil
+	default:
+		return ErrInvalidOp
+	}
 }
 
 // Backend is implemented by raftstore.Store, seal.Barrier, View and inmem.
@@ -45,7 +126,9 @@ type Backend interface {
 	// List returns the sorted direct children of prefix (which is "" or
 	// ends in "/"); sub-prefixes end in "/".
 	List(ctx context.Context, prefix string) ([]string, error)
-	// Txn applies all ops or none.
+	// Txn applies all ops or none. OpCheck preconditions are evaluated
+	// atomically with the writes; a failed one fails the whole Txn with
+	// ErrConflict and writes nothing.
 	Txn(ctx context.Context, ops []Op) error
 }
 
@@ -61,6 +144,12 @@ var (
 	// ErrNoSpace: the device holding the data is full; writes fail until
 	// space is freed, reads go on (api answers 507).
 	ErrNoSpace = errors.New("storage: no space left on the device")
+	// ErrConflict: a Txn's OpCheck precondition did not hold (another
+	// write changed the key since it was read). Nothing was written: the
+	// outcome is definite, and the caller may read again and retry.
+	ErrConflict = errors.New("storage: precondition failed: the key changed since it was read")
+	// ErrInvalidOp: a Txn op of unknown kind, or a malformed OpCheck.
+	ErrInvalidOp = errors.New("storage: invalid txn op")
 )
 
 // ValidateKey rejects keys that could escape a prefix or alias another

@@ -39,7 +39,7 @@ func (v *View) Get(ctx context.Context, key string) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Entry{Key: key, Value: e.Value}, nil
+	return &Entry{Key: key, Value: e.Value, Rev: e.Rev}, nil
 }
 
 // Put implements Backend.

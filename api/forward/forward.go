@@ -52,6 +52,18 @@ type Options struct {
 	// RequestID, when set, returns the request ID of a request being
 	// forwarded (sent in HeaderRequestID).
 	RequestID func(ctx context.Context) string
+	// Local, when set, picks the requests a standby tries to answer
+	// itself (linearizable standby reads): they go to the wrapped handler,
+	// which forwards them with ForceForward when it cannot.
+	Local func(r *http.Request) bool
+}
+
+type forceKey struct{}
+
+// ForceForward marks r to be forwarded even if Options.Local would pick it
+// (the local attempt declined it).
+func ForceForward(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), forceKey{}, true))
 }
 
 // Forwarder forwards standby requests to the active node.
@@ -128,6 +140,10 @@ func (f *Forwarder) Wrap(next http.Handler) http.Handler {
 		}
 		if by := r.Header.Get(HeaderForwardedBy); by != "" {
 			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("request forwarded by node %q reached node %q, which is not active; not forwarding it again", by, f.localID))
+			return
+		}
+		if f.opts.Local != nil && r.Context().Value(forceKey{}) == nil && f.opts.Local(r) {
+			next.ServeHTTP(w, r)
 			return
 		}
 		start := time.Now()

@@ -64,6 +64,8 @@ type rawClient struct {
 	base  string // http://127.0.0.1:8200/v1/<mount>/data/
 	token string
 	value []byte // JSON string literal of the value, quotes included
+	// maxStaleness, when set, goes out as X-Vaultd-Max-Staleness.
+	maxStaleness time.Duration
 }
 
 func newRawClient(addr, mount, token string, value string, tr *http.Transport, timeout time.Duration) *rawClient {
@@ -101,6 +103,9 @@ func (c *rawClient) do(ctx context.Context, method, key string, body []byte, out
 	}
 	req.Header.Set("X-Vault-Token", c.token)
 	req.Header.Set("X-Vault-Request", "true")
+	if c.maxStaleness > 0 {
+		req.Header.Set("X-Vaultd-Max-Staleness", c.maxStaleness.String())
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -46,6 +46,10 @@ type options struct {
 	canary     bool
 	honorRA    bool
 	canaryIvl  time.Duration
+
+	// maxStaleness, when set, is sent as X-Vaultd-Max-Staleness with every
+	// KV request (bounded-staleness standby reads).
+	maxStaleness time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -79,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.spawn.logLevel, "server-log-level", "info", "log_level of spawned nodes")
 	fs.IntVar(&o.spawn.perfMulti, "performance-multiplier", 0, "raft performance_multiplier of spawned nodes (0: server default)")
 	fs.BoolVar(&o.spawn.keep, "keep", false, "keep the spawned nodes' data directory and logs")
+	fs.DurationVar(&o.maxStaleness, "max-staleness", 0, "send X-Vaultd-Max-Staleness with every KV request (bounded-staleness reads on standbys; -client http only)")
 	fs.StringVar(&o.targets, "targets", "all", "with -spawn > 1: which nodes the workers talk to: all, active, standbys")
 	fs.BoolVar(&o.failover, "failover", false, "with -spawn >= 3: kill -9 the active under write load and measure until writes succeed again")
 	if err := fs.Parse(args); err != nil {
@@ -117,6 +122,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case modeWrite, modeRead, modeMixed, modeCAS, modeLogin:
 	default:
 		return nil, fmt.Errorf("%w: -op must be write, read, mixed, cas or login", ErrUsage)
+	}
+	if o.maxStaleness < 0 || o.maxStaleness > 0 && o.client != "http" {
+		return nil, fmt.Errorf("%w: -max-staleness must be positive and needs -client http", ErrUsage)
 	}
 	if o.op == modeLogin && o.client != "http" {
 		return nil, fmt.Errorf("%w: -op login needs -client http", ErrUsage)
@@ -203,7 +211,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		if o.spawn.n > 1 {
-			rep.Spawned += "; workers on " + o.targets + " nodes (standbys forward)"
+			rep.Spawned += "; workers on " + o.targets + " nodes (standbys answer KV reads after a read index, forward the rest)"
 		}
 	}
 	rep.Targets = o.addrs
@@ -213,7 +221,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if o.client == "api" {
 			return newAPIClient(addr, o.mount, o.token, value, tr, o.timeout)
 		}
-		return newRawClient(addr, o.mount, o.token, value, tr, o.timeout), nil
+		rc := newRawClient(addr, o.mount, o.token, value, tr, o.timeout)
+		rc.maxStaleness = o.maxStaleness
+		return rc, nil
 	}
 	l := &load{mode: o.op, workers: o.workers, keys: keyNames(o.prefix, o.keys), readRatio: o.readRatio, warmup: o.warmup, duration: o.duration}
 	for _, a := range o.addrs {
@@ -257,6 +267,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rep.LoadBefore = loadavg()
 	idx0, idxOK := appliedIndex(ctx, tr, o.addrs[0])
+	sb0, sbOK := standbyCounters(ctx, tr, o.token, o.addrs) // standby.go
 	cpu0 := selfCPU()
 	var canaryRes chan *Canary
 	cctx, stopCanary := context.WithCancel(ctx)
@@ -271,6 +282,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cpu1 := selfCPU()
 	idx1, idxOK1 := appliedIndex(ctx, tr, o.addrs[0])
+	if sb1, ok := standbyCounters(ctx, tr, o.token, o.addrs); ok && sbOK {
+		d := sb1.minus(sb0)
+		if d != (StandbyReads{}) {
+			rep.Standby = &d
+		}
+	}
 	rep.LoadAfter = loadavg()
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -194,6 +194,9 @@ type Report struct {
 	// cores on the same machine.
 	ClientCPUPerOp   Millis  `json:"client_cpu_ms_per_op,omitempty"`
 	RaftEntriesPerOp float64 `json:"raft_entries_per_op,omitempty"`
+	// Standby is what the targets' standby read counters moved by over
+	// warmup and run (standby.go); nil when they did not move.
+	Standby *StandbyReads `json:"standby_reads,omitempty"`
 }
 
 func (r *Report) writeJSON(w io.Writer) error {
@@ -232,6 +235,9 @@ func (r *Report) writeTable(w io.Writer) error {
 	}
 	if r.RaftEntries > 0 {
 		fmt.Fprintf(w, "raft entries applied: %d (~%.2f per request)\n", r.RaftEntries, r.RaftEntriesPerOp)
+	}
+	if r.Standby != nil {
+		fmt.Fprintf(w, "standby reads on the targets: %s\n", r.Standby)
 	}
 	if c := r.Canary; c != nil {
 		fmt.Fprintf(w, "canary: %d writes to %s, %d failed; p50 %s p99 %s max %s; leader changes %d (sys/leader poll errors %d)\n",

@@ -247,15 +247,29 @@ func (s *Set) Load(ctx context.Context, missing func() ([]*Entry, error)) error 
 	if err != nil {
 		return err
 	}
-	s.cur.Store(t)
+	s.cur.Swap(t).cleanup()
 	return nil
+}
+
+// cleanup tells the engines of a table that is no longer current that
+// they are dropped (secrets.Cleaner). Every change builds all engines
+// anew, so each engine is cleaned up exactly once.
+func (t *Table) cleanup() {
+	if t == nil {
+		return
+	}
+	for _, eng := range t.engines {
+		if c, ok := eng.(secrets.Cleaner); ok {
+			c.Cleanup()
+		}
+	}
 }
 
 // Unload forgets the table (step-down); a change in flight finishes
 // first.
 func (s *Set) Unload() {
 	s.mu.Lock()
-	s.cur.Store(nil)
+	s.cur.Swap(nil).cleanup()
 	s.mu.Unlock()
 }
 
@@ -292,7 +306,7 @@ func (s *Set) Update(ctx context.Context, change func(t *Table) ([]*Entry, error
 	if err := s.cfg.Barrier.Put(ctx, &storage.Entry{Key: s.cfg.Key, Value: b}); err != nil {
 		return err
 	}
-	s.cur.Store(t)
+	s.cur.Swap(t).cleanup()
 	return nil
 }
 

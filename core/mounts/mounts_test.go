@@ -130,3 +130,42 @@ func TestEnableParamsAndTune(t *testing.T) {
 		t.Errorf("auth output %v", out)
 	}
 }
+
+// cleaner counts Cleanup calls.
+type cleaner struct {
+	secrets.Backend
+	n *int
+}
+
+func (c cleaner) Cleanup() { *c.n++ }
+
+// Engines are told when their table is dropped (secrets.Cleaner), once
+// each: on every change (all engines are rebuilt) and on Unload.
+func TestSet_CleansUpDroppedEngines(t *testing.T) {
+	ctx := context.Background()
+	built, cleaned := 0, 0
+	s := NewSet(SetConfig{
+		Key: "core/mounts", ViewPrefix: "logical/", What: "mount", Barrier: inmem.New(), Inactive: errInactive,
+		Engines: map[string]secrets.Factory{
+			"c": func(context.Context, secrets.Config) (secrets.Backend, error) {
+				built++
+				return cleaner{n: &cleaned}, nil
+			},
+		},
+	})
+	a, _ := NewEntry("a/", "c", "", nil)
+	if err := s.Load(ctx, func() ([]*Entry, error) { return []*Entry{a}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewEntry("b/", "c", "", nil)
+	if err := s.Update(ctx, func(t *Table) ([]*Entry, error) { return append(t.Entries(), b), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if built != 3 || cleaned != 1 {
+		t.Fatalf("after an update: built %d, cleaned %d; want 3, 1", built, cleaned)
+	}
+	s.Unload()
+	if cleaned != 3 {
+		t.Fatalf("after unload: cleaned %d, want 3", cleaned)
+	}
+}

@@ -84,6 +84,15 @@ func (ps *Store) Reset(b storage.Backend) {
 	ps.mu.Unlock()
 }
 
+// InvalidateKey drops the caches that depend on a storage key under
+// sys/policy/ (a standby follows the active node's writes: core's change
+// hook). Other keys are ignored.
+func (ps *Store) InvalidateKey(key string) {
+	if name, ok := strings.CutPrefix(key, storagePrefix); ok {
+		ps.invalidate(name)
+	}
+}
+
 func (ps *Store) invalidate(name string) {
 	ps.mu.Lock()
 	ps.gen++

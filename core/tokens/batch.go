@@ -141,3 +141,27 @@ func (ts *Store) lookupBatch(ctx context.Context, id string) (*Entry, error) {
 	te.ID = id
 	return &te, nil
 }
+
+// stateKeyLabel derives the key of X-Vault-Index state tokens from the
+// salt (core/standby.go).
+const stateKeyLabel = "vaultd x-vault-index state v1"
+
+// StateMAC is HMAC-SHA256 of msg under a key derived from the cluster's
+// token salt, for the state tokens every node of the cluster must be able
+// to check (X-Vault-Index). ErrSealed while the salt is not loaded.
+func (ts *Store) StateMAC(msg []byte) ([]byte, error) {
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
+	if ts.stateKey == nil {
+		return nil, ErrSealed
+	}
+	m := hmac.New(sha256.New, ts.stateKey)
+	m.Write(msg)
+	return m.Sum(nil), nil
+}
+
+func deriveStateKey(salt []byte) []byte {
+	m := hmac.New(sha256.New, salt)
+	m.Write([]byte(stateKeyLabel))
+	return m.Sum(nil)
+}

@@ -143,13 +143,15 @@ type Store struct {
 	salt     []byte
 	hpool    *sync.Pool // of hash.Hash (HMAC keyed with salt)
 	batchKey []byte     // seals batch tokens (batch.go), derived from salt
+	stateKey []byte     // keys X-Vault-Index state tokens (batch.go), derived from salt
 
 	// locks serialise read-modify-write of one token (use, renew, revoke,
 	// creating a child under it), striped by hash.
 	locks [lockStripes]sync.Mutex
 
-	cacheMu sync.Mutex
-	cache   map[string]*Entry // by IDHash; values are never modified
+	cacheMu  sync.Mutex
+	cache    map[string]*Entry // by IDHash; values are never modified
+	cacheGen uint64            // bumped by InvalidateKey (guarded by cacheMu)
 
 	hookMu   sync.RWMutex // guards onRevoke
 	onRevoke func(ctx context.Context, idHash string) error
@@ -172,9 +174,11 @@ func (ts *Store) Load(ctx context.Context) error {
 	ts.mu.Lock()
 	clear(ts.salt)
 	clear(ts.batchKey)
+	clear(ts.stateKey)
 	ts.salt = salt
 	ts.hpool = &sync.Pool{New: func() any { return hmac.New(sha256.New, salt) }}
 	ts.batchKey = deriveBatchKey(salt)
+	ts.stateKey = deriveStateKey(salt)
 	ts.mu.Unlock()
 	ts.Purge()
 	return nil
@@ -185,7 +189,8 @@ func (ts *Store) Forget() {
 	ts.mu.Lock()
 	clear(ts.salt)
 	clear(ts.batchKey)
-	ts.salt, ts.hpool, ts.batchKey = nil, nil, nil
+	clear(ts.stateKey)
+	ts.salt, ts.hpool, ts.batchKey, ts.stateKey = nil, nil, nil, nil
 	ts.mu.Unlock()
 	ts.Purge()
 }
@@ -193,6 +198,7 @@ func (ts *Store) Forget() {
 // Purge empties the token cache.
 func (ts *Store) Purge() {
 	ts.cacheMu.Lock()
+	ts.cacheGen++ // a read in flight must not re-insert what it read before
 	clear(ts.cache)
 	ts.cacheMu.Unlock()
 }
@@ -356,6 +362,39 @@ func (ts *Store) cachePut(te *Entry) {
 	ts.cacheMu.Unlock()
 }
 
+// cachePutIf caches te read from storage unless an invalidation happened
+// since gen was taken (the read may predate the write that invalidated).
+func (ts *Store) cachePutIf(te *Entry, gen uint64) {
+	cp := te.clone()
+	ts.cacheMu.Lock()
+	defer ts.cacheMu.Unlock()
+	if ts.cacheGen != gen {
+		return
+	}
+	if len(ts.cache) >= tokenCacheSize {
+		for k := range ts.cache { // evict an arbitrary entry
+			delete(ts.cache, k)
+			break
+		}
+	}
+	ts.cache[cp.IDHash] = cp
+}
+
+// InvalidateKey drops what the cache holds for a storage key the token
+// store owns. A standby calls it for every replicated write (core's change
+// hook), so its cache never outlives a revocation or an update made on the
+// active node.
+func (ts *Store) InvalidateKey(key string) {
+	h, ok := strings.CutPrefix(key, tokenIDPrefix)
+	if !ok {
+		return
+	}
+	ts.cacheMu.Lock()
+	ts.cacheGen++
+	delete(ts.cache, h)
+	ts.cacheMu.Unlock()
+}
+
 func (ts *Store) cacheDel(idHash string) {
 	ts.cacheMu.Lock()
 	delete(ts.cache, idHash)
@@ -370,6 +409,7 @@ func (ts *Store) GetByHash(ctx context.Context, idHash string) (*Entry, error) {
 		ts.cacheMu.Unlock()
 		return te.clone(), nil
 	}
+	gen := ts.cacheGen
 	ts.cacheMu.Unlock()
 	e, err := ts.b.Get(ctx, tokenIDPrefix+idHash)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -387,7 +427,7 @@ func (ts *Store) GetByHash(ctx context.Context, idHash string) (*Entry, error) {
 	if !hmac.Equal([]byte(te.IDHash), []byte(idHash)) {
 		return nil, ErrNotFound
 	}
-	ts.cachePut(&te)
+	ts.cachePutIf(&te, gen)
 	return &te, nil
 }
 

@@ -64,7 +64,7 @@ func (b *v2) configWrite(ctx context.Context, req *secrets.Request, d *endpoint.
 	if err != nil {
 		return nil, err
 	}
-	if err := txn(ctx, req.Storage, []storage.Op{op}); err != nil {
+	if err := txn(ctx, req.Storage, []storage.Op{storage.CheckRev(configKey, c.rev), op}); err != nil {
 		return nil, err
 	}
 	return noContent(), nil

@@ -139,8 +139,8 @@ func (b *v2) commitVersion(ctx context.Context, s storage.Backend, key string, c
 	if err != nil {
 		return nil, err
 	}
-	ops := make([]storage.Op, 0, len(removed)+2)
-	ops = append(ops, vop)
+	ops := make([]storage.Op, 0, len(removed)+3)
+	ops = append(ops, metaCheck(key, meta), vop)
 	for _, v := range removed {
 		ops = append(ops, storage.Op{Kind: storage.OpDelete, Key: versionKey(key, v)})
 	}
@@ -238,11 +238,12 @@ func (b *v2) dataDelete(ctx context.Context, req *secrets.Request, d *endpoint.D
 	return noContent(), nil
 }
 
-// writeMeta writes key's metadata alone.
+// writeMeta writes key's metadata alone, provided the stored record is
+// still the one meta was read from.
 func writeMeta(ctx context.Context, s storage.Backend, key string, meta *keyMetadata) error {
 	op, err := putOp(metadataKey(key), meta)
 	if err != nil {
 		return err
 	}
-	return txn(ctx, s, []storage.Op{op})
+	return txn(ctx, s, []storage.Op{metaCheck(key, meta), op})
 }

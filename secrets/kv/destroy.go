@@ -51,7 +51,7 @@ func (b *v2) destroyVersions(ctx context.Context, req *secrets.Request, d *endpo
 	if err != nil {
 		return nil, err
 	}
-	if err := txn(ctx, req.Storage, append([]storage.Op{mop}, dels...)); err != nil {
+	if err := txn(ctx, req.Storage, append([]storage.Op{metaCheck(key, meta), mop}, dels...)); err != nil {
 		return nil, err
 	}
 	return noContent(), nil

@@ -56,6 +56,13 @@
 //     path); reads take the read lock. Concurrent writers to one key get
 //     distinct, consecutive versions, and for a given cas value exactly one
 //     writer wins. Config changes take their own mutex.
+//   - The lock is not the guarantee: every write Txn also carries the
+//     precondition that the metadata record (or the mount config) is the
+//     one it was computed from (storage.CheckRev, evaluated where the Txn
+//     applies, in raft's FSM), so a write whose entry outlived its request
+//     and its lock can never commit over a later write. A refused Txn
+//     wrote nothing; the handler runs again from its reads
+//     (retryOnConflict, five attempts, then 409).
 //   - Version data exists exactly for the versions in the metadata's map
 //     that are not destroyed. Destroyed versions stay in the map with
 //     destroyed=true, as in Vault.

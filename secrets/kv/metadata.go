@@ -364,7 +364,8 @@ func (b *v2) metadataDelete(ctx context.Context, req *secrets.Request, d *endpoi
 	if meta == nil {
 		return noContent(), nil
 	}
-	ops := make([]storage.Op, 0, len(meta.Versions)+1)
+	ops := make([]storage.Op, 0, len(meta.Versions)+2)
+	ops = append(ops, metaCheck(key, meta))
 	for _, n := range slices.Sorted(maps.Keys(meta.Versions)) {
 		ops = append(ops, storage.Op{Kind: storage.OpDelete, Key: versionKey(key, n)})
 	}

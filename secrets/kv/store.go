@@ -36,6 +36,10 @@ type mountConfig struct {
 	MaxVersions        uint32        `json:"max_versions"`
 	CASRequired        bool          `json:"cas_required"`
 	DeleteVersionAfter time.Duration `json:"delete_version_after"`
+
+	// rev is the storage revision the config was read at (zero: absent);
+	// a write of it carries the precondition that it is unchanged.
+	rev storage.Rev
 }
 
 // keyMetadata is the record at metadata/<path>.
@@ -49,6 +53,20 @@ type keyMetadata struct {
 	DeleteVersionAfter time.Duration           `json:"delete_version_after"`
 	CustomMetadata     map[string]string       `json:"custom_metadata,omitempty"`
 	Versions           map[uint64]*versionMeta `json:"versions"`
+
+	// rev is the storage revision this record was read at; zero for a
+	// record that does not exist yet. Every write of the record (and of
+	// the versions it lists) carries the precondition that the stored
+	// record is still at rev (metaCheck): two writers that read the same
+	// record can never both commit, whatever happened to the key's lock
+	// or to a client (docs/consistency.md).
+	rev storage.Rev
+}
+
+// metaCheck is the precondition of every write derived from meta: key's
+// metadata record is still the one meta was read from (or still absent).
+func metaCheck(key string, meta *keyMetadata) storage.Op {
+	return storage.CheckRev(metadataKey(key), meta.rev)
 }
 
 // versionMeta is one version's entry in keyMetadata.Versions.
@@ -108,9 +126,17 @@ func txn(ctx context.Context, s storage.Backend, ops []storage.Op) error {
 // loadConfig returns the mount config (zero when never written).
 func loadConfig(ctx context.Context, s storage.Backend) (*mountConfig, error) {
 	var c mountConfig
-	if _, err := getJSON(ctx, s, configKey, &c); err != nil {
-		return nil, err
+	e, err := s.Get(ctx, configKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return &c, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("kv: get %q: %w", configKey, err)
+	}
+	if err := json.Unmarshal(e.Value, &c); err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrCorrupt, configKey, err)
+	}
+	c.rev = e.Rev
 	return &c, nil
 }
 
@@ -127,6 +153,7 @@ func loadMeta(ctx context.Context, s storage.Backend, key string) (*keyMetadata,
 		return nil, fmt.Errorf("kv: get %q: %w", mk, err)
 	}
 	if m, ok := metas.get(mk, e.Value); ok {
+		m.rev = e.Rev
 		return m, nil
 	}
 	var m keyMetadata
@@ -137,6 +164,7 @@ func loadMeta(ctx context.Context, s storage.Backend, key string) (*keyMetadata,
 		m.Versions = map[uint64]*versionMeta{}
 	}
 	metas.put(mk, e.Value, &m)
+	m.rev = e.Rev
 	return &m, nil
 }
 

@@ -48,7 +48,7 @@ func (b *v2) paths() *endpoint.Backend {
 			{
 				Pattern: "config", Summary: "Read or set the mount's defaults for every key.",
 				Fields:     settings,
-				Operations: ops{secrets.OpRead: b.configRead, secrets.OpUpdate: b.configWrite},
+				Operations: ops{secrets.OpRead: b.configRead, secrets.OpUpdate: retryOnConflict(b.configWrite)},
 			},
 			{
 				Pattern: "data/{path+}", Summary: "Read, write, patch or delete a version of a secret.",
@@ -60,8 +60,8 @@ func (b *v2) paths() *endpoint.Backend {
 				},
 				Exists: existsCheck(metaExists),
 				Operations: ops{
-					secrets.OpRead: b.dataRead, secrets.OpUpdate: b.dataWrite,
-					secrets.OpPatch: b.dataPatch, secrets.OpDelete: b.dataDelete,
+					secrets.OpRead: b.dataRead, secrets.OpUpdate: retryOnConflict(b.dataWrite),
+					secrets.OpPatch: retryOnConflict(b.dataPatch), secrets.OpDelete: retryOnConflict(b.dataDelete),
 				},
 			},
 			{
@@ -72,13 +72,13 @@ func (b *v2) paths() *endpoint.Backend {
 				}),
 				Exists: existsCheck(metaExists),
 				Operations: ops{
-					secrets.OpRead: b.metadataRead, secrets.OpUpdate: b.metadataWrite, secrets.OpPatch: b.metadataPatch,
-					secrets.OpDelete: b.metadataDelete, secrets.OpList: b.metadataList,
+					secrets.OpRead: b.metadataRead, secrets.OpUpdate: retryOnConflict(b.metadataWrite), secrets.OpPatch: retryOnConflict(b.metadataPatch),
+					secrets.OpDelete: retryOnConflict(b.metadataDelete), secrets.OpList: b.metadataList,
 				},
 			},
-			{Pattern: "delete/{path*}", Summary: "Soft-delete versions of a secret.", Fields: versions, Operations: ops{secrets.OpUpdate: b.deleteVersions}},
-			{Pattern: "undelete/{path*}", Summary: "Restore soft-deleted versions of a secret.", Fields: versions, Operations: ops{secrets.OpUpdate: b.undeleteVersions}},
-			{Pattern: "destroy/{path*}", Summary: "Permanently destroy versions of a secret.", Fields: versions, Operations: ops{secrets.OpUpdate: b.destroyVersions}},
+			{Pattern: "delete/{path*}", Summary: "Soft-delete versions of a secret.", Fields: versions, Operations: ops{secrets.OpUpdate: retryOnConflict(b.deleteVersions)}},
+			{Pattern: "undelete/{path*}", Summary: "Restore soft-deleted versions of a secret.", Fields: versions, Operations: ops{secrets.OpUpdate: retryOnConflict(b.undeleteVersions)}},
+			{Pattern: "destroy/{path*}", Summary: "Permanently destroy versions of a secret.", Fields: versions, Operations: ops{secrets.OpUpdate: retryOnConflict(b.destroyVersions)}},
 			{
 				Pattern: "subkeys/{path*}", Summary: "Read the structure of a secret without its values.",
 				Fields: map[string]*endpoint.Field{

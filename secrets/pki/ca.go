@@ -528,9 +528,13 @@ func (e *engine) signIntermediate(ctx context.Context, req *secrets.Request, d *
 	if parent.MaxPathLen > 0 && (maxPath < 0 || maxPath >= parent.MaxPathLen) {
 		maxPath = parent.MaxPathLen - 1
 	}
+	// As Vault: the issuer's leaf_not_after_behavior is for leaves; an
+	// intermediate may outlive its issuer (with a warning). Both default
+	// to the mount's TTL, so an intermediate signed moments after its root
+	// always would (vault-benchmark's pki_issue setup does exactly that).
 	var warnings []string
-	if notAfter, warnings, err = capToIssuer(iss, parent, notAfter, warnings); err != nil {
-		return nil, err
+	if notAfter.After(parent.NotAfter) {
+		warnings = append(warnings, "The expiration time for the signed certificate is after the CA's expiration time. If the new certificate is not treated as a root, validation paths with the certificate past the issuing CA's expiration time will fail.")
 	}
 	der, tmpl, err := e.createCA(ctx, req.Storage, caSpec{subj: subj, notBefore: notBefore, notAfter: notAfter,
 		maxPath: maxPath, permitted: permitted, sigBits: sigBits, pss: pss,

@@ -174,7 +174,15 @@ func TestVaultBenchmarkPKIIssueFlow(t *testing.T) {
 	root.write("root/generate/internal", map[string]any{"type": "internal", "common_name": "example.com"})
 	root.write("config/urls", map[string]any{"issuing_certificates": "http://127.0.0.1:8200/v1/r/ca", "crl_distribution_points": []any{"http://127.0.0.1:8200/v1/r/crl"}})
 	csr := inter.write("intermediate/generate/internal", map[string]any{"type": "internal", "common_name": "example.com Intermediate Authority"})["csr"]
-	s := root.write("root/sign-intermediate", map[string]any{"format": "pem_bundle", "csr": csr})
+	// Its setup_delay (1s) and requests pass between the root and the
+	// signing: with both TTLs defaulted the intermediate outlives the
+	// root, which Vault allows for sign-intermediate (a warning).
+	root.clock.Add(2 * time.Second)
+	signed := root.must(secrets.OpUpdate, "root/sign-intermediate", map[string]any{"format": "pem_bundle", "csr": csr})
+	if len(signed.Warnings) == 0 || !strings.Contains(signed.Warnings[0], "after the CA's expiration time") {
+		t.Fatalf("sign-intermediate beyond the root: warnings %q", signed.Warnings)
+	}
+	s := signed.Data
 	inter.write("intermediate/set-signed", map[string]any{"certificate": s["certificate"].(string) + "\n" + s["issuing_ca"].(string)})
 	inter.write("roles/benchmark-issue", map[string]any{"name": "benchmark-issue", "allow_subdomains": true, "allow_any_name": true, "ttl": "5m"})
 	out := inter.write("issue/benchmark-issue", map[string]any{"common_name": "test.vault.benchmark"})

@@ -33,11 +33,11 @@ func (e *engine) datakey(ctx context.Context, req *secrets.Request, pr params) (
 	default:
 		return nil, invalidf("invalid bits value")
 	}
-	p, err := e.encryptionKey(ctx, req, pr.name, "encryption")
+	p, releaseKey, err := e.encryptionKey(ctx, req, pr.name, "encryption")
 	if err != nil {
 		return nil, err
 	}
-	defer p.zero()
+	defer releaseKey()
 	release, err := rsaCPU(ctx, p)
 	if err != nil {
 		return nil, err

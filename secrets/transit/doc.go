@@ -4,8 +4,11 @@
 // Named keys live in the mount's storage view (behind the barrier) under
 // "policy/<name>", one JSON record per key holding every version. Key
 // material is generated with crypto/rand, typed secretBytes so it never
-// prints or logs, zeroed after each request, and never returned unless the
-// key is exportable (export/:key_type/:name).
+// prints or logs, and never returned unless the key is exportable
+// (export/:key_type/:name). Parsed keys are cached between requests
+// (cache.go: checked against the stored record on every use, zeroed when
+// replaced, evicted, or when the mount is dropped, see Cleanup); private
+// copies made to change a key are zeroed after the request.
 //
 // Paths (relative to the mount), one file per family:
 //

@@ -11,39 +11,40 @@ import (
 // name an absent key.
 const encKeyNotFound = "encryption key not found"
 
-// encryptionKey loads a key for encrypt, decrypt, rewrap or datakey; the
-// caller zeroes it.
-func (e *engine) encryptionKey(ctx context.Context, req *secrets.Request, name, op string) (*policy, error) {
-	p, err := e.getKey(ctx, req.Storage, name)
+// encryptionKey returns a key for encrypt, decrypt, rewrap or datakey and
+// the func that releases it (see getKey: the caller must not change or
+// zero the policy).
+func (e *engine) encryptionKey(ctx context.Context, req *secrets.Request, name, op string) (*policy, func(), error) {
+	p, release, err := e.getKey(ctx, req.Storage, name)
 	if err != nil {
-		return nil, err
+		return nil, noRelease, err
 	}
 	if p == nil {
-		return nil, invalidf(encKeyNotFound)
+		return nil, noRelease, invalidf(encKeyNotFound)
 	}
 	if !p.spec.encrypts() {
-		p.zero()
-		return nil, invalidf("message %s not supported for key type %s", op, p.Type)
+		release()
+		return nil, noRelease, invalidf("message %s not supported for key type %s", op, p.Type)
 	}
-	return p, nil
+	return p, release, nil
 }
 
 // upsertEncryptionKey is encrypt's key lookup: a create (the existence
 // check found no key) makes the key, of the request's "type".
-func (e *engine) upsertEncryptionKey(ctx context.Context, req *secrets.Request, name string) (*policy, error) {
+func (e *engine) upsertEncryptionKey(ctx context.Context, req *secrets.Request, name string) (*policy, func(), error) {
 	if req.Operation != secrets.OpCreate {
 		return e.encryptionKey(ctx, req, name, "encryption")
 	}
 	typ, _, err := stringField(req.Data, "type")
 	if err != nil {
-		return nil, err
+		return nil, noRelease, err
 	}
 	if typ == "" {
 		typ = defaultKeyType
 	}
 	spec, ok := keyTypes[typ]
 	if !ok || !spec.aead() {
-		return nil, invalidf("unknown key type %v", typ)
+		return nil, noRelease, invalidf("unknown key type %v", typ)
 	}
 	mu := e.lock(name)
 	mu.Lock()
@@ -61,13 +62,13 @@ func (e *engine) upsertEncryptionKey(ctx context.Context, req *secrets.Request, 
 	}
 	mu.Unlock()
 	if err != nil {
-		return nil, err
+		return nil, noRelease, err
 	}
 	if p != nil && !p.spec.encrypts() {
 		p.zero()
-		return nil, invalidf("message encryption not supported for key type %s", p.Type)
+		return nil, noRelease, invalidf("message encryption not supported for key type %s", p.Type)
 	}
-	return p, nil
+	return p, p.zero, nil
 }
 
 // aeadInputs reads an item's context (validated, unused: keys are not
@@ -143,11 +144,11 @@ func (e *engine) encrypt(ctx context.Context, req *secrets.Request, pr params) (
 	if _, _, err := batchItems(req.Data); err != nil {
 		return nil, err // a malformed batch creates no key
 	}
-	p, err := e.upsertEncryptionKey(ctx, req, pr.name)
+	p, releaseKey, err := e.upsertEncryptionKey(ctx, req, pr.name)
 	if err != nil {
 		return nil, err
 	}
-	defer p.zero()
+	defer releaseKey()
 	release, err := rsaCPU(ctx, p)
 	if err != nil {
 		return nil, err
@@ -168,11 +169,11 @@ func (e *engine) encrypt(ctx context.Context, req *secrets.Request, pr params) (
 
 // decrypt answers decrypt/:name.
 func (e *engine) decrypt(ctx context.Context, req *secrets.Request, pr params) (*secrets.Response, error) {
-	p, err := e.encryptionKey(ctx, req, pr.name, "decryption")
+	p, releaseKey, err := e.encryptionKey(ctx, req, pr.name, "decryption")
 	if err != nil {
 		return nil, err
 	}
-	defer p.zero()
+	defer releaseKey()
 	release, err := rsaCPU(ctx, p)
 	if err != nil {
 		return nil, err
@@ -191,11 +192,11 @@ func (e *engine) decrypt(ctx context.Context, req *secrets.Request, pr params) (
 // rewrap answers rewrap/:name: decrypt, then encrypt with the latest (or
 // the requested) version, never revealing the plaintext.
 func (e *engine) rewrap(ctx context.Context, req *secrets.Request, pr params) (*secrets.Response, error) {
-	p, err := e.encryptionKey(ctx, req, pr.name, "encryption")
+	p, releaseKey, err := e.encryptionKey(ctx, req, pr.name, "encryption")
 	if err != nil {
 		return nil, err
 	}
-	defer p.zero()
+	defer releaseKey()
 	release, err := rsaCPU(ctx, p)
 	if err != nil {
 		return nil, err

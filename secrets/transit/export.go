@@ -23,14 +23,14 @@ func (e *engine) export(ctx context.Context, req *secrets.Request, pr params) (*
 	default:
 		return nil, invalidf("invalid export type: %s", pr.kind)
 	}
-	p, err := e.getKey(ctx, req.Storage, pr.name)
+	p, release, err := e.getKey(ctx, req.Storage, pr.name)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if p == nil {
 		return nil, notFound()
 	}
-	defer p.zero()
 	if pr.kind != "public-key" && !p.Exportable {
 		return nil, invalidf("private key material is not exportable")
 	}

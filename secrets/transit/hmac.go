@@ -17,14 +17,14 @@ func computeHMAC(h crypto.Hash, kv *keyVersion, input []byte) []byte {
 
 // hmac answers hmac/:name(/:algorithm); every key type has HMAC keys.
 func (e *engine) hmac(ctx context.Context, req *secrets.Request, pr params) (*secrets.Response, error) {
-	p, err := e.getKey(ctx, req.Storage, pr.name)
+	p, release, err := e.getKey(ctx, req.Storage, pr.name)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if p == nil {
 		return nil, invalidf(encKeyNotFound)
 	}
-	defer p.zero()
 	h, _, err := hashFrom(pr.a, req.Data, "algorithm", "hash_algorithm")
 	if err != nil {
 		return nil, err

@@ -16,31 +16,36 @@ import (
 	"github.com/vaultd/vaultd/storage"
 )
 
-// getKey loads a key, applying a due auto-rotation first; (nil, nil) when
-// absent. The caller zeroes the result.
-func (e *engine) getKey(ctx context.Context, s storage.Backend, name string) (*policy, error) {
-	p, err := loadPolicy(ctx, s, name)
+// getKey returns a key for using it (encrypt, decrypt, sign, verify, HMAC,
+// export, read), applying a due auto-rotation first, and the func that
+// releases it; (nil, noRelease, nil) when absent. The policy may be shared
+// (engine.readKey): the caller must not change or zero it.
+func (e *engine) getKey(ctx context.Context, s storage.Backend, name string) (*policy, func(), error) {
+	p, release, err := e.readKey(ctx, s, name)
 	if err != nil || p == nil || !p.rotationDue(e.now()) {
-		return p, err
+		return p, release, err
 	}
-	p.zero()
+	release()
 	mu := e.lock(name)
 	mu.Lock()
 	defer mu.Unlock()
 	p, err = loadPolicy(ctx, s, name)
-	if err != nil || p == nil || !p.rotationDue(e.now()) {
-		return p, err
+	if err != nil || p == nil {
+		return nil, noRelease, err
+	}
+	if !p.rotationDue(e.now()) {
+		return p, p.zero, nil
 	}
 	if err := p.rotate(e.now(), e.rand); err != nil {
 		p.zero()
-		return nil, err
+		return nil, noRelease, err
 	}
 	if err := p.save(ctx, s); err != nil {
 		p.zero()
-		return nil, err
+		return nil, noRelease, err
 	}
 	e.log.Info("transit key auto-rotated", "key", name, "version", p.LatestVersion)
-	return p, nil
+	return p, p.zero, nil
 }
 
 // keyList answers LIST keys/.
@@ -142,14 +147,14 @@ func checkRotatePeriod(d time.Duration) error {
 
 // keyRead answers GET keys/:name.
 func (e *engine) keyRead(ctx context.Context, req *secrets.Request, pr params) (*secrets.Response, error) {
-	p, err := e.getKey(ctx, req.Storage, pr.name)
+	p, release, err := e.getKey(ctx, req.Storage, pr.name)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if p == nil {
 		return nil, notFound()
 	}
-	defer p.zero()
 	return &secrets.Response{Data: p.info()}, nil
 }
 

@@ -88,7 +88,9 @@ const policyPrefix = "policy/"
 
 func policyKey(name string) string { return policyPrefix + name }
 
-// loadPolicy reads a key; (nil, nil) when absent. The caller zeroes it.
+// loadPolicy reads and parses a private copy of a key, for the paths that
+// change it (under the key's lock); (nil, nil) when absent. The caller
+// zeroes it. Paths that only use a key go through engine.readKey.
 func loadPolicy(ctx context.Context, s storage.Backend, name string) (*policy, error) {
 	ent, err := s.Get(ctx, policyKey(name))
 	if errors.Is(err, storage.ErrNotFound) {
@@ -97,11 +99,19 @@ func loadPolicy(ctx context.Context, s storage.Backend, name string) (*policy, e
 	if err != nil {
 		return nil, fmt.Errorf("transit: load key: %w", err)
 	}
+	return decodePolicy(ent.Value)
+}
+
+// decodePolicy parses a stored record into a private copy and clears the
+// record's bytes; the caller zeroes the result.
+func decodePolicy(raw []byte) (*policy, error) {
 	var p policy
-	if err := json.Unmarshal(ent.Value, &p); err != nil {
+	err := json.Unmarshal(raw, &p)
+	clear(raw)
+	if err != nil {
+		p.zero()
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	clear(ent.Value)
 	if err := p.init(); err != nil {
 		p.zero()
 		return nil, err

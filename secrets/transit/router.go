@@ -2,10 +2,13 @@ package transit
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
 
 	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/secrets"
+	"github.com/vaultd/vaultd/storage"
 )
 
 // params are the path segments a route captured (named as Vault names
@@ -82,14 +85,17 @@ func (e *engine) paths() []*endpoint.Path {
 		if !validName(name) {
 			return false, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
 		}
-		pol, err := loadPolicy(ctx, req.Storage, name)
+		// Whether the record exists is all that is asked: it is not
+		// parsed here (the handler does, through the cache).
+		ent, err := req.Storage.Get(ctx, policyKey(name))
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil
+		}
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("transit: load key: %w", err)
 		}
-		if pol != nil {
-			pol.zero()
-		}
-		return pol != nil, nil
+		clear(ent.Value)
+		return true, nil
 	}
 	keys := p("keys/{name}", "Create, read or delete a named key.", fields{
 		"type":                   raw("Key type (default aes256-gcm96)."),

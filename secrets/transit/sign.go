@@ -95,14 +95,14 @@ func itemInput(item map[string]any) ([]byte, error) {
 
 // sign answers sign/:name(/:hash_algorithm).
 func (e *engine) sign(ctx context.Context, req *secrets.Request, pr params) (*secrets.Response, error) {
-	p, err := e.getKey(ctx, req.Storage, pr.name)
+	p, release, err := e.getKey(ctx, req.Storage, pr.name)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if p == nil {
 		return nil, invalidf("signing key not found")
 	}
-	defer p.zero()
 	if !p.spec.signing() {
 		return nil, invalidf("key type %s does not support signing", p.Type)
 	}
@@ -134,14 +134,14 @@ func (e *engine) sign(ctx context.Context, req *secrets.Request, pr params) (*se
 // verify answers verify/:name(/:hash_algorithm): a signature (signing
 // keys) or an HMAC (any key).
 func (e *engine) verify(ctx context.Context, req *secrets.Request, pr params) (*secrets.Response, error) {
-	p, err := e.getKey(ctx, req.Storage, pr.name)
+	p, release, err := e.getKey(ctx, req.Storage, pr.name)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if p == nil {
 		return nil, invalidf("signature verification key not found")
 	}
-	defer p.zero()
 	var (
 		o      signOpts
 		enc    *base64.Encoding

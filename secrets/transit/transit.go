@@ -28,18 +28,21 @@ var (
 	_ secrets.Factory          = Factory
 	_ secrets.Backend          = (*engine)(nil)
 	_ secrets.ExistenceChecker = (*engine)(nil)
+	_ secrets.Cleaner          = (*engine)(nil)
 )
 
 // lockStripes is the number of per-key-name write locks.
 const lockStripes = 64
 
-// engine is one transit mount. It holds no key material between requests.
+// engine is one transit mount. Between requests it holds only the parsed
+// keys of its cache (cache.go), zeroed by Cleanup.
 type engine struct {
 	log   *slog.Logger
 	now   func() time.Time
 	rand  io.Reader
 	be    *endpoint.Backend
 	locks [lockStripes]sync.Mutex // serialize read-modify-write of one key
+	cache *policyCache
 }
 
 // Factory makes a transit engine for a mount. It takes no options.
@@ -47,7 +50,7 @@ func Factory(_ context.Context, conf secrets.Config) (secrets.Backend, error) {
 	for k := range conf.Options {
 		return nil, secrets.Errorf(secrets.ErrInvalidRequest, "transit: unknown option %q", k)
 	}
-	e := &engine{log: conf.Logger, now: conf.Now, rand: rand.Reader}
+	e := &engine{log: conf.Logger, now: conf.Now, rand: rand.Reader, cache: newPolicyCache(policyCacheSize)}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -84,6 +87,12 @@ func (e *engine) HandleRequest(ctx context.Context, req *secrets.Request) (*secr
 func (e *engine) Exists(ctx context.Context, req *secrets.Request) (exists, ok bool, err error) {
 	return e.be.Exists(ctx, req)
 }
+
+// Cleanup implements secrets.Cleaner: the mount is going away (unmount,
+// remount, table rebuild, step-down, seal); cached keys are zeroed (those
+// in use by a request still in flight when it releases them) and nothing
+// is cached any more.
+func (e *engine) Cleanup() { e.cache.close() }
 
 // lock returns the write lock for key name.
 func (e *engine) lock(name string) *sync.Mutex {

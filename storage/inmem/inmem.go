@@ -33,7 +33,7 @@ func (b *Backend) Get(_ context.Context, key string) (*storage.Entry, error) {
 	if !ok {
 		return nil, storage.ErrNotFound
 	}
-	return &storage.Entry{Key: key, Value: clone(v)}, nil
+	return &storage.Entry{Key: key, Value: clone(v), Rev: storage.RevOf(v)}, nil
 }
 
 // Put implements storage.Backend.
@@ -69,22 +69,31 @@ func (b *Backend) List(_ context.Context, prefix string) ([]string, error) {
 	return storage.ListChildren(prefix, keys), nil
 }
 
-// Txn implements storage.Backend: all ops are validated before any is applied.
+// Txn implements storage.Backend: all ops are validated before any is
+// applied, and every OpCheck is evaluated, under the same lock as the
+// writes, against the state before the Txn.
 func (b *Backend) Txn(_ context.Context, ops []storage.Op) error {
 	for _, op := range ops {
-		if err := storage.ValidateKey(op.Key); err != nil {
-			return fmt.Errorf("inmem: txn %q: %w", op.Key, err)
-		}
-		if op.Kind != storage.OpPut && op.Kind != storage.OpDelete {
-			return fmt.Errorf("inmem: txn: unknown op kind %d", op.Kind)
+		if err := storage.ValidateOp(op); err != nil {
+			return fmt.Errorf("inmem: txn %q (kind %d): %w", op.Key, op.Kind, err)
 		}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, op := range ops {
-		if op.Kind == storage.OpPut {
+		if op.Kind != storage.OpCheck {
+			continue
+		}
+		v, ok := b.m[op.Key]
+		if err := storage.CheckOp(op, v, ok); err != nil {
+			return fmt.Errorf("inmem: txn: check %q: %w", op.Key, err)
+		}
+	}
+	for _, op := range ops {
+		switch op.Kind {
+		case storage.OpPut:
 			b.m[op.Key] = clone(op.Value)
-		} else {
+		case storage.OpDelete:
 			delete(b.m, op.Key)
 		}
 	}

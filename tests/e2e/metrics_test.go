@@ -146,7 +146,14 @@ func TestMetrics_ClusterTrafficAndFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A KV read a standby answers itself (after a read index), and one it
+	// is told to forward (X-Vault-Inconsistent: forward-active-node).
 	if _, err := sc.Logical().Read("kv/nope"); err != nil {
+		t.Fatal(err)
+	}
+	fc := newClient(t, nodes[standby].addr, root)
+	fc.AddHeader("X-Vault-Inconsistent", "forward-active-node")
+	if _, err := fc.Logical().Read("kv/nope"); err != nil {
 		t.Fatal(err)
 	}
 	after := scrape(t, nodes[a], root)
@@ -175,6 +182,9 @@ func TestMetrics_ClusterTrafficAndFailover(t *testing.T) {
 	sAfter := scrape(t, nodes[standby], root)
 	if d := sAfter.must(t, "standby", "vault_ha_rpc_client_forward_count", nil) - before[standby].must(t, "standby", "vault_ha_rpc_client_forward_count", nil); d < writes+1 {
 		t.Errorf("standby: forwarded +%v requests, want >= %d", d, writes+1)
+	}
+	if d := sAfter.must(t, "standby", "vaultd_standby_reads_local", nil) - before[standby].must(t, "standby", "vaultd_standby_reads_local", nil); d < 1 {
+		t.Errorf("standby: answered +%v reads itself, want >= 1", d)
 	}
 	if got, _ := sAfter.sum("vault_core_handle_request_count", logical); got < writes {
 		t.Errorf("standby: %v logical PUT requests seen, want >= %d", got, writes)
@@ -232,8 +242,9 @@ func TestMetrics_ClusterTrafficAndFailover(t *testing.T) {
 	}
 
 	// One request, one ID: the standby's request ID is carried to the
-	// active node, which answers with it and logs it with the forwarder.
-	sec, err := sc.Logical().Read("kv/m1")
+	// active node, which answers with it and logs it with the forwarder
+	// (a read the standby is told to forward rather than answer itself).
+	sec, err := fc.Logical().Read("kv/m1")
 	if err != nil || sec == nil || sec.RequestID == "" {
 		t.Fatalf("read through the standby: %v %+v", err, sec)
 	}

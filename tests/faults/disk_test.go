@@ -30,7 +30,17 @@ func mountTmpfs(t testing.TB, dir, size string) {
 	})
 }
 
-// fill writes zeros into path until the file system is full.
+// fillReserve is the room fill leaves: less than one of the test's big
+// writes needs (256 KiB), more than a re-elected node's own writes (the
+// raft no-op, the leader advert and node record it writes on becoming
+// active, a few KiB). Without it, whether the single node could become
+// active again after its failed write depended on how many free pages
+// bolt happened to hold, which moves with the size of every earlier raft
+// entry.
+const fillReserve = 128 << 10
+
+// fill writes zeros into path until the file system is full, then gives
+// fillReserve bytes back.
 func fill(t testing.TB, path string) {
 	t.Helper()
 	f, err := os.Create(path)
@@ -41,11 +51,18 @@ func fill(t testing.TB, path string) {
 	buf := make([]byte, 64<<10)
 	for {
 		if _, err := f.Write(buf); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				return
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
 			}
-			t.Fatal(err)
+			break
 		}
+	}
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(max(st.Size()-fillReserve, 0)); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -302,10 +305,43 @@ func TestPartition_IsolateStandby(t *testing.T) {
 		t.Fatal("the active node lost leadership although it kept a majority")
 	}
 	heal(t, pc)
+	before := localReads(t, cSb)
 	if got, _, err := read(cSb, "k"); err != nil || got != "v19" {
 		t.Fatalf("healed standby reads %q, %v; want v19", got, err)
 	}
+	// The standby answered that read itself, after a read index: the
+	// reads above went through the same path and were refused, not stale.
+	if after := localReads(t, cSb); after <= before {
+		t.Errorf("the healed standby did not answer the read itself (local reads %v → %v)", before, after)
+	}
 	ack.verify(t, cAct)
+}
+
+// localReads is the node's vaultd_standby_reads_local counter.
+func localReads(t *testing.T, c *vaultapi.Client) float64 {
+	t.Helper()
+	r := c.NewRequest("GET", "/v1/sys/metrics")
+	r.Params.Set("format", "prometheus")
+	resp, err := c.RawRequestWithContext(context.Background(), r)
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "vaultd_standby_reads_local "); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("metrics: %q", line)
+			}
+			return n
+		}
+	}
+	t.Fatal("metrics: no vaultd_standby_reads_local")
+	return 0
 }
 
 // A minority that holds the active node loses it; the majority elects a

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -370,7 +373,8 @@ func runChaos(t *testing.T, seed uint64, nodes int, dur time.Duration, onlyStop 
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
 	var wg sync.WaitGroup
-	// Two clients per node, each bound to that node: standbys forward.
+	// Two clients per node, each bound to that node: standbys answer
+	// reads themselves after a read index and forward writes.
 	for i := 0; i < 2*nodes; i++ {
 		nd := pc.Nodes[i%nodes]
 		c := pc.Client(nd, 3*time.Second)
@@ -513,6 +517,11 @@ func runChaos(t *testing.T, seed uint64, nodes int, dur time.Duration, onlyStop 
 	if acked == 0 {
 		t.Fatalf("no write was acknowledged during the run: the workload never made progress")
 	}
+	local, per := standbyLocalReads(pc)
+	logf("reads standbys answered themselves (nodes' counters since their last start): %d (%s)", local, per)
+	if nodes > 1 && local == 0 {
+		problems = append(problems, "no standby answered a read itself: the run did not exercise standby reads")
+	}
 	res, info := porcupine.CheckOperationsVerbose(kvModel, hist, time.Minute)
 	return res, info, hist, problems
 }
@@ -568,4 +577,29 @@ func TestLinearizability_Nemesis(t *testing.T) {
 	if len(problems) > 0 {
 		saveArtifacts(t, s, info, hist)
 	}
+}
+
+// standbyLocalReads sums the nodes' vaultd_standby_reads_local counters.
+func standbyLocalReads(pc *procCluster) (int, string) {
+	total, per := 0, []string{}
+	for _, nd := range pc.Nodes {
+		c := pc.Client(nd, 5*time.Second)
+		r := c.NewRequest("GET", "/v1/sys/metrics")
+		r.Params.Set("format", "prometheus")
+		resp, err := c.RawRequestWithContext(context.Background(), r)
+		if err != nil {
+			per = append(per, nd.ID+": "+err.Error())
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "vaultd_standby_reads_local "); ok {
+				n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				total += int(n)
+				per = append(per, fmt.Sprintf("%s: %d", nd.ID, int(n)))
+			}
+		}
+	}
+	return total, strings.Join(per, ", ")
 }

@@ -1,4 +1,4 @@
-//go:build !chaosbug
+//go:build !chaosbug && !chaosbugstandby
 
 package linearizability
 

@@ -104,7 +104,11 @@ func (n *Node) forwarder(c *core.Core, q *telemetry.Requests) *forward.Forwarder
 	if n.Port == nil {
 		return nil
 	}
-	return forward.New(c, n.Port.DialForward, c.NodeID(), n.log, forward.Options{Observe: q.ObserveForward, RequestID: api.RequestID})
+	opts := forward.Options{Observe: q.ObserveForward, RequestID: api.RequestID}
+	if n.Store != nil {
+		opts.Local = localReads(c) // readindex.go
+	}
+	return forward.New(c, n.Port.DialForward, c.NodeID(), n.log, opts)
 }
 
 func forwardWrap(f *forward.Forwarder) func(http.Handler) http.Handler {

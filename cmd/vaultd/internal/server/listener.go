@@ -32,7 +32,8 @@ func httpServer(l config.Listener, h http.Handler, log *slog.Logger) *http.Serve
 		return def
 	}
 	return &http.Server{
-		Handler:           h,
+		Handler:           growStackOnce(h), // stackgrow.go
+		ConnContext:       connStackContext,
 		ReadHeaderTimeout: or(l.HTTPReadHeaderTimeout, defaultReadHeaderTimeout),
 		ReadTimeout:       or(l.HTTPReadTimeout, defaultReadTimeout),
 		WriteTimeout:      l.HTTPWriteTimeout,

@@ -89,6 +89,9 @@ func registerCoreMetrics(r *telemetry.Registry, c *core.Core) {
 	})
 	r.NewGaugeFunc("vault.audit.oldest_pending_ms", "How long the oldest audit write still in progress has waited (0 when none): a blocked device", func() float64 { return telemetry.Ms(st().Audit.Blocked) })
 	r.NewGaugeFunc("vault.audit.devices", "Enabled audit devices (active node only)", func() float64 { return float64(st().Audit.Devices) })
+	r.NewCounterFunc("vaultd.standby.reads_local", "Reads this node answered itself as a standby, after a read index (docs/consistency.md)", func() float64 { s, _, _ := c.LocalReadStats(); return float64(s) })
+	r.NewCounterFunc("vaultd.standby.reads_declined", "Requests this node tried as a standby read and forwarded to the active node (not a pure read, no read index in time)", func() float64 { _, f, _ := c.LocalReadStats(); return float64(f) })
+	r.NewCounterFunc("vaultd.standby.read_index_requests", "Read index requests this standby sent to the active node (concurrent reads share one)", func() float64 { _, _, n := c.LocalReadStats(); return float64(n) })
 }
 
 // tokenCountCollector lists the token store at scrape time, on the active

@@ -103,6 +103,7 @@ func Run(ctx context.Context, o Options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopProfile()
+	startGCTuner(ctx, log) // gctune.go
 	n, err := Start(ctx, cfg, log)
 	if err != nil {
 		return oneLine(err) // configsrc.go
@@ -323,8 +324,15 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	if err != nil {
 		return nil, err
 	}
+	var reads *standbyReads // readindex.go
+	var readIndexer core.ReadIndexer
+	if n.Store != nil && n.Port != nil {
+		reads = newStandbyReads(n.Store, n.Port)
+		readIndexer = reads
+	}
 	c, err := core.New(core.Config{
-		Seal: autoSeal, MigrateFrom: fromSeal,
+		Reads: readIndexer,
+		Seal:  autoSeal, MigrateFrom: fromSeal,
 		StateChanged: reg.notify, Version: version.Get().Version,
 		NodeID: nodeID, APIAddr: n.APIAddr, ClusterAddr: n.ClusterAddr, ClusterName: cfg.ClusterName,
 		Storage: phys, Cluster: cluster, Engines: Engines(), Logger: log,
@@ -338,6 +346,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 		return nil, err
 	}
 	n.Core = c
+	if reads != nil {
+		reads.core = c
+		n.Store.SetChangeHook(c.Invalidate) // caches follow the replicated writes
+	}
 	registerCoreMetrics(n.Telemetry, c)
 	requests := telemetry.NewRequests(n.Telemetry)
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
@@ -381,7 +393,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			// Forwarded requests run the same handler chain, without the
 			// request limiter: the cluster port is never limited. Only they
 			// may carry the client address a standby saw (api.HeaderClientAddr).
-			n.Port.SetForwardHandler(as.ClusterHandler())
+			fh := as.ClusterHandler()
+			if n.Store != nil {
+				fh = clusterMux(fh, c, n.Store) // readindex.go
+			}
+			n.Port.SetForwardHandler(fh)
 		}
 		srv := httpServer(l, h, log)
 		ln := lns[i]
