@@ -370,7 +370,11 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 	tctx, tstop := context.WithCancel(ctx)
 	tdone := make(chan error, 1)
 	go func() { tdone <- third.Run(tctx) }()
-	waitFor(t, 20*time.Second, "third cluster", func() bool { return get(ctx, t3, "logical/after-resync") == "rs" })
+	// The data is there once the restore is; the sync is done (its Txn
+	// with the secondary's state after the restore) when it counts.
+	waitFor(t, 20*time.Second, "third cluster", func() bool {
+		return get(ctx, t3, "logical/after-resync") == "rs" && third.Status().Resyncs > 0
+	})
 	tstop()
 	<-tdone
 	if third.Status().Epoch != 2 {
