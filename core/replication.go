@@ -169,6 +169,30 @@ type drRepl struct {
 	// epochs: the leader's epoch confirmation before its first client
 	// write (replication_epoch.go).
 	epochs epochGate
+	// autopilotOn: this DR secondary's leader runs autopilot (it is never
+	// active, where core starts it otherwise).
+	autopilotOn bool
+}
+
+// drAutopilot runs autopilot (its state, and its dead-server cleanup with
+// the replicated configuration) on the unsealed leader of a DR secondary
+// (on), and stops it when that ends (the leadership loop, under stateMu).
+// On a promoted node the active hooks have already taken it over
+// (StartAutopilot replaces a running loop): it is left running there.
+func (r *drRepl) drAutopilot(on bool) {
+	switch {
+	case on && !r.autopilotOn && !r.c.active.Load():
+		// (A node still active, just made a secondary, steps down after
+		// this in the same turn: its standby hooks stop autopilot, so it
+		// starts at the next turn.)
+		r.c.raftOps.StartAutopilot(context.Background())
+		r.autopilotOn = true
+	case !on && r.autopilotOn:
+		if !r.c.active.Load() {
+			r.c.raftOps.StopAutopilot()
+		}
+		r.autopilotOn = false
+	}
 }
 
 func newDRRepl(c *Core) *drRepl {
@@ -273,8 +297,10 @@ func (r *drRepl) reconcile(ctx context.Context) {
 	}
 	if !r.c.cluster.IsLeader() {
 		r.stop()
+		r.drAutopilot(false)
 		return
 	}
+	r.drAutopilot(m.Mode == ModeDRSecondary && !r.c.barrier.Sealed())
 	switch m.Mode {
 	case ModePrimary:
 		if err := r.ensurePrimary(ctx); err != nil {

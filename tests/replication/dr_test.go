@@ -376,6 +376,28 @@ func TestDR_ProcessClusters(t *testing.T) {
 	prim.KillAll()
 
 	opTok := operationToken(t, sc, prim.Keys)
+	// The raft operator endpoints on the DR secondary: with the DR
+	// operation token (in a PUT body, as Vault's -dr-token), not without.
+	if code, body := rawPut(t, sn.Addr, "sys/storage/raft/configuration", `{}`); code != 400 || !strings.Contains(body, "dr_operation_token") {
+		t.Fatalf("raft configuration on the DR secondary without an operation token: %d %s", code, body)
+	}
+	if code, body := rawPut(t, sn.Addr, "sys/storage/raft/configuration", `{"dr_operation_token":"hvs.nope"}`); code != 403 {
+		t.Fatalf("raft configuration with a bad operation token: %d %s", code, body)
+	}
+	rcode, rbody := rawPut(t, sn.Addr, "sys/storage/raft/configuration", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok))
+	if rcode != 200 || !strings.Contains(rbody, `"node_id":"`+sn.ID+`"`) {
+		t.Fatalf("raft configuration on the DR secondary: %d %s", rcode, rbody)
+	}
+	proccluster.WaitForMsg(t, 30*time.Second, "autopilot's state on the DR secondary", func() bool {
+		rcode, rbody = rawPut(t, sn.Addr, "sys/storage/raft/autopilot/state", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok))
+		return rcode == 200 && strings.Contains(rbody, `"healthy":true`)
+	}, func() string { return fmt.Sprint(rcode, rbody) })
+	if rcode, rbody := rawPut(t, sn.Addr, "sys/storage/raft/remove-peer", fmt.Sprintf(`{"dr_operation_token":%q,"server_id":"nope"}`, opTok)); rcode != 400 {
+		t.Fatalf("remove-peer of an unknown server on the DR secondary: %d %s", rcode, rbody)
+	}
+	if rcode, rbody := rawPut(t, sn.Addr, "sys/storage/raft/snapshot-force", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok)); rcode != 400 || !strings.Contains(rbody, "DR secondary") {
+		t.Fatalf("a snapshot restore on the DR secondary: %d %s", rcode, rbody)
+	}
 	promoteStart := time.Now()
 	if code, body := rawPut(t, sn.Addr, "sys/replication/dr/secondary/promote", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok)); code != 200 {
 		t.Fatalf("promote: %d %s", code, body)
@@ -810,4 +832,20 @@ func TestDR_JoinDRSecondary(t *testing.T) {
 	if code := healthCode(late.Addr); code != 472 {
 		t.Fatalf("the joined node's health = %d, want 472", code)
 	}
+
+	// An operator manages the DR secondary's own nodes with a DR
+	// operation token: the late node is removed, and the configuration
+	// shows it gone.
+	sc := sec.Client(act, 10*time.Second)
+	opTok := operationToken(t, sc, prim.Keys)
+	// Both original nodes are asked (one of them is a standby, which
+	// forwards to the leader).
+	code, body := rawPut(t, sec.Nodes[1].Addr, "sys/storage/raft/remove-peer", fmt.Sprintf(`{"dr_operation_token":%q,"server_id":%q}`, opTok, late.ID))
+	if code != 204 && code != 200 {
+		t.Fatalf("remove-peer on the DR secondary: %d %s", code, body)
+	}
+	proccluster.WaitForMsg(t, 30*time.Second, "the removed node gone from the DR secondary's configuration", func() bool {
+		code, body = rawPut(t, sec.Nodes[0].Addr, "sys/storage/raft/configuration", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok))
+		return code == 200 && !strings.Contains(body, `"node_id":"`+late.ID+`"`)
+	}, func() string { return fmt.Sprint(code, body) })
 }
