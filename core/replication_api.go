@@ -359,7 +359,7 @@ func (c *Core) HandleReplication(ctx context.Context, req *ReplicationRequest) (
 		if req.Operation != secrets.OpUpdate {
 			return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
 		}
-		if err := r.checkOperationToken(dataString(req.Data, "dr_operation_token")); err != nil {
+		if err := r.checkOperationToken(ctx, dataString(req.Data, "dr_operation_token")); err != nil {
 			return nil, err
 		}
 		epoch, err := r.promote(ctx)
@@ -374,7 +374,7 @@ func (c *Core) HandleReplication(ctx context.Context, req *ReplicationRequest) (
 		if req.Operation != secrets.OpUpdate {
 			return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
 		}
-		if err := r.checkOperationToken(dataString(req.Data, "dr_operation_token")); err != nil {
+		if err := r.checkOperationToken(ctx, dataString(req.Data, "dr_operation_token")); err != nil {
 			return nil, err
 		}
 		cfg, err := r.unwrapActivation(ctx, req.Data)
@@ -417,7 +417,7 @@ func (r *drRepl) drRaftOperation(ctx context.Context, path string, req *Replicat
 	} else if req.Operation != secrets.OpRead && req.Operation != secrets.OpUpdate {
 		return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
 	}
-	if err := r.checkOperationToken(dataString(req.Data, "dr_operation_token")); err != nil {
+	if err := r.checkOperationToken(ctx, dataString(req.Data, "dr_operation_token")); err != nil {
 		return nil, err
 	}
 	data := make(map[string]any, len(req.Data))
@@ -468,8 +468,8 @@ func (r *drRepl) promote(ctx context.Context) (uint64, error) {
 	}
 	r.mu.Lock()
 	r.secondary, r.secCfg, r.formerCfg = nil, nil, former
-	clear(r.opTokens)
 	r.mu.Unlock()
+	r.dropOpTokens(ctx)
 	if err := r.ensurePrimary(ctx); err != nil {
 		return 0, err
 	}

@@ -834,18 +834,39 @@ func TestDR_JoinDRSecondary(t *testing.T) {
 	}
 
 	// An operator manages the DR secondary's own nodes with a DR
-	// operation token: the late node is removed, and the configuration
-	// shows it gone.
-	sc := sec.Client(act, 10*time.Second)
-	opTok := operationToken(t, sc, prim.Keys)
-	// Both original nodes are asked (one of them is a standby, which
-	// forwards to the leader).
-	code, body := rawPut(t, sec.Nodes[1].Addr, "sys/storage/raft/remove-peer", fmt.Sprintf(`{"dr_operation_token":%q,"server_id":%q}`, opTok, late.ID))
-	if code != 204 && code != 200 {
-		t.Fatalf("remove-peer on the DR secondary: %d %s", code, body)
+	// operation token, and the token outlives its leader: it is made, the
+	// secondary's leader is killed, and on the new leader (one of the two
+	// left) the same token removes the dead node from the configuration.
+	var leader *proccluster.Node
+	proccluster.WaitFor(t, 30*time.Second, "the DR secondary's leader", func() bool {
+		for _, nd := range sec.Nodes {
+			// Only the leader streams (a standby reports "idle").
+			if st := drStatus(sec.Client(nd, 5*time.Second)); st != nil && st["state"] == "stream-wals" {
+				leader = nd
+				return true
+			}
+		}
+		return false
+	})
+	opTok := operationToken(t, sec.Client(leader, 10*time.Second), prim.Keys)
+	leader.Kill9()
+	var rest []*proccluster.Node
+	for _, nd := range sec.Nodes {
+		if nd != leader {
+			rest = append(rest, nd)
+		}
 	}
+	var code int
+	var body string
+	proccluster.WaitForMsg(t, 60*time.Second, "remove-peer of the dead leader with the token made before it died", func() bool {
+		code, body = rawPut(t, rest[0].Addr, "sys/storage/raft/remove-peer", fmt.Sprintf(`{"dr_operation_token":%q,"server_id":%q}`, opTok, leader.ID))
+		if code == 403 {
+			t.Fatalf("the DR operation token was lost with the leader: %d %s", code, body)
+		}
+		return code == 204 || code == 200
+	}, func() string { return fmt.Sprint(code, body) })
 	proccluster.WaitForMsg(t, 30*time.Second, "the removed node gone from the DR secondary's configuration", func() bool {
-		code, body = rawPut(t, sec.Nodes[0].Addr, "sys/storage/raft/configuration", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok))
-		return code == 200 && !strings.Contains(body, `"node_id":"`+late.ID+`"`)
+		code, body = rawPut(t, rest[1].Addr, "sys/storage/raft/configuration", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok))
+		return code == 200 && !strings.Contains(body, `"node_id":"`+leader.ID+`"`) && strings.Contains(body, `"node_id":"`+rest[0].ID+`"`)
 	}, func() string { return fmt.Sprint(code, body) })
 }
