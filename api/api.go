@@ -251,6 +251,9 @@ func (s *Server) requestMeta(next echo.HandlerFunc) echo.HandlerFunc {
 		if q := s.cfg.Requests; q != nil {
 			q.ObserveRequest(routeClass(r.URL.Path), r.Method, c.Response().Status, time.Since(start))
 		}
+		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+			return nil // the request log line below is debug-level
+		}
 		// The path may name secrets but never holds values or tokens:
 		// Vault's old token-in-path forms are redacted (logPath).
 		attrs := []any{"method", r.Method, "path", logPath(r.URL.Path), "status", c.Response().Status,
@@ -485,14 +488,37 @@ func Token(r *http.Request) string {
 	return ""
 }
 
+// readBody reads the whole request body. With a Content-Length (which
+// bodyLimit has checked against max_request_size) it reads into one buffer
+// of that size instead of growing one by doubling; net/http ends the body
+// at Content-Length.
+func readBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n <= presizeBodyMax {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, err // a body shorter than its Content-Length
+		}
+		return b, nil
+	}
+	return io.ReadAll(r.Body)
+}
+
+// presizeBodyMax bounds readBody's up-front buffer.
+const presizeBodyMax = 1 << 20
+
 // decodeBody parses a JSON object body; an empty body is an empty object.
-func decodeBody(r *http.Request) (map[string]any, error) {
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
+// raw, when not nil, is the body already read (serveLogical keeps it for a
+// retry), so it is not read and copied a second time.
+func decodeBody(r *http.Request, raw []byte) (map[string]any, error) {
+	b := raw
+	if b == nil {
+		var err error
+		if b, err = readBody(r); err != nil {
+			return nil, err
+		}
 	}
 	out := map[string]any{}
-	if len(strings.TrimSpace(string(b))) == 0 {
+	if len(bytes.TrimSpace(b)) == 0 {
 		return out, nil
 	}
 	// UseNumber keeps big integers in secrets exact; engines accept both
@@ -518,7 +544,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	var raw []byte
 	if s.standbyRetry != nil && r.Header.Get(forward.HeaderForwardedBy) == "" &&
 		path != "sys/storage/raft/snapshot" && path != "sys/storage/raft/snapshot-force" {
-		b, err := io.ReadAll(r.Body)
+		b, err := readBody(r)
 		if err != nil {
 			s.respondError(w, r, err)
 			return
@@ -574,7 +600,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 			req.Data = map[string]any{"http_raw_body": b}
 			break
 		}
-		data, err := decodeBody(r)
+		data, err := decodeBody(r, raw)
 		if err != nil {
 			s.respondError(w, r, err)
 			return
@@ -593,7 +619,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if r.Method == http.MethodDelete && r.ContentLength != 0 { // -1: chunked
-			data, err := decodeBody(r)
+			data, err := decodeBody(r, raw)
 			if err != nil {
 				s.respondError(w, r, err)
 				return

@@ -38,6 +38,9 @@ type commitTracker struct {
 	raft.LogStore
 	stable raft.StableStore
 	staged atomic.Uint64
+	// applied is the FSM's last applied index (after raft restored the
+	// newest snapshot, when GetCommitIndex is called); nil: 0.
+	applied func() uint64
 
 	mu      sync.Mutex // serialises persisting; raft calls StoreLogs from one goroutine
 	last    time.Time
@@ -47,6 +50,17 @@ type commitTracker struct {
 const (
 	persistEvery  = 50 * time.Millisecond
 	eagerPersists = 64
+
+	// maxReplay bounds the entries replayed at start. hashicorp/raft
+	// (v1.8) replays them inside NewRaft, before it starts the goroutine
+	// that applies them: every maxAppendEntries entries go into a channel
+	// of 128 batches, and one more batch blocks NewRaft forever. A node
+	// restarted with more than 128 × maxAppendEntries committed entries
+	// after its last snapshot (easy once the snapshot threshold grows with
+	// the state, snaptune.go) hung at start; 1 M secrets made it certain.
+	// Entries past the bound are applied from the local log as soon as
+	// the node hears the commit index from a leader.
+	maxReplay = 100 * maxAppendEntries
 )
 
 var _ raft.CommitTrackingLogStore = (*commitTracker)(nil)
@@ -90,10 +104,18 @@ func (c *commitTracker) GetCommitIndex() (uint64, error) {
 		return 0, err
 	}
 	idx = min(idx, last)
+	var applied uint64
+	if c.applied != nil {
+		applied = c.applied()
+	}
+	idx = min(idx, applied+maxReplay)
 	first, err := c.LogStore.FirstIndex()
 	if err != nil {
 		return 0, err
 	}
+	// Entries up to applied are in the restored snapshot (its
+	// configuration included): only the replayed range needs the scan.
+	first = max(first, applied+1)
 	// raft v1.8 rebuilds its membership only from configuration entries
 	// after the replayed range (NewRaft scans from lastApplied+1), so a
 	// replay that covered a configuration entry would leave the node with

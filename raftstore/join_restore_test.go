@@ -1,6 +1,8 @@
 package raftstore_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,5 +69,89 @@ func TestStore_ReplaysCommittedLogAtOpen(t *testing.T) {
 	waitFor(t, 5*time.Second, "the entry after the membership change applied", func() bool {
 		e, err := s2.Get(ctx, "later")
 		return err == nil && string(e.Value) == "x"
+	})
+}
+
+// TestStore_OpenWithLongCommittedLog: a node restarted with more committed
+// entries after its last snapshot than hashicorp/raft can replay before its
+// FSM goroutine starts (128 batches of MaxAppendEntries) still opens, and
+// has every entry once it leads again. Before the bound in
+// commitTracker.GetCommitIndex, Open hung forever here.
+func TestStore_OpenWithLongCommittedLog(t *testing.T) {
+	dir := t.TempDir()
+	cfg := nodeConfig(t, "n1", dir)
+	cfg.Logger = nil
+	// One snapshot by hand (which truncates the bootstrap configuration
+	// entry away, as any long-running node has), then none: every later
+	// entry stays in the log.
+	cfg.SnapshotThreshold, cfg.SnapshotInterval, cfg.TrailingLogs = 1<<40, time.Hour, 1
+	ctx := ctxTimeout(t, 60*time.Second)
+	s := openStore(t, cfg)
+	if err := s.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := s.Put(ctx, &storage.Entry{Key: fmt.Sprintf("early/%d", i), Value: []byte("v")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Raft().Snapshot().Error(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 128*256 + 2000
+	var wg sync.WaitGroup
+	errc := make(chan error, 64)
+	for w := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 64 {
+				if err := s.Put(ctx, &storage.Entry{Key: fmt.Sprintf("k/%d", i), Value: []byte("v")}); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	// Let the throttled commit-index persist catch up with the last batch.
+	time.Sleep(100 * time.Millisecond)
+	if err := s.Put(ctx, &storage.Entry{Key: "last", Value: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	addr := s.Addr()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.BindAddr = addr
+	opened := make(chan error, 1)
+	var s2 *raftstore.Store
+	go func() {
+		var err error
+		s2, err = raftstore.Open(cfg)
+		opened <- err
+	}()
+	select {
+	case err := <-opened:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Open did not return within 30 s (the start-up replay blocked)")
+	}
+	t.Cleanup(func() { _ = s2.Close() })
+	waitLeader(t, 10*time.Second, s2)
+	waitFor(t, 10*time.Second, "every entry applied", func() bool {
+		e, err := s2.Get(ctx, "last")
+		if err != nil || string(e.Value) != "x" {
+			return false
+		}
+		_, err = s2.Get(ctx, fmt.Sprintf("k/%d", n-1))
+		return err == nil
 	})
 }

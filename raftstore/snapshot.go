@@ -98,6 +98,18 @@ func writeSnapshot(w io.Writer, meta snapshotMeta, tree *btree.BTreeG[item]) err
 	return bw.Flush()
 }
 
+// snapshotSize is the exact length of writeSnapshot's stream for tree.
+func snapshotSize(tree *btree.BTreeG[item]) int64 {
+	n := int64(snapshotHdrLen + sha256.Size)
+	var lenBuf [binary.MaxVarintLen64]byte
+	tree.Ascend(func(it item) bool {
+		n += int64(binary.PutUvarint(lenBuf[:], uint64(len(it.key))) + len(it.key))
+		n += int64(binary.PutUvarint(lenBuf[:], uint64(len(it.value))) + len(it.value))
+		return true
+	})
+	return n
+}
+
 // readSnapshot parses and fully verifies a snapshot stream into a new tree:
 // header, strictly ascending valid keys, exactly count entries, the SHA-256
 // trailer, and nothing after it. Any failure wraps ErrBadSnapshot (or is the

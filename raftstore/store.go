@@ -156,7 +156,7 @@ func Open(cfg Config) (*Store, error) {
 		if err != nil {
 			return fail(fmt.Errorf("raftstore: open snapshots: %w", err))
 		}
-		s.bolt, s.logs, s.stable, s.snaps = bolt, bolt, bolt, snaps
+		s.bolt, s.logs, s.stable, s.snaps = bolt, chunkedTruncate{LogStore: bolt, pause: time.Millisecond}, bolt, snaps
 	}
 	s.lease = newLease(cfg.NodeID, cfg.heartbeatTimeout())
 	s.leaseKick = make(chan struct{}, 1)
@@ -200,7 +200,7 @@ func Open(cfg Config) (*Store, error) {
 	rc := cfg.raftConfig(s.pump.in, logger)
 	var logStore raft.LogStore = cache
 	if s.bolt != nil { // replay committed entries at start (join_restore.go)
-		logStore = &commitTracker{LogStore: cache, stable: s.stable}
+		logStore = &commitTracker{LogStore: cache, stable: s.stable, applied: func() uint64 { i, _ := s.fsm.applied(); return i }}
 		rc.RestoreCommittedLogs = true
 	}
 	r, err := raft.NewRaft(rc, s.fsm, logStore, s.stable, s.snaps, trans)
@@ -567,6 +567,25 @@ func (s *Store) SaveSnapshot(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("raftstore: save snapshot: %w", ErrClosed)
 	}
 	snap := s.fsm.snapshot()
+	if err := writeSnapshot(ctxWriter{ctx: ctx, w: w}, snap.meta, snap.tree); err != nil {
+		return fmt.Errorf("raftstore: save snapshot: %w", err)
+	}
+	return nil
+}
+
+// SaveSnapshotSized is SaveSnapshot for a caller that must know the size
+// of the stream before it starts (an archive header): start is called
+// with the exact number of bytes that will be written, and returns the
+// writer. Nothing is buffered, so a large state costs no extra memory.
+func (s *Store) SaveSnapshotSized(ctx context.Context, start func(size int64) (io.Writer, error)) error {
+	if s.isClosed() {
+		return fmt.Errorf("raftstore: save snapshot: %w", ErrClosed)
+	}
+	snap := s.fsm.snapshot()
+	w, err := start(snapshotSize(snap.tree))
+	if err != nil {
+		return err
+	}
 	if err := writeSnapshot(ctxWriter{ctx: ctx, w: w}, snap.meta, snap.tree); err != nil {
 		return fmt.Errorf("raftstore: save snapshot: %w", err)
 	}

@@ -503,3 +503,27 @@ func TestStore_CustomStream(t *testing.T) {
 		t.Fatalf("follower sees leader at %q, want %q", addr, nodes[0].Addr())
 	}
 }
+
+// TestStore_SaveSnapshotSized: the size announced before streaming is
+// exactly the length of the stream, which is the same as SaveSnapshot's.
+func TestStore_SaveSnapshotSized(t *testing.T) {
+	s := bootstrapped(t, inmemConfig(t, "n1"))
+	ctx := context.Background()
+	for i := range 300 {
+		v := bytes.Repeat([]byte{byte(i)}, i*7) // lengths across varint sizes
+		if err := s.Put(ctx, &storage.Entry{Key: fmt.Sprintf("k/%d", i), Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var plain, sized bytes.Buffer
+	if err := s.SaveSnapshot(ctx, &plain); err != nil {
+		t.Fatal(err)
+	}
+	var announced int64 = -1
+	if err := s.SaveSnapshotSized(ctx, func(n int64) (io.Writer, error) { announced = n; return &sized, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if announced != int64(sized.Len()) || !bytes.Equal(plain.Bytes(), sized.Bytes()) {
+		t.Fatalf("announced %d, wrote %d (SaveSnapshot: %d)", announced, sized.Len(), plain.Len())
+	}
+}

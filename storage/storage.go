@@ -158,7 +158,7 @@ func ValidateKey(key string) error {
 	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "//") {
 		return ErrInvalidKey
 	}
-	for _, seg := range strings.Split(key, "/") {
+	for seg := range strings.SplitSeq(key, "/") { // no allocation: this runs several times per request
 		if seg == "." || seg == ".." {
 			return ErrInvalidKey
 		}

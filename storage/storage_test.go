@@ -56,3 +56,12 @@ func TestClearPrefix(t *testing.T) {
 		t.Fatalf("after ClearPrefix List = %q, want [keep]", got)
 	}
 }
+
+func BenchmarkValidateKey(b *testing.B) {
+	b.ReportAllocs()
+	for range b.N {
+		if err := storage.ValidateKey("logical/5f0c3a1e-7d2b-4c8e-9a61-0b2f4e6d8c10/data/app/prod/db"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -15,6 +15,16 @@
 // -no-admission spawns nodes without the CPU pool and request limiter, for
 // comparison.
 //
+// The workloads of HashiCorp's vault-benchmark (-op kvv2-write, kvv2-read,
+// kvv1-write, kvv1-read, transit-encrypt, transit-decrypt, approle-login,
+// userpass-login, or a weighted -op mix) set themselves up as its tests do
+// (fresh mounts, key, role, user) and run against any Vault-API server,
+// so vaultd, OpenBao and Vault can be measured in one sitting.
+//
+// -op scale fills a spawned cluster with KV v2 secrets in steps
+// (-scale-steps) and reports memory, disk and latency per step, then the
+// time of an operator snapshot, a standby restart and a node joining.
+//
 // It refuses non-loopback targets: it is a tool for measuring a build on
 // the machine it runs on, not for load-testing someone else's server.
 //

@@ -34,6 +34,10 @@ type load struct {
 	// waits that long (with jitter) before its next request, as a
 	// well-behaved client does.
 	honorRetryAfter bool
+	// workloads (vault-benchmark's tests, workloads.go): when set, every
+	// worker picks one by weight for each request instead of the KV modes.
+	workloads   []*workload
+	totalWeight int
 }
 
 func keyNames(prefix string, n int) []string {
@@ -105,6 +109,20 @@ func (l *load) worker(ctx context.Context, w int, rec *recorder, from, until tim
 	}
 	if l.mode == modeCAS {
 		l.casWorker(ctx, w, c, record)
+		return
+	}
+	if len(l.workloads) > 0 {
+		rc, ok := c.(*rawClient)
+		if !ok {
+			return // parseFlags refuses workloads with -client api
+		}
+		for ctx.Err() == nil {
+			wl := pick(l.workloads, l.totalWeight, rng)
+			req := wl.next(rng)
+			t0 := time.Now()
+			st, err := rc.send(ctx, req)
+			record(wl.kind, t0, st, err)
+		}
 		return
 	}
 	if l.mode == modeLogin {

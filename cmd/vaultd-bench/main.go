@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -46,6 +47,12 @@ type options struct {
 	canary     bool
 	honorRA    bool
 	canaryIvl  time.Duration
+	mix        []mixEntry // the workloads of a vault-benchmark -op (workloads.go)
+	keyType    string
+	keepMounts bool
+	// -op scale (scale.go)
+	scaleSteps      []int
+	scaleLatWorkers int
 
 	// maxStaleness, when set, is sent as X-Vaultd-Max-Staleness with every
 	// KV request (bounded-staleness standby reads).
@@ -62,7 +69,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.workers, "workers", 10, "concurrent workers (one request in flight each)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before the measured window")
-	fs.StringVar(&o.op, "op", modeWrite, "operation: write, read, mixed, cas, login (userpass logins: bcrypt, CPU-heavy)")
+	fs.StringVar(&o.op, "op", modeWrite, "operation: write, read, mixed, cas, login (userpass logins: bcrypt, CPU-heavy), scale (fill a spawned cluster: -scale-steps), or a vault-benchmark workload: "+strings.Join(workloadNames(), ", "))
+	mix := fs.String("mix", defaultMix, "with -op mix: workload=weight,... (each request picks a workload by weight)")
+	fs.StringVar(&o.keyType, "transit-key-type", "rsa-2048", "with -op transit-*: type of the transit key (vault-benchmark's default is rsa-2048)")
+	steps := fs.String("scale-steps", "10000,100000", "with -op scale: the numbers of secrets after which memory, disk and latency are measured")
+	fs.IntVar(&o.scaleLatWorkers, "scale-latency-workers", 10, "with -op scale: workers of the read and write latency runs (-duration each) after every step")
+	fs.BoolVar(&o.keepMounts, "keep-mounts", false, "with a vault-benchmark workload: keep the mounts it created (default: removed after the run)")
 	fs.BoolVar(&o.canary, "canary", false, "write one KV value every -canary-interval through the active node and watch sys/leader on every target for leader changes")
 	fs.BoolVar(&o.honorRA, "honor-retry-after", false, "with -op login: a worker refused with 429/503 waits Retry-After (±50%) before its next login, like a well-behaved client")
 	fs.DurationVar(&o.canaryIvl, "canary-interval", 200*time.Millisecond, "interval of the -canary writes")
@@ -82,6 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.spawn.bin, "vaultd", "", "vaultd binary for -spawn (default: go build github.com/vaultd/vaultd/cmd/vaultd)")
 	fs.StringVar(&o.spawn.logLevel, "server-log-level", "info", "log_level of spawned nodes")
 	fs.IntVar(&o.spawn.perfMulti, "performance-multiplier", 0, "raft performance_multiplier of spawned nodes (0: server default)")
+	var raftOpts addrList
+	fs.Var(&raftOpts, "raft-option", "with -spawn (raft): an extra line of the storage \"raft\" block, key=value (repeatable), e.g. snapshot_interval=120s")
 	fs.BoolVar(&o.spawn.keep, "keep", false, "keep the spawned nodes' data directory and logs")
 	fs.DurationVar(&o.maxStaleness, "max-staleness", 0, "send X-Vaultd-Max-Staleness with every KV request (bounded-staleness reads on standbys; -client http only)")
 	fs.StringVar(&o.targets, "targets", "all", "with -spawn > 1: which nodes the workers talk to: all, active, standbys")
@@ -118,10 +132,30 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case o.failover && o.spawn.n < 3:
 		return nil, fmt.Errorf("%w: -failover needs -spawn 3 (or more)", ErrUsage)
 	}
-	switch o.op {
-	case modeWrite, modeRead, modeMixed, modeCAS, modeLogin:
+	switch {
+	case o.op == modeWrite, o.op == modeRead, o.op == modeMixed, o.op == modeCAS, o.op == modeLogin:
+	case o.op == modeMix:
+		m, err := parseMix(*mix)
+		if err != nil {
+			return nil, err
+		}
+		o.mix = m
+	case o.op == modeScale:
+		st, err := parseSteps(*steps)
+		if err != nil {
+			return nil, err
+		}
+		if o.spawn.n < 1 || o.spawn.storage != "raft" || o.client != "http" || o.failover || o.canary || o.scaleLatWorkers < 1 {
+			return nil, fmt.Errorf("%w: -op scale needs -spawn N with raft storage, -client http, -scale-latency-workers >= 1", ErrUsage)
+		}
+		o.scaleSteps = st
+	case isWorkload(o.op):
+		o.mix = []mixEntry{{name: o.op, weight: 1}}
 	default:
-		return nil, fmt.Errorf("%w: -op must be write, read, mixed, cas or login", ErrUsage)
+		return nil, fmt.Errorf("%w: -op must be write, read, mixed, cas, login or one of %s", ErrUsage, strings.Join(workloadNames(), ", "))
+	}
+	if o.mix != nil && (o.client != "http" || o.failover) {
+		return nil, fmt.Errorf("%w: -op %s needs -client http and no -failover", ErrUsage, o.op)
 	}
 	if o.maxStaleness < 0 || o.maxStaleness > 0 && o.client != "http" {
 		return nil, fmt.Errorf("%w: -max-staleness must be positive and needs -client http", ErrUsage)
@@ -162,6 +196,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, fmt.Errorf("%w: -token or $VAULT_TOKEN is required without -spawn", ErrUsage)
 		}
 	}
+	for _, kv := range raftOpts {
+		k, v, ok := strings.Cut(kv, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || strings.ContainsAny(k, " \"\n{}=") || strings.ContainsAny(v, "\n{}") {
+			return nil, fmt.Errorf("%w: -raft-option %q is not key=value", ErrUsage, kv)
+		}
+		if _, err := strconv.ParseFloat(v, 64); err != nil && v != "true" && v != "false" {
+			v = strconv.Quote(strings.Trim(v, `"`))
+		}
+		o.spawn.raftOpts = append(o.spawn.raftOpts, k+" = "+v)
+	}
+	if len(o.spawn.raftOpts) > 0 && (o.spawn.n == 0 || o.spawn.storage != "raft") {
+		return nil, fmt.Errorf("%w: -raft-option needs -spawn with raft storage", ErrUsage)
+	}
 	o.spawn.mount = o.mount
 	o.spawn.stderr = stderr
 	return o, nil
@@ -197,6 +245,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		allAddrs = c.addrs()
 		if o.failover {
 			return runFailover(ctx, o, c, rep, stdout)
+		}
+		if o.op == modeScale {
+			return runScale(ctx, o, c, stdout)
 		}
 		if o.targets != "all" {
 			act, err := c.activeNode(ctx, nil)
@@ -234,7 +285,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		l.clients = append(l.clients, kc)
 	}
 	setupHC := &http.Client{Transport: tr, Timeout: o.timeout}
-	if o.op == modeLogin {
+	if o.mix != nil {
+		env := wlEnv{hc: setupHC, addr: o.addrs[0], token: o.token, keys: o.keys, valueSize: o.valueSize, keyType: o.keyType}
+		ws, err := setupWorkloads(ctx, env, o.mix)
+		if err != nil {
+			return err
+		}
+		if !o.keepMounts {
+			defer cleanupWorkloads(context.WithoutCancel(ctx), ws)
+		}
+		l.workloads = ws
+		for _, w := range ws {
+			l.totalWeight += w.weight
+		}
+	} else if o.op == modeLogin {
 		if err := setupLogin(ctx, setupHC, o.addrs[0], o.token); err != nil {
 			return err
 		}

@@ -76,6 +76,13 @@ type cluster struct {
 	desc    string
 	httpc   *http.Client
 	stopped sync.Once
+	// raft clusters: what startRaftNode needs to (re)start a node.
+	bin   string
+	opts  spawnOptions
+	ports []ports
+	// startTimeout bounds how long start waits for a node's HTTP listener
+	// (default 30 s; a restart with a large state takes longer).
+	startTimeout time.Duration
 }
 
 // Close stops every spawned process and removes the data directory.
@@ -110,6 +117,9 @@ type spawnOptions struct {
 	logLevel  string
 	keep      bool
 	perfMulti int
+	// raftOpts are extra key = value lines of the storage "raft" block
+	// (-raft-option), e.g. snapshot_interval = "120s" for an A/B.
+	raftOpts []string
 	// noAdmission disables the CPU pool and the request limiter.
 	noAdmission bool
 	stderr      io.Writer
@@ -162,7 +172,7 @@ func spawn(ctx context.Context, o spawnOptions) (_ *cluster, err error) {
 }
 
 func (c *cluster) start(ctx context.Context, bin, id, addr string, stdout io.Writer, args ...string) (*node, error) {
-	logf, err := os.Create(filepath.Join(c.dir, id+".log"))
+	logf, err := os.OpenFile(filepath.Join(c.dir, id+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSpawn, err)
 	}
@@ -183,7 +193,11 @@ func (c *cluster) start(ctx context.Context, bin, id, addr string, stdout io.Wri
 		close(n.done)
 	}()
 	c.nodes = append(c.nodes, n)
-	err = waitUntil(ctx, 30*time.Second, func() bool {
+	wait := c.startTimeout
+	if wait == 0 {
+		wait = 30 * time.Second
+	}
+	err = waitUntil(ctx, wait, func() bool {
 		if !n.alive() {
 			return true
 		}
@@ -259,9 +273,8 @@ func (c *cluster) startDev(ctx context.Context, bin string, o spawnOptions) erro
 }
 
 func (c *cluster) startRaft(ctx context.Context, bin string, o spawnOptions) error {
-	type ports struct{ api, cluster int }
-	ps := make([]ports, o.n)
-	for i := range ps {
+	c.bin, c.opts = bin, o
+	for range o.n {
 		a, err := freePort()
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrSpawn, err)
@@ -270,48 +283,10 @@ func (c *cluster) startRaft(ctx context.Context, bin string, o spawnOptions) err
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrSpawn, err)
 		}
-		ps[i] = ports{a, cl}
+		c.ports = append(c.ports, ports{a, cl})
 	}
-	for i, p := range ps {
-		id := fmt.Sprintf("node%d", i+1)
-		ndir := filepath.Join(c.dir, id)
-		if err := os.MkdirAll(filepath.Join(ndir, "raft"), 0o700); err != nil {
-			return fmt.Errorf("%w: %v", ErrSpawn, err)
-		}
-		var join strings.Builder
-		if i > 0 { // node1 bootstraps at init; the others join it (or whoever leads)
-			for j, q := range ps {
-				if j != i {
-					fmt.Fprintf(&join, "  retry_join {\n    leader_api_addr = \"http://127.0.0.1:%d\"\n  }\n", q.api)
-				}
-			}
-		}
-		perf := ""
-		if o.perfMulti > 0 {
-			perf = fmt.Sprintf("  performance_multiplier = %d\n", o.perfMulti)
-		}
-		cfg := fmt.Sprintf(`storage "raft" {
-  path    = %q
-  node_id = %q
-%s%s}
-listener "tcp" {
-  address          = "127.0.0.1:%d"
-  cluster_address  = "127.0.0.1:%d"
-  tls_disable      = true
-}
-api_addr      = "http://127.0.0.1:%d"
-cluster_addr  = "https://127.0.0.1:%d"
-disable_mlock = true
-log_level     = %q
-`, filepath.Join(ndir, "raft"), id, perf, join.String(), p.api, p.cluster, p.api, p.cluster, o.logLevel)
-		if o.noAdmission {
-			cfg += "request_limiter {\n  disable = true\n}\ncpu_pool {\n  disable = true\n}\n"
-		}
-		path := filepath.Join(ndir, "vaultd.hcl")
-		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-			return fmt.Errorf("%w: %v", ErrSpawn, err)
-		}
-		if _, err := c.start(ctx, bin, id, fmt.Sprintf("http://127.0.0.1:%d", p.api), nil, "server", "-config="+path); err != nil {
+	for i := range c.ports {
+		if _, err := c.startRaftNode(ctx, i); err != nil {
 			return err
 		}
 	}
@@ -349,6 +324,57 @@ log_level     = %q
 	}
 	c.desc = fmt.Sprintf("%d vaultd raft node(s), data and logs in %s (removed on exit unless -keep)", o.n, c.dir)
 	return nil
+}
+
+// ports are one raft node's API and cluster ports.
+type ports struct{ api, cluster int }
+
+// startRaftNode writes node i's config (c.ports[i]; node1 bootstraps at
+// init, the others retry_join every other node) and starts it.
+func (c *cluster) startRaftNode(ctx context.Context, i int) (*node, error) {
+	o, p := c.opts, c.ports[i]
+	id := fmt.Sprintf("node%d", i+1)
+	ndir := filepath.Join(c.dir, id)
+	if err := os.MkdirAll(filepath.Join(ndir, "raft"), 0o700); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSpawn, err)
+	}
+	var join strings.Builder
+	if i > 0 {
+		for j, q := range c.ports {
+			if j != i {
+				fmt.Fprintf(&join, "  retry_join {\n    leader_api_addr = \"http://127.0.0.1:%d\"\n  }\n", q.api)
+			}
+		}
+	}
+	perf := ""
+	if o.perfMulti > 0 {
+		perf = fmt.Sprintf("  performance_multiplier = %d\n", o.perfMulti)
+	}
+	for _, kv := range o.raftOpts {
+		perf += "  " + kv + "\n"
+	}
+	cfg := fmt.Sprintf(`storage "raft" {
+  path    = %q
+  node_id = %q
+%s%s}
+listener "tcp" {
+  address          = "127.0.0.1:%d"
+  cluster_address  = "127.0.0.1:%d"
+  tls_disable      = true
+}
+api_addr      = "http://127.0.0.1:%d"
+cluster_addr  = "https://127.0.0.1:%d"
+disable_mlock = true
+log_level     = %q
+`, filepath.Join(ndir, "raft"), id, perf, join.String(), p.api, p.cluster, p.api, p.cluster, o.logLevel)
+	if o.noAdmission {
+		cfg += "request_limiter {\n  disable = true\n}\ncpu_pool {\n  disable = true\n}\n"
+	}
+	path := filepath.Join(ndir, "vaultd.hcl")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSpawn, err)
+	}
+	return c.start(ctx, c.bin, id, fmt.Sprintf("http://127.0.0.1:%d", p.api), nil, "server", "-config="+path)
 }
 
 // unsealNode submits the key until the node reports unsealed (a joining

@@ -20,6 +20,11 @@ const (
 	opRead
 	opCAS
 	opLogin
+	opKVv1Write
+	opKVv1Read
+	opEncrypt
+	opDecrypt
+	opApprole
 	numOps
 )
 
@@ -33,6 +38,16 @@ func (k opKind) String() string {
 		return "cas"
 	case opLogin:
 		return "login"
+	case opKVv1Write:
+		return "kvv1-write"
+	case opKVv1Read:
+		return "kvv1-read"
+	case opEncrypt:
+		return "encrypt"
+	case opDecrypt:
+		return "decrypt"
+	case opApprole:
+		return "approle-login"
 	}
 	return "op" + strconv.Itoa(int(k))
 }

@@ -17,6 +17,7 @@
 package clusterops
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -239,12 +240,26 @@ func (s *Service) removePeer(ctx context.Context, ops RaftOps, d map[string]any)
 	return &Response{}, nil
 }
 
+// snapshotSave streams the archive: a goroutine writes it into a pipe that
+// the response body reads, so a large state is never held in memory. The
+// first bytes are awaited here, so a failure before the archive starts
+// (not leader, storage closed) is still an error answer; a failure later
+// truncates the stream, which the archive's checksums then reject. The
+// request's context ending (client gone) unblocks the writer.
 func (s *Service) snapshotSave(ctx context.Context, ops RaftOps) (*Response, error) {
-	var buf bytes.Buffer
-	if _, err := writeSnapshotArchive(ctx, &buf, ops, s.cfg.Barrier); err != nil {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := writeSnapshotArchive(ctx, pw, ops, s.cfg.Barrier)
+		pw.CloseWithError(err) // nil: EOF for the reader
+	}()
+	stop := context.AfterFunc(ctx, func() { pr.CloseWithError(ctx.Err()) })
+	br := bufio.NewReaderSize(pr, 64<<10)
+	if _, err := br.Peek(1); err != nil {
+		stop()
+		pr.CloseWithError(err)
 		return nil, err
 	}
-	return &Response{RawBody: &buf, ContentType: "application/octet-stream"}, nil
+	return &Response{RawBody: br, ContentType: "application/octet-stream"}, nil
 }
 
 // snapshotRestore installs an operator snapshot. Without force, the

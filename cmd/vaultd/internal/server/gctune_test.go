@@ -21,8 +21,10 @@ func TestGCPercentFor(t *testing.T) {
 		{1 << 20, 800},  // 1 MiB: capped
 		{8 << 20, 700},  // next cycle at 64 MiB
 		{16 << 20, 300}, // next cycle at 64 MiB
-		{32 << 20, 100}, // half the goal and up: the default
-		{1 << 30, 100},  // a large node keeps Go's behaviour
+		{32 << 20, 100}, // half the goal: the default
+		{64 << 20, 50},  // 32 MiB of headroom
+		{128 << 20, 25}, // live/4 from here on
+		{1 << 30, 25},   // a large state is not doubled in memory
 	} {
 		if got := gcPercentFor(c.live); got != c.want {
 			t.Errorf("gcPercentFor(%d MiB) = %d, want %d", c.live>>20, got, c.want)
