@@ -53,6 +53,11 @@ type Config struct {
 	// Forward, when set, wraps the handler of every request that is not
 	// node-local (standby → active forwarding).
 	Forward func(http.Handler) http.Handler
+	// ForwardPrimary, when set, serves a request core refused with
+	// core.ErrPerfSecondaryWrite (a performance secondary: a read that
+	// would write, e.g. a token with num_uses or a lease): it sends the
+	// request to the primary.
+	ForwardPrimary http.Handler
 	// ShareEncrypter encrypts init shares to OpenPGP keys (pgp_keys).
 	ShareEncrypter core.ShareEncrypter
 	// StorageType is reported by sys/seal-status ("raft" or "inmem").
@@ -375,6 +380,9 @@ var statusOf = []struct {
 	{core.ErrNoActiveNode, http.StatusServiceUnavailable},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable}, // max_request_duration
 	{storage.ErrUnavailable, http.StatusServiceUnavailable},
+	{core.ErrPerfSecondaryWrite, http.StatusServiceUnavailable}, // not forwarded: the primary is not configured or unreachable
+	{core.ErrPerfBehind, http.StatusServiceUnavailable},
+	{core.ErrPerfStateNotReached, http.StatusPreconditionFailed},
 	{storage.ErrNoSpace, http.StatusInsufficientStorage},
 	{storage.ErrConflict, http.StatusConflict},
 }
@@ -542,7 +550,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 	// never for a request that was forwarded to us already, nor for raft
 	// snapshot streams. bodyLimit bounds it.
 	var raw []byte
-	if s.standbyRetry != nil && r.Header.Get(forward.HeaderForwardedBy) == "" &&
+	if (s.standbyRetry != nil || s.cfg.ForwardPrimary != nil) && r.Body != nil && r.Header.Get(forward.HeaderForwardedBy) == "" &&
 		path != "sys/storage/raft/snapshot" && path != "sys/storage/raft/snapshot-force" {
 		b, err := readBody(r)
 		if err != nil {
@@ -649,8 +657,17 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		req.MaxStaleness = d
 	}
 	req.StateTokens = r.Header.Values(HeaderIndex)
+	req.InconsistentFail = strings.EqualFold(strings.TrimSpace(r.Header.Get(HeaderInconsistent)), "fail")
 	resp, err := s.core.HandleRequest(secrets.WithCPUGate(r.Context(), s.cfg.CPU), req)
-	if errors.Is(err, core.ErrForward) && raw != nil {
+	if (errors.Is(err, core.ErrPerfSecondaryWrite) || errors.Is(err, core.ErrPerfBehind)) && s.cfg.ForwardPrimary != nil && (raw != nil || r.Method == http.MethodGet || r.Method == "LIST") {
+		// A performance secondary: this request writes (a token with
+		// num_uses, a lease); the primary answers it.
+		r2 := r.Clone(r.Context())
+		r2.Body, r2.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
+		s.cfg.ForwardPrimary.ServeHTTP(w, r2)
+		return
+	}
+	if errors.Is(err, core.ErrForward) && s.standbyRetry != nil && raw != nil {
 		// A standby declined to answer this itself (standby reads): the
 		// active node does.
 		r2 := forward.ForceForward(r.Clone(r.Context()))
@@ -658,7 +675,7 @@ func (s *Server) serveLogical(w http.ResponseWriter, r *http.Request) {
 		s.standbyRetry.ServeHTTP(w, r2)
 		return
 	}
-	if errors.Is(err, core.ErrStandby) && raw != nil {
+	if errors.Is(err, core.ErrStandby) && s.standbyRetry != nil && raw != nil {
 		s.log.Info("node stopped being active before the request started; forwarding it to the new active node",
 			"path", r.URL.Path, "request_id", req.ID)
 		r2 := forward.ForceForward(r.Clone(r.Context()))
@@ -875,7 +892,7 @@ func (s *Server) health(c echo.Context) error {
 	}
 	body := map[string]any{
 		"initialized": st.Initialized, "sealed": st.Sealed, "standby": st.Standby,
-		"performance_standby": false, "replication_performance_mode": "disabled",
+		"performance_standby": false, "replication_performance_mode": cmp.Or(st.PerfMode, "disabled"),
 		"replication_dr_mode": cmp.Or(st.DRMode, "disabled"), "server_time_utc": time.Now().Unix(),
 		"version": version.Get().Version, "enterprise": false, "echo_duration_ms": 0, "clock_skew_ms": 0,
 		"removed_from_cluster": removed,

@@ -118,7 +118,9 @@ type Core struct {
 	// stateMu serialises init, unseal, seal, setup and teardown.
 	stateMu sync.Mutex
 	// active is true only between a finished setup and the start of teardown.
-	active      atomic.Bool
+	active atomic.Bool
+	// perfActive: active as a performance secondary (no active hooks ran).
+	perfActive  atomic.Bool
 	activeSince atomic.Pointer[time.Time]
 	initialized atomic.Bool // cached once true
 
@@ -266,6 +268,13 @@ func (c *Core) reconcile(ctx context.Context) {
 	want := c.cluster.IsLeader() && !c.barrier.Sealed() && !c.IsDRSecondary()
 	c.ensureClusterTLS(ctx) // cluster.go
 	switch {
+	case want && c.active.Load() && c.repl.reloadDue(): // perfsecondary.go
+		c.teardown()
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := c.setup(sctx); err != nil {
+			c.log.Warn("reloading a performance secondary's tables failed; will retry", "error", err)
+		}
 	case want && !c.active.Load():
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
@@ -295,13 +304,16 @@ func (c *Core) setup(ctx context.Context) error {
 	if err := c.mounts.Load(ctx, nil); err != nil {
 		return fmt.Errorf("core: %w", err)
 	}
-	if err := c.advertise(ctx); err != nil {
-		c.mounts.Unload()
-		return err
-	}
-	if err := c.recordNode(ctx, c.cfg.NodeID, c.cfg.APIAddr, c.cfg.ClusterAddr); err != nil { // cluster.go
-		c.mounts.Unload()
-		return err
+	perf := c.IsPerfSecondary()
+	if !perf { // a performance secondary writes nothing above the barrier (its leader advert is raw)
+		if err := c.advertise(ctx); err != nil {
+			c.mounts.Unload()
+			return err
+		}
+		if err := c.recordNode(ctx, c.cfg.NodeID, c.cfg.APIAddr, c.cfg.ClusterAddr); err != nil { // cluster.go
+			c.mounts.Unload()
+			return err
+		}
 	}
 	if err := c.setupIdentity(ctx); err != nil { // identity.go
 		c.mounts.Unload()
@@ -309,7 +321,10 @@ func (c *Core) setup(ctx context.Context) error {
 	}
 	now := c.now().UTC()
 	c.activeSince.Store(&now)
-	c.onActive(ctx) // hooks.go
+	if !perf { // key rotation, autopilot, auto snapshots: the primary's business
+		c.onActive(ctx) // hooks.go
+	}
+	c.perfActive.Store(perf)
 	c.active.Store(true)
 	c.log.Info("node is active")
 	c.stateChanged()
@@ -321,7 +336,9 @@ func (c *Core) teardown() {
 	if !c.active.Swap(false) {
 		return
 	}
-	c.onStandby() // hooks.go
+	if !c.perfActive.Swap(false) {
+		c.onStandby() // hooks.go
+	}
 	c.activeSince.Store(nil)
 	c.ceremonies.Reset()
 	c.teardownIdentity() // identity.go
@@ -357,6 +374,11 @@ func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err
 	if c.active.Load() {
 		return c.cfg.APIAddr, c.cfg.ClusterAddr, nil
 	}
+	if c.IsPerfSecondary() {
+		// core/leader/ holds the primary's adverts here: the secondary's
+		// leader advertises itself in raw storage.
+		return c.replLeaderAddr(ctx)
+	}
 	id, _ := c.cluster.Leader()
 	if id == "" {
 		return "", "", ErrNoActiveNode
@@ -368,10 +390,7 @@ func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err
 		// by ctx) for the setup to finish instead.
 		return c.waitSelfActive(ctx)
 	}
-	e, err := c.barrier.Get(ctx, "core/leader/"+id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return "", "", ErrNoActiveNode
-	}
+	e, err := c.leaderAdvert(ctx, id)
 	if err != nil {
 		return "", "", err
 	}
@@ -380,6 +399,32 @@ func (c *Core) ActiveAddr(ctx context.Context) (apiAddr, clusterAddr string, err
 		return "", "", fmt.Errorf("core: leader advert: %w", err)
 	}
 	return ad.APIAddr, ad.ClusterAddr, nil
+}
+
+// leaderAdvert reads the advert of leader id. A leader elected moments ago
+// writes its advert when its setup finishes, and this node sees it once it
+// has applied that write: until then it polls (bounded by ctx and 2 s, and
+// only while id still leads), so a request that reaches a standby right
+// after a failover or step-down is forwarded instead of refused.
+func (c *Core) leaderAdvert(ctx context.Context, id string) (*storage.Entry, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		e, err := c.barrier.Get(ctx, "core/leader/"+id)
+		if !errors.Is(err, storage.ErrNotFound) {
+			return e, err
+		}
+		if cur, _ := c.cluster.Leader(); cur != id || c.barrier.Sealed() {
+			return nil, ErrNoActiveNode
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ErrNoActiveNode
+		case <-t.C:
+		}
+	}
 }
 
 // waitSelfActive polls until this node is active (its own addresses), or
@@ -439,6 +484,8 @@ type Status struct {
 	// DRMode is the cluster's DR replication mode as sys/health reports
 	// it: "disabled", "primary" or "secondary".
 	DRMode string
+	// PerfMode is the performance replication mode, likewise.
+	PerfMode string
 	// SealType is "shamir" or the auto seal's type; RecoverySeal is true
 	// under an auto seal (Threshold and Shares are then the recovery
 	// key's); Migration is true while a seal migration is pending.
@@ -450,10 +497,17 @@ type Status struct {
 // Status reports the node's state. It never fails: storage errors read as
 // "not initialized".
 func (c *Core) Status(ctx context.Context) Status {
-	st := Status{Sealed: c.barrier.Sealed(), Active: c.active.Load(), DRMode: "disabled"}
-	switch c.ReplicationMode() {
+	st := Status{Sealed: c.barrier.Sealed(), Active: c.active.Load(), DRMode: "disabled", PerfMode: "disabled"}
+	switch m := c.repl.role(); m.Mode {
 	case ModePrimary:
-		st.DRMode = "primary"
+		if !m.NoDR {
+			st.DRMode = "primary"
+		}
+		if m.Perf {
+			st.PerfMode = "primary"
+		}
+	case ModePerfSecondary:
+		st.PerfMode = "secondary"
 	case ModeDRSecondary:
 		st.DRMode = "secondary"
 	}

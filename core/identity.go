@@ -55,6 +55,9 @@ func (c *Core) setupIdentity(ctx context.Context) (err error) {
 		return err
 	}
 	c.tokens.SetRevokeHook(c.destroyTokenData)
+	if c.IsPerfSecondary() {
+		return nil // leases and tokens expire on the primary; the revocations replicate
+	}
 	if err := c.tokens.StartExpiration(ctx, c.log); err != nil {
 		return fmt.Errorf("core: expiration manager: %w", err)
 	}

@@ -343,7 +343,7 @@ func (c *Core) joinLeader() error {
 // which writes nothing outside replication-local/ (its storage is the
 // primary's).
 func (c *Core) recordJoiner(ctx context.Context, id, apiAddr, clusterAddr string) error {
-	if c.IsDRSecondary() {
+	if c.repl.role().isSecondary() { // a performance secondary's storage is the primary's too
 		return nil
 	}
 	return c.recordNode(ctx, id, apiAddr, clusterAddr)

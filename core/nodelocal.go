@@ -184,7 +184,12 @@ func NodeLocalEndpoints() *endpoint.Backend {
 				},
 				{
 					Pattern: "replication/status", Unauthenticated: true,
-					Summary:    "This node's view of the cluster's replication: dr (mode, state, epoch, known_secondaries or primary_cluster_addr, last_wal, last_remote_wal, lag_entries, lag_ms, last_contact) and performance (disabled).",
+					Summary:    "This node's view of the cluster's replication: dr and performance (each: mode, state, epoch, known_secondaries or primary_cluster_addr, last_wal, last_remote_wal, lag_entries, lag_ms, last_contact).",
+					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
+				},
+				{
+					Pattern: "replication/performance/status", Unauthenticated: true,
+					Summary:    "This node's view of the cluster's performance replication (the performance part of replication/status; on a performance secondary, its lag).",
 					Operations: map[secrets.Operation]endpoint.Handler{secrets.OpRead: h},
 				},
 				{

@@ -70,6 +70,16 @@ const (
 	ModeNone        = ""
 	ModePrimary     = "primary"
 	ModeDRSecondary = "dr-secondary"
+	// ModePerfSecondary: a performance secondary (perfsecondary.go):
+	// serves reads from its replicated storage, forwards writes to the
+	// primary.
+	ModePerfSecondary = "performance-secondary"
+)
+
+// Secondary kinds (the activation payload's kind; "" is DR).
+const (
+	KindDR          = "dr"
+	KindPerformance = "performance"
 )
 
 const (
@@ -104,6 +114,31 @@ type replMode struct {
 	// back.
 	FormerSecondaryID string `json:"former_secondary_id,omitempty"`
 	FormerEpoch       uint64 `json:"former_epoch,omitempty"`
+	// Perf: this primary also serves performance secondaries; NoDR: it
+	// was enabled for performance replication only (a record without
+	// either is a DR primary, as dr2 wrote them).
+	Perf bool `json:"performance,omitempty"`
+	NoDR bool `json:"no_dr,omitempty"`
+	// CAFile and CAPath (a performance secondary): how to verify the
+	// primary's API certificate when forwarding writes there.
+	CAFile string `json:"ca_file,omitempty"`
+	CAPath string `json:"ca_path,omitempty"`
+}
+
+// isSecondary reports whether the mode is either secondary kind.
+func (m replMode) isSecondary() bool {
+	return m.Mode == ModeDRSecondary || m.Mode == ModePerfSecondary
+}
+
+// kindEnabled reports whether a primary serves secondaries of kind.
+func (m replMode) kindEnabled(kind string) bool {
+	if m.Mode != ModePrimary {
+		return false
+	}
+	if kind == KindPerformance {
+		return m.Perf
+	}
+	return !m.NoDR
 }
 
 // replLeader is a DR secondary's leader advert (raw: a DR secondary's
@@ -125,11 +160,21 @@ type drSecondaryConfig struct {
 	// TLS is base64 of clustertls.Material.Encode: the primary cluster's
 	// CA certificate, this secondary's certificate and key.
 	TLS string `json:"tls_material"`
+	// Kind is KindPerformance for a performance secondary ("" or KindDR:
+	// a DR secondary).
+	Kind string `json:"kind,omitempty"`
+}
+
+func (s *drSecondaryConfig) kind() string {
+	if s.Kind == "" {
+		return KindDR
+	}
+	return s.Kind
 }
 
 func (s *drSecondaryConfig) data() map[string]any {
 	return map[string]any{"secondary_id": s.ID, "token": s.Token, "primary_api_addr": s.PrimaryAPIAddr,
-		"primary_cluster_addrs": s.PrimaryClusterAddrs, "tls_material": s.TLS}
+		"primary_cluster_addrs": s.PrimaryClusterAddrs, "tls_material": s.TLS, "kind": s.kind()}
 }
 
 func secondaryConfigFrom(d map[string]any) (*drSecondaryConfig, error) {
@@ -176,6 +221,7 @@ type drRepl struct {
 	// autopilotOn: this DR secondary's leader runs autopilot (it is never
 	// active, where core starts it otherwise).
 	autopilotOn bool
+	perfState   // perfsecondary.go
 }
 
 // drAutopilot runs autopilot (its state, and its dead-server cleanup with
@@ -238,6 +284,8 @@ func (c *Core) ReplicationRefusal(op secrets.Operation, path string) error {
 	switch {
 	case m.Mode == ModeDRSecondary:
 		return secrets.Errorf(secrets.ErrInvalidRequest, "%s", ErrDRSecondary.Error())
+	case m.Mode == ModePerfSecondary:
+		return nil // reads served here, writes forwarded (perfsecondary.go)
 	case m.Mode == ModePrimary && m.FencedBy > 0:
 		if op == secrets.OpRead || op == secrets.OpList || strings.HasPrefix(path, "sys/replication/") {
 			return nil
@@ -296,9 +344,10 @@ func (r *drRepl) reconcile(ctx context.Context) {
 		}
 	}
 	m := r.role()
-	if m.Mode == ModeDRSecondary {
+	if m.isSecondary() {
 		r.checkKeyring(ctx)
 	}
+	r.setReadOnly(m)
 	if !r.c.cluster.IsLeader() {
 		r.stop()
 		r.drAutopilot(false)
@@ -313,7 +362,7 @@ func (r *drRepl) reconcile(ctx context.Context) {
 		if m.FormerSecondaryID != "" && m.FencedBy == 0 {
 			r.ensureNotifier(ctx, m)
 		}
-	case ModeDRSecondary:
+	case ModeDRSecondary, ModePerfSecondary:
 		r.ensureSecondary(ctx, m)
 	default:
 		r.stop()
@@ -539,6 +588,7 @@ func (r *drRepl) startSecondary(ctx context.Context, cfg *drSecondaryConfig) err
 		ID: cfg.ID, Token: cfg.Token, Dial: dial, Target: r.cfg.Target, Logger: r.c.log,
 		Preserve: []string{replModeKey, replLeaderKey, replOpTokensKey}, Addrs: []string{r.c.cfg.ClusterAddr},
 		SpoolDir: r.cfg.SpoolDir,
+		OnApply:  r.onApply, // perfsecondary.go
 	})
 	if err != nil {
 		return fmt.Errorf("replication: start secondary: %w", err)
@@ -557,7 +607,7 @@ func (r *drRepl) startSecondary(ctx context.Context, cfg *drSecondaryConfig) err
 			r.setErr(err)
 		}
 	}()
-	r.c.log.Info("replication: streaming as DR secondary", "secondary_id", cfg.ID)
+	r.c.log.Info("replication: streaming as secondary", "secondary_id", cfg.ID, "kind", cfg.kind())
 	return nil
 }
 
@@ -594,6 +644,11 @@ func (c *Core) ReplicationActiveAddr(ctx context.Context) (apiAddr, clusterAddr 
 	if !c.IsDRSecondary() {
 		return c.ActiveAddr(ctx)
 	}
+	return c.replLeaderAddr(ctx)
+}
+
+// replLeaderAddr reads a secondary's leader advert (raw storage).
+func (c *Core) replLeaderAddr(ctx context.Context) (apiAddr, clusterAddr string, err error) {
 	id, _ := c.cluster.Leader()
 	if id == "" {
 		return "", "", ErrNoActiveNode
@@ -704,80 +759,141 @@ func (r *drRepl) checkOperationToken(ctx context.Context, tok string) error {
 // sys/replication/dr/status (dr = true), from this node's view.
 func (c *Core) ReplicationStatus(ctx context.Context, dr bool) map[string]any {
 	r := c.repl
-	m := r.role()
-	d := map[string]any{"mode": "disabled"}
 	if r == nil || r.cfg == nil {
+		d := map[string]any{"mode": "disabled"}
 		if dr {
 			return d
 		}
 		return map[string]any{"dr": d, "performance": map[string]any{"mode": "disabled"}}
 	}
-	if ci := c.info.Load(); ci != nil {
-		d["cluster_id"] = ci.ID
-	}
-	r.mu.Lock()
-	prim, sec, lastErr := r.primary, r.secondary, r.lastErr
-	r.mu.Unlock()
-	switch m.Mode {
-	case ModePrimary:
-		d["mode"] = "primary"
-		d["state"] = "running"
-		if m.FencedBy > 0 {
-			d["state"], d["fenced_by_epoch"] = "demoted", m.FencedBy
-		}
-		if prim != nil {
-			st := prim.Status()
-			d["epoch"], d["last_wal"] = st.Epoch, st.Applied
-			var known []string
-			secs := []map[string]any{}
-			for id, p := range st.Secondaries {
-				known = append(known, id)
-				s := map[string]any{"node_id": id, "last_remote_wal": p.Acked, "lag_entries": sub(st.Applied, p.Acked)}
-				if !p.LastContact.IsZero() {
-					s["last_heartbeat"] = p.LastContact.UTC().Format(time.RFC3339Nano)
-				}
-				secs = append(secs, s)
-			}
-			sort.Strings(known)
-			sort.Slice(secs, func(i, j int) bool { return secs[i]["node_id"].(string) < secs[j]["node_id"].(string) })
-			d["known_secondaries"], d["secondaries"] = known, secs
-		}
-	case ModeDRSecondary:
-		d["mode"] = "secondary"
-		d["secondary_id"] = m.SecondaryID
-		d["primary_cluster_addr"] = strings.Join(m.PrimaryClusterAddrs, ",")
-		d["primaries"] = []map[string]any{{"api_address": m.PrimaryAPIAddr, "cluster_address": strings.Join(m.PrimaryClusterAddrs, ",")}}
-		d["state"] = "idle"
-		if rec, found, err := replication.LoadSecondaryRecord(ctx, c.physical); err == nil && found {
-			d["last_remote_wal"], d["epoch"] = rec.LastIndex, rec.Epoch
-		}
-		if sec != nil {
-			st := sec.Status()
-			d["state"] = st.State
-			d["last_remote_wal"], d["epoch"] = st.LastIndex, st.Epoch
-			d["last_wal"] = st.PrimaryIndex // the primary's, at the last contact
-			d["lag_entries"], d["lag_ms"] = st.LagEntries, st.LagTime.Milliseconds()
-			if st.LagEntries == 0 && !st.LastPull.IsZero() {
-				// Every write the primary had applied at this moment (when
-				// the last pull was sent) is here: the RPO in time.
-				d["caught_up_as_of"] = st.LastPull.UTC().Format(time.RFC3339Nano)
-			}
-			d["resyncs"] = st.Resyncs
-			if !st.LastContact.IsZero() {
-				d["last_contact"] = st.LastContact.UTC().Format(time.RFC3339Nano)
-			}
-			if st.LastError != "" {
-				d["last_error"] = st.LastError
-			}
-		}
-	}
-	if lastErr != "" && d["last_error"] == nil {
-		d["last_error"] = lastErr
+	m := r.role()
+	d := map[string]any{"mode": "disabled"}
+	switch {
+	case m.Mode == ModeDRSecondary:
+		d = c.secondaryStatus(ctx, m)
+	case m.kindEnabled(KindDR):
+		d = c.primaryStatus(ctx, m, KindDR)
+	default:
+		r.addCommon(d)
 	}
 	if dr {
 		return d
 	}
-	return map[string]any{"dr": d, "performance": map[string]any{"mode": "disabled"}}
+	return map[string]any{"dr": d, "performance": c.perfStatus(ctx)}
+}
+
+// PerfReplicationStatus is sys/replication/performance/status.
+func (c *Core) PerfReplicationStatus(ctx context.Context) map[string]any {
+	if c.repl == nil || c.repl.cfg == nil {
+		return map[string]any{"mode": "disabled"}
+	}
+	return c.perfStatus(ctx)
+}
+
+// addCommon adds the cluster ID and the last error to a status.
+func (r *drRepl) addCommon(d map[string]any) {
+	if ci := r.c.info.Load(); ci != nil {
+		d["cluster_id"] = ci.ID
+	}
+	r.mu.Lock()
+	lastErr := r.lastErr
+	r.mu.Unlock()
+	if lastErr != "" && d["last_error"] == nil {
+		d["last_error"] = lastErr
+	}
+}
+
+// secondaryKinds maps the secondary IDs this primary made tokens for to
+// their kind (from the copies behind the barrier; nil when sealed).
+func (c *Core) secondaryKinds(ctx context.Context) map[string]string {
+	ids, err := c.barrier.List(ctx, replSecondaryConfigPrefix)
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, id := range ids {
+		e, err := c.barrier.Get(ctx, replSecondaryConfigPrefix+id)
+		if err != nil {
+			continue
+		}
+		var sc drSecondaryConfig
+		if json.Unmarshal(e.Value, &sc) == nil {
+			out[id] = sc.kind()
+		}
+	}
+	return out
+}
+
+// primaryStatus is a primary's status for the secondaries of one kind.
+func (c *Core) primaryStatus(ctx context.Context, m replMode, kind string) map[string]any {
+	r := c.repl
+	d := map[string]any{"mode": "primary", "state": "running"}
+	if m.FencedBy > 0 {
+		d["state"], d["fenced_by_epoch"] = "demoted", m.FencedBy
+	}
+	r.mu.Lock()
+	prim := r.primary
+	r.mu.Unlock()
+	if prim != nil {
+		st := prim.Status()
+		kinds := c.secondaryKinds(ctx)
+		d["epoch"], d["last_wal"] = st.Epoch, st.Applied
+		known := []string{}
+		secs := []map[string]any{}
+		for id, p := range st.Secondaries {
+			if k, ok := kinds[id]; kinds != nil && ok && k != kind {
+				continue
+			}
+			known = append(known, id)
+			s := map[string]any{"node_id": id, "last_remote_wal": p.Acked, "lag_entries": sub(st.Applied, p.Acked)}
+			if !p.LastContact.IsZero() {
+				s["last_heartbeat"] = p.LastContact.UTC().Format(time.RFC3339Nano)
+			}
+			secs = append(secs, s)
+		}
+		sort.Strings(known)
+		sort.Slice(secs, func(i, j int) bool { return secs[i]["node_id"].(string) < secs[j]["node_id"].(string) })
+		d["known_secondaries"], d["secondaries"] = known, secs
+	}
+	r.addCommon(d)
+	return d
+}
+
+// secondaryStatus is a secondary's status (either kind).
+func (c *Core) secondaryStatus(ctx context.Context, m replMode) map[string]any {
+	r := c.repl
+	d := map[string]any{"mode": "secondary"}
+	d["secondary_id"] = m.SecondaryID
+	d["primary_cluster_addr"] = strings.Join(m.PrimaryClusterAddrs, ",")
+	d["primaries"] = []map[string]any{{"api_address": m.PrimaryAPIAddr, "cluster_address": strings.Join(m.PrimaryClusterAddrs, ",")}}
+	d["state"] = "idle"
+	if rec, found, err := replication.LoadSecondaryRecord(ctx, c.physical); err == nil && found {
+		d["last_remote_wal"], d["epoch"] = rec.LastIndex, rec.Epoch
+	}
+	r.mu.Lock()
+	sec := r.secondary
+	r.mu.Unlock()
+	if sec != nil {
+		st := sec.Status()
+		d["state"] = st.State
+		d["last_remote_wal"], d["epoch"] = st.LastIndex, st.Epoch
+		d["last_wal"] = st.PrimaryIndex // the primary's, at the last contact
+		d["lag_entries"], d["lag_ms"] = st.LagEntries, st.LagTime.Milliseconds()
+		if st.LagEntries == 0 && !st.LastPull.IsZero() {
+			// Every write the primary had applied at this moment (when
+			// the last pull was sent) is here: the RPO in time.
+			d["caught_up_as_of"] = st.LastPull.UTC().Format(time.RFC3339Nano)
+		}
+		d["resyncs"] = st.Resyncs
+		if !st.LastContact.IsZero() {
+			d["last_contact"] = st.LastContact.UTC().Format(time.RFC3339Nano)
+		}
+		if st.LastError != "" {
+			d["last_error"] = st.LastError
+		}
+	}
+	r.addCommon(d)
+	return d
 }
 
 func sub(a, b uint64) uint64 {

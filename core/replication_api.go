@@ -50,24 +50,41 @@ func (c *Core) replicationPaths() []*endpoint.Path {
 	str := func(desc string) *endpoint.Field {
 		return &endpoint.Field{Type: endpoint.TypeString, Description: desc}
 	}
-	return []*endpoint.Path{
-		{Pattern: "replication/dr/primary/enable", Fields: map[string]*endpoint.Field{"primary_cluster_addr": str("Vault compatibility: the primary's cluster addresses are the nodes' own.")},
-			Summary: "Make this cluster a DR primary (sudo).", Operations: ops(h(c.replPrimaryEnable), opUpdate)},
-		{Pattern: "replication/dr/primary/secondary-token", Fields: map[string]*endpoint.Field{
-			"id":  str("The secondary's ID (required)."),
-			"ttl": {Type: endpoint.TypeDurationSecond, Description: "How long the wrapped activation token lives (default 30m)."},
-		}, Summary: "Make a single-use, response-wrapped activation token for a DR secondary (sudo).", Operations: ops(h(c.replSecondaryToken), opUpdate)},
-		{Pattern: "replication/dr/primary/revoke-secondary", Fields: map[string]*endpoint.Field{"id": str("The secondary's ID.")},
-			Summary: "Revoke a DR secondary: its stream ends and it cannot reconnect (sudo).", Operations: ops(h(c.replRevokeSecondary), opUpdate)},
-		{Pattern: "replication/dr/primary/demote", Summary: "Demote this DR primary: it stops streaming and refuses client writes (sudo).", Operations: ops(h(c.replDemote), opUpdate)},
-		{Pattern: "replication/dr/secondary/enable", Fields: map[string]*endpoint.Field{
-			"token":                str("The activation token (wrap_info.token of secondary-token)."),
-			"primary_api_addr":     str("The primary's API address (required: the token does not embed it)."),
-			"ca_file":              str("A PEM CA file to verify the primary's API certificate."),
-			"ca_path":              str("A directory of PEM CA files to verify the primary's API certificate."),
-			"primary_cluster_addr": str("Comma-separated cluster addresses to dial instead of those in the token (a load balancer or proxy in front of the primary's cluster port)."),
-		}, Summary: "Make this cluster a DR secondary of the primary that made the token; its data is replaced (sudo).", Operations: ops(h(c.replSecondaryEnable), opUpdate)},
+	var out []*endpoint.Path
+	for _, kind := range []string{KindDR, KindPerformance} {
+		k := kind
+		name := map[string]string{KindDR: "DR", KindPerformance: "performance"}[k]
+		secFields := func() map[string]*endpoint.Field {
+			return map[string]*endpoint.Field{
+				"token":                str("The activation token (wrap_info.token of secondary-token)."),
+				"primary_api_addr":     str("The primary's API address (required: the token does not embed it)."),
+				"ca_file":              str("A PEM CA file to verify the primary's API certificate."),
+				"ca_path":              str("A directory of PEM CA files to verify the primary's API certificate."),
+				"primary_cluster_addr": str("Comma-separated cluster addresses to dial instead of those in the token (a load balancer or proxy in front of the primary's cluster port)."),
+			}
+		}
+		out = append(out,
+			&endpoint.Path{Pattern: "replication/" + k + "/primary/enable", Fields: map[string]*endpoint.Field{"primary_cluster_addr": str("Vault compatibility: the primary's cluster addresses are the nodes' own.")},
+				Summary: "Make this cluster a " + name + " primary (sudo).", Operations: ops(h(func(ctx context.Context, sc *sysCall) (*Response, error) { return c.replPrimaryEnable(ctx, k) }), opUpdate)},
+			&endpoint.Path{Pattern: "replication/" + k + "/primary/secondary-token", Fields: map[string]*endpoint.Field{
+				"id":  str("The secondary's ID (required)."),
+				"ttl": {Type: endpoint.TypeDurationSecond, Description: "How long the wrapped activation token lives (default 30m)."},
+			}, Summary: "Make a single-use, response-wrapped activation token for a " + name + " secondary (sudo).", Operations: ops(h(func(ctx context.Context, sc *sysCall) (*Response, error) { return c.replSecondaryToken(ctx, sc, k) }), opUpdate)},
+			&endpoint.Path{Pattern: "replication/" + k + "/primary/revoke-secondary", Fields: map[string]*endpoint.Field{"id": str("The secondary's ID.")},
+				Summary: "Revoke a " + name + " secondary: its stream ends and it cannot reconnect (sudo).", Operations: ops(h(func(ctx context.Context, sc *sysCall) (*Response, error) { return c.replRevokeSecondary(ctx, sc, k) }), opUpdate)},
+			&endpoint.Path{Pattern: "replication/" + k + "/primary/demote", Summary: "Demote this primary: it stops streaming (to secondaries of both kinds) and refuses client writes (sudo).", Operations: ops(h(func(ctx context.Context, sc *sysCall) (*Response, error) { return c.replDemote(ctx, k) }), opUpdate)},
+			&endpoint.Path{Pattern: "replication/" + k + "/secondary/enable", Fields: secFields(),
+				Summary: "Make this cluster a " + name + " secondary of the primary that made the token; its data is replaced (sudo).", Operations: ops(h(func(ctx context.Context, sc *sysCall) (*Response, error) { return c.replSecondaryEnable(ctx, sc, k) }), opUpdate)},
+		)
+		if k == KindPerformance {
+			// A performance secondary serves client requests: update-primary
+			// is authorised by a sudo token (the DR one by a DR operation
+			// token, nodelocal.go).
+			out = append(out, &endpoint.Path{Pattern: "replication/performance/secondary/update-primary", Fields: secFields(),
+				Summary: "Point this performance secondary at another primary with an activation token made there; it resyncs (sudo).", Operations: ops(h(c.replPerfUpdatePrimary), opUpdate)})
+		}
 	}
+	return out
 }
 
 // secondaryIDPattern: a secondary ID names a storage key and a
@@ -79,33 +96,55 @@ func dataString(d map[string]any, k string) string {
 	return strings.TrimSpace(s)
 }
 
-func (c *Core) replPrimaryEnable(ctx context.Context, _ *sysCall) (*Response, error) {
+func kindName(kind string) string {
+	if kind == KindPerformance {
+		return "performance"
+	}
+	return "DR"
+}
+
+// replPrimaryEnable makes this cluster a primary for kind. A cluster can
+// be a primary for both kinds: one replication.Primary streams to
+// secondaries of either kind (the kind only changes what the secondary
+// does with the stream).
+func (c *Core) replPrimaryEnable(ctx context.Context, kind string) (*Response, error) {
 	r := c.repl
 	m := r.role()
 	switch {
 	case m.Mode == ModeDRSecondary:
 		return nil, badRequest("this cluster is a DR secondary: promote it instead")
-	case m.Mode == ModePrimary && m.FencedBy == 0:
-		return nil, badRequest("DR replication is already enabled as a primary")
-	case m.Mode == ModePrimary:
+	case m.Mode == ModePerfSecondary:
+		return nil, badRequest("this cluster is a performance secondary: it cannot be a primary")
+	case m.Mode == ModePrimary && m.FencedBy > 0:
 		return nil, badRequest("this primary was demoted (epoch %d is newer): enable it as a DR secondary of the new primary", m.FencedBy)
+	case m.kindEnabled(kind):
+		return nil, badRequest("%s replication is already enabled as a primary", kindName(kind))
 	}
 	c.stateMu.Lock() // serialised with the leadership loop's reconcile
 	defer c.stateMu.Unlock()
-	if err := r.saveMode(ctx, replMode{Mode: ModePrimary}); err != nil {
+	nm := m
+	if nm.Mode != ModePrimary {
+		nm = replMode{Mode: ModePrimary, NoDR: true}
+	}
+	if kind == KindPerformance {
+		nm.Perf = true
+	} else {
+		nm.NoDR = false
+	}
+	if err := r.saveMode(ctx, nm); err != nil {
 		return nil, err
 	}
 	if err := r.ensurePrimary(ctx); err != nil {
 		return nil, err
 	}
-	c.log.Info("replication: DR primary enabled")
-	return &Response{Warnings: []string{"This cluster is now a DR primary; make activation tokens for its secondaries with sys/replication/dr/primary/secondary-token."}}, nil
+	c.log.Info("replication: primary enabled", "kind", kind)
+	return &Response{Warnings: []string{"This cluster is now a " + kindName(kind) + " primary; make activation tokens for its secondaries with sys/replication/" + kind + "/primary/secondary-token."}}, nil
 }
 
-func (r *drRepl) activePrimary() (*replication.Primary, error) {
+func (r *drRepl) activePrimary(kind string) (*replication.Primary, error) {
 	m := r.role()
-	if m.Mode != ModePrimary {
-		return nil, badRequest("this cluster is not a DR primary")
+	if !m.kindEnabled(kind) {
+		return nil, badRequest("this cluster is not a %s primary", kindName(kind))
 	}
 	if m.FencedBy > 0 {
 		return nil, badRequest("this primary was demoted: a newer primary exists at epoch %d", m.FencedBy)
@@ -119,7 +158,7 @@ func (r *drRepl) activePrimary() (*replication.Primary, error) {
 	return p, nil
 }
 
-func (c *Core) replSecondaryToken(ctx context.Context, sc *sysCall) (*Response, error) {
+func (c *Core) replSecondaryToken(ctx context.Context, sc *sysCall, kind string) (*Response, error) {
 	id := dataString(sc.req.Data, "id")
 	if id == "" {
 		return nil, badRequest("missing required field \"id\"")
@@ -137,7 +176,7 @@ func (c *Core) replSecondaryToken(ctx context.Context, sc *sysCall) (*Response, 
 			ttl = dd
 		}
 	}
-	ph, err := c.repl.activePrimary()
+	ph, err := c.repl.activePrimary(kind)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +205,9 @@ func (c *Core) replSecondaryToken(ctx context.Context, sc *sysCall) (*Response, 
 		return nil, err
 	}
 	cfg := drSecondaryConfig{ID: id, Token: tok, PrimaryAPIAddr: c.cfg.APIAddr, PrimaryClusterAddrs: addrs, TLS: tlsMat}
+	if kind == KindPerformance {
+		cfg.Kind = KindPerformance
+	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
@@ -173,7 +215,7 @@ func (c *Core) replSecondaryToken(ctx context.Context, sc *sysCall) (*Response, 
 	if err := c.barrier.Put(ctx, &storage.Entry{Key: replSecondaryConfigPrefix + id, Value: b}); err != nil {
 		return nil, err
 	}
-	c.log.Info("replication: DR secondary activation token made", "secondary_id", id)
+	c.log.Info("replication: secondary activation token made", "secondary_id", id, "kind", kind)
 	return c.wrapResponse(ctx, sc.path, ttl, &Response{Data: cfg.data()})
 }
 
@@ -197,7 +239,7 @@ func (c *Core) clusterAddrs(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (c *Core) replRevokeSecondary(ctx context.Context, sc *sysCall) (*Response, error) {
+func (c *Core) replRevokeSecondary(ctx context.Context, sc *sysCall, kind string) (*Response, error) {
 	id := dataString(sc.req.Data, "id")
 	if id == "" {
 		return nil, badRequest("missing required field \"id\"")
@@ -205,7 +247,10 @@ func (c *Core) replRevokeSecondary(ctx context.Context, sc *sysCall) (*Response,
 	if !secondaryIDPattern.MatchString(id) {
 		return nil, badRequest("invalid secondary id")
 	}
-	ph, err := c.repl.activePrimary()
+	if k, ok := c.secondaryKinds(ctx)[id]; ok && k != kind {
+		return nil, badRequest("%q is a %s secondary: revoke it at sys/replication/%s/primary/revoke-secondary", id, kindName(k), k)
+	}
+	ph, err := c.repl.activePrimary(kind)
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +264,8 @@ func (c *Core) replRevokeSecondary(ctx context.Context, sc *sysCall) (*Response,
 	return nil, nil
 }
 
-func (c *Core) replDemote(ctx context.Context, _ *sysCall) (*Response, error) {
-	ph, err := c.repl.activePrimary()
+func (c *Core) replDemote(ctx context.Context, kind string) (*Response, error) {
+	ph, err := c.repl.activePrimary(kind)
 	if err != nil {
 		return nil, err
 	}
@@ -230,20 +275,40 @@ func (c *Core) replDemote(ctx context.Context, _ *sysCall) (*Response, error) {
 	return &Response{Warnings: []string{"This cluster no longer streams and refuses client writes; enable it as a DR secondary of the new primary to fail back."}}, nil
 }
 
-func (c *Core) replSecondaryEnable(ctx context.Context, sc *sysCall) (*Response, error) {
+func (c *Core) replSecondaryEnable(ctx context.Context, sc *sysCall, kind string) (*Response, error) {
 	m := c.repl.role()
 	switch {
 	case m.Mode == ModeDRSecondary:
 		return nil, badRequest("this cluster is already a DR secondary: use update-primary")
+	case m.Mode == ModePerfSecondary:
+		return nil, badRequest("this cluster is already a performance secondary: use sys/replication/performance/secondary/update-primary")
 	case m.Mode == ModePrimary && m.FencedBy == 0:
-		return nil, badRequest("this cluster is a DR primary: demote it first")
+		return nil, badRequest("this cluster is a primary: demote it first")
 	}
-	cfg, err := c.repl.unwrapActivation(ctx, sc.req.Data)
+	return c.enableSecondary(ctx, sc.req.Data, kind)
+}
+
+// replPerfUpdatePrimary points a performance secondary at another primary.
+func (c *Core) replPerfUpdatePrimary(ctx context.Context, sc *sysCall) (*Response, error) {
+	if !c.IsPerfSecondary() {
+		return nil, badRequest("this cluster is not a performance secondary")
+	}
+	return c.enableSecondary(ctx, sc.req.Data, KindPerformance)
+}
+
+func (c *Core) enableSecondary(ctx context.Context, d map[string]any, kind string) (*Response, error) {
+	cfg, err := c.repl.unwrapActivation(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.repl.becomeSecondary(ctx, cfg); err != nil {
+	if cfg.kind() != kind {
+		return nil, badRequest("the activation token was made for a %s secondary (sys/replication/%s/secondary/enable)", kindName(cfg.kind()), cfg.kind())
+	}
+	if err := c.repl.becomeSecondary(ctx, cfg, dataString(d, "ca_file"), dataString(d, "ca_path")); err != nil {
 		return nil, err
+	}
+	if kind == KindPerformance {
+		return &Response{Warnings: []string{"This cluster is now a performance secondary: its data is being replaced by the primary's. Once the first sync is in, its nodes seal: unseal them with the primary cluster's unseal keys. It then serves reads and forwards writes to the primary."}}, nil
 	}
 	return &Response{Warnings: []string{"This cluster is now a DR secondary: its data is being replaced by the primary's. Once the first sync is in, its nodes seal: unseal them with the primary cluster's unseal keys."}}, nil
 }
@@ -286,11 +351,15 @@ func (r *drRepl) unwrapActivation(ctx context.Context, d map[string]any) (*drSec
 
 // becomeSecondary records the DR secondary role and starts streaming on
 // this node (the leader; the caller's request reached the active node).
-func (r *drRepl) becomeSecondary(ctx context.Context, cfg *drSecondaryConfig) error {
+func (r *drRepl) becomeSecondary(ctx context.Context, cfg *drSecondaryConfig, caFile, caPath string) error {
 	r.c.stateMu.Lock() // serialised with the leadership loop's reconcile
 	defer r.c.stateMu.Unlock()
 	r.stop()
-	if err := r.saveMode(ctx, replMode{Mode: ModeDRSecondary, SecondaryID: cfg.ID, PrimaryAPIAddr: cfg.PrimaryAPIAddr, PrimaryClusterAddrs: cfg.PrimaryClusterAddrs}); err != nil {
+	m := replMode{Mode: ModeDRSecondary, SecondaryID: cfg.ID, PrimaryAPIAddr: cfg.PrimaryAPIAddr, PrimaryClusterAddrs: cfg.PrimaryClusterAddrs}
+	if cfg.kind() == KindPerformance {
+		m.Mode, m.CAFile, m.CAPath = ModePerfSecondary, caFile, caPath
+	}
+	if err := r.saveMode(ctx, m); err != nil {
 		return err
 	}
 	if err := r.startSecondary(ctx, cfg); err != nil {
@@ -336,6 +405,8 @@ func (c *Core) HandleReplication(ctx context.Context, req *ReplicationRequest) (
 		return &ReplicationResponse{Data: c.ReplicationStatus(ctx, false)}, nil
 	case "sys/replication/dr/status":
 		return &ReplicationResponse{Data: c.ReplicationStatus(ctx, true)}, nil
+	case "sys/replication/performance/status":
+		return &ReplicationResponse{Data: c.PerfReplicationStatus(ctx)}, nil
 	}
 	r := c.repl
 	if r == nil || r.cfg == nil {
@@ -381,7 +452,10 @@ func (c *Core) HandleReplication(ctx context.Context, req *ReplicationRequest) (
 		if err != nil {
 			return nil, err
 		}
-		if err := r.becomeSecondary(ctx, cfg); err != nil {
+		if cfg.kind() != KindDR {
+			return nil, badRequest("the activation token was made for a performance secondary")
+		}
+		if err := r.becomeSecondary(ctx, cfg, dataString(req.Data, "ca_file"), dataString(req.Data, "ca_path")); err != nil {
 			return nil, err
 		}
 		return &ReplicationResponse{Warnings: []string{"This DR secondary now follows " + cfg.PrimaryAPIAddr + "; it resynchronises from that primary's snapshot."}}, nil

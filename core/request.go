@@ -43,6 +43,10 @@ type Request struct {
 	// StateTokens are the request's X-Vault-Index values: a standby
 	// answers only once it has applied the highest (stateindex.go).
 	StateTokens []string
+	// InconsistentFail: X-Vault-Inconsistent: fail. A performance
+	// secondary that has not replicated the tokens' state within its
+	// bound refuses the read (412) instead of sending it to the primary.
+	InconsistentFail bool
 }
 
 // Response is what core answers; api encodes Vault's envelope from it.
@@ -84,6 +88,15 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	}
 	if err := c.confirmEpoch(ctx, req.Operation, req.Path); err != nil { // replication_epoch.go
 		return nil, err
+	}
+	if len(req.StateTokens) > 0 && c.IsPerfSecondary() {
+		// The tokens name the primary's index: wait for the replicated
+		// one (perfsecondary.go); a standby then needs no more than its
+		// own read index.
+		if err := c.perfWaitState(ctx, req); err != nil {
+			return nil, err
+		}
+		req.StateTokens = nil
 	}
 	if !c.active.Load() {
 		return c.handleStandbyRead(ctx, req) // standby.go

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"crypto/hmac"
 	"encoding/base64"
 	"encoding/hex"
@@ -31,7 +32,12 @@ func (c *Core) StateToken() string {
 	if c.cfg.Reads == nil || ci == nil {
 		return ""
 	}
-	state := "v1:" + ci.ID + ":" + strconv.FormatUint(c.cfg.Reads.AppliedIndex(), 10) + ":0"
+	idx := c.cfg.Reads.AppliedIndex()
+	if c.IsPerfSecondary() {
+		// The primary's index space (perfsecondary.go).
+		idx = c.perfReplicatedIndex(context.Background())
+	}
+	state := "v1:" + ci.ID + ":" + strconv.FormatUint(idx, 10) + ":0"
 	mac, err := c.tokens.StateMAC([]byte(state))
 	if err != nil {
 		return ""

@@ -13,7 +13,7 @@ import (
 
 // sudoPaths are sys paths that need the sudo capability (Vault's "root
 // protected" paths), besides the operation's own capability.
-var sudoPaths = []string{"sys/seal", "sys/rotate", "sys/step-down", "sys/raw", "sys/remount", "sys/audit", "sys/auth/", "sys/audit/", "sys/storage/raft/remove-peer", "sys/storage/raft/snapshot", "sys/storage/raft/snapshot-force", "sys/storage/raft/snapshot-auto/", "sys/generate-root", "sys/rekey", "sys/rekey-recovery-key", "sys/key-status", "sys/replication/dr/primary/", "sys/replication/dr/secondary/enable"}
+var sudoPaths = []string{"sys/seal", "sys/rotate", "sys/step-down", "sys/raw", "sys/remount", "sys/audit", "sys/auth/", "sys/audit/", "sys/storage/raft/remove-peer", "sys/storage/raft/snapshot", "sys/storage/raft/snapshot-force", "sys/storage/raft/snapshot-auto/", "sys/generate-root", "sys/rekey", "sys/rekey-recovery-key", "sys/key-status", "sys/replication/dr/primary/", "sys/replication/dr/secondary/enable", "sys/replication/performance/primary/", "sys/replication/performance/secondary/enable", "sys/replication/performance/secondary/update-primary"}
 
 func needsSudo(path string) bool {
 	for _, p := range sudoPaths {

@@ -62,6 +62,10 @@ type SecondaryConfig struct {
 	// primary in the hello (the primary probes them for a newer epoch
 	// when it restarts: ProbeEpoch).
 	Addrs []string
+	// OnApply, when set, is called after each applied Txn with the keys
+	// it wrote or deleted (nil after a snapshot restore: everything may
+	// have changed). A performance secondary drops its caches there.
+	OnApply func(keys []string)
 }
 
 // Secondary pulls a primary's change stream into its own storage.
@@ -365,6 +369,13 @@ func (s *Secondary) apply(ctx context.Context, b batch) error {
 		s.mu.Lock()
 		s.st = st
 		s.mu.Unlock()
+		if s.cfg.OnApply != nil {
+			keys := make([]string, len(ops))
+			for i, o := range ops {
+				keys[i] = o.Key
+			}
+			s.cfg.OnApply(keys)
+		}
 		ops, size, last = nil, 0, 0
 		return nil
 	}
@@ -450,6 +461,9 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 	ops = append(ops, keep...)
 	if err := s.cfg.Target.Txn(ctx, append(ops, op)); err != nil {
 		return fmt.Errorf("replication: after restore: %w", err)
+	}
+	if s.cfg.OnApply != nil {
+		s.cfg.OnApply(nil)
 	}
 	s.mu.Lock()
 	s.st = st

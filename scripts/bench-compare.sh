@@ -40,7 +40,8 @@ transit_encrypt:transit_encrypt:50:active transit_decrypt:transit_decrypt:50:act
 transit_sign:transit_sign:50:active transit_verify:transit_verify:50:active
 pki_issue:pki_issue:10:active
 userpass_login:userpass_auth:10:active approle_login:approle_auth:10:active"
-[ -n "$TESTS" ] && ALL_TESTS=$(echo "$ALL_TESTS" | tr ' ' '\n' | grep -E "^($TESTS):")
+ALL_TESTS=$(echo "$ALL_TESTS" | tr ' ' '\n')
+[ -n "$TESTS" ] && ALL_TESTS=$(echo "$ALL_TESTS" | grep -E "^($TESTS):")
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null || true; done; }

@@ -18,6 +18,10 @@ type Barrier struct {
 	under  storage.Backend
 	logger *slog.Logger
 
+	// readOnly, when set, is the error Put, Delete and Txn fail with
+	// (SetReadOnly).
+	readOnly atomic.Pointer[error]
+
 	// opMu serialises the operations that read or write the barrier's own
 	// keys (Initialize, Unseal, Rotate, Rekey, Reload), so at most one of
 	// them builds a new keyring at a time. Seal does not take it, so it
@@ -97,12 +101,34 @@ func (b *Barrier) Get(ctx context.Context, key string) (*storage.Entry, error) {
 	return &storage.Entry{Key: key, Value: pt, Rev: e.Rev}, nil
 }
 
+// SetReadOnly makes Put, Delete and Txn fail with err (nil: writable
+// again). A performance secondary's storage is written by the replication
+// stream only (below the barrier); a request that would write above it is
+// refused with err and forwarded to the primary.
+func (b *Barrier) SetReadOnly(err error) {
+	if err == nil {
+		b.readOnly.Store(nil)
+		return
+	}
+	b.readOnly.Store(&err)
+}
+
+func (b *Barrier) roErr() error {
+	if p := b.readOnly.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // Put implements storage.Backend: it encrypts the value with the active
 // term, bound to e.Key.
 func (b *Barrier) Put(ctx context.Context, e *storage.Entry) error {
 	kr := b.kr.Load()
 	if kr == nil {
 		return ErrSealed
+	}
+	if err := b.roErr(); err != nil {
+		return err
 	}
 	if e == nil {
 		return fmt.Errorf("seal: put: nil entry: %w", storage.ErrInvalidKey)
@@ -118,6 +144,9 @@ func (b *Barrier) Put(ctx context.Context, e *storage.Entry) error {
 func (b *Barrier) Delete(ctx context.Context, key string) error {
 	if b.Sealed() {
 		return ErrSealed
+	}
+	if err := b.roErr(); err != nil {
+		return err
 	}
 	if err := checkKey(key); err != nil {
 		return fmt.Errorf("seal: delete: %w", err)
@@ -164,6 +193,9 @@ func (b *Barrier) Txn(ctx context.Context, ops []storage.Op) error {
 	kr := b.kr.Load()
 	if kr == nil {
 		return ErrSealed
+	}
+	if err := b.roErr(); err != nil {
+		return err
 	}
 	out := make([]storage.Op, len(ops))
 	for i, op := range ops {

@@ -313,3 +313,37 @@ func TestBarrier_AddEncryptions(t *testing.T) {
 		t.Fatal("unknown term accepted")
 	}
 }
+
+// A read-only barrier (a performance secondary's) refuses every write
+// with the error it was given and writes nothing; reads go on; nil makes
+// it writable again.
+func TestBarrier_ReadOnly(t *testing.T) {
+	b, under, _ := unsealed(t)
+	ctx := context.Background()
+	if err := b.Put(ctx, &storage.Entry{Key: "logical/a", Value: []byte("1")}); err != nil {
+		t.Fatal(err)
+	}
+	ro := errors.New("read-only here")
+	b.SetReadOnly(ro)
+	if err := b.Put(ctx, &storage.Entry{Key: "logical/b", Value: []byte("2")}); !errors.Is(err, ro) {
+		t.Fatalf("Put: %v", err)
+	}
+	if err := b.Delete(ctx, "logical/a"); !errors.Is(err, ro) {
+		t.Fatalf("Delete: %v", err)
+	}
+	if err := b.Txn(ctx, []storage.Op{{Kind: storage.OpPut, Key: "logical/c", Value: []byte("3")}}); !errors.Is(err, ro) {
+		t.Fatalf("Txn: %v", err)
+	}
+	if e, err := b.Get(ctx, "logical/a"); err != nil || string(e.Value) != "1" {
+		t.Fatalf("Get while read-only: %v %v", e, err)
+	}
+	for _, k := range []string{"logical/b", "logical/c"} {
+		if _, err := under.Get(ctx, k); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("%s was written: %v", k, err)
+		}
+	}
+	b.SetReadOnly(nil)
+	if err := b.Put(ctx, &storage.Entry{Key: "logical/b", Value: []byte("2")}); err != nil {
+		t.Fatal(err)
+	}
+}

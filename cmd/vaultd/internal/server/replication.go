@@ -91,33 +91,9 @@ func unwrapAt(ctx context.Context, apiAddr, token, caFile, caPath string) (map[s
 	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		u = "https://" + u
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
-	if caFile != "" || caPath != "" {
-		pool := x509.NewCertPool()
-		files := []string{}
-		if caFile != "" {
-			files = append(files, caFile)
-		}
-		if caPath != "" {
-			ents, err := os.ReadDir(caPath)
-			if err != nil {
-				return nil, fmt.Errorf("ca_path: %w", err)
-			}
-			for _, e := range ents {
-				if !e.IsDir() {
-					files = append(files, filepath.Join(caPath, e.Name()))
-				}
-			}
-		}
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("reading a CA file: %w", err)
-			}
-			pool.AppendCertsFromPEM(b)
-		}
-		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr, err := primaryTransport(caFile, caPath)
+	if err != nil {
+		return nil, err
 	}
 	cl := &http.Client{Transport: tr, Timeout: 15 * time.Second}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+"/v1/sys/wrapping/unwrap", strings.NewReader("{}"))
@@ -149,6 +125,42 @@ func unwrapAt(ctx context.Context, apiAddr, token, caFile, caPath string) (map[s
 		return nil, fmt.Errorf("the primary's answer: %w", err)
 	}
 	return out.Data, nil
+}
+
+// primaryTransport is an HTTP transport to a primary's API, verifying its
+// certificate with caFile and the files in caPath (neither: the system
+// roots).
+func primaryTransport(caFile, caPath string) (*http.Transport, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	if caFile == "" && caPath == "" {
+		return tr, nil
+	}
+	pool := x509.NewCertPool()
+	files := []string{}
+	if caFile != "" {
+		files = append(files, caFile)
+	}
+	if caPath != "" {
+		ents, err := os.ReadDir(caPath)
+		if err != nil {
+			return nil, fmt.Errorf("ca_path: %w", err)
+		}
+		for _, e := range ents {
+			if !e.IsDir() {
+				files = append(files, filepath.Join(caPath, e.Name()))
+			}
+		}
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading a CA file: %w", err)
+		}
+		pool.AppendCertsFromPEM(b)
+	}
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return tr, nil
 }
 
 // replActive is the forwarder's view of who serves the replication
@@ -188,6 +200,7 @@ func (n *Node) replicationRoutes(c *core.Core, fwd *forward.Forwarder) []api.Rou
 	}
 	add("/sys/replication/status", h, http.MethodGet)
 	add("/sys/replication/dr/status", h, http.MethodGet)
+	add("/sys/replication/performance/status", h, http.MethodGet)
 	add("/sys/replication/dr/secondary/promote", leader, http.MethodPost, http.MethodPut)
 	add("/sys/replication/dr/secondary/update-primary", leader, http.MethodPost, http.MethodPut)
 	add("/sys/replication/dr/secondary/generate-operation-token/attempt", leader, http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete)
@@ -262,9 +275,9 @@ func drGate(c *core.Core, drRaft, next http.Handler) http.Handler {
 }
 
 // gatedForward is api.Config.Forward: the standby forwarder behind the DR
-// secondary gate; lfwd forwards a DR secondary's raft operations to its
-// leader.
-func (n *Node) gatedForward(c *core.Core, f, lfwd *forward.Forwarder) func(http.Handler) http.Handler {
+// secondary gate (and, on a performance secondary, the write proxy to the
+// primary); lfwd forwards a DR secondary's raft operations to its leader.
+func (n *Node) gatedForward(c *core.Core, f, lfwd *forward.Forwarder, p *primaryProxy) func(http.Handler) http.Handler {
 	if f == nil {
 		return nil
 	}
@@ -272,5 +285,5 @@ func (n *Node) gatedForward(c *core.Core, f, lfwd *forward.Forwarder) func(http.
 	if lfwd != nil {
 		drRaft = lfwd.Wrap(drRaft)
 	}
-	return func(h http.Handler) http.Handler { return drGate(c, drRaft, f.Wrap(h)) }
+	return func(h http.Handler) http.Handler { return drGate(c, drRaft, perfGate(c, p, f.Wrap(h))) }
 }

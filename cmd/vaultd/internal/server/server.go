@@ -362,8 +362,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 	}()
 	reg.start(rctx, n) // svcreg.go
 
-	fwd := n.forwarder(c, requests)                 // cluster.go
-	lfwd := n.leaderForwarder(c, requests)          // replication.go
+	fwd := n.forwarder(c, requests)        // cluster.go
+	lfwd := n.leaderForwarder(c, requests) // replication.go
+	var pprox *primaryProxy                // perfsecondary.go; replication needs raft and the cluster port
+	if n.Store != nil && n.Port != nil {
+		pprox = newPrimaryProxy(c, log)
+	}
 	origins := newClusterOrigins(cfg, n.APIAddr, c) // ui.go
 	cpu, limiter := admissionFromConfig(cfg, log)   // admission.go
 	registerAdmissionMetrics(n.Telemetry, cpu, limiter)
@@ -377,7 +381,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: n.gatedForward(c, fwd, lfwd), Extra: slices.Concat(n.clusterRoutes(c, lfwd), n.healthRoutes(c), n.supportRoutes(), n.replicationRoutes(c, lfwd)), // health.go, support.go, replication.go
+			Forward: n.gatedForward(c, fwd, lfwd, pprox), ForwardPrimary: pprox.handler(), Extra: slices.Concat(n.clusterRoutes(c, lfwd), n.healthRoutes(c), n.supportRoutes(), n.replicationRoutes(c, lfwd)), // health.go, support.go, replication.go
 			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
 			MaxRequestDuration: l.MaxRequestDuration, XFF: xff, Monitor: mon,
 			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess} // metrics.go
