@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +60,9 @@ type ReplicationConfig struct {
 	// Unwrap unwraps a wrapping token at a primary's API address and
 	// returns the wrapped data.
 	Unwrap func(ctx context.Context, apiAddr, token, caFile, caPath string) (map[string]any, error)
+	// SpoolDir is where a DR secondary writes a resync snapshot while it
+	// arrives (the node's data directory).
+	SpoolDir string
 }
 
 // Replication modes (replMode.Mode).
@@ -81,6 +85,8 @@ const (
 const (
 	replModeKey   = replication.LocalPrefix + "mode"
 	replLeaderKey = replication.LocalPrefix + "leader"
+	// replOpTokensKey holds the DR operation tokens (hashes, expiries).
+	replOpTokensKey = replication.LocalPrefix + "dr-operation-tokens"
 	// replSecondaryConfigPrefix holds, behind the primary's barrier (so it
 	// replicates, encrypted), what each secondary needs to stream: a DR
 	// secondary is unsealed with the primary's keys and reads its own
@@ -204,15 +210,43 @@ type drRepl struct {
 	lastErr      string
 	keyCheck     time.Time
 
-	// DR operation tokens: SHA-256 → expiry, in memory on the leader.
-	opTokens   map[[32]byte]time.Time
+	// opMu serialises the DR operation tokens' read-modify-write
+	// (replication-local/dr-operation-tokens: SHA-256 → expiry).
+	opMu       sync.Mutex
 	ceremonies *ceremony.Service
 
-	perfState // perfsecondary.go
+	// epochs: the leader's epoch confirmation before its first client
+	// write (replication_epoch.go).
+	epochs epochGate
+	// autopilotOn: this DR secondary's leader runs autopilot (it is never
+	// active, where core starts it otherwise).
+	autopilotOn bool
+	perfState   // perfsecondary.go
+}
+
+// drAutopilot runs autopilot (its state, and its dead-server cleanup with
+// the replicated configuration) on the unsealed leader of a DR secondary
+// (on), and stops it when that ends (the leadership loop, under stateMu).
+// On a promoted node the active hooks have already taken it over
+// (StartAutopilot replaces a running loop): it is left running there.
+func (r *drRepl) drAutopilot(on bool) {
+	switch {
+	case on && !r.autopilotOn && !r.c.active.Load():
+		// (A node still active, just made a secondary, steps down after
+		// this in the same turn: its standby hooks stop autopilot, so it
+		// starts at the next turn.)
+		r.c.raftOps.StartAutopilot(context.Background())
+		r.autopilotOn = true
+	case !on && r.autopilotOn:
+		if !r.c.active.Load() {
+			r.c.raftOps.StopAutopilot()
+		}
+		r.autopilotOn = false
+	}
 }
 
 func newDRRepl(c *Core) *drRepl {
-	r := &drRepl{c: c, cfg: c.cfg.Replication, opTokens: map[[32]byte]time.Time{}}
+	r := &drRepl{c: c, cfg: c.cfg.Replication}
 	r.mode.Store(&replMode{})
 	r.ceremonies = ceremony.New(ceremony.Config{
 		Barrier: c.barrier, Encrypter: ceremony.Encrypter(c.cfg.ShareEncrypter), Fingerprint: c.cfg.PGPFingerprint,
@@ -316,8 +350,10 @@ func (r *drRepl) reconcile(ctx context.Context) {
 	r.setReadOnly(m)
 	if !r.c.cluster.IsLeader() {
 		r.stop()
+		r.drAutopilot(false)
 		return
 	}
+	r.drAutopilot(m.Mode == ModeDRSecondary && !r.c.barrier.Sealed())
 	switch m.Mode {
 	case ModePrimary:
 		if err := r.ensurePrimary(ctx); err != nil {
@@ -381,8 +417,8 @@ func (r *drRepl) stop() {
 	r.notifyCancel, r.notifyDone = nil, nil
 	hadPrimary, primStop := r.primary != nil, r.primStop
 	r.primary, r.secondary, r.primStop = nil, nil, nil
-	clear(r.opTokens)
 	r.mu.Unlock()
+	r.epochs.reset()
 	if hadPrimary && r.cfg.Serve != nil {
 		r.cfg.Serve(nil)
 	}
@@ -550,7 +586,8 @@ func (r *drRepl) startSecondary(ctx context.Context, cfg *drSecondaryConfig) err
 	}
 	sec, err := replication.NewSecondary(ctx, replication.SecondaryConfig{
 		ID: cfg.ID, Token: cfg.Token, Dial: dial, Target: r.cfg.Target, Logger: r.c.log,
-		Preserve: []string{replModeKey, replLeaderKey},
+		Preserve: []string{replModeKey, replLeaderKey, replOpTokensKey}, Addrs: []string{r.c.cfg.ClusterAddr},
+		SpoolDir: r.cfg.SpoolDir,
 		OnApply:  r.onApply, // perfsecondary.go
 	})
 	if err != nil {
@@ -632,36 +669,81 @@ func (c *Core) replLeaderAddr(ctx context.Context) (apiAddr, clusterAddr string,
 
 // ---- DR operation tokens ----
 
-func (r *drRepl) mintOperationToken(context.Context) (string, error) {
+func (r *drRepl) mintOperationToken(ctx context.Context) (string, error) {
 	id, err := tokens.RandomID(24)
 	if err != nil {
 		return "", err
 	}
 	tok := "hvs." + id
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	sum := sha256.Sum256([]byte(tok))
+	r.opMu.Lock()
+	defer r.opMu.Unlock()
+	toks, err := r.loadOpTokens(ctx)
+	if err != nil {
+		return "", err
+	}
 	now := time.Now()
-	for h, exp := range r.opTokens {
+	for h, exp := range toks {
 		if now.After(exp) {
-			delete(r.opTokens, h)
+			delete(toks, h)
 		}
 	}
-	r.opTokens[sha256.Sum256([]byte(tok))] = now.Add(opTokenTTL)
+	toks[hex.EncodeToString(sum[:])] = now.Add(opTokenTTL)
+	b, err := json.Marshal(toks)
+	if err != nil {
+		return "", err
+	}
+	if err := r.c.physical.Put(ctx, &storage.Entry{Key: replOpTokensKey, Value: b}); err != nil {
+		return "", fmt.Errorf("core: record the DR operation token: %w", err)
+	}
 	return tok, nil
 }
 
+// loadOpTokens reads the DR operation tokens' hashes and expiries from
+// the cluster's own raw storage (replication-local/: raft carries them to
+// every node of this cluster, never to another cluster), so a token
+// outlives a leader change.
+func (r *drRepl) loadOpTokens(ctx context.Context) (map[string]time.Time, error) {
+	toks := map[string]time.Time{}
+	e, err := r.c.physical.Get(ctx, replOpTokensKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return toks, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(e.Value, &toks); err != nil {
+		return nil, fmt.Errorf("core: DR operation tokens: %w", err)
+	}
+	return toks, nil
+}
+
+// dropOpTokens forgets every DR operation token (after a promotion).
+func (r *drRepl) dropOpTokens(ctx context.Context) {
+	r.opMu.Lock()
+	defer r.opMu.Unlock()
+	if err := r.c.physical.Delete(ctx, replOpTokensKey); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		r.c.log.Warn("replication: dropping the DR operation tokens failed (they expire by themselves)", "error", err)
+	}
+}
+
 // checkOperationToken verifies a DR operation token (constant time).
-func (r *drRepl) checkOperationToken(tok string) error {
+func (r *drRepl) checkOperationToken(ctx context.Context, tok string) error {
 	if tok == "" {
 		return badRequest("missing dr_operation_token")
 	}
 	h := sha256.Sum256([]byte(tok))
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.opMu.Lock()
+	toks, err := r.loadOpTokens(ctx)
+	r.opMu.Unlock()
+	if err != nil {
+		return err
+	}
 	ok := false
 	now := time.Now()
-	for k, exp := range r.opTokens {
-		if subtle.ConstantTimeCompare(k[:], h[:]) == 1 && now.Before(exp) {
+	for k, exp := range toks {
+		want, err := hex.DecodeString(k)
+		if err == nil && len(want) == len(h) && subtle.ConstantTimeCompare(want, h[:]) == 1 && now.Before(exp) {
 			ok = true
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vaultd/vaultd/core/clusterops"
 	"github.com/vaultd/vaultd/endpoint"
 	"github.com/vaultd/vaultd/replication"
 	"github.com/vaultd/vaultd/secrets"
@@ -429,7 +430,7 @@ func (c *Core) HandleReplication(ctx context.Context, req *ReplicationRequest) (
 		if req.Operation != secrets.OpUpdate {
 			return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
 		}
-		if err := r.checkOperationToken(dataString(req.Data, "dr_operation_token")); err != nil {
+		if err := r.checkOperationToken(ctx, dataString(req.Data, "dr_operation_token")); err != nil {
 			return nil, err
 		}
 		epoch, err := r.promote(ctx)
@@ -438,11 +439,13 @@ func (c *Core) HandleReplication(ctx context.Context, req *ReplicationRequest) (
 		}
 		return &ReplicationResponse{Data: map[string]any{"epoch": epoch}, Warnings: []string{
 			"This cluster is now the DR primary. Demote the old primary (or let the first secondary that follows this one fence it) before it comes back."}}, nil
+	case "sys/storage/raft/configuration", "sys/storage/raft/autopilot/state", "sys/storage/raft/remove-peer":
+		return r.drRaftOperation(ctx, path, req)
 	case "sys/replication/dr/secondary/update-primary":
 		if req.Operation != secrets.OpUpdate {
 			return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
 		}
-		if err := r.checkOperationToken(dataString(req.Data, "dr_operation_token")); err != nil {
+		if err := r.checkOperationToken(ctx, dataString(req.Data, "dr_operation_token")); err != nil {
 			return nil, err
 		}
 		cfg, err := r.unwrapActivation(ctx, req.Data)
@@ -458,6 +461,53 @@ func (c *Core) HandleReplication(ctx context.Context, req *ReplicationRequest) (
 		return &ReplicationResponse{Warnings: []string{"This DR secondary now follows " + cfg.PrimaryAPIAddr + "; it resynchronises from that primary's snapshot."}}, nil
 	}
 	return nil, secrets.Errorf(secrets.ErrUnsupportedPath, "unsupported path")
+}
+
+// IsDRRaftPath reports whether a DR secondary serves path (a raft
+// operator endpoint) with a DR operation token (HandleReplication): an
+// operator manages the secondary's own nodes although it has no active
+// node. Vault Enterprise accepts dr_operation_token on these too.
+func IsDRRaftPath(path string) bool {
+	switch strings.TrimSuffix(path, "/") {
+	case "sys/storage/raft/configuration", "sys/storage/raft/autopilot/state", "sys/storage/raft/remove-peer":
+		return true
+	}
+	return false
+}
+
+// drRaftOperation runs a raft operator endpoint on a DR secondary's
+// leader, authorised by a DR operation token (no client token exists
+// there). The configuration and autopilot's state are reads (GET with
+// nothing to carry the token: send it in a PUT body, as Vault's CLI does
+// with -dr-token); remove-peer changes only the secondary's own raft
+// configuration, never the replicated data.
+func (r *drRepl) drRaftOperation(ctx context.Context, path string, req *ReplicationRequest) (*ReplicationResponse, error) {
+	op := secrets.OpRead
+	if path == "sys/storage/raft/remove-peer" {
+		op = secrets.OpUpdate
+		if req.Operation != secrets.OpUpdate {
+			return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
+		}
+	} else if req.Operation != secrets.OpRead && req.Operation != secrets.OpUpdate {
+		return nil, secrets.Errorf(secrets.ErrUnsupportedOperation, "unsupported operation")
+	}
+	if err := r.checkOperationToken(ctx, dataString(req.Data, "dr_operation_token")); err != nil {
+		return nil, err
+	}
+	data := make(map[string]any, len(req.Data))
+	for k, v := range req.Data {
+		if k != "dr_operation_token" {
+			data[k] = v
+		}
+	}
+	out, err := r.c.raftOps.Handle(ctx, &clusterops.Request{Operation: op, Path: path, Data: data})
+	if err != nil {
+		return nil, err
+	}
+	if path == "sys/storage/raft/remove-peer" {
+		r.c.log.Warn("replication: raft peer removed from this DR secondary with a DR operation token", "server_id", data["server_id"])
+	}
+	return &ReplicationResponse{Data: out.Data}, nil
 }
 
 // promote makes this DR secondary the primary at the next epoch.
@@ -492,8 +542,8 @@ func (r *drRepl) promote(ctx context.Context) (uint64, error) {
 	}
 	r.mu.Lock()
 	r.secondary, r.secCfg, r.formerCfg = nil, nil, former
-	clear(r.opTokens)
 	r.mu.Unlock()
+	r.dropOpTokens(ctx)
 	if err := r.ensurePrimary(ctx); err != nil {
 		return 0, err
 	}

@@ -86,6 +86,9 @@ func (c *Core) HandleRequest(ctx context.Context, req *Request) (resp *Response,
 	if err := c.ReplicationRefusal(req.Operation, req.Path); err != nil { // replication.go
 		return nil, err
 	}
+	if err := c.confirmEpoch(ctx, req.Operation, req.Path); err != nil { // replication_epoch.go
+		return nil, err
+	}
 	if len(req.StateTokens) > 0 && c.IsPerfSecondary() {
 		// The tokens name the primary's index: wait for the replicated
 		// one (perfsecondary.go); a standby then needs no more than its

@@ -115,6 +115,18 @@ func snapshotSize(tree *btree.BTreeG[item]) int64 {
 // trailer, and nothing after it. Any failure wraps ErrBadSnapshot (or is the
 // reader's own I/O error). It never panics on any input.
 func readSnapshot(r io.Reader) (*btree.BTreeG[item], snapshotMeta, error) {
+	return readSnapshotTree(r, true)
+}
+
+// verifySnapshot reads and checks a snapshot stream as readSnapshot does
+// without keeping its entries (a restore from a file verifies it first,
+// then hands the file to raft).
+func verifySnapshot(r io.Reader) (snapshotMeta, error) {
+	_, meta, err := readSnapshotTree(r, false)
+	return meta, err
+}
+
+func readSnapshotTree(r io.Reader, keep bool) (*btree.BTreeG[item], snapshotMeta, error) {
 	var meta snapshotMeta
 	hr := &hashingReader{r: bufio.NewReaderSize(r, 64<<10), h: sha256.New()}
 
@@ -151,7 +163,9 @@ func readSnapshot(r io.Reader) (*btree.BTreeG[item], snapshotMeta, error) {
 		if err := storage.ValidateKey(k); err != nil {
 			return nil, meta, fmt.Errorf("%w: entry %d: %w", ErrBadSnapshot, i, err)
 		}
-		tree.ReplaceOrInsert(item{key: k, value: value})
+		if keep {
+			tree.ReplaceOrInsert(item{key: k, value: value})
+		}
 		prev = k
 	}
 

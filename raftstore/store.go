@@ -607,19 +607,47 @@ func (s *Store) RestoreSnapshot(ctx context.Context, r io.Reader) error {
 	if !s.IsLeader() {
 		return fmt.Errorf("raftstore: restore snapshot: %w", ErrNotLeader)
 	}
-	var buf bytes.Buffer
-	_, meta, err := readSnapshot(io.TeeReader(ctxReader{ctx: ctx, r: r}, &buf))
-	if err != nil {
-		return fmt.Errorf("raftstore: restore snapshot: %w", err)
+	var (
+		meta snapshotMeta
+		body io.Reader
+		size int64
+		err  error
+	)
+	if rs, ok := r.(io.ReadSeeker); ok {
+		// A file (a replication resync spool): verify it in one pass
+		// without keeping it, then let raft read it again from the start;
+		// the stream is never held in memory whole.
+		start, err := rs.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return fmt.Errorf("raftstore: restore snapshot: %w", err)
+		}
+		if meta, err = verifySnapshot(ctxReader{ctx: ctx, r: rs}); err != nil {
+			return fmt.Errorf("raftstore: restore snapshot: %w", err)
+		}
+		var end int64
+		if end, err = rs.Seek(0, io.SeekEnd); err == nil {
+			size = end - start
+			_, err = rs.Seek(start, io.SeekStart)
+		}
+		if err != nil {
+			return fmt.Errorf("raftstore: restore snapshot: %w", err)
+		}
+		body = ctxReader{ctx: ctx, r: rs}
+	} else {
+		var buf bytes.Buffer
+		if _, meta, err = readSnapshot(io.TeeReader(ctxReader{ctx: ctx, r: r}, &buf)); err != nil {
+			return fmt.Errorf("raftstore: restore snapshot: %w", err)
+		}
+		body, size = &buf, int64(buf.Len())
 	}
 	rmeta := &raft.SnapshotMeta{
 		Version: raft.SnapshotVersionMax,
 		Index:   meta.Index,
 		Term:    meta.Term,
-		Size:    int64(buf.Len()),
+		Size:    size,
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.raft.Restore(rmeta, bytes.NewReader(buf.Bytes()), s.cfg.ApplyTimeout) }()
+	go func() { done <- s.raft.Restore(rmeta, body, s.cfg.ApplyTimeout) }()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -640,7 +668,7 @@ func (s *Store) RestoreSnapshot(ctx context.Context, r io.Reader) error {
 	if err := s.apply(ctx, "restore snapshot", []storage.Op{{Kind: storage.OpDelete, Key: restoreMarkerKey}}); err != nil {
 		return err
 	}
-	s.log.Info("restored operator snapshot", "keys", meta.Count, "bytes", buf.Len())
+	s.log.Info("restored operator snapshot", "keys", meta.Count, "bytes", size)
 	return nil
 }
 

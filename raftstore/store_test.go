@@ -359,8 +359,13 @@ func TestStore_SnapshotSaveRestoreSingle(t *testing.T) {
 		{"wrong version", withByte(snap.Bytes(), 6, 9)},
 		{"empty", nil},
 	} {
+		// A seekable stream (a file: verified, then read again by raft)
+		// and a plain one (buffered) are refused alike.
 		if err := s.RestoreSnapshot(ctx, bytes.NewReader(tc.data)); !errors.Is(err, raftstore.ErrBadSnapshot) {
 			t.Fatalf("RestoreSnapshot(%s) = %v, want ErrBadSnapshot", tc.name, err)
+		}
+		if err := s.RestoreSnapshot(ctx, struct{ io.Reader }{bytes.NewReader(tc.data)}); !errors.Is(err, raftstore.ErrBadSnapshot) {
+			t.Fatalf("RestoreSnapshot(%s, not seekable) = %v, want ErrBadSnapshot", tc.name, err)
 		}
 		if _, err := s.Get(ctx, "new"); err != nil {
 			t.Fatalf("after rejected %s restore, data changed: %v", tc.name, err)
@@ -380,6 +385,13 @@ func TestStore_SnapshotSaveRestoreSingle(t *testing.T) {
 	// Writes keep working after a restore.
 	if err := s.Put(ctx, &storage.Entry{Key: "after", Value: []byte("1")}); err != nil {
 		t.Fatalf("Put after restore: %v", err)
+	}
+	// The same from a stream that cannot seek.
+	if err := s.RestoreSnapshot(ctx, struct{ io.Reader }{bytes.NewReader(snap.Bytes())}); err != nil {
+		t.Fatalf("RestoreSnapshot (not seekable): %v", err)
+	}
+	if _, err := s.Get(ctx, "after"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Get(after) after the second restore = %v, want ErrNotFound", err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -178,6 +179,8 @@ func (p *Primary) RevokeSecondary(ctx context.Context, id string) error {
 	st := p.st
 	st.Secondaries = maps.Clone(st.Secondaries)
 	delete(st.Secondaries, id)
+	st.SecondaryAddrs = maps.Clone(st.SecondaryAddrs)
+	delete(st.SecondaryAddrs, id)
 	if err := p.saveLocked(ctx, st); err != nil {
 		return err
 	}
@@ -267,6 +270,15 @@ func (p *Primary) Serve(ctx context.Context, conn net.Conn, peerID string) {
 		_ = send(conn, batch{Error: fmt.Sprintf("unsupported protocol version %d", h.Version)})
 		return
 	}
+	if h.Probe {
+		// An epoch probe (ProbeEpoch): a restarted primary asks whether
+		// it was replaced. The certificate was checked by the transport.
+		p.mu.Lock()
+		newest, fenced := max(p.st.Epoch, p.st.FencedBy), p.st.FencedBy != 0
+		p.mu.Unlock()
+		_ = send(conn, batch{Epoch: newest, Fenced: fenced})
+		return
+	}
 	var epoch uint64
 	var registered string
 	var err error
@@ -280,6 +292,7 @@ func (p *Primary) Serve(ctx context.Context, conn net.Conn, peerID string) {
 		_ = send(conn, batch{Epoch: epoch, Error: err.Error(), Fenced: errors.Is(err, ErrFenced)})
 		return
 	}
+	p.recordAddrs(ctx, h.ID, h.Addrs)
 	// The hello is answered with an empty batch carrying the epoch.
 	p.mu.Lock()
 	id := p.st.ID
@@ -322,6 +335,90 @@ func (p *Primary) Serve(ctx context.Context, conn net.Conn, peerID string) {
 			return
 		}
 	}
+}
+
+// recordAddrs keeps the cluster addresses secondary id announced (newest
+// first), durably: a restarted primary probes them for a newer epoch
+// before it accepts a write. A failure is logged only (the stream goes on).
+func (p *Primary) recordAddrs(ctx context.Context, id string, addrs []string) {
+	if len(addrs) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.st.SecondaryAddrs[id]
+	merged := make([]string, 0, len(addrs)+len(old))
+	for _, a := range append(append([]string(nil), addrs...), old...) {
+		if a != "" && len(a) <= 512 && !slices.Contains(merged, a) {
+			merged = append(merged, a)
+		}
+	}
+	if len(merged) > maxSecondaryAddrs {
+		merged = merged[:maxSecondaryAddrs]
+	}
+	if slices.Equal(merged, old) {
+		return
+	}
+	st := p.st
+	st.SecondaryAddrs = maps.Clone(st.SecondaryAddrs)
+	if st.SecondaryAddrs == nil {
+		st.SecondaryAddrs = map[string][]string{}
+	}
+	st.SecondaryAddrs[id] = merged
+	if err := p.saveLocked(ctx, st); err != nil {
+		p.log.Warn("replication: recording a secondary's addresses failed", "secondary", id, "error", err)
+		return
+	}
+	p.st = st
+}
+
+// PrimaryPeers reads a primary's durable state from st: its epoch, the
+// newer epoch it was fenced by (0: none), and the cluster addresses each
+// known secondary announced. found is false when st holds no primary
+// state.
+func PrimaryPeers(ctx context.Context, st storage.Backend) (epoch, fencedBy uint64, addrs map[string][]string, found bool, err error) {
+	var ps primaryState
+	found, err = loadJSON(ctx, st, primaryKey, &ps)
+	if err != nil || !found {
+		return 0, 0, nil, found, err
+	}
+	addrs = map[string][]string{}
+	for id, a := range ps.SecondaryAddrs {
+		if _, known := ps.Secondaries[id]; known {
+			addrs[id] = slices.Clone(a)
+		}
+	}
+	return ps.Epoch, ps.FencedBy, addrs, true, nil
+}
+
+// ProbeEpoch asks the node at the other end of an authenticated
+// replication connection (dial) for the newest replication epoch it
+// knows: a promoted secondary answers its new epoch. id is the secondary
+// ID the caller's certificate names. A node that serves no replication
+// stream (a DR secondary's standby, a secondary not promoted) closes the
+// connection: an error, which says nothing about the epoch.
+func ProbeEpoch(ctx context.Context, dial func(ctx context.Context) (net.Conn, error), id string) (uint64, error) {
+	conn, err := dial(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Second)
+	}
+	_ = conn.SetDeadline(deadline)
+	if err := writeFrame(conn, hello{Version: ProtocolVersion, ID: id, Probe: true}); err != nil {
+		return 0, err
+	}
+	var b batch
+	if err := readFrameMax(conn, &b, maxRequestFrame); err != nil {
+		return 0, err
+	}
+	if b.Error != "" {
+		return 0, fmt.Errorf("replication: epoch probe: %s", b.Error)
+	}
+	return b.Epoch, nil
 }
 
 func (p *Primary) sendBatch(ctx context.Context, conn net.Conn, epoch uint64, req pull) error {
@@ -377,6 +474,8 @@ func (p *Primary) sendSnapshot(ctx context.Context, conn net.Conn, epoch uint64)
 		return err
 	}
 	buf := make([]byte, snapChunk)
+	sum := sha256.New()
+	var size int64
 	for {
 		n, err := io.ReadFull(rc, buf)
 		if n > 0 || err != nil {
@@ -385,7 +484,13 @@ func (p *Primary) sendSnapshot(ctx context.Context, conn net.Conn, epoch uint64)
 				_ = send(conn, batch{Epoch: epoch, Error: "the primary's snapshot failed"})
 				return err
 			}
-			if werr := send(conn, batch{Epoch: epoch, SnapIndex: index, Chunk: buf[:n], SnapDone: done}); werr != nil {
+			sum.Write(buf[:n])
+			size += int64(n)
+			b := batch{Epoch: epoch, SnapIndex: index, Chunk: buf[:n], SnapDone: done}
+			if done {
+				b.SnapSHA256, b.SnapSize = hex.EncodeToString(sum.Sum(nil)), size
+			}
+			if werr := send(conn, b); werr != nil {
 				return werr
 			}
 			if done {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -368,7 +370,11 @@ func TestDR_StreamResyncPromoteFence(t *testing.T) {
 	tctx, tstop := context.WithCancel(ctx)
 	tdone := make(chan error, 1)
 	go func() { tdone <- third.Run(tctx) }()
-	waitFor(t, 20*time.Second, "third cluster", func() bool { return get(ctx, t3, "logical/after-resync") == "rs" })
+	// The data is there once the restore is; the sync is done (its Txn
+	// with the secondary's state after the restore) when it counts.
+	waitFor(t, 20*time.Second, "third cluster", func() bool {
+		return get(ctx, t3, "logical/after-resync") == "rs" && third.Status().Resyncs > 0
+	})
 	tstop()
 	<-tdone
 	if third.Status().Epoch != 2 {
@@ -534,7 +540,10 @@ func TestDR_NewPrimaryMeansResync(t *testing.T) {
 	var once sync.Once
 	stopFollowing := func() { once.Do(func() { stopU2(); <-doneU2 }) }
 	defer stopFollowing()
-	waitFor(t, 20*time.Second, "u follows the new primary", func() bool { return get(ctx, ust, "logical/new") == "n" })
+	// The resync counts once its Txn (after the restore) is done.
+	waitFor(t, 20*time.Second, "u follows the new primary", func() bool {
+		return get(ctx, ust, "logical/new") == "n" && u2.Status().Resyncs > 0
+	})
 	if st := u2.Status(); st.Epoch != epoch || st.Resyncs != 1 {
 		t.Fatalf("u after the switch: epoch %d, %d resyncs; want %d, 1", st.Epoch, st.Resyncs, epoch)
 	}
@@ -563,5 +572,118 @@ func TestDR_NewPrimaryMeansResync(t *testing.T) {
 	}
 	if st := other.Status(); st.State == "promoted" || st.LastIndex != 0 {
 		t.Fatalf("a foreign state was taken: %+v", st)
+	}
+}
+
+// TestDR_EpochProbe: a secondary's hello records its addresses in the
+// primary's durable state (PrimaryPeers); a probe needs no token and
+// answers the newest epoch the node knows, its fencing included; a
+// revoked secondary's addresses are forgotten.
+func TestDR_EpochProbe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pst, sst := node(t, "p1"), node(t, "s1")
+	prim, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{pst}, Storage: pst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := serve(t, ctx, prim)("dr")
+	tok, err := prim.AddSecondary(ctx, "dr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: tok, Dial: dial, Target: target{sst},
+		Wait: 100 * time.Millisecond, Addrs: []string{"127.0.0.9:8201"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sec.Run(sctx) }()
+	waitFor(t, 20*time.Second, "the secondary's addresses recorded", func() bool {
+		_, _, addrs, found, err := replication.PrimaryPeers(ctx, pst)
+		return err == nil && found && len(addrs["dr"]) == 1 && addrs["dr"][0] == "127.0.0.9:8201"
+	})
+	scancel()
+	<-done
+
+	if e, err := replication.ProbeEpoch(ctx, dial, "dr"); err != nil || e != 1 {
+		t.Fatalf("probe of a primary at epoch 1: %d, %v", e, err)
+	}
+	if err := prim.Demote(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := replication.ProbeEpoch(ctx, dial, "dr"); err != nil || e != 4 {
+		t.Fatalf("probe of a primary fenced by epoch 4: %d, %v", e, err)
+	}
+	epoch, fenced, _, _, err := replication.PrimaryPeers(ctx, pst)
+	if err != nil || epoch != 1 || fenced != 4 {
+		t.Fatalf("PrimaryPeers: epoch %d fenced %d, %v", epoch, fenced, err)
+	}
+	if err := prim.RevokeSecondary(ctx, "dr"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, addrs, _, err := replication.PrimaryPeers(ctx, pst); err != nil || len(addrs) != 0 {
+		t.Fatalf("a revoked secondary's addresses: %v, %v", addrs, err)
+	}
+}
+
+// TestDR_ResyncSpoolLimit: a resync snapshot is spooled to a file in
+// SpoolDir and restored from it (the file is gone afterwards); one above
+// MaxSnapshotBytes is refused clearly and nothing is restored.
+func TestDR_ResyncSpoolLimit(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pst, sst := node(t, "p1"), node(t, "s1")
+	prim, err := replication.NewPrimary(ctx, replication.PrimaryConfig{Source: source{pst}, Storage: pst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := serve(t, ctx, prim)("dr")
+	tok, err := prim.AddSecondary(ctx, "dr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		put(t, ctx, pst, fmt.Sprintf("logical/k%02d", i), strings.Repeat("v", 200))
+	}
+	spool := t.TempDir()
+	// A spool file left by a crash is removed when the secondary starts.
+	stale := filepath.Join(spool, "vaultd-resync-123.snap")
+	if err := os.WriteFile(stale, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(limit int64) (*replication.Secondary, context.CancelFunc, chan error) {
+		sec, err := replication.NewSecondary(ctx, replication.SecondaryConfig{ID: "dr", Token: tok, Dial: dial, Target: target{sst},
+			Wait: 100 * time.Millisecond, Retry: 50 * time.Millisecond, SpoolDir: spool, MaxSnapshotBytes: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sctx, scancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- sec.Run(sctx) }()
+		return sec, scancel, done
+	}
+	sec, stop, done := run(1000) // the snapshot is several KiB
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stale spool file: %v", err)
+	}
+	waitFor(t, 20*time.Second, "the too-large snapshot refused", func() bool {
+		return strings.Contains(sec.Status().LastError, "size limit")
+	})
+	stop()
+	<-done
+	if got := get(ctx, sst, "logical/k00"); !strings.Contains(got, "not found") {
+		t.Fatalf("a refused snapshot was restored: %q", got)
+	}
+	sec, stop, done = run(0) // the default limit
+	waitFor(t, 20*time.Second, "resync", func() bool { return get(ctx, sst, "logical/k19") == strings.Repeat("v", 200) })
+	stop()
+	<-done
+	if st := sec.Status(); st.Resyncs != 1 {
+		t.Fatalf("resyncs = %d", st.Resyncs)
+	}
+	if left, _ := filepath.Glob(filepath.Join(spool, "*")); len(left) != 0 {
+		t.Fatalf("spool files left: %v", left)
 	}
 }

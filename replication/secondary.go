@@ -1,14 +1,17 @@
 package replication
 
 import (
-	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +50,18 @@ type SecondaryConfig struct {
 	// cleared, so these are read before the restore and written back in
 	// the same Txn as the secondary's new state.
 	Preserve []string
+	// SpoolDir is where a resync snapshot is written while it arrives
+	// (the node's data directory; "" is os.TempDir()): it is restored
+	// from that file, never held in memory whole. Spool files a crash
+	// left in SpoolDir are removed by NewSecondary (not in the default).
+	SpoolDir string
+	// MaxSnapshotBytes refuses a resync snapshot larger than this
+	// (default DefaultMaxSnapshotBytes).
+	MaxSnapshotBytes int64
+	// Addrs are the cluster addresses of this node, announced to the
+	// primary in the hello (the primary probes them for a newer epoch
+	// when it restarts: ProbeEpoch).
+	Addrs []string
 	// OnApply, when set, is called after each applied Txn with the keys
 	// it wrote or deleted (nil after a snapshot restore: everything may
 	// have changed). A performance secondary drops its caches there.
@@ -111,6 +126,18 @@ func NewSecondary(ctx context.Context, cfg SecondaryConfig) (*Secondary, error) 
 	}
 	if cfg.Retry <= 0 {
 		cfg.Retry = 500 * time.Millisecond
+	}
+	if cfg.MaxSnapshotBytes <= 0 {
+		cfg.MaxSnapshotBytes = DefaultMaxSnapshotBytes
+	}
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = os.TempDir() // shared: never swept
+	} else if old, err := filepath.Glob(filepath.Join(cfg.SpoolDir, spoolPattern)); err == nil {
+		// A crash mid-resync leaves its spool file (ciphertexts only) in
+		// the node's own directory: drop it.
+		for _, f := range old {
+			_ = os.Remove(f)
+		}
 	}
 	s := &Secondary{cfg: cfg, log: cfg.Logger.With("component", "replication", "role", "dr-secondary"), state: "idle", started: time.Now()}
 	if _, err := loadJSON(ctx, cfg.Target, secondaryKey, &s.st); err != nil {
@@ -198,7 +225,7 @@ func (s *Secondary) stream(ctx context.Context) error {
 	s.mu.Lock()
 	known := s.st.Epoch
 	s.mu.Unlock()
-	if err := writeFrame(conn, hello{Version: ProtocolVersion, ID: s.cfg.ID, Token: s.cfg.Token, Epoch: known}); err != nil {
+	if err := writeFrame(conn, hello{Version: ProtocolVersion, ID: s.cfg.ID, Token: s.cfg.Token, Epoch: known, Addrs: s.cfg.Addrs}); err != nil {
 		return err
 	}
 	b, err := s.read(conn)
@@ -411,22 +438,8 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 		}
 		keep = append(keep, storage.Op{Kind: storage.OpPut, Key: k, Value: e.Value})
 	}
-	var buf bytes.Buffer
-	for {
-		b, err := s.read(conn)
-		if err != nil {
-			return err
-		}
-		if b.Epoch != head.Epoch || b.SnapIndex != index {
-			return errors.New("replication: snapshot stream changed mid-way")
-		}
-		buf.Write(b.Chunk)
-		if b.SnapDone {
-			break
-		}
-	}
-	if err := s.cfg.Target.Restore(ctx, &buf); err != nil {
-		return fmt.Errorf("replication: restore primary snapshot: %w", err)
+	if err := s.restoreSpooled(ctx, conn, head.Epoch, index); err != nil {
+		return err
 	}
 	// The snapshot holds the primary's replication state: drop it and
 	// record where this secondary continues, in one Txn. A crash before
@@ -459,6 +472,70 @@ func (s *Secondary) resync(ctx context.Context, conn net.Conn) error {
 	s.covered = index
 	s.mu.Unlock()
 	s.setState("stream-wals", nil)
+	return nil
+}
+
+// DefaultMaxSnapshotBytes is the default bound on a resync snapshot.
+const DefaultMaxSnapshotBytes int64 = 16 << 30
+
+// ErrSnapshotTooLarge: the primary's snapshot exceeds the secondary's
+// MaxSnapshotBytes; the secondary does not resync (raise the limit).
+var ErrSnapshotTooLarge = errors.New("replication: the primary's snapshot exceeds this secondary's size limit")
+
+// spoolPattern names resync spool files in SpoolDir.
+const spoolPattern = "vaultd-resync-*.snap"
+
+// restoreSpooled receives the snapshot's chunks into a file in SpoolDir
+// (bounded by MaxSnapshotBytes), checks its length and SHA-256 against
+// the primary's, fsyncs it and restores the target from it; the file is
+// removed in every case.
+func (s *Secondary) restoreSpooled(ctx context.Context, conn net.Conn, epoch, index uint64) error {
+	f, err := os.CreateTemp(s.cfg.SpoolDir, spoolPattern) // mode 0600
+	if err != nil {
+		return fmt.Errorf("replication: resync spool file: %w", err)
+	}
+	defer func() {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+	}()
+	sum := sha256.New()
+	w := io.MultiWriter(f, sum)
+	var size int64
+	var last batch
+	for {
+		b, err := s.read(conn)
+		if err != nil {
+			return err
+		}
+		if b.Epoch != epoch || b.SnapIndex != index {
+			return errors.New("replication: snapshot stream changed mid-way")
+		}
+		size += int64(len(b.Chunk))
+		if size > s.cfg.MaxSnapshotBytes {
+			return fmt.Errorf("%w: more than %d bytes (received so far)", ErrSnapshotTooLarge, s.cfg.MaxSnapshotBytes)
+		}
+		if _, err := w.Write(b.Chunk); err != nil {
+			return fmt.Errorf("replication: resync spool file: %w", err)
+		}
+		if b.SnapDone {
+			last = b
+			break
+		}
+	}
+	got := hex.EncodeToString(sum.Sum(nil))
+	if last.SnapSHA256 == "" || last.SnapSize != size || got != last.SnapSHA256 {
+		return fmt.Errorf("replication: the resync snapshot does not match the primary's checksum (%d bytes received, %d sent)", size, last.SnapSize)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("replication: resync spool file: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("replication: resync spool file: %w", err)
+	}
+	s.log.Info("resync snapshot received", "bytes", size, "index", index)
+	if err := s.cfg.Target.Restore(ctx, f); err != nil {
+		return fmt.Errorf("replication: restore primary snapshot: %w", err)
+	}
 	return nil
 }
 

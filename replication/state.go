@@ -42,7 +42,15 @@ type primaryState struct {
 	FencedBy uint64 `json:"fenced_by,omitempty"`
 	// Secondaries maps a secondary ID to the hex SHA-256 of its token.
 	Secondaries map[string]string `json:"secondaries,omitempty"`
+	// SecondaryAddrs maps a secondary ID to the cluster addresses its
+	// leaders announced in their hellos (newest first, at most
+	// maxSecondaryAddrs): where a restarted primary asks for the newest
+	// epoch before it accepts a write (ProbeEpoch).
+	SecondaryAddrs map[string][]string `json:"secondary_addrs,omitempty"`
 }
+
+// maxSecondaryAddrs bounds the addresses kept per secondary.
+const maxSecondaryAddrs = 8
 
 // secondaryState is the secondary's durable state; it is written in the
 // same Txn as the replicated data it accounts for.

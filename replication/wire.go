@@ -30,6 +30,15 @@ type hello struct {
 	Token   string `json:"token"`
 	// Epoch is the highest epoch the secondary knows.
 	Epoch uint64 `json:"epoch"`
+	// Addrs: the cluster addresses where the secondary's leader can be
+	// reached; the primary records them to confirm its epoch after a
+	// restart (ProbeEpoch).
+	Addrs []string `json:"addrs,omitempty"`
+	// Probe asks only for the epoch this side knows (no token: the epoch
+	// is not secret, and the TLS handshake already required a certificate
+	// from the cluster CA). The answer is a batch with Epoch (the newest
+	// this node knows, FencedBy included) and Fenced.
+	Probe bool `json:"probe,omitempty"`
 }
 
 // pull asks for the transactions from From on (or a snapshot).
@@ -65,6 +74,11 @@ type batch struct {
 	SnapIndex uint64 `json:"snap_index,omitempty"`
 	Chunk     []byte `json:"chunk,omitempty"`
 	SnapDone  bool   `json:"snap_done,omitempty"`
+	// SnapSHA256 (hex) and SnapSize, on the last chunk: what the whole
+	// snapshot stream hashed to and its length; the secondary verifies
+	// both before it restores.
+	SnapSHA256 string `json:"snap_sha256,omitempty"`
+	SnapSize   int64  `json:"snap_size,omitempty"`
 }
 
 var errFrameTooLarge = errors.New("replication: frame too large")

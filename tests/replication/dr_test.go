@@ -376,6 +376,28 @@ func TestDR_ProcessClusters(t *testing.T) {
 	prim.KillAll()
 
 	opTok := operationToken(t, sc, prim.Keys)
+	// The raft operator endpoints on the DR secondary: with the DR
+	// operation token (in a PUT body, as Vault's -dr-token), not without.
+	if code, body := rawPut(t, sn.Addr, "sys/storage/raft/configuration", `{}`); code != 400 || !strings.Contains(body, "dr_operation_token") {
+		t.Fatalf("raft configuration on the DR secondary without an operation token: %d %s", code, body)
+	}
+	if code, body := rawPut(t, sn.Addr, "sys/storage/raft/configuration", `{"dr_operation_token":"hvs.nope"}`); code != 403 {
+		t.Fatalf("raft configuration with a bad operation token: %d %s", code, body)
+	}
+	rcode, rbody := rawPut(t, sn.Addr, "sys/storage/raft/configuration", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok))
+	if rcode != 200 || !strings.Contains(rbody, `"node_id":"`+sn.ID+`"`) {
+		t.Fatalf("raft configuration on the DR secondary: %d %s", rcode, rbody)
+	}
+	proccluster.WaitForMsg(t, 30*time.Second, "autopilot's state on the DR secondary", func() bool {
+		rcode, rbody = rawPut(t, sn.Addr, "sys/storage/raft/autopilot/state", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok))
+		return rcode == 200 && strings.Contains(rbody, `"healthy":true`)
+	}, func() string { return fmt.Sprint(rcode, rbody) })
+	if rcode, rbody := rawPut(t, sn.Addr, "sys/storage/raft/remove-peer", fmt.Sprintf(`{"dr_operation_token":%q,"server_id":"nope"}`, opTok)); rcode != 400 {
+		t.Fatalf("remove-peer of an unknown server on the DR secondary: %d %s", rcode, rbody)
+	}
+	if rcode, rbody := rawPut(t, sn.Addr, "sys/storage/raft/snapshot-force", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok)); rcode != 400 || !strings.Contains(rbody, "DR secondary") {
+		t.Fatalf("a snapshot restore on the DR secondary: %d %s", rcode, rbody)
+	}
 	promoteStart := time.Now()
 	if code, body := rawPut(t, sn.Addr, "sys/replication/dr/secondary/promote", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok)); code != 200 {
 		t.Fatalf("promote: %d %s", code, body)
@@ -410,10 +432,26 @@ func TestDR_ProcessClusters(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The old primary comes back: the promoted cluster tells it of epoch
-	// 2, it fences itself and refuses writes; nothing of it leaks.
+	// The old primary comes back while the promoted cluster is up: its
+	// very first write is refused, never acknowledged (before it accepts
+	// a write it asks its known secondary for the newest epoch; the
+	// promoted cluster's own notice comes only every 2 s). Writes are
+	// sent from the moment it is unsealed; a 503 (not active yet) is
+	// retried, anything acknowledged fails the test.
 	prim.Start(pn)
 	prim.Unseal(pn)
+	var first error
+	proccluster.WaitForMsg(t, 60*time.Second, "the old primary to answer a write", func() bool {
+		first = put(pc, "split-brain", "old")
+		if first == nil {
+			t.Fatal("the old primary acknowledged a write after the promotion (it must fence itself first)")
+		}
+		code := proccluster.StatusCode(first)
+		return code != 0 && code != 503
+	}, func() string { return fmt.Sprint(first) })
+	if proccluster.StatusCode(first) != 400 || !strings.Contains(first.Error(), "demoted") {
+		t.Fatalf("the first write on the returning old primary: %v", first)
+	}
 	proccluster.WaitFor(t, 60*time.Second, "the old primary to be fenced", func() bool {
 		s := drStatus(pc)
 		return s != nil && s["state"] == "demoted"
@@ -794,4 +832,41 @@ func TestDR_JoinDRSecondary(t *testing.T) {
 	if code := healthCode(late.Addr); code != 472 {
 		t.Fatalf("the joined node's health = %d, want 472", code)
 	}
+
+	// An operator manages the DR secondary's own nodes with a DR
+	// operation token, and the token outlives its leader: it is made, the
+	// secondary's leader is killed, and on the new leader (one of the two
+	// left) the same token removes the dead node from the configuration.
+	var leader *proccluster.Node
+	proccluster.WaitFor(t, 30*time.Second, "the DR secondary's leader", func() bool {
+		for _, nd := range sec.Nodes {
+			// Only the leader streams (a standby reports "idle").
+			if st := drStatus(sec.Client(nd, 5*time.Second)); st != nil && st["state"] == "stream-wals" {
+				leader = nd
+				return true
+			}
+		}
+		return false
+	})
+	opTok := operationToken(t, sec.Client(leader, 10*time.Second), prim.Keys)
+	leader.Kill9()
+	var rest []*proccluster.Node
+	for _, nd := range sec.Nodes {
+		if nd != leader {
+			rest = append(rest, nd)
+		}
+	}
+	var code int
+	var body string
+	proccluster.WaitForMsg(t, 60*time.Second, "remove-peer of the dead leader with the token made before it died", func() bool {
+		code, body = rawPut(t, rest[0].Addr, "sys/storage/raft/remove-peer", fmt.Sprintf(`{"dr_operation_token":%q,"server_id":%q}`, opTok, leader.ID))
+		if code == 403 {
+			t.Fatalf("the DR operation token was lost with the leader: %d %s", code, body)
+		}
+		return code == 204 || code == 200
+	}, func() string { return fmt.Sprint(code, body) })
+	proccluster.WaitForMsg(t, 30*time.Second, "the removed node gone from the DR secondary's configuration", func() bool {
+		code, body = rawPut(t, rest[1].Addr, "sys/storage/raft/configuration", fmt.Sprintf(`{"dr_operation_token":%q}`, opTok))
+		return code == 200 && !strings.Contains(body, `"node_id":"`+leader.ID+`"`) && strings.Contains(body, `"node_id":"`+rest[0].ID+`"`)
+	}, func() string { return fmt.Sprint(code, body) })
 }

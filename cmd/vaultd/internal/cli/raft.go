@@ -118,11 +118,13 @@ func flagFile(v string) (string, error) {
 }
 
 func (a *app) newListPeersCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "list-peers",
-		Short:   "List the raft peers",
-		Long:    `Lists the servers of the raft configuration: node ID, cluster address, state (leader or follower) and whether it votes.`,
-		Example: `  vaultd operator raft list-peers`,
+	var drToken string
+	cmd := &cobra.Command{
+		Use:   "list-peers",
+		Short: "List the raft peers",
+		Long: `Lists the servers of the raft configuration: node ID, cluster address, state (leader or follower) and whether it votes.
+On a DR secondary (no client token works there) pass a DR operation token with -dr-token.`,
+		Example: "  vaultd operator raft list-peers\n  vaultd operator raft list-peers -dr-token=hvs.…   # on a DR secondary",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.checkFormat(cmd); err != nil {
@@ -132,7 +134,13 @@ func (a *app) newListPeersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := c.Logical().ReadWithContext(cmd.Context(), "sys/storage/raft/configuration")
+			var s *vaultapi.Secret
+			if drToken != "" {
+				// As Vault: the token travels in a PUT body.
+				s, err = c.Logical().WriteWithContext(cmd.Context(), "sys/storage/raft/configuration", map[string]any{"dr_operation_token": drToken})
+			} else {
+				s, err = c.Logical().ReadWithContext(cmd.Context(), "sys/storage/raft/configuration")
+			}
 			if err != nil {
 				return apiError("Error reading the raft cluster configuration: %s", describe(err))
 			}
@@ -158,27 +166,37 @@ func (a *app) newListPeersCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&drToken, "dr-token", "", "a DR operation token (on a DR secondary)")
+	return cmd
 }
 
 func (a *app) newRemovePeerCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "remove-peer SERVER_ID",
-		Short:   "Remove a node from the raft cluster",
-		Long:    `Removes the server SERVER_ID from the raft configuration. Needs sudo on sys/storage/raft/remove-peer.`,
-		Example: `  vaultd operator raft remove-peer node-3`,
+	var drToken string
+	cmd := &cobra.Command{
+		Use:   "remove-peer SERVER_ID",
+		Short: "Remove a node from the raft cluster",
+		Long: `Removes the server SERVER_ID from the raft configuration. Needs sudo on sys/storage/raft/remove-peer,
+or on a DR secondary a DR operation token (-dr-token).`,
+		Example: "  vaultd operator raft remove-peer node-3\n  vaultd operator raft remove-peer -dr-token=hvs.… node-3   # on a DR secondary",
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			if _, err := c.Logical().WriteWithContext(cmd.Context(), "sys/storage/raft/remove-peer", map[string]any{"server_id": args[0]}); err != nil {
+			body := map[string]any{"server_id": args[0]}
+			if drToken != "" {
+				body["dr_operation_token"] = drToken
+			}
+			if _, err := c.Logical().WriteWithContext(cmd.Context(), "sys/storage/raft/remove-peer", body); err != nil {
 				return apiError("Error removing the peer from raft cluster: %s", describe(err))
 			}
 			fmt.Fprintln(a.stdout, "Peer removed successfully!")
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&drToken, "dr-token", "", "a DR operation token (on a DR secondary)")
+	return cmd
 }
 
 // countingWriter counts bytes for the progress line.

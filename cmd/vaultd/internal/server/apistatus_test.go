@@ -219,7 +219,7 @@ var vaultStatus = map[string]string{
 	"sys/replication/dr/secondary/enable":                           "different: Vault Enterprise's endpoint; `primary_api_addr` is required; the nodes seal after the first sync and are unsealed with the primary's keys",
 	"sys/replication/dr/secondary/promote":                          "different: Vault Enterprise's endpoint; the old primary is fenced by the new epoch when it comes back",
 	"sys/replication/dr/secondary/update-primary":                   "different: Vault Enterprise's endpoint; `primary_api_addr` is required",
-	"sys/replication/dr/secondary/generate-operation-token/attempt": "different: Vault Enterprise's endpoint; the token lives in the leader's memory for 30 minutes",
+	"sys/replication/dr/secondary/generate-operation-token/attempt": "different: Vault Enterprise's endpoint; the token is kept as a hash in the secondary's own storage for 30 minutes (it outlives a leader change)",
 	"sys/replication/dr/secondary/generate-operation-token/update":  "different: Vault Enterprise's endpoint",
 	"sys/storage/raft/snapshot-auto/config":                         "different: Vault Enterprise's endpoint; only `storage_type=local`",
 	"sys/storage/raft/snapshot-auto/config/:name":                   "different: Vault Enterprise's endpoint; only `storage_type=local`",

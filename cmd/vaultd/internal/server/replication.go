@@ -81,6 +81,7 @@ func (n *Node) replicationConfig() *core.ReplicationConfig {
 		},
 		IssuePeer: clusterport.IssueReplicationPeer,
 		Unwrap:    unwrapAt,
+		SpoolDir:  n.dataDir,
 	}
 }
 
@@ -257,10 +258,15 @@ func (n *Node) handleReplication(w http.ResponseWriter, r *http.Request, c *core
 
 // drGate wraps the generic handler: a DR secondary refuses every client
 // request locally (core.ReplicationRefusal), before a standby would
-// forward it.
-func drGate(c *core.Core, next http.Handler) http.Handler {
+// forward it, but the raft operator endpoints it serves with a DR
+// operation token (core.IsDRRaftPath), which go to drRaft.
+func drGate(c *core.Core, drRaft, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c.IsDRSecondary() && !c.Sealed() {
+			if drRaft != nil && core.IsDRRaftPath(strings.TrimPrefix(r.URL.Path, "/v1/")) {
+				drRaft.ServeHTTP(w, r)
+				return
+			}
 			writeErr(w, http.StatusBadRequest, core.ErrDRSecondary.Error())
 			return
 		}
@@ -269,10 +275,15 @@ func drGate(c *core.Core, next http.Handler) http.Handler {
 }
 
 // gatedForward is api.Config.Forward: the standby forwarder behind the DR
-// secondary gate.
-func gatedForward(c *core.Core, f *forward.Forwarder, p *primaryProxy) func(http.Handler) http.Handler {
+// secondary gate (and, on a performance secondary, the write proxy to the
+// primary); lfwd forwards a DR secondary's raft operations to its leader.
+func (n *Node) gatedForward(c *core.Core, f, lfwd *forward.Forwarder, p *primaryProxy) func(http.Handler) http.Handler {
 	if f == nil {
 		return nil
 	}
-	return func(h http.Handler) http.Handler { return drGate(c, perfGate(c, p, f.Wrap(h))) }
+	var drRaft http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.handleReplication(w, r, c) })
+	if lfwd != nil {
+		drRaft = lfwd.Wrap(drRaft)
+	}
+	return func(h http.Handler) http.Handler { return drGate(c, drRaft, perfGate(c, p, f.Wrap(h))) }
 }

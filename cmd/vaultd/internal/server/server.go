@@ -381,7 +381,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, er
 			return nil, err
 		}
 		acfg := api.Config{MaxRequestSize: l.MaxRequestSize, Logger: log, StorageType: storageType, ShareEncrypter: pgp.Encrypt,
-			Forward: gatedForward(c, fwd, pprox), ForwardPrimary: pprox.handler(), Extra: slices.Concat(n.clusterRoutes(c, lfwd), n.healthRoutes(c), n.supportRoutes(), n.replicationRoutes(c, lfwd)), // health.go, support.go, replication.go
+			Forward: n.gatedForward(c, fwd, lfwd, pprox), ForwardPrimary: pprox.handler(), Extra: slices.Concat(n.clusterRoutes(c, lfwd), n.healthRoutes(c), n.supportRoutes(), n.replicationRoutes(c, lfwd)), // health.go, support.go, replication.go
 			UI: uiHandler, CORSOrigins: origins.Origins, CPU: cpu, Limiter: limiter,
 			MaxRequestDuration: l.MaxRequestDuration, XFF: xff, Monitor: mon,
 			Telemetry: n.Telemetry, Requests: requests, UnauthenticatedMetrics: l.UnauthenticatedMetricsAccess} // metrics.go
