@@ -275,18 +275,20 @@ func (j *Joins) AnswerFrom(ctx context.Context, a JoinAnswer, source string) (*J
 	if err := j.cfg.RecordNode(ctx, a.ServerID, a.APIAddr, a.ClusterAddr); err != nil {
 		return nil, err
 	}
+	if !a.NonVoter && j.cfg.WantVoter != nil {
+		// Recorded before the node is added, so that a member that wants a
+		// vote always has its record (a failed add leaves a record that
+		// autopilot drops once it is old).
+		if err := j.cfg.WantVoter(ctx, a.ServerID, addr); err != nil {
+			return nil, fmt.Errorf("core: join: %w", err)
+		}
+	}
 	if err := j.cfg.Members.AddNonvoter(ctx, a.ServerID, addr); err != nil {
 		return nil, fmt.Errorf("core: join: add %s to raft: %w", a.ServerID, err)
 	}
 	j.log.Info("node joined as non-voter", "server_id", a.ServerID, "cluster_addr", addr)
 	if !a.NonVoter && j.cfg.WantVoter != nil {
-		if err := j.cfg.WantVoter(ctx, a.ServerID, addr); err != nil {
-			// The node is a member; only its vote waits. An operator can
-			// remove it and join again.
-			j.log.Error("recording a joined node for promotion failed; it stays a non-voter", "server_id", a.ServerID, "error", err)
-		} else {
-			j.log.Info("joined node will be promoted to voter once it has caught up and is stable", "server_id", a.ServerID)
-		}
+		j.log.Info("joined node will be promoted to voter once it has caught up and is stable", "server_id", a.ServerID)
 	}
 	return &JoinAnswerResult{TLS: ct}, nil
 }

@@ -124,3 +124,46 @@ func TestHostPort(t *testing.T) {
 		}
 	}
 }
+
+// TestJoins_VoterRecordedNotPromoted: a joiner that wants a vote is added
+// as a non-voter and recorded for autopilot, never promoted by the join
+// itself; one that asked to be a non-voter is not recorded; a failed
+// record refuses the join before the node is added.
+func TestJoins_VoterRecordedNotPromoted(t *testing.T) {
+	ctx := context.Background()
+	j, s, m := newJoins(t, func() error { return nil })
+	var recorded []string
+	var fail error
+	j.cfg.WantVoter = func(_ context.Context, id, addr string) error {
+		if fail != nil {
+			return fail
+		}
+		recorded = append(recorded, id+"@"+addr)
+		return nil
+	}
+	join := func(id string, nonVoter bool) error {
+		ch, err := j.Challenge(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonce, err := s.Decrypt("core/raft-challenge/"+id, ch.Challenge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = j.Answer(ctx, JoinAnswer{ServerID: id, Answer: nonce, ClusterAddr: "127.0.0.1:8201", NonVoter: nonVoter})
+		return err
+	}
+	if err := join("node2", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := join("node3", true); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(recorded) != "[node2@127.0.0.1:8201]" || len(m.voter) != 0 || len(m.nonvoters) != 2 {
+		t.Fatalf("recorded %v, voters %v, non-voters %v", recorded, m.voter, m.nonvoters)
+	}
+	fail = errors.New("storage down")
+	if err := join("node4", false); err == nil || len(m.nonvoters) != 2 {
+		t.Fatalf("join with a failed record = %v, non-voters %v", err, m.nonvoters)
+	}
+}
