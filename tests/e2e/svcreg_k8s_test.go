@@ -103,8 +103,19 @@ func TestServiceRegistration_Kubernetes(t *testing.T) {
 		return l["vault-initialized"] == "true" && l["vault-sealed"] == "true"
 	})
 	unsealWith(t, c, init.KeysB64)
+	// Autopilot promotes the joiners once caught up and stable for
+	// server_stabilization_time (10 s by default): shorten it; the
+	// step-down below needs a voter to hand leadership to.
+	rc := newClient(t, nodes[0].addr, init.RootToken)
+	want("node1 to take the autopilot configuration", func() bool {
+		_, err := rc.Logical().Write("sys/storage/raft/autopilot/configuration", map[string]any{"server_stabilization_time": "1s"})
+		return err == nil
+	})
 	unsealJoiners(t, nodes[1:], init.KeysB64, 1, 1)
-	waitAgreedActive(t, nodes)
+	a0 := waitAgreedActive(t, nodes)
+	want("autopilot to promote both joiners", func() bool {
+		return len(voters(t, newClient(t, nodes[a0].addr, init.RootToken))) == 3
+	})
 	want("labels to match the cluster after unseal", agree(-1))
 
 	t.Run("step-down", func(t *testing.T) {

@@ -340,6 +340,27 @@ path "secret/undelete/*" { capabilities = ["update"] }
 	before := b.text("#active-node")
 	changes := b.text("#leader-changes")
 	b.shot("cluster-active")
+	// Autopilot promotes the joiners once caught up and stable for
+	// server_stabilization_time (10 s by default); a step-down needs a
+	// voter to hand leadership to.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		s, err := rc.Logical().Read("sys/storage/raft/configuration")
+		voters := 0
+		if err == nil && s != nil {
+			servers, _ := s.Data["config"].(map[string]any)["servers"].([]any)
+			for _, sv := range servers {
+				if v, _ := sv.(map[string]any)["voter"].(bool); v {
+					voters++
+				}
+			}
+		}
+		if voters == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d voters after 30s, want 3 (%v)", voters, err)
+		}
+	}
 	b.click("button.step-down")
 	b.wait("a new active node", 45*time.Second, fmt.Sprintf(
 		`(() => { const a = (document.querySelector('#active-node') || {}).textContent; return /^node\d$/.test(a) && a !== %q && document.querySelector('#leader-changes').textContent !== %q; })()`, before, changes))
