@@ -101,9 +101,15 @@ CFG
     [ $a = 1 ] && [ $s = 2 ] && break
     sleep 0.1
   done
-  local peers
-  peers=$(curl -s -H "X-Vault-Token: $TOKEN" http://127.0.9.1:8200/v1/sys/storage/raft/configuration | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["config"]["servers"]))' || echo '?')
-  echo "$kind cluster up: 1 active + $s standbys, raft peers $peers, $(python3 -c "import time; print(round(time.time()-$t0,1))") s" >&2
+  # both servers' autopilot keeps a joined node a non-voter until it has
+  # been healthy for server_stabilization_time: measure with 3 voters
+  local peers=0
+  for _ in $(seq 1 600); do
+    peers=$(curl -s -H "X-Vault-Token: $TOKEN" http://127.0.9.1:8200/v1/sys/storage/raft/configuration | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["data"]["config"]["servers"] if s.get("voter")))' 2>/dev/null || echo 0)
+    [ "$peers" = 3 ] && break
+    sleep 0.2
+  done
+  echo "$kind cluster up: 1 active + $s standbys, raft voters $peers, $(python3 -c "import time; print(round(time.time()-$t0,1))") s" >&2
   ACTIVE=""; STANDBY=""
   for i in 1 2 3; do
     c=$(curl -s -o /dev/null -w '%{http_code}' http://127.0.9.$i:8200/v1/sys/health)
