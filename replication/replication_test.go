@@ -677,7 +677,11 @@ func TestDR_ResyncSpoolLimit(t *testing.T) {
 		t.Fatalf("a refused snapshot was restored: %q", got)
 	}
 	sec, stop, done = run(0) // the default limit
-	waitFor(t, 20*time.Second, "resync", func() bool { return get(ctx, sst, "logical/k19") == strings.Repeat("v", 200) })
+	// The data is there once the restore is applied; the resync counts
+	// after the Txn that follows it: wait for both.
+	waitFor(t, 20*time.Second, "resync", func() bool {
+		return get(ctx, sst, "logical/k19") == strings.Repeat("v", 200) && sec.Status().Resyncs > 0
+	})
 	stop()
 	<-done
 	if st := sec.Status(); st.Resyncs != 1 {
