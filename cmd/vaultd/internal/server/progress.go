@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -65,17 +64,7 @@ type peerProgress struct {
 }
 
 func newPeerProgress(port *clusterport.Port, st *raftstore.Store) *peerProgress {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			return port.DialForward(ctx, addr)
-		},
-		IdleConnTimeout: 90 * time.Second,
-		HTTP2:           &http.HTTP2Config{SendPingTimeout: 10 * time.Second, PingTimeout: 3 * time.Second},
-	}
-	var protos http.Protocols
-	protos.SetUnencryptedHTTP2(true) // prior knowledge over the mTLS conn
-	tr.Protocols = &protos
-	return &peerProgress{client: &http.Client{Transport: tr}, local: st.Progress, known: map[string]clusterops.Progress{}}
+	return &peerProgress{client: clusterClient(port), local: st.Progress, known: map[string]clusterops.Progress{}}
 }
 
 // fill sets Progress on st's peers when the local node leads, asking the

@@ -74,6 +74,13 @@ type standbyReads struct {
 var _ core.ReadIndexer = (*standbyReads)(nil)
 
 func newStandbyReads(st *raftstore.Store, port *clusterport.Port) *standbyReads {
+	return &standbyReads{st: st, client: clusterClient(port)}
+}
+
+// clusterClient is an HTTP/2 client whose connections are this node's
+// mTLS cluster-port dials (prior knowledge: the TLS is the port's), for the
+// node-to-node calls of the read index and autopilot's progress.
+func clusterClient(port *clusterport.Port) *http.Client {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
 			return port.DialForward(ctx, addr)
@@ -84,7 +91,7 @@ func newStandbyReads(st *raftstore.Store, port *clusterport.Port) *standbyReads 
 	var protos http.Protocols
 	protos.SetUnencryptedHTTP2(true) // prior knowledge over the mTLS conn
 	tr.Protocols = &protos
-	return &standbyReads{st: st, client: &http.Client{Transport: tr}}
+	return &http.Client{Transport: tr}
 }
 
 var errNoReadIndex = errors.New("read index: the active node did not give one")
